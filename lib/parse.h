@@ -1,0 +1,17 @@
+/* parse.h - strict parsing of numbers and bounded string copies. */
+#ifndef JOBCELL_PARSE_H
+#define JOBCELL_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Whole string, base 10, optional leading '-'; no spaces, no '+'.
+ * -EINVAL if not a number, -ERANGE outside [min, max]. */
+int parse_i64(const char *s, int64_t min, int64_t max, int64_t *ret);
+/* Copies src into dst[size]; -E2BIG (dst holds a truncated copy) if it does
+ * not fit. */
+int str_copy(char *dst, size_t size, const char *src);
+/* 1 if s starts with prefix. */
+int str_startswith(const char *s, const char *prefix);
+
+#endif
