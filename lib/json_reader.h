@@ -29,8 +29,12 @@ int jr_len(const struct jr_doc *doc, int tok);
 /* Token of the i-th element of an array, or of the i-th KEY of an object
  * (its value is jr_next_value(doc, key) == key + 1). -ENOENT past the end. */
 int jr_child(const struct jr_doc *doc, int tok, int i);
+/* Value token of an object key token (key + 1); -EINVAL if key is not a
+ * key. (Added with json_reader.c: the comment above names it.) */
+int jr_next_value(const struct jr_doc *doc, int key);
 /* Value token of the member named key in object obj; -ENOENT if absent,
- * -EINVAL if obj is not an object. Keys are compared after unescaping. */
+ * -EINVAL if obj is not an object, -EEXIST if the key appears twice (no
+ * first-or-last guessing). Keys are compared after unescaping. */
 int jr_obj_get(const struct jr_doc *doc, int obj, const char *key);
 /* Checks obj's keys: every key must be in allowed (NULL-terminated) and
  * appear once. Returns 0; -EINVAL unknown key; -EEXIST duplicate key;

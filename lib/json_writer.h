@@ -19,6 +19,8 @@ struct jw {
 	int depth;
 	bool first[JC_MAX_JSON_DEPTH + 1];	/* no value yet at this depth */
 	bool after_key;			/* a key was just written */
+	uint64_t obj_mask;		/* bit d: the container at depth d is
+					 * an object (added: keys vs values) */
 };
 
 void jw_init(struct jw *w, struct strbuf *sb);	/* appends to sb */

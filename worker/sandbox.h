@@ -19,6 +19,13 @@ struct cell_spec {
 	uid_t host_uid;			/* unprivileged host uid, never 0 */
 	gid_t host_gid;			/* unprivileged host gid, never 0 */
 	uint64_t disk_mb;		/* size of /work and of /tmp (tmpfs) */
+	/* Optional (NULL: none). Called by cell_start in the worker once the
+	 * cell's init exists (pid = its host pid) and before it runs any
+	 * setup or job code, e.g. to put it into the job's cgroup so that
+	 * every process of the cell starts inside it. A negative return
+	 * aborts cell_start with that value. */
+	int (*attach)(pid_t pid, void *attach_arg);
+	void *attach_arg;
 };
 
 struct cell {
@@ -26,6 +33,7 @@ struct cell {
 	int stdout_fd;		/* read ends, O_NONBLOCK | O_CLOEXEC */
 	int stderr_fd;
 	int report_fd;		/* read end of the report pipe, O_CLOEXEC */
+	char argv0[64];		/* argv[0], truncated, for error sentences */
 };
 
 /* Fixed-size record the cell writes on report_fd. */

@@ -1,0 +1,321 @@
+/* cellrun.c - runs one command in a namespace cell, for debugging and
+ * benchmarks (not installed). Run as root. Trusts its command line.
+ *
+ *   cellrun [--uid N] [--gid N] [--disk-mb N] [--timeout-ms N] -- argv...
+ *   cellrun --repeat N [--quiet] [--plain] -- argv...
+ *
+ * Exits with the job's exit code, 124 on timeout, 125 if the cell could not
+ * be built, 128+N for signal N, 2 for usage errors. --repeat prints the p50
+ * and p99 of start-to-reaped in microseconds; --plain runs argv with a plain
+ * fork+execve instead of a cell, as the baseline. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "limits.h"
+#include "sandbox.h"
+#include "banned.h"
+
+#define EXIT_TIMEOUT	124
+#define EXIT_SETUP	125
+#define REPEAT_MAX	1000000
+
+static uint64_t arg_uid = 65534;
+static uint64_t arg_gid = 0;		/* 0: same as --uid */
+static uint64_t arg_disk_mb = 64;
+static uint64_t arg_timeout_ms = 0;	/* 0: none */
+static uint64_t arg_repeat = 0;
+static bool arg_quiet = false;
+static bool arg_plain = false;
+
+static char env_path[] = "PATH=/usr/bin:/bin";
+static char env_home[] = "HOME=/work";
+static char *const job_env[] = { env_path, env_home, NULL };
+
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	(void) clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int
+parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s[0] || s[0] == '-' || s[0] == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return errno == ERANGE ? -ERANGE : -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+/* Copies what is available on fd to out; -1 on EOF after the copy. */
+static int
+pump(int *fd, int out)
+{
+	char buf[65536];
+	ssize_t n, w, off;
+
+	for (;;) {
+		n = read(*fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n <= 0) {
+			(void) close(*fd);
+			*fd = -1;
+			return n < 0 ? -errno : 0;
+		}
+		if (arg_quiet)
+			continue;
+		for (off = 0; off < n; off += w) {
+			w = write(out, buf + off, (size_t) (n - off));
+			if (w < 0 && errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			if (w < 0)
+				return -errno;
+		}
+	}
+}
+
+/* Runs argv in one cell; returns the exit status for our own exit. */
+static int
+run_cell(char *const *argv)
+{
+	struct cell_spec spec = {
+		.job_id = "cellrun", .argv = argv, .envp = job_env,
+		.stdin_fd = arg_repeat ? -1 : 0,
+		.host_uid = (uid_t) arg_uid,
+		.host_gid = (gid_t) (arg_gid ? arg_gid : arg_uid),
+		.disk_mb = arg_disk_mb,
+	};
+	struct cell c = { .pid = -1, .stdout_fd = -1, .stderr_fd = -1,
+		.report_fd = -1 };
+	struct cell_result res;
+	_cleanup_close_ int pidfd = -1;
+	int64_t term_at = -1, kill_at = -1, now;
+	bool timed_out = false, done = false;
+	int r, timeout;
+
+	if ((r = cell_start(&spec, &c)) < 0) {
+		fprintf(stderr, "cellrun: cannot start the cell: %s\n", strerror(-r));
+		return EXIT_SETUP;
+	}
+	/* Our unreaped child: the pid cannot be reused under us. */
+	if ((pidfd = (int) syscall(SYS_pidfd_open, c.pid, 0)) < 0) {
+		fprintf(stderr, "cellrun: pidfd_open: %s\n", strerror(errno));
+		cell_release(&c);
+		return EXIT_SETUP;
+	}
+	if (arg_timeout_ms)
+		term_at = now_us() + (int64_t) arg_timeout_ms * 1000;
+
+	while (!done) {
+		struct pollfd p[3] = {
+			{ .fd = c.stdout_fd, .events = POLLIN },
+			{ .fd = c.stderr_fd, .events = POLLIN },
+			{ .fd = pidfd, .events = POLLIN },
+		};
+
+		now = now_us();
+		if (term_at >= 0 && now >= term_at) {
+			timed_out = true;
+			(void) cell_signal(&c, SIGTERM);
+			term_at = -1;
+			kill_at = now + (int64_t) JC_KILL_GRACE_MS * 1000;
+		}
+		if (kill_at >= 0 && now >= kill_at) {
+			(void) cell_signal(&c, SIGKILL);
+			kill_at = -1;
+		}
+		timeout = -1;
+		if (term_at >= 0)
+			timeout = (int) ((term_at - now) / 1000 + 1);
+		else if (kill_at >= 0)
+			timeout = (int) ((kill_at - now) / 1000 + 1);
+		if (poll(p, 3, timeout) < 0 && errno != EINTR) {
+			fprintf(stderr, "cellrun: poll: %s\n", strerror(errno));
+			cell_release(&c);
+			return EXIT_SETUP;
+		}
+		if (c.stdout_fd >= 0 && p[0].revents)
+			(void) pump(&c.stdout_fd, 1);
+		if (c.stderr_fd >= 0 && p[1].revents)
+			(void) pump(&c.stderr_fd, 2);
+		if (p[2].revents) {
+			if ((r = cell_try_wait(&c, &res)) < 0) {
+				fprintf(stderr, "cellrun: wait: %s\n", strerror(-r));
+				cell_release(&c);
+				return EXIT_SETUP;
+			}
+			done = r == 1;
+		}
+	}
+	/* Every writer is dead: drain to EOF. */
+	while (c.stdout_fd >= 0 && pump(&c.stdout_fd, 1) == 0)
+		;
+	while (c.stderr_fd >= 0 && pump(&c.stderr_fd, 2) == 0)
+		;
+	cell_release(&c);
+
+	switch (res.outcome) {
+	case CELL_SETUP_FAILED:
+		fprintf(stderr, "cellrun: %s\n", res.error);
+		return EXIT_SETUP;
+	case CELL_EXITED:
+		return timed_out ? EXIT_TIMEOUT : res.exit_code;
+	case CELL_SIGNALED:
+		if (timed_out)
+			return EXIT_TIMEOUT;
+		if (!arg_quiet)
+			fprintf(stderr, "cellrun: killed by signal %d\n", res.signal);
+		return 128 + res.signal;
+	}
+	return EXIT_SETUP;
+}
+
+/* The baseline: fork + execve, stdout and stderr to /dev/null if quiet. */
+static int
+run_plain(char *const *argv)
+{
+	pid_t pid, w;
+	int st, nul;
+
+	if ((pid = fork()) < 0)
+		return EXIT_SETUP;
+	if (pid == 0) {
+		if (arg_quiet) {
+			if ((nul = open("/dev/null", O_WRONLY)) < 0 ||
+			    dup2(nul, 1) < 0 || dup2(nul, 2) < 0)
+				_exit(127);
+		}
+		(void) execve(argv[0], argv, job_env);
+		_exit(127);
+	}
+	do
+		w = waitpid(pid, &st, 0);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return EXIT_SETUP;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+repeat(char *const *argv)
+{
+	_cleanup_free_ int64_t *t = NULL;
+	int64_t t0;
+	int status = 0;
+
+	if (!(t = calloc(arg_repeat, sizeof(*t)))) {
+		fprintf(stderr, "cellrun: out of memory\n");
+		return 1;
+	}
+	for (uint64_t i = 0; i < arg_repeat; i++) {
+		t0 = now_us();
+		status = arg_plain ? run_plain(argv) : run_cell(argv);
+		t[i] = now_us() - t0;
+		if (status != 0) {
+			fprintf(stderr, "cellrun: run %" PRIu64 " exited %d\n",
+			    i + 1, status);
+			return status;
+		}
+	}
+	qsort(t, arg_repeat, sizeof(*t), cmp_i64);
+	printf("%s runs=%" PRIu64 " p50_us=%" PRId64 " p99_us=%" PRId64
+	    " min_us=%" PRId64 " max_us=%" PRId64 "\n",
+	    arg_plain ? "plain" : "cell", arg_repeat, t[arg_repeat / 2],
+	    t[(arg_repeat * 99) / 100 < arg_repeat ? (arg_repeat * 99) / 100 :
+	    arg_repeat - 1], t[0], t[arg_repeat - 1]);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: cellrun [--uid N] [--gid N] [--disk-mb N] [--timeout-ms N]\n"
+	    "               [--repeat N [--quiet] [--plain]] -- argv...\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "uid", required_argument, NULL, 'u' },
+		{ "gid", required_argument, NULL, 'g' },
+		{ "disk-mb", required_argument, NULL, 'd' },
+		{ "timeout-ms", required_argument, NULL, 't' },
+		{ "repeat", required_argument, NULL, 'r' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "plain", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t *dst;
+	uint64_t max;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u': dst = &arg_uid; max = UINT32_MAX - 1; break;
+		case 'g': dst = &arg_gid; max = UINT32_MAX - 1; break;
+		case 'd': dst = &arg_disk_mb; max = 1024 * 1024; break;
+		case 't': dst = &arg_timeout_ms; max = 86400000; break;
+		case 'r': dst = &arg_repeat; max = REPEAT_MAX; break;
+		case 'q': arg_quiet = true; continue;
+		case 'p': arg_plain = true; continue;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+		if (parse_u64(optarg, 1, max, dst) < 0) {
+			fprintf(stderr, "cellrun: bad value '%s' for --%s\n",
+			    optarg, opts[c == 'u' ? 0 : c == 'g' ? 1 : c == 'd' ? 2 :
+			    c == 't' ? 3 : 4].name);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	/* A job's own signals must not be ignored because we ignore them. */
+	(void) signal(SIGPIPE, SIG_DFL);
+	if (arg_repeat)
+		return repeat(argv + optind);
+	return arg_plain ? run_plain(argv + optind) : run_cell(argv + optind);
+}

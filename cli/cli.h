@@ -1,0 +1,266 @@
+/* cli.h - private interfaces of `jobcell`, the command-line client.
+ * The client trusts its own config file (once its mode is checked) and
+ * nothing the server sends: every body is capped, parsed with jr_, and
+ * printed with control bytes escaped (job output itself is passed through). */
+#ifndef JOBCELL_CLI_H
+#define JOBCELL_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "cleanup.h"
+#include "json_reader.h"
+#include "limits.h"
+#include "strbuf.h"
+
+/* Sleeps ms milliseconds (restarting after signals). */
+void cli_sleep_ms(long ms);
+
+/* Exit statuses (DESIGN section 7). */
+#define EXIT_OK		0
+#define EXIT_FAIL	1
+#define EXIT_USAGE	2
+
+#define PROFILE_NAME_MAX	64	/* [A-Za-z0-9_.-] */
+#define PROFILE_SERVER_MAX	1024	/* base URL */
+#define PROFILE_KEY_MAX		256	/* API key as given */
+#define PROFILE_COUNT_MAX	64	/* profiles in one config file */
+#define CONFIG_FILE_MAX		(256u * 1024)	/* config file bytes */
+
+#define CLI_RESP_MAX		(4u * 1024 * 1024)	/* ordinary JSON reply */
+#define CLI_LOGS_RESP_MAX	(32u * 1024 * 1024)	/* one logs page */
+#define CLI_LINE_MAX		(1024u * 1024)	/* one NDJSON line */
+#define CLI_JSON_TOKENS		(64u * 1024)	/* tokens in one reply */
+#define CLI_ID_MAX		64	/* job id bytes we accept */
+
+/* Options every subcommand accepts; filled by main and the subcommand. */
+struct cli_global {
+	const char *profile;	/* --profile, NULL if not given */
+	bool json;		/* --json */
+};
+
+/* ---- jobcell.c: dispatch and shared helpers ---- */
+
+/* Prints "jobcell: <what>: <message>" on stderr. Returns EXIT_FAIL. */
+int cli_err(const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Same, exit status EXIT_USAGE, followed by a "Try ... --help" hint. */
+int cli_usage_err(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* After getopt_long reported an unknown option or a missing argument:
+ * prints the help hint, returns EXIT_USAGE. */
+int cli_bad_option(const char *cmd);
+/* Writes s to f with control bytes, DEL and backslash escaped (\n, \xNN),
+ * so server-controlled text cannot drive the terminal. */
+void cli_put_safe(FILE *f, const char *s);
+/* Reads a whole file ("-" is standard input) of at most max bytes into
+ * *ret (NUL-terminated, caller frees). -E2BIG if larger; -errno else. */
+int cli_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+/* Same for an open fd (read to its end; not closed). */
+int cli_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
+/* True if s is a job id we are willing to put into a URL path. */
+bool cli_id_valid(const char *s);
+/* Handles options shared by all subcommands (--profile, --json). Returns
+ * 1 if opt was one of them, 0 if not. */
+int cli_common_opt(struct cli_global *g, int opt, const char *arg);
+#define CLI_OPT_PROFILE	0x1000
+#define CLI_OPT_JSON	0x1001
+#define CLI_COMMON_LONGOPTS \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "profile", required_argument, NULL, CLI_OPT_PROFILE }, \
+	{ "json", no_argument, NULL, CLI_OPT_JSON }
+
+/* jr_ doc cleanup for locals. */
+static inline void
+cleanup_jr_freep(struct jr_doc **d)
+{
+	(void) jr_free(*d);
+}
+#define _cleanup_jr_ __attribute__((cleanup(cleanup_jr_freep)))
+
+/* Small readers over a parsed reply; all treat absence as the fallback. */
+/* String member into buf (control bytes kept; print with cli_put_safe).
+ * Missing, null or not a string: copies dflt. */
+void cli_json_str(const struct jr_doc *doc, int obj, const char *key,
+    char *buf, size_t size, const char *dflt);
+/* Integer member; -ENOENT if absent/null, -EINVAL if not an integer. */
+int cli_json_i64(const struct jr_doc *doc, int obj, const char *key,
+    int64_t *ret);
+/* Boolean member, false if absent or not a bool. */
+bool cli_json_bool(const struct jr_doc *doc, int obj, const char *key);
+/* Prints an object's members as aligned "key: value" lines, nested
+ * objects flattened as "outer.inner". */
+void cli_print_kv(FILE *f, const struct jr_doc *doc, int obj);
+
+/* ---- profile.c: the config file and effective settings ---- */
+
+struct profile {
+	char name[PROFILE_NAME_MAX + 1];
+	char server[PROFILE_SERVER_MAX + 1];
+	char key[PROFILE_KEY_MAX + 1];
+	char cacert[JC_PATH_MAX];
+};
+
+struct config {
+	char path[JC_PATH_MAX];
+	bool exists;			/* the file was there when loaded */
+	char active[PROFILE_NAME_MAX + 1];
+	struct profile *profiles;	/* owned; keys wiped on release */
+	size_t n;
+};
+
+/* Where the settings come from, for `jobcell config`. */
+enum setting_src { SRC_NONE, SRC_DEFAULT, SRC_FILE, SRC_OPTION, SRC_ENV };
+
+struct settings {
+	char profile[PROFILE_NAME_MAX + 1];
+	char server[PROFILE_SERVER_MAX + 1];
+	char key[PROFILE_KEY_MAX + 1];
+	char cacert[JC_PATH_MAX];
+	enum setting_src profile_src, server_src, key_src, cacert_src;
+	char config_path[JC_PATH_MAX];
+};
+
+bool profile_name_valid(const char *name);
+/* 0 if url is an http:// or https:// URL without spaces or control bytes
+ * that fits PROFILE_SERVER_MAX; -EINVAL otherwise. */
+int profile_server_valid(const char *url);
+/* 0 if key is printable ASCII without spaces and fits; -EINVAL else. */
+int profile_key_valid(const char *key);
+/* The config file path ($XDG_CONFIG_HOME/jobcell/config or
+ * ~/.config/jobcell/config) into buf[size]. */
+int config_path(char *buf, size_t size);
+/* Loads the config file into *cfg (zeroed first). A missing file is an
+ * empty config (cfg->exists false). Refuses, with a message on stderr, a
+ * file readable or writable by group/others or owned by someone else
+ * (-EPERM), a malformed one (-EINVAL, naming the line), or one too big. */
+int config_load(struct config *cfg);
+/* Writes cfg atomically (temp file + rename), mode 0600, creating the
+ * directory (0700) if needed. Prints its own error. */
+int config_save(const struct config *cfg);
+void config_release(struct config *cfg);	/* wipes keys */
+struct profile *config_find(const struct config *cfg, const char *name);
+/* Adds p, or replaces the profile of the same name. -E2BIG if full. */
+int config_put(struct config *cfg, const struct profile *p);
+/* Effective settings: --profile > JOBCELL_PROFILE > active > "default";
+ * then JOBCELL_SERVER/KEY/CACERT over the profile's values. need: fail
+ * (with a message) if the server / key named there is not set. */
+#define NEED_SERVER	(1u << 0)
+#define NEED_KEY	(1u << 1)
+int settings_resolve(const struct cli_global *g, unsigned need,
+    struct settings *ret);
+void settings_wipe(struct settings *s);
+const char *setting_src_name(enum setting_src s);
+/* Writes "<key id>.****" (or "****") into buf: never the secret. */
+void key_redact(const char *key, char *buf, size_t size);
+
+/* ---- http.c: libcurl ---- */
+
+struct http {
+	CURL *curl;
+	char base[PROFILE_SERVER_MAX + 1];	/* no trailing '/' */
+	char cacert[JC_PATH_MAX];		/* "" = system CAs */
+	char auth[PROFILE_KEY_MAX + 32];	/* "Authorization: Bearer ..." */
+	char err[PROFILE_SERVER_MAX + JC_PATH_MAX + CURL_ERROR_SIZE + 256];
+						/* last error, for messages */
+	long connect_timeout_ms;
+	long timeout_ms;			/* whole request; not streams */
+};
+
+struct http_resp {
+	long status;		/* HTTP status, 0 if none was received */
+	struct strbuf body;	/* capped; the error body for streams */
+	char location[256];	/* Location header, if any */
+};
+
+#define HTTP_NOAUTH	(1u << 0)	/* do not send the key */
+
+typedef int (*http_data_fn)(const char *data, size_t len, void *userdata);
+
+/* Resolves the settings and sets up h; prints the error naming what.
+ * 0 or -errno. */
+int http_open(struct cli_global *g, const char *what, unsigned need,
+    struct http *h);
+/* Sets up a client for s (copies what it needs). 0, or -errno with h->err
+ * set (e.g. an unreadable CA file). */
+int http_init(struct http *h, const struct settings *s);
+void http_release(struct http *h);	/* wipes the key */
+/* One request: method ("GET"/"POST"), path starting with "/", optional
+ * JSON body. On 0, ret->status and ret->body (at most max bytes) are set,
+ * whatever the HTTP status. On transport failure returns -errno (-E2BIG
+ * reply too big, -EIO network/TLS) with h->err naming the server and
+ * curl's message. ret->body must be initialised by the caller
+ * (http_resp_init) and is reset here. */
+int http_request(struct http *h, const char *method, const char *path,
+    const struct strbuf *body, unsigned flags, size_t max,
+    struct http_resp *ret);
+/* GET path and hand each 2xx body chunk to fn as it arrives (no total
+ * timeout). A non-2xx body is collected into ret->body (capped) instead.
+ * fn returning < 0 aborts the transfer and that value is returned. */
+int http_stream(struct http *h, const char *path, http_data_fn fn,
+    void *userdata, struct http_resp *ret);
+void http_resp_init(struct http_resp *r, size_t max);
+void http_resp_release(struct http_resp *r);
+/* Prints the failed reply as "jobcell: <what>: <code>: <message>" from
+ * the API error body, or the HTTP status when the body is not one. */
+int http_report(const char *what, const struct http_resp *r);
+/* Parses a 2xx JSON reply; prints an error naming what on failure. */
+int http_json(const char *what, const struct http_resp *r,
+    struct jr_doc **ret_doc);
+
+/* Splits a byte stream into lines of at most CLI_LINE_MAX bytes. */
+struct ndjson {
+	struct strbuf line;
+	int (*fn)(const char *line, size_t len, void *userdata);
+	void *userdata;
+};
+void ndjson_init(struct ndjson *nd,
+    int (*fn)(const char *line, size_t len, void *userdata), void *userdata);
+void ndjson_release(struct ndjson *nd);
+/* An http_data_fn: feeds bytes, calling fn for each complete line
+ * (without its '\n'). -E2BIG for an over-long line. */
+int ndjson_feed(const char *data, size_t len, void *nd);
+
+/* ---- commands: each returns the process exit status ---- */
+
+struct command {
+	const char *name;
+	int (*fn)(struct cli_global *g, int argc, char **argv);
+	const char *summary;
+};
+
+/* cmd_init.c */
+int cmd_init(struct cli_global *g, int argc, char **argv);
+int cmd_use(struct cli_global *g, int argc, char **argv);
+int cmd_profiles(struct cli_global *g, int argc, char **argv);
+int cmd_config(struct cli_global *g, int argc, char **argv);
+
+/* cmd_jobs.c */
+int cmd_submit(struct cli_global *g, int argc, char **argv);
+int cmd_run(struct cli_global *g, int argc, char **argv);
+int cmd_status(struct cli_global *g, int argc, char **argv);
+int cmd_list(struct cli_global *g, int argc, char **argv);
+int cmd_cancel(struct cli_global *g, int argc, char **argv);
+int cmd_me(struct cli_global *g, int argc, char **argv);
+int cmd_ping(struct cli_global *g, int argc, char **argv);
+
+/* cmd_logs.c */
+int cmd_logs(struct cli_global *g, int argc, char **argv);
+int cmd_tail(struct cli_global *g, int argc, char **argv);
+/* Follows job id's output to stdout/stderr until its exit record
+ * (reconnecting with after=, falling back to polling pages when the server
+ * has no follow stream). json: copy the NDJSON records to stdout instead.
+ * Errors are printed naming what (the command).
+ * On 0, ret_exit gets the exit status `run` should end with. */
+int logs_follow(struct http *h, const char *what, const char *id,
+    int64_t after, bool json, int *ret_exit);
+/* The exit status for a finished job: its exit code, 124 timed out, 125
+ * error, 1 otherwise without a code. */
+int job_exit_status(const char *status, bool have_code, int64_t exit_code,
+    bool timed_out);
+bool job_status_terminal(const char *status);
+
+#endif

@@ -1,0 +1,153 @@
+/* api.h - private interfaces of jobcell-api, the FastCGI responder behind
+ * nginx. Each thread owns one FCGX_Request and one SQLite connection; the
+ * consumer identity comes only from the JOBCELL_CONSUMER param nginx sets. */
+#ifndef JOBCELL_API_H
+#define JOBCELL_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <fcgiapp.h>
+#include <sqlite3.h>
+
+#include "cleanup.h"
+#include "json_reader.h"
+#include "json_writer.h"
+#include "limits.h"
+#include "strbuf.h"
+
+/* Server-wide settings, read-only after start (shared by all threads). */
+struct api_limits {
+	int64_t timeout_default_s, timeout_max_s;
+	int64_t memory_default_mb, memory_max_mb;
+	int64_t cpus_default, cpus_max;
+	int64_t pids_default, pids_max;
+	int64_t disk_default_mb, disk_max_mb;
+	bool network_allowed;
+};
+
+struct api_server {
+	const char *db_path;
+	const char *doorbell_path;	/* NULL: no doorbell, workers poll */
+	int doorbell_fd;		/* SOCK_DGRAM, unconnected, shared */
+	struct api_limits limits;
+};
+
+/* One error, as DESIGN section 4 spells it. */
+struct api_err {
+	int status;		/* 400 ... 503 */
+	char code[32];		/* snake_case */
+	char message[300];	/* human sentence, user data escaped by jw */
+	int retry_after_s;	/* > 0: send Retry-After */
+	char allow[32];		/* 405: the Allow header value */
+};
+
+struct req {
+	FCGX_Request *fcgi;
+	const struct api_server *srv;
+	sqlite3 *db;
+	const char *method;
+	const char *path;		/* DOCUMENT_URI, no query */
+	const char *query;		/* QUERY_STRING, may be "" */
+	int64_t consumer_id;		/* 0: not authenticated */
+	struct strbuf body;		/* request body, capped */
+};
+
+/* router.c: pure, no I/O. */
+enum route_id {
+	ROUTE_HEALTH,
+	ROUTE_ME,
+	ROUTE_JOBS_CREATE,
+	ROUTE_JOBS_LIST,
+	ROUTE_RUN,
+	ROUTE_JOB_GET,
+	ROUTE_JOB_CANCEL,
+	ROUTE_JOB_LOGS,
+	ROUTE_JOB_OUTPUT,
+};
+#define ROUTE_ID_MAX 64	/* longest path segment we capture */
+struct route_match {
+	enum route_id id;
+	char job_id[ROUTE_ID_MAX + 1];	/* "" unless the route has {id} */
+	const char *allow;		/* on -EPERM: the Allow header value */
+};
+/* 0 and *ret on a match; -ENOENT no such path (404); -EPERM the path exists
+ * but not for this method (405, ret->allow set). */
+int router_match(const char *method, const char *path, struct route_match *ret);
+/* Looks up name in a query string ("a=1&b=2"), percent-decoding the value
+ * into buf[size]. 0 found; -ENOENT absent; -E2BIG too long; -EINVAL bad
+ * escape or a NUL. */
+int query_get(const char *query, const char *name, char *buf, size_t size);
+
+/* api_error.c: the one place errors become statuses and codes. */
+int api_err_set(struct api_err *e, int status, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Maps an internal -errno (database busy, disk full, ...) to 503/500. */
+int api_err_internal(struct api_err *e, int r);
+const char *api_status_text(int status);
+
+/* job_request.c: parse + validate a job submission. Pure, unit-tested. */
+struct job_env {
+	char *name;
+	char *value;
+};
+struct job_request {
+	char *name;			/* NULL if not given */
+	char **argv;			/* NULL-terminated */
+	size_t argc;
+	struct job_env *env;
+	size_t envc;
+	char *stdin_data;
+	size_t stdin_len;
+	int64_t timeout_s, memory_mb, cpus, pids, disk_mb;
+	bool network;
+	char sandbox[16];
+};
+int job_request_parse(const char *body, size_t len,
+    const struct api_limits *lim, struct job_request *ret, struct api_err *err);
+void job_request_release(struct job_request *jr);
+/* The stored spec: {"argv":[...],"env":{...}} (read back by the worker). */
+int job_request_spec_json(const struct job_request *jr, struct strbuf *out);
+void api_limits_default(struct api_limits *lim);
+
+/* request.c: reading the request and writing responses. */
+int req_read_body(struct req *rq, struct api_err *err);
+const char *req_param(const struct req *rq, const char *name);
+/* Writes status line + headers ("Name: value\r\n" lines, may be NULL) +
+ * the JSON body. */
+int reply_json(struct req *rq, int status, const char *headers,
+    const struct strbuf *body);
+int reply_error(struct req *rq, const struct api_err *e);
+int reply_raw_header(struct req *rq, int status, const char *content_type,
+    const char *headers);
+
+/* auth.c */
+int auth_handle(struct req *rq);
+
+/* health.c, me.c */
+int health_handle(struct req *rq, struct api_err *err);
+int me_handle(struct req *rq, struct api_err *err);
+
+/* jobs.c */
+int jobs_create(struct req *rq, struct api_err *err);
+int jobs_list(struct req *rq, struct api_err *err);
+int jobs_get(struct req *rq, const char *id, struct api_err *err);
+int jobs_cancel(struct req *rq, const char *id, struct api_err *err);
+/* Writes the job object for a row of JOB_COLUMNS. */
+#define JOB_COLUMNS "id, name, status, exit_code, signal, timed_out, " \
+	"oom_killed, error, created_at, started_at, finished_at, sandbox, " \
+	"timeout_ms, memory_mb, cpus, pids, disk_mb, cpu_ms, max_rss_kb, " \
+	"log_bytes, log_truncated"
+void job_write_json(struct jw *w, sqlite3_stmt *st);
+/* Looks up a job of this consumer: 0, -ENOENT (other consumer's too), or
+ * another -errno. ret_status gets the status (buf >= 16). */
+int jobs_lookup(struct req *rq, const char *id, char *ret_status, size_t size);
+
+/* logs.c */
+int logs_page(struct req *rq, const char *id, struct api_err *err);
+int logs_output(struct req *rq, const char *id, struct api_err *err);
+
+bool job_status_final(const char *status);
+
+#endif

@@ -1,0 +1,55 @@
+/* health.c - GET /v1/health: no authentication; tells whether the database
+ * answers and how many worker slots are alive and busy. */
+#include <errno.h>
+
+#include "api.h"
+#include "db.h"
+#include "log.h"
+#include "timefmt.h"
+#include "banned.h"
+
+/* A supervisor counts as alive if it wrote a heartbeat this recently. */
+#define HEALTH_HEARTBEAT_MS 15000
+
+int
+health_handle(struct req *rq, struct api_err *err)
+{
+	_cleanup_strbuf_ struct strbuf sb;
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int64_t slots = 0, busy = 0;
+	bool db_ok = false;
+	struct jw w;
+	int r;
+
+	strbuf_init(&sb, 4096);
+	r = db_prepare(rq->db, "SELECT "
+	    "(SELECT COALESCE(SUM(slots), 0) FROM supervisors "
+	    " WHERE heartbeat_at > ?), "
+	    "(SELECT COUNT(*) FROM jobs WHERE status = 'running')", &st);
+	if (r >= 0 && sqlite3_bind_int64(st, 1, time_now_ms() -
+	    HEALTH_HEARTBEAT_MS) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+		slots = sqlite3_column_int64(st, 0);
+		busy = sqlite3_column_int64(st, 1);
+		db_ok = true;
+	} else
+		log_warn("health: database check failed: %s",
+		    sqlite3_errmsg(rq->db));
+	jw_init(&w, &sb);
+	jw_obj_open(&w);
+	jw_kv_str(&w, "status", db_ok ? "ok" : "degraded");
+	jw_kv_str(&w, "version", PACKAGE_VERSION);
+	jw_kv_str(&w, "db", db_ok ? "ok" : "error");
+	jw_key(&w, "workers");
+	jw_obj_open(&w);
+	jw_kv_i64(&w, "slots", slots);
+	jw_kv_i64(&w, "busy", busy);
+	jw_obj_close(&w);
+	jw_key(&w, "sandboxes");
+	jw_arr_open(&w);
+	jw_str(&w, "namespace");
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	if ((r = jw_finish(&w)) < 0)
+		return api_err_internal(err, r);
+	return reply_json(rq, db_ok ? 200 : 503, NULL, &sb);
+}

@@ -1,0 +1,522 @@
+/* jobs.c - the jobs resource: submit, list, get, cancel. Runs on an API
+ * thread with its own SQLite connection. Every request is fully validated
+ * before a transaction starts; writes that depend on reads (idempotency,
+ * quotas, cancel) run in BEGIN IMMEDIATE so they cannot race. A consumer
+ * sees only its own jobs: any other id is 404, as if it did not exist. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "api.h"
+#include "db.h"
+#include "keys.h"
+#include "log.h"
+#include "parse.h"
+#include "timefmt.h"
+#include "banned.h"
+
+#define IDEMPOTENCY_WINDOW_MS (24LL * 3600 * 1000)
+#define IDEMPOTENCY_KEY_MAX 200
+
+static const char *const final_statuses[] = {
+	"succeeded", "failed", "timed_out", "cancelled", "error", NULL,
+};
+static const char *const all_statuses[] = {
+	"queued", "running", "succeeded", "failed", "timed_out", "cancelled",
+	"error", NULL,
+};
+
+bool
+job_status_final(const char *status)
+{
+	for (size_t i = 0; final_statuses[i]; i++)
+		if (strcmp(status, final_statuses[i]) == 0)
+			return true;
+	return false;
+}
+
+static void
+kv_time(struct jw *w, const char *key, sqlite3_stmt *st, int col)
+{
+	char buf[TIMEFMT_RFC3339_LEN];
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL ||
+	    time_format_rfc3339(sqlite3_column_int64(st, col), buf,
+	    sizeof(buf)) < 0)
+		jw_kv_null(w, key);
+	else
+		jw_kv_str(w, key, buf);
+}
+
+static void
+kv_int_or_null(struct jw *w, const char *key, sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		jw_kv_null(w, key);
+	else
+		jw_kv_i64(w, key, sqlite3_column_int64(st, col));
+}
+
+static void
+kv_text_or_null(struct jw *w, const char *key, sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		jw_kv_null(w, key);
+	else {
+		jw_key(w, key);
+		jw_strn(w, (const char *) sqlite3_column_text(st, col),
+		    (size_t) sqlite3_column_bytes(st, col));
+	}
+}
+
+void
+job_write_json(struct jw *w, sqlite3_stmt *st)
+{
+	jw_obj_open(w);
+	kv_text_or_null(w, "id", st, 0);
+	kv_text_or_null(w, "name", st, 1);
+	kv_text_or_null(w, "status", st, 2);
+	kv_int_or_null(w, "exit_code", st, 3);
+	kv_int_or_null(w, "signal", st, 4);
+	jw_kv_bool(w, "timed_out", sqlite3_column_int(st, 5) != 0);
+	jw_kv_bool(w, "oom_killed", sqlite3_column_int(st, 6) != 0);
+	kv_text_or_null(w, "error", st, 7);
+	kv_time(w, "created_at", st, 8);
+	kv_time(w, "started_at", st, 9);
+	kv_time(w, "finished_at", st, 10);
+	if (sqlite3_column_type(st, 9) != SQLITE_NULL &&
+	    sqlite3_column_type(st, 10) != SQLITE_NULL)
+		jw_kv_i64(w, "duration_ms", sqlite3_column_int64(st, 10) -
+		    sqlite3_column_int64(st, 9));
+	else
+		jw_kv_null(w, "duration_ms");
+	kv_text_or_null(w, "sandbox", st, 11);
+	jw_key(w, "limits");
+	jw_obj_open(w);
+	jw_kv_i64(w, "timeout", sqlite3_column_int64(st, 12) / 1000);
+	jw_kv_i64(w, "memory_mb", sqlite3_column_int64(st, 13));
+	jw_kv_i64(w, "cpus", sqlite3_column_int64(st, 14));
+	jw_kv_i64(w, "pids", sqlite3_column_int64(st, 15));
+	jw_kv_i64(w, "disk_mb", sqlite3_column_int64(st, 16));
+	jw_obj_close(w);
+	jw_key(w, "usage");
+	jw_obj_open(w);
+	kv_int_or_null(w, "cpu_ms", st, 17);
+	kv_int_or_null(w, "max_rss_kb", st, 18);
+	jw_obj_close(w);
+	jw_kv_i64(w, "log_bytes", sqlite3_column_int64(st, 19));
+	jw_kv_bool(w, "log_truncated", sqlite3_column_int(st, 20) != 0);
+	jw_obj_close(w);
+}
+
+/* Writes the job object of id (of this consumer) into sb. -ENOENT if the
+ * consumer has no such job. */
+static int
+job_json_by_id(struct req *rq, const char *id, struct strbuf *sb)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct jw w;
+	int r, rc;
+
+	if ((r = db_prepare(rq->db, "SELECT " JOB_COLUMNS " FROM jobs "
+	    "WHERE id = ? AND consumer_id = ?", &st)) < 0)
+		return r;
+	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, rq->consumer_id) != SQLITE_OK)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return db_errno(rc);
+	jw_init(&w, sb);
+	job_write_json(&w, st);
+	return jw_finish(&w);
+}
+
+int
+jobs_lookup(struct req *rq, const char *id, char *ret_status, size_t size)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if (!id_valid(id))
+		return -ENOENT;
+	if ((r = db_prepare(rq->db, "SELECT status FROM jobs WHERE id = ? AND "
+	    "consumer_id = ?", &st)) < 0)
+		return r;
+	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, rq->consumer_id) != SQLITE_OK)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return db_errno(rc);
+	return str_copy(ret_status, size,
+	    (const char *) sqlite3_column_text(st, 0));
+}
+
+static int
+not_found(struct api_err *err)
+{
+	return api_err_set(err, 404, "not_found", "no such job");
+}
+
+static bool
+content_type_json(const char *ct)
+{
+	size_t n = strlen("application/json");
+
+	if (!ct || strncasecmp(ct, "application/json", n) != 0)
+		return false;
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+static void
+ring_doorbell(const struct api_server *srv)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (srv->doorbell_fd < 0 || !srv->doorbell_path)
+		return;
+	if (str_copy(sa.sun_path, sizeof(sa.sun_path), srv->doorbell_path) < 0)
+		return;
+	/* Best effort: a full or absent doorbell only delays the start to the
+	 * workers' fallback poll. */
+	(void) sendto(srv->doorbell_fd, "j", 1, MSG_DONTWAIT | MSG_NOSIGNAL,
+	    (struct sockaddr *) &sa, sizeof(sa));
+}
+
+static bool
+idempotency_key_ok(const char *k)
+{
+	size_t n = strnlen(k, IDEMPOTENCY_KEY_MAX + 1);
+
+	if (n == 0 || n > IDEMPOTENCY_KEY_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (k[i] < 0x21 || k[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* Inside BEGIN IMMEDIATE: 1 and ret_id if the key names a live job. */
+static int
+idempotency_find(struct req *rq, const char *key, int64_t now, char *ret_id)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL, *up = NULL;
+	int r, rc;
+
+	/* A key older than the window is free again. */
+	if ((r = db_prepare(rq->db, "UPDATE jobs SET idempotency_key = NULL "
+	    "WHERE consumer_id = ? AND idempotency_key = ? AND created_at <= ?",
+	    &up)) < 0)
+		return r;
+	if (sqlite3_bind_int64(up, 1, rq->consumer_id) != SQLITE_OK ||
+	    sqlite3_bind_text(up, 2, key, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_int64(up, 3, now - IDEMPOTENCY_WINDOW_MS) != SQLITE_OK)
+		return -EIO;
+	if ((rc = sqlite3_step(up)) != SQLITE_DONE)
+		return db_errno(rc);
+	if ((r = db_prepare(rq->db, "SELECT id FROM jobs WHERE consumer_id = ? "
+	    "AND idempotency_key = ?", &st)) < 0)
+		return r;
+	if (sqlite3_bind_int64(st, 1, rq->consumer_id) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT) != SQLITE_OK)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_errno(rc);
+	(void) str_copy(ret_id, JC_ID_LEN + 1,
+	    (const char *) sqlite3_column_text(st, 0));
+	return 1;
+}
+
+/* Inside BEGIN IMMEDIATE: 0, or 1 with err set when a quota refuses. */
+static int
+quota_check(struct req *rq, int64_t now, struct api_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int64_t day_start = now / 86400000 * 86400000;
+	int r, rc;
+
+	if ((r = db_prepare(rq->db, "SELECT max_per_day, max_queued, "
+	    "(SELECT COUNT(*) FROM jobs WHERE consumer_id = c.id AND "
+	    " created_at >= ?), "
+	    "(SELECT COUNT(*) FROM jobs WHERE consumer_id = c.id AND "
+	    " status = 'queued') FROM consumers c WHERE id = ?", &st)) < 0)
+		return r;
+	if (sqlite3_bind_int64(st, 1, day_start) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, rq->consumer_id) != SQLITE_OK)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		api_err_set(err, 401, "unauthorized",
+		    "a valid API key is required");
+		return 1;
+	}
+	if (rc != SQLITE_ROW)
+		return db_errno(rc);
+	if (sqlite3_column_int64(st, 2) >= sqlite3_column_int64(st, 0)) {
+		api_err_set(err, 429, "quota_exceeded",
+		    "the daily quota of %lld jobs is used up",
+		    (long long) sqlite3_column_int64(st, 0));
+		err->retry_after_s = (int) ((day_start + 86400000 - now) / 1000)
+		    + 1;
+		return 1;
+	}
+	if (sqlite3_column_int64(st, 3) >= sqlite3_column_int64(st, 1)) {
+		api_err_set(err, 429, "quota_exceeded",
+		    "%lld jobs are already queued, the most this consumer may "
+		    "have", (long long) sqlite3_column_int64(st, 1));
+		err->retry_after_s = 5;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+insert_job(struct req *rq, const char *id, const struct job_request *jr,
+    const struct strbuf *spec, const char *idem, int64_t now)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(rq->db, "INSERT INTO jobs (id, consumer_id, name, "
+	    "spec, stdin, timeout_ms, memory_mb, cpus, pids, disk_mb, sandbox, "
+	    "idempotency_key, created_at) VALUES "
+	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st)) < 0)
+		return r;
+	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, rq->consumer_id) != SQLITE_OK ||
+	    (jr->name ? sqlite3_bind_text(st, 3, jr->name, -1,
+	    SQLITE_TRANSIENT) : sqlite3_bind_null(st, 3)) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 4, spec->buf, (int) spec->len,
+	    SQLITE_TRANSIENT) != SQLITE_OK ||
+	    (jr->stdin_data ? sqlite3_bind_blob(st, 5, jr->stdin_data,
+	    (int) jr->stdin_len, SQLITE_TRANSIENT) :
+	    sqlite3_bind_null(st, 5)) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 6, jr->timeout_s * 1000) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 7, jr->memory_mb) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 8, jr->cpus) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 9, jr->pids) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 10, jr->disk_mb) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 11, jr->sandbox, -1, SQLITE_TRANSIENT) !=
+	    SQLITE_OK ||
+	    (idem ? sqlite3_bind_text(st, 12, idem, -1, SQLITE_TRANSIENT) :
+	    sqlite3_bind_null(st, 12)) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 13, now) != SQLITE_OK)
+		return -EIO;
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		return db_errno(rc);
+	return 0;
+}
+
+int
+jobs_create(struct req *rq, struct api_err *err)
+{
+	_cleanup_strbuf_ struct strbuf spec, out;
+	struct job_request jr = { 0 };
+	const char *idem = req_param(rq, "HTTP_IDEMPOTENCY_KEY");
+	char id[JC_ID_LEN + 1], hdr[128];
+	int64_t now;
+	int r, found = 0, status = 201;
+
+	strbuf_init(&spec, JC_MAX_BODY_BYTES * 2);
+	strbuf_init(&out, 64 * 1024);
+	if (!content_type_json(req_param(rq, "CONTENT_TYPE")))
+		return api_err_set(err, 415, "unsupported_media_type",
+		    "the body must be sent as Content-Type: application/json");
+	if (idem && !idempotency_key_ok(idem))
+		return api_err_set(err, 400, "invalid_request",
+		    "the Idempotency-Key header must be 1 to %d printable "
+		    "ASCII characters", IDEMPOTENCY_KEY_MAX);
+	if ((r = req_read_body(rq, err)) < 0)
+		return r;
+	if ((r = job_request_parse(rq->body.buf, rq->body.len,
+	    &rq->srv->limits, &jr, err)) < 0)
+		return r;
+	if ((r = job_request_spec_json(&jr, &spec)) < 0 ||
+	    (r = id_generate(id)) < 0) {
+		job_request_release(&jr);
+		return api_err_internal(err, r);
+	}
+	if ((r = db_exec(rq->db, "BEGIN IMMEDIATE")) < 0) {
+		job_request_release(&jr);
+		return api_err_internal(err, r);
+	}
+	now = time_now_ms();
+	if (idem && (found = idempotency_find(rq, idem, now, id)) < 0) {
+		r = found;
+		goto fail;
+	}
+	if (!found) {
+		if ((r = quota_check(rq, now, err)) != 0) {
+			(void) db_exec(rq->db, "ROLLBACK");
+			job_request_release(&jr);
+			return r < 0 ? api_err_internal(err, r) : -EINVAL;
+		}
+		if ((r = insert_job(rq, id, &jr, &spec, idem, now)) < 0)
+			goto fail;
+	} else
+		status = 200;
+	if ((r = db_exec(rq->db, "COMMIT")) < 0)
+		goto fail;
+	job_request_release(&jr);
+	if (!found)
+		ring_doorbell(rq->srv);
+	if ((r = job_json_by_id(rq, id, &out)) < 0)
+		return api_err_internal(err, r);
+	(void) snprintf(hdr, sizeof(hdr), "Location: /v1/jobs/%s\r\n", id);
+	return reply_json(rq, status, hdr, &out);
+fail:
+	(void) db_exec(rq->db, "ROLLBACK");
+	job_request_release(&jr);
+	log_errno(r, "consumer=%lld: cannot store a job",
+	    (long long) rq->consumer_id);
+	return api_err_internal(err, r);
+}
+
+int
+jobs_get(struct req *rq, const char *id, struct api_err *err)
+{
+	_cleanup_strbuf_ struct strbuf out;
+	int r;
+
+	strbuf_init(&out, 64 * 1024);
+	if (!id_valid(id))
+		return not_found(err);
+	r = job_json_by_id(rq, id, &out);
+	if (r == -ENOENT)
+		return not_found(err);
+	if (r < 0)
+		return api_err_internal(err, r);
+	return reply_json(rq, 200, NULL, &out);
+}
+
+int
+jobs_list(struct req *rq, struct api_err *err)
+{
+	_cleanup_strbuf_ struct strbuf out;
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char buf[64], status[16] = "", before[JC_ID_LEN + 1] = "";
+	char last[JC_ID_LEN + 1] = "";
+	int64_t limit = JC_LIST_DEFAULT;
+	struct jw w;
+	int r, rc, n = 0;
+	bool more = false;
+
+	strbuf_init(&out, 8 * 1024 * 1024);
+	r = query_get(rq->query, "limit", buf, sizeof(buf));
+	if (r != -ENOENT && (r < 0 ||
+	    parse_i64(buf, 1, JC_LIST_MAX, &limit) < 0))
+		return api_err_set(err, 400, "invalid_request",
+		    "parameter 'limit' must be a whole number from 1 to %d",
+		    JC_LIST_MAX);
+	r = query_get(rq->query, "status", status, sizeof(status));
+	if (r != -ENOENT) {
+		bool ok = false;
+
+		for (size_t i = 0; r == 0 && all_statuses[i]; i++)
+			ok = ok || strcmp(status, all_statuses[i]) == 0;
+		if (!ok)
+			return api_err_set(err, 400, "invalid_request",
+			    "parameter 'status' must be one of queued, running, "
+			    "succeeded, failed, timed_out, cancelled, error");
+	}
+	r = query_get(rq->query, "before", before, sizeof(before));
+	if (r != -ENOENT && (r < 0 || !id_valid(before)))
+		return api_err_set(err, 400, "invalid_request",
+		    "parameter 'before' must be a job id");
+	if ((r = db_prepare(rq->db, "SELECT " JOB_COLUMNS " FROM jobs "
+	    "WHERE consumer_id = ?1 AND (?2 = '' OR status = ?2) AND "
+	    "(?3 = '' OR id < ?3) ORDER BY id DESC LIMIT ?4", &st)) < 0)
+		return api_err_internal(err, r);
+	if (sqlite3_bind_int64(st, 1, rq->consumer_id) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, status, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 3, before, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 4, limit + 1) != SQLITE_OK)
+		return api_err_internal(err, -EIO);
+	jw_init(&w, &out);
+	jw_obj_open(&w);
+	jw_key(&w, "jobs");
+	jw_arr_open(&w);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == limit) {
+			more = true;
+			break;
+		}
+		job_write_json(&w, st);
+		(void) str_copy(last, sizeof(last),
+		    (const char *) sqlite3_column_text(st, 0));
+		n++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return api_err_internal(err, db_errno(rc));
+	jw_arr_close(&w);
+	if (more)
+		jw_kv_str(&w, "next", last);
+	else
+		jw_kv_null(&w, "next");
+	jw_obj_close(&w);
+	if ((r = jw_finish(&w)) < 0)
+		return api_err_internal(err, r);
+	return reply_json(rq, 200, NULL, &out);
+}
+
+int
+jobs_cancel(struct req *rq, const char *id, struct api_err *err)
+{
+	_cleanup_strbuf_ struct strbuf out;
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char status[16];
+	int r, rc;
+
+	strbuf_init(&out, 64 * 1024);
+	if (!id_valid(id))
+		return not_found(err);
+	if ((r = db_exec(rq->db, "BEGIN IMMEDIATE")) < 0)
+		return api_err_internal(err, r);
+	r = jobs_lookup(rq, id, status, sizeof(status));
+	if (r == -ENOENT) {
+		(void) db_exec(rq->db, "ROLLBACK");
+		return not_found(err);
+	}
+	if (r < 0)
+		goto fail;
+	if (job_status_final(status)) {
+		(void) db_exec(rq->db, "ROLLBACK");
+		return api_err_set(err, 409, "conflict",
+		    "the job has already finished (%s)", status);
+	}
+	if ((r = db_prepare(rq->db, "UPDATE jobs SET "
+	    "status = CASE status WHEN 'queued' THEN 'cancelled' ELSE status END,"
+	    "finished_at = CASE status WHEN 'queued' THEN ?1 ELSE finished_at END,"
+	    "cancel_requested = 1 WHERE id = ?2", &st)) < 0)
+		goto fail;
+	if (sqlite3_bind_int64(st, 1, time_now_ms()) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
+		r = -EIO;
+		goto fail;
+	}
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		r = db_errno(rc);
+		goto fail;
+	}
+	if ((r = db_exec(rq->db, "COMMIT")) < 0)
+		goto fail;
+	/* Wake the workers: the one running the job checks for cancels. */
+	ring_doorbell(rq->srv);
+	if ((r = job_json_by_id(rq, id, &out)) < 0)
+		return api_err_internal(err, r);
+	return reply_json(rq, 200, NULL, &out);
+fail:
+	(void) db_exec(rq->db, "ROLLBACK");
+	return api_err_internal(err, r);
+}

@@ -1,0 +1,168 @@
+/* logs.c - a job's output: paged JSON entries (lossy UTF-8) and the exact
+ * bytes of one stream. Reads happen in one short read transaction so that
+ * "complete" and the entries come from the same snapshot; no transaction
+ * is held between requests. */
+#include <errno.h>
+#include <string.h>
+
+#include "api.h"
+#include "db.h"
+#include "keys.h"
+#include "log.h"
+#include "parse.h"
+#include "timefmt.h"
+#include "banned.h"
+
+static int
+not_found(struct api_err *err)
+{
+	return api_err_set(err, 404, "not_found", "no such job");
+}
+
+static int
+write_entries(struct req *rq, const char *id, int64_t after, int64_t limit,
+    const char *status, struct strbuf *out)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int64_t last = after, n = 0;
+	bool more = false;
+	struct jw w;
+	int r, rc;
+
+	if ((r = db_prepare(rq->db, "SELECT seq, stream, ts, data FROM job_logs "
+	    "WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?", &st)) < 0)
+		return r;
+	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, after) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, limit + 1) != SQLITE_OK)
+		return -EIO;
+	jw_init(&w, out);
+	jw_obj_open(&w);
+	jw_key(&w, "entries");
+	jw_arr_open(&w);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char ts[TIMEFMT_RFC3339_LEN];
+
+		if (n == limit) {
+			more = true;
+			break;
+		}
+		last = sqlite3_column_int64(st, 0);
+		jw_obj_open(&w);
+		jw_kv_i64(&w, "seq", last);
+		jw_kv_str(&w, "stream", sqlite3_column_int(st, 1) == 2 ?
+		    "stderr" : "stdout");
+		jw_key(&w, "data");
+		jw_strn(&w, sqlite3_column_blob(st, 3),
+		    (size_t) sqlite3_column_bytes(st, 3));
+		if (time_format_rfc3339(sqlite3_column_int64(st, 2), ts,
+		    sizeof(ts)) == 0)
+			jw_kv_str(&w, "ts", ts);
+		jw_obj_close(&w);
+		n++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_errno(rc);
+	jw_arr_close(&w);
+	jw_kv_i64(&w, "next_after", last);
+	jw_kv_bool(&w, "complete", !more && job_status_final(status));
+	jw_obj_close(&w);
+	return jw_finish(&w);
+}
+
+int
+logs_page(struct req *rq, const char *id, struct api_err *err)
+{
+	_cleanup_strbuf_ struct strbuf out;
+	char buf[32], status[16];
+	int64_t after = 0, limit = JC_LOG_PAGE_DEFAULT;
+	int r;
+
+	/* A page of 1000 entries of 64 KiB, escaped, fits. */
+	strbuf_init(&out, (size_t) JC_LOG_PAGE_MAX * JC_LOG_CHUNK_BYTES * 7);
+	if (!id_valid(id))
+		return not_found(err);
+	r = query_get(rq->query, "after", buf, sizeof(buf));
+	if (r != -ENOENT && (r < 0 || parse_i64(buf, 0, INT64_MAX, &after) < 0))
+		return api_err_set(err, 400, "invalid_request",
+		    "parameter 'after' must be a sequence number (0 or more)");
+	r = query_get(rq->query, "limit", buf, sizeof(buf));
+	if (r != -ENOENT && (r < 0 ||
+	    parse_i64(buf, 1, JC_LOG_PAGE_MAX, &limit) < 0))
+		return api_err_set(err, 400, "invalid_request",
+		    "parameter 'limit' must be a whole number from 1 to %d",
+		    JC_LOG_PAGE_MAX);
+	r = query_get(rq->query, "follow", buf, sizeof(buf));
+	if (r != -ENOENT && strcmp(buf, "0") != 0)
+		return api_err_set(err, 400, "invalid_request",
+		    "parameter 'follow' is not supported by this server yet");
+	if ((r = db_exec(rq->db, "BEGIN")) < 0)
+		return api_err_internal(err, r);
+	r = jobs_lookup(rq, id, status, sizeof(status));
+	if (r >= 0)
+		r = write_entries(rq, id, after, limit, status, &out);
+	(void) db_exec(rq->db, "COMMIT");
+	if (r == -ENOENT)
+		return not_found(err);
+	if (r < 0)
+		return api_err_internal(err, r);
+	return reply_json(rq, 200, NULL, &out);
+}
+
+int
+logs_output(struct req *rq, const char *id, struct api_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char stream[16] = "stdout", status[16];
+	int r, rc, want;
+
+	if (!id_valid(id))
+		return not_found(err);
+	r = query_get(rq->query, "stream", stream, sizeof(stream));
+	if (r == -ENOENT)
+		(void) str_copy(stream, sizeof(stream), "stdout");
+	else if (r < 0 || (strcmp(stream, "stdout") != 0 &&
+	    strcmp(stream, "stderr") != 0))
+		return api_err_set(err, 400, "invalid_request",
+		    "parameter 'stream' must be stdout or stderr");
+	want = strcmp(stream, "stderr") == 0 ? 2 : 1;
+	if ((r = db_exec(rq->db, "BEGIN")) < 0)
+		return api_err_internal(err, r);
+	r = jobs_lookup(rq, id, status, sizeof(status));
+	if (r == -ENOENT) {
+		(void) db_exec(rq->db, "COMMIT");
+		return not_found(err);
+	}
+	if (r >= 0)
+		r = db_prepare(rq->db, "SELECT data FROM job_logs WHERE "
+		    "job_id = ? AND stream = ? ORDER BY seq", &st);
+	if (r >= 0 && (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) !=
+	    SQLITE_OK || sqlite3_bind_int(st, 2, want) != SQLITE_OK))
+		r = -EIO;
+	if (r < 0) {
+		(void) db_exec(rq->db, "COMMIT");
+		return api_err_internal(err, r);
+	}
+	if ((r = reply_raw_header(rq, 200, "application/octet-stream",
+	    job_status_final(status) ? NULL :
+	    "X-Jobcell-Complete: false\r\n")) < 0)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(st, 0);
+
+		if (n > 0 && FCGX_PutStr(sqlite3_column_blob(st, 0), n,
+		    rq->fcgi->out) < 0) {
+			r = -EIO;
+			break;
+		}
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		log_warn("job=%s: output read failed: %s", id,
+		    sqlite3_errmsg(rq->db));
+out:
+	(void) sqlite3_finalize(st);
+	st = NULL;
+	(void) db_exec(rq->db, "COMMIT");
+	/* Headers are out: an error now can only cut the body short. */
+	return 0;
+}

@@ -1,0 +1,303 @@
+/* main.c - jobcell-api: a FastCGI responder on a unix socket behind nginx.
+ * A fixed pool of threads, each with its own FCGX_Request and SQLite
+ * connection, accepts requests; the main thread only waits for SIGTERM or
+ * SIGINT (libfcgi's own handling would leave threads blocked in accept,
+ * DESIGN section 8) and then exits. Commits are atomic, so a request cut
+ * off by shutdown leaves no half-written row. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "db.h"
+#include "log.h"
+#include "parse.h"
+#include "banned.h"
+
+static const char *arg_db;
+static const char *arg_socket;
+static const char *arg_doorbell;
+static int64_t arg_threads = 8;
+
+static struct api_server server;
+static int listen_fd = -1;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "Usage: jobcell-api --db PATH --socket PATH [OPTION]...\n"
+	    "Serve the jobcell HTTP API as a FastCGI responder on a unix socket\n"
+	    "(nginx terminates TLS and authenticates in front of it).\n\n"
+	    "  --db PATH         the SQLite database (created by jobcell-admin init)\n"
+	    "  --socket PATH     the unix socket to listen on (mode 0660)\n"
+	    "  --threads N       request threads, 1..%d (default 8); keep it >=\n"
+	    "                    the connections nginx opens\n"
+	    "  --doorbell PATH   the worker's doorbell socket, rung after each\n"
+	    "                    submission so a free slot starts it at once\n"
+	    "  --verbose         log debug lines\n"
+	    "  --help            show this help and exit\n"
+	    "  --version         show the version and exit\n", JC_MAX_THREADS);
+}
+
+static void
+dispatch(struct req *rq)
+{
+	struct route_match m;
+	struct api_err err = { 0 };
+	const char *auth = req_param(rq, "JOBCELL_AUTH");
+	const char *consumer = req_param(rq, "JOBCELL_CONSUMER");
+	int r;
+
+	if (auth && strcmp(auth, "1") == 0) {
+		(void) auth_handle(rq);
+		return;
+	}
+	r = router_match(rq->method, rq->path, &m);
+	if (r == -ENOENT) {
+		api_err_set(&err, 404, "not_found", "no such endpoint");
+		goto error;
+	}
+	if (r == -EPERM) {
+		api_err_set(&err, 405, "method_not_allowed",
+		    "method %s is not allowed here; use %s",
+		    rq->method, m.allow);
+		(void) str_copy(err.allow, sizeof(err.allow), m.allow);
+		goto error;
+	}
+	if (m.id == ROUTE_HEALTH) {
+		r = health_handle(rq, &err);
+		goto done;
+	}
+	/* Identity only from the param nginx sets after auth_request. */
+	if (!consumer || parse_i64(consumer, 1, INT64_MAX,
+	    &rq->consumer_id) < 0) {
+		api_err_set(&err, 401, "unauthorized",
+		    "a valid API key is required");
+		goto error;
+	}
+	switch (m.id) {
+	case ROUTE_ME:
+		r = me_handle(rq, &err);
+		break;
+	case ROUTE_JOBS_CREATE:
+		r = jobs_create(rq, &err);
+		break;
+	case ROUTE_JOBS_LIST:
+		r = jobs_list(rq, &err);
+		break;
+	case ROUTE_JOB_GET:
+		r = jobs_get(rq, m.job_id, &err);
+		break;
+	case ROUTE_JOB_CANCEL:
+		r = jobs_cancel(rq, m.job_id, &err);
+		break;
+	case ROUTE_JOB_LOGS:
+		r = logs_page(rq, m.job_id, &err);
+		break;
+	case ROUTE_JOB_OUTPUT:
+		r = logs_output(rq, m.job_id, &err);
+		break;
+	case ROUTE_RUN:
+		r = api_err_set(&err, 404, "not_found",
+		    "POST /v1/run is not offered by this server yet");
+		break;
+	case ROUTE_HEALTH:
+	default:
+		r = api_err_set(&err, 404, "not_found", "no such endpoint");
+		break;
+	}
+done:
+	if (r >= 0)
+		return;
+error:
+	if (err.status == 0)
+		api_err_internal(&err, r);
+	if (err.status >= 500)
+		log_warn("%s %s: %d %s: %s", rq->method, rq->path, err.status,
+		    err.code, err.message);
+	(void) reply_error(rq, &err);
+}
+
+static void *
+thread_main(void *arg)
+{
+	FCGX_Request fr;
+	sqlite3 *db = NULL;
+	char errmsg[256];
+	int r;
+
+	(void) arg;
+	if ((r = db_open(server.db_path, 0, 0, &db, errmsg, sizeof(errmsg))) < 0) {
+		log_err("cannot open the database: %s", errmsg);
+		exit(EXIT_FAILURE);	/* before serving: a broken start */
+	}
+	if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_err("cannot initialise a FastCGI request");
+		exit(EXIT_FAILURE);
+	}
+	for (;;) {
+		struct req rq = { 0 };
+
+		if (FCGX_Accept_r(&fr) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn("accept failed, retrying");
+			(void) usleep(10000);
+			continue;
+		}
+		rq.fcgi = &fr;
+		rq.srv = &server;
+		rq.db = db;
+		rq.method = req_param(&rq, "REQUEST_METHOD");
+		rq.path = req_param(&rq, "DOCUMENT_URI");
+		if (!rq.path)
+			rq.path = req_param(&rq, "SCRIPT_NAME");
+		rq.query = req_param(&rq, "QUERY_STRING");
+		if (!rq.query)
+			rq.query = "";
+		strbuf_init(&rq.body, JC_MAX_BODY_BYTES);
+		dispatch(&rq);
+		strbuf_release(&rq.body);
+		FCGX_Finish_r(&fr);
+	}
+	return NULL;
+}
+
+static int
+open_listen_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+	mode_t old;
+	int r;
+
+	if (str_copy(sa.sun_path, sizeof(sa.sun_path), path) < 0)
+		return -ENAMETOOLONG;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	old = umask(0117);	/* the socket is born 0660 */
+	r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
+	(void) umask(old);
+	if (r < 0)
+		return -errno;
+	if (listen(fd, 128) < 0)
+		return -errno;
+	return steal_fd(&fd);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "doorbell", required_argument, NULL, 'b' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum log_level level = LOG_LEVEL_INFO;
+	pthread_t *threads;
+	sigset_t set;
+	sqlite3 *db = NULL;
+	char errmsg[256];
+	int c, sig, r;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': arg_db = optarg; break;
+		case 's': arg_socket = optarg; break;
+		case 'b': arg_doorbell = optarg; break;
+		case 'v': level = LOG_LEVEL_DEBUG; break;
+		case 't':
+			if (parse_i64(optarg, 1, JC_MAX_THREADS, &arg_threads) < 0) {
+				fprintf(stderr, "jobcell-api: --threads must be "
+				    "1..%d, not '%s'\n", JC_MAX_THREADS, optarg);
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("jobcell-api %s\n", PACKAGE_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc || !arg_db || !arg_socket) {
+		fprintf(stderr, "jobcell-api: %s\n", optind < argc ?
+		    "unexpected argument" : "--db and --socket are required");
+		usage(stderr);
+		return 2;
+	}
+	log_setup("jobcell-api", level);
+	server.db_path = arg_db;
+	server.doorbell_path = arg_doorbell;
+	server.doorbell_fd = -1;
+	api_limits_default(&server.limits);
+
+	/* Check the database once before serving, to fail loudly. */
+	if ((r = db_open(arg_db, 0, 0, &db, errmsg, sizeof(errmsg))) < 0) {
+		log_err("cannot open the database: %s", errmsg);
+		return 1;
+	}
+	db = db_close(db);
+	if (arg_doorbell && (server.doorbell_fd = socket(AF_UNIX,
+	    SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+		log_warn("cannot create the doorbell socket: %s, ignoring",
+		    strerror(errno));
+	if ((listen_fd = open_listen_socket(arg_socket)) < 0) {
+		log_errno(listen_fd, "cannot listen on '%s'", arg_socket);
+		return 1;
+	}
+	/* Writes to a vanished nginx connection must fail, not kill us. */
+	(void) signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if ((r = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0) {
+		log_errno(-r, "cannot block signals");
+		return 1;
+	}
+	if (FCGX_Init() != 0) {
+		log_err("cannot initialise libfcgi");
+		return 1;
+	}
+	threads = calloc((size_t) arg_threads, sizeof(*threads));
+	if (!threads) {
+		log_err("out of memory");
+		return 1;
+	}
+	for (int64_t i = 0; i < arg_threads; i++)
+		if ((r = pthread_create(&threads[i], NULL, thread_main, NULL))) {
+			log_errno(-r, "cannot start a thread");
+			return 1;
+		}
+	log_info("serving on '%s' with %lld threads", arg_socket,
+	    (long long) arg_threads);
+	for (;;) {
+		if ((r = sigwait(&set, &sig)) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_info("SIGHUP: nothing to reload yet, ignoring");
+			continue;
+		}
+		break;
+	}
+	log_info("signal %d: stopping", sig);
+	(void) unlink(arg_socket);
+	/* Threads may sit in accept or mid-request; their transactions are
+	 * atomic, so ending the process now loses nothing committed. */
+	_exit(0);
+}

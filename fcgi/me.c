@@ -1,0 +1,58 @@
+/* me.c - GET /v1/me: the calling consumer, its limits and its usage. */
+#include <errno.h>
+
+#include "api.h"
+#include "db.h"
+#include "timefmt.h"
+#include "banned.h"
+
+int
+me_handle(struct req *rq, struct api_err *err)
+{
+	_cleanup_strbuf_ struct strbuf sb;
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int64_t day_start = time_now_ms() / 86400000 * 86400000;
+	struct jw w;
+	int r, rc;
+
+	strbuf_init(&sb, 4096);
+	r = db_prepare(rq->db, "SELECT name, max_concurrent, max_per_day, "
+	    "max_queued, "
+	    "(SELECT COUNT(*) FROM jobs WHERE consumer_id = c.id AND "
+	    " status = 'running'), "
+	    "(SELECT COUNT(*) FROM jobs WHERE consumer_id = c.id AND "
+	    " status = 'queued'), "
+	    "(SELECT COUNT(*) FROM jobs WHERE consumer_id = c.id AND "
+	    " created_at >= ?) "
+	    "FROM consumers c WHERE id = ?", &st);
+	if (r < 0)
+		return api_err_internal(err, r);
+	if (sqlite3_bind_int64(st, 1, day_start) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, rq->consumer_id) != SQLITE_OK)
+		return api_err_internal(err, -EIO);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return api_err_set(err, 401, "unauthorized",
+		    "a valid API key is required");
+	if (rc != SQLITE_ROW)
+		return api_err_internal(err, db_errno(rc));
+	jw_init(&w, &sb);
+	jw_obj_open(&w);
+	jw_kv_str(&w, "name", (const char *) sqlite3_column_text(st, 0));
+	jw_key(&w, "limits");
+	jw_obj_open(&w);
+	jw_kv_i64(&w, "max_concurrent", sqlite3_column_int64(st, 1));
+	jw_kv_i64(&w, "max_per_day", sqlite3_column_int64(st, 2));
+	jw_kv_i64(&w, "max_queued", sqlite3_column_int64(st, 3));
+	jw_obj_close(&w);
+	jw_key(&w, "usage");
+	jw_obj_open(&w);
+	jw_kv_i64(&w, "running", sqlite3_column_int64(st, 4));
+	jw_kv_i64(&w, "queued", sqlite3_column_int64(st, 5));
+	jw_kv_i64(&w, "today", sqlite3_column_int64(st, 6));
+	jw_obj_close(&w);
+	jw_obj_close(&w);
+	if ((r = jw_finish(&w)) < 0)
+		return api_err_internal(err, r);
+	return reply_json(rq, 200, NULL, &sb);
+}

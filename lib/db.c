@@ -1,0 +1,175 @@
+/* db.c - opening and migrating the SQLite database. Used by every program.
+ * Durability choice: journal_mode=WAL with synchronous=FULL, so a commit
+ * (a 201 for a submitted job) is on disk before the answer leaves, and a
+ * crash of any process or of the machine loses no accepted job. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "parse.h"
+#include "banned.h"
+
+extern const char db_schema_sql[];	/* lib/schema_sql.c, from sql/ */
+
+static void
+set_err(char *errmsg, size_t size, const char *what, sqlite3 *db)
+{
+	if (!errmsg || size == 0)
+		return;
+	(void) snprintf(errmsg, size, "%s: %s", what,
+	    db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+int
+db_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	case SQLITE_READONLY:
+		return -EROFS;
+	default:
+		return -EIO;
+	}
+}
+
+int
+db_exec(sqlite3 *db, const char *sql)
+{
+	return db_errno(sqlite3_exec(db, sql, NULL, NULL, NULL));
+}
+
+int
+db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **ret)
+{
+	return db_errno(sqlite3_prepare_v2(db, sql, -1, ret, NULL));
+}
+
+static int
+user_version(sqlite3 *db, int *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = db_prepare(db, "PRAGMA user_version", &st)) < 0)
+		return r;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return -EIO;
+	*ret = sqlite3_column_int(st, 0);
+	return 0;
+}
+
+static int
+migrate(sqlite3 *db, char *errmsg, size_t size)
+{
+	int v, r;
+
+	/* IMMEDIATE: two programs starting at once must not both migrate. */
+	if ((r = db_exec(db, "BEGIN IMMEDIATE")) < 0) {
+		set_err(errmsg, size, "cannot lock the database", db);
+		return r;
+	}
+	if ((r = user_version(db, &v)) < 0) {
+		set_err(errmsg, size, "cannot read the schema version", db);
+		goto fail;
+	}
+	if (v > DB_SCHEMA_VERSION) {
+		if (errmsg)
+			(void) snprintf(errmsg, size, "schema version %d is newer "
+			    "than this program's %d", v, DB_SCHEMA_VERSION);
+		r = -EPROTO;
+		goto fail;
+	}
+	if (v == 0 && (r = db_exec(db, db_schema_sql)) < 0) {
+		set_err(errmsg, size, "cannot create the schema", db);
+		goto fail;
+	}
+	if ((r = db_exec(db, "COMMIT")) < 0) {
+		set_err(errmsg, size, "cannot commit the schema", db);
+		goto fail;
+	}
+	return 0;
+fail:
+	(void) db_exec(db, "ROLLBACK");
+	return r;
+}
+
+int
+db_open(const char *path, int create, int do_migrate, sqlite3 **ret_db,
+    char *errmsg, size_t errmsg_size)
+{
+	sqlite3 *db = NULL;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	int rc, r;
+
+	if (create)
+		flags |= SQLITE_OPEN_CREATE;
+	else if (access(path, F_OK) < 0) {
+		r = -errno;
+		if (errmsg)
+			(void) snprintf(errmsg, errmsg_size, "%s: %s", path,
+			    strerror(-r));
+		return r;
+	}
+	rc = sqlite3_open_v2(path, &db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		set_err(errmsg, errmsg_size, path, db);
+		r = db_errno(rc);
+		goto fail;
+	}
+	(void) sqlite3_extended_result_codes(db, 1);
+	if ((r = db_errno(sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS))) < 0)
+		goto fail;
+	/* WAL survives in the file; setting it again is cheap and makes a
+	 * fresh file WAL before the first write. */
+	if ((r = db_exec(db, "PRAGMA journal_mode=WAL")) < 0 ||
+	    (r = db_exec(db, "PRAGMA synchronous=FULL")) < 0 ||
+	    (r = db_exec(db, "PRAGMA foreign_keys=ON")) < 0) {
+		set_err(errmsg, errmsg_size, "cannot set pragmas", db);
+		goto fail;
+	}
+	if (do_migrate && (r = migrate(db, errmsg, errmsg_size)) < 0)
+		goto fail;
+	if (!do_migrate) {
+		int v;
+
+		if ((r = user_version(db, &v)) < 0)
+			goto fail;
+		if (v != DB_SCHEMA_VERSION) {
+			if (errmsg)
+				(void) snprintf(errmsg, errmsg_size, "%s: schema "
+				    "version %d, expected %d (run jobcell-admin "
+				    "init)", path, v, DB_SCHEMA_VERSION);
+			r = -EPROTO;
+			goto fail;
+		}
+	}
+	*ret_db = db;
+	return 0;
+fail:
+	(void) sqlite3_close_v2(db);
+	return r;
+}
+
+sqlite3 *
+db_close(sqlite3 *db)
+{
+	if (db)
+		(void) sqlite3_close_v2(db);
+	return NULL;
+}

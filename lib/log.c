@@ -1,0 +1,153 @@
+/* log.c - one line per event on stderr, "<prog>[pid]: <level>: <message>".
+ * Used by every program, from any thread: each line is built on the stack
+ * and written with one write(2). The message is not trusted: control bytes
+ * and invalid UTF-8 are escaped as \xNN so a line cannot be forged. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "parse.h"
+#include "utf8.h"
+#include "banned.h"
+
+#define LOG_PROG_MAX 64
+#define LOG_MSG_MAX 2048	/* formatted message before escaping */
+#define LOG_LINE_MAX 4096	/* PIPE_BUF: atomic on a pipe (pipe(7)) */
+
+/* Set once by log_setup() before any thread starts, read-only after. */
+static char log_prog[LOG_PROG_MAX] = "jobcell";
+static enum log_level log_max_level = LOG_LEVEL_INFO;
+
+static const char *const level_names[] = {
+	[LOG_LEVEL_ERR] = "err",
+	[LOG_LEVEL_WARN] = "warn",
+	[LOG_LEVEL_INFO] = "info",
+	[LOG_LEVEL_DEBUG] = "debug",
+};
+
+void
+log_setup(const char *prog, enum log_level max_level)
+{
+	if (prog)
+		(void) str_copy(log_prog, sizeof(log_prog), prog); /* truncation is fine */
+	log_max_level = max_level;
+}
+
+/* Appends msg to line[*pos..size) escaping control bytes and invalid UTF-8;
+ * on overflow ends the line with "..." instead. */
+static void
+escape_into(char *line, size_t size, size_t *pos, const char *msg, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *m = (const unsigned char *) msg;
+	size_t o = *pos, room = size - 4;	/* keep space for "..." */
+
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_seq_len(m + i, len - i);
+
+		if (n == 1 && (m[i] < 0x20 || m[i] == 0x7f))
+			n = 0;
+		if (n > 0) {
+			if (o + n > room)
+				goto full;
+			memcpy(line + o, m + i, n);
+			o += n;
+			i += n;
+		} else {
+			if (o + 4 > room)
+				goto full;
+			line[o++] = '\\';
+			line[o++] = 'x';
+			line[o++] = hex[m[i] >> 4];
+			line[o++] = hex[m[i] & 15];
+			i++;
+		}
+	}
+	*pos = o;
+	return;
+full:
+	memcpy(line + o, "...", 3);
+	*pos = o + 3;
+}
+
+static void
+write_all(const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(STDERR_FILENO, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return;	/* nowhere left to report it */
+		}
+		p += n;
+		len -= (size_t) n;
+	}
+}
+
+static void log_emit(enum log_level lvl, const char *suffix, const char *fmt,
+    va_list ap) __attribute__((format(printf, 3, 0)));
+
+static void
+log_emit(enum log_level lvl, const char *suffix, const char *fmt, va_list ap)
+{
+	char msg[LOG_MSG_MAX], line[LOG_LINE_MAX];
+	size_t pos, mlen;
+	int n;
+
+	if (lvl < LOG_LEVEL_ERR || lvl > LOG_LEVEL_DEBUG)
+		lvl = LOG_LEVEL_ERR;
+	n = snprintf(line, sizeof(line), "%s[%ld]: %s: ", log_prog,
+	    (long) getpid(), level_names[lvl]);
+	if (n < 0)
+		return;
+	pos = (size_t) n < sizeof(line) ? (size_t) n : sizeof(line) - 1;
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n < 0)
+		n = snprintf(msg, sizeof(msg), "(bad log format '%s')", fmt);
+	mlen = (size_t) n < sizeof(msg) ? (size_t) n : sizeof(msg) - 1;
+	/* line - 1 keeps room for the newline */
+	escape_into(line, sizeof(line) - 1, &pos, msg, mlen);
+	if (suffix && pos + 2 < sizeof(line) - 4) {
+		line[pos++] = ':';
+		line[pos++] = ' ';
+		escape_into(line, sizeof(line) - 1, &pos, suffix, strlen(suffix));
+	}
+	line[pos++] = '\n';
+	write_all(line, pos);
+}
+
+void
+log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	if (lvl > log_max_level)
+		return;
+	va_start(ap, fmt);
+	log_emit(lvl, NULL, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+int
+log_errno_impl(int r, const char *fmt, ...)
+{
+	int saved = errno;
+	char ebuf[256];
+	const char *e;
+	va_list ap;
+
+	/* GNU strerror_r (_GNU_SOURCE via config.h) returns the string. */
+	e = strerror_r(r < 0 ? -r : r, ebuf, sizeof(ebuf));
+	va_start(ap, fmt);
+	log_emit(LOG_LEVEL_ERR, e, fmt, ap);
+	va_end(ap);
+	errno = saved;
+	return r;
+}

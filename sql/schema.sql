@@ -1,0 +1,73 @@
+-- jobcell schema, version 1 (PRAGMA user_version = 1).
+-- Applied by lib/db.c in one transaction when user_version is 0.
+-- Times are integer milliseconds since the Unix epoch (UTC).
+
+CREATE TABLE consumers (
+	id		INTEGER PRIMARY KEY,
+	name		TEXT NOT NULL UNIQUE,
+	key_id		TEXT NOT NULL UNIQUE,	-- public half of the key, lookup handle
+	key_hash	BLOB NOT NULL,		-- SHA-256 of the secret half
+	disabled	INTEGER NOT NULL DEFAULT 0,
+	max_concurrent	INTEGER NOT NULL DEFAULT 2,
+	max_per_day	INTEGER NOT NULL DEFAULT 10000,
+	max_queued	INTEGER NOT NULL DEFAULT 1000,
+	created_at	INTEGER NOT NULL
+);
+
+CREATE TABLE jobs (
+	id		TEXT PRIMARY KEY,	-- 26 chars, time-sortable
+	consumer_id	INTEGER NOT NULL REFERENCES consumers(id) ON DELETE CASCADE,
+	name		TEXT,
+	status		TEXT NOT NULL DEFAULT 'queued' CHECK (status IN
+			('queued','running','succeeded','failed','timed_out',
+			 'cancelled','error')),
+	spec		TEXT NOT NULL,		-- validated request: argv + env JSON
+	stdin		BLOB,
+	timeout_ms	INTEGER NOT NULL,
+	memory_mb	INTEGER NOT NULL,
+	cpus		INTEGER NOT NULL,
+	pids		INTEGER NOT NULL,
+	disk_mb		INTEGER NOT NULL,
+	sandbox		TEXT NOT NULL DEFAULT 'namespace',
+	idempotency_key	TEXT,
+	exit_code	INTEGER,
+	signal		INTEGER,
+	timed_out	INTEGER NOT NULL DEFAULT 0,
+	oom_killed	INTEGER NOT NULL DEFAULT 0,
+	error		TEXT,
+	created_at	INTEGER NOT NULL,
+	started_at	INTEGER,
+	finished_at	INTEGER,
+	worker		TEXT,			-- "<host pid>" of the worker holding it
+	lease_until	INTEGER,
+	cancel_requested INTEGER NOT NULL DEFAULT 0,
+	cpu_ms		INTEGER,
+	max_rss_kb	INTEGER,
+	log_bytes	INTEGER NOT NULL DEFAULT 0,
+	log_truncated	INTEGER NOT NULL DEFAULT 0,
+	next_seq	INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX jobs_consumer ON jobs (consumer_id, id);
+CREATE INDEX jobs_queue ON jobs (status, consumer_id, id);
+CREATE UNIQUE INDEX jobs_idempotency ON jobs (consumer_id, idempotency_key)
+	WHERE idempotency_key IS NOT NULL;
+
+CREATE TABLE job_logs (
+	job_id		TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+	seq		INTEGER NOT NULL,	-- 1, 2, 3 ... per job, no gaps
+	stream		INTEGER NOT NULL CHECK (stream IN (1, 2)),	-- 1 stdout, 2 stderr
+	ts		INTEGER NOT NULL,
+	data		BLOB NOT NULL,
+	PRIMARY KEY (job_id, seq)
+) WITHOUT ROWID;
+
+-- One row per running jobcell-worker supervisor, refreshed as a heartbeat;
+-- /v1/health sums the slots of the live ones.
+CREATE TABLE supervisors (
+	pid		INTEGER PRIMARY KEY,
+	slots		INTEGER NOT NULL,
+	started_at	INTEGER NOT NULL,
+	heartbeat_at	INTEGER NOT NULL
+);
+
+PRAGMA user_version = 1;

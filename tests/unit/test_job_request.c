@@ -1,0 +1,177 @@
+/* test_job_request.c - validation of job submissions: every rule of the
+ * job request table, with hostile bodies (empty, too long, NUL, bad UTF-8,
+ * deep nesting, duplicate and unknown keys). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "tap.h"
+
+static struct api_limits lim;
+
+/* Parses body; returns the HTTP status (0 on success) and the error. */
+static int
+try(const char *body, size_t len, struct job_request *jr, struct api_err *e)
+{
+	memset(e, 0, sizeof(*e));
+	memset(jr, 0, sizeof(*jr));
+	if (job_request_parse(body, len, &lim, jr, e) == 0)
+		return 0;
+	return e->status;
+}
+
+int
+main(void)
+{
+	static const struct {
+		const char *body;
+		int status;
+		const char *code;
+		const char *mentions;	/* substring of the message */
+	} rows[] = {
+		{ "{\"command\":\"true\"}", 0, NULL, NULL },
+		{ "{\"argv\":[\"/bin/echo\",\"a b\"]}", 0, NULL, NULL },
+		{ "", 400, "invalid_json", NULL },
+		{ "{", 400, "invalid_json", NULL },
+		{ "{\"command\":\"true\"} x", 400, "invalid_json", NULL },
+		{ "[]", 400, "invalid_request", "object" },
+		{ "\"x\"", 400, "invalid_request", "object" },
+		{ "{}", 400, "invalid_request", "'command'" },
+		{ "{\"command\":\"true\",\"argv\":[\"x\"]}", 400,
+		  "invalid_request", "both" },
+		{ "{\"command\":\"true\",\"timout\":5}", 400, "invalid_request",
+		  "'timout'" },
+		{ "{\"command\":\"true\",\"command\":\"false\"}", 400,
+		  "invalid_request", "'command'" },
+		{ "{\"command\":5}", 400, "invalid_request", "'command'" },
+		{ "{\"command\":\"\"}", 400, "invalid_request", "'command'" },
+		{ "{\"command\":\"a\\u0000b\"}", 400, "invalid_request",
+		  "'command'" },
+		{ "{\"command\":\"\xff\xfe\"}", 400, NULL, NULL },
+		{ "{\"command\":\"\xc0\xaf\"}", 400, NULL, NULL },
+		{ "{\"command\":\"\\ud800\"}", 400, NULL, NULL },
+		{ "{\"argv\":[]}", 400, "invalid_request", "'argv'" },
+		{ "{\"argv\":\"ls\"}", 400, "invalid_request", "'argv'" },
+		{ "{\"argv\":[1]}", 400, "invalid_request", "'argv'" },
+		{ "{\"argv\":[\"\"]}", 400, "invalid_request", "'argv'" },
+		{ "{\"argv\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]"
+		  "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", 400, "invalid_json", NULL },
+		{ "{\"command\":\"true\",\"timeout\":0}", 400, "invalid_request",
+		  "'timeout'" },
+		{ "{\"command\":\"true\",\"timeout\":-1}", 400, "invalid_request",
+		  "'timeout'" },
+		{ "{\"command\":\"true\",\"timeout\":3601}", 400,
+		  "invalid_request", "'timeout'" },
+		{ "{\"command\":\"true\",\"timeout\":3600}", 0, NULL, NULL },
+		{ "{\"command\":\"true\",\"timeout\":1.5}", 400,
+		  "invalid_request", "'timeout'" },
+		{ "{\"command\":\"true\",\"timeout\":\"5\"}", 400,
+		  "invalid_request", "'timeout'" },
+		{ "{\"command\":\"true\",\"timeout\":1e99}", 400,
+		  "invalid_request", "'timeout'" },
+		{ "{\"command\":\"true\",\"memory_mb\":999999}", 400,
+		  "invalid_request", "'memory_mb'" },
+		{ "{\"command\":\"true\",\"env\":{\"A_1\":\"x\"}}", 0, NULL, NULL },
+		{ "{\"command\":\"true\",\"env\":{\"1A\":\"x\"}}", 400,
+		  "invalid_request", "'env'" },
+		{ "{\"command\":\"true\",\"env\":{\"A-B\":\"x\"}}", 400,
+		  "invalid_request", "'env'" },
+		{ "{\"command\":\"true\",\"env\":{\"\":\"x\"}}", 400,
+		  "invalid_request", "'env'" },
+		{ "{\"command\":\"true\",\"env\":{\"A\":1}}", 400,
+		  "invalid_request", "'env'" },
+		{ "{\"command\":\"true\",\"env\":{\"A\":\"1\",\"A\":\"2\"}}", 400,
+		  "invalid_request", "'A'" },
+		{ "{\"command\":\"true\",\"env\":{\"HOME\":\"/\"}}", 400,
+		  "invalid_request", "'HOME'" },
+		{ "{\"command\":\"true\",\"env\":{\"JOBCELL_X\":\"/\"}}", 400,
+		  "invalid_request", "'JOBCELL_X'" },
+		{ "{\"command\":\"true\",\"env\":[]}", 400, "invalid_request",
+		  "'env'" },
+		{ "{\"command\":\"true\",\"network\":true}", 400,
+		  "invalid_request", "'network'" },
+		{ "{\"command\":\"true\",\"network\":false}", 0, NULL, NULL },
+		{ "{\"command\":\"true\",\"network\":1}", 400, "invalid_request",
+		  "'network'" },
+		{ "{\"command\":\"true\",\"sandbox\":\"docker\"}", 400,
+		  "invalid_request", "'sandbox'" },
+		{ "{\"command\":\"true\",\"sandbox\":\"namespace\"}", 0, NULL,
+		  NULL },
+		{ "{\"command\":\"true\",\"name\":7}", 400, "invalid_request",
+		  "'name'" },
+		{ "{\"command\":\"true\",\"stdin\":\"abc\"}", 0, NULL, NULL },
+		{ "{\"command\":\"true\",\"files\":{}}", 400, "invalid_request",
+		  "'files'" },
+		{ "{\"code\":\"print(1)\",\"runtime\":\"python\"}", 400,
+		  "invalid_request", "'code'" },
+		{ "{\"command\":\"true\",\"\\u0000\":1}", 400, NULL, NULL },
+	};
+	struct job_request jr;
+	struct api_err e;
+	char *big;
+	size_t n;
+
+	api_limits_default(&lim);
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		int st = try(rows[i].body, strlen(rows[i].body), &jr, &e);
+
+		is_int(st, rows[i].status, "status for row %zu '%s'", i,
+		    rows[i].body);
+		if (rows[i].code && st)
+			is_str(e.code, rows[i].code, "code for row %zu", i);
+		if (rows[i].mentions && st)
+			ok(strstr(e.message, rows[i].mentions) != NULL,
+			    "row %zu message '%s' names %s", i, e.message,
+			    rows[i].mentions);
+		job_request_release(&jr);
+	}
+
+	/* The command form becomes /bin/sh -c; defaults are filled in. */
+	{
+		static const char b[] = "{\"command\":\"echo hi\"}";
+
+		is_int(try(b, strlen(b), &jr, &e), 0, "command");
+	}
+	is_int((int64_t) jr.argc, 3, "argc of a command");
+	is_str(jr.argv[0], "/bin/sh", "argv[0]");
+	is_str(jr.argv[2], "echo hi", "argv[2]");
+	ok(jr.argv[3] == NULL, "argv NULL-terminated");
+	is_int(jr.timeout_s, lim.timeout_default_s, "default timeout");
+	{
+		struct strbuf sb;
+
+		strbuf_init(&sb, 4096);
+		is_int(job_request_spec_json(&jr, &sb), 0, "spec json");
+		is_str(sb.buf, "{\"argv\":[\"/bin/sh\",\"-c\",\"echo hi\"],"
+		    "\"env\":{}}", "spec text");
+		strbuf_release(&sb);
+	}
+	job_request_release(&jr);
+
+	/* NUL inside the body itself, not escaped. */
+	is_int(try("{\"command\":\"a\0b\"}", 17, &jr, &e), 400, "raw NUL");
+	job_request_release(&jr);
+
+	/* Exactly at and one past the stdin cap. */
+	n = JC_MAX_STDIN_BYTES;
+	big = malloc(n + 64);
+	if (!big)
+		return 1;
+	for (size_t extra = 0; extra <= 1; extra++) {
+		size_t len = 0;
+
+		len += (size_t) snprintf(big, 64, "{\"command\":\"cat\",\"stdin\":\"");
+		memset(big + len, 'x', n + extra);
+		len += n + extra;
+		memcpy(big + len, "\"}", 2);
+		len += 2;
+		is_int(try(big, len, &jr, &e), extra ? 400 : 0,
+		    "stdin of %zu bytes", n + extra);
+		if (!extra)
+			is_int((int64_t) jr.stdin_len, (int64_t) n, "stdin kept");
+		job_request_release(&jr);
+	}
+	free(big);
+	return done_testing();
+}

@@ -1,0 +1,308 @@
+/* jobstore.c - every SQLite statement of jobcell-worker: claiming a job,
+ * storing log batches, renewing leases, recording results, and ending jobs
+ * whose worker is gone. Read-then-write runs in BEGIN IMMEDIATE (DESIGN
+ * section 8: BUSY_SNAPSHOT is not retried by busy_timeout). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "db.h"
+#include "parse.h"
+#include "timefmt.h"
+#include "worker.h"
+#include "banned.h"
+
+static int
+rollback(sqlite3 *db, int r)
+{
+	(void) db_exec(db, "ROLLBACK");
+	return r;
+}
+
+void
+claimed_job_release(struct claimed_job *j)
+{
+	free(j->spec);
+	free(j->stdin_data);
+	memset(j, 0, sizeof(*j));
+}
+
+/* The next job to run, fairly: the oldest queued job of each consumer is a
+ * candidate if the consumer runs fewer than max_concurrent jobs; among the
+ * candidates the consumer with the fewest running jobs goes first, then
+ * the oldest submission. */
+static const char claim_pick_sql[] =
+    "WITH heads AS (SELECT consumer_id, MIN(id) AS id FROM jobs "
+    "  WHERE status = 'queued' GROUP BY consumer_id), "
+    "running AS (SELECT consumer_id, COUNT(*) AS n FROM jobs "
+    "  WHERE status = 'running' GROUP BY consumer_id) "
+    "SELECT h.id FROM heads h JOIN consumers c ON c.id = h.consumer_id "
+    "LEFT JOIN running r ON r.consumer_id = h.consumer_id "
+    "WHERE COALESCE(r.n, 0) < c.max_concurrent "
+    "ORDER BY COALESCE(r.n, 0), h.id LIMIT 1";
+
+int
+jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *pick = NULL, *up = NULL;
+	struct claimed_job j = { 0 };
+	char who[32];
+	int64_t now = time_now_ms();
+	int r, rc;
+
+	if ((r = db_exec(db, "BEGIN IMMEDIATE")) < 0)
+		return r;
+	if ((r = db_prepare(db, claim_pick_sql, &pick)) < 0)
+		return rollback(db, r);
+	rc = sqlite3_step(pick);
+	if (rc == SQLITE_DONE)
+		return rollback(db, 0);
+	if (rc != SQLITE_ROW)
+		return rollback(db, db_errno(rc));
+	(void) str_copy(j.id, sizeof(j.id),
+	    (const char *) sqlite3_column_text(pick, 0));
+	(void) snprintf(who, sizeof(who), "%ld", (long) worker_pid);
+	if ((r = db_prepare(db, "UPDATE jobs SET status = 'running', "
+	    "started_at = ?1, worker = ?2, lease_until = ?3 "
+	    "WHERE id = ?4 AND status = 'queued' "
+	    "RETURNING spec, stdin, timeout_ms, disk_mb", &up)) < 0)
+		return rollback(db, r);
+	if (sqlite3_bind_int64(up, 1, now) != SQLITE_OK ||
+	    sqlite3_bind_text(up, 2, who, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_int64(up, 3, now + WORKER_LEASE_MS) != SQLITE_OK ||
+	    sqlite3_bind_text(up, 4, j.id, -1, SQLITE_TRANSIENT) != SQLITE_OK)
+		return rollback(db, -EIO);
+	rc = sqlite3_step(up);
+	if (rc != SQLITE_ROW)
+		return rollback(db, rc == SQLITE_DONE ? 0 : db_errno(rc));
+	j.spec_len = (size_t) sqlite3_column_bytes(up, 0);
+	j.spec = malloc(j.spec_len + 1);
+	j.stdin_len = (size_t) sqlite3_column_bytes(up, 1);
+	j.stdin_data = malloc(j.stdin_len + 1);
+	if (!j.spec || !j.stdin_data) {
+		claimed_job_release(&j);
+		return rollback(db, -ENOMEM);
+	}
+	memcpy(j.spec, sqlite3_column_text(up, 0), j.spec_len);
+	j.spec[j.spec_len] = '\0';
+	if (j.stdin_len > 0)
+		memcpy(j.stdin_data, sqlite3_column_blob(up, 1), j.stdin_len);
+	j.timeout_ms = sqlite3_column_int64(up, 2);
+	j.disk_mb = sqlite3_column_int64(up, 3);
+	/* Step to the end so the statement is done before COMMIT. */
+	(void) sqlite3_step(up);
+	if ((r = db_exec(db, "COMMIT")) < 0) {
+		claimed_job_release(&j);
+		return rollback(db, r);
+	}
+	*ret = j;
+	return 1;
+}
+
+/* Inserts lc's chunks; inside a transaction. */
+static int
+insert_chunks(sqlite3 *db, const char *job_id, struct logcap *lc,
+    int64_t *ret_bytes)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int64_t bytes = 0;
+	int r, rc;
+
+	if (lc->n == 0) {
+		*ret_bytes = 0;
+		return 0;
+	}
+	if ((r = db_prepare(db, "INSERT INTO job_logs (job_id, seq, stream, "
+	    "ts, data) VALUES (?, ?, ?, ?, ?)", &st)) < 0)
+		return r;
+	for (size_t i = 0; i < lc->n; i++) {
+		const struct log_chunk *c = lc->chunks[i];
+
+		if (sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_int64(st, 2, lc->next_seq + (int64_t) i) ||
+		    sqlite3_bind_int(st, 3, c->stream) ||
+		    sqlite3_bind_int64(st, 4, c->ts_ms) ||
+		    sqlite3_bind_blob(st, 5, c->data, (int) c->len,
+		    SQLITE_STATIC))
+			return -EIO;
+		if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+			return db_errno(rc);
+		(void) sqlite3_reset(st);
+		bytes += (int64_t) c->len;
+	}
+	*ret_bytes = bytes;
+	return 0;
+}
+
+/* After a successful commit: the chunks are stored, forget them. */
+static void
+chunks_stored(struct logcap *lc)
+{
+	lc->next_seq += (int64_t) lc->n;
+	lc->n = 0;
+	lc->oldest_mono_ms = 0;
+}
+
+int
+jobstore_flush_logs(sqlite3 *db, const char *job_id, struct logcap *lc)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int64_t bytes;
+	int r, rc;
+
+	if (lc->n == 0)
+		return 0;
+	if ((r = db_exec(db, "BEGIN IMMEDIATE")) < 0)
+		return r;
+	if ((r = insert_chunks(db, job_id, lc, &bytes)) < 0)
+		return rollback(db, r);
+	if ((r = db_prepare(db, "UPDATE jobs SET log_bytes = log_bytes + ?, "
+	    "next_seq = ?, log_truncated = ? WHERE id = ?", &st)) < 0)
+		return rollback(db, r);
+	if (sqlite3_bind_int64(st, 1, bytes) ||
+	    sqlite3_bind_int64(st, 2, lc->next_seq + (int64_t) lc->n) ||
+	    sqlite3_bind_int(st, 3, lc->truncated) ||
+	    sqlite3_bind_text(st, 4, job_id, -1, SQLITE_STATIC))
+		return rollback(db, -EIO);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		return rollback(db, db_errno(rc));
+	if ((r = db_exec(db, "COMMIT")) < 0)
+		return rollback(db, r);
+	chunks_stored(lc);
+	return 0;
+}
+
+int
+jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
+    const struct job_result *res)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int64_t bytes;
+	int r, rc;
+
+	if ((r = db_exec(db, "BEGIN IMMEDIATE")) < 0)
+		return r;
+	if ((r = insert_chunks(db, job_id, lc, &bytes)) < 0)
+		return rollback(db, r);
+	if ((r = db_prepare(db, "UPDATE jobs SET status = ?1, exit_code = ?2, "
+	    "signal = ?3, timed_out = ?4, error = ?5, finished_at = ?6, "
+	    "log_bytes = log_bytes + ?7, next_seq = ?8, log_truncated = ?9, "
+	    "lease_until = NULL WHERE id = ?10 AND status = 'running'",
+	    &st)) < 0)
+		return rollback(db, r);
+	if (sqlite3_bind_text(st, 1, res->status, -1, SQLITE_STATIC) ||
+	    (res->has_exit_code ? sqlite3_bind_int(st, 2, res->exit_code) :
+	    sqlite3_bind_null(st, 2)) ||
+	    (res->signal ? sqlite3_bind_int(st, 3, res->signal) :
+	    sqlite3_bind_null(st, 3)) ||
+	    sqlite3_bind_int(st, 4, res->timed_out) ||
+	    (res->error ? sqlite3_bind_text(st, 5, res->error, -1,
+	    SQLITE_STATIC) : sqlite3_bind_null(st, 5)) ||
+	    sqlite3_bind_int64(st, 6, time_now_ms()) ||
+	    sqlite3_bind_int64(st, 7, bytes) ||
+	    sqlite3_bind_int64(st, 8, lc->next_seq + (int64_t) lc->n) ||
+	    sqlite3_bind_int(st, 9, lc->truncated) ||
+	    sqlite3_bind_text(st, 10, job_id, -1, SQLITE_STATIC))
+		return rollback(db, -EIO);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		return rollback(db, db_errno(rc));
+	if ((r = db_exec(db, "COMMIT")) < 0)
+		return rollback(db, r);
+	chunks_stored(lc);
+	return 0;
+}
+
+int
+jobstore_renew_lease(sqlite3 *db, const char *job_id)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db, "UPDATE jobs SET lease_until = ? WHERE id = ? "
+	    "AND status = 'running'", &st)) < 0)
+		return r;
+	if (sqlite3_bind_int64(st, 1, time_now_ms() + WORKER_LEASE_MS) ||
+	    sqlite3_bind_text(st, 2, job_id, -1, SQLITE_STATIC))
+		return -EIO;
+	rc = sqlite3_step(st);
+	return rc == SQLITE_DONE ? 0 : db_errno(rc);
+}
+
+int
+jobstore_cancel_requested(sqlite3 *db, const char *job_id)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db, "SELECT cancel_requested FROM jobs WHERE id = ?",
+	    &st)) < 0)
+		return r;
+	if (sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC))
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return 1;	/* the job is gone: stop it */
+	if (rc != SQLITE_ROW)
+		return db_errno(rc);
+	return sqlite3_column_int(st, 0) != 0;
+}
+
+int
+jobstore_fail_lost(sqlite3 *db, pid_t pid, bool expired_only)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char who[32];
+	int r, rc;
+
+	(void) snprintf(who, sizeof(who), "%ld", (long) pid);
+	if ((r = db_prepare(db, "UPDATE jobs SET status = 'error', "
+	    "error = 'worker lost', finished_at = ?1, lease_until = NULL "
+	    "WHERE status = 'running' AND (?2 = '0' OR worker = ?2) AND "
+	    "(?3 = 0 OR lease_until < ?1)", &st)) < 0)
+		return r;
+	if (sqlite3_bind_int64(st, 1, time_now_ms()) ||
+	    sqlite3_bind_text(st, 2, who, -1, SQLITE_TRANSIENT) ||
+	    sqlite3_bind_int(st, 3, expired_only))
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		return db_errno(rc);
+	return sqlite3_changes(db);
+}
+
+int
+jobstore_heartbeat(sqlite3 *db, pid_t pid, int slots, int64_t started_at)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db, "INSERT INTO supervisors (pid, slots, "
+	    "started_at, heartbeat_at) VALUES (?1, ?2, ?3, ?4) "
+	    "ON CONFLICT (pid) DO UPDATE SET slots = ?2, heartbeat_at = ?4",
+	    &st)) < 0)
+		return r;
+	if (sqlite3_bind_int64(st, 1, pid) || sqlite3_bind_int(st, 2, slots) ||
+	    sqlite3_bind_int64(st, 3, started_at) ||
+	    sqlite3_bind_int64(st, 4, time_now_ms()))
+		return -EIO;
+	rc = sqlite3_step(st);
+	return rc == SQLITE_DONE ? 0 : db_errno(rc);
+}
+
+int
+jobstore_supervisor_gone(sqlite3 *db, pid_t pid)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db, "DELETE FROM supervisors WHERE pid = ? OR "
+	    "heartbeat_at < ?", &st)) < 0)
+		return r;
+	if (sqlite3_bind_int64(st, 1, pid) ||
+	    sqlite3_bind_int64(st, 2, time_now_ms() - 60000))
+		return -EIO;
+	rc = sqlite3_step(st);
+	return rc == SQLITE_DONE ? 0 : db_errno(rc);
+}

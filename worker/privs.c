@@ -1,0 +1,254 @@
+/* privs.c - every uid/gid/capability call of jobcell, auditable in one sitting.
+ * Runs in jobcell-worker (the id maps, as root) and in a cell's processes
+ * between clone() and exec() (everything else): no stdio, no logging, only
+ * -errno plus the failing step. Trusts nothing but the kernel's read-backs.
+ *
+ * The calls, in the order a cell makes them:
+ *   worker:  write /proc/PID/uid_map, gid_map    give the cell one inside id
+ *   cell:    setgroups(0, NULL)                   root's kgid 0 would survive
+ *                                                 into the cell as "nogroup"
+ *                                                 and still open group-0 files
+ *            PR_SET_KEEPCAPS, setres[ug]id(1000)  become the mapped id so setup
+ *                                                 can create inodes on tmpfs
+ *            cap_set_proc(effective = permitted)  setup needs its userns caps
+ *            ... mounts, pivot_root (sandbox_ns.c) ...
+ *            PR_CAP_AMBIENT_CLEAR_ALL             nothing survives exec
+ *            PR_CAPBSET_DROP each cap             no way back via file caps;
+ *                                                 needs CAP_SETPCAP, so first
+ *            setgroups, setresgid, setresuid      the job's ids, all three
+ *            cap_set_proc(cap_init())             empty E, P, I
+ *            PR_SET_NO_NEW_PRIVS                  no setuid/file-cap gains
+ *            read back every one of the above */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/fsuid.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "privs.h"
+#include "banned.h"
+
+static const char *const step_names[PRIVS_STEP__MAX] = {
+	[PRIVS_STEP_SETGROUPS] = "setgroups",
+	[PRIVS_STEP_KEEPCAPS] = "keepcaps",
+	[PRIVS_STEP_SETRESGID] = "setresgid",
+	[PRIVS_STEP_SETRESUID] = "setresuid",
+	[PRIVS_STEP_RAISE_CAPS] = "raising setup capabilities",
+	[PRIVS_STEP_AMBIENT] = "clearing ambient capabilities",
+	[PRIVS_STEP_BOUNDING] = "dropping the bounding set",
+	[PRIVS_STEP_CLEAR_CAPS] = "clearing capabilities",
+	[PRIVS_STEP_NO_NEW_PRIVS] = "setting no_new_privs",
+	[PRIVS_STEP_VERIFY_IDS] = "verifying uids and gids",
+	[PRIVS_STEP_VERIFY_GROUPS] = "verifying supplementary groups",
+	[PRIVS_STEP_VERIFY_CAPS] = "verifying capabilities",
+	[PRIVS_STEP_VERIFY_BOUNDING] = "verifying the bounding set",
+	[PRIVS_STEP_VERIFY_AMBIENT] = "verifying ambient capabilities",
+	[PRIVS_STEP_VERIFY_NO_NEW_PRIVS] = "verifying no_new_privs",
+};
+
+const char *
+privs_step_name(int step)
+{
+	if (step < 0 || step >= PRIVS_STEP__MAX || !step_names[step])
+		return "dropping privileges";
+	return step_names[step];
+}
+
+static int
+write_map(pid_t pid, const char *file, unsigned inside, unsigned host)
+{
+	_cleanup_close_ int fd = -1;
+	char path[64], line[64];
+	ssize_t w;
+	int n;
+
+	n = snprintf(path, sizeof(path), "/proc/%d/%s", (int) pid, file);
+	if (n < 0 || (size_t) n >= sizeof(path))
+		return -ENAMETOOLONG;
+	n = snprintf(line, sizeof(line), "%u %u 1\n", inside, host);
+	if (n < 0 || (size_t) n >= sizeof(line))
+		return -E2BIG;
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	/* The kernel takes a map in exactly one write(2) (user_namespaces(7)). */
+	if ((w = write(fd, line, (size_t) n)) < 0)
+		return -errno;
+	if (w != n)
+		return -EIO;
+	return 0;
+}
+
+int
+privs_write_id_maps(pid_t pid, uid_t inside_uid, uid_t host_uid,
+    gid_t inside_gid, gid_t host_gid)
+{
+	int r;
+
+	/* Never map host root into a cell: a cell process with inside uid
+	 * CELL_UID would then be host root on every host file it can see. */
+	if (pid <= 0 || host_uid == 0 || host_gid == 0)
+		return -EINVAL;
+	/* setgroups stays "allow": we write the maps with CAP_SETGID in the
+	 * parent namespace, so "deny" is not required, and the child needs
+	 * setgroups(2) to shed the worker's supplementary groups. The job
+	 * cannot use it: it has no CAP_SETGID once privs_drop_all() ran. */
+	if ((r = write_map(pid, "uid_map", inside_uid, host_uid)) < 0)
+		return r;
+	return write_map(pid, "gid_map", inside_gid, host_gid);
+}
+
+/* Effective := permitted, for every capability. */
+static int
+raise_effective(void)
+{
+	cap_t caps;
+	cap_flag_value_t v;
+	int r = 0;
+
+	if (!(caps = cap_get_proc()))
+		return -errno;
+	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
+		if (cap_get_flag(caps, c, CAP_PERMITTED, &v) < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (cap_set_flag(caps, CAP_EFFECTIVE, 1, &c, v) < 0) {
+			r = -errno;
+			goto out;
+		}
+	}
+	if (cap_set_proc(caps) < 0)
+		r = -errno;
+out:
+	(void) cap_free(caps);
+	return r;
+}
+
+static int
+fail(int *failed_step, int step, int r)
+{
+	*failed_step = step;
+	return r;
+}
+
+int
+privs_enter_cell_ids(uid_t uid, gid_t gid, int *failed_step)
+{
+	int r;
+
+	if (setgroups(0, NULL) < 0)
+		return fail(failed_step, PRIVS_STEP_SETGROUPS, -errno);
+	/* Keep the permitted set across the uid change (prctl(2)); the
+	 * effective set is re-raised below. Inside this user namespace
+	 * uid 0 is unmapped, so the kernel's root-to-nonroot fixup would not
+	 * even fire, but we do not depend on that subtlety. */
+	if (prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) < 0)
+		return fail(failed_step, PRIVS_STEP_KEEPCAPS, -errno);
+	if (setresgid(gid, gid, gid) < 0)
+		return fail(failed_step, PRIVS_STEP_SETRESGID, -errno);
+	if (setresuid(uid, uid, uid) < 0)
+		return fail(failed_step, PRIVS_STEP_SETRESUID, -errno);
+	if (prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L) < 0)
+		return fail(failed_step, PRIVS_STEP_KEEPCAPS, -errno);
+	if ((r = raise_effective()) < 0)
+		return fail(failed_step, PRIVS_STEP_RAISE_CAPS, r);
+	return 0;
+}
+
+static int
+verify_dropped(uid_t uid, gid_t gid, int *failed_step)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	cap_t have, none;
+	int r, cmp;
+
+	if (getresuid(&ru, &eu, &su) < 0)
+		return fail(failed_step, PRIVS_STEP_VERIFY_IDS, -errno);
+	if (getresgid(&rg, &eg, &sg) < 0)
+		return fail(failed_step, PRIVS_STEP_VERIFY_IDS, -errno);
+	if (ru != uid || eu != uid || su != uid || setfsuid((uid_t) -1) != (int) uid ||
+	    rg != gid || eg != gid || sg != gid || setfsgid((gid_t) -1) != (int) gid)
+		return fail(failed_step, PRIVS_STEP_VERIFY_IDS, -EPERM);
+	if ((r = getgroups(0, NULL)) < 0)
+		return fail(failed_step, PRIVS_STEP_VERIFY_GROUPS, -errno);
+	if (r != 0)
+		return fail(failed_step, PRIVS_STEP_VERIFY_GROUPS, -EPERM);
+
+	if (!(have = cap_get_proc()))
+		return fail(failed_step, PRIVS_STEP_VERIFY_CAPS, -errno);
+	if (!(none = cap_init())) {
+		r = -errno;
+		(void) cap_free(have);
+		return fail(failed_step, PRIVS_STEP_VERIFY_CAPS, r);
+	}
+	cmp = cap_compare(have, none);
+	(void) cap_free(have);
+	(void) cap_free(none);
+	if (cmp != 0)
+		return fail(failed_step, PRIVS_STEP_VERIFY_CAPS, -EPERM);
+
+	/* Ask the kernel, not our headers, how many capabilities exist:
+	 * PR_CAPBSET_READ answers EINVAL past the last one. */
+	for (unsigned long c = 0;; c++) {
+		r = prctl(PR_CAPBSET_READ, c, 0L, 0L, 0L);
+		if (r < 0 && errno == EINVAL && c > 0)
+			break;
+		if (r < 0)
+			return fail(failed_step, PRIVS_STEP_VERIFY_BOUNDING, -errno);
+		if (r != 0)
+			return fail(failed_step, PRIVS_STEP_VERIFY_BOUNDING, -EPERM);
+		r = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, c, 0L, 0L);
+		if (r < 0)
+			return fail(failed_step, PRIVS_STEP_VERIFY_AMBIENT, -errno);
+		if (r != 0)
+			return fail(failed_step, PRIVS_STEP_VERIFY_AMBIENT, -EPERM);
+	}
+
+	if ((r = prctl(PR_GET_NO_NEW_PRIVS, 0L, 0L, 0L, 0L)) < 0)
+		return fail(failed_step, PRIVS_STEP_VERIFY_NO_NEW_PRIVS, -errno);
+	if (r != 1)
+		return fail(failed_step, PRIVS_STEP_VERIFY_NO_NEW_PRIVS, -EPERM);
+	return 0;
+}
+
+int
+privs_drop_all(uid_t uid, gid_t gid, int *failed_step)
+{
+	cap_t none;
+	int r;
+
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0L, 0L, 0L) < 0)
+		return fail(failed_step, PRIVS_STEP_AMBIENT, -errno);
+	/* Every capability the running kernel knows (it may know more than
+	 * CAP_LAST_CAP of our headers or cap_max_bits() of libcap). */
+	for (unsigned long c = 0;; c++) {
+		if (prctl(PR_CAPBSET_DROP, c, 0L, 0L, 0L) == 0)
+			continue;
+		if (errno == EINVAL && c > 0)
+			break;
+		return fail(failed_step, PRIVS_STEP_BOUNDING, -errno);
+	}
+	if (setgroups(0, NULL) < 0)
+		return fail(failed_step, PRIVS_STEP_SETGROUPS, -errno);
+	if (setresgid(gid, gid, gid) < 0)
+		return fail(failed_step, PRIVS_STEP_SETRESGID, -errno);
+	if (setresuid(uid, uid, uid) < 0)
+		return fail(failed_step, PRIVS_STEP_SETRESUID, -errno);
+
+	if (!(none = cap_init()))
+		return fail(failed_step, PRIVS_STEP_CLEAR_CAPS, -errno);
+	r = cap_set_proc(none) < 0 ? -errno : 0;
+	(void) cap_free(none);
+	if (r < 0)
+		return fail(failed_step, PRIVS_STEP_CLEAR_CAPS, r);
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0)
+		return fail(failed_step, PRIVS_STEP_NO_NEW_PRIVS, -errno);
+	return verify_dropped(uid, gid, failed_step);
+}

@@ -1,0 +1,52 @@
+/* privs.h - every uid, gid and capability change jobcell makes, in one file
+ * (STYLE section 6). Runs in a jobcell-worker process and in the cell's
+ * processes between clone() and exec(); no stdio, no logging, no locks. */
+#ifndef JOBCELL_PRIVS_H
+#define JOBCELL_PRIVS_H
+
+#include <sys/types.h>
+
+/* Which call failed, for the cell's fixed-size error record. */
+enum privs_step {
+	PRIVS_STEP_SETGROUPS,
+	PRIVS_STEP_KEEPCAPS,
+	PRIVS_STEP_SETRESGID,
+	PRIVS_STEP_SETRESUID,
+	PRIVS_STEP_RAISE_CAPS,
+	PRIVS_STEP_AMBIENT,
+	PRIVS_STEP_BOUNDING,
+	PRIVS_STEP_CLEAR_CAPS,
+	PRIVS_STEP_NO_NEW_PRIVS,
+	PRIVS_STEP_VERIFY_IDS,
+	PRIVS_STEP_VERIFY_GROUPS,
+	PRIVS_STEP_VERIFY_CAPS,
+	PRIVS_STEP_VERIFY_BOUNDING,
+	PRIVS_STEP_VERIFY_AMBIENT,
+	PRIVS_STEP_VERIFY_NO_NEW_PRIVS,
+	PRIVS_STEP__MAX
+};
+
+/* A short lowercase name ("bounding set"); never NULL. */
+const char *privs_step_name(int step);
+
+/* Worker side, as root: writes /proc/<pid>/uid_map "<inside_uid> <host_uid> 1"
+ * and gid_map likewise, for a child just cloned into a new user namespace.
+ * Leaves /proc/<pid>/setgroups at "allow" so the child can drop its
+ * supplementary groups. 0 or -errno. */
+int privs_write_id_maps(pid_t pid, uid_t inside_uid, uid_t host_uid,
+    gid_t inside_gid, gid_t host_gid);
+
+/* Cell side, right after the id maps exist: drops supplementary groups and
+ * becomes uid/gid (inside ids, mapped) while keeping every capability of the
+ * new user namespace, so the cell's setup can create files on its own tmpfs
+ * (the kernel refuses inode creation with an unmapped fsuid: EOVERFLOW).
+ * 0, or -errno with *failed_step set. */
+int privs_enter_cell_ids(uid_t uid, gid_t gid, int *failed_step);
+
+/* Cell side, after setup and before any job code: ambient caps -> bounding
+ * set -> setgroups, setresgid, setresuid -> empty cap sets -> no_new_privs,
+ * then reads every one of them back. 0, or -errno with *failed_step set
+ * (-EPERM when a read-back disagrees). Irreversible. */
+int privs_drop_all(uid_t uid, gid_t gid, int *failed_step);
+
+#endif

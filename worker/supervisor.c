@@ -1,0 +1,339 @@
+/* supervisor.c - jobcell-worker's main process: forks --slots worker
+ * processes, restarts any that die, and ends the jobs a dead worker held.
+ *
+ * How it works: the supervisor (root) binds the doorbell, a unix datagram
+ * socket that jobcell-api pings after each submission, and hands it to
+ * every worker; idle workers sleep in poll() on it (with a 1 s fallback), so
+ * a job starts within milliseconds without busy waiting. The supervisor
+ * itself waits in sigtimedwait(): SIGCHLD (a worker died: its running job
+ * ends "worker lost", a new worker takes the slot), SIGTERM/SIGINT (drain:
+ * workers finish or cancel their job within a grace and exit), SIGHUP
+ * (nothing to reload yet), and every 5 s a heartbeat row for /v1/health plus
+ * a sweep of expired leases. It opens SQLite only for those short moments and
+ * never across fork(). Workers die with it (PR_SET_PDEATHSIG), and cells
+ * die with their worker. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "db.h"
+#include "log.h"
+#include "parse.h"
+#include "timefmt.h"
+#include "worker.h"
+#include "banned.h"
+
+#define HEARTBEAT_MS 5000
+#define STOP_WAIT_MS 15000	/* drain grace + margin before SIGKILL */
+
+static const char *arg_db;
+static const char *arg_doorbell;
+static int64_t arg_slots = 2;
+static int64_t arg_uid_base = 200000;
+static int64_t arg_output_cap = JC_OUTPUT_CAP_DEFAULT;
+static int64_t arg_kill_grace_ms = JC_KILL_GRACE_MS;
+
+static pid_t slot_pid[JC_MAX_SLOTS];
+static int64_t slot_restart_at[JC_MAX_SLOTS];
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "Usage: jobcell-worker --db PATH [OPTION]...\n"
+	    "Run queued jobcell jobs in namespace cells (must start as root).\n\n"
+	    "  --db PATH          the SQLite database (created by jobcell-admin init)\n"
+	    "  --slots N          jobs run at once, 1..%d (default 2)\n"
+	    "  --doorbell PATH    unix datagram socket jobcell-api rings on each\n"
+	    "                     submission (without it workers poll every 1 s)\n"
+	    "  --uid-base N       host uid/gid of slot 0's cells; slot n uses N+n\n"
+	    "                     (default 200000; must be unused on the host)\n"
+	    "  --output-cap BYTES stored output per job (default %u)\n"
+	    "  --kill-grace-ms N  TERM -> KILL grace on timeout/cancel (default %d)\n"
+	    "  --verbose          log debug lines\n"
+	    "  --help             show this help and exit\n"
+	    "  --version          show the version and exit\n",
+	    JC_MAX_SLOTS, JC_OUTPUT_CAP_DEFAULT, JC_KILL_GRACE_MS);
+}
+
+static int
+with_db(int (*fn)(sqlite3 *db, void *arg), void *arg)
+{
+	sqlite3 *db = NULL;
+	char errmsg[256];
+	int r;
+
+	if ((r = db_open(arg_db, 0, 0, &db, errmsg, sizeof(errmsg))) < 0) {
+		log_warn("cannot open the database: %s", errmsg);
+		return r;
+	}
+	r = fn(db, arg);
+	db = db_close(db);
+	return r;
+}
+
+static int
+do_fail_lost(sqlite3 *db, void *arg)
+{
+	pid_t pid = *(pid_t *) arg;
+	int n = jobstore_fail_lost(db, pid, false);
+
+	if (n > 0)
+		log_warn("worker %ld lost: %d running job(s) ended as error",
+		    (long) pid, n);
+	return n;
+}
+
+static int
+do_heartbeat(sqlite3 *db, void *arg)
+{
+	static int64_t started_at;
+	int n;
+
+	(void) arg;
+	if (!started_at)
+		started_at = time_now_ms();
+	if ((n = jobstore_fail_lost(db, 0, true)) > 0)
+		log_warn("%d job(s) with an expired lease ended as error", n);
+	return jobstore_heartbeat(db, getpid(), (int) arg_slots, started_at);
+}
+
+static int
+do_gone(sqlite3 *db, void *arg)
+{
+	(void) arg;
+	return jobstore_supervisor_gone(db, getpid());
+}
+
+static int
+do_startup(sqlite3 *db, void *arg)
+{
+	pid_t zero = 0;
+	int n;
+
+	(void) arg;
+	/* One supervisor per database: whatever was running belonged to a
+	 * previous one that is gone (or its workers are). */
+	if ((n = jobstore_fail_lost(db, zero, false)) > 0)
+		log_warn("%d job(s) of a previous run ended as error "
+		    "(worker lost)", n);
+	return n < 0 ? n : 0;
+}
+
+static int
+bind_doorbell(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+
+	if (str_copy(sa.sun_path, sizeof(sa.sun_path), path) < 0)
+		return -ENAMETOOLONG;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+		return -errno;
+	/* The API runs as the service user: let it ring. */
+	if (chmod(path, 0660) < 0)
+		return -errno;
+	return steal_fd(&fd);
+}
+
+static pid_t
+spawn(int slot, int bell_fd, const sigset_t *oldmask)
+{
+	struct worker_config cfg = {
+		.db_path = arg_db, .doorbell_fd = bell_fd, .slot = slot,
+		.uid_base = (uid_t) arg_uid_base,
+		.output_cap = (uint64_t) arg_output_cap,
+		.kill_grace_ms = (int) arg_kill_grace_ms,
+	};
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		(void) sigprocmask(SIG_SETMASK, oldmask, NULL);
+		_exit(worker_main(&cfg));
+	}
+	log_debug("slot %d: worker pid %ld", slot, (long) pid);
+	return pid;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "slots", required_argument, NULL, 's' },
+		{ "doorbell", required_argument, NULL, 'b' },
+		{ "uid-base", required_argument, NULL, 'u' },
+		{ "output-cap", required_argument, NULL, 'o' },
+		{ "kill-grace-ms", required_argument, NULL, 'g' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum log_level level = LOG_LEVEL_INFO;
+	sigset_t set, oldmask;
+	int bell_fd = -1, c, r;
+	bool stopping = false;
+	int64_t stop_deadline = 0, next_beat = 0;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		const char *bad = NULL;
+
+		switch (c) {
+		case 'd': arg_db = optarg; break;
+		case 'b': arg_doorbell = optarg; break;
+		case 'v': level = LOG_LEVEL_DEBUG; break;
+		case 's':
+			if (parse_i64(optarg, 1, JC_MAX_SLOTS, &arg_slots) < 0)
+				bad = "--slots";
+			break;
+		case 'u':
+			if (parse_i64(optarg, 1000, 0x7fffffffLL - JC_MAX_SLOTS,
+			    &arg_uid_base) < 0)
+				bad = "--uid-base";
+			break;
+		case 'o':
+			if (parse_i64(optarg, 1024, INT64_C(1) << 40,
+			    &arg_output_cap) < 0)
+				bad = "--output-cap";
+			break;
+		case 'g':
+			if (parse_i64(optarg, 0, 600000, &arg_kill_grace_ms) < 0)
+				bad = "--kill-grace-ms";
+			break;
+		case 'h': usage(stdout); return 0;
+		case 'V':
+			printf("jobcell-worker %s\n", PACKAGE_VERSION);
+			return 0;
+		default: usage(stderr); return 2;
+		}
+		if (bad) {
+			fprintf(stderr, "jobcell-worker: %s: invalid value '%s'\n",
+			    bad, optarg);
+			return 2;
+		}
+	}
+	if (optind < argc || !arg_db) {
+		fprintf(stderr, "jobcell-worker: %s\n", optind < argc ?
+		    "unexpected argument" : "--db is required");
+		usage(stderr);
+		return 2;
+	}
+	log_setup("jobcell-worker", level);
+	if (geteuid() != 0) {
+		log_err("must start as root (it builds namespaces and maps "
+		    "unprivileged uids for cells)");
+		return 1;
+	}
+	if (with_db(do_startup, NULL) < 0)
+		return 1;
+	if (arg_doorbell && (bell_fd = bind_doorbell(arg_doorbell)) < 0) {
+		log_errno(bell_fd, "cannot bind the doorbell '%s'", arg_doorbell);
+		return 1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, &oldmask) < 0) {
+		log_errno(-errno, "cannot block signals");
+		return 1;
+	}
+	for (int i = 0; i < arg_slots; i++)
+		slot_pid[i] = 0;
+	log_info("starting %lld slot(s)", (long long) arg_slots);
+	for (;;) {
+		int64_t now = time_mono_ms();
+		struct timespec ts;
+		siginfo_t si;
+		int alive = 0, sig;
+
+		for (int i = 0; i < arg_slots; i++) {
+			if (slot_pid[i] > 0) {
+				alive++;
+				continue;
+			}
+			if (stopping || now < slot_restart_at[i])
+				continue;
+			if ((slot_pid[i] = spawn(i, bell_fd, &oldmask)) < 0) {
+				log_errno(slot_pid[i], "slot %d: cannot fork, "
+				    "retrying", i);
+				slot_pid[i] = 0;
+				slot_restart_at[i] = now + 1000;
+			} else
+				alive++;
+		}
+		if (stopping && alive == 0)
+			break;
+		if (stopping && now >= stop_deadline) {
+			for (int i = 0; i < arg_slots; i++)
+				if (slot_pid[i] > 0)
+					(void) kill(slot_pid[i], SIGKILL);
+			stop_deadline = now + 60000;
+		}
+		if (!stopping && now >= next_beat) {
+			(void) with_db(do_heartbeat, NULL);
+			next_beat = now + HEARTBEAT_MS;
+		}
+		ts.tv_sec = 0;
+		ts.tv_nsec = 200 * 1000 * 1000;
+		sig = sigtimedwait(&set, &si, &ts);
+		if (sig == SIGTERM || sig == SIGINT) {
+			if (!stopping) {
+				log_info("signal %d: draining", sig);
+				stopping = true;
+				stop_deadline = now + STOP_WAIT_MS;
+				for (int i = 0; i < arg_slots; i++)
+					if (slot_pid[i] > 0)
+						(void) kill(slot_pid[i], SIGTERM);
+			}
+		} else if (sig == SIGHUP)
+			log_info("SIGHUP: nothing to reload yet, ignoring");
+		/* Reap on every wakeup: SIGCHLD may coalesce. */
+		for (;;) {
+			int status;
+			pid_t pid = waitpid(-1, &status, WNOHANG);
+
+			if (pid <= 0)
+				break;
+			for (int i = 0; i < arg_slots; i++) {
+				if (slot_pid[i] != pid)
+					continue;
+				slot_pid[i] = 0;
+				if (!stopping || !WIFEXITED(status) ||
+				    WEXITSTATUS(status) != 0)
+					log_warn("slot %d: worker %ld %s %d", i,
+					    (long) pid, WIFSIGNALED(status) ?
+					    "killed by signal" : "exited with",
+					    WIFSIGNALED(status) ? WTERMSIG(status) :
+					    WEXITSTATUS(status));
+				(void) with_db(do_fail_lost, &pid);
+				slot_restart_at[i] = time_mono_ms() + 200;
+			}
+		}
+	}
+	(void) with_db(do_gone, NULL);
+	if (arg_doorbell)
+		(void) unlink(arg_doorbell);
+	log_info("stopped");
+	r = 0;
+	return r;
+}

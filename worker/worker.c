@@ -1,0 +1,474 @@
+/* worker.c - one jobcell-worker process (forked by the supervisor): claims
+ * a job, runs it in a cell, streams its output into the database in
+ * batches, enforces its wall time and cancel, records the result, repeats.
+ * Single-threaded; sleeps in poll() on the doorbell when there is no work.
+ * Trusts nothing from the cell but bytes on its pipes and the report. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "db.h"
+#include "json_reader.h"
+#include "log.h"
+#include "parse.h"
+#include "sandbox.h"
+#include "strbuf.h"
+#include "timefmt.h"
+#include "worker.h"
+#include "banned.h"
+
+#define DRAIN_GRACE_MS 10000	/* SIGTERM: running job gets this long */
+#define STORE_RETRIES 50	/* x 100 ms: how long a result waits on a busy db */
+
+volatile sig_atomic_t worker_draining;
+
+static void
+on_term(int sig)
+{
+	(void) sig;
+	worker_draining = 1;
+}
+
+/* The job's argv and environment, built from the stored spec. */
+struct exec_args {
+	char **argv;
+	char **envp;
+	size_t argc, envc;
+};
+
+static void
+exec_args_release(struct exec_args *a)
+{
+	for (size_t i = 0; a->argv && i < a->argc; i++)
+		free(a->argv[i]);
+	for (size_t i = 0; a->envp && i < a->envc; i++)
+		free(a->envp[i]);
+	free(a->argv);
+	free(a->envp);
+	memset(a, 0, sizeof(*a));
+}
+
+static int
+env_add(struct exec_args *a, const char *name, const char *value)
+{
+	struct strbuf sb;
+	int r;
+
+	strbuf_init(&sb, JC_MAX_ENV_NAME + JC_MAX_ENV_VALUE + 2);
+	if ((r = strbuf_addf(&sb, "%s=%s", name, value)) < 0) {
+		strbuf_release(&sb);
+		return r;
+	}
+	/* Replace an earlier entry of the same name (the job's PATH wins). */
+	for (size_t i = 0; i < a->envc; i++) {
+		size_t n = strlen(name);
+
+		if (strncmp(a->envp[i], name, n) == 0 && a->envp[i][n] == '=') {
+			free(a->envp[i]);
+			a->envp[i] = strbuf_detach(&sb, NULL);
+			return a->envp[i] ? 0 : -ENOMEM;
+		}
+	}
+	a->envp[a->envc] = strbuf_detach(&sb, NULL);
+	if (!a->envp[a->envc])
+		return -ENOMEM;
+	a->envc++;
+	return 0;
+}
+
+static int
+exec_args_build(const struct claimed_job *j, struct exec_args *ret)
+{
+	static const char *const defaults[][2] = {
+		{ "PATH", "/usr/local/bin:/usr/bin:/bin" },
+		{ "HOME", "/work" }, { "USER", "job" }, { "LOGNAME", "job" },
+		{ "PWD", "/work" }, { "HOSTNAME", "cell" },
+		{ "LANG", "C.UTF-8" }, { "JOBCELL_JOB_ID", NULL },
+	};
+	struct exec_args a = { 0 };
+	struct jr_doc *doc = NULL;
+	int argv_tok, env_tok, n, r;
+
+	if ((r = jr_parse(j->spec, j->spec_len, JC_MAX_JSON_TOKENS, &doc)) < 0)
+		return r;
+	argv_tok = jr_obj_get(doc, jr_root(doc), "argv");
+	env_tok = jr_obj_get(doc, jr_root(doc), "env");
+	if (argv_tok < 0 || env_tok < 0 || jr_type(doc, argv_tok) != JR_ARRAY ||
+	    jr_type(doc, env_tok) != JR_OBJECT || jr_len(doc, argv_tok) < 1) {
+		r = -EINVAL;
+		goto fail;
+	}
+	n = jr_len(doc, argv_tok);
+	a.argv = calloc((size_t) n + 1, sizeof(char *));
+	a.envp = calloc(ARRAY_SIZE(defaults) + (size_t) jr_len(doc, env_tok) + 1,
+	    sizeof(char *));
+	if (!a.argv || !a.envp) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (int i = 0; i < n; i++) {
+		if ((r = jr_str_dup(doc, jr_child(doc, argv_tok, i),
+		    JC_MAX_ARG_BYTES, &a.argv[i], NULL)) < 0)
+			goto fail;
+		a.argc++;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
+		if ((r = env_add(&a, defaults[i][0],
+		    defaults[i][1] ? defaults[i][1] : j->id)) < 0)
+			goto fail;
+	for (int i = 0; i < jr_len(doc, env_tok); i++) {
+		_cleanup_free_ char *name = NULL, *value = NULL;
+		int k = jr_child(doc, env_tok, i);
+
+		if ((r = jr_str_dup(doc, k, JC_MAX_ENV_NAME, &name, NULL)) < 0 ||
+		    (r = jr_str_dup(doc, k + 1, JC_MAX_ENV_VALUE, &value,
+		    NULL)) < 0 || (r = env_add(&a, name, value)) < 0)
+			goto fail;
+	}
+	doc = jr_free(doc);
+	*ret = a;
+	return 0;
+fail:
+	doc = jr_free(doc);
+	exec_args_release(&a);
+	return r;
+}
+
+/* A memfd holding the job's stdin, positioned at 0, or -1 if empty. */
+static int
+stdin_memfd(const struct claimed_job *j)
+{
+	_cleanup_close_ int fd = -1;
+	size_t off = 0;
+
+	if (j->stdin_len == 0)
+		return -1;
+	if ((fd = memfd_create("jobcell-stdin", MFD_CLOEXEC)) < 0)
+		return -errno;
+	while (off < j->stdin_len) {
+		ssize_t n = write(fd, j->stdin_data + off, j->stdin_len - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		off += (size_t) n;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
+	return steal_fd(&fd);
+}
+
+/* Stores with retries: the result must not be lost to a busy database. */
+static int
+store_result(sqlite3 *db, const char *id, struct logcap *lc,
+    const struct job_result *res)
+{
+	int r = 0;
+
+	for (int i = 0; i < STORE_RETRIES; i++) {
+		if ((r = jobstore_finish(db, id, lc, res)) == 0)
+			return 0;
+		log_warn("job=%s: cannot store the result: %s, retrying", id,
+		    strerror(-r));
+		(void) poll(NULL, 0, 100);
+	}
+	return r;
+}
+
+static void
+finish_error(sqlite3 *db, const char *id, struct logcap *lc, const char *msg)
+{
+	struct job_result res = { .status = "error", .error = msg };
+
+	log_warn("job=%s: %s", id, msg);
+	if (store_result(db, id, lc, &res) < 0)
+		log_err("job=%s: result lost; the lease sweep will end it", id);
+}
+
+/* Reads what is available on fd into lc; returns 0 at EOF, 1 if open. */
+static int
+pump(sqlite3 *db, const char *id, struct logcap *lc, int fd, int stream)
+{
+	char buf[JC_LOG_CHUNK_BYTES];
+
+	for (int rounds = 0; rounds < 16; rounds++) {
+		ssize_t n;
+
+		if (logcap_nearly_full(lc) &&
+		    jobstore_flush_logs(db, id, lc) < 0) {
+			log_warn("job=%s: cannot store output, retrying", id);
+			return 1;
+		}
+		n = read(fd, buf, sizeof(buf));
+		if (n == 0)
+			return 0;
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 1 : 0;
+		if (logcap_add(lc, stream, buf, (size_t) n) < 0)
+			log_warn("job=%s: output chunk dropped", id);
+	}
+	return 1;
+}
+
+static int
+min_wait(int a, int64_t until, int64_t now)
+{
+	int64_t d = until - now;
+
+	if (d < 0)
+		d = 0;
+	return (a < 0 || d < a) ? (int) d : a;
+}
+
+static void
+run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
+    struct logcap *lc)
+{
+	struct exec_args ea = { 0 };
+	struct cell_spec spec = { 0 };
+	struct cell cell;
+	struct cell_result cr = { 0 };
+	struct job_result res = { 0 };
+	_cleanup_close_ int in_fd = -1;
+	char msg[400];
+	int64_t now = time_mono_ms(), deadline = now + j->timeout_ms;
+	int64_t kill_at = 0, next_cancel = now + WORKER_CANCEL_CHECK_MS;
+	int64_t next_renew = now + WORKER_RENEW_MS, reaped_at = 0;
+	int64_t drain_at = 0;
+	bool out_open = true, err_open = true, reaped = false, killed = false;
+	bool timed_out = false, cancelled = false;
+	int r;
+
+	lc->n = 0;
+	lc->stored = 0;
+	lc->truncated = false;
+	lc->next_seq = 1;
+	lc->oldest_mono_ms = 0;
+	if ((r = exec_args_build(j, &ea)) < 0) {
+		(void) snprintf(msg, sizeof(msg), "the stored job is unreadable: %s",
+		    strerror(-r));
+		finish_error(db, j->id, lc, msg);
+		return;
+	}
+	if ((in_fd = stdin_memfd(j)) < -1) {
+		(void) snprintf(msg, sizeof(msg), "cannot prepare stdin: %s",
+		    strerror(-in_fd));
+		exec_args_release(&ea);
+		finish_error(db, j->id, lc, msg);
+		return;
+	}
+	spec.job_id = j->id;
+	spec.argv = ea.argv;
+	spec.envp = ea.envp;
+	spec.stdin_fd = in_fd;
+	spec.host_uid = cfg->uid_base + (uid_t) cfg->slot;
+	spec.host_gid = cfg->uid_base + (gid_t) cfg->slot;
+	spec.disk_mb = (uint64_t) j->disk_mb;
+	r = cell_start(&spec, &cell);
+	exec_args_release(&ea);
+	if (r < 0) {
+		(void) snprintf(msg, sizeof(msg), "the cell could not be built: %s",
+		    strerror(-r));
+		finish_error(db, j->id, lc, msg);
+		return;
+	}
+	log_debug("job=%s: started in cell pid %ld", j->id, (long) cell.pid);
+	for (;;) {
+		struct pollfd pfd[2];
+		nfds_t nfds = 0;
+		int wait_ms = -1;
+
+		now = time_mono_ms();
+		if (!reaped && (r = cell_try_wait(&cell, &cr)) != 0) {
+			if (r < 0) {
+				cr.outcome = CELL_SETUP_FAILED;
+				(void) snprintf(cr.error, sizeof(cr.error),
+				    "lost track of the cell: %s", strerror(-r));
+			}
+			reaped = true;
+			reaped_at = now;
+		}
+		/* init is gone, so is every process of the cell: the pipes
+		 * close at once; the 1 s bound is only a safety net. */
+		if (reaped && ((!out_open && !err_open) || now - reaped_at > 1000))
+			break;
+		if (!reaped && !kill_at && now >= deadline) {
+			timed_out = true;
+			(void) cell_signal(&cell, SIGTERM);
+			kill_at = now + cfg->kill_grace_ms;
+		}
+		if (!reaped && !kill_at && now >= next_cancel) {
+			next_cancel = now + WORKER_CANCEL_CHECK_MS;
+			if (jobstore_cancel_requested(db, j->id) == 1) {
+				cancelled = true;
+				(void) cell_signal(&cell, SIGTERM);
+				kill_at = now + cfg->kill_grace_ms;
+			}
+		}
+		if (worker_draining && !drain_at)
+			drain_at = now + DRAIN_GRACE_MS;
+		if (!reaped && !kill_at && drain_at && now >= drain_at) {
+			cancelled = true;
+			(void) cell_signal(&cell, SIGTERM);
+			kill_at = now + cfg->kill_grace_ms;
+		}
+		if (!reaped && kill_at && !killed && now >= kill_at) {
+			(void) cell_signal(&cell, SIGKILL);
+			killed = true;
+		}
+		if (now >= next_renew) {
+			next_renew = now + WORKER_RENEW_MS;
+			if ((r = jobstore_renew_lease(db, j->id)) < 0)
+				log_warn("job=%s: cannot renew the lease: %s, "
+				    "retrying", j->id, strerror(-r));
+		}
+		if (logcap_due(lc, now) && (r = jobstore_flush_logs(db, j->id,
+		    lc)) < 0)
+			log_warn("job=%s: cannot store output: %s, retrying",
+			    j->id, strerror(-r));
+		if (out_open)
+			pfd[nfds++] = (struct pollfd) { cell.stdout_fd, POLLIN, 0 };
+		if (err_open)
+			pfd[nfds++] = (struct pollfd) { cell.stderr_fd, POLLIN, 0 };
+		if (!reaped) {
+			if (!kill_at)
+				wait_ms = min_wait(wait_ms, deadline, now);
+			else if (!killed)
+				wait_ms = min_wait(wait_ms, kill_at, now);
+			wait_ms = min_wait(wait_ms, next_cancel, now);
+			/* Child exit does not wake poll: look again soon
+			 * once the pipes are closed or the cell is killed. */
+			if ((!out_open && !err_open) || killed)
+				wait_ms = min_wait(wait_ms, now + 5, now);
+		} else
+			wait_ms = min_wait(wait_ms, reaped_at + 1000, now);
+		wait_ms = min_wait(wait_ms, next_renew, now);
+		if (lc->n > 0)
+			wait_ms = min_wait(wait_ms, now + logcap_wait_ms(lc, now),
+			    now);
+		if (poll(pfd, nfds, wait_ms) < 0 && errno != EINTR) {
+			log_warn("job=%s: poll failed: %s, retrying", j->id,
+			    strerror(errno));
+			continue;
+		}
+		for (nfds_t i = 0; i < nfds; i++) {
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (pfd[i].fd == cell.stdout_fd)
+				out_open = pump(db, j->id, lc, cell.stdout_fd, 1);
+			else
+				err_open = pump(db, j->id, lc, cell.stderr_fd, 2);
+		}
+	}
+	if (cr.outcome == CELL_SETUP_FAILED) {
+		(void) snprintf(msg, sizeof(msg), "the cell could not be built: %s",
+		    cr.error);
+		cell_release(&cell);
+		finish_error(db, j->id, lc, msg);
+		return;
+	}
+	res.timed_out = timed_out;
+	if (timed_out) {
+		res.status = "timed_out";
+		res.has_exit_code = true;
+		res.exit_code = 124;
+	} else if (cancelled) {
+		res.status = "cancelled";
+		if (worker_draining && drain_at)
+			res.error = "the worker was stopped";
+	} else if (cr.outcome == CELL_EXITED) {
+		res.status = cr.exit_code == 0 ? "succeeded" : "failed";
+		res.has_exit_code = true;
+		res.exit_code = cr.exit_code;
+	} else {
+		res.status = "failed";
+		res.has_exit_code = true;
+		res.exit_code = 128 + cr.signal;
+		res.signal = cr.signal;
+	}
+	cell_release(&cell);
+	if ((r = store_result(db, j->id, lc, &res)) < 0)
+		log_err("job=%s: result lost: %s; the lease sweep will end it",
+		    j->id, strerror(-r));
+	else
+		log_debug("job=%s: %s", j->id, res.status);
+}
+
+/* Sleeps until the doorbell rings or the fallback poll interval passes. */
+static void
+wait_for_bell(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char buf[64];
+
+	if (fd < 0) {
+		(void) poll(NULL, 0, WORKER_IDLE_POLL_MS);
+		return;
+	}
+	if (poll(&p, 1, WORKER_IDLE_POLL_MS) <= 0)
+		return;
+	/* Every idle worker wakes; each drains what it can and tries to claim:
+	 * whoever loses the claim race just sleeps again. */
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+}
+
+int
+worker_main(const struct worker_config *cfg)
+{
+	struct sigaction sa = { .sa_handler = on_term };
+	struct logcap lc;
+	sqlite3 *db = NULL;
+	char errmsg[256];
+	int r;
+
+	/* The supervisor's death ends us (and, through our cells' own
+	 * PDEATHSIG, every cell). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+		return 1;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
+		return 1;
+	(void) signal(SIGHUP, SIG_IGN);
+	(void) signal(SIGPIPE, SIG_IGN);
+	if ((r = db_open(cfg->db_path, 0, 0, &db, errmsg, sizeof(errmsg))) < 0) {
+		log_err("slot %d: cannot open the database: %s", cfg->slot, errmsg);
+		return 1;
+	}
+	if ((r = logcap_init(&lc, cfg->output_cap)) < 0) {
+		db = db_close(db);
+		return 1;
+	}
+	log_debug("slot %d: worker ready", cfg->slot);
+	while (!worker_draining) {
+		struct claimed_job j = { 0 };
+
+		r = jobstore_claim(db, getpid(), &j);
+		if (r < 0) {
+			log_warn("slot %d: cannot claim: %s, retrying", cfg->slot,
+			    strerror(-r));
+			(void) poll(NULL, 0, 100);
+			continue;
+		}
+		if (r == 0) {
+			wait_for_bell(cfg->doorbell_fd);
+			continue;
+		}
+		run_job(cfg, db, &j, &lc);
+		claimed_job_release(&j);
+	}
+	logcap_release(&lc);
+	db = db_close(db);
+	return 0;
+}

@@ -1,0 +1,104 @@
+/* worker.h - private interfaces of jobcell-worker: the supervisor, the
+ * worker loop, the job store (all SQLite access of the worker) and log
+ * capture. Worker processes are single-threaded. */
+#ifndef JOBCELL_WORKER_H
+#define JOBCELL_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <sys/types.h>
+
+#include <sqlite3.h>
+
+#include "limits.h"
+
+#define WORKER_LEASE_MS		15000	/* a job's lease; renewed every ... */
+#define WORKER_RENEW_MS		3000	/* ... this often */
+#define WORKER_CANCEL_CHECK_MS	100	/* how often a running job looks for a cancel */
+#define WORKER_IDLE_POLL_MS	1000	/* fallback poll when no doorbell rings */
+#define LOG_FLUSH_MS		50	/* max age of unflushed output */
+#define LOG_BATCH_CHUNKS	16	/* chunks per transaction */
+
+struct worker_config {
+	const char *db_path;
+	int doorbell_fd;	/* shared SOCK_DGRAM fd, or -1 */
+	int slot;		/* 0 .. slots-1 */
+	uid_t uid_base;		/* host uid of slot 0; slot n uses base + n */
+	uint64_t output_cap;	/* stored output bytes per job */
+	int kill_grace_ms;
+};
+
+/* A claimed job, as the worker needs it. */
+struct claimed_job {
+	char id[JC_ID_LEN + 1];
+	char *spec;		/* {"argv":[...],"env":{...}} */
+	size_t spec_len;
+	char *stdin_data;
+	size_t stdin_len;
+	int64_t timeout_ms;
+	int64_t disk_mb;
+};
+
+struct job_result {
+	const char *status;	/* succeeded, failed, timed_out, cancelled, error */
+	bool has_exit_code;
+	int exit_code;
+	int signal;		/* 0: none */
+	bool timed_out;
+	const char *error;	/* NULL or a human sentence */
+};
+
+/* logcap.c: output chunks waiting to be stored, in arrival order. */
+struct log_chunk {
+	int stream;		/* 1 stdout, 2 stderr */
+	int64_t ts_ms;
+	size_t len;
+	char data[JC_LOG_CHUNK_BYTES];
+};
+struct logcap {
+	struct log_chunk *chunks[LOG_BATCH_CHUNKS];
+	size_t n;		/* chunks in use */
+	int64_t oldest_mono_ms;	/* when the first pending byte arrived */
+	uint64_t stored;	/* bytes accepted so far (for the cap) */
+	uint64_t cap;
+	bool truncated;
+	int64_t next_seq;	/* sequence number of the next stored chunk */
+};
+int logcap_init(struct logcap *lc, uint64_t cap);
+void logcap_release(struct logcap *lc);
+/* Appends output; returns 1 if the batch must be flushed now (full). */
+int logcap_add(struct logcap *lc, int stream, const char *data, size_t len);
+/* True if the batch must be stored before the next read of up to
+ * JC_LOG_CHUNK_BYTES (a read may need two chunks plus a UTF-8 carry). */
+bool logcap_nearly_full(const struct logcap *lc);
+/* True if there is pending output older than LOG_FLUSH_MS. */
+bool logcap_due(const struct logcap *lc, int64_t now_mono_ms);
+/* ms until logcap_due becomes true, or -1 if nothing is pending. */
+int logcap_wait_ms(const struct logcap *lc, int64_t now_mono_ms);
+
+/* jobstore.c: every SQLite statement the worker runs. */
+int jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret);
+void claimed_job_release(struct claimed_job *j);
+/* Stores the pending chunks (and empties lc) in one transaction. */
+int jobstore_flush_logs(sqlite3 *db, const char *job_id, struct logcap *lc);
+/* Stores the remaining chunks and the result in one transaction. */
+int jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
+    const struct job_result *res);
+int jobstore_renew_lease(sqlite3 *db, const char *job_id);
+/* 1 if a cancel was requested, 0 if not, -errno. */
+int jobstore_cancel_requested(sqlite3 *db, const char *job_id);
+/* Ends running jobs of pid (or all running jobs if pid is 0, or those with
+ * an expired lease if expired_only) as error "worker lost". */
+int jobstore_fail_lost(sqlite3 *db, pid_t pid, bool expired_only);
+int jobstore_heartbeat(sqlite3 *db, pid_t pid, int slots, int64_t started_at);
+int jobstore_supervisor_gone(sqlite3 *db, pid_t pid);
+
+/* worker.c */
+/* The worker process's main loop; returns the exit status. */
+int worker_main(const struct worker_config *cfg);
+/* Set by SIGTERM in a worker: finish (or cancel after the grace) and exit. */
+extern volatile sig_atomic_t worker_draining;
+
+#endif
