@@ -28,12 +28,12 @@ void cli_sleep_ms(long ms);
 #define PROFILE_SERVER_MAX	1024	/* base URL */
 #define PROFILE_KEY_MAX		256	/* API key as given */
 #define PROFILE_COUNT_MAX	64	/* profiles in one config file */
-#define CONFIG_FILE_MAX		(256u * 1024)	/* config file bytes */
+#define CONFIG_FILE_MAX		(256u * 1024)	/* config file */
 
-#define CLI_RESP_MAX		(4u * 1024 * 1024)	/* ordinary JSON reply */
+#define CLI_RESP_MAX		(4u * 1024 * 1024)	/* a JSON reply */
 #define CLI_LOGS_RESP_MAX	(32u * 1024 * 1024)	/* one logs page */
 #define CLI_LINE_MAX		(1024u * 1024)	/* one NDJSON line */
-#define CLI_JSON_TOKENS		(64u * 1024)	/* tokens in one reply */
+#define CLI_JSON_TOKENS		(64u * 1024)	/* per reply */
 #define CLI_ID_MAX		64	/* job id bytes we accept */
 
 /* Options every subcommand accepts; filled by main and the subcommand. */
@@ -163,7 +163,7 @@ struct http {
 	CURL *curl;
 	char base[PROFILE_SERVER_MAX + 1];	/* no trailing '/' */
 	char cacert[JC_PATH_MAX];		/* "" = system CAs */
-	char auth[PROFILE_KEY_MAX + 32];	/* "Authorization: Bearer ..." */
+	char auth[PROFILE_KEY_MAX + 32];	/* the Authorization header */
 	char err[PROFILE_SERVER_MAX + JC_PATH_MAX + CURL_ERROR_SIZE + 256];
 						/* last error, for messages */
 	long connect_timeout_ms;

@@ -776,7 +776,8 @@ cmd_list(struct cli_global *g, int argc, char **argv)
 	if (arg_status && !known)
 		return cli_usage_err("list", "unknown status '%s'", arg_status);
 	if (arg_before && !cli_id_valid(arg_before))
-		return cli_usage_err("list", "'%s' is not a job id", arg_before);
+		return cli_usage_err("list", "'%s' is not a job id",
+		    arg_before);
 
 	strbuf_init(&path, 512);
 	r = strbuf_addf(&path, "/v1/jobs?limit=%" PRId64,

@@ -22,9 +22,9 @@
 #include "parse.h"
 #include "banned.h"
 
-#define LOGS_PAGE_LIMIT		64	/* entries per page we ask for */
-#define FOLLOW_RETRIES		5	/* early ends in a row, no progress */
-#define FOLLOW_LONG_MS		5000	/* a stream this old was not "early" */
+#define LOGS_PAGE_LIMIT	64	/* entries per page we ask for */
+#define FOLLOW_RETRIES	5	/* early ends in a row, no progress */
+#define FOLLOW_LONG_MS	5000	/* a longer stream did not end early */
 
 /* ---- writing entries ---- */
 
@@ -138,7 +138,8 @@ logs_page(struct http *h, const char *id, int64_t after, struct sink *k,
 		if (e < 0 || jr_type(doc, e) != JR_OBJECT)
 			continue;
 		(void) cli_json_i64(doc, e, "seq", &seq);
-		cli_json_str(doc, e, "stream", stream, sizeof(stream), "stdout");
+		cli_json_str(doc, e, "stream", stream, sizeof(stream),
+		    "stdout");
 		if ((r = entry_data(what, doc, e, seq, &data, &len)) < 0)
 			goto out;
 		sink_data(k, stream, seq, data, len);

@@ -259,7 +259,8 @@ http_perform(struct http *h, const char *method, const char *path,
 	rc |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	rc |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	rc |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	rc |= curl_easy_setopt(c, CURLOPT_USERAGENT, "jobcell/" PACKAGE_VERSION);
+	rc |= curl_easy_setopt(c, CURLOPT_USERAGENT,
+	    "jobcell/" PACKAGE_VERSION);
 	rc |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 	    h->connect_timeout_ms);
 	rc |= curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);

@@ -26,7 +26,7 @@ static const struct command commands[] = {
 	{ "ping", cmd_ping, "check the server and the key" },
 	{ "me", cmd_me, "show the caller's limits and usage" },
 	{ "submit", cmd_submit, "submit a job" },
-	{ "run", cmd_run, "submit a job, follow its output, exit with its code" },
+	{ "run", cmd_run, "submit, follow the output, exit with its code" },
 	{ "status", cmd_status, "show a job" },
 	{ "logs", cmd_logs, "print a job's output so far" },
 	{ "tail", cmd_tail, "follow a job's output until it ends" },
@@ -168,7 +168,8 @@ cli_id_valid(const char *s)
 	if (n == 0 || n > CLI_ID_MAX)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char) s[i]) && s[i] != '_' && s[i] != '-')
+		if (!isalnum((unsigned char) s[i]) && s[i] != '_' &&
+		    s[i] != '-')
 			return false;
 	return true;
 }

@@ -25,7 +25,8 @@ profile_name_valid(const char *name)
 	if (n == 0 || n > PROFILE_NAME_MAX)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char) name[i]) && !strchr("_.-", name[i]))
+		if (!isalnum((unsigned char) name[i]) &&
+		    !strchr("_.-", name[i]))
 			return false;
 	return true;
 }
@@ -207,7 +208,8 @@ config_assign(struct config *cfg, struct profile *cur, unsigned line,
 	if (!cur) {
 		if (strcmp(name, "active") != 0)
 			return config_syntax(cfg, line,
-			    "only 'active' may come before a [profile] section");
+			    "only 'active' may come before a [profile] "
+			    "section");
 		if (!profile_name_valid(value))
 			return config_syntax(cfg, line, "bad profile name");
 		(void) str_copy(cfg->active, sizeof(cfg->active), value);
@@ -278,7 +280,8 @@ config_parse(struct config *cfg, char *text)
 		}
 		eq = strchr(s, '=');
 		if (!eq)
-			return config_syntax(cfg, line, "expected 'name = value'");
+			return config_syntax(cfg, line,
+			    "expected 'name = value'");
 		*eq = '\0';
 		r = config_assign(cfg, cur, line, trim(s), trim(eq + 1));
 		if (r < 0)
@@ -307,7 +310,8 @@ config_load(struct config *cfg)
 		if (errno == ENOENT)
 			return 0;
 		r = -errno;
-		cli_err("config", "cannot open %s: %s", cfg->path, strerror(-r));
+		cli_err("config", "cannot open %s: %s", cfg->path,
+		    strerror(-r));
 		return r;
 	}
 	if (fstat(fd, &st) < 0)
@@ -335,7 +339,8 @@ config_load(struct config *cfg)
 	/* Read through the fd we checked, not the path again. */
 	r = cli_read_fd(fd, CONFIG_FILE_MAX, &text, &len);
 	if (r < 0) {
-		cli_err("config", "cannot read %s: %s", cfg->path, strerror(-r));
+		cli_err("config", "cannot read %s: %s", cfg->path,
+		    strerror(-r));
 		return r;
 	}
 	if (memchr(text, '\0', len)) {
@@ -413,7 +418,8 @@ config_save(const struct config *cfg)
 		cli_err("config", "settings too large to save");
 		goto out;
 	}
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", cfg->path, (long) getpid());
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", cfg->path,
+	    (long) getpid());
 	if (n < 0 || (size_t) n >= sizeof(tmp)) {
 		r = -E2BIG;
 		cli_err("config", "path too long: %s", cfg->path);

@@ -134,12 +134,16 @@ int jobs_create(struct req *rq, struct api_err *err);
 int jobs_list(struct req *rq, struct api_err *err);
 int jobs_get(struct req *rq, const char *id, struct api_err *err);
 int jobs_cancel(struct req *rq, const char *id, struct api_err *err);
+/* POST /v1/run: submit, wait for the end (bounded), job + capped output. */
+int jobs_run(struct req *rq, struct api_err *err);
 /* Writes the job object for a row of JOB_COLUMNS. */
 #define JOB_COLUMNS "id, name, status, exit_code, signal, timed_out, " \
 	"oom_killed, error, created_at, started_at, finished_at, sandbox, " \
 	"timeout_ms, memory_mb, cpus, pids, disk_mb, cpu_ms, max_rss_kb, " \
 	"log_bytes, log_truncated"
 void job_write_json(struct jw *w, sqlite3_stmt *st);
+/* The members only, inside an object the caller opened. */
+void job_write_fields(struct jw *w, sqlite3_stmt *st);
 /* Looks up a job of this consumer: 0, -ENOENT (other consumer's too), or
  * another -errno. ret_status gets the status (buf >= 16). */
 int jobs_lookup(struct req *rq, const char *id, char *ret_status, size_t size);

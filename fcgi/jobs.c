@@ -4,6 +4,7 @@
  * quotas, cancel) run in BEGIN IMMEDIATE so they cannot race. A consumer
  * sees only its own jobs: any other id is 404, as if it did not exist. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -20,6 +21,7 @@
 
 #define IDEMPOTENCY_WINDOW_MS (24LL * 3600 * 1000)
 #define IDEMPOTENCY_KEY_MAX 200
+#define RUN_OUTPUT_CAP (1024 * 1024)	/* stdout/stderr bytes in a /v1/run reply */
 
 static const char *const final_statuses[] = {
 	"succeeded", "failed", "timed_out", "cancelled", "error", NULL,
@@ -73,9 +75,8 @@ kv_text_or_null(struct jw *w, const char *key, sqlite3_stmt *st, int col)
 }
 
 void
-job_write_json(struct jw *w, sqlite3_stmt *st)
+job_write_fields(struct jw *w, sqlite3_stmt *st)
 {
-	jw_obj_open(w);
 	kv_text_or_null(w, "id", st, 0);
 	kv_text_or_null(w, "name", st, 1);
 	kv_text_or_null(w, "status", st, 2);
@@ -109,6 +110,13 @@ job_write_json(struct jw *w, sqlite3_stmt *st)
 	jw_obj_close(w);
 	jw_kv_i64(w, "log_bytes", sqlite3_column_int64(st, 19));
 	jw_kv_bool(w, "log_truncated", sqlite3_column_int(st, 20) != 0);
+}
+
+void
+job_write_json(struct jw *w, sqlite3_stmt *st)
+{
+	jw_obj_open(w);
+	job_write_fields(w, st);
 	jw_obj_close(w);
 }
 
@@ -318,18 +326,19 @@ insert_job(struct req *rq, const char *id, const struct job_request *jr,
 	return 0;
 }
 
-int
-jobs_create(struct req *rq, struct api_err *err)
+/* Validates and stores a submission. 0 and ret_id (a new job, 201) or 1 and
+ * ret_id (an earlier job with the same Idempotency-Key, 200); else err. */
+static int
+job_submit(struct req *rq, struct api_err *err, char ret_id[JC_ID_LEN + 1])
 {
-	_cleanup_strbuf_ struct strbuf spec, out;
+	_cleanup_strbuf_ struct strbuf spec;
 	struct job_request jr = { 0 };
 	const char *idem = req_param(rq, "HTTP_IDEMPOTENCY_KEY");
-	char id[JC_ID_LEN + 1], hdr[128];
+	char id[JC_ID_LEN + 1];
 	int64_t now;
-	int r, found = 0, status = 201;
+	int r, found = 0;
 
 	strbuf_init(&spec, JC_MAX_BODY_BYTES * 2);
-	strbuf_init(&out, 64 * 1024);
 	if (!content_type_json(req_param(rq, "CONTENT_TYPE")))
 		return api_err_set(err, 415, "unsupported_media_type",
 		    "the body must be sent as Content-Type: application/json");
@@ -364,23 +373,129 @@ jobs_create(struct req *rq, struct api_err *err)
 		}
 		if ((r = insert_job(rq, id, &jr, &spec, idem, now)) < 0)
 			goto fail;
-	} else
-		status = 200;
+	}
 	if ((r = db_exec(rq->db, "COMMIT")) < 0)
 		goto fail;
 	job_request_release(&jr);
 	if (!found)
 		ring_doorbell(rq->srv);
-	if ((r = job_json_by_id(rq, id, &out)) < 0)
-		return api_err_internal(err, r);
-	(void) snprintf(hdr, sizeof(hdr), "Location: /v1/jobs/%s\r\n", id);
-	return reply_json(rq, status, hdr, &out);
+	memcpy(ret_id, id, sizeof(id));
+	return found;
 fail:
 	(void) db_exec(rq->db, "ROLLBACK");
 	job_request_release(&jr);
 	log_errno(r, "consumer=%lld: cannot store a job",
 	    (long long) rq->consumer_id);
 	return api_err_internal(err, r);
+}
+
+int
+jobs_create(struct req *rq, struct api_err *err)
+{
+	_cleanup_strbuf_ struct strbuf out;
+	char id[JC_ID_LEN + 1], hdr[128];
+	int r, found;
+
+	strbuf_init(&out, 64 * 1024);
+	if ((found = job_submit(rq, err, id)) < 0)
+		return found;
+	if ((r = job_json_by_id(rq, id, &out)) < 0)
+		return api_err_internal(err, r);
+	(void) snprintf(hdr, sizeof(hdr), "Location: /v1/jobs/%s\r\n", id);
+	return reply_json(rq, found ? 200 : 201, hdr, &out);
+}
+
+/* Appends ,"<name>":"<output>","<name>_truncated":bool to an open object. */
+static int
+run_output(struct req *rq, const char *id, int stream, const char *name,
+    struct jw *w)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_strbuf_ struct strbuf data;
+	char flag[32];
+	bool truncated = false;
+	int r, rc;
+
+	strbuf_init(&data, RUN_OUTPUT_CAP);
+	if ((r = db_prepare(rq->db, "SELECT data FROM job_logs WHERE "
+	    "job_id = ? AND stream = ? ORDER BY seq", &st)) < 0)
+		return r;
+	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) ||
+	    sqlite3_bind_int(st, 2, stream))
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t n = (size_t) sqlite3_column_bytes(st, 0);
+		size_t room = data.max - data.len;
+
+		if (n > room) {
+			n = room;
+			truncated = true;
+		}
+		if (n > 0 && strbuf_add(&data, sqlite3_column_blob(st, 0), n) < 0)
+			return -ENOMEM;
+		if (truncated)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_errno(rc);
+	jw_key(w, name);
+	jw_strn(w, data.buf, data.len);
+	(void) snprintf(flag, sizeof(flag), "%s_truncated", name);
+	jw_kv_bool(w, flag, truncated);
+	return 0;
+}
+
+int
+jobs_run(struct req *rq, struct api_err *err)
+{
+	_cleanup_strbuf_ struct strbuf out;
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char id[JC_ID_LEN + 1], status[16], hdr[128];
+	int64_t start = time_mono_ms(), limit_ms, sleep_ms = 2;
+	struct jw w;
+	int r, rc, found;
+
+	strbuf_init(&out, 8 * RUN_OUTPUT_CAP);
+	if ((found = job_submit(rq, err, id)) < 0)
+		return found;
+	/* Bounded by the job's own timeout, the kill grace and a margin for
+	 * the queue; past it the job is returned as it stands. */
+	limit_ms = rq->srv->limits.timeout_max_s * 1000 + 30000;
+	for (;;) {
+		r = jobs_lookup(rq, id, status, sizeof(status));
+		if (r < 0)
+			return api_err_internal(err, r);
+		if (job_status_final(status) || time_mono_ms() - start > limit_ms)
+			break;
+		(void) poll(NULL, 0, (int) sleep_ms);
+		if (sleep_ms < 50)
+			sleep_ms *= 2;
+	}
+	if ((r = db_exec(rq->db, "BEGIN")) < 0)
+		return api_err_internal(err, r);
+	r = db_prepare(rq->db, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?",
+	    &st);
+	if (r >= 0 && sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT))
+		r = -EIO;
+	if (r >= 0 && (rc = sqlite3_step(st)) != SQLITE_ROW)
+		r = rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
+	if (r >= 0) {
+		jw_init(&w, &out);
+		jw_obj_open(&w);
+		job_write_fields(&w, st);
+		if ((r = run_output(rq, id, 1, "stdout", &w)) >= 0)
+			r = run_output(rq, id, 2, "stderr", &w);
+		jw_obj_close(&w);
+		if (r >= 0)
+			r = jw_finish(&w);
+	}
+	(void) sqlite3_finalize(st);
+	st = NULL;
+	(void) db_exec(rq->db, "COMMIT");
+	if (r < 0)
+		return api_err_internal(err, r);
+	(void) snprintf(hdr, sizeof(hdr), "Location: /v1/jobs/%s\r\n", id);
+	return reply_json(rq, found ? 200 : 201, hdr, &out);
 }
 
 int

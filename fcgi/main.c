@@ -107,8 +107,7 @@ dispatch(struct req *rq)
 		r = logs_output(rq, m.job_id, &err);
 		break;
 	case ROUTE_RUN:
-		r = api_err_set(&err, 404, "not_found",
-		    "POST /v1/run is not offered by this server yet");
+		r = jobs_run(rq, &err);
 		break;
 	case ROUTE_HEALTH:
 	default:

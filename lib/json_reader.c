@@ -128,7 +128,7 @@ scan_string(const char *js, size_t len, size_t i)
 		if (u[i] == '"')
 			return (ssize_t) i + 1;
 		if (u[i] < 0x20)
-			return -EINVAL;		/* raw control byte or NUL */
+			return -EINVAL;	/* raw control byte or NUL */
 		if (u[i] == '\\') {
 			if (escape_decode(js, len, &i, &cp) < 0)
 				return -EINVAL;
@@ -263,7 +263,7 @@ validate(const char *js, size_t len, size_t max_tokens, size_t *ret_ntok,
 			i = skip_ws(js, len, i);
 			if (depth == 0) {
 				if (i != len)
-					return -EINVAL;	/* trailing bytes */
+					return -EINVAL;	/* trailing */
 				*ret_ntok = ntok;
 				*ret_root_prim = root_prim;
 				return 0;

@@ -51,7 +51,7 @@ jw_value_begin(struct jw *w)
 		return false;
 	if (w->depth == 0) {
 		if (!w->first[0]) {
-			jw_fail(w, -EINVAL);	/* a second top-level value */
+			jw_fail(w, -EINVAL);	/* second top-level value */
 			return false;
 		}
 		w->first[0] = false;
@@ -59,7 +59,7 @@ jw_value_begin(struct jw *w)
 	}
 	if (jw_in_obj(w)) {
 		if (!w->after_key) {
-			jw_fail(w, -EINVAL);	/* member value without a key */
+			jw_fail(w, -EINVAL);	/* value without a key */
 			return false;
 		}
 		w->after_key = false;

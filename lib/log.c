@@ -31,8 +31,9 @@ static const char *const level_names[] = {
 void
 log_setup(const char *prog, enum log_level max_level)
 {
+	/* a truncated program name is still a useful prefix */
 	if (prog)
-		(void) str_copy(log_prog, sizeof(log_prog), prog); /* truncation is fine */
+		(void) str_copy(log_prog, sizeof(log_prog), prog);
 	log_max_level = max_level;
 }
 
@@ -110,12 +111,15 @@ log_emit(enum log_level lvl, const char *suffix, const char *fmt, va_list ap)
 	if (n < 0)
 		n = snprintf(msg, sizeof(msg), "(bad log format '%s')", fmt);
 	mlen = (size_t) n < sizeof(msg) ? (size_t) n : sizeof(msg) - 1;
+	if ((size_t) n >= sizeof(msg))
+		memcpy(msg + mlen - 3, "...", 3);	/* show the cut */
 	/* line - 1 keeps room for the newline */
 	escape_into(line, sizeof(line) - 1, &pos, msg, mlen);
 	if (suffix && pos + 2 < sizeof(line) - 4) {
 		line[pos++] = ':';
 		line[pos++] = ' ';
-		escape_into(line, sizeof(line) - 1, &pos, suffix, strlen(suffix));
+		escape_into(line, sizeof(line) - 1, &pos, suffix,
+		    strlen(suffix));
 	}
 	line[pos++] = '\n';
 	write_all(line, pos);

@@ -136,7 +136,7 @@ strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 	return 0;
 fail:
 	if (sb->alloc)
-		sb->buf[sb->len] = '\0';	/* undo a partial in-place write */
+		sb->buf[sb->len] = '\0';	/* undo a partial write */
 	return r;
 }
 

@@ -43,7 +43,7 @@ time_format_rfc3339(int64_t ms, char *buf, size_t size)
 
 	if (size < TIMEFMT_RFC3339_LEN)
 		return -E2BIG;
-	if (frac < 0) {		/* floor, so 1969 times format correctly */
+	if (frac < 0) {	/* floor: 1969 times format correctly */
 		frac += 1000;
 		sec--;
 	}

@@ -17,6 +17,7 @@
 #include "banned.h"
 
 #define SROW(s, want) { s, sizeof(s) - 1, want }
+#define FFFD "\xef\xbf\xbd"	/* U+FFFD in UTF-8 */
 
 static void
 test_escapes(void)
@@ -32,12 +33,13 @@ test_escapes(void)
 		SROW("\b\f\n\r\t", "\"\\b\\f\\n\\r\\t\""),
 		SROW("\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\""),
 		SROW("a\0b", "\"a\\u0000b\""),			/* NUL kept */
-		SROW("\xe2\x82\xac \xf0\x9f\x98\x80", "\"\xe2\x82\xac \xf0\x9f\x98\x80\""),
+		SROW("\xe2\x82\xac \xf0\x9f\x98\x80",
+		    "\"\xe2\x82\xac \xf0\x9f\x98\x80\""),
 		SROW("\xff", "\"\xef\xbf\xbd\""),			/* invalid byte */
 		SROW("\xc0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\""),	/* overlong */
-		SROW("\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""),
-		SROW("\xf4\x90\x80\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""),
-		SROW("ab\xe2\x82", "\"ab\xef\xbf\xbd\xef\xbf\xbd\""),	/* truncated */
+		SROW("\xed\xa0\x80", "\"" FFFD FFFD FFFD "\""),
+		SROW("\xf4\x90\x80\x80", "\"" FFFD FFFD FFFD FFFD "\""),
+		SROW("ab\xe2\x82", "\"ab" FFFD FFFD "\""),	/* truncated */
 		SROW("\x80x", "\"\xef\xbf\xbdx\""),
 	};
 
