@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "limits.h"
+#include "jc_limits.h"
 #include "sandbox.h"
 #include "banned.h"
 

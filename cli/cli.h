@@ -13,7 +13,7 @@
 
 #include "cleanup.h"
 #include "json_reader.h"
-#include "limits.h"
+#include "jc_limits.h"
 #include "strbuf.h"
 
 /* Sleeps ms milliseconds (restarting after signals). */

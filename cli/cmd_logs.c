@@ -293,6 +293,8 @@ follow_data(const char *data, size_t len, void *p)
 		    "%u bytes", CLI_LINE_MAX);
 	if (r < 0)
 		fo->err = r;
+	else if (fo->done)
+		r = -ECANCELED;	/* the exit record is the end: hang up */
 	return r;
 }
 
@@ -311,12 +313,11 @@ follow_line(const char *line, size_t len, void *p)
 	if (fo->done)
 		return 0;
 	if (jr_parse(line, len, 64, &doc) < 0 ||
-	    jr_type(doc, jr_root(doc)) != JR_OBJECT)
-		return cli_err(fo->k->what, "the server sent a malformed "
-		    "record"),
-		    -EPROTO;
+	    jr_type(doc, jr_root(doc)) != JR_OBJECT) {
+		cli_err(fo->k->what, "the server sent a malformed record");
+		return -EPROTO;
+	}
 	root = jr_root(doc);
-	fo->progress = true;
 	cli_json_str(doc, root, "type", type, sizeof(type), "");
 	if (strcmp(type, "exit") == 0) {
 		cli_json_str(doc, root, "status", status, sizeof(status),
@@ -333,7 +334,8 @@ follow_line(const char *line, size_t len, void *p)
 		return 0;
 	}
 	if (strcmp(type, "stdout") != 0 && strcmp(type, "stderr") != 0)
-		return 0;	/* a record type newer than us */
+		return 0;	/* a record type newer than us: not progress */
+	fo->progress = true;
 	(void) cli_json_i64(doc, root, "seq", &seq);
 	if (seq != 0 && seq <= fo->last_seq)
 		return 0;	/* seen before a reconnect */

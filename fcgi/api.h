@@ -14,7 +14,7 @@
 #include "cleanup.h"
 #include "json_reader.h"
 #include "json_writer.h"
-#include "limits.h"
+#include "jc_limits.h"
 #include "strbuf.h"
 
 /* Server-wide settings, read-only after start (shared by all threads). */

@@ -19,7 +19,7 @@
 
 #include "cleanup.h"
 #include "json_reader.h"
-#include "limits.h"
+#include "jc_limits.h"
 #include "utf8.h"
 #include "banned.h"
 

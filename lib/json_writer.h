@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "jc_limits.h"
 #include "strbuf.h"
 
 struct jw {

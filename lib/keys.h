@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "limits.h"
+#include "jc_limits.h"
 
 #define KEY_HASH_LEN 32
 

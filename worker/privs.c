@@ -172,8 +172,11 @@ verify_dropped(uid_t uid, gid_t gid, int *failed_step)
 		return fail(failed_step, PRIVS_STEP_VERIFY_IDS, -errno);
 	if (getresgid(&rg, &eg, &sg) < 0)
 		return fail(failed_step, PRIVS_STEP_VERIFY_IDS, -errno);
-	if (ru != uid || eu != uid || su != uid || setfsuid((uid_t) -1) != (int) uid ||
-	    rg != gid || eg != gid || sg != gid || setfsgid((gid_t) -1) != (int) gid)
+	/* setfs[ug]id(-1) changes nothing and returns the current value. */
+	if (ru != uid || eu != uid || su != uid ||
+	    setfsuid((uid_t) -1) != (int) uid ||
+	    rg != gid || eg != gid || sg != gid ||
+	    setfsgid((gid_t) -1) != (int) gid)
 		return fail(failed_step, PRIVS_STEP_VERIFY_IDS, -EPERM);
 	if ((r = getgroups(0, NULL)) < 0)
 		return fail(failed_step, PRIVS_STEP_VERIFY_GROUPS, -errno);

@@ -5,29 +5,29 @@
  *
  * How it works
  *
- *   worker                      cell init (pid 1)              job
- *   ------                      -----------------              ---
+ *   worker                    cell init (pid 1)          job
+ *   ------                    -----------------          ---
  *   pipes: out, err, report,
  *   sync; block all signals
- *   clone(NEWUSER|NEWPID|NEWNS|
- *     NEWNET|NEWUTS|NEWIPC) --> reset handlers, PDEATHSIG,
- *   write uid_map, gid_map      wait on sync
- *   spec->attach(pid) (cgroup)
- *   "g" on sync ------------->  setgroups(0), become 1000 with
- *   return: job is starting     caps kept (privs.c); unshare
- *                               the cgroup ns (now rooted at
- *                               the job's cgroup); keep only
- *                               our fds; hostname; lo up;
- *                               new root on a tmpfs, /proc,
- *                               pivot_root; drop privs
- *                               (privs.c); fork ------------->  setsid, fds 0-2, close
- *                               non-dumpable, close all fds     the rest, reset
- *                               but report; TERM handler:       signals, execve
- *                               kill(-1, TERM); reap until      (exec error: record
- *                               the job ends                    {SETUP_FAILED, exec})
- *   cell_try_wait: reap init <- record {EXITED, wstatus};
- *   read records                _exit(0): the kernel kills
- *                               the rest of the pid ns
+ *   clone(NEWUSER|NEWPID|NEWNS
+ *   |NEWNET|NEWUTS|NEWIPC) -> reset handlers, PDEATHSIG,
+ *   write uid_map, gid_map    wait on sync
+ *   spec->attach(pid)
+ *   "g" on sync ----------->  setgroups(0), become 1000
+ *   return: job is starting   keeping caps (privs.c);
+ *                             unshare the cgroup ns (now
+ *                             rooted at the job's cgroup);
+ *                             keep only our fds; hostname;
+ *                             lo up; root on a tmpfs, /proc,
+ *                             pivot_root; drop privs
+ *                             (privs.c); fork ---------> setsid, fds 0-2,
+ *                             non-dumpable, close fds    close the rest,
+ *                             but report; TERM handler:  reset signals,
+ *                             kill(-1, TERM); reap until execve (failure:
+ *                             the job ends               {SETUP_FAILED,
+ *   cell_try_wait: reap    <- {EXITED, wstatus};          exec, errno})
+ *   init, read records        _exit(0): the kernel kills
+ *                             the rest of the pid ns
  *
  * Pipes: out/err (job -> worker, read ends O_NONBLOCK), report (cell ->
  * worker, 16-byte records, atomic below PIPE_BUF), sync (worker -> cell,
@@ -41,7 +41,8 @@
  * (pid_namespaces(7)). */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/limits.h>	/* NAME_MAX; <limits.h> is lib/limits.h under -Ilib */
+/* NAME_MAX; under -Ilib, <limits.h> finds lib/limits.h */
+#include <linux/limits.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -61,7 +62,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "limits.h"
+#include "jc_limits.h"
 #include "privs.h"
 #include "sandbox.h"
 #include "banned.h"
@@ -71,7 +72,7 @@
 #define NEWROOT		"/tmp"
 #define DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
 #define CELL_HOSTNAME	"cell"
-#define CELL_DISK_MB_MAX (1024u * 1024)	/* 1 TiB of tmpfs is surely a bug */
+#define CELL_DISK_MB_MAX (1024u * 1024)	/* 1 TiB of tmpfs: surely a bug */
 
 /* The step a struct cell_report names (sandbox.h leaves the enum to us). */
 enum cell_step {
@@ -137,7 +138,7 @@ struct cell_fds {
 	int stdin_fd;		/* the worker's, or -1 */
 };
 
-/* ---- cell side: everything below until cell_start() runs after clone() ---- */
+/* ---- cell side: from here to cell_start(), all runs after clone() ---- */
 
 /* Sends one record; the worker tells the rest from our exit. */
 static void
@@ -151,8 +152,8 @@ report(int fd, int32_t kind, int32_t step, int32_t err, int32_t wstatus)
 	do
 		n = write(fd, &rec, sizeof(rec));
 	while (n < 0 && errno == EINTR);
-	/* Short write or EPIPE: the worker is gone or reads garbage-free
-	 * anyway (it checks the size); nothing more we can do. */
+	/* EPIPE: the worker is gone. A short write cannot happen below
+	 * PIPE_BUF, and the worker ignores records of the wrong size. */
 }
 
 static _Noreturn void
@@ -318,7 +319,8 @@ write_in_root(const char *rel, const char *content, mode_t mode)
 static int
 bind_readonly(const char *src, const char *dst)
 {
-	unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV;
+	unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |
+	    MS_NODEV;
 	struct statvfs sv;
 
 	/* Not MS_REC: submounts stay hidden. A source with submounts fails

@@ -12,7 +12,7 @@
 
 #include <sqlite3.h>
 
-#include "limits.h"
+#include "jc_limits.h"
 
 #define WORKER_LEASE_MS		15000	/* a job's lease; renewed every ... */
 #define WORKER_RENEW_MS		3000	/* ... this often */

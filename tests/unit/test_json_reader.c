@@ -10,7 +10,7 @@
 
 #include "cleanup.h"
 #include "json_reader.h"
-#include "limits.h"
+#include "jc_limits.h"
 #include "strbuf.h"
 #include "tap.h"
 #include "banned.h"

@@ -1,6 +1,6 @@
-/* limits.h - every bound jobcell enforces on outside input, in one place. */
-#ifndef JOBCELL_LIMITS_H
-#define JOBCELL_LIMITS_H
+/* jc_limits.h - every bound jobcell enforces on outside input, in one place. */
+#ifndef JOBCELL_JC_LIMITS_H
+#define JOBCELL_JC_LIMITS_H
 
 #define JC_MAX_BODY_BYTES	(2u * 1024 * 1024)	/* request body; nginx caps too */
 #define JC_MAX_JSON_TOKENS	20000u		/* tokens in one request */
