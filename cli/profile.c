@@ -305,7 +305,9 @@ config_load(struct config *cfg)
 		    "HOME or XDG_CONFIG_HOME");
 		return r;
 	}
-	fd = open(cfg->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	/* Symlinks (dotfile managers) are fine: fstat checks the target;
+	 * O_NONBLOCK so a FIFO there cannot hang us before that check. */
+	fd = open(cfg->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;

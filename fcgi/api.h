@@ -32,6 +32,7 @@ struct api_server {
 	const char *doorbell_path;	/* NULL: no doorbell, workers poll */
 	int doorbell_fd;		/* SOCK_DGRAM, unconnected, shared */
 	struct api_limits limits;
+	int max_streams;		/* concurrent follow streams */
 };
 
 /* One error, as DESIGN section 4 spells it. */
@@ -153,5 +154,10 @@ int logs_page(struct req *rq, const char *id, struct api_err *err);
 int logs_output(struct req *rq, const char *id, struct api_err *err);
 
 bool job_status_final(const char *status);
+
+/* stream.c: NDJSON follow; holds the thread until the job ends or the
+ * client goes away. 503 past srv->max_streams. */
+int stream_follow(struct req *rq, const char *id, int64_t after,
+    struct api_err *err);
 
 #endif

@@ -93,9 +93,13 @@ logs_page(struct req *rq, const char *id, struct api_err *err)
 		    "parameter 'limit' must be a whole number from 1 to %d",
 		    JC_LOG_PAGE_MAX);
 	r = query_get(rq->query, "follow", buf, sizeof(buf));
-	if (r != -ENOENT && strcmp(buf, "0") != 0)
+	if (r != -ENOENT && (r < 0 || (strcmp(buf, "0") != 0 &&
+	    strcmp(buf, "1") != 0 && strcmp(buf, "true") != 0 &&
+	    strcmp(buf, "false") != 0)))
 		return api_err_set(err, 400, "invalid_request",
-		    "parameter 'follow' is not supported by this server yet");
+		    "parameter 'follow' must be 1 or 0");
+	if (r == 0 && (strcmp(buf, "1") == 0 || strcmp(buf, "true") == 0))
+		return stream_follow(rq, id, after, err);
 	if ((r = db_exec(rq->db, "BEGIN")) < 0)
 		return api_err_internal(err, r);
 	r = jobs_lookup(rq, id, status, sizeof(status));

@@ -26,6 +26,7 @@ static const char *arg_db;
 static const char *arg_socket;
 static const char *arg_doorbell;
 static int64_t arg_threads = 8;
+static int64_t arg_max_streams = -1;
 
 static struct api_server server;
 static int listen_fd = -1;
@@ -43,6 +44,8 @@ usage(FILE *f)
 	    "                    the connections nginx opens\n"
 	    "  --doorbell PATH   the worker's doorbell socket, rung after each\n"
 	    "                    submission so a free slot starts it at once\n"
+	    "  --max-streams N   concurrent log follow streams (default: threads\n"
+	    "                    minus 2); past it followers get 503\n"
 	    "  --verbose         log debug lines\n"
 	    "  --help            show this help and exit\n"
 	    "  --version         show the version and exit\n", JC_MAX_THREADS);
@@ -203,6 +206,7 @@ main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "doorbell", required_argument, NULL, 'b' },
+		{ "max-streams", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -228,6 +232,14 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'm':
+			if (parse_i64(optarg, 1, JC_MAX_THREADS,
+			    &arg_max_streams) < 0) {
+				fprintf(stderr, "jobcell-api: --max-streams must "
+				    "be 1..%d, not '%s'\n", JC_MAX_THREADS, optarg);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("jobcell-api %s\n", PACKAGE_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -244,6 +256,10 @@ main(int argc, char **argv)
 	server.doorbell_path = arg_doorbell;
 	server.doorbell_fd = -1;
 	api_limits_default(&server.limits);
+	/* Leave threads for short requests: a stream holds one until its
+	 * job ends (DESIGN section 8). */
+	server.max_streams = (int) (arg_max_streams > 0 ? arg_max_streams :
+	    (arg_threads > 2 ? arg_threads - 2 : 1));
 
 	/* Check the database once before serving, to fail loudly. */
 	if ((r = db_open(arg_db, 0, 0, &db, errmsg, sizeof(errmsg))) < 0) {

@@ -1,0 +1,214 @@
+/* stream.c - GET /v1/jobs/{id}/logs?follow=1: a job's output as NDJSON,
+ * flushed as it is stored, ending with an "exit" record. Runs on an API
+ * thread, which it holds for the life of the stream.
+ *
+ * How it works: every STREAM_POLL_MS the thread opens a short read
+ * transaction, reads the job's status and the next entries after the last
+ * sequence number sent, ends the transaction (so the WAL can checkpoint:
+ * no reader stays inside one between polls), writes the entries and
+ * flushes. The worker stores a job's last output and its final status in
+ * one transaction, so once a snapshot shows a final status and no further
+ * entries, everything has been sent and the exit record follows. Between
+ * polls the thread waits in poll() on its FastCGI socket, so when nginx
+ * drops the connection (the client went away) the stream ends within one
+ * poll. Streams are counted; past the configured bound the API answers 503
+ * instead of tying up every thread. */
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "db.h"
+#include "keys.h"
+#include "log.h"
+#include "banned.h"
+
+#define STREAM_POLL_MS 25
+#define STREAM_BATCH 64		/* entries per snapshot */
+
+static atomic_int active_streams;
+
+struct snapshot {
+	char status[16];
+	bool has_exit_code;
+	int exit_code;
+	bool timed_out;
+	bool has_signal;
+	int signal;
+	char error[300];
+};
+
+static int
+read_status(struct req *rq, const char *id, struct snapshot *s)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(rq->db, "SELECT status, exit_code, timed_out, "
+	    "signal, error FROM jobs WHERE id = ? AND consumer_id = ?", &st)) < 0)
+		return r;
+	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) ||
+	    sqlite3_bind_int64(st, 2, rq->consumer_id))
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return db_errno(rc);
+	(void) snprintf(s->status, sizeof(s->status), "%s",
+	    (const char *) sqlite3_column_text(st, 0));
+	s->has_exit_code = sqlite3_column_type(st, 1) != SQLITE_NULL;
+	s->exit_code = sqlite3_column_int(st, 1);
+	s->timed_out = sqlite3_column_int(st, 2) != 0;
+	s->has_signal = sqlite3_column_type(st, 3) != SQLITE_NULL;
+	s->signal = sqlite3_column_int(st, 3);
+	s->error[0] = '\0';
+	if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+		(void) snprintf(s->error, sizeof(s->error), "%s",
+		    (const char *) sqlite3_column_text(st, 4));
+	return 0;
+}
+
+/* One snapshot: appends up to STREAM_BATCH entries after *after to out.
+ * Returns the number of entries. */
+static int
+read_entries(struct req *rq, const char *id, int64_t *after,
+    struct strbuf *out)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r, rc, n = 0;
+
+	if ((r = db_prepare(rq->db, "SELECT seq, stream, data FROM job_logs "
+	    "WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?", &st)) < 0)
+		return r;
+	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) ||
+	    sqlite3_bind_int64(st, 2, *after) ||
+	    sqlite3_bind_int(st, 3, STREAM_BATCH))
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct jw w;
+
+		jw_init(&w, out);
+		jw_obj_open(&w);
+		jw_kv_str(&w, "type", sqlite3_column_int(st, 1) == 2 ?
+		    "stderr" : "stdout");
+		jw_kv_i64(&w, "seq", sqlite3_column_int64(st, 0));
+		jw_key(&w, "data");
+		jw_strn(&w, sqlite3_column_blob(st, 2),
+		    (size_t) sqlite3_column_bytes(st, 2));
+		jw_obj_close(&w);
+		if ((r = jw_finish(&w)) < 0 || (r = strbuf_addch(out, '\n')) < 0)
+			return r;
+		*after = sqlite3_column_int64(st, 0);
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		return db_errno(rc);
+	return n;
+}
+
+static int
+exit_record(const struct snapshot *s, struct strbuf *out)
+{
+	struct jw w;
+	int r;
+
+	jw_init(&w, out);
+	jw_obj_open(&w);
+	jw_kv_str(&w, "type", "exit");
+	jw_kv_str(&w, "status", s->status);
+	if (s->has_exit_code)
+		jw_kv_i64(&w, "exit_code", s->exit_code);
+	else
+		jw_kv_null(&w, "exit_code");
+	jw_kv_bool(&w, "timed_out", s->timed_out);
+	if (s->has_signal)
+		jw_kv_i64(&w, "signal", s->signal);
+	else
+		jw_kv_null(&w, "signal");
+	if (s->error[0])
+		jw_kv_str(&w, "error", s->error);
+	else
+		jw_kv_null(&w, "error");
+	jw_obj_close(&w);
+	if ((r = jw_finish(&w)) < 0)
+		return r;
+	return strbuf_addch(out, '\n');
+}
+
+/* True once nginx has closed our connection (the client went away). */
+static bool
+peer_gone(struct req *rq, int wait_ms)
+{
+	struct pollfd p = { rq->fcgi->ipcFd, POLLRDHUP, 0 };
+
+	if (poll(&p, 1, wait_ms) <= 0)
+		return false;
+	return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+int
+stream_follow(struct req *rq, const char *id, int64_t after,
+    struct api_err *err)
+{
+	_cleanup_strbuf_ struct strbuf out;
+	struct snapshot s;
+	bool headers_sent = false;
+	int r = 0, n;
+
+	strbuf_init(&out, (size_t) STREAM_BATCH * JC_LOG_CHUNK_BYTES * 7);
+	if (atomic_fetch_add(&active_streams, 1) >= rq->srv->max_streams) {
+		atomic_fetch_sub(&active_streams, 1);
+		api_err_set(err, 503, "unavailable",
+		    "too many log streams are open; retry shortly");
+		err->retry_after_s = 1;
+		return -EBUSY;
+	}
+	for (;;) {
+		strbuf_reset(&out);
+		if ((r = db_exec(rq->db, "BEGIN")) < 0)
+			break;
+		r = read_status(rq, id, &s);
+		n = r < 0 ? r : read_entries(rq, id, &after, &out);
+		(void) db_exec(rq->db, "COMMIT");
+		if (n < 0) {
+			r = n;
+			break;
+		}
+		if (!headers_sent) {
+			if ((r = reply_raw_header(rq, 200, "application/x-ndjson",
+			    "X-Accel-Buffering: no\r\n")) < 0)
+				break;
+			headers_sent = true;
+		}
+		if (n < STREAM_BATCH && job_status_final(s.status) &&
+		    (r = exit_record(&s, &out)) < 0)
+			break;
+		if (out.len > 0 && FCGX_PutStr(out.buf, (int) out.len,
+		    rq->fcgi->out) < 0) {
+			r = -EPIPE;
+			break;
+		}
+		if (FCGX_FFlush(rq->fcgi->out) < 0) {
+			r = -EPIPE;
+			break;
+		}
+		if (n < STREAM_BATCH && job_status_final(s.status))
+			break;
+		if (n < STREAM_BATCH && peer_gone(rq, STREAM_POLL_MS)) {
+			r = -EPIPE;
+			break;
+		}
+	}
+	atomic_fetch_sub(&active_streams, 1);
+	if (!headers_sent) {
+		if (r == -ENOENT)
+			return api_err_set(err, 404, "not_found", "no such job");
+		return api_err_internal(err, r);
+	}
+	if (r < 0 && r != -EPIPE)
+		log_warn("job=%s: follow stream ended early: %s", id, strerror(-r));
+	return 0;	/* headers are out: the stream simply ends */
+}
