@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "cleanup.h"
+#include "config.h"
 #include "db.h"
 #include "json_writer.h"
 #include "keys.h"
@@ -18,6 +19,7 @@
 #include "timefmt.h"
 #include "banned.h"
 
+static const char *arg_config;
 static const char *arg_db;
 static const char *arg_name;
 static bool arg_json;
@@ -44,7 +46,9 @@ usage(FILE *f)
 	    "  delete-consumer --name N --yes    delete it with all its jobs\n"
 	    "  db-info                           schema version, job counts, sizes\n\n"
 	    "Options:\n"
-	    "  --db PATH     the SQLite database file (required)\n"
+	    "  --db PATH     the SQLite database file\n"
+	    "  --config FILE read the database path from [api] db of FILE\n"
+	    "                (default " CONFIG_DEFAULT_PATH " if it exists)\n"
 	    "  --json        machine-readable output\n"
 	    "  --help        show this help and exit\n"
 	    "  --version     show the version and exit\n");
@@ -357,6 +361,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'C' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
@@ -376,6 +381,7 @@ main(int argc, char **argv)
 	/* "+": options may come before and after the command word. */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
+		case 'C': arg_config = optarg; break;
 		case 'd': arg_db = optarg; break;
 		case 'n': arg_name = optarg; break;
 		case 'j': arg_json = true; break;
@@ -408,7 +414,15 @@ main(int argc, char **argv)
 	}
 	cmd = argv[optind];
 	if (!arg_db) {
-		fail("--db PATH is required");
+		static struct config cfg;
+
+		if (config_resolve(arg_config, &cfg, errmsg, sizeof(errmsg)) < 0)
+			return fail("%s", errmsg);
+		if (cfg.api_db[0])
+			arg_db = cfg.api_db;
+	}
+	if (!arg_db) {
+		fail("--db PATH is required (or db in [api] of the config file)");
 		return 2;
 	}
 	if (strcmp(cmd, "init") != 0 && strcmp(cmd, "create-consumer") != 0 &&

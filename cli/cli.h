@@ -253,8 +253,9 @@ int cmd_tail(struct cli_global *g, int argc, char **argv);
 /* Follows job id's output to stdout/stderr until its exit record
  * (reconnecting with after=, falling back to polling pages when the server
  * has no follow stream). json: copy the NDJSON records to stdout instead.
- * Errors are printed naming what (the command).
- * On 0, ret_exit gets the exit status `run` should end with. */
+ * Errors are printed naming what (the command). Returns 0, or 1 if an
+ * output chunk had to be left out (a NUL byte; noted on stderr), and then
+ * ret_exit has the exit status `run` should end with; else -errno. */
 int logs_follow(struct http *h, const char *what, const char *id,
     int64_t after, bool json, int *ret_exit);
 /* The exit status for a finished job: its exit code, 124 timed out, 125

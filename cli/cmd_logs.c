@@ -30,9 +30,11 @@
 
 struct sink {
 	const char *what;	/* the command, for messages */
+	const char *id;		/* the job, for messages */
 	bool json;		/* NDJSON records on stdout */
 	int only;		/* 0 both, 1 stdout only, 2 stderr only */
 	int err;		/* first write error */
+	bool lossy;		/* a chunk was left out (see entry_data) */
 };
 
 static void
@@ -66,24 +68,33 @@ sink_data(struct sink *k, const char *stream, int64_t seq, const char *data,
 	(void) fflush(f);	/* live output; and keeps the order visible */
 }
 
-/* Reads "data" of an entry/record; NUL bytes are not representable by
- * jr_str_dup (-EILSEQ), so say how to get the exact bytes. */
+/* Reads "data" of an entry/record. jr_str_dup refuses NUL bytes
+ * (-EILSEQ, "\u0000" in the JSON): such an entry is left out with a note
+ * saying how to get the exact bytes (0, *ret NULL), so the rest of the
+ * output and `run`'s exit status still arrive. */
 static int
-entry_data(const char *what, const struct jr_doc *doc, int obj, int64_t seq,
-    char **ret, size_t *ret_len)
+entry_data(struct sink *k, const struct jr_doc *doc, int obj,
+    int64_t seq, char **ret, size_t *ret_len)
 {
 	int t = jr_obj_get(doc, obj, "data");
 	int r;
 
-	if (t < 0)
-		return cli_err(what, "entry %" PRId64 " has no data", seq),
-		    -EPROTO;
+	*ret = NULL;
+	if (t < 0) {
+		cli_err(k->what, "entry %" PRId64 " has no data", seq);
+		return -EPROTO;
+	}
 	r = jr_str_dup(doc, t, CLI_LINE_MAX, ret, ret_len);
-	if (r == -EILSEQ)
-		cli_err(what, "entry %" PRId64 " holds a NUL byte; use "
-		    "'jobcell logs --raw' for the exact bytes", seq);
-	else if (r < 0)
-		cli_err(what, "entry %" PRId64 " has unreadable data", seq);
+	if (r == -EILSEQ) {
+		cli_err(k->what, "output chunk %" PRId64 " holds a NUL byte "
+		    "and is left out; 'jobcell logs --raw %s' has the exact "
+		    "bytes", seq, k->id);
+		*ret = NULL;
+		k->lossy = true;
+		return 0;
+	}
+	if (r < 0)
+		cli_err(k->what, "entry %" PRId64 " has unreadable data", seq);
 	return r;
 }
 
@@ -140,9 +151,10 @@ logs_page(struct http *h, const char *id, int64_t after, struct sink *k,
 		(void) cli_json_i64(doc, e, "seq", &seq);
 		cli_json_str(doc, e, "stream", stream, sizeof(stream),
 		    "stdout");
-		if ((r = entry_data(what, doc, e, seq, &data, &len)) < 0)
+		if ((r = entry_data(k, doc, e, seq, &data, &len)) < 0)
 			goto out;
-		sink_data(k, stream, seq, data, len);
+		if (data)
+			sink_data(k, stream, seq, data, len);
 		if (seq > ret->next_after)
 			ret->next_after = seq;
 		ret->n++;
@@ -339,9 +351,10 @@ follow_line(const char *line, size_t len, void *p)
 	(void) cli_json_i64(doc, root, "seq", &seq);
 	if (seq != 0 && seq <= fo->last_seq)
 		return 0;	/* seen before a reconnect */
-	if ((r = entry_data(fo->k->what, doc, root, seq, &data, &dlen)) < 0)
+	if ((r = entry_data(fo->k, doc, root, seq, &data, &dlen)) < 0)
 		return r;
-	sink_data(fo->k, type, seq, data, dlen);
+	if (data)
+		sink_data(fo->k, type, seq, data, dlen);
 	if (seq > fo->last_seq)
 		fo->last_seq = seq;
 	return fo->k->err;
@@ -360,7 +373,7 @@ int
 logs_follow(struct http *h, const char *what, const char *id, int64_t after,
     bool json, int *ret_exit)
 {
-	struct sink k = { .what = what, .json = json };
+	struct sink k = { .what = what, .id = id, .json = json };
 	struct follow fo = { .k = &k, .last_seq = after };
 	struct http_resp resp;
 	int retries = 0, r = 0;
@@ -415,7 +428,7 @@ logs_follow(struct http *h, const char *what, const char *id, int64_t after,
 out:
 	ndjson_release(&fo.nd);
 	http_resp_release(&resp);
-	return r;
+	return r < 0 ? r : k.lossy;
 }
 
 /* ---- logs ---- */
@@ -553,7 +566,7 @@ cmd_logs(struct cli_global *g, int argc, char **argv)
 	if ((r = logs_opts(g, "logs", argc, argv)) >= 0)
 		return r;
 	id = argv[optind];
-	k.json = g->json;
+	k.id = id;
 	if (arg_stream)
 		k.only = strcmp(arg_stream, "stdout") == 0 ? 1 : 2;
 	if (http_open(g, "logs", NEED_SERVER | NEED_KEY, &h) < 0)
@@ -573,7 +586,7 @@ cmd_logs(struct cli_global *g, int argc, char **argv)
 	}
 out:
 	http_release(&h);
-	return r < 0 ? EXIT_FAIL : EXIT_OK;
+	return r < 0 || k.lossy ? EXIT_FAIL : EXIT_OK;
 }
 
 int
@@ -588,5 +601,5 @@ cmd_tail(struct cli_global *g, int argc, char **argv)
 		return EXIT_FAIL;
 	r = logs_follow(&h, "tail", argv[optind], arg_after, g->json, &code);
 	http_release(&h);
-	return r < 0 ? EXIT_FAIL : EXIT_OK;
+	return r != 0 ? EXIT_FAIL : EXIT_OK;	/* 1: a chunk left out */
 }

@@ -12,26 +12,18 @@
 #include <sqlite3.h>
 
 #include "cleanup.h"
+#include "config.h"
 #include "json_reader.h"
 #include "json_writer.h"
 #include "jc_limits.h"
 #include "strbuf.h"
 
 /* Server-wide settings, read-only after start (shared by all threads). */
-struct api_limits {
-	int64_t timeout_default_s, timeout_max_s;
-	int64_t memory_default_mb, memory_max_mb;
-	int64_t cpus_default, cpus_max;
-	int64_t pids_default, pids_max;
-	int64_t disk_default_mb, disk_max_mb;
-	bool network_allowed;
-};
-
 struct api_server {
 	const char *db_path;
 	const char *doorbell_path;	/* NULL: no doorbell, workers poll */
 	int doorbell_fd;		/* SOCK_DGRAM, unconnected, shared */
-	struct api_limits limits;
+	struct config_limits limits;
 	int max_streams;		/* concurrent follow streams */
 };
 
@@ -106,11 +98,12 @@ struct job_request {
 	char sandbox[16];
 };
 int job_request_parse(const char *body, size_t len,
-    const struct api_limits *lim, struct job_request *ret, struct api_err *err);
+    const struct config_limits *lim, struct job_request *ret, struct api_err *err);
 void job_request_release(struct job_request *jr);
 /* The stored spec: {"argv":[...],"env":{...}} (read back by the worker). */
 int job_request_spec_json(const struct job_request *jr, struct strbuf *out);
-void api_limits_default(struct api_limits *lim);
+/* The built-in limits of config_defaults(). */
+void api_limits_default(struct config_limits *lim);
 
 /* request.c: reading the request and writing responses. */
 int req_read_body(struct req *rq, struct api_err *err);

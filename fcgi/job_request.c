@@ -22,19 +22,12 @@ static const char *const reserved_env[] = {
 };
 
 void
-api_limits_default(struct api_limits *lim)
+api_limits_default(struct config_limits *lim)
 {
-	lim->timeout_default_s = JC_TIMEOUT_DEFAULT_S;
-	lim->timeout_max_s = JC_TIMEOUT_MAX_S;
-	lim->memory_default_mb = 512;
-	lim->memory_max_mb = 4096;
-	lim->cpus_default = 1;
-	lim->cpus_max = 2;
-	lim->pids_default = 128;
-	lim->pids_max = 1024;
-	lim->disk_default_mb = 256;
-	lim->disk_max_mb = 2048;
-	lim->network_allowed = false;
+	struct config c;
+
+	config_defaults(&c);
+	*lim = c.limits;
 }
 
 void
@@ -230,7 +223,7 @@ parse_env(const struct jr_doc *doc, int root, struct job_request *jr,
 }
 
 int
-job_request_parse(const char *body, size_t len, const struct api_limits *lim,
+job_request_parse(const char *body, size_t len, const struct config_limits *lim,
     struct job_request *ret, struct api_err *err)
 {
 	struct jr_doc *doc = NULL;

@@ -22,11 +22,14 @@
 #include "parse.h"
 #include "banned.h"
 
+static const char *arg_config;
 static const char *arg_db;
 static const char *arg_socket;
 static const char *arg_doorbell;
-static int64_t arg_threads = 8;
+static int64_t arg_threads = -1;
 static int64_t arg_max_streams = -1;
+
+static struct config cfg;
 
 static struct api_server server;
 static int listen_fd = -1;
@@ -35,9 +38,11 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "Usage: jobcell-api --db PATH --socket PATH [OPTION]...\n"
+	    "Usage: jobcell-api [--config FILE] --db PATH --socket PATH [OPTION]...\n"
 	    "Serve the jobcell HTTP API as a FastCGI responder on a unix socket\n"
 	    "(nginx terminates TLS and authenticates in front of it).\n\n"
+	    "  --config FILE     the config file (default " CONFIG_DEFAULT_PATH "\n"
+	    "                    if it exists); flags override it\n"
 	    "  --db PATH         the SQLite database (created by jobcell-admin init)\n"
 	    "  --socket PATH     the unix socket to listen on (mode 0660)\n"
 	    "  --threads N       request threads, 1..%d (default 8); keep it >=\n"
@@ -202,6 +207,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "threads", required_argument, NULL, 't' },
@@ -221,6 +227,7 @@ main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
+		case 'c': arg_config = optarg; break;
 		case 'd': arg_db = optarg; break;
 		case 's': arg_socket = optarg; break;
 		case 'b': arg_doorbell = optarg; break;
@@ -245,9 +252,30 @@ main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind < argc || !arg_db || !arg_socket) {
-		fprintf(stderr, "jobcell-api: %s\n", optind < argc ?
-		    "unexpected argument" : "--db and --socket are required");
+	if (optind < argc) {
+		fprintf(stderr, "jobcell-api: unexpected argument '%s'\n",
+		    argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (config_resolve(arg_config, &cfg, errmsg, sizeof(errmsg)) < 0) {
+		fprintf(stderr, "jobcell-api: %s\n", errmsg);
+		return 1;
+	}
+	/* Flags override the file. */
+	if (!arg_db && cfg.api_db[0])
+		arg_db = cfg.api_db;
+	if (!arg_socket && cfg.api_socket[0])
+		arg_socket = cfg.api_socket;
+	if (!arg_doorbell && cfg.api_doorbell[0])
+		arg_doorbell = cfg.api_doorbell;
+	if (arg_threads < 0)
+		arg_threads = cfg.api_threads;
+	if (arg_max_streams < 0 && cfg.api_max_streams > 0)
+		arg_max_streams = cfg.api_max_streams;
+	if (!arg_db || !arg_socket) {
+		fprintf(stderr, "jobcell-api: --db and --socket are required "
+		    "(or db and socket in [api] of the config file)\n");
 		usage(stderr);
 		return 2;
 	}
@@ -255,7 +283,7 @@ main(int argc, char **argv)
 	server.db_path = arg_db;
 	server.doorbell_path = arg_doorbell;
 	server.doorbell_fd = -1;
-	api_limits_default(&server.limits);
+	server.limits = cfg.limits;
 	/* Leave threads for short requests: a stream holds one until its
 	 * job ends (DESIGN section 8). */
 	server.max_streams = (int) (arg_max_streams > 0 ? arg_max_streams :

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "config.h"
 #include "db.h"
 #include "log.h"
 #include "parse.h"
@@ -36,12 +37,13 @@
 #define HEARTBEAT_MS 5000
 #define STOP_WAIT_MS 15000	/* drain grace + margin before SIGKILL */
 
+static const char *arg_config;
 static const char *arg_db;
 static const char *arg_doorbell;
-static int64_t arg_slots = 2;
-static int64_t arg_uid_base = 200000;
-static int64_t arg_output_cap = JC_OUTPUT_CAP_DEFAULT;
-static int64_t arg_kill_grace_ms = JC_KILL_GRACE_MS;
+static int64_t arg_slots = -1;
+static int64_t arg_uid_base = -1;
+static int64_t arg_output_cap = -1;
+static int64_t arg_kill_grace_ms = -1;
 
 static pid_t slot_pid[JC_MAX_SLOTS];
 static int64_t slot_restart_at[JC_MAX_SLOTS];
@@ -50,8 +52,10 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "Usage: jobcell-worker --db PATH [OPTION]...\n"
+	    "Usage: jobcell-worker [--config FILE] --db PATH [OPTION]...\n"
 	    "Run queued jobcell jobs in namespace cells (must start as root).\n\n"
+	    "  --config FILE      the config file (default " CONFIG_DEFAULT_PATH "\n"
+	    "                     if it exists); flags override it\n"
 	    "  --db PATH          the SQLite database (created by jobcell-admin init)\n"
 	    "  --slots N          jobs run at once, 1..%d (default 2)\n"
 	    "  --doorbell PATH    unix datagram socket jobcell-api rings on each\n"
@@ -176,6 +180,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "slots", required_argument, NULL, 's' },
 		{ "doorbell", required_argument, NULL, 'b' },
@@ -197,6 +202,7 @@ main(int argc, char **argv)
 		const char *bad = NULL;
 
 		switch (c) {
+		case 'c': arg_config = optarg; break;
 		case 'd': arg_db = optarg; break;
 		case 'b': arg_doorbell = optarg; break;
 		case 'v': level = LOG_LEVEL_DEBUG; break;
@@ -230,9 +236,37 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc || !arg_db) {
-		fprintf(stderr, "jobcell-worker: %s\n", optind < argc ?
-		    "unexpected argument" : "--db is required");
+	if (optind < argc) {
+		fprintf(stderr, "jobcell-worker: unexpected argument '%s'\n",
+		    argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	{
+		static struct config cfg;
+		char errmsg[512];
+
+		if (config_resolve(arg_config, &cfg, errmsg, sizeof(errmsg)) < 0) {
+			fprintf(stderr, "jobcell-worker: %s\n", errmsg);
+			return 1;
+		}
+		/* Flags override the file. */
+		if (!arg_db && cfg.worker_db[0])
+			arg_db = cfg.worker_db;
+		if (!arg_doorbell && cfg.worker_doorbell[0])
+			arg_doorbell = cfg.worker_doorbell;
+		if (arg_slots < 0)
+			arg_slots = cfg.worker_slots;
+		if (arg_uid_base < 0)
+			arg_uid_base = cfg.worker_uid_base;
+		if (arg_output_cap < 0)
+			arg_output_cap = cfg.worker_output_cap;
+		if (arg_kill_grace_ms < 0)
+			arg_kill_grace_ms = cfg.worker_kill_grace_ms;
+	}
+	if (!arg_db) {
+		fprintf(stderr, "jobcell-worker: --db is required (or db in "
+		    "[worker] of the config file)\n");
 		usage(stderr);
 		return 2;
 	}

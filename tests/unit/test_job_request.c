@@ -8,7 +8,7 @@
 #include "api.h"
 #include "tap.h"
 
-static struct api_limits lim;
+static struct config_limits lim;
 
 /* Parses body; returns the HTTP status (0 on success) and the error. */
 static int

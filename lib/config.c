@@ -1,0 +1,282 @@
+/* config.c - parses the jobcell config file: "[section]" lines, "key =
+ * value" lines, '#' or ';' comments, surrounding blanks ignored. Used by
+ * every program at start and on SIGHUP; trusts the file's owner but not
+ * its contents (every value is range-checked). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "parse.h"
+#include "banned.h"
+
+enum key_type { KEY_PATH, KEY_INT, KEY_BOOL };
+
+struct key_def {
+	const char *section, *name;
+	enum key_type type;
+	size_t offset;
+	int64_t min, max;
+};
+
+#define OFF(f) offsetof(struct config, f)
+static const struct key_def keys[] = {
+	{ "api", "db", KEY_PATH, OFF(api_db), 0, 0 },
+	{ "api", "socket", KEY_PATH, OFF(api_socket), 0, 0 },
+	{ "api", "doorbell", KEY_PATH, OFF(api_doorbell), 0, 0 },
+	{ "api", "threads", KEY_INT, OFF(api_threads), 1, JC_MAX_THREADS },
+	{ "api", "max_streams", KEY_INT, OFF(api_max_streams), 1,
+	  JC_MAX_THREADS },
+	{ "worker", "db", KEY_PATH, OFF(worker_db), 0, 0 },
+	{ "worker", "doorbell", KEY_PATH, OFF(worker_doorbell), 0, 0 },
+	{ "worker", "slots", KEY_INT, OFF(worker_slots), 1, JC_MAX_SLOTS },
+	{ "worker", "uid_base", KEY_INT, OFF(worker_uid_base), 1000,
+	  0x7fffffffLL - JC_MAX_SLOTS },
+	{ "worker", "output_cap", KEY_INT, OFF(worker_output_cap), 1024,
+	  INT64_C(1) << 40 },
+	{ "worker", "kill_grace_ms", KEY_INT, OFF(worker_kill_grace_ms), 0,
+	  600000 },
+	{ "limits", "timeout_default", KEY_INT,
+	  OFF(limits.timeout_default_s), 1, 86400 },
+	{ "limits", "timeout_max", KEY_INT, OFF(limits.timeout_max_s), 1,
+	  86400 },
+	{ "limits", "memory_default_mb", KEY_INT,
+	  OFF(limits.memory_default_mb), 1, 1 << 20 },
+	{ "limits", "memory_max_mb", KEY_INT, OFF(limits.memory_max_mb), 1,
+	  1 << 20 },
+	{ "limits", "cpus_default", KEY_INT, OFF(limits.cpus_default), 1, 1024 },
+	{ "limits", "cpus_max", KEY_INT, OFF(limits.cpus_max), 1, 1024 },
+	{ "limits", "pids_default", KEY_INT, OFF(limits.pids_default), 1,
+	  1 << 22 },
+	{ "limits", "pids_max", KEY_INT, OFF(limits.pids_max), 1, 1 << 22 },
+	{ "limits", "disk_default_mb", KEY_INT, OFF(limits.disk_default_mb), 1,
+	  1 << 20 },
+	{ "limits", "disk_max_mb", KEY_INT, OFF(limits.disk_max_mb), 1, 1 << 20 },
+	{ "limits", "network", KEY_BOOL, OFF(limits.network_allowed), 0, 1 },
+};
+
+void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->api_threads = 8;
+	c->worker_slots = 2;
+	c->worker_uid_base = 200000;
+	c->worker_output_cap = JC_OUTPUT_CAP_DEFAULT;
+	c->worker_kill_grace_ms = JC_KILL_GRACE_MS;
+	c->limits.timeout_default_s = JC_TIMEOUT_DEFAULT_S;
+	c->limits.timeout_max_s = JC_TIMEOUT_MAX_S;
+	c->limits.memory_default_mb = 512;
+	c->limits.memory_max_mb = 4096;
+	c->limits.cpus_default = 1;
+	c->limits.cpus_max = 2;
+	c->limits.pids_default = 128;
+	c->limits.pids_max = 1024;
+	c->limits.disk_default_mb = 256;
+	c->limits.disk_max_mb = 2048;
+	c->limits.network_allowed = false;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int
+set_value(struct config *c, const struct key_def *k, const char *v,
+    const char *where, char *errmsg, size_t size)
+{
+	char *field = (char *) c + k->offset;
+	int64_t n;
+
+	switch (k->type) {
+	case KEY_PATH:
+		if (*v == '\0' || str_copy(field, CONFIG_PATH_MAX, v) < 0) {
+			(void) snprintf(errmsg, size, "%s: '%s' must be a path "
+			    "of 1..%d bytes", where, k->name, CONFIG_PATH_MAX - 1);
+			return -EINVAL;
+		}
+		return 0;
+	case KEY_INT:
+		if (parse_i64(v, k->min, k->max, &n) < 0) {
+			(void) snprintf(errmsg, size, "%s: '%s' must be a whole "
+			    "number from %lld to %lld", where, k->name,
+			    (long long) k->min, (long long) k->max);
+			return -EINVAL;
+		}
+		memcpy(field, &n, sizeof(n));
+		return 0;
+	case KEY_BOOL:
+		if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 ||
+		    strcmp(v, "1") == 0)
+			*(bool *) (void *) field = true;
+		else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 ||
+		    strcmp(v, "0") == 0)
+			*(bool *) (void *) field = false;
+		else {
+			(void) snprintf(errmsg, size, "%s: '%s' must be true or "
+			    "false", where, k->name);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int
+parse_line(struct config *c, char *line, char *section, size_t section_size,
+    const char *where, char *errmsg, size_t size)
+{
+	char *s = trim(line), *eq, *key, *val;
+
+	if (*s == '\0' || *s == '#' || *s == ';')
+		return 0;
+	if (*s == '[') {
+		char *end = strchr(s, ']');
+
+		if (!end || trim(end + 1)[0] != '\0') {
+			(void) snprintf(errmsg, size, "%s: a section line must be "
+			    "'[name]'", where);
+			return -EINVAL;
+		}
+		*end = '\0';
+		s = trim(s + 1);
+		if (strcmp(s, "api") != 0 && strcmp(s, "worker") != 0 &&
+		    strcmp(s, "limits") != 0) {
+			(void) snprintf(errmsg, size, "%s: unknown section '%.64s' "
+			    "(expected api, worker or limits)", where, s);
+			return -EINVAL;
+		}
+		return str_copy(section, section_size, s);
+	}
+	if (!(eq = strchr(s, '='))) {
+		(void) snprintf(errmsg, size, "%s: expected 'key = value'", where);
+		return -EINVAL;
+	}
+	*eq = '\0';
+	key = trim(s);
+	val = trim(eq + 1);
+	if (section[0] == '\0') {
+		(void) snprintf(errmsg, size, "%s: '%.64s' is outside a section",
+		    where, key);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (strcmp(keys[i].section, section) == 0 &&
+		    strcmp(keys[i].name, key) == 0)
+			return set_value(c, &keys[i], val, where, errmsg, size);
+	(void) snprintf(errmsg, size, "%s: unknown key '%.64s' in [%s]", where,
+	    key, section);
+	return -EINVAL;
+}
+
+int
+config_check(const struct config *c, char *errmsg, size_t size)
+{
+	const struct config_limits *l = &c->limits;
+	static const char *const names[] = { "timeout", "memory_mb", "cpus",
+	    "pids", "disk_mb" };
+	const int64_t defs[] = { l->timeout_default_s, l->memory_default_mb,
+	    l->cpus_default, l->pids_default, l->disk_default_mb };
+	const int64_t maxs[] = { l->timeout_max_s, l->memory_max_mb,
+	    l->cpus_max, l->pids_max, l->disk_max_mb };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (defs[i] > maxs[i]) {
+			(void) snprintf(errmsg, size, "[limits]: the default %s "
+			    "(%lld) is above its maximum (%lld)", names[i],
+			    (long long) defs[i], (long long) maxs[i]);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+int
+config_load(struct config *c, const char *path, char *errmsg, size_t size)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	char section[16] = "", where[CONFIG_PATH_MAX + 32];
+	size_t len = 0;
+	unsigned lineno = 0;
+	struct config tmp = *c;
+	char *p;
+	int r;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		r = -errno;
+		(void) snprintf(errmsg, size, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	if (!(buf = malloc(CONFIG_MAX_BYTES + 1)))
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n = read(fd, buf + len, CONFIG_MAX_BYTES + 1 - len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			(void) snprintf(errmsg, size, "%s: %s", path, strerror(-r));
+			return r;
+		}
+		if (n == 0)
+			break;
+		len += (size_t) n;
+		if (len > CONFIG_MAX_BYTES) {
+			(void) snprintf(errmsg, size, "%s: larger than %d bytes",
+			    path, CONFIG_MAX_BYTES);
+			return -E2BIG;
+		}
+	}
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len)) {
+		(void) snprintf(errmsg, size, "%s: contains a NUL byte", path);
+		return -EINVAL;
+	}
+	p = buf;
+	while (p && *p) {
+		char *nl = strchr(p, '\n');
+
+		if (nl)
+			*nl = '\0';
+		lineno++;
+		(void) snprintf(where, sizeof(where), "%s:%u", path, lineno);
+		if ((r = parse_line(&tmp, p, section, sizeof(section), where,
+		    errmsg, size)) < 0)
+			return r;
+		p = nl ? nl + 1 : NULL;
+	}
+	if ((r = config_check(&tmp, errmsg, size)) < 0) {
+		char detail[256];
+
+		(void) snprintf(detail, sizeof(detail), "%s", errmsg);
+		(void) snprintf(errmsg, size, "%s: %s", path, detail);
+		return r;
+	}
+	*c = tmp;
+	return 0;
+}
+
+int
+config_resolve(const char *path, struct config *c, char *errmsg, size_t size)
+{
+	int r;
+
+	config_defaults(c);
+	if (path)
+		return config_load(c, path, errmsg, size);
+	r = config_load(c, CONFIG_DEFAULT_PATH, errmsg, size);
+	return r == -ENOENT ? 0 : r;
+}

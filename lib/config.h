@@ -1,0 +1,59 @@
+/* config.h - the one jobcell config file (INI: [api], [worker], [limits]),
+ * read by every program; command-line flags override it. Every key of
+ * every section is known here and checked whatever program reads it, so
+ * a typo anywhere is an error naming the file and line. */
+#ifndef JOBCELL_CONFIG_H
+#define JOBCELL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jc_limits.h"
+
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/jobcell/jobcell.conf"
+#define CONFIG_MAX_BYTES (256 * 1024)
+#define CONFIG_PATH_MAX 1024
+
+struct config_limits {
+	int64_t timeout_default_s, timeout_max_s;
+	int64_t memory_default_mb, memory_max_mb;
+	int64_t cpus_default, cpus_max;
+	int64_t pids_default, pids_max;
+	int64_t disk_default_mb, disk_max_mb;
+	bool network_allowed;
+};
+
+struct config {
+	/* [api] */
+	char api_db[CONFIG_PATH_MAX];
+	char api_socket[CONFIG_PATH_MAX];
+	char api_doorbell[CONFIG_PATH_MAX];
+	int64_t api_threads;
+	int64_t api_max_streams;	/* 0: threads - 2 */
+	/* [worker] */
+	char worker_db[CONFIG_PATH_MAX];
+	char worker_doorbell[CONFIG_PATH_MAX];
+	int64_t worker_slots;
+	int64_t worker_uid_base;
+	int64_t worker_output_cap;
+	int64_t worker_kill_grace_ms;
+	/* [limits] */
+	struct config_limits limits;
+};
+
+/* Built-in defaults (empty strings for paths). */
+void config_defaults(struct config *c);
+/* Reads path over the current contents of c. 0; -ENOENT (missing file);
+ * -EINVAL with "FILE:LINE: what is wrong" in errmsg; -E2BIG file too big;
+ * other -errno from reading. Checks cross-field rules (default <= max). */
+int config_load(struct config *c, const char *path, char *errmsg,
+    size_t errmsg_size);
+/* Defaults, then path if given (any error, even a missing file, fails),
+ * else CONFIG_DEFAULT_PATH if it exists. */
+int config_resolve(const char *path, struct config *c, char *errmsg,
+    size_t errmsg_size);
+/* Checks that every default is within 1..max; -EINVAL with errmsg. */
+int config_check(const struct config *c, char *errmsg, size_t errmsg_size);
+
+#endif

@@ -1,0 +1,102 @@
+/* test_config.c - the config file parser: every kind of bad line is an
+ * error naming the file and line; good files set exactly what they say. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "tap.h"
+
+static char path[64];
+
+static int
+load_text(const char *text, size_t len, struct config *c, char *err,
+    size_t size)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fwrite(text, 1, len, f) != len || fclose(f) != 0)
+		return -EIO;
+	config_defaults(c);
+	err[0] = '\0';
+	return config_load(c, path, err, size);
+}
+
+int
+main(void)
+{
+	static const struct { const char *text; int r; const char *where; }
+	    rows[] = {
+		{ "", 0, NULL },
+		{ "# comment\n; other\n\n", 0, NULL },
+		{ "[api]\nthreads = 4\n", 0, NULL },
+		{ "[api]\r\nthreads=4\r\n", 0, NULL },
+		{ "threads = 4\n", -EINVAL, ":1:" },
+		{ "[api]\nthreads = 0\n", -EINVAL, ":2:" },
+		{ "[api]\nthreads = 257\n", -EINVAL, ":2:" },
+		{ "[api]\nthreads = four\n", -EINVAL, ":2:" },
+		{ "[api]\nthreads\n", -EINVAL, ":2:" },
+		{ "[api]\nthread = 4\n", -EINVAL, ":2:" },
+		{ "[apis]\n", -EINVAL, ":1:" },
+		{ "[api\n", -EINVAL, ":1:" },
+		{ "[api] x\n", -EINVAL, ":1:" },
+		{ "[api]\ndb =\n", -EINVAL, ":2:" },
+		{ "[limits]\nnetwork = maybe\n", -EINVAL, ":2:" },
+		{ "[limits]\nnetwork = true\n", 0, NULL },
+		{ "[limits]\ntimeout_default = 100\ntimeout_max = 50\n", -EINVAL,
+		  "timeout" },
+		{ "[worker]\nslots = 3\n[limits]\ncpus_max = 4\n", 0, NULL },
+	};
+	struct config c;
+	char err[512];
+	int fd;
+
+	(void) snprintf(path, sizeof(path), "/tmp/jobcell-test-config-XXXXXX");
+	if ((fd = mkstemp(path)) < 0)
+		return 1;
+	(void) close(fd);
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		int r = load_text(rows[i].text, strlen(rows[i].text), &c, err,
+		    sizeof(err));
+
+		is_int(r, rows[i].r, "row %zu '%s'", i, rows[i].text);
+		if (r < 0 && rows[i].where)
+			ok(strstr(err, path) && strstr(err, rows[i].where),
+			    "row %zu error '%s' names the file and %s", i, err,
+			    rows[i].where);
+	}
+	{
+		static const char good[] =
+		    "[worker]\nslots = 3\n[limits]\nnetwork = yes\n";
+
+		is_int(load_text(good, strlen(good), &c, err, sizeof(err)), 0,
+		    "good file");
+	}
+	is_int(c.worker_slots, 3, "slots read");
+	ok(c.limits.network_allowed, "network read");
+	is_int(c.api_threads, 8, "untouched key keeps its default");
+	is_int(load_text("[api]\nthreads = 4\n\0x", 21, &c, err, sizeof(err)),
+	    -EINVAL, "NUL byte refused");
+	{
+		size_t n = CONFIG_MAX_BYTES + 1;
+		char *big = malloc(n);
+
+		if (!big)
+			return 1;
+		memset(big, '#', n);
+		is_int(load_text(big, n, &c, err, sizeof(err)), -E2BIG,
+		    "file over the cap refused");
+		free(big);
+	}
+	(void) unlink(path);
+	config_defaults(&c);
+	is_int(config_load(&c, path, err, sizeof(err)), -ENOENT,
+	    "missing file is -ENOENT");
+	ok(strstr(err, path) != NULL, "missing file error names it");
+	is_int(config_resolve(path, &c, err, sizeof(err)), -ENOENT,
+	    "an explicit missing file fails");
+	return done_testing();
+}
