@@ -68,10 +68,8 @@ sink_data(struct sink *k, const char *stream, int64_t seq, const char *data,
 	(void) fflush(f);	/* live output; and keeps the order visible */
 }
 
-/* Reads "data" of an entry/record. jr_str_dup refuses NUL bytes
- * (-EILSEQ, "\u0000" in the JSON): such an entry is left out with a note
- * saying how to get the exact bytes (0, *ret NULL), so the rest of the
- * output and `run`'s exit status still arrive. */
+/* Reads "data" of an entry/record as bytes: a NUL in the output arrives
+ * as \u0000 and is written out as the NUL byte it was. */
 static int
 entry_data(struct sink *k, const struct jr_doc *doc, int obj,
     int64_t seq, char **ret, size_t *ret_len)
@@ -84,15 +82,7 @@ entry_data(struct sink *k, const struct jr_doc *doc, int obj,
 		cli_err(k->what, "entry %" PRId64 " has no data", seq);
 		return -EPROTO;
 	}
-	r = jr_str_dup(doc, t, CLI_LINE_MAX, ret, ret_len);
-	if (r == -EILSEQ) {
-		cli_err(k->what, "output chunk %" PRId64 " holds a NUL byte "
-		    "and is left out; 'jobcell logs --raw %s' has the exact "
-		    "bytes", seq, k->id);
-		*ret = NULL;
-		k->lossy = true;
-		return 0;
-	}
+	r = jr_bytes_dup(doc, t, CLI_LINE_MAX, ret, ret_len);
 	if (r < 0)
 		cli_err(k->what, "entry %" PRId64 " has unreadable data", seq);
 	return r;

@@ -508,8 +508,8 @@ utf8_encode(uint32_t cp, unsigned char out[4])
  * again what the grammar checked, since it costs nothing here.
  * -EINVAL bad escape; -EILSEQ invalid UTF-8, a control byte or NUL. */
 static int
-str_next(const struct jr_doc *doc, size_t *pos, size_t end,
-    unsigned char out[4])
+str_next_nul(const struct jr_doc *doc, size_t *pos, size_t end,
+    unsigned char out[4], bool allow_nul)
 {
 	const unsigned char *u = (const unsigned char *) doc->js;
 	uint32_t cp;
@@ -518,7 +518,7 @@ str_next(const struct jr_doc *doc, size_t *pos, size_t end,
 	if (u[*pos] == '\\') {
 		if (escape_decode(doc->js, end, pos, &cp) < 0)
 			return -EINVAL;
-		if (cp == 0)
+		if (cp == 0 && !allow_nul)
 			return -EILSEQ;	/* \u0000 would cut a C string */
 		return utf8_encode(cp, out);
 	}
@@ -531,10 +531,17 @@ str_next(const struct jr_doc *doc, size_t *pos, size_t end,
 	return (int) n;
 }
 
+static int
+str_next(const struct jr_doc *doc, size_t *pos, size_t end,
+    unsigned char out[4])
+{
+	return str_next_nul(doc, pos, end, out, false);
+}
+
 /* Decodes string token tok into out[size] (NULL: only measure). */
 static int
-str_decode(const struct jr_doc *doc, int tok, char *out, size_t size,
-    size_t *ret_len)
+str_decode_nul(const struct jr_doc *doc, int tok, char *out, size_t size,
+    size_t *ret_len, bool allow_nul)
 {
 	size_t pos, end, o = 0;
 
@@ -544,7 +551,7 @@ str_decode(const struct jr_doc *doc, int tok, char *out, size_t size,
 	end = (size_t) doc->tok[tok].end;
 	while (pos < end) {
 		unsigned char c[4];
-		int n = str_next(doc, &pos, end, c);
+		int n = str_next_nul(doc, &pos, end, c, allow_nul);
 
 		if (n < 0)
 			return n;
@@ -565,6 +572,13 @@ str_decode(const struct jr_doc *doc, int tok, char *out, size_t size,
 	return 0;
 }
 
+static int
+str_decode(const struct jr_doc *doc, int tok, char *out, size_t size,
+    size_t *ret_len)
+{
+	return str_decode_nul(doc, tok, out, size, ret_len, false);
+}
+
 int
 jr_str(const struct jr_doc *doc, int tok, char *buf, size_t size,
     size_t *ret_len)
@@ -583,9 +597,9 @@ jr_str(const struct jr_doc *doc, int tok, char *buf, size_t size,
 	return 0;
 }
 
-int
-jr_str_dup(const struct jr_doc *doc, int tok, size_t max, char **ret,
-    size_t *ret_len)
+static int
+str_dup(const struct jr_doc *doc, int tok, size_t max, char **ret,
+    size_t *ret_len, bool allow_nul)
 {
 	_cleanup_free_ char *p = NULL;
 	size_t raw, size, len = 0;
@@ -600,12 +614,26 @@ jr_str_dup(const struct jr_doc *doc, int tok, size_t max, char **ret,
 		return -E2BIG;	/* max == SIZE_MAX and raw == max */
 	if (!(p = malloc(size)))
 		return -ENOMEM;
-	if ((r = str_decode(doc, tok, p, size, &len)) < 0)
+	if ((r = str_decode_nul(doc, tok, p, size, &len, allow_nul)) < 0)
 		return r;
 	*ret = steal_ptr(&p);
 	if (ret_len)
 		*ret_len = len;
 	return 0;
+}
+
+int
+jr_str_dup(const struct jr_doc *doc, int tok, size_t max, char **ret,
+    size_t *ret_len)
+{
+	return str_dup(doc, tok, max, ret, ret_len, false);
+}
+
+int
+jr_bytes_dup(const struct jr_doc *doc, int tok, size_t max, char **ret,
+    size_t *ret_len)
+{
+	return str_dup(doc, tok, max, ret, ret_len, true);
 }
 
 bool

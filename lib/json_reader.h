@@ -56,6 +56,10 @@ int jr_str_dup(const struct jr_doc *doc, int tok, size_t max, char **ret,
     size_t *ret_len);
 /* Integral number (no fraction/exponent unless it is integral, e.g. 2.0 is
  * refused: -EINVAL) fitting int64: -EINVAL not a number; -ERANGE too big. */
+/* Same as jr_str_dup but \u0000 is allowed (data, not a C string: use
+ * ret_len, which is required). For log data read back by clients. */
+int jr_bytes_dup(const struct jr_doc *doc, int tok, size_t max, char **ret,
+    size_t *ret_len);
 int jr_i64(const struct jr_doc *doc, int tok, int64_t *ret);
 int jr_bool(const struct jr_doc *doc, int tok, bool *ret);
 
