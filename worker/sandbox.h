@@ -9,6 +9,7 @@
 
 #define CELL_UID 1000		/* uid/gid the job sees inside the cell */
 #define CELL_GID 1000
+#define CELL_NOFILE 1024	/* RLIMIT_NOFILE of the job, soft = hard */
 
 struct cell_spec {
 	const char *job_id;		/* for the hostname and logs */

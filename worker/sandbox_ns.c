@@ -54,6 +54,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -99,6 +100,7 @@ enum cell_step {
 	CELL_STEP_WAIT,
 	CELL_STEP_STDIO,
 	CELL_STEP_EXEC,
+	CELL_STEP_RLIMITS,
 	CELL_STEP__MAX,
 	CELL_STEP_PRIVS = 100,		/* + enum privs_step */
 };
@@ -127,6 +129,7 @@ static const char *const cell_step_names[CELL_STEP__MAX] = {
 	[CELL_STEP_WAIT] = "waiting for the job",
 	[CELL_STEP_STDIO] = "setting up the job's stdin, stdout and stderr",
 	[CELL_STEP_EXEC] = "exec",
+	[CELL_STEP_RLIMITS] = "setting resource limits",
 };
 
 /* The fds the cell keeps from the worker. */
@@ -666,6 +669,28 @@ exec_job(char *const *argv, char *const *envp)
 	return eacces ? -EACCES : -ENOENT;
 }
 
+/* Lowering a limit needs no privilege; the job cannot raise a hard limit
+ * again (no CAP_SYS_RESOURCE). No core files (they would fill /work and may
+ * hold secrets of other processes' memory... of the job only, but still
+XX than the workspace; a bounded fd table. */
+static int
+set_rlimits(uint64_t disk_mb)
+{
+	const struct { int res; rlim_t v; } lims[] = {
+		{ RLIMIT_CORE, 0 },
+		{ RLIMIT_NOFILE, CELL_NOFILE },
+		{ RLIMIT_FSIZE, (rlim_t) disk_mb * 1024 * 1024 },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(lims); i++) {
+		struct rlimit rl = { .rlim_cur = lims[i].v, .rlim_max = lims[i].v };
+
+		if (setrlimit(lims[i].res, &rl) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
 /* The job's first process, forked by init; privileges are already gone. */
 static _Noreturn void
 job_main(const struct cell_spec *spec, const struct cell_fds *f)
@@ -691,6 +716,8 @@ job_main(const struct cell_spec *spec, const struct cell_fds *f)
 	if (close_all_except((const int[]) { 0, 1, 2, f->report_w }, 4) < 0)
 		die(f->report_w, CELL_STEP_FDS, -errno);
 	(void) umask(022);
+	if ((r = set_rlimits(spec->disk_mb)) < 0)
+		die(f->report_w, CELL_STEP_RLIMITS, r);
 	if (sigemptyset(&none) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
 		die(f->report_w, CELL_STEP_SIGNALS, -errno);
 	r = exec_job(spec->argv, spec->envp);
