@@ -66,6 +66,7 @@
 #include "jc_limits.h"
 #include "privs.h"
 #include "sandbox.h"
+#include "seccomp.h"
 #include "banned.h"
 
 /* Where the cell's root tmpfs is built before pivot_root. The mount is made
@@ -101,6 +102,7 @@ enum cell_step {
 	CELL_STEP_STDIO,
 	CELL_STEP_EXEC,
 	CELL_STEP_RLIMITS,
+	CELL_STEP_SECCOMP,
 	CELL_STEP__MAX,
 	CELL_STEP_PRIVS = 100,		/* + enum privs_step */
 };
@@ -130,7 +132,12 @@ static const char *const cell_step_names[CELL_STEP__MAX] = {
 	[CELL_STEP_STDIO] = "setting up the job's stdin, stdout and stderr",
 	[CELL_STEP_EXEC] = "exec",
 	[CELL_STEP_RLIMITS] = "setting resource limits",
+	[CELL_STEP_SECCOMP] = "installing the seccomp filter",
 };
+
+/* The seccomp filter, built once per worker process by cell_start() and
+ * inherited by every cell through clone(). */
+static struct seccomp_prog cell_filter;
 
 /* The fds the cell keeps from the worker. */
 struct cell_fds {
@@ -720,6 +727,9 @@ job_main(const struct cell_spec *spec, const struct cell_fds *f)
 		die(f->report_w, CELL_STEP_RLIMITS, r);
 	if (sigemptyset(&none) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
 		die(f->report_w, CELL_STEP_SIGNALS, -errno);
+	/* Last: from here on only execve (and, on failure, write + exit). */
+	if ((r = seccomp_prog_install(&cell_filter)) < 0)
+		die(f->report_w, CELL_STEP_SECCOMP, r);
 	r = exec_job(spec->argv, spec->envp);
 	die(f->report_w, CELL_STEP_EXEC, r);
 }
@@ -967,6 +977,8 @@ cell_start(const struct cell_spec *spec, struct cell *ret)
 	int r;
 
 	if ((r = check_spec(spec)) < 0)
+		return r;
+	if (!cell_filter.insns && (r = seccomp_prog_build(EPERM, &cell_filter)) < 0)
 		return r;
 	if ((r = make_pipe(&out_r, &out_w, true)) < 0 ||
 	    (r = make_pipe(&err_r, &err_w, true)) < 0 ||
