@@ -103,6 +103,8 @@ enum cell_step {
 	CELL_STEP_EXEC,
 	CELL_STEP_RLIMITS,
 	CELL_STEP_SECCOMP,
+	CELL_STEP_FILES,
+	CELL_STEP_CWD,
 	CELL_STEP__MAX,
 	CELL_STEP_PRIVS = 100,		/* + enum privs_step */
 };
@@ -133,6 +135,8 @@ static const char *const cell_step_names[CELL_STEP__MAX] = {
 	[CELL_STEP_EXEC] = "exec",
 	[CELL_STEP_RLIMITS] = "setting resource limits",
 	[CELL_STEP_SECCOMP] = "installing the seccomp filter",
+	[CELL_STEP_FILES] = "writing the job's files",
+	[CELL_STEP_CWD] = "entering the job's cwd",
 };
 
 /* The seccomp filter, built once per worker process by cell_start() and
@@ -617,6 +621,116 @@ build_root(const struct cell_spec *spec, int *step)
 	return 0;
 }
 
+/* Walks the directories of rel (all its parts but the last, or all of it if
+ * !leaf) under dfd, creating them if mkdirs, never following a symlink.
+ * Returns an fd of the last directory (>= 0) and *ret_leaf the last part,
+ * or -errno. Refuses empty, "." and ".." parts again (the API did too). */
+static int
+walk_dirs(int dfd, const char *rel, bool mkdirs, bool leaf,
+    const char **ret_leaf)
+{
+	char part[NAME_MAX + 1];
+	const char *p = rel, *e;
+	int cur = dfd, next;
+
+	for (;;) {
+		size_t n;
+
+		e = strchrnul(p, '/');
+		n = (size_t) (e - p);
+		if (n == 0 || n > NAME_MAX || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.')) {
+			if (cur != dfd)
+				(void) close(cur);
+			return -EINVAL;
+		}
+		if (*e == '\0' && leaf) {
+			*ret_leaf = p;
+			if (cur != dfd)
+				return cur;
+			next = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+			return next < 0 ? -errno : next;
+		}
+		memcpy(part, p, n);
+		part[n] = '\0';
+		if (mkdirs && mkdirat(cur, part, 0755) < 0 && errno != EEXIST) {
+			next = -errno;
+		} else {
+			next = openat(cur, part, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+			if (next < 0)
+				next = -errno;
+		}
+		if (cur != dfd)
+			(void) close(cur);
+		if (next < 0)
+			return next;
+		cur = next;
+		if (*e == '\0') {
+			*ret_leaf = NULL;
+			return cur;
+		}
+		p = e + 1;
+	}
+}
+
+/* Creates spec->files under /work (our cwd): O_CREAT | O_EXCL |
+ * O_NOFOLLOW under directory fds, so nothing is ever written through a
+ * link, even though no job code has run yet to plant one. */
+static int
+write_files(const struct cell_spec *spec)
+{
+	_cleanup_close_ int work = -1;
+
+	if (spec->nfiles == 0)
+		return 0;
+	if ((work = open("/work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return -errno;
+	for (size_t i = 0; i < spec->nfiles; i++) {
+		const struct cell_file *f = &spec->files[i];
+		_cleanup_close_ int dir = -1, fd = -1;
+		const char *leaf = NULL;
+		size_t off = 0;
+		ssize_t w;
+
+		if ((dir = walk_dirs(work, f->path, true, true, &leaf)) < 0)
+			return dir;
+		fd = openat(dir, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0644);
+		if (fd < 0)
+			return -errno;
+		while (off < f->len) {
+			if ((w = write(fd, f->data + off, f->len - off)) < 0) {
+				if (errno == EINTR)
+					continue;
+				return -errno;
+			}
+			off += (size_t) w;
+		}
+	}
+	return 0;
+}
+
+/* chdir into /work/cwd, part by part, without following links. */
+static int
+enter_cwd(const char *cwd)
+{
+	_cleanup_close_ int work = -1, dir = -1;
+	const char *leaf;
+
+	if (!cwd)
+		return 0;
+	if ((work = open("/work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return -errno;
+	if ((dir = walk_dirs(work, cwd, false, false, &leaf)) < 0)
+		return dir;
+	if (fchdir(dir) < 0)
+		return -errno;
+	return 0;
+}
+
 /* execvpe() that takes PATH from the job's env, never from ours. Only
  * returns on failure, with -errno as execvp(3) would report it (but no
  * fallback to /bin/sh on ENOEXEC). */
@@ -884,6 +998,10 @@ cell_main(const struct cell_spec *spec, struct cell_fds *f)
 		die(f->report_w, CELL_STEP_LOOPBACK, r);
 	if ((r = build_root(spec, &step)) < 0)
 		die(f->report_w, step, r);
+	if ((r = write_files(spec)) < 0)
+		die(f->report_w, CELL_STEP_FILES, r);
+	if ((r = enter_cwd(spec->cwd)) < 0)
+		die(f->report_w, CELL_STEP_CWD, r);
 
 	/* Init and job both run without privileges from here: the job
 	 * inherits the dropped state through fork(). */
@@ -962,6 +1080,10 @@ check_spec(const struct cell_spec *spec)
 		return -EINVAL;
 	if (spec->disk_mb < 1 || spec->disk_mb > CELL_DISK_MB_MAX)
 		return -EINVAL;
+	if (spec->nfiles > 0 && !spec->files)
+		return -EINVAL;
+	if (spec->network)
+		return -EOPNOTSUPP;	/* XXX(#4): outbound network */
 	return 0;
 }
 

@@ -47,6 +47,10 @@ struct exec_args {
 	char **argv;
 	char **envp;
 	size_t argc, envc;
+	struct cell_file *files;	/* path and data owned */
+	size_t nfiles;
+	char *cwd;
+	bool network;
 };
 
 static void
@@ -56,8 +60,14 @@ exec_args_release(struct exec_args *a)
 		free(a->argv[i]);
 	for (size_t i = 0; a->envp && i < a->envc; i++)
 		free(a->envp[i]);
+	for (size_t i = 0; a->files && i < a->nfiles; i++) {
+		free((char *) (uintptr_t) a->files[i].path);
+		free((char *) (uintptr_t) a->files[i].data);
+	}
 	free(a->argv);
 	free(a->envp);
+	free(a->files);
+	free(a->cwd);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -86,6 +96,47 @@ env_add(struct exec_args *a, const char *name, const char *value)
 	if (!a->envp[a->envc])
 		return -ENOMEM;
 	a->envc++;
+	return 0;
+}
+
+/* The optional parts of the spec: "files", "cwd", "network" (the API
+ * validated them; the cell checks paths again). */
+static int
+exec_args_files(const struct jr_doc *doc, struct exec_args *a)
+{
+	int files = jr_obj_get(doc, jr_root(doc), "files");
+	int cwd = jr_obj_get(doc, jr_root(doc), "cwd");
+	int net = jr_obj_get(doc, jr_root(doc), "network");
+	int n, r;
+
+	if (net >= 0 && jr_bool(doc, net, &a->network) < 0)
+		return -EINVAL;
+	if (cwd >= 0 && (r = jr_str_dup(doc, cwd, JC_MAX_FILE_PATH, &a->cwd,
+	    NULL)) < 0)
+		return r;
+	if (files < 0)
+		return 0;
+	if (jr_type(doc, files) != JR_OBJECT ||
+	    (n = jr_len(doc, files)) > JC_MAX_FILES)
+		return -EINVAL;
+	if (!(a->files = calloc((size_t) n + 1, sizeof(*a->files))))
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		int k = jr_child(doc, files, i);
+		char *path = NULL, *data = NULL;
+		size_t len;
+
+		if ((r = jr_str_dup(doc, k, JC_MAX_FILE_PATH, &path, NULL)) < 0)
+			return r;
+		if ((r = jr_str_dup(doc, k + 1, JC_MAX_FILES_BYTES, &data,
+		    &len)) < 0) {
+			free(path);
+			return r;
+		}
+		a->files[a->nfiles++] = (struct cell_file) {
+			.path = path, .data = data, .len = len,
+		};
+	}
 	return 0;
 }
 
@@ -125,10 +176,22 @@ exec_args_build(const struct claimed_job *j, struct exec_args *ret)
 			goto fail;
 		a.argc++;
 	}
+	if ((r = exec_args_files(doc, &a)) < 0)
+		goto fail;
 	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
 		if ((r = env_add(&a, defaults[i][0],
 		    defaults[i][1] ? defaults[i][1] : j->id)) < 0)
 			goto fail;
+	if (a.cwd) {
+		_cleanup_free_ char *pwd = NULL;
+
+		if (asprintf(&pwd, "/work/%s", a.cwd) < 0) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		if ((r = env_add(&a, "PWD", pwd)) < 0)
+			goto fail;
+	}
 	for (int i = 0; i < jr_len(doc, env_tok); i++) {
 		_cleanup_free_ char *name = NULL, *value = NULL;
 		int k = jr_child(doc, env_tok, i);
@@ -322,6 +385,10 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	spec.host_uid = cfg->uid_base + (uid_t) cfg->slot;
 	spec.host_gid = cfg->uid_base + (gid_t) cfg->slot;
 	spec.disk_mb = (uint64_t) j->disk_mb;
+	spec.files = ea.files;
+	spec.nfiles = ea.nfiles;
+	spec.cwd = ea.cwd;
+	spec.network = ea.network;
 	if ((r = job_cgroup_create(j, &cg)) < 0) {
 		(void) snprintf(msg, sizeof(msg), "the cell could not be built: "
 		    "cannot create its cgroup: %s", strerror(-r));
