@@ -532,8 +532,10 @@ build_dev(uint64_t shm_mb)
 		return -ENAMETOOLONG;
 	if (mkdir(dst, 0755) < 0)
 		return -errno;
-	n = snprintf(opts, sizeof(opts), "mode=1777,uid=%u,gid=%u,size=%llum",
-	    (unsigned) CELL_UID, (unsigned) CELL_GID, (unsigned long long) shm_mb);
+	n = snprintf(opts, sizeof(opts), "mode=1777,uid=%u,gid=%u,size=%llum,"
+	    "nr_inodes=%llu", (unsigned) CELL_UID, (unsigned) CELL_GID,
+	    (unsigned long long) shm_mb,
+	    (unsigned long long) (shm_mb < 4 ? 1024 : shm_mb * 256));
 	if (n < 0 || (size_t) n >= sizeof(opts))
 		return -E2BIG;
 	if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
@@ -557,9 +559,12 @@ mount_scratch(const char *rel, const char *mode, uint64_t size_mb)
 		return r;
 	if ((r = in_root(dst, sizeof(dst), rel)) < 0)
 		return r;
-	n = snprintf(opts, sizeof(opts), "mode=%s,uid=%u,gid=%u,size=%llum",
-	    mode, (unsigned) CELL_UID, (unsigned) CELL_GID,
-	    (unsigned long long) size_mb);
+	/* Inodes bounded too (tmpfs defaults to half the RAM's pages, and
+	 * each inode is kernel memory): 256 per MiB, at least 1024. */
+	n = snprintf(opts, sizeof(opts), "mode=%s,uid=%u,gid=%u,size=%llum,"
+	    "nr_inodes=%llu", mode, (unsigned) CELL_UID, (unsigned) CELL_GID,
+	    (unsigned long long) size_mb,
+	    (unsigned long long) (size_mb < 4 ? 1024 : size_mb * 256));
 	if (n < 0 || (size_t) n >= sizeof(opts))
 		return -E2BIG;
 	if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
