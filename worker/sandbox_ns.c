@@ -817,17 +817,28 @@ set_rlimits(uint64_t disk_mb)
 	return 0;
 }
 
-/* The job's first process, forked by init; privileges are already gone. */
+/* The stack the job's first process runs on until its execve. 64 KiB:
+ * job_main's deepest frame is exec_job's JC_PATH_MAX buffer. */
+static char job_stack[64 * 1024] __attribute__((aligned(16)));
+
+struct job_args {
+	const struct cell_spec *spec;
+	const struct cell_fds *f;
+};
+static struct job_args job_args;
+
+/* The job's first process, cloned by init; privileges are already gone. */
 static _Noreturn void
 job_main(const struct cell_spec *spec, const struct cell_fds *f)
 {
 	sigset_t none;
 	int in = f->stdin_fd, r;
 
+	/* Signal handlers are all default already: init reset them first
+	 * thing and installs its TERM handler only once we have exec'd
+	 * (CLONE_VFORK holds it until then). */
 	if (setsid() < 0)
 		die(f->report_w, CELL_STEP_STDIO, -errno);
-	if ((r = reset_signal_handlers()) < 0)
-		die(f->report_w, CELL_STEP_SIGNALS, r);
 	if (in < 0) {
 		if ((in = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
 			die(f->report_w, CELL_STEP_STDIO, -errno);
@@ -851,6 +862,14 @@ job_main(const struct cell_spec *spec, const struct cell_fds *f)
 		die(f->report_w, CELL_STEP_SECCOMP, r);
 	r = exec_job(spec->argv, spec->envp);
 	die(f->report_w, CELL_STEP_EXEC, r);
+}
+
+static int
+job_start(void *arg)
+{
+	const struct job_args *a = arg;
+
+	job_main(a->spec, a->f);
 }
 
 /* /proc/1/cmdline is world-readable and would show the worker's command
@@ -1015,10 +1034,17 @@ cell_main(const struct cell_spec *spec, struct cell_fds *f)
 	if (prctl(PR_SET_PDEATHSIG, (unsigned long) SIGKILL, 0L, 0L, 0L) < 0)
 		die(f->report_w, CELL_STEP_PDEATHSIG, -errno);
 
-	if ((job = fork()) < 0)
+	/* posix_spawn-style: the job shares init's memory until its execve
+	 * (CLONE_VM | CLONE_VFORK) and runs on a stack of its own, so no page
+	 * table of the worker's address space is copied a second time; it
+	 * was the largest single cost of a cell (bench/README.md). Init is
+	 * suspended meanwhile, so nothing races on the shared memory; the
+	 * job's writes there are to its own stack and errno. */
+	job_args = (struct job_args) { .spec = spec, .f = f };
+	job = clone(job_start, job_stack + sizeof(job_stack),
+	    CLONE_VM | CLONE_VFORK | SIGCHLD, &job_args);
+	if (job < 0)
 		die(f->report_w, CELL_STEP_FORK, -errno);
-	if (job == 0)
-		job_main(spec, f);
 	init_main(job, f->report_w);
 }
 
