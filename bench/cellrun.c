@@ -162,7 +162,7 @@ run_cell_in(char *const *argv, struct cgroup *cg)
 		.attach = cg ? attach : NULL, .attach_arg = cg,
 	};
 	struct cell c = { .pid = -1, .stdout_fd = -1, .stderr_fd = -1,
-		.report_fd = -1 };
+		.report_fd = -1, .slirp_pid = -1, .slirp_exit_fd = -1 };
 	struct cell_result res;
 	_cleanup_close_ int pidfd = -1;
 	int64_t term_at = -1, kill_at = -1, now;

@@ -34,7 +34,8 @@ struct cell_spec {
 	const struct cell_file *files;	/* nfiles entries, or NULL */
 	size_t nfiles;
 	const char *cwd;		/* relative to /work; NULL: /work */
-	bool network;			/* outbound network (see docs) */
+	bool network;			/* outbound network through slirp4netns
+					 * (docs/operations.md, "Cells") */
 	/* Optional (NULL: none). Called by cell_start in the worker once the
 	 * cell's init exists (pid = its host pid) and before it runs any
 	 * setup or job code, e.g. to put it into the job's cgroup so that
@@ -49,6 +50,8 @@ struct cell {
 	int stdout_fd;		/* read ends, O_NONBLOCK | O_CLOEXEC */
 	int stderr_fd;
 	int report_fd;		/* read end of the report pipe, O_CLOEXEC */
+	pid_t slirp_pid;	/* network: slirp4netns, our child; else -1 */
+	int slirp_exit_fd;	/* closing it ends slirp4netns; else -1 */
 	char argv0[64];		/* argv[0], truncated, for error sentences */
 };
 

@@ -75,6 +75,10 @@
 #define DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
 #define CELL_HOSTNAME	"cell"
 #define CELL_DISK_MB_MAX (1024u * 1024)	/* 1 TiB of tmpfs: surely a bug */
+/* Networked cells: slirp4netns (Debian package) in the cell's netns. */
+#define SLIRP4NETNS	"/usr/bin/slirp4netns"
+#define SLIRP_DNS	"10.0.2.3"
+#define SLIRP_READY_MS	5000
 
 /* The step a struct cell_report names (sandbox.h leaves the enum to us). */
 enum cell_step {
@@ -402,7 +406,7 @@ mount_toolchain(void)
  * read-only binds of the few host files programs need to run (the dynamic
  * linker cache, alternatives symlinks, CA certificates). */
 static int
-build_etc(void)
+build_etc(bool network)
 {
 	static const struct { const char *path, *content; } files[] = {
 		{ "/etc/passwd",
@@ -432,6 +436,10 @@ build_etc(void)
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
 		if ((r = write_in_root(files[i].path, files[i].content, 0644)) < 0)
 			return r;
+	/* slirp4netns forwards its 10.0.2.3 to the host's resolver. */
+	if (network && (r = write_in_root("/etc/resolv.conf",
+	    "nameserver " SLIRP_DNS "\n", 0644)) < 0)
+		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(binds); i++) {
 		if (stat(binds[i].path, &st) < 0) {
 			if (errno == ENOENT)
@@ -589,7 +597,7 @@ build_root(const struct cell_spec *spec, int *step)
 	if ((r = mount_toolchain()) < 0)
 		return r;
 	*step = CELL_STEP_ETC;
-	if ((r = build_etc()) < 0)
+	if ((r = build_etc(spec->network)) < 0)
 		return r;
 	*step = CELL_STEP_PROC;
 	if ((r = mount_proc()) < 0)
@@ -1101,6 +1109,90 @@ copy_name(char *dst, size_t size, const char *s)
 	dst[i] = '\0';
 }
 
+/* Starts slirp4netns for the cell whose init is pid and waits until it has
+ * configured tap0 (10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3). It runs
+ * as root only to enter the cell's network namespace, then sandboxes
+ * itself (--enable-sandbox: own mount namespace, capabilities dropped;
+ * --enable-seccomp); --disable-host-loopback keeps the job away from the
+ * host's 127.0.0.1 services. It exits when *ret_exit_w is closed. */
+static int
+slirp_start(pid_t pid, pid_t *ret_pid, int *ret_exit_w)
+{
+	_cleanup_close_ int ready_r = -1, ready_w = -1, exit_r = -1, exit_w = -1;
+	char spid[16], sready[16], sexit[16], ok;
+	struct pollfd p;
+	pid_t child;
+	int r;
+
+	if (access(SLIRP4NETNS, X_OK) < 0)
+		return -errno;
+	if ((r = make_pipe(&ready_r, &ready_w, false)) < 0 ||
+	    (r = make_pipe(&exit_r, &exit_w, false)) < 0)
+		return r;
+	(void) snprintf(spid, sizeof(spid), "%d", (int) pid);
+	(void) snprintf(sready, sizeof(sready), "--ready-fd=%d", ready_w);
+	(void) snprintf(sexit, sizeof(sexit), "--exit-fd=%d", exit_r);
+	if ((child = fork()) < 0)
+		return -errno;
+	if (child == 0) {
+		static char a0[] = SLIRP4NETNS, a1[] = "--configure",
+		    a2[] = "--mtu=65520", a3[] = "--disable-host-loopback",
+		    a4[] = "--enable-sandbox", a5[] = "--enable-seccomp",
+		    a6[] = "tap0";
+		char *const argv[] = {
+			a0, a1, a2, a3, a4, a5, sready, sexit, spid, a6, NULL,
+		};
+		char *const envp[] = { NULL };
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		sigset_t none;
+
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
+		    dup2(nul, 2) < 0 ||
+		    fcntl(ready_w, F_SETFD, 0) < 0 || fcntl(exit_r, F_SETFD, 0) < 0 ||
+		    close_all_except((const int[]) { 0, 1, 2, ready_w, exit_r },
+		    5) < 0 || signal(SIGPIPE, SIG_DFL) == SIG_ERR ||
+		    signal(SIGHUP, SIG_DFL) == SIG_ERR ||
+		    signal(SIGTERM, SIG_DFL) == SIG_ERR ||
+		    sigemptyset(&none) < 0 ||
+		    sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+			_exit(127);
+		(void) execve(SLIRP4NETNS, argv, envp);
+		_exit(127);
+	}
+	close_fd(&ready_w);
+	close_fd(&exit_r);
+	p = (struct pollfd) { .fd = ready_r, .events = POLLIN };
+	do
+		r = poll(&p, 1, SLIRP_READY_MS);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0 || read(ready_r, &ok, 1) != 1 || ok != '1') {
+		r = r < 0 ? -errno : -ETIMEDOUT;
+		kill_and_reap(child);
+		return r;
+	}
+	*ret_pid = child;
+	*ret_exit_w = steal_fd(&exit_w);
+	return 0;
+}
+
+static void
+slirp_stop(struct cell *c)
+{
+	pid_t w = 0;
+
+	if (c->slirp_pid <= 0)
+		return;
+	close_fd(&c->slirp_exit_fd);	/* slirp4netns exits on EOF */
+	for (int i = 0; i < 100 && w == 0; i++) {
+		w = waitpid(c->slirp_pid, NULL, WNOHANG);
+		if (w == 0)
+			(void) poll(NULL, 0, 10);
+	}
+	if (w == 0)
+		kill_and_reap(c->slirp_pid);
+	c->slirp_pid = -1;
+}
+
 static int
 check_spec(const struct cell_spec *spec)
 {
@@ -1113,8 +1205,6 @@ check_spec(const struct cell_spec *spec)
 		return -EINVAL;
 	if (spec->nfiles > 0 && !spec->files)
 		return -EINVAL;
-	if (spec->network)
-		return -EOPNOTSUPP;	/* XXX(#4): outbound network */
 	return 0;
 }
 
@@ -1123,6 +1213,8 @@ cell_start(const struct cell_spec *spec, struct cell *ret)
 {
 	_cleanup_close_ int out_r = -1, out_w = -1, err_r = -1, err_w = -1;
 	_cleanup_close_ int rep_r = -1, rep_w = -1, sync_r = -1, sync_w = -1;
+	_cleanup_close_ int slirp_w = -1;
+	pid_t slirp_pid = -1;
 	struct cell_fds f;
 	sigset_t all, old;
 	ssize_t n;
@@ -1177,12 +1269,16 @@ cell_start(const struct cell_spec *spec, struct cell *ret)
 		goto fail;
 	if (spec->attach && (r = spec->attach(pid, spec->attach_arg)) < 0)
 		goto fail;
+	if (spec->network && (r = slirp_start(pid, &slirp_pid, &slirp_w)) < 0)
+		goto fail;
 	if ((n = write(sync_w, "g", 1)) != 1) {
 		r = n < 0 ? -errno : -EIO;
 		goto fail;
 	}
 
 	ret->pid = pid;
+	ret->slirp_pid = slirp_pid;
+	ret->slirp_exit_fd = steal_fd(&slirp_w);
 	ret->stdout_fd = steal_fd(&out_r);
 	ret->stderr_fd = steal_fd(&err_r);
 	ret->report_fd = steal_fd(&rep_r);
@@ -1190,6 +1286,10 @@ cell_start(const struct cell_spec *spec, struct cell *ret)
 	return 0;
 fail:
 	kill_and_reap(pid);	/* it is still waiting on sync: nothing ran */
+	if (slirp_pid > 0) {
+		close_fd(&slirp_w);
+		kill_and_reap(slirp_pid);
+	}
 	return r;
 }
 
@@ -1303,6 +1403,7 @@ cell_release(struct cell *c)
 		kill_and_reap(c->pid);
 		c->pid = -1;
 	}
+	slirp_stop(c);
 	close_fd(&c->stdout_fd);
 	close_fd(&c->stderr_fd);
 	close_fd(&c->report_fd);

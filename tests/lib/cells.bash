@@ -5,10 +5,11 @@
 
 CELLS_SLOTS=2
 
-# cells_setup_file: for setup_file. Writes a config (a random uid_base far
-# from the default, so that only this stack's cells run with those uids;
-# a 1 MiB output cap; a 1 s kill grace), starts the stack, creates the
-# consumers "attacker" (JOBCELL_KEY) and "canary" (CANARY_KEY).
+# cells_setup_file [INI]: for setup_file. Writes a config (a random
+# uid_base far from the default, so that only this stack's cells run with
+# those uids; a 1 MiB output cap; a 1 s kill grace; then INI), starts the
+# stack, creates the consumers "attacker" (JOBCELL_KEY) and "canary"
+# (CANARY_KEY).
 cells_setup_file() {
 	CELLS_UID_BASE=$((300000 + (RANDOM % 4096) * 64))
 	export CELLS_UID_BASE
@@ -18,6 +19,7 @@ cells_setup_file() {
 		output_cap = 1048576
 		kill_grace_ms = 1000
 	EOF
+	[[ -z ${1:-} ]] || printf '%s\n' "$1" >>"$BATS_FILE_TMPDIR/jobcell.conf"
 	JOBCELL_STACK_CONFIG=$BATS_FILE_TMPDIR/jobcell.conf \
 	    JOBCELL_STACK_SLOTS=$CELLS_SLOTS stack_start
 	new_consumer attacker
