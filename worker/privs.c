@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>
@@ -51,6 +52,67 @@ static const char *const step_names[PRIVS_STEP__MAX] = {
 	[PRIVS_STEP_VERIFY_AMBIENT] = "verifying ambient capabilities",
 	[PRIVS_STEP_VERIFY_NO_NEW_PRIVS] = "verifying no_new_privs",
 };
+
+/* What a worker process (uid 0) keeps, and why. Everything else goes,
+ * from every set: module loading, raw I/O, ptrace, mknod, chown, network
+ * administration of the host, time, audit, bpf, resource overrides...
+ *   CAP_SETUID, CAP_SETGID  write a cell's uid_map/gid_map mapping host
+ *                           ids other than our own (user_namespaces(7))
+ *   CAP_KILL                signal cell processes, which run as other uids
+ *                           (timeouts, cancel, cgroup cleanup)
+ *   CAP_DAC_OVERRIDE        reach the database and sockets whatever their
+ *                           owner (a deployment may give them to a service
+ *                           user); cgroupfs files are root's anyway
+ *   CAP_SYS_ADMIN           slirp4netns (networked jobs) must setns() into
+ *                           the cell's network namespace, which checks
+ *                           CAP_SYS_ADMIN in the caller's own namespace
+ *   CAP_SETPCAP             slirp4netns --enable-sandbox drops its
+ *                           bounding set, which needs it
+ *   CAP_NET_BIND_SERVICE    the one capability slirp4netns keeps
+ * Cells need none of them: a new user namespace starts with a full set of
+ * its own, whatever the bounding set of its creator. */
+static const cap_value_t worker_caps[] = {
+	CAP_SETUID, CAP_SETGID, CAP_KILL, CAP_DAC_OVERRIDE, CAP_SYS_ADMIN,
+	CAP_SETPCAP, CAP_NET_BIND_SERVICE,
+};
+
+static bool
+worker_keeps(unsigned long c)
+{
+	for (size_t i = 0; i < sizeof(worker_caps) / sizeof(worker_caps[0]); i++)
+		if ((unsigned long) worker_caps[i] == c)
+			return true;
+	return false;
+}
+
+int
+privs_worker_limit(void)
+{
+	cap_t caps;
+	int r = 0;
+
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0L, 0L, 0L) < 0)
+		return -errno;
+	/* The bounding set first: dropping needs CAP_SETPCAP, kept below. */
+	for (unsigned long c = 0;; c++) {
+		if (worker_keeps(c))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, c, 0L, 0L, 0L) == 0)
+			continue;
+		if (errno == EINVAL && c > 0)
+			break;
+		return -errno;
+	}
+	if (!(caps = cap_init()))
+		return -errno;
+	if (cap_set_flag(caps, CAP_PERMITTED, (int) ARRAY_SIZE(worker_caps),
+	    worker_caps, CAP_SET) < 0 ||
+	    cap_set_flag(caps, CAP_EFFECTIVE, (int) ARRAY_SIZE(worker_caps),
+	    worker_caps, CAP_SET) < 0 || cap_set_proc(caps) < 0)
+		r = -errno;
+	(void) cap_free(caps);
+	return r;
+}
 
 const char *
 privs_step_name(int step)

@@ -7,27 +7,31 @@
  *
  *   worker                    cell init (pid 1)          job
  *   ------                    -----------------          ---
+ *   seccomp BPF (once);
  *   pipes: out, err, report,
  *   sync; block all signals
  *   clone(NEWUSER|NEWPID|NEWNS
  *   |NEWNET|NEWUTS|NEWIPC) -> reset handlers, PDEATHSIG,
  *   write uid_map, gid_map    wait on sync
- *   spec->attach(pid)
+ *   spec->attach(pid): cgroup
+ *   network: slirp4netns
  *   "g" on sync ----------->  setgroups(0), become 1000
  *   return: job is starting   keeping caps (privs.c);
  *                             unshare the cgroup ns (now
  *                             rooted at the job's cgroup);
  *                             keep only our fds; hostname;
  *                             lo up; root on a tmpfs, /proc,
- *                             pivot_root; drop privs
- *                             (privs.c); fork ---------> setsid, fds 0-2,
- *                             non-dumpable, close fds    close the rest,
- *                             but report; TERM handler:  reset signals,
- *                             kill(-1, TERM); reap until execve (failure:
- *                             the job ends               {SETUP_FAILED,
- *   cell_try_wait: reap    <- {EXITED, wstatus};          exec, errno})
+ *                             pivot_root; files into /work,
+ *                             cwd; drop privs (privs.c);
+ *                             clone(VM|VFORK) ---------> setsid, fds 0-2,
+ *                             (suspended until exec)     close the rest,
+ *                             non-dumpable, close fds    rlimits, seccomp,
+ *                             but report; TERM handler:  execve (failure:
+ *                             kill(-1, TERM); reap until {SETUP_FAILED,
+ *                             the job ends               exec, errno})
+ *   cell_try_wait: reap    <- {EXITED, wstatus};
  *   init, read records        _exit(0): the kernel kills
- *                             the rest of the pid ns
+ *   cell_release: slirp ends  the rest of the pid ns
  *
  * Pipes: out/err (job -> worker, read ends O_NONBLOCK), report (cell ->
  * worker, 16-byte records, atomic below PIPE_BUF), sync (worker -> cell,

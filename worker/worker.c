@@ -21,6 +21,7 @@
 #include "json_reader.h"
 #include "log.h"
 #include "parse.h"
+#include "privs.h"
 #include "sandbox.h"
 #include "strbuf.h"
 #include "timefmt.h"
@@ -581,6 +582,12 @@ worker_main(const struct worker_config *cfg)
 	(void) signal(SIGPIPE, SIG_IGN);
 	if ((r = db_open(cfg->db_path, 0, 0, &db, errmsg, sizeof(errmsg))) < 0) {
 		log_err("slot %d: cannot open the database: %s", cfg->slot, errmsg);
+		return 1;
+	}
+	if ((r = privs_worker_limit()) < 0) {
+		log_errno(r, "slot %d: cannot limit the worker's capabilities",
+		    cfg->slot);
+		db = db_close(db);
 		return 1;
 	}
 	if ((r = cgroup_root_init(&cg_root)) < 0) {
