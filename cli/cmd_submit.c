@@ -68,11 +68,12 @@ submit_usage(FILE *f, const char *cmd)
 	if (is_submit)
 		fprintf(f, "Submits a job and prints its id (--json: the job "
 		    "object).\n"
-		    "  --wait              poll until the job ends, then print "
-		    "'ID STATUS exit_code=N ...';\n"
-		    "                      exit 0 if it succeeded, 1 if not\n"
+		    "  --wait              wait for the job's end, print 'ID "
+		    "STATUS exit_code=N ...'\n"
+		    "                      and exit 0 if it succeeded, 1 if "
+		    "not\n"
 		    "  --follow            print the job's output as it runs, "
-		    "then the status line\n");
+		    "then as --wait\n");
 	else
 		fprintf(f, "Submits a job, prints its output as it runs and "
 		    "exits with its exit code\n"
@@ -103,10 +104,9 @@ submit_usage(FILE *f, const char *cmd)
 	    "  --sandbox NAME      namespace or docker\n"
 	    "  --image IMAGE       the container image (docker sandbox)\n"
 	    "  --cancel-on-interrupt\n"
-	    "                      on Ctrl-C while %s, cancel the job "
-	    "(default:\n"
-	    "                      leave it running and print how to "
-	    "reattach)\n"
+	    "                      on Ctrl-C while %s, cancel the job\n"
+	    "                      (default: leave it running and print how "
+	    "to reattach)\n"
 	    "  --json              machine-readable output\n"
 	    "  --profile P         use profile P\n"
 	    "  --help              this help\n",
