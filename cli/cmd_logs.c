@@ -576,7 +576,7 @@ logs_raw(struct http *h, const char *id)
 int
 cmd_logs(struct cli_global *g, int argc, char **argv)
 {
-	struct sink k = { .what = "logs", .json = g->json };
+	struct sink k = { .what = "logs" };
 	struct http h;
 	struct page pg;
 	const char *id;
@@ -587,6 +587,7 @@ cmd_logs(struct cli_global *g, int argc, char **argv)
 		return r;
 	id = argv[optind];
 	k.id = id;
+	k.json = g->json;	/* known only once the options are read */
 	if (arg_stream)
 		k.only = strcmp(arg_stream, "stdout") == 0 ? 1 : 2;
 	if (http_open(g, "logs", NEED_SERVER | NEED_KEY, &h) < 0)
