@@ -390,7 +390,7 @@ logs_follow(struct http *h, const char *what, const char *id, int64_t after,
 			goto out;
 		}
 		if (r == -EINTR)
-			goto out;	/* Ctrl-C: the caller says what it means */
+			goto out;	/* Ctrl-C: the caller handles it */
 		if (r == 0 && first &&
 		    (resp.status == 404 || resp.status == 400)) {
 			/* We can see the job, so 404/400 here means this
@@ -507,8 +507,8 @@ logs_opts(struct cli_global *g, const char *cmd, int argc, char **argv)
 			break;
 		case OPT_CANCEL_ON_INT:
 			if (is_logs)
-				return cli_usage_err(cmd, "--cancel-on-interrupt"
-				    " is for 'jobcell tail'");
+				return cli_usage_err(cmd, "--cancel-on-"
+				    "interrupt is for 'jobcell tail'");
 			arg_cancel_on_interrupt = true;
 			break;
 		case OPT_AFTER:
@@ -630,7 +630,7 @@ cmd_tail(struct cli_global *g, int argc, char **argv)
 		code = job_interrupted(g, &h, "tail", argv[optind],
 		    arg_cancel_on_interrupt);
 	else
-		code = r != 0 ? EXIT_FAIL : EXIT_OK;	/* 1: a chunk left out */
+		code = r != 0 ? EXIT_FAIL : EXIT_OK;	/* 1: chunk left out */
 	http_release(&h);
 	return code;
 }

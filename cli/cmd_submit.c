@@ -410,7 +410,8 @@ add_env(struct jw *w)
 	for (size_t i = 0; i < arg_n_env; i++) {
 		const char *eq = strchr(arg_env[i], '=');
 		char name[JC_MAX_ENV_NAME + 1];
-		size_t n = (size_t) (eq - arg_env[i]);	/* checked by opt_env */
+		/* opt_env checked that '=' is there and the name fits */
+		size_t n = (size_t) (eq - arg_env[i]);
 
 		memcpy(name, arg_env[i], n);
 		name[n] = '\0';
@@ -546,6 +547,8 @@ cancel_after_interrupt(struct http *h, const char *what, const char *id)
 	(void) snprintf(path, sizeof(path), "/v1/jobs/%s/cancel", id);
 	http_resp_init(&resp, CLI_RESP_MAX);
 	r = http_request(h, "POST", path, NULL, 0, CLI_RESP_MAX, &resp);
+	if (r == -EINTR)
+		goto stopping;	/* interrupted again; it may be in */
 	if (r < 0) {
 		http_err(what, h, r);
 		goto out;
@@ -564,7 +567,10 @@ cancel_after_interrupt(struct http *h, const char *what, const char *id)
 		char status[32];
 
 		doc = jr_free(doc);
-		if (cli_get_json(h, what, path, 0, &resp, &doc) < 0)
+		r = cli_get_json(h, what, path, 0, &resp, &doc);
+		if (r == -EINTR)
+			break;
+		if (r < 0)
 			goto out;
 		cli_json_str(doc, jr_root(doc), "status", status,
 		    sizeof(status), "");
@@ -579,7 +585,8 @@ cancel_after_interrupt(struct http *h, const char *what, const char *id)
 		waited_ms += delay_ms;
 		delay_ms = delay_ms * 2 > 500 ? 500 : delay_ms * 2;
 	}
-	fprintf(stderr, "jobcell: %s: cancel requested; job %s is still "
+stopping:
+	fprintf(stderr, "jobcell: %s: cancel requested; job %s may still be "
 	    "stopping (see 'jobcell status %s')\n", what, id, id);
 out:
 	http_resp_release(&resp);
@@ -599,7 +606,8 @@ job_interrupted(const struct cli_global *g, struct http *h, const char *what,
 	}
 	fprintf(stderr, "\njobcell: %s: interrupted; cancelling job %s\n",
 	    what, id);
-	cli_interrupt_clear();	/* the cancel itself must not be aborted */
+	/* the cancel itself must not be aborted */
+	cli_interrupt_clear();
 	cancel_after_interrupt(h, what, id);
 	return EXIT_INTERRUPTED;
 }

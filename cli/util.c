@@ -1,6 +1,7 @@
-/* util.c - the small output, file and JSON helpers every `jobcell`
- * command shares (kept apart from main so the unit tests can link them).
- * Runs as the invoking user; trusts nothing the server sends. */
+/* util.c - the small output, file, option and JSON helpers every
+ * `jobcell` command shares, and the Ctrl-C flag (kept apart from main so
+ * the unit tests can link them). Runs as the invoking user; trusts
+ * nothing the server sends. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
