@@ -44,7 +44,7 @@ static const char claim_sql[] =
     " LEFT JOIN running r ON r.consumer_id = h.consumer_id "
     " WHERE COALESCE(r.n, 0) < c.max_concurrent "
     " ORDER BY COALESCE(r.n, 0), h.id LIMIT 1) "
-    "RETURNING id, spec, stdin, timeout_ms, disk_mb";
+    "RETURNING id, spec, stdin, timeout_ms, disk_mb, memory_mb, cpus, pids";
 
 int
 jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
@@ -84,6 +84,9 @@ jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
 		memcpy(j.stdin_data, sqlite3_column_blob(up, 2), j.stdin_len);
 	j.timeout_ms = sqlite3_column_int64(up, 3);
 	j.disk_mb = sqlite3_column_int64(up, 4);
+	j.memory_mb = sqlite3_column_int64(up, 5);
+	j.cpus = sqlite3_column_int64(up, 6);
+	j.pids = sqlite3_column_int64(up, 7);
 	/* Step to the end so the statement is done before COMMIT. */
 	(void) sqlite3_step(up);
 	if ((r = db_exec(db, "COMMIT")) < 0) {
@@ -182,7 +185,8 @@ jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
 	if ((r = db_prepare(db, "UPDATE jobs SET status = ?1, exit_code = ?2, "
 	    "signal = ?3, timed_out = ?4, error = ?5, finished_at = ?6, "
 	    "log_bytes = log_bytes + ?7, next_seq = ?8, log_truncated = ?9, "
-	    "lease_until = NULL WHERE id = ?10 AND status = 'running'",
+	    "lease_until = NULL, cpu_ms = ?11, max_rss_kb = ?12, "
+	    "oom_killed = ?13 WHERE id = ?10 AND status = 'running'",
 	    &st)) < 0)
 		return rollback(db, r);
 	if (sqlite3_bind_text(st, 1, res->status, -1, SQLITE_STATIC) ||
@@ -197,7 +201,12 @@ jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
 	    sqlite3_bind_int64(st, 7, bytes) ||
 	    sqlite3_bind_int64(st, 8, lc->next_seq + (int64_t) lc->n) ||
 	    sqlite3_bind_int(st, 9, lc->truncated) ||
-	    sqlite3_bind_text(st, 10, job_id, -1, SQLITE_STATIC))
+	    sqlite3_bind_text(st, 10, job_id, -1, SQLITE_STATIC) ||
+	    (res->has_usage ? sqlite3_bind_int64(st, 11, res->cpu_ms) :
+	    sqlite3_bind_null(st, 11)) ||
+	    (res->has_usage ? sqlite3_bind_int64(st, 12, res->max_rss_kb) :
+	    sqlite3_bind_null(st, 12)) ||
+	    sqlite3_bind_int(st, 13, res->oom_killed))
 		return rollback(db, -EIO);
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		return rollback(db, db_errno(rc));
@@ -298,4 +307,23 @@ jobstore_supervisor_gone(sqlite3 *db, pid_t pid)
 		return -EIO;
 	rc = sqlite3_step(st);
 	return rc == SQLITE_DONE ? 0 : db_errno(rc);
+}
+
+int
+jobstore_job_final(sqlite3 *db, const char *job_id)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db, "SELECT status NOT IN ('queued', 'running') "
+	    "FROM jobs WHERE id = ?", &st)) < 0)
+		return r;
+	if (sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC))
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_errno(rc);
+	return sqlite3_column_int(st, 0) != 0;
 }

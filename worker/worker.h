@@ -38,7 +38,7 @@ struct claimed_job {
 	char *stdin_data;
 	size_t stdin_len;
 	int64_t timeout_ms;
-	int64_t disk_mb;
+	int64_t memory_mb, cpus, pids, disk_mb;
 };
 
 struct job_result {
@@ -48,6 +48,10 @@ struct job_result {
 	int signal;		/* 0: none */
 	bool timed_out;
 	const char *error;	/* NULL or a human sentence */
+	bool has_usage;		/* the cgroup's counters were read */
+	int64_t cpu_ms;
+	int64_t max_rss_kb;
+	bool oom_killed;
 };
 
 /* logcap.c: output chunks waiting to be stored, in arrival order. */
@@ -94,6 +98,9 @@ int jobstore_cancel_requested(sqlite3 *db, const char *job_id);
 int jobstore_fail_lost(sqlite3 *db, pid_t pid, bool expired_only);
 int jobstore_heartbeat(sqlite3 *db, pid_t pid, int slots, int64_t started_at);
 int jobstore_supervisor_gone(sqlite3 *db, pid_t pid);
+/* 1 if job id exists with a final status, 0 if not (running, queued or
+ * unknown to this database), -errno. */
+int jobstore_job_final(sqlite3 *db, const char *job_id);
 
 /* worker.c */
 /* The worker process's main loop; returns the exit status. */
