@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -26,16 +27,23 @@
 #include "worker.h"
 #include "banned.h"
 
-#define DRAIN_GRACE_MS 10000	/* SIGTERM: running job gets this long */
 #define STORE_RETRIES 50	/* x 100 ms: how long a result waits on a busy db */
 
 volatile sig_atomic_t worker_draining;
+volatile sig_atomic_t worker_retiring;
+
+/* TERM, INT and USR1 are blocked except inside ppoll() with this mask, so
+ * one that arrives between a check of the flags and the wait still ends
+ * the wait (no lost wake-up). */
+static sigset_t wait_mask;
 
 static void
-on_term(int sig)
+on_signal(int sig)
 {
-	(void) sig;
-	worker_draining = 1;
+	if (sig == SIGUSR1)
+		worker_retiring = 1;
+	else
+		worker_draining = 1;
 }
 
 /* The job's argv and environment, built from the stored spec. */
@@ -221,6 +229,15 @@ pump(sqlite3 *db, const char *id, struct logcap *lc, int fd, int stream)
 	return 1;
 }
 
+/* poll() that lets the worker's signals in only while it waits. */
+static int
+ppoll_ms(struct pollfd *pfd, nfds_t n, int timeout_ms)
+{
+	struct timespec ts = { timeout_ms / 1000, (timeout_ms % 1000) * 1000000L };
+
+	return ppoll(pfd, n, timeout_ms < 0 ? NULL : &ts, &wait_mask);
+}
+
 static int
 min_wait(int a, int64_t until, int64_t now)
 {
@@ -240,7 +257,7 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	struct cell cell;
 	struct cell_result cr = { 0 };
 	struct job_result res = { 0 };
-	_cleanup_close_ int in_fd = -1;
+	_cleanup_close_ int in_fd = -1, pidfd = -1;
 	char msg[400];
 	int64_t now = time_mono_ms(), deadline = now + j->timeout_ms;
 	int64_t kill_at = 0, next_cancel = now + WORKER_CANCEL_CHECK_MS;
@@ -284,8 +301,11 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		return;
 	}
 	log_debug("job=%s: started in cell pid %ld", j->id, (long) cell.pid);
+	/* Readable once the cell's init has exited: wakes the loop at once
+	 * (pidfd_open(2), Linux 5.3); without it, look every 5 ms. */
+	pidfd = (int) syscall(SYS_pidfd_open, cell.pid, 0);
 	for (;;) {
-		struct pollfd pfd[2];
+		struct pollfd pfd[3];
 		nfds_t nfds = 0;
 		int wait_ms = -1;
 
@@ -317,7 +337,7 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 			}
 		}
 		if (worker_draining && !drain_at)
-			drain_at = now + DRAIN_GRACE_MS;
+			drain_at = now + cfg->drain_grace_ms;
 		if (!reaped && !kill_at && drain_at && now >= drain_at) {
 			cancelled = true;
 			(void) cell_signal(&cell, SIGTERM);
@@ -347,9 +367,9 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 			else if (!killed)
 				wait_ms = min_wait(wait_ms, kill_at, now);
 			wait_ms = min_wait(wait_ms, next_cancel, now);
-			/* Child exit does not wake poll: look again soon
-			 * once the pipes are closed or the cell is killed. */
-			if ((!out_open && !err_open) || killed)
+			if (pidfd >= 0)
+				pfd[nfds++] = (struct pollfd) { pidfd, POLLIN, 0 };
+			else if ((!out_open && !err_open) || killed)
 				wait_ms = min_wait(wait_ms, now + 5, now);
 		} else
 			wait_ms = min_wait(wait_ms, reaped_at + 1000, now);
@@ -357,13 +377,14 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		if (lc->n > 0)
 			wait_ms = min_wait(wait_ms, now + logcap_wait_ms(lc, now),
 			    now);
-		if (poll(pfd, nfds, wait_ms) < 0 && errno != EINTR) {
+		if (ppoll_ms(pfd, nfds, wait_ms) < 0 && errno != EINTR) {
 			log_warn("job=%s: poll failed: %s, retrying", j->id,
 			    strerror(errno));
 			continue;
 		}
 		for (nfds_t i = 0; i < nfds; i++) {
-			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) ||
+			    pfd[i].fd == pidfd)
 				continue;
 			if (pfd[i].fd == cell.stdout_fd)
 				out_open = pump(db, j->id, lc, cell.stdout_fd, 1);
@@ -405,18 +426,21 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		log_debug("job=%s: %s", j->id, res.status);
 }
 
-/* Sleeps until the doorbell rings or the fallback poll interval passes. */
+/* Sleeps until the doorbell rings, a signal comes, or the fallback poll
+ * interval passes. */
 static void
 wait_for_bell(int fd)
 {
 	struct pollfd p = { fd, POLLIN, 0 };
 	char buf[64];
 
+	if (worker_draining || worker_retiring)
+		return;
 	if (fd < 0) {
-		(void) poll(NULL, 0, WORKER_IDLE_POLL_MS);
+		(void) ppoll_ms(NULL, 0, WORKER_IDLE_POLL_MS);
 		return;
 	}
-	if (poll(&p, 1, WORKER_IDLE_POLL_MS) <= 0)
+	if (ppoll_ms(&p, 1, WORKER_IDLE_POLL_MS) <= 0)
 		return;
 	/* Every idle worker wakes; each drains what it can and tries to claim:
 	 * whoever loses the claim race just sleeps again. */
@@ -427,18 +451,31 @@ wait_for_bell(int fd)
 int
 worker_main(const struct worker_config *cfg)
 {
-	struct sigaction sa = { .sa_handler = on_term };
+	struct sigaction sa = { .sa_handler = on_signal };
 	struct logcap lc;
+	sigset_t block;
 	sqlite3 *db = NULL;
 	char errmsg[256];
 	int r;
 
 	/* The supervisor's death ends us (and, through our cells' own
-	 * PDEATHSIG, every cell). */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+	 * PDEATHSIG, every cell). If it died before the prctl, we were
+	 * reparented already: never run without it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
+	    getppid() != cfg->supervisor_pid)
 		return 1;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &block, &wait_mask) < 0)
+		return 1;
+	sigdelset(&wait_mask, SIGTERM);
+	sigdelset(&wait_mask, SIGINT);
+	sigdelset(&wait_mask, SIGUSR1);
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
+	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ||
+	    sigaction(SIGUSR1, &sa, NULL) < 0)
 		return 1;
 	(void) signal(SIGHUP, SIG_IGN);
 	(void) signal(SIGPIPE, SIG_IGN);
@@ -451,7 +488,7 @@ worker_main(const struct worker_config *cfg)
 		return 1;
 	}
 	log_debug("slot %d: worker ready", cfg->slot);
-	while (!worker_draining) {
+	while (!worker_draining && !worker_retiring) {
 		struct claimed_job j = { 0 };
 
 		r = jobstore_claim(db, getpid(), &j);

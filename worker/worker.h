@@ -28,6 +28,8 @@ struct worker_config {
 	uid_t uid_base;		/* host uid of slot 0; slot n uses base + n */
 	uint64_t output_cap;	/* stored output bytes per job */
 	int kill_grace_ms;
+	int64_t drain_grace_ms;	/* on SIGTERM: how long a running job goes on */
+	pid_t supervisor_pid;	/* our parent; gone before PDEATHSIG: exit */
 };
 
 /* A claimed job, as the worker needs it. */
@@ -100,5 +102,7 @@ int jobstore_supervisor_gone(sqlite3 *db, pid_t pid);
 int worker_main(const struct worker_config *cfg);
 /* Set by SIGTERM in a worker: finish (or cancel after the grace) and exit. */
 extern volatile sig_atomic_t worker_draining;
+/* Set by SIGUSR1 (the config was reloaded): finish the current job, exit. */
+extern volatile sig_atomic_t worker_retiring;
 
 #endif

@@ -148,8 +148,7 @@ logs_consistent() {
 	stored=$(db_query "SELECT log_bytes FROM jobs WHERE id = '$1'")
 	((n == 0 || (lo == 1 && hi == n))) ||
 		fail "job $1: $n chunks numbered $lo..$hi (a gap or a duplicate)"
-	# The truncation note is stored but not counted in log_bytes.
-	((bytes >= stored)) || fail "job $1: log_bytes $stored but $bytes bytes stored"
+	((bytes == stored)) || fail "job $1: log_bytes $stored but $bytes bytes stored"
 	echo "$n $bytes"
 }
 
