@@ -143,6 +143,7 @@ chunks_stored(struct logcap *lc)
 	lc->next_seq += (int64_t) lc->n;
 	lc->n = 0;
 	lc->oldest_mono_ms = 0;
+	lc->last_flush_mono_ms = time_mono_ms();
 }
 
 int

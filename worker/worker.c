@@ -204,7 +204,9 @@ finish_error(sqlite3 *db, const char *id, struct logcap *lc, const char *msg)
 		log_err("job=%s: result lost; the lease sweep will end it", id);
 }
 
-/* Reads what is available on fd into lc; returns 0 at EOF, 1 if open. */
+/* Reads what is available on fd into lc; returns 0 at EOF, 1 if the pipe
+ * is open and empty for now, 2 if it is open and may hold more (it stopped
+ * after 16 reads, or a full batch could not be stored yet). */
 static int
 pump(sqlite3 *db, const char *id, struct logcap *lc, int fd, int stream)
 {
@@ -216,7 +218,7 @@ pump(sqlite3 *db, const char *id, struct logcap *lc, int fd, int stream)
 		if (logcap_nearly_full(lc) &&
 		    jobstore_flush_logs(db, id, lc) < 0) {
 			log_warn("job=%s: cannot store output, retrying", id);
-			return 1;
+			return 2;
 		}
 		n = read(fd, buf, sizeof(buf));
 		if (n == 0)
@@ -226,7 +228,7 @@ pump(sqlite3 *db, const char *id, struct logcap *lc, int fd, int stream)
 		if (logcap_add(lc, stream, buf, (size_t) n) < 0)
 			log_warn("job=%s: output chunk dropped", id);
 	}
-	return 1;
+	return 2;
 }
 
 /* poll() that lets the worker's signals in only while it waits. */
@@ -264,10 +266,11 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	int64_t next_renew = now + WORKER_RENEW_MS, reaped_at = 0;
 	int64_t drain_at = 0;
 	bool out_open = true, err_open = true, reaped = false, killed = false;
-	bool timed_out = false, cancelled = false;
+	bool timed_out = false, cancelled = false, busy = false;
 	int r;
 
 	lc->n = 0;
+	lc->last_flush_mono_ms = 0;
 	lc->stored = 0;
 	lc->truncated = false;
 	lc->next_seq = 1;
@@ -353,8 +356,8 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 				log_warn("job=%s: cannot renew the lease: %s, "
 				    "retrying", j->id, strerror(-r));
 		}
-		if (logcap_due(lc, now) && (r = jobstore_flush_logs(db, j->id,
-		    lc)) < 0)
+		if (logcap_due(lc, now, !busy) && (r = jobstore_flush_logs(db,
+		    j->id, lc)) < 0)
 			log_warn("job=%s: cannot store output: %s, retrying",
 			    j->id, strerror(-r));
 		if (out_open)
@@ -375,21 +378,26 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 			wait_ms = min_wait(wait_ms, reaped_at + 1000, now);
 		wait_ms = min_wait(wait_ms, next_renew, now);
 		if (lc->n > 0)
-			wait_ms = min_wait(wait_ms, now + logcap_wait_ms(lc, now),
-			    now);
+			wait_ms = min_wait(wait_ms, now + logcap_wait_ms(lc, now,
+			    !busy), now);
 		if (ppoll_ms(pfd, nfds, wait_ms) < 0 && errno != EINTR) {
 			log_warn("job=%s: poll failed: %s, retrying", j->id,
 			    strerror(errno));
 			continue;
 		}
+		busy = false;
 		for (nfds_t i = 0; i < nfds; i++) {
 			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) ||
 			    pfd[i].fd == pidfd)
 				continue;
-			if (pfd[i].fd == cell.stdout_fd)
-				out_open = pump(db, j->id, lc, cell.stdout_fd, 1);
-			else
-				err_open = pump(db, j->id, lc, cell.stderr_fd, 2);
+			if (pfd[i].fd == cell.stdout_fd) {
+				r = pump(db, j->id, lc, cell.stdout_fd, 1);
+				out_open = r != 0;
+			} else {
+				r = pump(db, j->id, lc, cell.stderr_fd, 2);
+				err_open = r != 0;
+			}
+			busy = busy || r == 2;
 		}
 	}
 	if (cr.outcome == CELL_SETUP_FAILED) {

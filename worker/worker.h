@@ -19,6 +19,8 @@
 #define WORKER_CANCEL_CHECK_MS	100	/* how often a running job looks for a cancel */
 #define WORKER_IDLE_POLL_MS	1000	/* fallback poll when no doorbell rings */
 #define LOG_FLUSH_MS		50	/* max age of unflushed output */
+#define LOG_FLUSH_QUIET_MS	10	/* once the pipes are empty, flush if the
+					 * last flush is this old (live lag) */
 #define LOG_BATCH_CHUNKS	16	/* chunks per transaction */
 
 struct worker_config {
@@ -63,6 +65,7 @@ struct logcap {
 	struct log_chunk *chunks[LOG_BATCH_CHUNKS];
 	size_t n;		/* chunks in use */
 	int64_t oldest_mono_ms;	/* when the first pending byte arrived */
+	int64_t last_flush_mono_ms;	/* when chunks were last stored */
 	uint64_t stored;	/* bytes accepted so far (for the cap) */
 	uint64_t cap;
 	bool truncated;
@@ -75,10 +78,14 @@ int logcap_add(struct logcap *lc, int stream, const char *data, size_t len);
 /* True if the batch must be stored before the next read of up to
  * JC_LOG_CHUNK_BYTES (a read may need two chunks plus a UTF-8 carry). */
 bool logcap_nearly_full(const struct logcap *lc);
-/* True if there is pending output older than LOG_FLUSH_MS. */
-bool logcap_due(const struct logcap *lc, int64_t now_mono_ms);
+/* True if pending output must be stored now: it is LOG_FLUSH_MS old, or
+ * the pipes are quiet (all read) and the last flush is LOG_FLUSH_QUIET_MS
+ * old. A sparse writer's lines go out at once; a chatty one's are batched
+ * into at most 1000 / LOG_FLUSH_QUIET_MS transactions a second, a fast one's
+ * by size. */
+bool logcap_due(const struct logcap *lc, int64_t now_mono_ms, bool quiet);
 /* ms until logcap_due becomes true, or -1 if nothing is pending. */
-int logcap_wait_ms(const struct logcap *lc, int64_t now_mono_ms);
+int logcap_wait_ms(const struct logcap *lc, int64_t now_mono_ms, bool quiet);
 
 /* jobstore.c: every SQLite statement the worker runs. */
 int jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret);
