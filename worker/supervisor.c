@@ -433,6 +433,14 @@ main(int argc, char **argv)
 		    "unprivileged uids for cells)");
 		return 1;
 	}
+	/* No bulk page cache per connection: SQLite frees and re-allocates
+	 * it (20 pages) each time another process's commit clears the cache,
+	 * i.e. on nearly every worker transaction, and every page written
+	 * while a cell (a fork of the worker) lives is a copy-on-write fault.
+	 * Pages come one by one instead. Before the first connection. */
+	if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *) NULL, 0, 0) !=
+	    SQLITE_OK)
+		log_warn("cannot configure the SQLite page cache, ignoring");
 	if (with_db(do_startup, NULL) < 0)
 		return 1;
 	if (cur.doorbell[0] && (bell_fd = bind_doorbell(cur.doorbell)) < 0) {

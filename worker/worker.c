@@ -177,15 +177,19 @@ stdin_memfd(const struct claimed_job *j)
 	return steal_fd(&fd);
 }
 
-/* Stores with retries: the result must not be lost to a busy database. */
+/* Stores with retries: the result must not be lost to a busy database.
+ * Unless the worker is stopping, the same commit claims the next job into
+ * *next (if there is one; next may be NULL). */
 static int
 store_result(sqlite3 *db, const char *id, struct logcap *lc,
-    const struct job_result *res)
+    const struct job_result *res, struct claimed_job *next)
 {
 	int r = 0;
 
+	if (worker_draining || worker_retiring)
+		next = NULL;
 	for (int i = 0; i < STORE_RETRIES; i++) {
-		if ((r = jobstore_finish(db, id, lc, res)) == 0)
+		if ((r = jobstore_finish(db, id, lc, res, getpid(), next)) >= 0)
 			return 0;
 		log_warn("job=%s: cannot store the result: %s, retrying", id,
 		    strerror(-r));
@@ -195,12 +199,13 @@ store_result(sqlite3 *db, const char *id, struct logcap *lc,
 }
 
 static void
-finish_error(sqlite3 *db, const char *id, struct logcap *lc, const char *msg)
+finish_error(sqlite3 *db, const char *id, struct logcap *lc, const char *msg,
+    struct claimed_job *next)
 {
 	struct job_result res = { .status = "error", .error = msg };
 
 	log_warn("job=%s: %s", id, msg);
-	if (store_result(db, id, lc, &res) < 0)
+	if (store_result(db, id, lc, &res, next) < 0)
 		log_err("job=%s: result lost; the lease sweep will end it", id);
 }
 
@@ -250,9 +255,11 @@ min_wait(int a, int64_t until, int64_t now)
 	return (a < 0 || d < a) ? (int) d : a;
 }
 
+/* Runs j to its end and stores the result; *next gets the job claimed with
+ * it, if any (next->id[0] is then set). */
 static void
 run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
-    struct logcap *lc)
+    struct logcap *lc, struct claimed_job *next)
 {
 	struct exec_args ea = { 0 };
 	struct cell_spec spec = { 0 };
@@ -278,14 +285,14 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	if ((r = exec_args_build(j, &ea)) < 0) {
 		(void) snprintf(msg, sizeof(msg), "the stored job is unreadable: %s",
 		    strerror(-r));
-		finish_error(db, j->id, lc, msg);
+		finish_error(db, j->id, lc, msg, next);
 		return;
 	}
 	if ((in_fd = stdin_memfd(j)) < -1) {
 		(void) snprintf(msg, sizeof(msg), "cannot prepare stdin: %s",
 		    strerror(-in_fd));
 		exec_args_release(&ea);
-		finish_error(db, j->id, lc, msg);
+		finish_error(db, j->id, lc, msg, next);
 		return;
 	}
 	spec.job_id = j->id;
@@ -300,7 +307,7 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	if (r < 0) {
 		(void) snprintf(msg, sizeof(msg), "the cell could not be built: %s",
 		    strerror(-r));
-		finish_error(db, j->id, lc, msg);
+		finish_error(db, j->id, lc, msg, next);
 		return;
 	}
 	log_debug("job=%s: started in cell pid %ld", j->id, (long) cell.pid);
@@ -404,7 +411,7 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		(void) snprintf(msg, sizeof(msg), "the cell could not be built: %s",
 		    cr.error);
 		cell_release(&cell);
-		finish_error(db, j->id, lc, msg);
+		finish_error(db, j->id, lc, msg, next);
 		return;
 	}
 	res.timed_out = timed_out;
@@ -427,11 +434,31 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		res.signal = cr.signal;
 	}
 	cell_release(&cell);
-	if ((r = store_result(db, j->id, lc, &res)) < 0)
+	if ((r = store_result(db, j->id, lc, &res, next)) < 0)
 		log_err("job=%s: result lost: %s; the lease sweep will end it",
 		    j->id, strerror(-r));
 	else
 		log_debug("job=%s: %s", j->id, res.status);
+}
+
+/* Puts a claimed job that never started back in the queue (retrying on a
+ * busy database); if that fails, the supervisor ends it "worker lost". */
+static void
+give_back(sqlite3 *db, struct claimed_job *j)
+{
+	int r = 0;
+
+	for (int i = 0; i < STORE_RETRIES; i++) {
+		if ((r = jobstore_unclaim(db, j->id, getpid())) == 0)
+			break;
+		(void) poll(NULL, 0, 100);
+	}
+	if (r < 0)
+		log_err("job=%s: cannot put it back in the queue: %s", j->id,
+		    strerror(-r));
+	else
+		log_debug("job=%s: back in the queue", j->id);
+	claimed_job_release(j);
 }
 
 /* Sleeps until the doorbell rings, a signal comes, or the fallback poll
@@ -460,7 +487,9 @@ int
 worker_main(const struct worker_config *cfg)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct claimed_job j = { 0 };
 	struct logcap lc;
+	bool idle_after_job = false;
 	sigset_t block;
 	sqlite3 *db = NULL;
 	char errmsg[256];
@@ -496,22 +525,41 @@ worker_main(const struct worker_config *cfg)
 		return 1;
 	}
 	log_debug("slot %d: worker ready", cfg->slot);
-	while (!worker_draining && !worker_retiring) {
-		struct claimed_job j = { 0 };
+	for (;;) {
+		struct claimed_job next = { 0 };
 
-		r = jobstore_claim(db, getpid(), &j);
-		if (r < 0) {
-			log_warn("slot %d: cannot claim: %s, retrying", cfg->slot,
-			    strerror(-r));
-			(void) poll(NULL, 0, 100);
-			continue;
+		if (!j.id[0]) {
+			if (worker_draining || worker_retiring)
+				break;
+			/* The last result's commit looked for a next job
+			 * already: wait for a ring (one that came while the job
+			 * ran is still queued on the socket). */
+			if (idle_after_job) {
+				idle_after_job = false;
+				wait_for_bell(cfg->doorbell_fd);
+				continue;
+			}
+			r = jobstore_claim(db, getpid(), &j);
+			if (r < 0) {
+				log_warn("slot %d: cannot claim: %s, retrying",
+				    cfg->slot, strerror(-r));
+				(void) poll(NULL, 0, 100);
+				continue;
+			}
+			if (r == 0) {
+				wait_for_bell(cfg->doorbell_fd);
+				continue;
+			}
+		} else if (worker_draining || worker_retiring) {
+			/* Claimed with the last result, just before the
+			 * signal, and not started: back to the queue. */
+			give_back(db, &j);
+			break;
 		}
-		if (r == 0) {
-			wait_for_bell(cfg->doorbell_fd);
-			continue;
-		}
-		run_job(cfg, db, &j, &lc);
+		run_job(cfg, db, &j, &lc, &next);
 		claimed_job_release(&j);
+		j = next;
+		idle_after_job = !j.id[0] && !worker_draining && !worker_retiring;
 	}
 	logcap_release(&lc);
 	db = db_close(db);

@@ -92,9 +92,15 @@ int jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret);
 void claimed_job_release(struct claimed_job *j);
 /* Stores the pending chunks (and empties lc) in one transaction. */
 int jobstore_flush_logs(sqlite3 *db, const char *job_id, struct logcap *lc);
-/* Stores the remaining chunks and the result in one transaction. */
+/* Puts a job claimed by worker_pid but never started back in the queue. */
+int jobstore_unclaim(sqlite3 *db, const char *job_id, pid_t worker_pid);
+/* Stores the remaining chunks and the result in one transaction and, if
+ * ret_next is not NULL, claims the next job for claim_pid in the same one
+ * (one commit, one disk flush for both). 1 with *ret_next filled, 0 (stored,
+ * no next job), or -errno (nothing stored). */
 int jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
-    const struct job_result *res);
+    const struct job_result *res, pid_t claim_pid,
+    struct claimed_job *ret_next);
 int jobstore_renew_lease(sqlite3 *db, const char *job_id);
 /* 1 if a cancel was requested, 0 if not, -errno. */
 int jobstore_cancel_requested(sqlite3 *db, const char *job_id);
