@@ -292,22 +292,28 @@ jobstore_renew_lease(sqlite3 *db, const char *job_id)
 }
 
 int
-jobstore_cancel_requested(sqlite3 *db, const char *job_id)
+jobstore_cancel_requested(sqlite3 *db, const char *job_id,
+    sqlite3_stmt **cache)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prepare(db, "SELECT cancel_requested FROM jobs WHERE id = ?",
-	    &st)) < 0)
-		return r;
-	if (sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC))
-		return -EIO;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		return 1;	/* the job is gone: stop it */
-	if (rc != SQLITE_ROW)
-		return db_errno(rc);
-	return sqlite3_column_int(st, 0) != 0;
+	/* Prepared once per job: parsing the SQL cost more than the lookup. */
+	if (!*cache) {
+		if ((r = db_prepare(db, "SELECT cancel_requested FROM jobs "
+		    "WHERE id = ?", cache)) < 0)
+			return r;
+		if (sqlite3_bind_text(*cache, 1, job_id, -1, SQLITE_TRANSIENT)) {
+			(void) sqlite3_finalize(*cache);
+			*cache = NULL;
+			return -EIO;
+		}
+	}
+	rc = sqlite3_step(*cache);
+	r = rc == SQLITE_ROW ? sqlite3_column_int(*cache, 0) != 0 :
+	    rc == SQLITE_DONE ? 1 : db_errno(rc);	/* gone: stop it */
+	/* Reset ends the read transaction (it must not outlive the check). */
+	(void) sqlite3_reset(*cache);
+	return r;
 }
 
 int

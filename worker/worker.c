@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -255,11 +256,39 @@ min_wait(int a, int64_t until, int64_t now)
 	return (a < 0 || d < a) ? (int) d : a;
 }
 
+/* Reads and drops whatever fd (non-blocking) holds. */
+static void
+drain(int fd)
+{
+	char buf[4096];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+/* An inotify fd that becomes readable when the database's WAL is written,
+ * i.e. on every commit of any process; -errno if there is none. */
+static int
+wal_watch(const char *db_path)
+{
+	char path[JC_PATH_MAX];
+	_cleanup_close_ int fd = -1;
+	int n = snprintf(path, sizeof(path), "%s-wal", db_path);
+
+	if (n < 0 || (size_t) n >= sizeof(path))
+		return -ENAMETOOLONG;
+	if ((fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
+		return -errno;
+	if (inotify_add_watch(fd, path, IN_MODIFY) < 0)
+		return -errno;
+	return steal_fd(&fd);
+}
+
 /* Runs j to its end and stores the result; *next gets the job claimed with
- * it, if any (next->id[0] is then set). */
+ * it, if any (next->id[0] is then set). wal_fd: see wal_watch, or -1. */
 static void
 run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
-    struct logcap *lc, struct claimed_job *next)
+    struct logcap *lc, struct claimed_job *next, int wal_fd)
 {
 	struct exec_args ea = { 0 };
 	struct cell_spec spec = { 0 };
@@ -267,13 +296,16 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	struct cell_result cr = { 0 };
 	struct job_result res = { 0 };
 	_cleanup_close_ int in_fd = -1, pidfd = -1;
+	_cleanup_stmt_ sqlite3_stmt *cancel_st = NULL;
 	char msg[400];
 	int64_t now = time_mono_ms(), deadline = now + j->timeout_ms;
-	int64_t kill_at = 0, next_cancel = now + WORKER_CANCEL_CHECK_MS;
+	int64_t kill_at = 0, check_min = now, check_max = now;
 	int64_t next_renew = now + WORKER_RENEW_MS, reaped_at = 0;
 	int64_t drain_at = 0;
 	bool out_open = true, err_open = true, reaped = false, killed = false;
 	bool timed_out = false, cancelled = false, busy = false;
+	bool db_changed = false;
+	int trail = 2;	/* checks left after the last change: none */
 	int r;
 
 	lc->n = 0;
@@ -315,7 +347,7 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	 * (pidfd_open(2), Linux 5.3); without it, look every 5 ms. */
 	pidfd = (int) syscall(SYS_pidfd_open, cell.pid, 0);
 	for (;;) {
-		struct pollfd pfd[3];
+		struct pollfd pfd[4];
 		nfds_t nfds = 0;
 		int wait_ms = -1;
 
@@ -338,9 +370,23 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 			(void) cell_signal(&cell, SIGTERM);
 			kill_at = now + cfg->kill_grace_ms;
 		}
-		if (!reaped && !kill_at && now >= next_cancel) {
-			next_cancel = now + WORKER_CANCEL_CHECK_MS;
-			if (jobstore_cancel_requested(db, j->id) == 1) {
+		if (!reaped && !kill_at && now >= check_min &&
+		    (db_changed || now >= check_max)) {
+			/* inotify fires when a commit writes its frames,
+			 * before the commit is visible: after a change, look
+			 * again 25 and 125 ms later before going quiet. */
+			if (db_changed)
+				trail = 0;
+			db_changed = false;
+			check_min = now + WORKER_CANCEL_CHECK_MS;
+			check_max = now + (wal_fd < 0 ? WORKER_CANCEL_POLL_MS :
+			    trail == 0 ? WORKER_CANCEL_CHECK_MS :
+			    trail == 1 ? 4 * WORKER_CANCEL_CHECK_MS :
+			    WORKER_CANCEL_QUIET_MS);
+			if (trail < 2)
+				trail++;
+			if (jobstore_cancel_requested(db, j->id,
+			    &cancel_st) == 1) {
 				cancelled = true;
 				(void) cell_signal(&cell, SIGTERM);
 				kill_at = now + cfg->kill_grace_ms;
@@ -376,7 +422,14 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 				wait_ms = min_wait(wait_ms, deadline, now);
 			else if (!killed)
 				wait_ms = min_wait(wait_ms, kill_at, now);
-			wait_ms = min_wait(wait_ms, next_cancel, now);
+			if (!kill_at && db_changed)
+				wait_ms = min_wait(wait_ms, check_min, now);
+			else if (!kill_at) {
+				wait_ms = min_wait(wait_ms, check_max, now);
+				if (wal_fd >= 0)
+					pfd[nfds++] = (struct pollfd) { wal_fd,
+					    POLLIN, 0 };
+			}
 			if (pidfd >= 0)
 				pfd[nfds++] = (struct pollfd) { pidfd, POLLIN, 0 };
 			else if ((!out_open && !err_open) || killed)
@@ -397,6 +450,11 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) ||
 			    pfd[i].fd == pidfd)
 				continue;
+			if (pfd[i].fd == wal_fd) {
+				drain(wal_fd);
+				db_changed = true;
+				continue;
+			}
 			if (pfd[i].fd == cell.stdout_fd) {
 				r = pump(db, j->id, lc, cell.stdout_fd, 1);
 				out_open = r != 0;
@@ -490,6 +548,7 @@ worker_main(const struct worker_config *cfg)
 	struct claimed_job j = { 0 };
 	struct logcap lc;
 	bool idle_after_job = false;
+	_cleanup_close_ int wal_fd = -1;
 	sigset_t block;
 	sqlite3 *db = NULL;
 	char errmsg[256];
@@ -524,6 +583,10 @@ worker_main(const struct worker_config *cfg)
 		db = db_close(db);
 		return 1;
 	}
+	if ((wal_fd = wal_watch(cfg->db_path)) < 0)
+		log_warn("slot %d: cannot watch the database's WAL: %s; running "
+		    "jobs look for a cancel every %d ms", cfg->slot,
+		    strerror(-wal_fd), WORKER_CANCEL_POLL_MS);
 	log_debug("slot %d: worker ready", cfg->slot);
 	for (;;) {
 		struct claimed_job next = { 0 };
@@ -556,7 +619,7 @@ worker_main(const struct worker_config *cfg)
 			give_back(db, &j);
 			break;
 		}
-		run_job(cfg, db, &j, &lc, &next);
+		run_job(cfg, db, &j, &lc, &next, wal_fd);
 		claimed_job_release(&j);
 		j = next;
 		idle_after_job = !j.id[0] && !worker_draining && !worker_retiring;
