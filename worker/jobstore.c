@@ -3,9 +3,11 @@
  * whose worker is gone. Read-then-write runs in BEGIN IMMEDIATE (DESIGN
  * section 8: BUSY_SNAPSHOT is not retried by busy_timeout). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cleanup.h"
 #include "db.h"
@@ -180,10 +182,24 @@ insert_chunks(sqlite3 *db, const char *job_id, struct logcap *lc,
 	return 0;
 }
 
+/* After a commit of output or a result: tell the followers (fcgi/stream.c
+ * watches the WAL with inotify for IN_ATTRIB). Touching the WAL's times
+ * changes nothing SQLite reads; unlike the write of the frames, which
+ * inotify also sees, this comes once the commit is visible to readers. */
+static void
+notify_followers(sqlite3 *db)
+{
+	const char *wal = sqlite3_filename_wal(sqlite3_db_filename(db, "main"));
+
+	if (wal && wal[0])
+		(void) utimensat(AT_FDCWD, wal, NULL, 0);	/* best effort */
+}
+
 /* After a successful commit: the chunks are stored, forget them. */
 static void
-chunks_stored(struct logcap *lc)
+chunks_stored(sqlite3 *db, struct logcap *lc)
 {
+	notify_followers(db);
 	lc->next_seq += (int64_t) lc->n;
 	lc->n = 0;
 	lc->oldest_mono_ms = 0;
@@ -215,7 +231,7 @@ jobstore_flush_logs(sqlite3 *db, const char *job_id, struct logcap *lc)
 		return rollback(db, db_errno(rc));
 	if ((r = db_exec(db, "COMMIT")) < 0)
 		return rollback(db, r);
-	chunks_stored(lc);
+	chunks_stored(db, lc);
 	return 0;
 }
 
@@ -269,7 +285,7 @@ jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
 		claimed_job_release(&next);
 		return rollback(db, r);
 	}
-	chunks_stored(lc);
+	chunks_stored(db, lc);
 	if (n > 0)
 		*ret_next = next;
 	return n;
