@@ -31,8 +31,14 @@ int
 api_err_internal(struct api_err *e, int r)
 {
 	switch (r) {
-	case -EBUSY:
 	case -ENOSPC:
+		/* Not the client's fault and not over in a second: the
+		 * operator must free space. Nothing was stored. */
+		api_err_set(e, 503, "unavailable",
+		    "the server is out of disk space; retry later");
+		e->retry_after_s = 30;
+		return r;
+	case -EBUSY:
 	case -EAGAIN:
 		api_err_set(e, 503, "unavailable",
 		    "the server is busy; retry shortly");

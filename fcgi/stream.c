@@ -2,30 +2,43 @@
  * flushed as it is stored, ending with an "exit" record. Runs on an API
  * thread, which it holds for the life of the stream.
  *
- * How it works: every STREAM_POLL_MS the thread opens a short read
- * transaction, reads the job's status and the next entries after the last
- * sequence number sent, ends the transaction (so the WAL can checkpoint:
- * no reader stays inside one between polls), writes the entries and
- * flushes. The worker stores a job's last output and its final status in
- * one transaction, so once a snapshot shows a final status and no further
- * entries, everything has been sent and the exit record follows. Between
- * polls the thread waits in poll() on its FastCGI socket, so when nginx
- * drops the connection (the client went away) the stream ends within one
- * poll. Streams are counted; past the configured bound the API answers 503
- * instead of tying up every thread. */
+ * How it works: each look opens a short read transaction, reads the job's
+ * status and the next entries after the last sequence number sent, ends
+ * the transaction (so the WAL can checkpoint: no reader stays inside one
+ * between looks), writes the entries and flushes. The worker stores a
+ * job's last output and its final status in one transaction, so once a
+ * snapshot shows a final status and no further entries, everything has
+ * been sent and the exit record follows.
+ *
+ * Between looks the thread waits in poll() on two fds: its FastCGI socket
+ * (POLLRDHUP: nginx dropped the connection because the client went away;
+ * the stream ends at once) and an inotify watch on the database's WAL.
+ * The worker touches the WAL's times after each commit of output or of a
+ * result (IN_ATTRIB: visible now, look at once, at most every
+ * STREAM_MIN_MS). Any other commit writes the WAL (IN_MODIFY: it fires
+ * before the commit is visible, so look 25 and 125 ms later, at most every
+ * STREAM_POLL_MS). A quiet database gets a look every STREAM_QUIET_MS.
+ * Without inotify (none left: fs.inotify.max_user_instances) it looks
+ * every STREAM_POLL_MS. Streams are counted; past the configured bound the
+ * API answers 503 instead of tying up every thread. */
 #include <errno.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "db.h"
 #include "keys.h"
 #include "log.h"
+#include "timefmt.h"
 #include "banned.h"
 
-#define STREAM_POLL_MS 25
+#define STREAM_MIN_MS 5		/* looks at most this often on IN_ATTRIB */
+#define STREAM_POLL_MS 25	/* ... on IN_MODIFY, or without inotify */
+#define STREAM_QUIET_MS 1000	/* ... and at least this often */
 #define STREAM_BATCH 64		/* entries per snapshot */
 
 static atomic_int active_streams;
@@ -138,15 +151,100 @@ exit_record(const struct snapshot *s, struct strbuf *out)
 	return strbuf_addch(out, '\n');
 }
 
-/* True once nginx has closed our connection (the client went away). */
-static bool
-peer_gone(struct req *rq, int wait_ms)
-{
-	struct pollfd p = { rq->fcgi->ipcFd, POLLRDHUP, 0 };
+/* When to look at the database again (How it works, above). */
+struct watch {
+	int wal_fd;		/* inotify on the WAL, or -1 */
+	bool changed;		/* the WAL was written since the last look */
+	bool stored;		/* the worker stored something since then */
+	int trail;		/* 0, 1: trailing looks after a change; 2: quiet */
+	int64_t last_ms;	/* mono ms of the last look */
+};
 
-	if (poll(&p, 1, wait_ms) <= 0)
-		return false;
-	return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+static void
+watch_init(struct watch *w, const char *db_path)
+{
+	char path[JC_PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%s-wal", db_path);
+
+	*w = (struct watch) { .wal_fd = -1, .trail = 2,
+	    .last_ms = time_mono_ms() };
+	if (n < 0 || (size_t) n >= sizeof(path))
+		return;
+	if ((w->wal_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
+		return;	/* polling instead; see above */
+	if (inotify_add_watch(w->wal_fd, path, IN_MODIFY | IN_ATTRIB) < 0) {
+		(void) close(w->wal_fd);
+		w->wal_fd = -1;
+	}
+}
+
+static void
+watch_release(struct watch *w)
+{
+	if (w->wal_fd >= 0)
+		(void) close(w->wal_fd);
+	w->wal_fd = -1;
+}
+
+/* Reads the pending inotify events into w->changed and w->stored. */
+static void
+watch_read(struct watch *w)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+
+	while ((n = read(w->wal_fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const void *) p;
+
+			if (ev->mask & IN_ATTRIB)
+				w->stored = true;
+			else
+				w->changed = true;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+}
+
+/* Waits until the next look is due: 0; -EPIPE once nginx has closed our
+ * connection (the client went away). */
+static int
+watch_wait(struct req *rq, struct watch *w)
+{
+	for (;;) {
+		struct pollfd p[2] = {
+			{ rq->fcgi->ipcFd, POLLRDHUP, 0 },
+			{ w->wal_fd, POLLIN, 0 },
+		};
+		int64_t now = time_mono_ms(), due;
+		nfds_t n = 1;
+
+		if (w->stored)
+			due = w->last_ms + STREAM_MIN_MS;
+		else if (w->wal_fd < 0 || w->changed || w->trail == 0)
+			due = w->last_ms + STREAM_POLL_MS;
+		else
+			due = w->last_ms + (w->trail == 1 ?
+			    4 * STREAM_POLL_MS : STREAM_QUIET_MS);
+		if (w->wal_fd >= 0 && !w->stored)
+			n = 2;
+		if (now >= due) {
+			w->trail = w->changed ? 0 : w->trail < 2 ?
+			    w->trail + 1 : 2;
+			w->changed = w->stored = false;
+			w->last_ms = now;
+			return 0;
+		}
+		if (poll(p, n, (int) (due - now)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (p[0].revents & (POLLRDHUP | POLLHUP | POLLERR))
+			return -EPIPE;
+		if (n == 2 && (p[1].revents & POLLIN))
+			watch_read(w);
+	}
 }
 
 int
@@ -155,6 +253,7 @@ stream_follow(struct req *rq, const char *id, int64_t after,
 {
 	_cleanup_strbuf_ struct strbuf out;
 	struct snapshot s;
+	struct watch w;
 	bool headers_sent = false;
 	int r = 0, n;
 
@@ -166,6 +265,7 @@ stream_follow(struct req *rq, const char *id, int64_t after,
 		err->retry_after_s = 1;
 		return -EBUSY;
 	}
+	watch_init(&w, rq->srv->db_path);
 	for (;;) {
 		strbuf_reset(&out);
 		if ((r = db_exec(rq->db, "BEGIN")) < 0)
@@ -197,11 +297,10 @@ stream_follow(struct req *rq, const char *id, int64_t after,
 		}
 		if (n < STREAM_BATCH && job_status_final(s.status))
 			break;
-		if (n < STREAM_BATCH && peer_gone(rq, STREAM_POLL_MS)) {
-			r = -EPIPE;
+		if (n < STREAM_BATCH && (r = watch_wait(rq, &w)) < 0)
 			break;
-		}
 	}
+	watch_release(&w);
 	atomic_fetch_sub(&active_streams, 1);
 	if (!headers_sent) {
 		if (r == -ENOENT)

@@ -39,6 +39,8 @@ static const struct key_def keys[] = {
 	  INT64_C(1) << 40 },
 	{ "worker", "kill_grace_ms", KEY_INT, OFF(worker_kill_grace_ms), 0,
 	  600000 },
+	{ "worker", "drain_grace_ms", KEY_INT, OFF(worker_drain_grace_ms), 0,
+	  3600000 },
 	{ "limits", "timeout_default", KEY_INT,
 	  OFF(limits.timeout_default_s), 1, 86400 },
 	{ "limits", "timeout_max", KEY_INT, OFF(limits.timeout_max_s), 1,
@@ -67,6 +69,7 @@ config_defaults(struct config *c)
 	c->worker_uid_base = 200000;
 	c->worker_output_cap = JC_OUTPUT_CAP_DEFAULT;
 	c->worker_kill_grace_ms = JC_KILL_GRACE_MS;
+	c->worker_drain_grace_ms = JC_DRAIN_GRACE_MS;
 	c->limits.timeout_default_s = JC_TIMEOUT_DEFAULT_S;
 	c->limits.timeout_max_s = JC_TIMEOUT_MAX_S;
 	c->limits.memory_default_mb = 512;

@@ -38,6 +38,7 @@ struct config {
 	int64_t worker_uid_base;
 	int64_t worker_output_cap;
 	int64_t worker_kill_grace_ms;
+	int64_t worker_drain_grace_ms;	/* SIGTERM: running jobs get this long */
 	/* [limits] */
 	struct config_limits limits;
 };

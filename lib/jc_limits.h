@@ -31,6 +31,7 @@
 #define JC_TIMEOUT_DEFAULT_S	60
 #define JC_TIMEOUT_MAX_S	3600
 #define JC_KILL_GRACE_MS	2000	/* TERM -> KILL */
+#define JC_DRAIN_GRACE_MS	10000	/* worker SIGTERM -> running jobs cancelled */
 #define JC_MAX_SLOTS		64
 #define JC_MAX_THREADS		256
 #define JC_PATH_MAX		4096

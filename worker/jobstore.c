@@ -3,9 +3,11 @@
  * whose worker is gone. Read-then-write runs in BEGIN IMMEDIATE (DESIGN
  * section 8: BUSY_SNAPSHOT is not retried by busy_timeout). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cleanup.h"
 #include "db.h"
@@ -29,72 +31,124 @@ claimed_job_release(struct claimed_job *j)
 	memset(j, 0, sizeof(*j));
 }
 
-/* Claims the next job in one statement, fairly: the oldest queued job of
- * each consumer is a candidate if the consumer runs fewer than
- * max_concurrent jobs; among the candidates the consumer with the fewest
- * running jobs goes first, then the oldest submission. */
-static const char claim_sql[] =
-    "UPDATE jobs SET status = 'running', started_at = ?1, worker = ?2, "
-    "lease_until = ?3 WHERE status = 'queued' AND id = ("
-    " WITH heads AS (SELECT consumer_id, MIN(id) AS id FROM jobs "
-    "   WHERE status = 'queued' GROUP BY consumer_id), "
-    " running AS (SELECT consumer_id, COUNT(*) AS n FROM jobs "
-    "   WHERE status = 'running' GROUP BY consumer_id) "
-    " SELECT h.id FROM heads h JOIN consumers c ON c.id = h.consumer_id "
-    " LEFT JOIN running r ON r.consumer_id = h.consumer_id "
-    " WHERE COALESCE(r.n, 0) < c.max_concurrent "
-    " ORDER BY COALESCE(r.n, 0), h.id LIMIT 1) "
-    "RETURNING id, spec, stdin, timeout_ms, disk_mb, memory_mb, cpus, pids";
+/* The next job to run, fairly: the oldest queued job of each consumer is a
+ * candidate if the consumer runs fewer than max_concurrent jobs; among the
+ * candidates the consumer with the fewest running jobs goes first, then
+ * the oldest submission. Written so that SQLite needs no temporary table
+ * (EXPLAIN QUERY PLAN: one walk of the queued part of jobs_queue, two
+ * index lookups per consumer with queued jobs): each temporary table costs
+ * a page cache of its own, and the claim runs after every submission.
+ * MIN() of "running count, zero-padded" || id orders by count, then id
+ * (ids are fixed-length and time-sortable); NULL if there is no candidate. */
+static const char claim_pick_sql[] =
+    "SELECT substr(MIN(printf('%010d', n) || head), 11) FROM ("
+    "  SELECT MIN(id) AS head,"
+    "    (SELECT COUNT(*) FROM jobs r WHERE r.status = 'running' AND"
+    "     r.consumer_id = q.consumer_id) AS n,"
+    "    (SELECT max_concurrent FROM consumers c WHERE"
+    "     c.id = q.consumer_id) AS mc"
+    "  FROM jobs q WHERE status = 'queued' GROUP BY consumer_id) "
+    "WHERE n < mc";
 
-int
-jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
+/* Inside BEGIN IMMEDIATE: claims the next job for worker_pid. 1 and *ret,
+ * 0 if there is none, -errno. */
+static int
+claim_locked(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
 {
-	_cleanup_stmt_ sqlite3_stmt *up = NULL;
+	_cleanup_stmt_ sqlite3_stmt *pick = NULL, *up = NULL;
 	struct claimed_job j = { 0 };
 	char who[32];
 	int64_t now = time_now_ms();
 	int r, rc;
 
-	(void) snprintf(who, sizeof(who), "%ld", (long) worker_pid);
-	/* IMMEDIATE: the statement reads, then writes (DESIGN section 8). */
-	if ((r = db_exec(db, "BEGIN IMMEDIATE")) < 0)
+	if ((r = db_prepare(db, claim_pick_sql, &pick)) < 0)
 		return r;
-	if ((r = db_prepare(db, claim_sql, &up)) < 0)
-		return rollback(db, r);
+	rc = sqlite3_step(pick);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_errno(rc);
+	if (sqlite3_column_type(pick, 0) == SQLITE_NULL)
+		return 0;
+	if (str_copy(j.id, sizeof(j.id),
+	    (const char *) sqlite3_column_text(pick, 0)) < 0)
+		return -EIO;
+	(void) snprintf(who, sizeof(who), "%ld", (long) worker_pid);
+	if ((r = db_prepare(db, "UPDATE jobs SET status = 'running', "
+	    "started_at = ?1, worker = ?2, lease_until = ?3 "
+	    "WHERE id = ?4 AND status = 'queued' "
+	    "RETURNING spec, stdin, timeout_ms, disk_mb, memory_mb, cpus, pids",
+	    &up)) < 0)
+		return r;
 	if (sqlite3_bind_int64(up, 1, now) != SQLITE_OK ||
 	    sqlite3_bind_text(up, 2, who, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-	    sqlite3_bind_int64(up, 3, now + WORKER_LEASE_MS) != SQLITE_OK)
-		return rollback(db, -EIO);
+	    sqlite3_bind_int64(up, 3, now + WORKER_LEASE_MS) != SQLITE_OK ||
+	    sqlite3_bind_text(up, 4, j.id, -1, SQLITE_TRANSIENT) != SQLITE_OK)
+		return -EIO;
 	rc = sqlite3_step(up);
 	if (rc != SQLITE_ROW)
-		return rollback(db, rc == SQLITE_DONE ? 0 : db_errno(rc));
-	(void) str_copy(j.id, sizeof(j.id),
-	    (const char *) sqlite3_column_text(up, 0));
-	j.spec_len = (size_t) sqlite3_column_bytes(up, 1);
+		return rc == SQLITE_DONE ? 0 : db_errno(rc);
+	j.spec_len = (size_t) sqlite3_column_bytes(up, 0);
 	j.spec = malloc(j.spec_len + 1);
-	j.stdin_len = (size_t) sqlite3_column_bytes(up, 2);
+	j.stdin_len = (size_t) sqlite3_column_bytes(up, 1);
 	j.stdin_data = malloc(j.stdin_len + 1);
 	if (!j.spec || !j.stdin_data) {
 		claimed_job_release(&j);
-		return rollback(db, -ENOMEM);
+		return -ENOMEM;
 	}
-	memcpy(j.spec, sqlite3_column_text(up, 1), j.spec_len);
+	memcpy(j.spec, sqlite3_column_text(up, 0), j.spec_len);
 	j.spec[j.spec_len] = '\0';
 	if (j.stdin_len > 0)
-		memcpy(j.stdin_data, sqlite3_column_blob(up, 2), j.stdin_len);
-	j.timeout_ms = sqlite3_column_int64(up, 3);
-	j.disk_mb = sqlite3_column_int64(up, 4);
-	j.memory_mb = sqlite3_column_int64(up, 5);
-	j.cpus = sqlite3_column_int64(up, 6);
-	j.pids = sqlite3_column_int64(up, 7);
+		memcpy(j.stdin_data, sqlite3_column_blob(up, 1), j.stdin_len);
+	j.timeout_ms = sqlite3_column_int64(up, 2);
+	j.disk_mb = sqlite3_column_int64(up, 3);
+	j.memory_mb = sqlite3_column_int64(up, 4);
+	j.cpus = sqlite3_column_int64(up, 5);
+	j.pids = sqlite3_column_int64(up, 6);
 	/* Step to the end so the statement is done before COMMIT. */
-	(void) sqlite3_step(up);
+	if ((rc = sqlite3_step(up)) != SQLITE_DONE) {
+		claimed_job_release(&j);
+		return db_errno(rc);
+	}
+	*ret = j;
+	return 1;
+}
+
+int
+jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
+{
+	struct claimed_job j = { 0 };
+	int r, n;
+
+	if ((r = db_exec(db, "BEGIN IMMEDIATE")) < 0)
+		return r;
+	if ((n = claim_locked(db, worker_pid, &j)) <= 0)
+		return rollback(db, n);
 	if ((r = db_exec(db, "COMMIT")) < 0) {
 		claimed_job_release(&j);
 		return rollback(db, r);
 	}
 	*ret = j;
 	return 1;
+}
+
+int
+jobstore_unclaim(sqlite3 *db, const char *job_id, pid_t worker_pid)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char who[32];
+	int r, rc;
+
+	(void) snprintf(who, sizeof(who), "%ld", (long) worker_pid);
+	if ((r = db_prepare(db, "UPDATE jobs SET status = 'queued', "
+	    "started_at = NULL, worker = NULL, lease_until = NULL "
+	    "WHERE id = ? AND status = 'running' AND worker = ?", &st)) < 0)
+		return r;
+	if (sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(st, 2, who, -1, SQLITE_TRANSIENT))
+		return -EIO;
+	rc = sqlite3_step(st);
+	return rc == SQLITE_DONE ? 0 : db_errno(rc);
 }
 
 /* Inserts lc's chunks; inside a transaction. */
@@ -132,13 +186,28 @@ insert_chunks(sqlite3 *db, const char *job_id, struct logcap *lc,
 	return 0;
 }
 
+/* After a commit of output or a result: tell the followers (fcgi/stream.c
+ * watches the WAL with inotify for IN_ATTRIB). Touching the WAL's times
+ * changes nothing SQLite reads; unlike the write of the frames, which
+ * inotify also sees, this comes once the commit is visible to readers. */
+static void
+notify_followers(sqlite3 *db)
+{
+	const char *wal = sqlite3_filename_wal(sqlite3_db_filename(db, "main"));
+
+	if (wal && wal[0])
+		(void) utimensat(AT_FDCWD, wal, NULL, 0);	/* best effort */
+}
+
 /* After a successful commit: the chunks are stored, forget them. */
 static void
-chunks_stored(struct logcap *lc)
+chunks_stored(sqlite3 *db, struct logcap *lc)
 {
+	notify_followers(db);
 	lc->next_seq += (int64_t) lc->n;
 	lc->n = 0;
 	lc->oldest_mono_ms = 0;
+	lc->last_flush_mono_ms = time_mono_ms();
 }
 
 int
@@ -166,17 +235,18 @@ jobstore_flush_logs(sqlite3 *db, const char *job_id, struct logcap *lc)
 		return rollback(db, db_errno(rc));
 	if ((r = db_exec(db, "COMMIT")) < 0)
 		return rollback(db, r);
-	chunks_stored(lc);
+	chunks_stored(db, lc);
 	return 0;
 }
 
 int
 jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
-    const struct job_result *res)
+    const struct job_result *res, pid_t claim_pid, struct claimed_job *ret_next)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct claimed_job next = { 0 };
 	int64_t bytes;
-	int r, rc;
+	int r, rc, n = 0;
 
 	if ((r = db_exec(db, "BEGIN IMMEDIATE")) < 0)
 		return r;
@@ -210,10 +280,25 @@ jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
 		return rollback(db, -EIO);
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		return rollback(db, db_errno(rc));
-	if ((r = db_exec(db, "COMMIT")) < 0)
+	/* The next job rides on the same commit (one disk flush for both).
+	 * A claim that fails half-way (its UPDATE done, the copy of the job
+	 * out of memory) is undone to the savepoint: the result is committed
+	 * all the same, without a next job. */
+	if (ret_next && (r = db_exec(db, "SAVEPOINT claim")) == 0) {
+		if ((n = claim_locked(db, claim_pid, &next)) < 0) {
+			(void) db_exec(db, "ROLLBACK TO claim");
+			n = 0;
+		}
+		(void) db_exec(db, "RELEASE claim");
+	}
+	if ((r = db_exec(db, "COMMIT")) < 0) {
+		claimed_job_release(&next);
 		return rollback(db, r);
-	chunks_stored(lc);
-	return 0;
+	}
+	chunks_stored(db, lc);
+	if (n > 0)
+		*ret_next = next;
+	return n;
 }
 
 int
@@ -233,22 +318,28 @@ jobstore_renew_lease(sqlite3 *db, const char *job_id)
 }
 
 int
-jobstore_cancel_requested(sqlite3 *db, const char *job_id)
+jobstore_cancel_requested(sqlite3 *db, const char *job_id,
+    sqlite3_stmt **cache)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prepare(db, "SELECT cancel_requested FROM jobs WHERE id = ?",
-	    &st)) < 0)
-		return r;
-	if (sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC))
-		return -EIO;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		return 1;	/* the job is gone: stop it */
-	if (rc != SQLITE_ROW)
-		return db_errno(rc);
-	return sqlite3_column_int(st, 0) != 0;
+	/* Prepared once per job: parsing the SQL cost more than the lookup. */
+	if (!*cache) {
+		if ((r = db_prepare(db, "SELECT cancel_requested FROM jobs "
+		    "WHERE id = ?", cache)) < 0)
+			return r;
+		if (sqlite3_bind_text(*cache, 1, job_id, -1, SQLITE_TRANSIENT)) {
+			(void) sqlite3_finalize(*cache);
+			*cache = NULL;
+			return -EIO;
+		}
+	}
+	rc = sqlite3_step(*cache);
+	r = rc == SQLITE_ROW ? sqlite3_column_int(*cache, 0) != 0 :
+	    rc == SQLITE_DONE ? 1 : db_errno(rc);	/* gone: stop it */
+	/* Reset ends the read transaction (it must not outlive the check). */
+	(void) sqlite3_reset(*cache);
+	return r;
 }
 
 int

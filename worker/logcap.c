@@ -1,6 +1,7 @@
 /* logcap.c - collects a job's output into log chunks in arrival order, for
  * jobstore to store in batches (LOG_BATCH_CHUNKS chunks or LOG_FLUSH_MS,
- * whichever comes first). Runs in a worker process. Enforces the stored
+ * whichever comes first, or sooner once the pipes are quiet: see
+ * logcap_due in worker.h). Runs in a worker process. Enforces the stored
  * output cap: past it output is dropped (the job keeps running) and one
  * note is stored on stderr. Chunks are cut at UTF-8 character boundaries
  * where possible so the JSON view of a long line is not garbled. */
@@ -152,18 +153,21 @@ logcap_nearly_full(const struct logcap *lc)
 }
 
 bool
-logcap_due(const struct logcap *lc, int64_t now_mono_ms)
+logcap_due(const struct logcap *lc, int64_t now_mono_ms, bool quiet)
 {
-	return lc->n > 0 && now_mono_ms - lc->oldest_mono_ms >= LOG_FLUSH_MS;
+	return logcap_wait_ms(lc, now_mono_ms, quiet) == 0;
 }
 
 int
-logcap_wait_ms(const struct logcap *lc, int64_t now_mono_ms)
+logcap_wait_ms(const struct logcap *lc, int64_t now_mono_ms, bool quiet)
 {
-	int64_t left;
+	int64_t at, left;
 
 	if (lc->n == 0)
 		return -1;
-	left = lc->oldest_mono_ms + LOG_FLUSH_MS - now_mono_ms;
+	at = lc->oldest_mono_ms + LOG_FLUSH_MS;
+	if (quiet && lc->last_flush_mono_ms + LOG_FLUSH_QUIET_MS < at)
+		at = lc->last_flush_mono_ms + LOG_FLUSH_QUIET_MS;
+	left = at - now_mono_ms;
 	return left < 0 ? 0 : (int) left;
 }

@@ -1,19 +1,37 @@
 /* supervisor.c - jobcell-worker's main process: forks --slots worker
- * processes, restarts any that die, and ends the jobs a dead worker held.
+ * processes, restarts any that die, ends the jobs a dead worker held, and
+ * applies a reloaded config. Runs as root; trusts its config file.
  *
- * How it works: the supervisor (root) binds the doorbell, a unix datagram
- * socket that jobcell-api pings after each submission, and hands it to
- * every worker; idle workers sleep in poll() on it (with a 1 s fallback), so
- * a job starts within milliseconds without busy waiting. The supervisor
- * itself waits in sigtimedwait(): SIGCHLD (a worker died: its running job
- * ends "worker lost", a new worker takes the slot), SIGTERM/SIGINT (drain:
- * workers finish or cancel their job within a grace and exit), SIGHUP
- * (nothing to reload yet), and every 5 s a heartbeat row for /v1/health plus
- * a sweep of expired leases. It opens SQLite only for those short moments and
- * never across fork(). Workers die with it (PR_SET_PDEATHSIG), and cells
- * die with their worker. */
+ * How it works: the supervisor binds the doorbell, a unix datagram socket
+ * that jobcell-api pings after each submission, and hands it to every
+ * worker; idle workers sleep in poll() on it (with a 1 s fallback), so a
+ * job starts within milliseconds without busy waiting. The supervisor
+ * itself sleeps in sigtimedwait() until the next thing it has to do:
+ *
+ *   SIGCHLD   a worker died: its running job ends "worker lost" at once,
+ *             a new worker takes the slot (after a delay that doubles while
+ *             workers keep dying young, up to RESTART_MAX_MS)
+ *   SIGTERM   drain: every worker stops claiming; a running job gets
+ *   SIGINT    drain_grace_ms to finish, then TERM (and KILL after
+ *             kill_grace_ms) and ends "cancelled"; the supervisor exits
+ *             when all workers have, or KILLs them past STOP_MARGIN_MS
+ *   SIGHUP    re-read --config; the keys that can change live (slots,
+ *             kill_grace_ms, drain_grace_ms, output_cap) apply to jobs
+ *             claimed from now on: every worker gets SIGUSR1 ("retire"),
+ *             finishes its current job, exits, and is replaced at once by
+ *             one forked with the new settings. db, doorbell and uid_base
+ *             need a restart (a running cell keeps its uid until it ends).
+ *   timer     every HEARTBEAT_MS a heartbeat row for /v1/health and a
+ *             sweep that ends jobs whose lease expired (a hung worker)
+ *
+ * It opens SQLite only for those short moments and never across fork().
+ * Workers die with it (PR_SET_PDEATHSIG, checked against a race with our
+ * death), and cells die with their worker (the cell's init has its own
+ * PR_SET_PDEATHSIG): a SIGKILL of the supervisor leaves no cell behind, and
+ * at the next start every job still "running" ends "worker lost". */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +53,11 @@
 #include "worker.h"
 #include "banned.h"
 
-#define HEARTBEAT_MS 5000
-#define STOP_WAIT_MS 15000	/* drain grace + margin before SIGKILL */
+#define HEARTBEAT_MS	5000
+#define STOP_MARGIN_MS	5000	/* past drain + kill grace: SIGKILL workers */
+#define RESTART_MIN_MS	200	/* first restart delay of a dead worker */
+#define RESTART_MAX_MS	10000	/* ... doubling up to this */
+#define YOUNG_MS	10000	/* a worker dying younger doubles the delay */
 
 static const char *arg_config;
 static const char *arg_db;
@@ -45,10 +66,31 @@ static int64_t arg_slots = -1;
 static int64_t arg_uid_base = -1;
 static int64_t arg_output_cap = -1;
 static int64_t arg_kill_grace_ms = -1;
+static int64_t arg_drain_grace_ms = -1;
 
-static pid_t slot_pid[JC_MAX_SLOTS];
+/* What the workers run with: the config file, then the flags over it. */
+struct settings {
+	char db[CONFIG_PATH_MAX];
+	char doorbell[CONFIG_PATH_MAX];	/* "" if none */
+	int slots;
+	int64_t uid_base;
+	int64_t output_cap;
+	int64_t kill_grace_ms;
+	int64_t drain_grace_ms;
+};
+
+static struct settings cur;
+
+struct slot {
+	pid_t pid;		/* 0: none */
+	bool retiring;		/* sent SIGUSR1: replace it when it exits */
+	int64_t started_mono;
+	int64_t restart_at;	/* mono ms; when to fork again */
+	int64_t restart_delay;	/* ms, doubled while workers die young */
+};
+
+static struct slot slots[JC_MAX_SLOTS];
 static struct cgroup_root cg_root;
-static int64_t slot_restart_at[JC_MAX_SLOTS];
 
 static void
 usage(FILE *f)
@@ -57,7 +99,8 @@ usage(FILE *f)
 	    "Usage: jobcell-worker [--config FILE] --db PATH [OPTION]...\n"
 	    "Run queued jobcell jobs in namespace cells (must start as root).\n\n"
 	    "  --config FILE      the config file (default " CONFIG_DEFAULT_PATH "\n"
-	    "                     if it exists); flags override it\n"
+	    "                     if it exists); flags override it; SIGHUP\n"
+	    "                     re-reads it\n"
 	    "  --db PATH          the SQLite database (created by jobcell-admin init)\n"
 	    "  --slots N          jobs run at once, 1..%d (default 2)\n"
 	    "  --doorbell PATH    unix datagram socket jobcell-api rings on each\n"
@@ -66,10 +109,47 @@ usage(FILE *f)
 	    "                     (default 200000; must be unused on the host)\n"
 	    "  --output-cap BYTES stored output per job (default %u)\n"
 	    "  --kill-grace-ms N  TERM -> KILL grace on timeout/cancel (default %d)\n"
+	    "  --drain-grace-ms N on SIGTERM, how long running jobs may go on\n"
+	    "                     before they are cancelled (default %d)\n"
 	    "  --verbose          log debug lines\n"
 	    "  --help             show this help and exit\n"
 	    "  --version          show the version and exit\n",
-	    JC_MAX_SLOTS, JC_OUTPUT_CAP_DEFAULT, JC_KILL_GRACE_MS);
+	    JC_MAX_SLOTS, JC_OUTPUT_CAP_DEFAULT, JC_KILL_GRACE_MS,
+	    JC_DRAIN_GRACE_MS);
+}
+
+/* Reads the config (if any) and lays the flags over it. */
+static int
+settings_load(struct settings *ret, char *errmsg, size_t size)
+{
+	struct config *cfg = malloc(sizeof(*cfg));
+	struct settings s = { 0 };
+	int r;
+
+	if (!cfg)
+		return -ENOMEM;
+	if ((r = config_resolve(arg_config, cfg, errmsg, size)) < 0)
+		goto out;
+	r = -E2BIG;
+	if (str_copy(s.db, sizeof(s.db), arg_db ? arg_db : cfg->worker_db) < 0 ||
+	    str_copy(s.doorbell, sizeof(s.doorbell), arg_doorbell ?
+	    arg_doorbell : cfg->worker_doorbell) < 0) {
+		(void) snprintf(errmsg, size, "a path is too long");
+		goto out;
+	}
+	s.slots = (int) (arg_slots >= 0 ? arg_slots : cfg->worker_slots);
+	s.uid_base = arg_uid_base >= 0 ? arg_uid_base : cfg->worker_uid_base;
+	s.output_cap = arg_output_cap >= 0 ? arg_output_cap :
+	    cfg->worker_output_cap;
+	s.kill_grace_ms = arg_kill_grace_ms >= 0 ? arg_kill_grace_ms :
+	    cfg->worker_kill_grace_ms;
+	s.drain_grace_ms = arg_drain_grace_ms >= 0 ? arg_drain_grace_ms :
+	    cfg->worker_drain_grace_ms;
+	*ret = s;
+	r = 0;
+out:
+	free(cfg);
+	return r;
 }
 
 static int
@@ -79,7 +159,7 @@ with_db(int (*fn)(sqlite3 *db, void *arg), void *arg)
 	char errmsg[256];
 	int r;
 
-	if ((r = db_open(arg_db, 0, 0, &db, errmsg, sizeof(errmsg))) < 0) {
+	if ((r = db_open(cur.db, 0, 0, &db, errmsg, sizeof(errmsg))) < 0) {
 		log_warn("cannot open the database: %s", errmsg);
 		return r;
 	}
@@ -111,7 +191,7 @@ do_heartbeat(sqlite3 *db, void *arg)
 		started_at = time_now_ms();
 	if ((n = jobstore_fail_lost(db, 0, true)) > 0)
 		log_warn("%d job(s) with an expired lease ended as error", n);
-	return jobstore_heartbeat(db, getpid(), (int) arg_slots, started_at);
+	return jobstore_heartbeat(db, getpid(), cur.slots, started_at);
 }
 
 static int
@@ -129,7 +209,7 @@ do_startup(sqlite3 *db, void *arg)
 
 	(void) arg;
 	/* One supervisor per database: whatever was running belonged to a
-	 * previous one that is gone (or its workers are). */
+	 * previous one that is gone, and its cells with it (PDEATHSIG). */
 	if ((n = jobstore_fail_lost(db, zero, false)) > 0)
 		log_warn("%d job(s) of a previous run ended as error "
 		    "(worker lost)", n);
@@ -182,10 +262,12 @@ static pid_t
 spawn(int slot, int bell_fd, const sigset_t *oldmask)
 {
 	struct worker_config cfg = {
-		.db_path = arg_db, .doorbell_fd = bell_fd, .slot = slot,
-		.uid_base = (uid_t) arg_uid_base,
-		.output_cap = (uint64_t) arg_output_cap,
-		.kill_grace_ms = (int) arg_kill_grace_ms,
+		.db_path = cur.db, .doorbell_fd = bell_fd, .slot = slot,
+		.uid_base = (uid_t) cur.uid_base,
+		.output_cap = (uint64_t) cur.output_cap,
+		.kill_grace_ms = (int) cur.kill_grace_ms,
+		.drain_grace_ms = cur.drain_grace_ms,
+		.supervisor_pid = getpid(),
 	};
 	pid_t pid = fork();
 
@@ -199,8 +281,86 @@ spawn(int slot, int bell_fd, const sigset_t *oldmask)
 	return pid;
 }
 
-int
-main(int argc, char **argv)
+/* SIGHUP: a new config; the workers are replaced as they become idle. */
+static void
+reload(void)
+{
+	struct settings next;
+	char errmsg[512];
+	int r;
+
+	if ((r = settings_load(&next, errmsg, sizeof(errmsg))) < 0) {
+		log_err("SIGHUP: cannot reload the config: %s; keeping the "
+		    "running one", errmsg);
+		return;
+	}
+	if (strcmp(next.db, cur.db) != 0)
+		log_warn("SIGHUP: db changed; it takes effect at the next "
+		    "restart, ignoring");
+	if (strcmp(next.doorbell, cur.doorbell) != 0)
+		log_warn("SIGHUP: doorbell changed; it takes effect at the next "
+		    "restart, ignoring");
+	if (next.uid_base != cur.uid_base)
+		log_warn("SIGHUP: uid_base changed; it takes effect at the next "
+		    "restart, ignoring");
+	memcpy(next.db, cur.db, sizeof(next.db));
+	memcpy(next.doorbell, cur.doorbell, sizeof(next.doorbell));
+	next.uid_base = cur.uid_base;
+	log_info("SIGHUP: config reloaded: slots=%d kill_grace_ms=%lld "
+	    "drain_grace_ms=%lld output_cap=%lld (for jobs claimed from now on)",
+	    next.slots, (long long) next.kill_grace_ms,
+	    (long long) next.drain_grace_ms, (long long) next.output_cap);
+	cur = next;
+	for (int i = 0; i < JC_MAX_SLOTS; i++)
+		if (slots[i].pid > 0 && !slots[i].retiring) {
+			slots[i].retiring = true;
+			(void) kill(slots[i].pid, SIGUSR1);
+		}
+}
+
+/* A worker exited: end its job, schedule its replacement. */
+static void
+reaped(pid_t pid, int status, bool stopping)
+{
+	int64_t now = time_mono_ms();
+
+	for (int i = 0; i < JC_MAX_SLOTS; i++) {
+		struct slot *sl = &slots[i];
+		bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+		if (sl->pid != pid)
+			continue;
+		sl->pid = 0;
+		if (!clean || (!stopping && !sl->retiring))
+			log_warn("slot %d: worker %ld %s %d", i, (long) pid,
+			    WIFSIGNALED(status) ? "killed by signal" :
+			    "exited with", WIFSIGNALED(status) ?
+			    WTERMSIG(status) : WEXITSTATUS(status));
+		(void) with_db(do_fail_lost, &pid);
+		(void) with_db(do_sweep_cgroups, NULL);
+		if (clean && sl->retiring) {
+			sl->restart_at = now;	/* a reload: replace it now */
+		} else {
+			if (now - sl->started_mono > YOUNG_MS ||
+			    sl->restart_delay < RESTART_MIN_MS)
+				sl->restart_delay = RESTART_MIN_MS;
+			else if (sl->restart_delay < RESTART_MAX_MS)
+				sl->restart_delay *= 2;
+			sl->restart_at = now + sl->restart_delay;
+		}
+		sl->retiring = false;
+		return;
+	}
+}
+
+static int64_t
+min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+static int
+parse_args(int argc, char **argv, enum log_level *level)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -210,16 +370,13 @@ main(int argc, char **argv)
 		{ "uid-base", required_argument, NULL, 'u' },
 		{ "output-cap", required_argument, NULL, 'o' },
 		{ "kill-grace-ms", required_argument, NULL, 'g' },
+		{ "drain-grace-ms", required_argument, NULL, 'G' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	enum log_level level = LOG_LEVEL_INFO;
-	sigset_t set, oldmask;
-	int bell_fd = -1, c, r;
-	bool stopping = false;
-	int64_t stop_deadline = 0, next_beat = 0;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		const char *bad = NULL;
@@ -228,7 +385,7 @@ main(int argc, char **argv)
 		case 'c': arg_config = optarg; break;
 		case 'd': arg_db = optarg; break;
 		case 'b': arg_doorbell = optarg; break;
-		case 'v': level = LOG_LEVEL_DEBUG; break;
+		case 'v': *level = LOG_LEVEL_DEBUG; break;
 		case 's':
 			if (parse_i64(optarg, 1, JC_MAX_SLOTS, &arg_slots) < 0)
 				bad = "--slots";
@@ -246,6 +403,10 @@ main(int argc, char **argv)
 		case 'g':
 			if (parse_i64(optarg, 0, 600000, &arg_kill_grace_ms) < 0)
 				bad = "--kill-grace-ms";
+			break;
+		case 'G':
+			if (parse_i64(optarg, 0, 3600000, &arg_drain_grace_ms) < 0)
+				bad = "--drain-grace-ms";
 			break;
 		case 'h': usage(stdout); return 0;
 		case 'V':
@@ -265,29 +426,26 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	{
-		static struct config cfg;
-		char errmsg[512];
+	return -1;	/* go on */
+}
 
-		if (config_resolve(arg_config, &cfg, errmsg, sizeof(errmsg)) < 0) {
-			fprintf(stderr, "jobcell-worker: %s\n", errmsg);
-			return 1;
-		}
-		/* Flags override the file. */
-		if (!arg_db && cfg.worker_db[0])
-			arg_db = cfg.worker_db;
-		if (!arg_doorbell && cfg.worker_doorbell[0])
-			arg_doorbell = cfg.worker_doorbell;
-		if (arg_slots < 0)
-			arg_slots = cfg.worker_slots;
-		if (arg_uid_base < 0)
-			arg_uid_base = cfg.worker_uid_base;
-		if (arg_output_cap < 0)
-			arg_output_cap = cfg.worker_output_cap;
-		if (arg_kill_grace_ms < 0)
-			arg_kill_grace_ms = cfg.worker_kill_grace_ms;
+int
+main(int argc, char **argv)
+{
+	enum log_level level = LOG_LEVEL_INFO;
+	sigset_t set, oldmask;
+	char errmsg[512];
+	int bell_fd = -1, r;
+	bool stopping = false;
+	int64_t stop_deadline = 0, next_beat = 0;
+
+	if ((r = parse_args(argc, argv, &level)) >= 0)
+		return r;
+	if (settings_load(&cur, errmsg, sizeof(errmsg)) < 0) {
+		fprintf(stderr, "jobcell-worker: %s\n", errmsg);
+		return 1;
 	}
-	if (!arg_db) {
+	if (!cur.db[0]) {
 		fprintf(stderr, "jobcell-worker: --db is required (or db in "
 		    "[worker] of the config file)\n");
 		usage(stderr);
@@ -299,6 +457,14 @@ main(int argc, char **argv)
 		    "unprivileged uids for cells)");
 		return 1;
 	}
+	/* No bulk page cache per connection: SQLite frees and re-allocates
+	 * it (20 pages) each time another process's commit clears the cache,
+	 * i.e. on nearly every worker transaction, and every page written
+	 * while a cell (a fork of the worker) lives is a copy-on-write fault.
+	 * Pages come one by one instead. Before the first connection. */
+	if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *) NULL, 0, 0) !=
+	    SQLITE_OK)
+		log_warn("cannot configure the SQLite page cache, ignoring");
 	/* Cells without limits would break DESIGN section 5: refuse to run. */
 	if ((r = cgroup_root_init(&cg_root)) < 0) {
 		log_errno(r, "no usable cgroup hierarchies: need memory, pids "
@@ -309,8 +475,8 @@ main(int argc, char **argv)
 	if (with_db(do_startup, NULL) < 0)
 		return 1;
 	(void) with_db(do_sweep_cgroups, NULL);
-	if (arg_doorbell && (bell_fd = bind_doorbell(arg_doorbell)) < 0) {
-		log_errno(bell_fd, "cannot bind the doorbell '%s'", arg_doorbell);
+	if (cur.doorbell[0] && (bell_fd = bind_doorbell(cur.doorbell)) < 0) {
+		log_errno(bell_fd, "cannot bind the doorbell '%s'", cur.doorbell);
 		return 1;
 	}
 	sigemptyset(&set);
@@ -322,56 +488,80 @@ main(int argc, char **argv)
 		log_errno(-errno, "cannot block signals");
 		return 1;
 	}
-	for (int i = 0; i < arg_slots; i++)
-		slot_pid[i] = 0;
-	log_info("starting %lld slot(s)", (long long) arg_slots);
+	log_info("starting %d slot(s)", cur.slots);
 	for (;;) {
-		int64_t now = time_mono_ms();
+		int64_t now = time_mono_ms(), wake;
 		struct timespec ts;
 		siginfo_t si;
 		int alive = 0, sig;
 
-		for (int i = 0; i < arg_slots; i++) {
-			if (slot_pid[i] > 0) {
+		wake = now + HEARTBEAT_MS;
+		for (int i = 0; i < JC_MAX_SLOTS; i++) {
+			struct slot *sl = &slots[i];
+
+			if (sl->pid > 0) {
 				alive++;
 				continue;
 			}
-			if (stopping || now < slot_restart_at[i])
+			if (stopping || i >= cur.slots)
 				continue;
-			if ((slot_pid[i] = spawn(i, bell_fd, &oldmask)) < 0) {
-				log_errno(slot_pid[i], "slot %d: cannot fork, "
+			if (now < sl->restart_at) {
+				wake = min64(wake, sl->restart_at);
+				continue;
+			}
+			if ((sl->pid = spawn(i, bell_fd, &oldmask)) < 0) {
+				log_errno(sl->pid, "slot %d: cannot fork, "
 				    "retrying", i);
-				slot_pid[i] = 0;
-				slot_restart_at[i] = now + 1000;
-			} else
+				sl->pid = 0;
+				sl->restart_at = now + 1000;
+				wake = min64(wake, sl->restart_at);
+			} else {
+				sl->started_mono = now;
 				alive++;
+			}
 		}
+		/* Slots above a reduced count were told to retire; they are
+		 * not replaced. */
 		if (stopping && alive == 0)
 			break;
-		if (stopping && now >= stop_deadline) {
-			for (int i = 0; i < arg_slots; i++)
-				if (slot_pid[i] > 0)
-					(void) kill(slot_pid[i], SIGKILL);
-			stop_deadline = now + 60000;
+		if (stopping) {
+			if (now >= stop_deadline) {
+				log_warn("workers did not stop in time, killing");
+				for (int i = 0; i < JC_MAX_SLOTS; i++)
+					if (slots[i].pid > 0)
+						(void) kill(slots[i].pid, SIGKILL);
+				stop_deadline = now + 60000;
+			}
+			wake = min64(wake, stop_deadline);
+		} else {
+			if (now >= next_beat) {
+				(void) with_db(do_heartbeat, NULL);
+				next_beat = now + HEARTBEAT_MS;
+			}
+			wake = min64(wake, next_beat);
 		}
-		if (!stopping && now >= next_beat) {
-			(void) with_db(do_heartbeat, NULL);
-			next_beat = now + HEARTBEAT_MS;
-		}
-		ts.tv_sec = 0;
-		ts.tv_nsec = 200 * 1000 * 1000;
+		wake -= now;
+		if (wake < 1)
+			wake = 1;
+		ts.tv_sec = wake / 1000;
+		ts.tv_nsec = (wake % 1000) * 1000000;
 		sig = sigtimedwait(&set, &si, &ts);
 		if (sig == SIGTERM || sig == SIGINT) {
 			if (!stopping) {
-				log_info("signal %d: draining", sig);
+				log_info("signal %d: draining (running jobs get "
+				    "%lld ms)", sig, (long long) cur.drain_grace_ms);
 				stopping = true;
-				stop_deadline = now + STOP_WAIT_MS;
-				for (int i = 0; i < arg_slots; i++)
-					if (slot_pid[i] > 0)
-						(void) kill(slot_pid[i], SIGTERM);
+				stop_deadline = time_mono_ms() +
+				    cur.drain_grace_ms + cur.kill_grace_ms +
+				    STOP_MARGIN_MS;
+				for (int i = 0; i < JC_MAX_SLOTS; i++)
+					if (slots[i].pid > 0)
+						(void) kill(slots[i].pid, SIGTERM);
 			}
-		} else if (sig == SIGHUP)
-			log_info("SIGHUP: nothing to reload yet, ignoring");
+		} else if (sig == SIGHUP) {
+			if (!stopping)
+				reload();
+		}
 		/* Reap on every wakeup: SIGCHLD may coalesce. */
 		for (;;) {
 			int status;
@@ -379,27 +569,12 @@ main(int argc, char **argv)
 
 			if (pid <= 0)
 				break;
-			for (int i = 0; i < arg_slots; i++) {
-				if (slot_pid[i] != pid)
-					continue;
-				slot_pid[i] = 0;
-				if (!stopping || !WIFEXITED(status) ||
-				    WEXITSTATUS(status) != 0)
-					log_warn("slot %d: worker %ld %s %d", i,
-					    (long) pid, WIFSIGNALED(status) ?
-					    "killed by signal" : "exited with",
-					    WIFSIGNALED(status) ? WTERMSIG(status) :
-					    WEXITSTATUS(status));
-				(void) with_db(do_fail_lost, &pid);
-				(void) with_db(do_sweep_cgroups, NULL);
-				slot_restart_at[i] = time_mono_ms() + 200;
-			}
+			reaped(pid, status, stopping);
 		}
 	}
 	(void) with_db(do_gone, NULL);
-	if (arg_doorbell)
-		(void) unlink(arg_doorbell);
+	if (cur.doorbell[0])
+		(void) unlink(cur.doorbell);
 	log_info("stopped");
-	r = 0;
-	return r;
+	return 0;
 }

@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -28,19 +30,26 @@
 #include "worker.h"
 #include "banned.h"
 
-#define DRAIN_GRACE_MS 10000	/* SIGTERM: running job gets this long */
 #define STORE_RETRIES 50	/* x 100 ms: how long a result waits on a busy db */
 
 volatile sig_atomic_t worker_draining;
+volatile sig_atomic_t worker_retiring;
+
+/* TERM, INT and USR1 are blocked except inside ppoll() with this mask, so
+ * one that arrives between a check of the flags and the wait still ends
+ * the wait (no lost wake-up). */
+static sigset_t wait_mask;
 
 /* The cgroup hierarchies, found once when the worker starts. */
 static struct cgroup_root cg_root;
 
 static void
-on_term(int sig)
+on_signal(int sig)
 {
-	(void) sig;
-	worker_draining = 1;
+	if (sig == SIGUSR1)
+		worker_retiring = 1;
+	else
+		worker_draining = 1;
 }
 
 /* The job's argv and environment, built from the stored spec. */
@@ -237,15 +246,19 @@ stdin_memfd(const struct claimed_job *j)
 	return steal_fd(&fd);
 }
 
-/* Stores with retries: the result must not be lost to a busy database. */
+/* Stores with retries: the result must not be lost to a busy database.
+ * Unless the worker is stopping, the same commit claims the next job into
+ * *next (if there is one; next may be NULL). */
 static int
 store_result(sqlite3 *db, const char *id, struct logcap *lc,
-    const struct job_result *res)
+    const struct job_result *res, struct claimed_job *next)
 {
 	int r = 0;
 
+	if (worker_draining || worker_retiring)
+		next = NULL;
 	for (int i = 0; i < STORE_RETRIES; i++) {
-		if ((r = jobstore_finish(db, id, lc, res)) == 0)
+		if ((r = jobstore_finish(db, id, lc, res, getpid(), next)) >= 0)
 			return 0;
 		log_warn("job=%s: cannot store the result: %s, retrying", id,
 		    strerror(-r));
@@ -255,16 +268,19 @@ store_result(sqlite3 *db, const char *id, struct logcap *lc,
 }
 
 static void
-finish_error(sqlite3 *db, const char *id, struct logcap *lc, const char *msg)
+finish_error(sqlite3 *db, const char *id, struct logcap *lc, const char *msg,
+    struct claimed_job *next)
 {
 	struct job_result res = { .status = "error", .error = msg };
 
 	log_warn("job=%s: %s", id, msg);
-	if (store_result(db, id, lc, &res) < 0)
+	if (store_result(db, id, lc, &res, next) < 0)
 		log_err("job=%s: result lost; the lease sweep will end it", id);
 }
 
-/* Reads what is available on fd into lc; returns 0 at EOF, 1 if open. */
+/* Reads what is available on fd into lc; returns 0 at EOF, 1 if the pipe
+ * is open and empty for now, 2 if it is open and may hold more (it stopped
+ * after 16 reads, or a full batch could not be stored yet). */
 static int
 pump(sqlite3 *db, const char *id, struct logcap *lc, int fd, int stream)
 {
@@ -276,7 +292,7 @@ pump(sqlite3 *db, const char *id, struct logcap *lc, int fd, int stream)
 		if (logcap_nearly_full(lc) &&
 		    jobstore_flush_logs(db, id, lc) < 0) {
 			log_warn("job=%s: cannot store output, retrying", id);
-			return 1;
+			return 2;
 		}
 		n = read(fd, buf, sizeof(buf));
 		if (n == 0)
@@ -286,7 +302,16 @@ pump(sqlite3 *db, const char *id, struct logcap *lc, int fd, int stream)
 		if (logcap_add(lc, stream, buf, (size_t) n) < 0)
 			log_warn("job=%s: output chunk dropped", id);
 	}
-	return 1;
+	return 2;
+}
+
+/* poll() that lets the worker's signals in only while it waits. */
+static int
+ppoll_ms(struct pollfd *pfd, nfds_t n, int timeout_ms)
+{
+	struct timespec ts = { timeout_ms / 1000, (timeout_ms % 1000) * 1000000L };
+
+	return ppoll(pfd, n, timeout_ms < 0 ? NULL : &ts, &wait_mask);
 }
 
 static int
@@ -341,9 +366,39 @@ job_cgroup_end(const char *id, struct cgroup *cg, struct job_result *res)
 		log_err("job=%s: cannot remove the cgroup: %s", id, strerror(-r));
 }
 
+/* Reads and drops whatever fd (non-blocking) holds. */
+static void
+drain(int fd)
+{
+	char buf[4096];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+/* An inotify fd that becomes readable when the database's WAL is written,
+ * i.e. on every commit of any process; -errno if there is none. */
+static int
+wal_watch(const char *db_path)
+{
+	char path[JC_PATH_MAX];
+	_cleanup_close_ int fd = -1;
+	int n = snprintf(path, sizeof(path), "%s-wal", db_path);
+
+	if (n < 0 || (size_t) n >= sizeof(path))
+		return -ENAMETOOLONG;
+	if ((fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
+		return -errno;
+	if (inotify_add_watch(fd, path, IN_MODIFY) < 0)
+		return -errno;
+	return steal_fd(&fd);
+}
+
+/* Runs j to its end and stores the result; *next gets the job claimed with
+ * it, if any (next->id[0] is then set). wal_fd: see wal_watch, or -1. */
 static void
 run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
-    struct logcap *lc)
+    struct logcap *lc, struct claimed_job *next, int wal_fd)
 {
 	struct cgroup cg;
 	struct exec_args ea = { 0 };
@@ -351,17 +406,21 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	struct cell cell;
 	struct cell_result cr = { 0 };
 	struct job_result res = { 0 };
-	_cleanup_close_ int in_fd = -1;
+	_cleanup_close_ int in_fd = -1, pidfd = -1;
+	_cleanup_stmt_ sqlite3_stmt *cancel_st = NULL;
 	char msg[400];
 	int64_t now = time_mono_ms(), deadline = now + j->timeout_ms;
-	int64_t kill_at = 0, next_cancel = now + WORKER_CANCEL_CHECK_MS;
+	int64_t kill_at = 0, check_min = now, check_max = now;
 	int64_t next_renew = now + WORKER_RENEW_MS, reaped_at = 0;
 	int64_t drain_at = 0;
 	bool out_open = true, err_open = true, reaped = false, killed = false;
-	bool timed_out = false, cancelled = false;
+	bool timed_out = false, cancelled = false, busy = false;
+	bool db_changed = false;
+	int trail = 2;	/* checks left after the last change: none */
 	int r;
 
 	lc->n = 0;
+	lc->last_flush_mono_ms = 0;
 	lc->stored = 0;
 	lc->truncated = false;
 	lc->next_seq = 1;
@@ -369,14 +428,14 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	if ((r = exec_args_build(j, &ea)) < 0) {
 		(void) snprintf(msg, sizeof(msg), "the stored job is unreadable: %s",
 		    strerror(-r));
-		finish_error(db, j->id, lc, msg);
+		finish_error(db, j->id, lc, msg, next);
 		return;
 	}
 	if ((in_fd = stdin_memfd(j)) < -1) {
 		(void) snprintf(msg, sizeof(msg), "cannot prepare stdin: %s",
 		    strerror(-in_fd));
 		exec_args_release(&ea);
-		finish_error(db, j->id, lc, msg);
+		finish_error(db, j->id, lc, msg, next);
 		return;
 	}
 	spec.job_id = j->id;
@@ -394,7 +453,7 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		(void) snprintf(msg, sizeof(msg), "the cell could not be built: "
 		    "cannot create its cgroup: %s", strerror(-r));
 		exec_args_release(&ea);
-		finish_error(db, j->id, lc, msg);
+		finish_error(db, j->id, lc, msg, next);
 		return;
 	}
 	spec.attach = attach_to_cgroup;
@@ -405,12 +464,15 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		(void) snprintf(msg, sizeof(msg), "the cell could not be built: %s",
 		    strerror(-r));
 		job_cgroup_end(j->id, &cg, NULL);
-		finish_error(db, j->id, lc, msg);
+		finish_error(db, j->id, lc, msg, next);
 		return;
 	}
 	log_debug("job=%s: started in cell pid %ld", j->id, (long) cell.pid);
+	/* Readable once the cell's init has exited: wakes the loop at once
+	 * (pidfd_open(2), Linux 5.3); without it, look every 5 ms. */
+	pidfd = (int) syscall(SYS_pidfd_open, cell.pid, 0);
 	for (;;) {
-		struct pollfd pfd[2];
+		struct pollfd pfd[4];
 		nfds_t nfds = 0;
 		int wait_ms = -1;
 
@@ -433,16 +495,30 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 			(void) cell_signal(&cell, SIGTERM);
 			kill_at = now + cfg->kill_grace_ms;
 		}
-		if (!reaped && !kill_at && now >= next_cancel) {
-			next_cancel = now + WORKER_CANCEL_CHECK_MS;
-			if (jobstore_cancel_requested(db, j->id) == 1) {
+		if (!reaped && !kill_at && now >= check_min &&
+		    (db_changed || now >= check_max)) {
+			/* inotify fires when a commit writes its frames,
+			 * before the commit is visible: after a change, look
+			 * again 25 and 125 ms later before going quiet. */
+			if (db_changed)
+				trail = 0;
+			db_changed = false;
+			check_min = now + WORKER_CANCEL_CHECK_MS;
+			check_max = now + (wal_fd < 0 ? WORKER_CANCEL_POLL_MS :
+			    trail == 0 ? WORKER_CANCEL_CHECK_MS :
+			    trail == 1 ? 4 * WORKER_CANCEL_CHECK_MS :
+			    WORKER_CANCEL_QUIET_MS);
+			if (trail < 2)
+				trail++;
+			if (jobstore_cancel_requested(db, j->id,
+			    &cancel_st) == 1) {
 				cancelled = true;
 				(void) cell_signal(&cell, SIGTERM);
 				kill_at = now + cfg->kill_grace_ms;
 			}
 		}
 		if (worker_draining && !drain_at)
-			drain_at = now + DRAIN_GRACE_MS;
+			drain_at = now + cfg->drain_grace_ms;
 		if (!reaped && !kill_at && drain_at && now >= drain_at) {
 			cancelled = true;
 			(void) cell_signal(&cell, SIGTERM);
@@ -458,8 +534,8 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 				log_warn("job=%s: cannot renew the lease: %s, "
 				    "retrying", j->id, strerror(-r));
 		}
-		if (logcap_due(lc, now) && (r = jobstore_flush_logs(db, j->id,
-		    lc)) < 0)
+		if (logcap_due(lc, now, !busy) && (r = jobstore_flush_logs(db,
+		    j->id, lc)) < 0)
 			log_warn("job=%s: cannot store output: %s, retrying",
 			    j->id, strerror(-r));
 		if (out_open)
@@ -471,29 +547,47 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 				wait_ms = min_wait(wait_ms, deadline, now);
 			else if (!killed)
 				wait_ms = min_wait(wait_ms, kill_at, now);
-			wait_ms = min_wait(wait_ms, next_cancel, now);
-			/* Child exit does not wake poll: look again soon
-			 * once the pipes are closed or the cell is killed. */
-			if ((!out_open && !err_open) || killed)
+			if (!kill_at && db_changed)
+				wait_ms = min_wait(wait_ms, check_min, now);
+			else if (!kill_at) {
+				wait_ms = min_wait(wait_ms, check_max, now);
+				if (wal_fd >= 0)
+					pfd[nfds++] = (struct pollfd) { wal_fd,
+					    POLLIN, 0 };
+			}
+			if (pidfd >= 0)
+				pfd[nfds++] = (struct pollfd) { pidfd, POLLIN, 0 };
+			else if ((!out_open && !err_open) || killed)
 				wait_ms = min_wait(wait_ms, now + 5, now);
 		} else
 			wait_ms = min_wait(wait_ms, reaped_at + 1000, now);
 		wait_ms = min_wait(wait_ms, next_renew, now);
 		if (lc->n > 0)
-			wait_ms = min_wait(wait_ms, now + logcap_wait_ms(lc, now),
-			    now);
-		if (poll(pfd, nfds, wait_ms) < 0 && errno != EINTR) {
+			wait_ms = min_wait(wait_ms, now + logcap_wait_ms(lc, now,
+			    !busy), now);
+		if (ppoll_ms(pfd, nfds, wait_ms) < 0 && errno != EINTR) {
 			log_warn("job=%s: poll failed: %s, retrying", j->id,
 			    strerror(errno));
 			continue;
 		}
+		busy = false;
 		for (nfds_t i = 0; i < nfds; i++) {
-			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) ||
+			    pfd[i].fd == pidfd)
 				continue;
-			if (pfd[i].fd == cell.stdout_fd)
-				out_open = pump(db, j->id, lc, cell.stdout_fd, 1);
-			else
-				err_open = pump(db, j->id, lc, cell.stderr_fd, 2);
+			if (pfd[i].fd == wal_fd) {
+				drain(wal_fd);
+				db_changed = true;
+				continue;
+			}
+			if (pfd[i].fd == cell.stdout_fd) {
+				r = pump(db, j->id, lc, cell.stdout_fd, 1);
+				out_open = r != 0;
+			} else {
+				r = pump(db, j->id, lc, cell.stderr_fd, 2);
+				err_open = r != 0;
+			}
+			busy = busy || r == 2;
 		}
 	}
 	if (cr.outcome == CELL_SETUP_FAILED) {
@@ -501,7 +595,7 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		    cr.error);
 		cell_release(&cell);
 		job_cgroup_end(j->id, &cg, NULL);
-		finish_error(db, j->id, lc, msg);
+		finish_error(db, j->id, lc, msg, next);
 		return;
 	}
 	cell_release(&cell);
@@ -536,25 +630,48 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		res.exit_code = 128 + cr.signal;
 		res.signal = cr.signal;
 	}
-	if ((r = store_result(db, j->id, lc, &res)) < 0)
+	if ((r = store_result(db, j->id, lc, &res, next)) < 0)
 		log_err("job=%s: result lost: %s; the lease sweep will end it",
 		    j->id, strerror(-r));
 	else
 		log_debug("job=%s: %s", j->id, res.status);
 }
 
-/* Sleeps until the doorbell rings or the fallback poll interval passes. */
+/* Puts a claimed job that never started back in the queue (retrying on a
+ * busy database); if that fails, the supervisor ends it "worker lost". */
+static void
+give_back(sqlite3 *db, struct claimed_job *j)
+{
+	int r = 0;
+
+	for (int i = 0; i < STORE_RETRIES; i++) {
+		if ((r = jobstore_unclaim(db, j->id, getpid())) == 0)
+			break;
+		(void) poll(NULL, 0, 100);
+	}
+	if (r < 0)
+		log_err("job=%s: cannot put it back in the queue: %s", j->id,
+		    strerror(-r));
+	else
+		log_debug("job=%s: back in the queue", j->id);
+	claimed_job_release(j);
+}
+
+/* Sleeps until the doorbell rings, a signal comes, or the fallback poll
+ * interval passes. */
 static void
 wait_for_bell(int fd)
 {
 	struct pollfd p = { fd, POLLIN, 0 };
 	char buf[64];
 
+	if (worker_draining || worker_retiring)
+		return;
 	if (fd < 0) {
-		(void) poll(NULL, 0, WORKER_IDLE_POLL_MS);
+		(void) ppoll_ms(NULL, 0, WORKER_IDLE_POLL_MS);
 		return;
 	}
-	if (poll(&p, 1, WORKER_IDLE_POLL_MS) <= 0)
+	if (ppoll_ms(&p, 1, WORKER_IDLE_POLL_MS) <= 0)
 		return;
 	/* Every idle worker wakes; each drains what it can and tries to claim:
 	 * whoever loses the claim race just sleeps again. */
@@ -565,18 +682,34 @@ wait_for_bell(int fd)
 int
 worker_main(const struct worker_config *cfg)
 {
-	struct sigaction sa = { .sa_handler = on_term };
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct claimed_job j = { 0 };
 	struct logcap lc;
+	bool idle_after_job = false;
+	_cleanup_close_ int wal_fd = -1;
+	sigset_t block;
 	sqlite3 *db = NULL;
 	char errmsg[256];
 	int r;
 
 	/* The supervisor's death ends us (and, through our cells' own
-	 * PDEATHSIG, every cell). */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+	 * PDEATHSIG, every cell). If it died before the prctl, we were
+	 * reparented already: never run without it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
+	    getppid() != cfg->supervisor_pid)
 		return 1;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &block, &wait_mask) < 0)
+		return 1;
+	sigdelset(&wait_mask, SIGTERM);
+	sigdelset(&wait_mask, SIGINT);
+	sigdelset(&wait_mask, SIGUSR1);
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
+	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ||
+	    sigaction(SIGUSR1, &sa, NULL) < 0)
 		return 1;
 	(void) signal(SIGHUP, SIG_IGN);
 	(void) signal(SIGPIPE, SIG_IGN);
@@ -600,23 +733,46 @@ worker_main(const struct worker_config *cfg)
 		db = db_close(db);
 		return 1;
 	}
+	if ((wal_fd = wal_watch(cfg->db_path)) < 0)
+		log_warn("slot %d: cannot watch the database's WAL: %s; running "
+		    "jobs look for a cancel every %d ms", cfg->slot,
+		    strerror(-wal_fd), WORKER_CANCEL_POLL_MS);
 	log_debug("slot %d: worker ready", cfg->slot);
-	while (!worker_draining) {
-		struct claimed_job j = { 0 };
+	for (;;) {
+		struct claimed_job next = { 0 };
 
-		r = jobstore_claim(db, getpid(), &j);
-		if (r < 0) {
-			log_warn("slot %d: cannot claim: %s, retrying", cfg->slot,
-			    strerror(-r));
-			(void) poll(NULL, 0, 100);
-			continue;
+		if (!j.id[0]) {
+			if (worker_draining || worker_retiring)
+				break;
+			/* The last result's commit looked for a next job
+			 * already: wait for a ring (one that came while the job
+			 * ran is still queued on the socket). */
+			if (idle_after_job) {
+				idle_after_job = false;
+				wait_for_bell(cfg->doorbell_fd);
+				continue;
+			}
+			r = jobstore_claim(db, getpid(), &j);
+			if (r < 0) {
+				log_warn("slot %d: cannot claim: %s, retrying",
+				    cfg->slot, strerror(-r));
+				(void) poll(NULL, 0, 100);
+				continue;
+			}
+			if (r == 0) {
+				wait_for_bell(cfg->doorbell_fd);
+				continue;
+			}
+		} else if (worker_draining || worker_retiring) {
+			/* Claimed with the last result, just before the
+			 * signal, and not started: back to the queue. */
+			give_back(db, &j);
+			break;
 		}
-		if (r == 0) {
-			wait_for_bell(cfg->doorbell_fd);
-			continue;
-		}
-		run_job(cfg, db, &j, &lc);
+		run_job(cfg, db, &j, &lc, &next, wal_fd);
 		claimed_job_release(&j);
+		j = next;
+		idle_after_job = !j.id[0] && !worker_draining && !worker_retiring;
 	}
 	logcap_release(&lc);
 	db = db_close(db);

@@ -16,9 +16,18 @@
 
 #define WORKER_LEASE_MS		15000	/* a job's lease; renewed every ... */
 #define WORKER_RENEW_MS		3000	/* ... this often */
-#define WORKER_CANCEL_CHECK_MS	100	/* how often a running job looks for a cancel */
+/* A running job looks for a cancel when the database changes (inotify on
+ * its WAL: a cancel is a commit), at most every WORKER_CANCEL_CHECK_MS, and
+ * at least every WORKER_CANCEL_QUIET_MS; without inotify every
+ * WORKER_CANCEL_POLL_MS. Waking every 25 ms cost ~0.75% of a core per
+ * running job here; a quiet database now costs nothing. */
+#define WORKER_CANCEL_CHECK_MS	25
+#define WORKER_CANCEL_QUIET_MS	1000
+#define WORKER_CANCEL_POLL_MS	100
 #define WORKER_IDLE_POLL_MS	1000	/* fallback poll when no doorbell rings */
 #define LOG_FLUSH_MS		50	/* max age of unflushed output */
+#define LOG_FLUSH_QUIET_MS	10	/* once the pipes are empty, flush if the
+					 * last flush is this old (live lag) */
 #define LOG_BATCH_CHUNKS	16	/* chunks per transaction */
 
 struct worker_config {
@@ -28,6 +37,8 @@ struct worker_config {
 	uid_t uid_base;		/* host uid of slot 0; slot n uses base + n */
 	uint64_t output_cap;	/* stored output bytes per job */
 	int kill_grace_ms;
+	int64_t drain_grace_ms;	/* on SIGTERM: how long a running job goes on */
+	pid_t supervisor_pid;	/* our parent; gone before PDEATHSIG: exit */
 };
 
 /* A claimed job, as the worker needs it. */
@@ -65,6 +76,7 @@ struct logcap {
 	struct log_chunk *chunks[LOG_BATCH_CHUNKS];
 	size_t n;		/* chunks in use */
 	int64_t oldest_mono_ms;	/* when the first pending byte arrived */
+	int64_t last_flush_mono_ms;	/* when chunks were last stored */
 	uint64_t stored;	/* bytes accepted so far (for the cap) */
 	uint64_t cap;
 	bool truncated;
@@ -77,22 +89,35 @@ int logcap_add(struct logcap *lc, int stream, const char *data, size_t len);
 /* True if the batch must be stored before the next read of up to
  * JC_LOG_CHUNK_BYTES (a read may need two chunks plus a UTF-8 carry). */
 bool logcap_nearly_full(const struct logcap *lc);
-/* True if there is pending output older than LOG_FLUSH_MS. */
-bool logcap_due(const struct logcap *lc, int64_t now_mono_ms);
+/* True if pending output must be stored now: it is LOG_FLUSH_MS old, or
+ * the pipes are quiet (all read) and the last flush is LOG_FLUSH_QUIET_MS
+ * old. A sparse writer's lines go out at once; a chatty one's are batched
+ * into at most 1000 / LOG_FLUSH_QUIET_MS transactions a second, a fast one's
+ * by size. */
+bool logcap_due(const struct logcap *lc, int64_t now_mono_ms, bool quiet);
 /* ms until logcap_due becomes true, or -1 if nothing is pending. */
-int logcap_wait_ms(const struct logcap *lc, int64_t now_mono_ms);
+int logcap_wait_ms(const struct logcap *lc, int64_t now_mono_ms, bool quiet);
 
 /* jobstore.c: every SQLite statement the worker runs. */
 int jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret);
 void claimed_job_release(struct claimed_job *j);
 /* Stores the pending chunks (and empties lc) in one transaction. */
 int jobstore_flush_logs(sqlite3 *db, const char *job_id, struct logcap *lc);
-/* Stores the remaining chunks and the result in one transaction. */
+/* Puts a job claimed by worker_pid but never started back in the queue. */
+int jobstore_unclaim(sqlite3 *db, const char *job_id, pid_t worker_pid);
+/* Stores the remaining chunks and the result in one transaction and, if
+ * ret_next is not NULL, claims the next job for claim_pid in the same one
+ * (one commit, one disk flush for both). 1 with *ret_next filled, 0 (stored,
+ * no next job), or -errno (nothing stored). */
 int jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
-    const struct job_result *res);
+    const struct job_result *res, pid_t claim_pid,
+    struct claimed_job *ret_next);
 int jobstore_renew_lease(sqlite3 *db, const char *job_id);
-/* 1 if a cancel was requested, 0 if not, -errno. */
-int jobstore_cancel_requested(sqlite3 *db, const char *job_id);
+/* 1 if a cancel was requested (or the job is gone), 0 if not, -errno.
+ * *cache holds the prepared statement between calls for the same job
+ * (NULL the first time); the caller finalizes it when the job ends. */
+int jobstore_cancel_requested(sqlite3 *db, const char *job_id,
+    sqlite3_stmt **cache);
 /* Ends running jobs of pid (or all running jobs if pid is 0, or those with
  * an expired lease if expired_only) as error "worker lost". */
 int jobstore_fail_lost(sqlite3 *db, pid_t pid, bool expired_only);
@@ -107,5 +132,7 @@ int jobstore_job_final(sqlite3 *db, const char *job_id);
 int worker_main(const struct worker_config *cfg);
 /* Set by SIGTERM in a worker: finish (or cancel after the grace) and exit. */
 extern volatile sig_atomic_t worker_draining;
+/* Set by SIGUSR1 (the config was reloaded): finish the current job, exit. */
+extern volatile sig_atomic_t worker_retiring;
 
 #endif

@@ -49,6 +49,8 @@ main(void)
 		{ "[limits]\ntimeout_default = 100\ntimeout_max = 50\n", -EINVAL,
 		  "timeout" },
 		{ "[worker]\nslots = 3\n[limits]\ncpus_max = 4\n", 0, NULL },
+		{ "[worker]\ndrain_grace_ms = 0\n", 0, NULL },
+		{ "[worker]\ndrain_grace_ms = 3600001\n", -EINVAL, ":2:" },
 	};
 	struct config c;
 	char err[512];
@@ -78,6 +80,8 @@ main(void)
 	is_int(c.worker_slots, 3, "slots read");
 	ok(c.limits.network_allowed, "network read");
 	is_int(c.api_threads, 8, "untouched key keeps its default");
+	is_int(c.worker_drain_grace_ms, JC_DRAIN_GRACE_MS,
+	    "drain grace defaults to JC_DRAIN_GRACE_MS");
 	is_int(load_text("[api]\nthreads = 4\n\0x", 21, &c, err, sizeof(err)),
 	    -EINVAL, "NUL byte refused");
 	{
