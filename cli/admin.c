@@ -413,12 +413,14 @@ main(int argc, char **argv)
 		return 2;
 	}
 	cmd = argv[optind];
-	if (!arg_db) {
+	{
+		/* Read (and so check) the config even when --db is given:
+		 * flags override it, they do not skip it. */
 		static struct config cfg;
 
 		if (config_resolve(arg_config, &cfg, errmsg, sizeof(errmsg)) < 0)
 			return fail("%s", errmsg);
-		if (cfg.api_db[0])
+		if (!arg_db && cfg.api_db[0])
 			arg_db = cfg.api_db;
 	}
 	if (!arg_db) {

@@ -48,6 +48,7 @@ CREATE TABLE jobs (
 	next_seq	INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX jobs_consumer ON jobs (consumer_id, id);
+CREATE INDEX jobs_consumer_day ON jobs (consumer_id, created_at);
 CREATE INDEX jobs_queue ON jobs (status, consumer_id, id);
 CREATE UNIQUE INDEX jobs_idempotency ON jobs (consumer_id, idempotency_key)
 	WHERE idempotency_key IS NOT NULL;

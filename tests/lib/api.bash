@@ -145,6 +145,7 @@ wait_job() {
 	if ! wait_for "${2:-30}" job_is_final "$1"; then
 		fail "job $1 did not finish within ${2:-30}s (last: $api_status $api_body)"
 	fi
+	# shellcheck disable=SC2034 # for the suites
 	job=$api_body
 }
 
