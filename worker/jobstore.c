@@ -67,7 +67,8 @@ jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
 	if ((r = db_prepare(db, "UPDATE jobs SET status = 'running', "
 	    "started_at = ?1, worker = ?2, lease_until = ?3 "
 	    "WHERE id = ?4 AND status = 'queued' "
-	    "RETURNING spec, stdin, timeout_ms, disk_mb", &up)) < 0)
+	    "RETURNING spec, stdin, timeout_ms, disk_mb, memory_mb, cpus, pids, "
+	    "sandbox", &up)) < 0)
 		return rollback(db, r);
 	if (sqlite3_bind_int64(up, 1, now) != SQLITE_OK ||
 	    sqlite3_bind_text(up, 2, who, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
@@ -91,6 +92,11 @@ jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
 		memcpy(j.stdin_data, sqlite3_column_blob(up, 1), j.stdin_len);
 	j.timeout_ms = sqlite3_column_int64(up, 2);
 	j.disk_mb = sqlite3_column_int64(up, 3);
+	j.memory_mb = sqlite3_column_int64(up, 4);
+	j.cpus = sqlite3_column_int64(up, 5);
+	j.pids = sqlite3_column_int64(up, 6);
+	j.docker = sqlite3_column_text(up, 7) &&
+	    strcmp((const char *) sqlite3_column_text(up, 7), "docker") == 0;
 	/* Step to the end so the statement is done before COMMIT. */
 	(void) sqlite3_step(up);
 	if ((r = db_exec(db, "COMMIT")) < 0) {
@@ -189,8 +195,8 @@ jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
 	if ((r = db_prepare(db, "UPDATE jobs SET status = ?1, exit_code = ?2, "
 	    "signal = ?3, timed_out = ?4, error = ?5, finished_at = ?6, "
 	    "log_bytes = log_bytes + ?7, next_seq = ?8, log_truncated = ?9, "
-	    "lease_until = NULL WHERE id = ?10 AND status = 'running'",
-	    &st)) < 0)
+	    "lease_until = NULL, oom_killed = ?11 "
+	    "WHERE id = ?10 AND status = 'running'", &st)) < 0)
 		return rollback(db, r);
 	if (sqlite3_bind_text(st, 1, res->status, -1, SQLITE_STATIC) ||
 	    (res->has_exit_code ? sqlite3_bind_int(st, 2, res->exit_code) :
@@ -204,7 +210,8 @@ jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
 	    sqlite3_bind_int64(st, 7, bytes) ||
 	    sqlite3_bind_int64(st, 8, lc->next_seq + (int64_t) lc->n) ||
 	    sqlite3_bind_int(st, 9, lc->truncated) ||
-	    sqlite3_bind_text(st, 10, job_id, -1, SQLITE_STATIC))
+	    sqlite3_bind_text(st, 10, job_id, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int(st, 11, res->oom_killed))
 		return rollback(db, -EIO);
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		return rollback(db, db_errno(rc));
@@ -273,19 +280,21 @@ jobstore_fail_lost(sqlite3 *db, pid_t pid, bool expired_only)
 }
 
 int
-jobstore_heartbeat(sqlite3 *db, pid_t pid, int slots, int64_t started_at)
+jobstore_heartbeat(sqlite3 *db, pid_t pid, int slots, int64_t started_at,
+    const char *sandboxes)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = db_prepare(db, "INSERT INTO supervisors (pid, slots, "
-	    "started_at, heartbeat_at) VALUES (?1, ?2, ?3, ?4) "
-	    "ON CONFLICT (pid) DO UPDATE SET slots = ?2, heartbeat_at = ?4",
-	    &st)) < 0)
+	    "started_at, heartbeat_at, sandboxes) VALUES (?1, ?2, ?3, ?4, ?5) "
+	    "ON CONFLICT (pid) DO UPDATE SET slots = ?2, heartbeat_at = ?4, "
+	    "sandboxes = ?5", &st)) < 0)
 		return r;
 	if (sqlite3_bind_int64(st, 1, pid) || sqlite3_bind_int(st, 2, slots) ||
 	    sqlite3_bind_int64(st, 3, started_at) ||
-	    sqlite3_bind_int64(st, 4, time_now_ms()))
+	    sqlite3_bind_int64(st, 4, time_now_ms()) ||
+	    sqlite3_bind_text(st, 5, sandboxes, -1, SQLITE_STATIC))
 		return -EIO;
 	rc = sqlite3_step(st);
 	return rc == SQLITE_DONE ? 0 : db_errno(rc);
@@ -305,4 +314,23 @@ jobstore_supervisor_gone(sqlite3 *db, pid_t pid)
 		return -EIO;
 	rc = sqlite3_step(st);
 	return rc == SQLITE_DONE ? 0 : db_errno(rc);
+}
+
+int
+jobstore_job_running(sqlite3 *db, const char *job_id)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db, "SELECT status IN ('queued', 'running') "
+	    "FROM jobs WHERE id = ?", &st)) < 0)
+		return r;
+	if (sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC))
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return db_errno(rc);
+	return sqlite3_column_int(st, 0) != 0;
 }

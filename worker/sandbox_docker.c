@@ -704,3 +704,88 @@ docker_cell_release(struct docker_cell *c)
 	close_fd(&c->report_fd);
 	docker_release(&c->api);
 }
+
+/* The labels of one listed container; false if they are not ours. */
+static bool
+sweep_labels(const struct jr_doc *doc, int obj, char *id, size_t id_size,
+    char *job, size_t job_size, long *ret_worker)
+{
+	char worker[24];
+	int64_t pid;
+	int tok, labels;
+
+	if (jr_type(doc, obj) != JR_OBJECT ||
+	    (tok = jr_obj_get(doc, obj, "Id")) < 0 ||
+	    jr_str(doc, tok, id, id_size, NULL) < 0 || !docker_id_ok(id) ||
+	    (labels = jr_obj_get(doc, obj, "Labels")) < 0 ||
+	    jr_type(doc, labels) != JR_OBJECT)
+		return false;
+	job[0] = '\0';
+	if ((tok = jr_obj_get(doc, labels, "jobcell.job")) >= 0 &&
+	    (jr_str(doc, tok, job, job_size, NULL) < 0 || !job_id_ok(job)))
+		job[0] = '\0';
+	*ret_worker = 0;
+	if ((tok = jr_obj_get(doc, labels, "jobcell.worker")) >= 0 &&
+	    jr_str(doc, tok, worker, sizeof(worker), NULL) >= 0 &&
+	    parse_i64(worker, 1, INT32_MAX, &pid) == 0)
+		*ret_worker = (long) pid;
+	return true;
+}
+
+int
+docker_cell_sweep(const char *socket_path, int timeout_ms,
+    bool (*keep)(const char *job_id, long worker_pid, void *arg), void *arg)
+{
+	_cleanup_strbuf_ struct strbuf path, reply;
+	struct jr_doc *doc = NULL;
+	struct docker api;
+	int r, n, removed = 0;
+
+	strbuf_init(&path, 512);
+	strbuf_init(&reply, DOCKER_REPLY_MAX);
+	if ((r = docker_init(&api, socket_path)) < 0)
+		return r;
+	if ((r = docker_negotiate(&api, timeout_ms)) < 0)
+		goto out;
+	if ((r = strbuf_addf(&path, "/containers/json?all=1&limit=%d&filters=",
+	    DOCKER_SWEEP_MAX)) < 0 ||
+	    (r = docker_query_escape(&path, "{\"label\":[\"jobcell.job\"]}")) < 0)
+		goto out;
+	if ((r = docker_call(&api, "GET", path.buf, NULL, timeout_ms,
+	    &reply)) < 0)
+		goto out;
+	if (r != 200) {
+		r = -EIO;
+		goto out;
+	}
+	if ((r = jr_parse(reply.buf, reply.len, JC_MAX_JSON_TOKENS, &doc)) < 0 ||
+	    jr_type(doc, jr_root(doc)) != JR_ARRAY) {
+		r = -EPROTO;
+		goto out;
+	}
+	n = jr_len(doc, jr_root(doc));
+	for (int i = 0; i < n && i < DOCKER_SWEEP_MAX; i++) {
+		char id[DOCKER_ID_LEN + 1], job[JOB_ID_MAX + 1];
+		long worker;
+
+		if (!sweep_labels(doc, jr_child(doc, jr_root(doc), i), id,
+		    sizeof(id), job, sizeof(job), &worker))
+			continue;
+		if (job[0] && worker > 0 && keep(job, worker, arg))
+			continue;
+		if ((r = remove_container(&api, id)) < 0) {
+			log_warn("container %.12s of job %s: cannot remove it: "
+			    "%s, retrying later", id, job[0] ? job : "?",
+			    daemon_failure(r));
+			continue;
+		}
+		log_info("container %.12s of job %s (worker %ld): removed",
+		    id, job[0] ? job : "?", worker);
+		removed++;
+	}
+	r = removed;
+out:
+	doc = jr_free(doc);
+	docker_release(&api);
+	return r;
+}

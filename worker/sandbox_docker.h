@@ -81,4 +81,14 @@ int docker_cell_try_wait(struct docker_cell *c, struct docker_result *ret);
  * removed. */
 void docker_cell_release(struct docker_cell *c);
 
+/* For the supervisor: lists the containers labelled jobcell.job (at most
+ * DOCKER_SWEEP_MAX) on the daemon at socket_path and removes, forcibly,
+ * each one for which keep(job_id, worker_pid, arg) returns false (labels
+ * that do not parse count as false). Returns how many were removed, or
+ * -errno if the daemon could not be asked. Each call is bounded by
+ * timeout_ms. */
+#define DOCKER_SWEEP_MAX 100
+int docker_cell_sweep(const char *socket_path, int timeout_ms,
+    bool (*keep)(const char *job_id, long worker_pid, void *arg), void *arg);
+
 #endif

@@ -11,8 +11,17 @@
  * (nothing to reload yet), and every 5 s a heartbeat row for /v1/health plus
  * a sweep of expired leases. It opens SQLite only for those short moments and
  * never across fork(). Workers die with it (PR_SET_PDEATHSIG), and cells
- * die with their worker. */
+ * die with their worker.
+ *
+ * With a docker socket configured, each heartbeat also pings the daemon
+ * (the row's sandboxes lists docker only if it answered) and sweeps the
+ * containers labelled by jobcell: one whose job has ended, or whose worker
+ * is gone, is removed (its job, if still running here, ends "worker
+ * lost"). The first sweep runs at start, before any worker exists. The
+ * docker client is made and freed each time, so no connection of ours
+ * crosses fork(). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,12 +39,15 @@
 #include "db.h"
 #include "log.h"
 #include "parse.h"
+#include "sandbox_docker.h"
 #include "timefmt.h"
 #include "worker.h"
 #include "banned.h"
 
 #define HEARTBEAT_MS 5000
 #define STOP_WAIT_MS 15000	/* drain grace + margin before SIGKILL */
+#define DOCKER_PING_MS 2000	/* a daemon slower than this is down */
+#define DOCKER_SWEEP_MS 10000	/* bound of each sweep call */
 
 static const char *arg_config;
 static const char *arg_db;
@@ -44,6 +56,9 @@ static int64_t arg_slots = -1;
 static int64_t arg_uid_base = -1;
 static int64_t arg_output_cap = -1;
 static int64_t arg_kill_grace_ms = -1;
+static const char *arg_docker_socket;
+static const char *arg_docker_image;
+static bool docker_up;		/* the daemon answered the last ping */
 
 static pid_t slot_pid[JC_MAX_SLOTS];
 static int64_t slot_restart_at[JC_MAX_SLOTS];
@@ -53,7 +68,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "Usage: jobcell-worker [--config FILE] --db PATH [OPTION]...\n"
-	    "Run queued jobcell jobs in namespace cells (must start as root).\n\n"
+	    "Run queued jobcell jobs in namespace cells or docker containers\n"
+	    "(must start as root).\n\n"
 	    "  --config FILE      the config file (default " CONFIG_DEFAULT_PATH "\n"
 	    "                     if it exists); flags override it\n"
 	    "  --db PATH          the SQLite database (created by jobcell-admin init)\n"
@@ -64,6 +80,9 @@ usage(FILE *f)
 	    "                     (default 200000; must be unused on the host)\n"
 	    "  --output-cap BYTES stored output per job (default %u)\n"
 	    "  --kill-grace-ms N  TERM -> KILL grace on timeout/cancel (default %d)\n"
+	    "  --docker-socket PATH  run \"sandbox\":\"docker\" jobs through the\n"
+	    "                     Docker daemon at PATH (default: no docker)\n"
+	    "  --docker-image REF default image of docker jobs\n"
 	    "  --verbose          log debug lines\n"
 	    "  --help             show this help and exit\n"
 	    "  --version          show the version and exit\n",
@@ -109,7 +128,83 @@ do_heartbeat(sqlite3 *db, void *arg)
 		started_at = time_now_ms();
 	if ((n = jobstore_fail_lost(db, 0, true)) > 0)
 		log_warn("%d job(s) with an expired lease ended as error", n);
-	return jobstore_heartbeat(db, getpid(), (int) arg_slots, started_at);
+	return jobstore_heartbeat(db, getpid(), (int) arg_slots, started_at,
+	    docker_up ? "namespace docker" : "namespace");
+}
+
+/* A live jobcell-worker (ours or another supervisor's) has this pid. */
+static bool
+worker_alive(long pid)
+{
+	char path[64], comm[32] = "";
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	if (pid <= 1 || (kill((pid_t) pid, 0) < 0 && errno != EPERM))
+		return false;
+	(void) snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    (n = read(fd, comm, sizeof(comm) - 1)) <= 0)
+		return false;
+	comm[n] = '\0';
+	return strcmp(comm, "jobcell-worker\n") == 0;
+}
+
+/* The sweep's rule: a container stays while its job runs here (or is not
+ * ours) and its worker lives. */
+static bool
+keep_container(const char *job_id, long worker, void *arg)
+{
+	sqlite3 *db = arg;
+	int r = jobstore_job_running(db, job_id);
+
+	if (r == 0)
+		return false;	/* ended here; its removal had failed */
+	if (worker_alive(worker))
+		return true;
+	if (r == 1 && jobstore_fail_lost(db, (pid_t) worker, false) > 0)
+		log_warn("job=%s: its worker %ld is gone: ended as error",
+		    job_id, worker);
+	return false;
+}
+
+static int
+do_docker_sweep(sqlite3 *db, void *arg)
+{
+	int r;
+
+	(void) arg;
+	r = docker_cell_sweep(arg_docker_socket, DOCKER_SWEEP_MS,
+	    keep_container, db);
+	if (r < 0)
+		log_warn("docker: cannot sweep containers: %s, retrying",
+		    strerror(-r));
+	return r;
+}
+
+/* Pings the daemon (logging each change) and, if it answers, sweeps. */
+static void
+docker_beat(void)
+{
+	struct docker api;
+	bool was = docker_up;
+	int r;
+
+	if (!arg_docker_socket)
+		return;
+	if ((r = docker_init(&api, arg_docker_socket)) == 0) {
+		r = docker_ping(&api, DOCKER_PING_MS);
+		docker_release(&api);
+	}
+	docker_up = r == 0;
+	if (docker_up && !was)
+		log_info("docker: the daemon at '%s' answers: docker jobs run",
+		    arg_docker_socket);
+	else if (!docker_up && was)
+		log_warn("docker: the daemon at '%s' does not answer (%s): "
+		    "docker jobs are refused", arg_docker_socket, strerror(-r));
+	if (docker_up)
+		(void) with_db(do_docker_sweep, NULL);
 }
 
 static int
@@ -163,6 +258,8 @@ spawn(int slot, int bell_fd, const sigset_t *oldmask)
 		.uid_base = (uid_t) arg_uid_base,
 		.output_cap = (uint64_t) arg_output_cap,
 		.kill_grace_ms = (int) arg_kill_grace_ms,
+		.docker_socket = arg_docker_socket,
+		.docker_image = arg_docker_image,
 	};
 	pid_t pid = fork();
 
@@ -187,6 +284,8 @@ main(int argc, char **argv)
 		{ "uid-base", required_argument, NULL, 'u' },
 		{ "output-cap", required_argument, NULL, 'o' },
 		{ "kill-grace-ms", required_argument, NULL, 'g' },
+		{ "docker-socket", required_argument, NULL, 'D' },
+		{ "docker-image", required_argument, NULL, 'I' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -206,6 +305,12 @@ main(int argc, char **argv)
 		case 'd': arg_db = optarg; break;
 		case 'b': arg_doorbell = optarg; break;
 		case 'v': level = LOG_LEVEL_DEBUG; break;
+		case 'D': arg_docker_socket = optarg; break;
+		case 'I':
+			if (!image_ref_ok(optarg))
+				bad = "--docker-image";
+			arg_docker_image = optarg;
+			break;
 		case 's':
 			if (parse_i64(optarg, 1, JC_MAX_SLOTS, &arg_slots) < 0)
 				bad = "--slots";
@@ -263,6 +368,16 @@ main(int argc, char **argv)
 			arg_output_cap = cfg.worker_output_cap;
 		if (arg_kill_grace_ms < 0)
 			arg_kill_grace_ms = cfg.worker_kill_grace_ms;
+		if (!arg_docker_socket && cfg.worker_docker_socket[0])
+			arg_docker_socket = cfg.worker_docker_socket;
+		if (!arg_docker_image && cfg.limits.docker_image[0])
+			arg_docker_image = cfg.limits.docker_image;
+	}
+	if (arg_docker_socket && strlen(arg_docker_socket) >= DOCKER_SOCKET_MAX) {
+		fprintf(stderr, "jobcell-worker: the docker socket path '%s' is "
+		    "longer than a unix socket address allows\n",
+		    arg_docker_socket);
+		return 2;
 	}
 	if (!arg_db) {
 		fprintf(stderr, "jobcell-worker: --db is required (or db in "
@@ -278,6 +393,8 @@ main(int argc, char **argv)
 	}
 	if (with_db(do_startup, NULL) < 0)
 		return 1;
+	/* Before any worker exists: every container of ours is an orphan. */
+	docker_beat();
 	if (arg_doorbell && (bell_fd = bind_doorbell(arg_doorbell)) < 0) {
 		log_errno(bell_fd, "cannot bind the doorbell '%s'", arg_doorbell);
 		return 1;
@@ -324,6 +441,7 @@ main(int argc, char **argv)
 			stop_deadline = now + 60000;
 		}
 		if (!stopping && now >= next_beat) {
+			docker_beat();
 			(void) with_db(do_heartbeat, NULL);
 			next_beat = now + HEARTBEAT_MS;
 		}

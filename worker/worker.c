@@ -2,7 +2,9 @@
  * a job, runs it in a cell, streams its output into the database in
  * batches, enforces its wall time and cancel, records the result, repeats.
  * Single-threaded; sleeps in poll() on the doorbell when there is no work.
- * Trusts nothing from the cell but bytes on its pipes and the report. */
+ * Trusts nothing from the cell but bytes on its pipes and the report.
+ * A job runs in a namespace cell (sandbox.h) or a docker cell
+ * (sandbox_docker.h), both driven through the job_cell_* calls below. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,6 +23,7 @@
 #include "log.h"
 #include "parse.h"
 #include "sandbox.h"
+#include "sandbox_docker.h"
 #include "strbuf.h"
 #include "timefmt.h"
 #include "worker.h"
@@ -43,6 +46,7 @@ struct exec_args {
 	char **argv;
 	char **envp;
 	size_t argc, envc;
+	char *image;		/* docker jobs: the spec's "image", or NULL */
 };
 
 static void
@@ -54,6 +58,7 @@ exec_args_release(struct exec_args *a)
 		free(a->envp[i]);
 	free(a->argv);
 	free(a->envp);
+	free(a->image);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -102,6 +107,12 @@ exec_args_build(const struct claimed_job *j, struct exec_args *ret)
 		return r;
 	argv_tok = jr_obj_get(doc, jr_root(doc), "argv");
 	env_tok = jr_obj_get(doc, jr_root(doc), "env");
+	if (j->docker && (n = jr_obj_get(doc, jr_root(doc), "image")) >= 0 &&
+	    ((r = jr_str_dup(doc, n, JC_MAX_IMAGE_BYTES, &a.image, NULL)) < 0 ||
+	    !image_ref_ok(a.image))) {
+		r = r < 0 ? r : -EINVAL;
+		goto fail;
+	}
 	if (argv_tok < 0 || env_tok < 0 || jr_type(doc, argv_tok) != JR_ARRAY ||
 	    jr_type(doc, env_tok) != JR_OBJECT || jr_len(doc, argv_tok) < 1) {
 		r = -EINVAL;
@@ -122,7 +133,8 @@ exec_args_build(const struct claimed_job *j, struct exec_args *ret)
 		a.argc++;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
-		if ((r = env_add(&a, defaults[i][0],
+		/* A docker image's own PATH (a toolchain's) stays. */
+		if (!(j->docker && i == 0) && (r = env_add(&a, defaults[i][0],
 		    defaults[i][1] ? defaults[i][1] : j->id)) < 0)
 			goto fail;
 	for (int i = 0; i < jr_len(doc, env_tok); i++) {
@@ -231,13 +243,112 @@ min_wait(int a, int64_t until, int64_t now)
 	return (a < 0 || d < a) ? (int) d : a;
 }
 
+/* The job's cell, whichever backend runs it: the run loop below sees two
+ * pipes, a non-blocking wait and TERM/KILL, whatever is behind them. */
+struct job_cell {
+	bool docker;
+	bool lost;		/* docker: the daemon failed us mid-job */
+	bool oom_killed;
+	int stdout_fd, stderr_fd;
+	struct cell ns;
+	struct docker_cell dk;
+};
+
+static int
+job_cell_start(const struct worker_config *cfg, const struct claimed_job *j,
+    const struct cell_spec *spec, const char *image, struct job_cell *c,
+    char *msg, size_t size)
+{
+	struct docker_cell_spec ds = {
+		.socket_path = cfg->docker_socket, .image = image,
+		.job_id = j->id, .worker_id = (long) getpid(),
+		.argv = spec->argv, .envp = spec->envp, .stdin_fd = spec->stdin_fd,
+		.disk_mb = (uint64_t) j->disk_mb,
+		.memory_mb = (uint64_t) j->memory_mb,
+		.nano_cpus = (uint64_t) j->cpus * 1000000000u,
+		.pids = (uint64_t) j->pids,
+		.max_run_ms = j->timeout_ms + cfg->kill_grace_ms,
+	};
+	char detail[300];
+	int r;
+
+	*c = (struct job_cell) { .docker = j->docker };
+	if (!c->docker) {
+		if ((r = cell_start(spec, &c->ns)) < 0) {
+			(void) snprintf(msg, size, "the cell could not be "
+			    "built: %s", strerror(-r));
+			return r;
+		}
+		c->stdout_fd = c->ns.stdout_fd;
+		c->stderr_fd = c->ns.stderr_fd;
+		return 0;
+	}
+	if (!cfg->docker_socket) {
+		(void) snprintf(msg, size, "the cell could not be built: this "
+		    "worker runs no docker sandbox");
+		return -ENOTSUP;
+	}
+	if (!image) {
+		(void) snprintf(msg, size, "the cell could not be built: the job "
+		    "names no image and the server has no default image");
+		return -EINVAL;
+	}
+	if ((r = docker_cell_start(&ds, &c->dk, detail, sizeof(detail))) < 0) {
+		(void) snprintf(msg, size, "the cell could not be built: %s",
+		    detail);
+		return r;
+	}
+	c->stdout_fd = c->dk.stdout_fd;
+	c->stderr_fd = c->dk.stderr_fd;
+	return 0;
+}
+
+static int
+job_cell_signal(struct job_cell *c, int sig)
+{
+	return c->docker ? docker_cell_signal(&c->dk, sig) :
+	    cell_signal(&c->ns, sig);
+}
+
+/* As cell_try_wait; a docker cell whose daemon failed comes back as
+ * CELL_SETUP_FAILED with c->lost set. */
+static int
+job_cell_try_wait(struct job_cell *c, struct cell_result *ret)
+{
+	struct docker_result dr;
+	int r;
+
+	if (!c->docker)
+		return cell_try_wait(&c->ns, ret);
+	if ((r = docker_cell_try_wait(&c->dk, &dr)) <= 0)
+		return r;
+	*ret = (struct cell_result) { .outcome = CELL_EXITED,
+		.exit_code = dr.exit_code };
+	c->oom_killed = dr.oom_killed;
+	if (dr.outcome == DOCKER_LOST) {
+		c->lost = true;
+		ret->outcome = CELL_SETUP_FAILED;
+		(void) str_copy(ret->error, sizeof(ret->error), dr.error);
+	}
+	return 1;
+}
+
+static void
+job_cell_release(struct job_cell *c)
+{
+	if (c->docker)
+		docker_cell_release(&c->dk);
+	else
+		cell_release(&c->ns);
+}
+
 static void
 run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
     struct logcap *lc)
 {
 	struct exec_args ea = { 0 };
 	struct cell_spec spec = { 0 };
-	struct cell cell;
+	struct job_cell cell;
 	struct cell_result cr = { 0 };
 	struct job_result res = { 0 };
 	_cleanup_close_ int in_fd = -1;
@@ -275,22 +386,22 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	spec.host_uid = cfg->uid_base + (uid_t) cfg->slot;
 	spec.host_gid = cfg->uid_base + (gid_t) cfg->slot;
 	spec.disk_mb = (uint64_t) j->disk_mb;
-	r = cell_start(&spec, &cell);
+	r = job_cell_start(cfg, j, &spec, ea.image ? ea.image :
+	    cfg->docker_image, &cell, msg, sizeof(msg));
 	exec_args_release(&ea);
 	if (r < 0) {
-		(void) snprintf(msg, sizeof(msg), "the cell could not be built: %s",
-		    strerror(-r));
 		finish_error(db, j->id, lc, msg);
 		return;
 	}
-	log_debug("job=%s: started in cell pid %ld", j->id, (long) cell.pid);
+	log_debug("job=%s: started in a %s cell", j->id,
+	    cell.docker ? "docker" : "namespace");
 	for (;;) {
 		struct pollfd pfd[2];
 		nfds_t nfds = 0;
 		int wait_ms = -1;
 
 		now = time_mono_ms();
-		if (!reaped && (r = cell_try_wait(&cell, &cr)) != 0) {
+		if (!reaped && (r = job_cell_try_wait(&cell, &cr)) != 0) {
 			if (r < 0) {
 				cr.outcome = CELL_SETUP_FAILED;
 				(void) snprintf(cr.error, sizeof(cr.error),
@@ -305,14 +416,14 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 			break;
 		if (!reaped && !kill_at && now >= deadline) {
 			timed_out = true;
-			(void) cell_signal(&cell, SIGTERM);
+			(void) job_cell_signal(&cell, SIGTERM);
 			kill_at = now + cfg->kill_grace_ms;
 		}
 		if (!reaped && !kill_at && now >= next_cancel) {
 			next_cancel = now + WORKER_CANCEL_CHECK_MS;
 			if (jobstore_cancel_requested(db, j->id) == 1) {
 				cancelled = true;
-				(void) cell_signal(&cell, SIGTERM);
+				(void) job_cell_signal(&cell, SIGTERM);
 				kill_at = now + cfg->kill_grace_ms;
 			}
 		}
@@ -320,11 +431,11 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 			drain_at = now + DRAIN_GRACE_MS;
 		if (!reaped && !kill_at && drain_at && now >= drain_at) {
 			cancelled = true;
-			(void) cell_signal(&cell, SIGTERM);
+			(void) job_cell_signal(&cell, SIGTERM);
 			kill_at = now + cfg->kill_grace_ms;
 		}
 		if (!reaped && kill_at && !killed && now >= kill_at) {
-			(void) cell_signal(&cell, SIGKILL);
+			(void) job_cell_signal(&cell, SIGKILL);
 			killed = true;
 		}
 		if (now >= next_renew) {
@@ -372,13 +483,15 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		}
 	}
 	if (cr.outcome == CELL_SETUP_FAILED) {
-		(void) snprintf(msg, sizeof(msg), "the cell could not be built: %s",
+		(void) snprintf(msg, sizeof(msg), "%s: %s", cell.lost ?
+		    "the docker cell was lost" : "the cell could not be built",
 		    cr.error);
-		cell_release(&cell);
+		job_cell_release(&cell);
 		finish_error(db, j->id, lc, msg);
 		return;
 	}
 	res.timed_out = timed_out;
+	res.oom_killed = cell.oom_killed;
 	if (timed_out) {
 		res.status = "timed_out";
 		res.has_exit_code = true;
@@ -397,7 +510,7 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		res.exit_code = 128 + cr.signal;
 		res.signal = cr.signal;
 	}
-	cell_release(&cell);
+	job_cell_release(&cell);
 	if ((r = store_result(db, j->id, lc, &res)) < 0)
 		log_err("job=%s: result lost: %s; the lease sweep will end it",
 		    j->id, strerror(-r));

@@ -28,6 +28,8 @@ struct worker_config {
 	uid_t uid_base;		/* host uid of slot 0; slot n uses base + n */
 	uint64_t output_cap;	/* stored output bytes per job */
 	int kill_grace_ms;
+	const char *docker_socket;	/* NULL: no docker backend */
+	const char *docker_image;	/* default image; NULL: none */
 };
 
 /* A claimed job, as the worker needs it. */
@@ -39,6 +41,10 @@ struct claimed_job {
 	size_t stdin_len;
 	int64_t timeout_ms;
 	int64_t disk_mb;
+	int64_t memory_mb;
+	int64_t cpus;
+	int64_t pids;
+	bool docker;		/* sandbox "docker" (else "namespace") */
 };
 
 struct job_result {
@@ -47,6 +53,7 @@ struct job_result {
 	int exit_code;
 	int signal;		/* 0: none */
 	bool timed_out;
+	bool oom_killed;
 	const char *error;	/* NULL or a human sentence */
 };
 
@@ -92,7 +99,12 @@ int jobstore_cancel_requested(sqlite3 *db, const char *job_id);
 /* Ends running jobs of pid (or all running jobs if pid is 0, or those with
  * an expired lease if expired_only) as error "worker lost". */
 int jobstore_fail_lost(sqlite3 *db, pid_t pid, bool expired_only);
-int jobstore_heartbeat(sqlite3 *db, pid_t pid, int slots, int64_t started_at);
+/* sandboxes: what this supervisor runs now, space-separated. */
+int jobstore_heartbeat(sqlite3 *db, pid_t pid, int slots, int64_t started_at,
+    const char *sandboxes);
+/* 1 if the job is queued or running, 0 if it has ended, -ENOENT if this
+ * database has no such job, other -errno. */
+int jobstore_job_running(sqlite3 *db, const char *job_id);
 int jobstore_supervisor_gone(sqlite3 *db, pid_t pid);
 
 /* worker.c */
