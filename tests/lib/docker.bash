@@ -34,7 +34,8 @@ docker_bin() {
 _dk_alive() {
 	local stat state
 	[[ $1 =~ ^[0-9]+$ ]] || return 1
-	{ stat=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
+	# read, not $(<file): that exits a set -e shell even in a condition.
+	read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
 	state=${stat##*) }
 	state=${state%% *}
 	[[ -n $state && $state != Z && $state != X ]]
@@ -45,9 +46,10 @@ _dk_alive() {
 _dk_pid() {
 	local pid comm
 	[[ -s $1 ]] || return 1
-	read -r pid <"$1" || true
+	pid=""
+	read -r pid 2>/dev/null <"$1" || true
 	_dk_alive "$pid" || return 1
-	{ comm=$(<"/proc/$pid/comm"); } 2>/dev/null || return 1
+	read -r comm 2>/dev/null <"/proc/$pid/comm" || return 1
 	[[ $comm == "$2" ]] || return 1
 	echo "$pid"
 }
@@ -65,7 +67,7 @@ _dk_now_ms() {
 }
 
 dockerd_start() {
-	local dir=$1 bin deadline
+	local dir=$1 bin deadline pid
 	bin=$(dockerd_bin) || { echo "dockerd_start: dockerd not found (install docker.io)" >&2; return 1; }
 	# sun_path is 108 bytes; containerd's socket sits deeper still.
 	((${#dir} <= 60)) || { echo "dockerd_start: '$dir' is too long for the daemon's sockets" >&2; return 1; }
@@ -84,8 +86,9 @@ dockerd_start() {
 	    </dev/null >>"$dir/dockerd.log" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 	echo $! >"$dir/dockerd.launch.pid"
 	deadline=$(($(_dk_now_ms) + DOCKERD_START_TIMEOUT_S * 1000))
+	read -r pid <"$dir/dockerd.launch.pid"
 	until _dk_ping "$dir"; do
-		if ! _dk_alive "$(<"$dir/dockerd.launch.pid")"; then
+		if ! _dk_alive "$pid"; then
 			echo "dockerd_start: dockerd exited; its log:" >&2
 			tail -n 30 "$dir/dockerd.log" >&2
 			return 1
