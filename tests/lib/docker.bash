@@ -156,7 +156,11 @@ docker_test_image() {
 	bb=/bin/busybox
 	[[ -x $bb ]] || { echo "docker_test_image: $bb not found (install busybox-static)" >&2; return 1; }
 	root=$(mktemp -d "${TMPDIR:-/tmp}/jobcell-rootfs.XXXXXX")
-	mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/work"
+	# mktemp's 0700 would become the image's / (the job, uid 1000, could
+	# not even reach /sbin/docker-init).
+	chmod 0755 "$root"
+	mkdir -p -m 0755 "$root/bin" "$root/etc" "$root/sbin" "$root/work"
+	mkdir -p -m 1777 "$root/tmp"
 	cp "$bb" "$root/bin/busybox"
 	for a in $("$bb" --list); do
 		[[ $a == busybox || -e $root/bin/$a ]] || ln -s busybox "$root/bin/$a"
