@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -89,6 +90,29 @@ sink_write(char *data, size_t size, size_t nmemb, void *arg)
 	if ((r = strbuf_add(s->sb, data, n)) < 0) {
 		s->err = r;
 		return 0;	/* CURLE_WRITE_ERROR */
+	}
+	return n;
+}
+
+/* Keeps the Api-Version header (every answer of the daemon has one). */
+static size_t
+header_line(char *data, size_t size, size_t nmemb, void *arg)
+{
+	static const char name[] = "api-version:";
+	struct docker *d = arg;
+	size_t n = size * nmemb, i, len;
+
+	if (n <= sizeof(name) - 1 || strncasecmp(data, name, sizeof(name) - 1))
+		return n;
+	for (i = sizeof(name) - 1; i < n && (data[i] == ' ' || data[i] == '\t');
+	    i++)
+		;
+	for (len = 0; i + len < n && data[i + len] != '\r' &&
+	    data[i + len] != '\n'; len++)
+		;
+	if (len > 0 && len < sizeof(d->api_header)) {
+		memcpy(d->api_header, data + i, len);
+		d->api_header[len] = '\0';
 	}
 	return n;
 }
@@ -171,6 +195,7 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 	strbuf_init(&url, DOCKER_URL_MAX);
 	strbuf_init(&errbody, DOCKER_ERRBODY_MAX);
 	d->err[0] = '\0';
+	d->api_header[0] = '\0';
 	if (abspath[0] != '/' || timeout_ms <= 0)
 		return -EINVAL;
 	if ((r = curl_setup()) < 0)
@@ -201,7 +226,9 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 	}
 	if (curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s) != CURLE_OK) {
+	    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_line) !=
+	    CURLE_OK || curl_easy_setopt(h, CURLOPT_HEADERDATA, d) != CURLE_OK) {
 		curl_slist_free_all(hdrs);
 		return -EINVAL;
 	}
@@ -289,6 +316,12 @@ docker_negotiate(struct docker *d, int timeout_ms)
 
 	strbuf_init(&reply, 64 * 1024);
 	d->api_minor = 0;
+	if ((r = call_raw(d, "GET", "/_ping", NULL, timeout_ms, &reply)) < 0)
+		return r;
+	if (r == 200 && str_copy(ver, sizeof(ver), d->api_header) == 0 &&
+	    parse_api_minor(ver, &minor) == 0)
+		goto found;
+	/* A daemon without the header: ask /version. */
 	if ((r = call_raw(d, "GET", "/version", NULL, timeout_ms, &reply)) < 0)
 		return r;
 	if (r != 200)
@@ -304,6 +337,7 @@ docker_negotiate(struct docker *d, int timeout_ms)
 	doc = jr_free(doc);
 	if (r < 0)
 		return r;
+found:
 	if (minor < DOCKER_API_MIN_MINOR) {
 		(void) snprintf(d->err, sizeof(d->err), "the docker daemon "
 		    "speaks API %s; jobcell needs 1.%d or newer", ver,

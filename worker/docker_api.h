@@ -26,6 +26,7 @@ struct docker {
 	int api_minor;		/* negotiated 1.N; 0 before docker_negotiate */
 	void *curl;		/* CURL *, made on first use, reused (keep-alive) */
 	char err[256];		/* the daemon's message for the last failure */
+	char api_header[16];	/* Api-Version header of the last answer */
 };
 
 /* Fills d; does no I/O. socket_path NULL or "" means the default.
@@ -40,9 +41,11 @@ void docker_forget_handle(struct docker *d);
 /* GET /_ping. 0 if the daemon answers OK, else -errno (-ECONNREFUSED,
  * -ENOENT no socket, -ETIMEDOUT, -EIO). */
 int docker_ping(struct docker *d, int timeout_ms);
-/* GET /version: picks min(daemon's ApiVersion, 1.41) for every later call.
- * -EPROTONOSUPPORT if the daemon is older than 1.25; other -errno as for
- * docker_call. */
+/* Picks min(daemon's API version, 1.41) for every later call, from the
+ * Api-Version header of GET /_ping (cheap; the Docker CLI does the same),
+ * else from GET /version (which makes the daemon ask containerd and run
+ * runc and init for their versions: ~50 ms). -EPROTONOSUPPORT if the
+ * daemon is older than 1.25; other -errno as for docker_call. */
 int docker_negotiate(struct docker *d, int timeout_ms);
 
 /* One request: method, path under the negotiated version (e.g.

@@ -132,9 +132,9 @@ do_heartbeat(sqlite3 *db, void *arg)
 	    docker_up ? "namespace docker" : "namespace");
 }
 
-/* A live jobcell-worker (ours or another supervisor's) has this pid. */
+/* A process with this pid exists; if worker_only, it is a jobcell-worker. */
 static bool
-worker_alive(long pid)
+worker_alive(long pid, bool worker_only)
 {
 	char path[64], comm[32] = "";
 	_cleanup_close_ int fd = -1;
@@ -142,6 +142,8 @@ worker_alive(long pid)
 
 	if (pid <= 1 || (kill((pid_t) pid, 0) < 0 && errno != EPERM))
 		return false;
+	if (!worker_only)
+		return true;
 	(void) snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
 	    (n = read(fd, comm, sizeof(comm) - 1)) <= 0)
@@ -150,8 +152,9 @@ worker_alive(long pid)
 	return strcmp(comm, "jobcell-worker\n") == 0;
 }
 
-/* The sweep's rule: a container stays while its job runs here (or is not
- * ours) and its worker lives. */
+/* The sweep's rule: a container of a job of ours stays while the job runs
+ * and its worker lives; one of a job we do not know (another installation
+ * on the same daemon, bench/dockerrun) stays while its process lives. */
 static bool
 keep_container(const char *job_id, long worker, void *arg)
 {
@@ -160,7 +163,7 @@ keep_container(const char *job_id, long worker, void *arg)
 
 	if (r == 0)
 		return false;	/* ended here; its removal had failed */
-	if (worker_alive(worker))
+	if (worker_alive(worker, r == 1))
 		return true;
 	if (r == 1 && jobstore_fail_lost(db, (pid_t) worker, false) > 0)
 		log_warn("job=%s: its worker %ld is gone: ended as error",
