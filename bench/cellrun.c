@@ -1,13 +1,17 @@
 /* cellrun.c - runs one command in a namespace cell, for debugging and
  * benchmarks (not installed). Run as root. Trusts its command line.
  *
- *   cellrun [--uid N] [--gid N] [--disk-mb N] [--timeout-ms N] -- argv...
- *   cellrun --repeat N [--quiet] [--plain] -- argv...
+ *   cellrun [--uid N] [--gid N] [--disk-mb N] [--timeout-ms N]
+ *           [--no-cgroup] -- argv...
+ *   cellrun --repeat N [--quiet] [--plain] [--no-cgroup] -- argv...
  *
  * Exits with the job's exit code, 124 on timeout, 125 if the cell could not
  * be built, 128+N for signal N, 2 for usage errors. --repeat prints the p50
- * and p99 of start-to-reaped in microseconds; --plain runs argv with a plain
- * fork+execve instead of a cell, as the baseline. */
+ * and p99 of start-to-reaped in microseconds (--samples: every run's time,
+ * one a line, in run order); --plain runs argv with a plain
+ * fork+execve instead of a cell, as the baseline. Each cell gets a cgroup
+ * of its own (memory 256 MiB, 64 pids, 1 CPU), removed after it, as the
+ * worker does; --no-cgroup leaves that out. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -24,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
 #include "jc_limits.h"
 #include "sandbox.h"
@@ -40,6 +45,11 @@ static uint64_t arg_timeout_ms = 0;	/* 0: none */
 static uint64_t arg_repeat = 0;
 static bool arg_quiet = false;
 static bool arg_plain = false;
+static bool arg_cgroup = true;
+static bool arg_samples = false;
+
+static struct cgroup_root cg_root;
+static uint64_t cg_seq;
 
 static char env_path[] = "PATH=/usr/bin:/bin";
 static char env_home[] = "HOME=/work";
@@ -104,9 +114,44 @@ pump(int *fd, int out)
 	}
 }
 
-/* Runs argv in one cell; returns the exit status for our own exit. */
+static int
+attach(pid_t pid, void *arg)
+{
+	return cgroup_attach(arg, pid);
+}
+
+static int run_cell_in(char *const *argv, struct cgroup *cg);
+
+/* Runs argv in one cell, in a cgroup of its own (removed after) unless
+ * --no-cgroup; returns the exit status for our own exit. */
 static int
 run_cell(char *const *argv)
+{
+	struct cgroup_limits lim = { .memory_mb = 256, .pids = 64, .cpus = 1 };
+	struct cgroup cg;
+	char name[64];
+	int r, st;
+
+	if (!arg_cgroup)
+		return run_cell_in(argv, NULL);
+	(void) snprintf(name, sizeof(name), "cellrun-%ld-%" PRIu64,
+	    (long) getpid(), cg_seq++);
+	if ((r = cgroup_create(&cg_root, name, &lim, &cg)) < 0) {
+		fprintf(stderr, "cellrun: cannot create a cgroup: %s\n",
+		    strerror(-r));
+		return EXIT_SETUP;
+	}
+	st = run_cell_in(argv, &cg);
+	if ((r = cgroup_destroy(&cg)) < 0) {
+		fprintf(stderr, "cellrun: cannot remove the cgroup: %s\n",
+		    strerror(-r));
+		return EXIT_SETUP;
+	}
+	return st;
+}
+
+static int
+run_cell_in(char *const *argv, struct cgroup *cg)
 {
 	struct cell_spec spec = {
 		.job_id = "cellrun", .argv = argv, .envp = job_env,
@@ -114,9 +159,10 @@ run_cell(char *const *argv)
 		.host_uid = (uid_t) arg_uid,
 		.host_gid = (gid_t) (arg_gid ? arg_gid : arg_uid),
 		.disk_mb = arg_disk_mb,
+		.attach = cg ? attach : NULL, .attach_arg = cg,
 	};
 	struct cell c = { .pid = -1, .stdout_fd = -1, .stderr_fd = -1,
-		.report_fd = -1 };
+		.report_fd = -1, .slirp_pid = -1, .slirp_exit_fd = -1 };
 	struct cell_result res;
 	_cleanup_close_ int pidfd = -1;
 	int64_t term_at = -1, kill_at = -1, now;
@@ -255,6 +301,11 @@ repeat(char *const *argv)
 			return status;
 		}
 	}
+	if (arg_samples) {
+		for (uint64_t i = 0; i < arg_repeat; i++)
+			printf("%" PRId64 "\n", t[i]);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
 	qsort(t, arg_repeat, sizeof(*t), cmp_i64);
 	printf("%s runs=%" PRIu64 " p50_us=%" PRId64 " p99_us=%" PRId64
 	    " min_us=%" PRId64 " max_us=%" PRId64 "\n",
@@ -269,7 +320,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: cellrun [--uid N] [--gid N] [--disk-mb N] [--timeout-ms N]\n"
-	    "               [--repeat N [--quiet] [--plain]] -- argv...\n");
+	    "               [--no-cgroup] [--repeat N [--quiet] [--plain] [--samples]]\n"
+	    "               -- argv...\n");
 }
 
 int
@@ -283,6 +335,8 @@ main(int argc, char **argv)
 		{ "repeat", required_argument, NULL, 'r' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "plain", no_argument, NULL, 'p' },
+		{ "no-cgroup", no_argument, NULL, 'n' },
+		{ "samples", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -299,6 +353,8 @@ main(int argc, char **argv)
 		case 'r': dst = &arg_repeat; max = REPEAT_MAX; break;
 		case 'q': arg_quiet = true; continue;
 		case 'p': arg_plain = true; continue;
+		case 'n': arg_cgroup = false; continue;
+		case 'S': arg_samples = true; continue;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -312,6 +368,11 @@ main(int argc, char **argv)
 	if (optind >= argc) {
 		usage(stderr);
 		return 2;
+	}
+	if (!arg_plain && arg_cgroup && (c = cgroup_root_init(&cg_root)) < 0) {
+		fprintf(stderr, "cellrun: no cgroups (try --no-cgroup): %s\n",
+		    strerror(-c));
+		return 1;
 	}
 	/* A job's own signals must not be ignored because we ignore them. */
 	(void) signal(SIGPIPE, SIG_DFL);

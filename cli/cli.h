@@ -16,8 +16,20 @@
 #include "jc_limits.h"
 #include "strbuf.h"
 
-/* Sleeps ms milliseconds (restarting after signals). */
-void cli_sleep_ms(long ms);
+/* Sleeps ms milliseconds; returns early with -EINTR once the user has
+ * interrupted us (see cli_interrupt_catch), else 0. */
+int cli_sleep_ms(long ms);
+/* Ctrl-C while following a job: SIGINT and SIGTERM (unless our parent
+ * ignores them) only set a flag, so the command can leave the job running
+ * and say how to reattach. Transfers see the flag within about a second
+ * (libcurl's progress callback) and fail with -EINTR; a third signal ends
+ * the process the default way. 0 or -errno. */
+int cli_interrupt_catch(void);
+/* True once a caught signal arrived that cli_interrupt_clear has not
+ * acknowledged. */
+bool cli_interrupted(void);
+void cli_interrupt_clear(void);
+#define EXIT_INTERRUPTED	130	/* 128 + SIGINT, as shells report it */
 
 /* Exit statuses (DESIGN section 7). */
 #define EXIT_OK		0
@@ -35,6 +47,7 @@ void cli_sleep_ms(long ms);
 #define CLI_LINE_MAX		(1024u * 1024)	/* one NDJSON line */
 #define CLI_JSON_TOKENS		(64u * 1024)	/* per reply */
 #define CLI_ID_MAX		64	/* job id bytes we accept */
+#define CLI_FILES_MAX		256	/* --file options */
 
 /* Options every subcommand accepts; filled by main and the subcommand. */
 struct cli_global {
@@ -42,7 +55,7 @@ struct cli_global {
 	bool json;		/* --json */
 };
 
-/* ---- jobcell.c: dispatch and shared helpers ---- */
+/* ---- util.c: helpers every command shares ---- */
 
 /* Prints "jobcell: <what>: <message>" on stderr. Returns EXIT_FAIL. */
 int cli_err(const char *what, const char *fmt, ...)
@@ -61,6 +74,22 @@ void cli_put_safe(FILE *f, const char *s);
 int cli_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 /* Same for an open fd (read to its end; not closed). */
 int cli_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
+/* Parses an option's whole number in min..max into *ret; else prints a
+ * usage error naming opt. 0, or EXIT_USAGE. */
+int cli_opt_i64(const char *cmd, const char *opt, const char *s, int64_t min,
+    int64_t max, int64_t *ret);
+/* "512", "512M"/"512m" (MiB) or "2G"/"2g" (GiB) into MiB, 1..max_mb.
+ * -EINVAL for anything else, -ERANGE past max_mb. */
+int cli_parse_size_mb(const char *s, int64_t max_mb, int64_t *ret);
+/* True if path is relative to the job's workspace the way the server
+ * wants it: not empty, not absolute, no empty, "." or ".." part, no
+ * control bytes, shorter than JC_PATH_MAX. */
+bool cli_rel_path_valid(const char *path);
+/* Splits a --file LOCAL[:PATH] at its first ':' into local and path (the
+ * base name of LOCAL when no PATH is given). -EINVAL if either is empty
+ * or too long, or PATH is not cli_rel_path_valid. */
+int cli_file_spec(const char *spec, char *local, size_t local_size,
+    char *path, size_t path_size);
 /* True if s is a job id we are willing to put into a URL path. */
 bool cli_id_valid(const char *s);
 /* Handles options shared by all subcommands (--profile, --json). Returns
@@ -207,6 +236,10 @@ void http_resp_release(struct http_resp *r);
 /* Prints the failed reply as "jobcell: <what>: <code>: <message>" from
  * the API error body, or the HTTP status when the body is not one. */
 int http_report(const char *what, const struct http_resp *r);
+/* Prints "jobcell: <what>: <h->err>" for a failed transfer, except when r
+ * is -EINTR (the user interrupted us; the caller says what it means).
+ * Returns EXIT_FAIL. */
+int http_err(const char *what, const struct http *h, int r);
 /* Parses a 2xx JSON reply; prints an error naming what on failure. */
 int http_json(const char *what, const struct http_resp *r,
     struct jr_doc **ret_doc);
@@ -238,9 +271,16 @@ int cmd_use(struct cli_global *g, int argc, char **argv);
 int cmd_profiles(struct cli_global *g, int argc, char **argv);
 int cmd_config(struct cli_global *g, int argc, char **argv);
 
-/* cmd_jobs.c */
+/* cmd_submit.c */
 int cmd_submit(struct cli_global *g, int argc, char **argv);
 int cmd_run(struct cli_global *g, int argc, char **argv);
+/* After Ctrl-C while following job id: leaves it running and prints how to
+ * reattach, or (cancel) cancels it and waits briefly for its end. Returns
+ * EXIT_INTERRUPTED. */
+int job_interrupted(const struct cli_global *g, struct http *h,
+    const char *what, const char *id, bool cancel);
+
+/* cmd_jobs.c */
 int cmd_status(struct cli_global *g, int argc, char **argv);
 int cmd_list(struct cli_global *g, int argc, char **argv);
 int cmd_cancel(struct cli_global *g, int argc, char **argv);
@@ -258,6 +298,20 @@ int cmd_tail(struct cli_global *g, int argc, char **argv);
  * ret_exit has the exit status `run` should end with; else -errno. */
 int logs_follow(struct http *h, const char *what, const char *id,
     int64_t after, bool json, int *ret_exit);
+/* Writes a reply body and a newline: --json passes the server's JSON
+ * through unchanged. */
+void cli_print_body(const struct http_resp *resp);
+/* GET path expecting 200 and a JSON object; prints errors naming what.
+ * 0 or -errno (-EINTR: interrupted, nothing printed). */
+int cli_get_json(struct http *h, const char *what, const char *path,
+    unsigned flags, struct http_resp *resp, struct jr_doc **ret_doc);
+/* "ID STATUS exit_code=N ... [error='...']" for a job object. */
+void job_print_status_line(FILE *f, const struct jr_doc *doc, int job);
+/* Polls job id until its status is final (10 ms growing to 500 ms);
+ * leaves the last reply in resp and its parse in *ret_doc. 0 or -errno
+ * (-EINTR when interrupted). */
+int job_wait(struct http *h, const char *what, const char *id,
+    struct http_resp *resp, struct jr_doc **ret_doc);
 /* The exit status for a finished job: its exit code, 124 timed out, 125
  * error, 1 otherwise without a code. */
 int job_exit_status(const char *status, bool have_code, int64_t exit_code,

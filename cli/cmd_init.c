@@ -38,7 +38,30 @@ init_usage(FILE *f)
 	    "  --cacert FILE     CA certificate (PEM) for a private CA\n"
 	    "  --profile P       the profile to write\n"
 	    "  --no-set-active   keep the current active profile\n"
+	    "  --json            print {\"profile\",\"config\",\"active\"} "
+	    "as JSON\n"
 	    "  --help            this help\n");
+}
+
+/* {"profile":P,"config":PATH,"active":bool} for init and use --json. */
+static int
+print_profile_json(const char *what, const char *name, const char *path,
+    bool active)
+{
+	_cleanup_strbuf_ struct strbuf sb = { 0 };
+	struct jw w;
+
+	strbuf_init(&sb, 2 * JC_PATH_MAX);
+	jw_init(&w, &sb);
+	jw_obj_open(&w);
+	jw_kv_str(&w, "profile", name);
+	jw_kv_str(&w, "config", path);
+	jw_kv_bool(&w, "active", active);
+	jw_obj_close(&w);
+	if (jw_finish(&w) < 0)
+		return cli_err(what, "cannot format JSON");
+	printf("%s\n", sb.buf);
+	return EXIT_OK;
 }
 
 /* Reads one key line from standard input (so it stays out of ps). */
@@ -154,7 +177,10 @@ cmd_init(struct cli_global *g, int argc, char **argv)
 	if (!arg_no_set_active)
 		(void) str_copy(cfg.active, sizeof(cfg.active), name);
 	r = config_save(&cfg);
-	if (r == 0) {
+	if (r == 0 && g->json) {
+		r = print_profile_json("init", name, cfg.path,
+		    strcmp(cfg.active, name) == 0) == EXIT_OK ? 0 : -EIO;
+	} else if (r == 0) {
 		printf("saved profile '%s' in %s\n", name, cfg.path);
 		if (!arg_no_set_active)
 			printf("active profile: %s\n", name);
@@ -195,8 +221,10 @@ simple_opts(struct cli_global *g, const char *cmd, int argc, char **argv,
 static void
 use_usage(FILE *f)
 {
-	fprintf(f, "Usage: jobcell use PROFILE\n\n"
-	    "Makes PROFILE (from 'jobcell profiles') the active profile.\n");
+	fprintf(f, "Usage: jobcell use PROFILE [--json]\n\n"
+	    "Makes PROFILE (from 'jobcell profiles') the active profile.\n"
+	    "  --json   print {\"profile\",\"config\",\"active\"} as JSON\n"
+	    "  --help   this help\n");
 }
 
 int
@@ -220,7 +248,10 @@ cmd_use(struct cli_global *g, int argc, char **argv)
 	}
 	(void) str_copy(cfg.active, sizeof(cfg.active), name);
 	r = config_save(&cfg);
-	if (r == 0)
+	if (r == 0 && g->json)
+		r = print_profile_json("use", name, cfg.path, true) == EXIT_OK ?
+		    0 : -EIO;
+	else if (r == 0)
 		printf("active profile: %s\n", name);
 	config_release(&cfg);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
@@ -230,7 +261,10 @@ static void
 profiles_usage(FILE *f)
 {
 	fprintf(f, "Usage: jobcell profiles [--json]\n\n"
-	    "Lists the saved profiles; '*' marks the active one.\n");
+	    "Lists the saved profiles; '*' marks the active one.\n"
+	    "  --json   {\"active\",\"profiles\":[{\"name\",\"server\","
+	    "\"key\",\"cacert\"}]}, keys redacted\n"
+	    "  --help   this help\n");
 }
 
 static int
@@ -314,7 +348,10 @@ config_usage(FILE *f)
 {
 	fprintf(f, "Usage: jobcell config [--profile P] [--json]\n\n"
 	    "Shows the effective settings and where each comes from. The key "
-	    "is shown\nonly by its id (the part before the '.').\n");
+	    "is shown\nonly by its id (the part before the '.').\n"
+	    "  --profile P   the profile to show\n"
+	    "  --json        the settings as one JSON object\n"
+	    "  --help        this help\n");
 }
 
 int

@@ -112,7 +112,7 @@ logs_page(struct http *h, const char *id, int64_t after, struct sink *k,
 	http_resp_init(&resp, CLI_LOGS_RESP_MAX);
 	r = http_request(h, "GET", path, NULL, 0, CLI_LOGS_RESP_MAX, &resp);
 	if (r < 0) {
-		cli_err(what, "%s", h->err);
+		http_err(what, h, r);
 		goto out;
 	}
 	if (resp.status != 200) {
@@ -186,7 +186,7 @@ job_final(struct http *h, const char *what, const char *id,
 	http_resp_init(&resp, CLI_RESP_MAX);
 	r = http_request(h, "GET", path, NULL, 0, CLI_RESP_MAX, &resp);
 	if (r < 0) {
-		cli_err(what, "%s", h->err);
+		http_err(what, h, r);
 	} else if (resp.status != 200) {
 		http_report(what, &resp);
 		r = -EPROTO;
@@ -259,7 +259,8 @@ follow_poll(struct http *h, const char *id, int64_t after, struct sink *k,
 			} while (pg.n > 0 && !pg.complete);
 			break;
 		}
-		cli_sleep_ms(delay_ms);
+		if ((r = cli_sleep_ms(delay_ms)) < 0)
+			return r;
 		delay_ms = delay_ms * 2 > 500 ? 500 : delay_ms * 2;
 	}
 	if ((r = job_final(h, k->what, id, &end)) < 0)
@@ -388,6 +389,8 @@ logs_follow(struct http *h, const char *what, const char *id, int64_t after,
 			r = fo.err;	/* reported where it happened */
 			goto out;
 		}
+		if (r == -EINTR)
+			goto out;	/* Ctrl-C: the caller handles it */
 		if (r == 0 && first &&
 		    (resp.status == 404 || resp.status == 400)) {
 			/* We can see the job, so 404/400 here means this
@@ -405,14 +408,15 @@ logs_follow(struct http *h, const char *what, const char *id, int64_t after,
 			retries = 0;
 		if (++retries > FOLLOW_RETRIES) {
 			if (r < 0) {
-				cli_err(what, "%s", h->err);
+				http_err(what, h, r);
 				goto out;
 			}
 			/* the stream keeps closing at once: poll instead */
 			r = follow_poll(h, id, fo.last_seq, &k, ret_exit);
 			goto out;
 		}
-		cli_sleep_ms(100L * retries);
+		if ((r = cli_sleep_ms(100L * retries)) < 0)
+			goto out;
 	}
 	*ret_exit = fo.exit_status;
 out:
@@ -426,26 +430,43 @@ out:
 #define OPT_STREAM	0x2000
 #define OPT_RAW		0x2001
 #define OPT_AFTER	0x2002
+#define OPT_CANCEL_ON_INT	0x2003
 
 static const char *arg_stream;
 static bool arg_raw;
 static int64_t arg_after;
+static bool arg_cancel_on_interrupt;
 
 static void
 logs_usage(FILE *f, const char *cmd)
 {
 	if (strcmp(cmd, "tail") == 0)
-		fprintf(f, "Usage: jobcell tail ID [--after SEQ] [--json]\n\n"
+		fprintf(f, "Usage: jobcell tail ID [--after SEQ] "
+		    "[--cancel-on-interrupt] [--json]\n\n"
 		    "Prints the job's output as it is produced, until the job "
-		    "ends\n(reconnecting when the stream breaks). --json: "
-		    "NDJSON records.\n");
+		    "ends\n(reconnecting when the stream breaks).\n"
+		    "  --after SEQ         only the output after record SEQ\n"
+		    "  --cancel-on-interrupt\n"
+		    "                      on Ctrl-C, cancel the job (default: "
+		    "leave it running)\n"
+		    "  --json              NDJSON records, ending with the "
+		    "exit record\n"
+		    "  --profile P         use profile P\n"
+		    "  --help              this help\n"
+		    "Exit status: 0 (1 on errors, 130 interrupted); "
+		    "'jobcell run' exits with the\njob's code.\n");
 	else
 		fprintf(f, "Usage: jobcell logs ID [--stream stdout|stderr] "
 		    "[--raw] [--after SEQ] [--json]\n\n"
 		    "Prints the job's output so far, each chunk to our stdout "
 		    "or stderr as the\njob wrote it. --raw: the exact bytes of "
-		    "one stream (default stdout),\nunrepaired. --json: one "
-		    "record per line.\n");
+		    "one stream (default stdout),\nunrepaired.\n"
+		    "  --stream S          only stdout or stderr\n"
+		    "  --raw               the exact bytes of that stream\n"
+		    "  --after SEQ         only the output after record SEQ\n"
+		    "  --json              one record per line (NDJSON)\n"
+		    "  --profile P         use profile P\n"
+		    "  --help              this help\n");
 }
 
 static int
@@ -456,6 +477,8 @@ logs_opts(struct cli_global *g, const char *cmd, int argc, char **argv)
 		{ "stream", required_argument, NULL, OPT_STREAM },
 		{ "raw", no_argument, NULL, OPT_RAW },
 		{ "after", required_argument, NULL, OPT_AFTER },
+		{ "cancel-on-interrupt", no_argument, NULL,
+		  OPT_CANCEL_ON_INT },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool is_logs = strcmp(cmd, "logs") == 0;
@@ -464,6 +487,7 @@ logs_opts(struct cli_global *g, const char *cmd, int argc, char **argv)
 	arg_stream = NULL;
 	arg_raw = false;
 	arg_after = 0;
+	arg_cancel_on_interrupt = false;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (cli_common_opt(g, c, optarg))
 			continue;
@@ -480,6 +504,12 @@ logs_opts(struct cli_global *g, const char *cmd, int argc, char **argv)
 				arg_raw = true;
 			else
 				arg_stream = optarg;
+			break;
+		case OPT_CANCEL_ON_INT:
+			if (is_logs)
+				return cli_usage_err(cmd, "--cancel-on-"
+				    "interrupt is for 'jobcell tail'");
+			arg_cancel_on_interrupt = true;
 			break;
 		case OPT_AFTER:
 			if (parse_i64(optarg, 0, INT64_MAX, &arg_after) < 0)
@@ -534,7 +564,7 @@ logs_raw(struct http *h, const char *id)
 		cli_err("logs", "cannot write standard output: %s",
 		    strerror(errno));
 	} else if (r < 0) {
-		cli_err("logs", "%s", h->err);
+		http_err("logs", h, r);
 	} else if (resp.status < 200 || resp.status > 299) {
 		http_report("logs", &resp);
 		r = -EPROTO;
@@ -546,7 +576,7 @@ logs_raw(struct http *h, const char *id)
 int
 cmd_logs(struct cli_global *g, int argc, char **argv)
 {
-	struct sink k = { .what = "logs", .json = g->json };
+	struct sink k = { .what = "logs" };
 	struct http h;
 	struct page pg;
 	const char *id;
@@ -557,6 +587,7 @@ cmd_logs(struct cli_global *g, int argc, char **argv)
 		return r;
 	id = argv[optind];
 	k.id = id;
+	k.json = g->json;	/* known only once the options are read */
 	if (arg_stream)
 		k.only = strcmp(arg_stream, "stdout") == 0 ? 1 : 2;
 	if (http_open(g, "logs", NEED_SERVER | NEED_KEY, &h) < 0)
@@ -589,7 +620,17 @@ cmd_tail(struct cli_global *g, int argc, char **argv)
 		return r;
 	if (http_open(g, "tail", NEED_SERVER | NEED_KEY, &h) < 0)
 		return EXIT_FAIL;
+	if ((r = cli_interrupt_catch()) < 0) {
+		http_release(&h);
+		return cli_err("tail", "cannot catch Ctrl-C: %s",
+		    strerror(-r));
+	}
 	r = logs_follow(&h, "tail", argv[optind], arg_after, g->json, &code);
+	if (r == -EINTR)
+		code = job_interrupted(g, &h, "tail", argv[optind],
+		    arg_cancel_on_interrupt);
+	else
+		code = r != 0 ? EXIT_FAIL : EXIT_OK;	/* 1: chunk left out */
 	http_release(&h);
-	return r != 0 ? EXIT_FAIL : EXIT_OK;	/* 1: a chunk left out */
+	return code;
 }

@@ -169,6 +169,12 @@ http_fail(struct http *h, CURLcode rc, const char *errbuf, int cb_err)
 		    "%s: reply too large", h->base);
 		return -E2BIG;
 	}
+	if (rc == CURLE_ABORTED_BY_CALLBACK && cb_err == 0) {
+		/* only on_progress aborts without a reason of its own */
+		(void) snprintf(h->err, sizeof(h->err), "%s: interrupted",
+		    h->base);
+		return -EINTR;
+	}
 	if (cb_err < 0) {
 		(void) snprintf(h->err, sizeof(h->err), "%s: %s", h->base,
 		    strerror(-cb_err));
@@ -194,6 +200,20 @@ http_fail(struct http *h, CURLcode rc, const char *errbuf, int cb_err)
 		(void) snprintf(h->err, sizeof(h->err), "%s: %s%s", h->base,
 		    errbuf[0] ? errbuf : curl_easy_strerror(rc), hint);
 	return rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
+}
+
+/* libcurl calls this about once a second even on an idle stream, and
+ * often while data flows: the place to notice Ctrl-C without a timeout. */
+static int
+on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void) p;
+	(void) dltotal;
+	(void) dlnow;
+	(void) ultotal;
+	(void) ulnow;
+	return cli_interrupted() ? 1 : 0;
 }
 
 static int
@@ -268,6 +288,8 @@ http_perform(struct http *h, const char *method, const char *path,
 	rc |= curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
 	rc |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	rc |= curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+	rc |= curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	rc |= curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	if (!x->fn)
 		rc |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
 	if (h->cacert[0])
@@ -342,11 +364,22 @@ http_report(const char *what, const struct http_resp *r)
 		cli_put_safe(stderr, code);
 		fputs(": ", stderr);
 		cli_put_safe(stderr, msg[0] ? msg : "(no message)");
-		fputc('\n', stderr);
+		fprintf(stderr, " (HTTP %ld)\n", r->status);
+		if (r->status == 401)
+			fprintf(stderr, "jobcell: %s: check the key: 'jobcell "
+			    "config' shows which one is used\n", what);
 		return EXIT_FAIL;
 	}
 	return cli_err(what, "HTTP %ld: unexpected reply from the server",
 	    r->status);
+}
+
+int
+http_err(const char *what, const struct http *h, int r)
+{
+	if (r == -EINTR)
+		return EXIT_FAIL;
+	return cli_err(what, "%s", h->err[0] ? h->err : strerror(-r));
 }
 
 int

@@ -85,6 +85,11 @@ struct job_env {
 	char *name;
 	char *value;
 };
+struct job_file {
+	char *path;			/* relative, checked: see job_path_ok */
+	char *data;			/* UTF-8, no NUL */
+	size_t len;
+};
 struct job_request {
 	char *name;			/* NULL if not given */
 	char **argv;			/* NULL-terminated */
@@ -93,6 +98,9 @@ struct job_request {
 	size_t envc;
 	char *stdin_data;
 	size_t stdin_len;
+	struct job_file *files;
+	size_t nfiles;
+	char *cwd;			/* NULL: the workspace itself */
 	int64_t timeout_s, memory_mb, cpus, pids, disk_mb;
 	bool network;
 	char sandbox[16];		/* "namespace" or "docker" */
@@ -102,8 +110,13 @@ struct job_request {
 int job_request_parse(const char *body, size_t len,
     const struct config_limits *lim, struct job_request *ret, struct api_err *err);
 void job_request_release(struct job_request *jr);
-/* The stored spec: {"argv":[...],"env":{...}} plus "image" for a docker
- * job that names one (read back by the worker). */
+/* A path inside the workspace: 1..JC_MAX_FILE_PATH bytes, relative, parts
+ * separated by single '/', none empty, "." or "..", none longer than
+ * JC_MAX_FILE_PART, no control bytes. Pure. */
+bool job_path_ok(const char *path);
+/* The stored spec: {"argv":[...],"env":{...}} plus "files":{path:data},
+ * "cwd" and "network":true when given, and "image" for a docker job that
+ * names one or has a configured default (read back by the worker). */
 int job_request_spec_json(const struct job_request *jr, struct strbuf *out);
 /* The built-in limits of config_defaults(). */
 void api_limits_default(struct config_limits *lim);

@@ -42,6 +42,12 @@ job_request_release(struct job_request *jr)
 		free(jr->env[i].value);
 	}
 	free(jr->env);
+	for (size_t i = 0; i < jr->nfiles; i++) {
+		free(jr->files[i].path);
+		free(jr->files[i].data);
+	}
+	free(jr->files);
+	free(jr->cwd);
 	free(jr->name);
 	free(jr->stdin_data);
 	memset(jr, 0, sizeof(*jr));
@@ -263,6 +269,12 @@ parse_sandbox(const struct jr_doc *doc, int root,
 			(void) str_copy(jr->sandbox, sizeof(jr->sandbox),
 			    "docker");
 	}
+	/* XXX(#7): files and cwd through the attach stream, networks. */
+	if (strcmp(jr->sandbox, "docker") == 0 && (jr->nfiles > 0 || jr->cwd ||
+	    jr->network))
+		return api_err_set(err, 400, "invalid_request",
+		    "field '%s' is not supported by the docker sandbox yet",
+		    jr->nfiles > 0 ? "files" : jr->cwd ? "cwd" : "network");
 	if (img < 0) {
 		/* The configured default, if any; else the worker's. */
 		if (strcmp(jr->sandbox, "docker") == 0)
@@ -287,6 +299,124 @@ parse_sandbox(const struct jr_doc *doc, int root,
 		    "field 'image': '%s' is not one of the images this server "
 		    "allows", jr->image);
 	return 0;
+}
+
+
+bool
+job_path_ok(const char *path)
+{
+	size_t part = 0, len = 0;
+
+	if (!path[0] || path[0] == '/')
+		return false;
+	for (const char *p = path;; p++, len++) {
+		if (*p == '/' || *p == '\0') {
+			const char *start = p - part;
+
+			if (part == 0 || (part == 1 && start[0] == '.') ||
+			    (part == 2 && start[0] == '.' && start[1] == '.'))
+				return false;
+			if (*p == '\0')
+				break;
+			part = 0;
+			continue;
+		}
+		if ((unsigned char) *p < 0x20 || *p == 0x7f)
+			return false;
+		if (++part > JC_MAX_FILE_PART)
+			return false;
+	}
+	return len <= JC_MAX_FILE_PATH;
+}
+
+/* True if dir names a directory above path ("a/b" above "a/b/c"). */
+static bool
+path_above(const char *dir, const char *path)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(dir, path, n) == 0 && path[n] == '/';
+}
+
+static int
+parse_files(const struct jr_doc *doc, int root, struct job_request *jr,
+    struct api_err *err)
+{
+	int files = jr_obj_get(doc, root, "files");
+	size_t total = 0;
+	int r, n;
+
+	if (files == -ENOENT)
+		return 0;
+	if (jr_type(doc, files) != JR_OBJECT)
+		return api_err_set(err, 400, "invalid_request",
+		    "field 'files' must be an object of path: content strings");
+	n = jr_len(doc, files);
+	if (n > JC_MAX_FILES)
+		return api_err_set(err, 400, "invalid_request",
+		    "field 'files' has more than %d entries", JC_MAX_FILES);
+	if (!(jr->files = calloc((size_t) n + 1, sizeof(*jr->files))))
+		return api_err_internal(err, -ENOMEM);
+	for (int i = 0; i < n; i++) {
+		int k = jr_child(doc, files, i);
+		struct job_file *f = &jr->files[i];
+		size_t len;
+
+		r = jr_str_dup(doc, k, JC_MAX_FILE_PATH, &f->path, &len);
+		jr->nfiles = (size_t) i + (r >= 0);
+		if (r == -ENOMEM)
+			return api_err_internal(err, r);
+		if (r < 0 || !job_path_ok(f->path))
+			return api_err_set(err, 400, "invalid_request",
+			    "field 'files' has a path that is not relative to "
+			    "the workspace (absolute, empty part, '.' or '..', "
+			    "a control byte, or longer than %u bytes)",
+			    JC_MAX_FILE_PATH);
+		for (int j = 0; j < i; j++) {
+			if (strcmp(jr->files[j].path, f->path) == 0)
+				return api_err_set(err, 400, "invalid_request",
+				    "field 'files' names a path twice");
+			if (path_above(jr->files[j].path, f->path) ||
+			    path_above(f->path, jr->files[j].path))
+				return api_err_set(err, 400, "invalid_request",
+				    "field 'files' uses a path both as a file "
+				    "and as a directory");
+		}
+		if ((r = get_string(doc, k + 1, "files", JC_MAX_FILES_BYTES,
+		    &f->data, &f->len, err)) < 0)
+			return r;
+		total += f->len;
+		if (total > JC_MAX_FILES_BYTES)
+			return api_err_set(err, 400, "invalid_request",
+			    "field 'files' holds more than %u bytes",
+			    JC_MAX_FILES_BYTES);
+	}
+	return 0;
+}
+
+static int
+parse_cwd(const struct jr_doc *doc, int root, struct job_request *jr,
+    struct api_err *err)
+{
+	int tok = jr_obj_get(doc, root, "cwd");
+	size_t len;
+	int r;
+
+	if (tok == -ENOENT)
+		return 0;
+	if ((r = get_string(doc, tok, "cwd", JC_MAX_FILE_PATH, &jr->cwd, &len,
+	    err)) < 0)
+		return r;
+	if (!job_path_ok(jr->cwd))
+		return api_err_set(err, 400, "invalid_request",
+		    "field 'cwd' must be a relative path inside the workspace");
+	/* The workspace starts empty but for "files": the directory must be
+	 * one of theirs, or the job could not start there. */
+	for (size_t i = 0; i < jr->nfiles; i++)
+		if (path_above(jr->cwd, jr->files[i].path))
+			return 0;
+	return api_err_set(err, 400, "invalid_request",
+	    "field 'cwd' must name a directory that 'files' creates");
 }
 
 int
@@ -348,6 +478,9 @@ job_request_parse(const char *body, size_t len, const struct config_limits *lim,
 		goto fail;
 	if ((r = parse_env(doc, root, &jr, err)) < 0)
 		goto fail;
+	if ((r = parse_files(doc, root, &jr, err)) < 0 ||
+	    (r = parse_cwd(doc, root, &jr, err)) < 0)
+		goto fail;
 	if ((r = get_limit(doc, root, "timeout", lim->timeout_default_s,
 	    lim->timeout_max_s, &jr.timeout_s, err)) < 0 ||
 	    (r = get_limit(doc, root, "memory_mb", lim->memory_default_mb,
@@ -374,8 +507,7 @@ job_request_parse(const char *body, size_t len, const struct config_limits *lim,
 	}
 	if ((r = parse_sandbox(doc, root, lim, &jr, err)) < 0)
 		goto fail;
-	static const char *const later[] = { "files", "cwd", "artifacts",
-	    NULL };
+	static const char *const later[] = { "artifacts", NULL };
 	for (size_t i = 0; later[i]; i++)
 		if (jr_obj_get(doc, root, later[i]) >= 0) {
 			r = api_err_set(err, 400, "invalid_request",
@@ -409,6 +541,17 @@ job_request_spec_json(const struct job_request *jr, struct strbuf *out)
 	for (size_t i = 0; i < jr->envc; i++)
 		jw_kv_str(&w, jr->env[i].name, jr->env[i].value);
 	jw_obj_close(&w);
+	if (jr->nfiles > 0) {
+		jw_key(&w, "files");
+		jw_obj_open(&w);
+		for (size_t i = 0; i < jr->nfiles; i++)
+			jw_kv_str(&w, jr->files[i].path, jr->files[i].data);
+		jw_obj_close(&w);
+	}
+	if (jr->cwd)
+		jw_kv_str(&w, "cwd", jr->cwd);
+	if (jr->network)
+		jw_kv_bool(&w, "network", true);
 	if (jr->image[0])
 		jw_kv_str(&w, "image", jr->image);
 	jw_obj_close(&w);

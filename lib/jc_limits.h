@@ -13,6 +13,10 @@
 #define JC_MAX_ENV		256		/* env entries */
 #define JC_MAX_ENV_NAME		128		/* env name bytes */
 #define JC_MAX_ENV_VALUE	(32u * 1024)	/* env value bytes */
+#define JC_MAX_FILES		256		/* entries of "files" */
+#define JC_MAX_FILE_PATH	1024		/* bytes of one path (and cwd) */
+#define JC_MAX_FILE_PART	255		/* bytes of one path component */
+#define JC_MAX_FILES_BYTES	(1024u * 1024)	/* all contents together */
 #define JC_ID_LEN		26		/* job id characters */
 #define JC_CONSUMER_NAME_MAX	64		/* consumer name bytes */
 #define JC_KEY_ID_LEN		16		/* hex chars of the key id */

@@ -29,74 +29,67 @@ claimed_job_release(struct claimed_job *j)
 	memset(j, 0, sizeof(*j));
 }
 
-/* The next job to run, fairly: the oldest queued job of each consumer is a
- * candidate if the consumer runs fewer than max_concurrent jobs; among the
- * candidates the consumer with the fewest running jobs goes first, then
- * the oldest submission. */
-static const char claim_pick_sql[] =
-    "WITH heads AS (SELECT consumer_id, MIN(id) AS id FROM jobs "
-    "  WHERE status = 'queued' GROUP BY consumer_id), "
-    "running AS (SELECT consumer_id, COUNT(*) AS n FROM jobs "
-    "  WHERE status = 'running' GROUP BY consumer_id) "
-    "SELECT h.id FROM heads h JOIN consumers c ON c.id = h.consumer_id "
-    "LEFT JOIN running r ON r.consumer_id = h.consumer_id "
-    "WHERE COALESCE(r.n, 0) < c.max_concurrent "
-    "ORDER BY COALESCE(r.n, 0), h.id LIMIT 1";
+/* Claims the next job in one statement, fairly: the oldest queued job of
+ * each consumer is a candidate if the consumer runs fewer than
+ * max_concurrent jobs; among the candidates the consumer with the fewest
+ * running jobs goes first, then the oldest submission. */
+static const char claim_sql[] =
+    "UPDATE jobs SET status = 'running', started_at = ?1, worker = ?2, "
+    "lease_until = ?3 WHERE status = 'queued' AND id = ("
+    " WITH heads AS (SELECT consumer_id, MIN(id) AS id FROM jobs "
+    "   WHERE status = 'queued' GROUP BY consumer_id), "
+    " running AS (SELECT consumer_id, COUNT(*) AS n FROM jobs "
+    "   WHERE status = 'running' GROUP BY consumer_id) "
+    " SELECT h.id FROM heads h JOIN consumers c ON c.id = h.consumer_id "
+    " LEFT JOIN running r ON r.consumer_id = h.consumer_id "
+    " WHERE COALESCE(r.n, 0) < c.max_concurrent "
+    " ORDER BY COALESCE(r.n, 0), h.id LIMIT 1) "
+    "RETURNING id, spec, stdin, timeout_ms, disk_mb, memory_mb, cpus, pids, "
+    "sandbox";
 
 int
 jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
 {
-	_cleanup_stmt_ sqlite3_stmt *pick = NULL, *up = NULL;
+	_cleanup_stmt_ sqlite3_stmt *up = NULL;
 	struct claimed_job j = { 0 };
 	char who[32];
 	int64_t now = time_now_ms();
 	int r, rc;
 
+	(void) snprintf(who, sizeof(who), "%ld", (long) worker_pid);
+	/* IMMEDIATE: the statement reads, then writes (DESIGN section 8). */
 	if ((r = db_exec(db, "BEGIN IMMEDIATE")) < 0)
 		return r;
-	if ((r = db_prepare(db, claim_pick_sql, &pick)) < 0)
-		return rollback(db, r);
-	rc = sqlite3_step(pick);
-	if (rc == SQLITE_DONE)
-		return rollback(db, 0);
-	if (rc != SQLITE_ROW)
-		return rollback(db, db_errno(rc));
-	(void) str_copy(j.id, sizeof(j.id),
-	    (const char *) sqlite3_column_text(pick, 0));
-	(void) snprintf(who, sizeof(who), "%ld", (long) worker_pid);
-	if ((r = db_prepare(db, "UPDATE jobs SET status = 'running', "
-	    "started_at = ?1, worker = ?2, lease_until = ?3 "
-	    "WHERE id = ?4 AND status = 'queued' "
-	    "RETURNING spec, stdin, timeout_ms, disk_mb, memory_mb, cpus, pids, "
-	    "sandbox", &up)) < 0)
+	if ((r = db_prepare(db, claim_sql, &up)) < 0)
 		return rollback(db, r);
 	if (sqlite3_bind_int64(up, 1, now) != SQLITE_OK ||
 	    sqlite3_bind_text(up, 2, who, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-	    sqlite3_bind_int64(up, 3, now + WORKER_LEASE_MS) != SQLITE_OK ||
-	    sqlite3_bind_text(up, 4, j.id, -1, SQLITE_TRANSIENT) != SQLITE_OK)
+	    sqlite3_bind_int64(up, 3, now + WORKER_LEASE_MS) != SQLITE_OK)
 		return rollback(db, -EIO);
 	rc = sqlite3_step(up);
 	if (rc != SQLITE_ROW)
 		return rollback(db, rc == SQLITE_DONE ? 0 : db_errno(rc));
-	j.spec_len = (size_t) sqlite3_column_bytes(up, 0);
+	(void) str_copy(j.id, sizeof(j.id),
+	    (const char *) sqlite3_column_text(up, 0));
+	j.spec_len = (size_t) sqlite3_column_bytes(up, 1);
 	j.spec = malloc(j.spec_len + 1);
-	j.stdin_len = (size_t) sqlite3_column_bytes(up, 1);
+	j.stdin_len = (size_t) sqlite3_column_bytes(up, 2);
 	j.stdin_data = malloc(j.stdin_len + 1);
 	if (!j.spec || !j.stdin_data) {
 		claimed_job_release(&j);
 		return rollback(db, -ENOMEM);
 	}
-	memcpy(j.spec, sqlite3_column_text(up, 0), j.spec_len);
+	memcpy(j.spec, sqlite3_column_text(up, 1), j.spec_len);
 	j.spec[j.spec_len] = '\0';
 	if (j.stdin_len > 0)
-		memcpy(j.stdin_data, sqlite3_column_blob(up, 1), j.stdin_len);
-	j.timeout_ms = sqlite3_column_int64(up, 2);
-	j.disk_mb = sqlite3_column_int64(up, 3);
-	j.memory_mb = sqlite3_column_int64(up, 4);
-	j.cpus = sqlite3_column_int64(up, 5);
-	j.pids = sqlite3_column_int64(up, 6);
-	j.docker = sqlite3_column_text(up, 7) &&
-	    strcmp((const char *) sqlite3_column_text(up, 7), "docker") == 0;
+		memcpy(j.stdin_data, sqlite3_column_blob(up, 2), j.stdin_len);
+	j.timeout_ms = sqlite3_column_int64(up, 3);
+	j.disk_mb = sqlite3_column_int64(up, 4);
+	j.memory_mb = sqlite3_column_int64(up, 5);
+	j.cpus = sqlite3_column_int64(up, 6);
+	j.pids = sqlite3_column_int64(up, 7);
+	j.docker = sqlite3_column_text(up, 8) &&
+	    strcmp((const char *) sqlite3_column_text(up, 8), "docker") == 0;
 	/* Step to the end so the statement is done before COMMIT. */
 	(void) sqlite3_step(up);
 	if ((r = db_exec(db, "COMMIT")) < 0) {
@@ -195,8 +188,9 @@ jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
 	if ((r = db_prepare(db, "UPDATE jobs SET status = ?1, exit_code = ?2, "
 	    "signal = ?3, timed_out = ?4, error = ?5, finished_at = ?6, "
 	    "log_bytes = log_bytes + ?7, next_seq = ?8, log_truncated = ?9, "
-	    "lease_until = NULL, oom_killed = ?11 "
-	    "WHERE id = ?10 AND status = 'running'", &st)) < 0)
+	    "lease_until = NULL, cpu_ms = ?11, max_rss_kb = ?12, "
+	    "oom_killed = ?13 WHERE id = ?10 AND status = 'running'",
+	    &st)) < 0)
 		return rollback(db, r);
 	if (sqlite3_bind_text(st, 1, res->status, -1, SQLITE_STATIC) ||
 	    (res->has_exit_code ? sqlite3_bind_int(st, 2, res->exit_code) :
@@ -211,7 +205,11 @@ jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
 	    sqlite3_bind_int64(st, 8, lc->next_seq + (int64_t) lc->n) ||
 	    sqlite3_bind_int(st, 9, lc->truncated) ||
 	    sqlite3_bind_text(st, 10, job_id, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_int(st, 11, res->oom_killed))
+	    (res->has_usage ? sqlite3_bind_int64(st, 11, res->cpu_ms) :
+	    sqlite3_bind_null(st, 11)) ||
+	    (res->has_usage ? sqlite3_bind_int64(st, 12, res->max_rss_kb) :
+	    sqlite3_bind_null(st, 12)) ||
+	    sqlite3_bind_int(st, 13, res->oom_killed))
 		return rollback(db, -EIO);
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		return rollback(db, db_errno(rc));
@@ -314,6 +312,25 @@ jobstore_supervisor_gone(sqlite3 *db, pid_t pid)
 		return -EIO;
 	rc = sqlite3_step(st);
 	return rc == SQLITE_DONE ? 0 : db_errno(rc);
+}
+
+int
+jobstore_job_final(sqlite3 *db, const char *job_id)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db, "SELECT status NOT IN ('queued', 'running') "
+	    "FROM jobs WHERE id = ?", &st)) < 0)
+		return r;
+	if (sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC))
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_errno(rc);
+	return sqlite3_column_int(st, 0) != 0;
 }
 
 int

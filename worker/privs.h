@@ -26,6 +26,12 @@ enum privs_step {
 	PRIVS_STEP__MAX
 };
 
+/* jobcell-worker's worker processes, once at start (as root): keeps only
+ * the capabilities listed and justified in privs.c, in every set (the
+ * bounding set too, so nothing it execs, slirp4netns included, gets more).
+ * Stays uid 0: cgroupfs and the database are root's files. 0 or -errno. */
+int privs_worker_limit(void);
+
 /* A short lowercase name ("bounding set"); never NULL. */
 const char *privs_step_name(int step);
 

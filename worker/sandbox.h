@@ -4,11 +4,23 @@
 #ifndef JOBCELL_SANDBOX_H
 #define JOBCELL_SANDBOX_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #define CELL_UID 1000		/* uid/gid the job sees inside the cell */
 #define CELL_GID 1000
+#define CELL_NOFILE 1024	/* RLIMIT_NOFILE of the job, soft = hard */
+
+/* A file the cell's setup creates under /work before the job runs. The
+ * path was checked by the API (relative, no "." or ".." or empty part);
+ * the cell checks again and never follows a symlink. */
+struct cell_file {
+	const char *path;
+	const char *data;
+	size_t len;
+};
 
 struct cell_spec {
 	const char *job_id;		/* for the hostname and logs */
@@ -19,6 +31,11 @@ struct cell_spec {
 	uid_t host_uid;			/* unprivileged host uid, never 0 */
 	gid_t host_gid;			/* unprivileged host gid, never 0 */
 	uint64_t disk_mb;		/* size of /work and of /tmp (tmpfs) */
+	const struct cell_file *files;	/* nfiles entries, or NULL */
+	size_t nfiles;
+	const char *cwd;		/* relative to /work; NULL: /work */
+	bool network;			/* outbound network through slirp4netns
+					 * (docs/operations.md, "Cells") */
 	/* Optional (NULL: none). Called by cell_start in the worker once the
 	 * cell's init exists (pid = its host pid) and before it runs any
 	 * setup or job code, e.g. to put it into the job's cgroup so that
@@ -33,6 +50,8 @@ struct cell {
 	int stdout_fd;		/* read ends, O_NONBLOCK | O_CLOEXEC */
 	int stderr_fd;
 	int report_fd;		/* read end of the report pipe, O_CLOEXEC */
+	pid_t slirp_pid;	/* network: slirp4netns, our child; else -1 */
+	int slirp_exit_fd;	/* closing it ends slirp4netns; else -1 */
 	char argv0[64];		/* argv[0], truncated, for error sentences */
 };
 

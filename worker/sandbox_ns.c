@@ -7,27 +7,31 @@
  *
  *   worker                    cell init (pid 1)          job
  *   ------                    -----------------          ---
+ *   seccomp BPF (once);
  *   pipes: out, err, report,
  *   sync; block all signals
  *   clone(NEWUSER|NEWPID|NEWNS
  *   |NEWNET|NEWUTS|NEWIPC) -> reset handlers, PDEATHSIG,
  *   write uid_map, gid_map    wait on sync
- *   spec->attach(pid)
+ *   spec->attach(pid): cgroup
+ *   network: slirp4netns
  *   "g" on sync ----------->  setgroups(0), become 1000
  *   return: job is starting   keeping caps (privs.c);
  *                             unshare the cgroup ns (now
  *                             rooted at the job's cgroup);
  *                             keep only our fds; hostname;
  *                             lo up; root on a tmpfs, /proc,
- *                             pivot_root; drop privs
- *                             (privs.c); fork ---------> setsid, fds 0-2,
- *                             non-dumpable, close fds    close the rest,
- *                             but report; TERM handler:  reset signals,
- *                             kill(-1, TERM); reap until execve (failure:
- *                             the job ends               {SETUP_FAILED,
- *   cell_try_wait: reap    <- {EXITED, wstatus};          exec, errno})
+ *                             pivot_root; files into /work,
+ *                             cwd; drop privs (privs.c);
+ *                             clone(VM|VFORK) ---------> setsid, fds 0-2,
+ *                             (suspended until exec)     close the rest,
+ *                             non-dumpable, close fds    rlimits, seccomp,
+ *                             but report; TERM handler:  execve (failure:
+ *                             kill(-1, TERM); reap until {SETUP_FAILED,
+ *                             the job ends               exec, errno})
+ *   cell_try_wait: reap    <- {EXITED, wstatus};
  *   init, read records        _exit(0): the kernel kills
- *                             the rest of the pid ns
+ *   cell_release: slirp ends  the rest of the pid ns
  *
  * Pipes: out/err (job -> worker, read ends O_NONBLOCK), report (cell ->
  * worker, 16-byte records, atomic below PIPE_BUF), sync (worker -> cell,
@@ -54,6 +58,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -65,6 +70,7 @@
 #include "jc_limits.h"
 #include "privs.h"
 #include "sandbox.h"
+#include "seccomp.h"
 #include "banned.h"
 
 /* Where the cell's root tmpfs is built before pivot_root. The mount is made
@@ -73,6 +79,10 @@
 #define DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
 #define CELL_HOSTNAME	"cell"
 #define CELL_DISK_MB_MAX (1024u * 1024)	/* 1 TiB of tmpfs: surely a bug */
+/* Networked cells: slirp4netns (Debian package) in the cell's netns. */
+#define SLIRP4NETNS	"/usr/bin/slirp4netns"
+#define SLIRP_DNS	"10.0.2.3"
+#define SLIRP_READY_MS	5000
 
 /* The step a struct cell_report names (sandbox.h leaves the enum to us). */
 enum cell_step {
@@ -99,6 +109,10 @@ enum cell_step {
 	CELL_STEP_WAIT,
 	CELL_STEP_STDIO,
 	CELL_STEP_EXEC,
+	CELL_STEP_RLIMITS,
+	CELL_STEP_SECCOMP,
+	CELL_STEP_FILES,
+	CELL_STEP_CWD,
 	CELL_STEP__MAX,
 	CELL_STEP_PRIVS = 100,		/* + enum privs_step */
 };
@@ -127,7 +141,15 @@ static const char *const cell_step_names[CELL_STEP__MAX] = {
 	[CELL_STEP_WAIT] = "waiting for the job",
 	[CELL_STEP_STDIO] = "setting up the job's stdin, stdout and stderr",
 	[CELL_STEP_EXEC] = "exec",
+	[CELL_STEP_RLIMITS] = "setting resource limits",
+	[CELL_STEP_SECCOMP] = "installing the seccomp filter",
+	[CELL_STEP_FILES] = "writing the job's files",
+	[CELL_STEP_CWD] = "entering the job's cwd",
 };
+
+/* The seccomp filter, built once per worker process by cell_start() and
+ * inherited by every cell through clone(). */
+static struct seccomp_prog cell_filter;
 
 /* The fds the cell keeps from the worker. */
 struct cell_fds {
@@ -388,7 +410,7 @@ mount_toolchain(void)
  * read-only binds of the few host files programs need to run (the dynamic
  * linker cache, alternatives symlinks, CA certificates). */
 static int
-build_etc(void)
+build_etc(bool network)
 {
 	static const struct { const char *path, *content; } files[] = {
 		{ "/etc/passwd",
@@ -418,6 +440,10 @@ build_etc(void)
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
 		if ((r = write_in_root(files[i].path, files[i].content, 0644)) < 0)
 			return r;
+	/* slirp4netns forwards its 10.0.2.3 to the host's resolver. */
+	if (network && (r = write_in_root("/etc/resolv.conf",
+	    "nameserver " SLIRP_DNS "\n", 0644)) < 0)
+		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(binds); i++) {
 		if (stat(binds[i].path, &st) < 0) {
 			if (errno == ENOENT)
@@ -518,8 +544,10 @@ build_dev(uint64_t shm_mb)
 		return -ENAMETOOLONG;
 	if (mkdir(dst, 0755) < 0)
 		return -errno;
-	n = snprintf(opts, sizeof(opts), "mode=1777,uid=%u,gid=%u,size=%llum",
-	    (unsigned) CELL_UID, (unsigned) CELL_GID, (unsigned long long) shm_mb);
+	n = snprintf(opts, sizeof(opts), "mode=1777,uid=%u,gid=%u,size=%llum,"
+	    "nr_inodes=%llu", (unsigned) CELL_UID, (unsigned) CELL_GID,
+	    (unsigned long long) shm_mb,
+	    (unsigned long long) (shm_mb < 4 ? 1024 : shm_mb * 256));
 	if (n < 0 || (size_t) n >= sizeof(opts))
 		return -E2BIG;
 	if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
@@ -543,9 +571,12 @@ mount_scratch(const char *rel, const char *mode, uint64_t size_mb)
 		return r;
 	if ((r = in_root(dst, sizeof(dst), rel)) < 0)
 		return r;
-	n = snprintf(opts, sizeof(opts), "mode=%s,uid=%u,gid=%u,size=%llum",
-	    mode, (unsigned) CELL_UID, (unsigned) CELL_GID,
-	    (unsigned long long) size_mb);
+	/* Inodes bounded too (tmpfs defaults to half the RAM's pages, and
+	 * each inode is kernel memory): 256 per MiB, at least 1024. */
+	n = snprintf(opts, sizeof(opts), "mode=%s,uid=%u,gid=%u,size=%llum,"
+	    "nr_inodes=%llu", mode, (unsigned) CELL_UID, (unsigned) CELL_GID,
+	    (unsigned long long) size_mb,
+	    (unsigned long long) (size_mb < 4 ? 1024 : size_mb * 256));
 	if (n < 0 || (size_t) n >= sizeof(opts))
 		return -E2BIG;
 	if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
@@ -570,7 +601,7 @@ build_root(const struct cell_spec *spec, int *step)
 	if ((r = mount_toolchain()) < 0)
 		return r;
 	*step = CELL_STEP_ETC;
-	if ((r = build_etc()) < 0)
+	if ((r = build_etc(spec->network)) < 0)
 		return r;
 	*step = CELL_STEP_PROC;
 	if ((r = mount_proc()) < 0)
@@ -603,6 +634,116 @@ build_root(const struct cell_spec *spec, int *step)
 		return -errno;
 	*step = CELL_STEP_CHDIR;
 	if (chdir("/work") < 0)
+		return -errno;
+	return 0;
+}
+
+/* Walks the directories of rel (all its parts but the last, or all of it if
+ * !leaf) under dfd, creating them if mkdirs, never following a symlink.
+ * Returns an fd of the last directory (>= 0) and *ret_leaf the last part,
+ * or -errno. Refuses empty, "." and ".." parts again (the API did too). */
+static int
+walk_dirs(int dfd, const char *rel, bool mkdirs, bool leaf,
+    const char **ret_leaf)
+{
+	char part[NAME_MAX + 1];
+	const char *p = rel, *e;
+	int cur = dfd, next;
+
+	for (;;) {
+		size_t n;
+
+		e = strchrnul(p, '/');
+		n = (size_t) (e - p);
+		if (n == 0 || n > NAME_MAX || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.')) {
+			if (cur != dfd)
+				(void) close(cur);
+			return -EINVAL;
+		}
+		if (*e == '\0' && leaf) {
+			*ret_leaf = p;
+			if (cur != dfd)
+				return cur;
+			next = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+			return next < 0 ? -errno : next;
+		}
+		memcpy(part, p, n);
+		part[n] = '\0';
+		if (mkdirs && mkdirat(cur, part, 0755) < 0 && errno != EEXIST) {
+			next = -errno;
+		} else {
+			next = openat(cur, part, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+			if (next < 0)
+				next = -errno;
+		}
+		if (cur != dfd)
+			(void) close(cur);
+		if (next < 0)
+			return next;
+		cur = next;
+		if (*e == '\0') {
+			*ret_leaf = NULL;
+			return cur;
+		}
+		p = e + 1;
+	}
+}
+
+/* Creates spec->files under /work (our cwd): O_CREAT | O_EXCL |
+ * O_NOFOLLOW under directory fds, so nothing is ever written through a
+ * link, even though no job code has run yet to plant one. */
+static int
+write_files(const struct cell_spec *spec)
+{
+	_cleanup_close_ int work = -1;
+
+	if (spec->nfiles == 0)
+		return 0;
+	if ((work = open("/work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return -errno;
+	for (size_t i = 0; i < spec->nfiles; i++) {
+		const struct cell_file *f = &spec->files[i];
+		_cleanup_close_ int dir = -1, fd = -1;
+		const char *leaf = NULL;
+		size_t off = 0;
+		ssize_t w;
+
+		if ((dir = walk_dirs(work, f->path, true, true, &leaf)) < 0)
+			return dir;
+		fd = openat(dir, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0644);
+		if (fd < 0)
+			return -errno;
+		while (off < f->len) {
+			if ((w = write(fd, f->data + off, f->len - off)) < 0) {
+				if (errno == EINTR)
+					continue;
+				return -errno;
+			}
+			off += (size_t) w;
+		}
+	}
+	return 0;
+}
+
+/* chdir into /work/cwd, part by part, without following links. */
+static int
+enter_cwd(const char *cwd)
+{
+	_cleanup_close_ int work = -1, dir = -1;
+	const char *leaf;
+
+	if (!cwd)
+		return 0;
+	if ((work = open("/work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return -errno;
+	if ((dir = walk_dirs(work, cwd, false, false, &leaf)) < 0)
+		return dir;
+	if (fchdir(dir) < 0)
 		return -errno;
 	return 0;
 }
@@ -666,17 +807,50 @@ exec_job(char *const *argv, char *const *envp)
 	return eacces ? -EACCES : -ENOENT;
 }
 
-/* The job's first process, forked by init; privileges are already gone. */
+/* Lowering a limit needs no privilege; the job cannot raise a hard limit
+ * again (no CAP_SYS_RESOURCE). No core files (they would fill /work and may
+ * hold secrets of other processes' memory... of the job only, but still
+XX than the workspace; a bounded fd table. */
+static int
+set_rlimits(uint64_t disk_mb)
+{
+	const struct { int res; rlim_t v; } lims[] = {
+		{ RLIMIT_CORE, 0 },
+		{ RLIMIT_NOFILE, CELL_NOFILE },
+		{ RLIMIT_FSIZE, (rlim_t) disk_mb * 1024 * 1024 },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(lims); i++) {
+		struct rlimit rl = { .rlim_cur = lims[i].v, .rlim_max = lims[i].v };
+
+		if (setrlimit(lims[i].res, &rl) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* The stack the job's first process runs on until its execve. 64 KiB:
+ * job_main's deepest frame is exec_job's JC_PATH_MAX buffer. */
+static char job_stack[64 * 1024] __attribute__((aligned(16)));
+
+struct job_args {
+	const struct cell_spec *spec;
+	const struct cell_fds *f;
+};
+static struct job_args job_args;
+
+/* The job's first process, cloned by init; privileges are already gone. */
 static _Noreturn void
 job_main(const struct cell_spec *spec, const struct cell_fds *f)
 {
 	sigset_t none;
 	int in = f->stdin_fd, r;
 
+	/* Signal handlers are all default already: init reset them first
+	 * thing and installs its TERM handler only once we have exec'd
+	 * (CLONE_VFORK holds it until then). */
 	if (setsid() < 0)
 		die(f->report_w, CELL_STEP_STDIO, -errno);
-	if ((r = reset_signal_handlers()) < 0)
-		die(f->report_w, CELL_STEP_SIGNALS, r);
 	if (in < 0) {
 		if ((in = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
 			die(f->report_w, CELL_STEP_STDIO, -errno);
@@ -691,10 +865,23 @@ job_main(const struct cell_spec *spec, const struct cell_fds *f)
 	if (close_all_except((const int[]) { 0, 1, 2, f->report_w }, 4) < 0)
 		die(f->report_w, CELL_STEP_FDS, -errno);
 	(void) umask(022);
+	if ((r = set_rlimits(spec->disk_mb)) < 0)
+		die(f->report_w, CELL_STEP_RLIMITS, r);
 	if (sigemptyset(&none) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
 		die(f->report_w, CELL_STEP_SIGNALS, -errno);
+	/* Last: from here on only execve (and, on failure, write + exit). */
+	if ((r = seccomp_prog_install(&cell_filter)) < 0)
+		die(f->report_w, CELL_STEP_SECCOMP, r);
 	r = exec_job(spec->argv, spec->envp);
 	die(f->report_w, CELL_STEP_EXEC, r);
+}
+
+static int
+job_start(void *arg)
+{
+	const struct job_args *a = arg;
+
+	job_main(a->spec, a->f);
 }
 
 /* /proc/1/cmdline is world-readable and would show the worker's command
@@ -847,6 +1034,10 @@ cell_main(const struct cell_spec *spec, struct cell_fds *f)
 		die(f->report_w, CELL_STEP_LOOPBACK, r);
 	if ((r = build_root(spec, &step)) < 0)
 		die(f->report_w, step, r);
+	if ((r = write_files(spec)) < 0)
+		die(f->report_w, CELL_STEP_FILES, r);
+	if ((r = enter_cwd(spec->cwd)) < 0)
+		die(f->report_w, CELL_STEP_CWD, r);
 
 	/* Init and job both run without privileges from here: the job
 	 * inherits the dropped state through fork(). */
@@ -855,10 +1046,17 @@ cell_main(const struct cell_spec *spec, struct cell_fds *f)
 	if (prctl(PR_SET_PDEATHSIG, (unsigned long) SIGKILL, 0L, 0L, 0L) < 0)
 		die(f->report_w, CELL_STEP_PDEATHSIG, -errno);
 
-	if ((job = fork()) < 0)
+	/* posix_spawn-style: the job shares init's memory until its execve
+	 * (CLONE_VM | CLONE_VFORK) and runs on a stack of its own, so no page
+	 * table of the worker's address space is copied a second time; it
+	 * was the largest single cost of a cell (bench/README.md). Init is
+	 * suspended meanwhile, so nothing races on the shared memory; the
+	 * job's writes there are to its own stack and errno. */
+	job_args = (struct job_args) { .spec = spec, .f = f };
+	job = clone(job_start, job_stack + sizeof(job_stack),
+	    CLONE_VM | CLONE_VFORK | SIGCHLD, &job_args);
+	if (job < 0)
 		die(f->report_w, CELL_STEP_FORK, -errno);
-	if (job == 0)
-		job_main(spec, f);
 	init_main(job, f->report_w);
 }
 
@@ -915,6 +1113,90 @@ copy_name(char *dst, size_t size, const char *s)
 	dst[i] = '\0';
 }
 
+/* Starts slirp4netns for the cell whose init is pid and waits until it has
+ * configured tap0 (10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3). It runs
+ * as root only to enter the cell's network namespace, then sandboxes
+ * itself (--enable-sandbox: own mount namespace, capabilities dropped;
+ * --enable-seccomp); --disable-host-loopback keeps the job away from the
+ * host's 127.0.0.1 services. It exits when *ret_exit_w is closed. */
+static int
+slirp_start(pid_t pid, pid_t *ret_pid, int *ret_exit_w)
+{
+	_cleanup_close_ int ready_r = -1, ready_w = -1, exit_r = -1, exit_w = -1;
+	char spid[16], sready[16], sexit[16], ok;
+	struct pollfd p;
+	pid_t child;
+	int r;
+
+	if (access(SLIRP4NETNS, X_OK) < 0)
+		return -errno;
+	if ((r = make_pipe(&ready_r, &ready_w, false)) < 0 ||
+	    (r = make_pipe(&exit_r, &exit_w, false)) < 0)
+		return r;
+	(void) snprintf(spid, sizeof(spid), "%d", (int) pid);
+	(void) snprintf(sready, sizeof(sready), "--ready-fd=%d", ready_w);
+	(void) snprintf(sexit, sizeof(sexit), "--exit-fd=%d", exit_r);
+	if ((child = fork()) < 0)
+		return -errno;
+	if (child == 0) {
+		static char a0[] = SLIRP4NETNS, a1[] = "--configure",
+		    a2[] = "--mtu=65520", a3[] = "--disable-host-loopback",
+		    a4[] = "--enable-sandbox", a5[] = "--enable-seccomp",
+		    a6[] = "tap0";
+		char *const argv[] = {
+			a0, a1, a2, a3, a4, a5, sready, sexit, spid, a6, NULL,
+		};
+		char *const envp[] = { NULL };
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		sigset_t none;
+
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
+		    dup2(nul, 2) < 0 ||
+		    fcntl(ready_w, F_SETFD, 0) < 0 || fcntl(exit_r, F_SETFD, 0) < 0 ||
+		    close_all_except((const int[]) { 0, 1, 2, ready_w, exit_r },
+		    5) < 0 || signal(SIGPIPE, SIG_DFL) == SIG_ERR ||
+		    signal(SIGHUP, SIG_DFL) == SIG_ERR ||
+		    signal(SIGTERM, SIG_DFL) == SIG_ERR ||
+		    sigemptyset(&none) < 0 ||
+		    sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+			_exit(127);
+		(void) execve(SLIRP4NETNS, argv, envp);
+		_exit(127);
+	}
+	close_fd(&ready_w);
+	close_fd(&exit_r);
+	p = (struct pollfd) { .fd = ready_r, .events = POLLIN };
+	do
+		r = poll(&p, 1, SLIRP_READY_MS);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0 || read(ready_r, &ok, 1) != 1 || ok != '1') {
+		r = r < 0 ? -errno : -ETIMEDOUT;
+		kill_and_reap(child);
+		return r;
+	}
+	*ret_pid = child;
+	*ret_exit_w = steal_fd(&exit_w);
+	return 0;
+}
+
+static void
+slirp_stop(struct cell *c)
+{
+	pid_t w = 0;
+
+	if (c->slirp_pid <= 0)
+		return;
+	close_fd(&c->slirp_exit_fd);	/* slirp4netns exits on EOF */
+	for (int i = 0; i < 100 && w == 0; i++) {
+		w = waitpid(c->slirp_pid, NULL, WNOHANG);
+		if (w == 0)
+			(void) poll(NULL, 0, 10);
+	}
+	if (w == 0)
+		kill_and_reap(c->slirp_pid);
+	c->slirp_pid = -1;
+}
+
 static int
 check_spec(const struct cell_spec *spec)
 {
@@ -925,6 +1207,8 @@ check_spec(const struct cell_spec *spec)
 		return -EINVAL;
 	if (spec->disk_mb < 1 || spec->disk_mb > CELL_DISK_MB_MAX)
 		return -EINVAL;
+	if (spec->nfiles > 0 && !spec->files)
+		return -EINVAL;
 	return 0;
 }
 
@@ -933,6 +1217,8 @@ cell_start(const struct cell_spec *spec, struct cell *ret)
 {
 	_cleanup_close_ int out_r = -1, out_w = -1, err_r = -1, err_w = -1;
 	_cleanup_close_ int rep_r = -1, rep_w = -1, sync_r = -1, sync_w = -1;
+	_cleanup_close_ int slirp_w = -1;
+	pid_t slirp_pid = -1;
 	struct cell_fds f;
 	sigset_t all, old;
 	ssize_t n;
@@ -940,6 +1226,8 @@ cell_start(const struct cell_spec *spec, struct cell *ret)
 	int r;
 
 	if ((r = check_spec(spec)) < 0)
+		return r;
+	if (!cell_filter.insns && (r = seccomp_prog_build(EPERM, &cell_filter)) < 0)
 		return r;
 	if ((r = make_pipe(&out_r, &out_w, true)) < 0 ||
 	    (r = make_pipe(&err_r, &err_w, true)) < 0 ||
@@ -985,12 +1273,16 @@ cell_start(const struct cell_spec *spec, struct cell *ret)
 		goto fail;
 	if (spec->attach && (r = spec->attach(pid, spec->attach_arg)) < 0)
 		goto fail;
+	if (spec->network && (r = slirp_start(pid, &slirp_pid, &slirp_w)) < 0)
+		goto fail;
 	if ((n = write(sync_w, "g", 1)) != 1) {
 		r = n < 0 ? -errno : -EIO;
 		goto fail;
 	}
 
 	ret->pid = pid;
+	ret->slirp_pid = slirp_pid;
+	ret->slirp_exit_fd = steal_fd(&slirp_w);
 	ret->stdout_fd = steal_fd(&out_r);
 	ret->stderr_fd = steal_fd(&err_r);
 	ret->report_fd = steal_fd(&rep_r);
@@ -998,6 +1290,10 @@ cell_start(const struct cell_spec *spec, struct cell *ret)
 	return 0;
 fail:
 	kill_and_reap(pid);	/* it is still waiting on sync: nothing ran */
+	if (slirp_pid > 0) {
+		close_fd(&slirp_w);
+		kill_and_reap(slirp_pid);
+	}
 	return r;
 }
 
@@ -1111,6 +1407,7 @@ cell_release(struct cell *c)
 		kill_and_reap(c->pid);
 		c->pid = -1;
 	}
+	slirp_stop(c);
 	close_fd(&c->stdout_fd);
 	close_fd(&c->stderr_fd);
 	close_fd(&c->report_fd);

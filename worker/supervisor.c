@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
 #include "config.h"
 #include "db.h"
@@ -61,6 +62,7 @@ static const char *arg_docker_image;
 static bool docker_up;		/* the daemon answered the last ping */
 
 static pid_t slot_pid[JC_MAX_SLOTS];
+static struct cgroup_root cg_root;
 static int64_t slot_restart_at[JC_MAX_SLOTS];
 
 static void
@@ -232,6 +234,27 @@ do_startup(sqlite3 *db, void *arg)
 	return n < 0 ? n : 0;
 }
 
+static bool
+job_gone(const char *name, void *arg)
+{
+	return jobstore_job_final(arg, name) == 1;
+}
+
+/* Removes the empty cgroups of jobs this database knows as finished: those
+ * of a worker that died before it could (its cells died with it). Never
+ * touches a cgroup of a job it does not know (another jobcell may share the
+ * hierarchy) nor a populated one (rmdir refuses). */
+static int
+do_sweep_cgroups(sqlite3 *db, void *arg)
+{
+	int n;
+
+	(void) arg;
+	if ((n = cgroup_sweep(&cg_root, job_gone, db)) > 0)
+		log_info("removed %d cgroup(s) of finished jobs", n);
+	return n;
+}
+
 static int
 bind_doorbell(const char *path)
 {
@@ -394,8 +417,16 @@ main(int argc, char **argv)
 		    "unprivileged uids for cells)");
 		return 1;
 	}
+	/* Cells without limits would break DESIGN section 5: refuse to run. */
+	if ((r = cgroup_root_init(&cg_root)) < 0) {
+		log_errno(r, "no usable cgroup hierarchies: need memory, pids "
+		    "and cpu (v2, or v1 mounted under /sys/fs/cgroup)");
+		return 1;
+	}
+	log_info("cgroups: %s", cg_root.version == CGROUP_V2 ? "v2" : "v1");
 	if (with_db(do_startup, NULL) < 0)
 		return 1;
+	(void) with_db(do_sweep_cgroups, NULL);
 	/* Before any worker exists: every container of ours is an orphan. */
 	docker_beat();
 	if (arg_doorbell && (bell_fd = bind_doorbell(arg_doorbell)) < 0) {
@@ -481,6 +512,7 @@ main(int argc, char **argv)
 					    WIFSIGNALED(status) ? WTERMSIG(status) :
 					    WEXITSTATUS(status));
 				(void) with_db(do_fail_lost, &pid);
+				(void) with_db(do_sweep_cgroups, NULL);
 				slot_restart_at[i] = time_mono_ms() + 200;
 			}
 		}

@@ -17,11 +17,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
 #include "db.h"
 #include "json_reader.h"
 #include "log.h"
 #include "parse.h"
+#include "privs.h"
 #include "sandbox.h"
 #include "sandbox_docker.h"
 #include "strbuf.h"
@@ -33,6 +35,9 @@
 #define STORE_RETRIES 50	/* x 100 ms: how long a result waits on a busy db */
 
 volatile sig_atomic_t worker_draining;
+
+/* The cgroup hierarchies, found once when the worker starts. */
+static struct cgroup_root cg_root;
 
 static void
 on_term(int sig)
@@ -46,6 +51,10 @@ struct exec_args {
 	char **argv;
 	char **envp;
 	size_t argc, envc;
+	struct cell_file *files;	/* path and data owned */
+	size_t nfiles;
+	char *cwd;
+	bool network;
 	char *image;		/* docker jobs: the spec's "image", or NULL */
 };
 
@@ -56,8 +65,14 @@ exec_args_release(struct exec_args *a)
 		free(a->argv[i]);
 	for (size_t i = 0; a->envp && i < a->envc; i++)
 		free(a->envp[i]);
+	for (size_t i = 0; a->files && i < a->nfiles; i++) {
+		free((char *) (uintptr_t) a->files[i].path);
+		free((char *) (uintptr_t) a->files[i].data);
+	}
 	free(a->argv);
 	free(a->envp);
+	free(a->files);
+	free(a->cwd);
 	free(a->image);
 	memset(a, 0, sizeof(*a));
 }
@@ -87,6 +102,47 @@ env_add(struct exec_args *a, const char *name, const char *value)
 	if (!a->envp[a->envc])
 		return -ENOMEM;
 	a->envc++;
+	return 0;
+}
+
+/* The optional parts of the spec: "files", "cwd", "network" (the API
+ * validated them; the cell checks paths again). */
+static int
+exec_args_files(const struct jr_doc *doc, struct exec_args *a)
+{
+	int files = jr_obj_get(doc, jr_root(doc), "files");
+	int cwd = jr_obj_get(doc, jr_root(doc), "cwd");
+	int net = jr_obj_get(doc, jr_root(doc), "network");
+	int n, r;
+
+	if (net >= 0 && jr_bool(doc, net, &a->network) < 0)
+		return -EINVAL;
+	if (cwd >= 0 && (r = jr_str_dup(doc, cwd, JC_MAX_FILE_PATH, &a->cwd,
+	    NULL)) < 0)
+		return r;
+	if (files < 0)
+		return 0;
+	if (jr_type(doc, files) != JR_OBJECT ||
+	    (n = jr_len(doc, files)) > JC_MAX_FILES)
+		return -EINVAL;
+	if (!(a->files = calloc((size_t) n + 1, sizeof(*a->files))))
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		int k = jr_child(doc, files, i);
+		char *path = NULL, *data = NULL;
+		size_t len;
+
+		if ((r = jr_str_dup(doc, k, JC_MAX_FILE_PATH, &path, NULL)) < 0)
+			return r;
+		if ((r = jr_str_dup(doc, k + 1, JC_MAX_FILES_BYTES, &data,
+		    &len)) < 0) {
+			free(path);
+			return r;
+		}
+		a->files[a->nfiles++] = (struct cell_file) {
+			.path = path, .data = data, .len = len,
+		};
+	}
 	return 0;
 }
 
@@ -132,11 +188,23 @@ exec_args_build(const struct claimed_job *j, struct exec_args *ret)
 			goto fail;
 		a.argc++;
 	}
+	if ((r = exec_args_files(doc, &a)) < 0)
+		goto fail;
 	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
 		/* A docker image's own PATH (a toolchain's) stays. */
 		if (!(j->docker && i == 0) && (r = env_add(&a, defaults[i][0],
 		    defaults[i][1] ? defaults[i][1] : j->id)) < 0)
 			goto fail;
+	if (a.cwd) {
+		_cleanup_free_ char *pwd = NULL;
+
+		if (asprintf(&pwd, "/work/%s", a.cwd) < 0) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		if ((r = env_add(&a, "PWD", pwd)) < 0)
+			goto fail;
+	}
 	for (int i = 0; i < jr_len(doc, env_tok); i++) {
 		_cleanup_free_ char *name = NULL, *value = NULL;
 		int k = jr_child(doc, env_tok, i);
@@ -243,12 +311,54 @@ min_wait(int a, int64_t until, int64_t now)
 	return (a < 0 || d < a) ? (int) d : a;
 }
 
+/* cell_spec.attach: the cell's init joins the job's cgroup before it runs
+ * anything, so every process of the cell is born inside it. */
+static int
+attach_to_cgroup(pid_t pid, void *arg)
+{
+	return cgroup_attach(arg, pid);
+}
+
+static int
+job_cgroup_create(const struct claimed_job *j, struct cgroup *ret)
+{
+	struct cgroup_limits lim = {
+		.memory_mb = (uint64_t) j->memory_mb,
+		/* + 1: the cell's init counts against pids.max too. */
+		.pids = (uint64_t) j->pids + 1,
+		.cpus = (uint64_t) j->cpus,
+	};
+
+	return cgroup_create(&cg_root, j->id, &lim, ret);
+}
+
+/* Reads the usage into res, then removes the cgroup (killing anything
+ * left, which the end of the cell's pid namespace should have done). */
+static void
+job_cgroup_end(const char *id, struct cgroup *cg, struct job_result *res)
+{
+	struct cgroup_usage u;
+	int r;
+
+	if ((r = cgroup_read_usage(cg, &u)) < 0)
+		log_warn("job=%s: cannot read cgroup usage: %s, ignoring", id,
+		    strerror(-r));
+	if (res) {
+		res->has_usage = true;
+		res->cpu_ms = (int64_t) u.cpu_ms;
+		res->max_rss_kb = (int64_t) u.max_rss_kb;
+		res->oom_killed = u.oom_killed;
+	}
+	if ((r = cgroup_destroy(cg)) < 0)
+		log_err("job=%s: cannot remove the cgroup: %s", id, strerror(-r));
+}
+
 /* The job's cell, whichever backend runs it: the run loop below sees two
  * pipes, a non-blocking wait and TERM/KILL, whatever is behind them. */
 struct job_cell {
 	bool docker;
 	bool lost;		/* docker: the daemon failed us mid-job */
-	bool oom_killed;
+	bool oom_killed;	/* docker: State.OOMKilled */
 	int stdout_fd, stderr_fd;
 	struct cell ns;
 	struct docker_cell dk;
@@ -286,6 +396,13 @@ job_cell_start(const struct worker_config *cfg, const struct claimed_job *j,
 	if (!cfg->docker_socket) {
 		(void) snprintf(msg, size, "the cell could not be built: this "
 		    "worker runs no docker sandbox");
+		return -ENOTSUP;
+	}
+	/* The API refuses these for docker (XXX(#7): files through the
+	 * attach stream); a job stored otherwise must not run without them. */
+	if (spec->nfiles > 0 || spec->cwd || spec->network) {
+		(void) snprintf(msg, size, "the cell could not be built: the "
+		    "docker sandbox takes no files, cwd or network yet");
 		return -ENOTSUP;
 	}
 	if (!image) {
@@ -346,6 +463,7 @@ static void
 run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
     struct logcap *lc)
 {
+	struct cgroup cg;
 	struct exec_args ea = { 0 };
 	struct cell_spec spec = { 0 };
 	struct job_cell cell;
@@ -358,7 +476,7 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	int64_t next_renew = now + WORKER_RENEW_MS, reaped_at = 0;
 	int64_t drain_at = 0;
 	bool out_open = true, err_open = true, reaped = false, killed = false;
-	bool timed_out = false, cancelled = false;
+	bool timed_out = false, cancelled = false, have_cg = false;
 	int r;
 
 	lc->n = 0;
@@ -386,10 +504,29 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	spec.host_uid = cfg->uid_base + (uid_t) cfg->slot;
 	spec.host_gid = cfg->uid_base + (gid_t) cfg->slot;
 	spec.disk_mb = (uint64_t) j->disk_mb;
+	spec.files = ea.files;
+	spec.nfiles = ea.nfiles;
+	spec.cwd = ea.cwd;
+	spec.network = ea.network;
+	/* A docker cell's limits are the daemon's cgroup. */
+	if (!j->docker && (r = job_cgroup_create(j, &cg)) < 0) {
+		(void) snprintf(msg, sizeof(msg), "the cell could not be built: "
+		    "cannot create its cgroup: %s", strerror(-r));
+		exec_args_release(&ea);
+		finish_error(db, j->id, lc, msg);
+		return;
+	}
+	if (!j->docker) {
+		have_cg = true;
+		spec.attach = attach_to_cgroup;
+		spec.attach_arg = &cg;
+	}
 	r = job_cell_start(cfg, j, &spec, ea.image ? ea.image :
 	    cfg->docker_image, &cell, msg, sizeof(msg));
 	exec_args_release(&ea);
 	if (r < 0) {
+		if (have_cg)
+			job_cgroup_end(j->id, &cg, NULL);
 		finish_error(db, j->id, lc, msg);
 		return;
 	}
@@ -487,11 +624,17 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		    "the docker cell was lost" : "the cell could not be built",
 		    cr.error);
 		job_cell_release(&cell);
+		if (have_cg)
+			job_cgroup_end(j->id, &cg, NULL);
 		finish_error(db, j->id, lc, msg);
 		return;
 	}
+	job_cell_release(&cell);
+	if (have_cg)
+		job_cgroup_end(j->id, &cg, &res);
+	else
+		res.oom_killed = cell.oom_killed;
 	res.timed_out = timed_out;
-	res.oom_killed = cell.oom_killed;
 	if (timed_out) {
 		res.status = "timed_out";
 		res.has_exit_code = true;
@@ -500,6 +643,17 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		res.status = "cancelled";
 		if (worker_draining && drain_at)
 			res.error = "the worker was stopped";
+	} else if (res.oom_killed) {
+		/* A process of the cell was OOM-killed: the job failed even
+		 * if its main process got past it (DESIGN section 5). */
+		res.status = "failed";
+		res.has_exit_code = true;
+		if (cr.outcome == CELL_EXITED) {
+			res.exit_code = cr.exit_code;	/* honest, even if 0 */
+		} else {
+			res.exit_code = 128 + cr.signal;
+			res.signal = cr.signal;
+		}
 	} else if (cr.outcome == CELL_EXITED) {
 		res.status = cr.exit_code == 0 ? "succeeded" : "failed";
 		res.has_exit_code = true;
@@ -510,7 +664,6 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		res.exit_code = 128 + cr.signal;
 		res.signal = cr.signal;
 	}
-	job_cell_release(&cell);
 	if ((r = store_result(db, j->id, lc, &res)) < 0)
 		log_err("job=%s: result lost: %s; the lease sweep will end it",
 		    j->id, strerror(-r));
@@ -557,6 +710,18 @@ worker_main(const struct worker_config *cfg)
 	(void) signal(SIGPIPE, SIG_IGN);
 	if ((r = db_open(cfg->db_path, 0, 0, &db, errmsg, sizeof(errmsg))) < 0) {
 		log_err("slot %d: cannot open the database: %s", cfg->slot, errmsg);
+		return 1;
+	}
+	if ((r = privs_worker_limit()) < 0) {
+		log_errno(r, "slot %d: cannot limit the worker's capabilities",
+		    cfg->slot);
+		db = db_close(db);
+		return 1;
+	}
+	if ((r = cgroup_root_init(&cg_root)) < 0) {
+		log_errno(r, "slot %d: no usable cgroup hierarchies (memory, pids, "
+		    "cpu)", cfg->slot);
+		db = db_close(db);
 		return 1;
 	}
 	if ((r = logcap_init(&lc, cfg->output_cap)) < 0) {

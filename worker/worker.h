@@ -40,10 +40,7 @@ struct claimed_job {
 	char *stdin_data;
 	size_t stdin_len;
 	int64_t timeout_ms;
-	int64_t disk_mb;
-	int64_t memory_mb;
-	int64_t cpus;
-	int64_t pids;
+	int64_t memory_mb, cpus, pids, disk_mb;
 	bool docker;		/* sandbox "docker" (else "namespace") */
 };
 
@@ -53,8 +50,11 @@ struct job_result {
 	int exit_code;
 	int signal;		/* 0: none */
 	bool timed_out;
-	bool oom_killed;
 	const char *error;	/* NULL or a human sentence */
+	bool has_usage;		/* the cgroup's counters were read */
+	int64_t cpu_ms;
+	int64_t max_rss_kb;
+	bool oom_killed;
 };
 
 /* logcap.c: output chunks waiting to be stored, in arrival order. */
@@ -106,6 +106,9 @@ int jobstore_heartbeat(sqlite3 *db, pid_t pid, int slots, int64_t started_at,
  * database has no such job, other -errno. */
 int jobstore_job_running(sqlite3 *db, const char *job_id);
 int jobstore_supervisor_gone(sqlite3 *db, pid_t pid);
+/* 1 if job id exists with a final status, 0 if not (running, queued or
+ * unknown to this database), -errno. */
+int jobstore_job_final(sqlite3 *db, const char *job_id);
 
 /* worker.c */
 /* The worker process's main loop; returns the exit status. */

@@ -126,13 +126,70 @@ main(void)
 		  "\"image\":\"\xc3\xa9\"}", 400, "invalid_request", "'image'" },
 		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
 		  "\"image\":7}", 400, "invalid_request", "'image'" },
+		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
+		  "\"files\":{\"a\":\"b\"}}", 400, "invalid_request", "'files'" },
+		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
+		  "\"files\":{\"d/a\":\"b\"},\"cwd\":\"d\"}", 400,
+		  "invalid_request", "docker" },
 		{ "{\"command\":\"true\",\"sandbox\":\"namespace\"}", 0, NULL,
 		  NULL },
 		{ "{\"command\":\"true\",\"name\":7}", 400, "invalid_request",
 		  "'name'" },
 		{ "{\"command\":\"true\",\"stdin\":\"abc\"}", 0, NULL, NULL },
-		{ "{\"command\":\"true\",\"files\":{}}", 400, "invalid_request",
+		{ "{\"command\":\"true\",\"files\":{}}", 0, NULL, NULL },
+		{ "{\"command\":\"true\",\"files\":{\"a.txt\":\"x\","
+		  "\"src/lib/b.c\":\"int b;\\n\",\"$(reboot);`x`\":\"\"}}", 0, NULL,
+		  NULL },
+		{ "{\"command\":\"true\",\"files\":[]}", 400, "invalid_request",
 		  "'files'" },
+		{ "{\"command\":\"true\",\"files\":{\"a\":1}}", 400,
+		  "invalid_request", "'files'" },
+		{ "{\"command\":\"true\",\"files\":{\"/etc/passwd\":\"x\"}}",
+		  400, "invalid_request", "'files'" },
+		{ "{\"command\":\"true\",\"files\":{\"../x\":\"x\"}}", 400,
+		  "invalid_request", "'files'" },
+		{ "{\"command\":\"true\",\"files\":{\"a/../../x\":\"x\"}}", 400,
+		  "invalid_request", "'files'" },
+		{ "{\"command\":\"true\",\"files\":{\"a/..\":\"x\"}}", 400,
+		  "invalid_request", "'files'" },
+		{ "{\"command\":\"true\",\"files\":{\"./a\":\"x\"}}", 400,
+		  "invalid_request", "'files'" },
+		{ "{\"command\":\"true\",\"files\":{\"a//b\":\"x\"}}", 400,
+		  "invalid_request", "'files'" },
+		{ "{\"command\":\"true\",\"files\":{\"a/\":\"x\"}}", 400,
+		  "invalid_request", "'files'" },
+		{ "{\"command\":\"true\",\"files\":{\"\":\"x\"}}", 400,
+		  "invalid_request", "'files'" },
+		{ "{\"command\":\"true\",\"files\":{\"a\\u0000b\":\"x\"}}", 400,
+		  "invalid_request", "'files'" },
+		{ "{\"command\":\"true\",\"files\":{\"a\\nb\":\"x\"}}", 400,
+		  "invalid_request", "'files'" },
+		{ "{\"command\":\"true\",\"files\":{\"a\":\"x\\u0000y\"}}", 400,
+		  "invalid_request", "'files'" },
+		{ "{\"command\":\"true\",\"files\":{\"a\":\"x\",\"a\":\"y\"}}",
+		  400, "invalid_request", "'files'" },
+		{ "{\"command\":\"true\",\"files\":{\"a\":\"x\",\"a/b\":\"y\"}}",
+		  400, "invalid_request", "both" },
+		{ "{\"command\":\"true\",\"files\":{\"a/b/c\":\"x\",\"a/b\":\"y\"}}",
+		  400, "invalid_request", "both" },
+		{ "{\"command\":\"true\",\"files\":{\"ab\":\"x\",\"a\":\"y\"}}",
+		  0, NULL, NULL },
+		{ "{\"command\":\"true\",\"cwd\":\"src\",\"files\":"
+		  "{\"src/a\":\"x\"}}", 0, NULL, NULL },
+		{ "{\"command\":\"true\",\"cwd\":\"src/lib\",\"files\":"
+		  "{\"src/lib/a\":\"x\"}}", 0, NULL, NULL },
+		{ "{\"command\":\"true\",\"cwd\":\"src\"}", 400, "invalid_request",
+		  "'cwd'" },
+		{ "{\"command\":\"true\",\"cwd\":\"src/a\",\"files\":"
+		  "{\"src/a\":\"x\"}}", 400, "invalid_request", "'cwd'" },
+		{ "{\"command\":\"true\",\"cwd\":\"sr\",\"files\":"
+		  "{\"src/a\":\"x\"}}", 400, "invalid_request", "'cwd'" },
+		{ "{\"command\":\"true\",\"cwd\":\"/tmp\"}", 400, "invalid_request",
+		  "'cwd'" },
+		{ "{\"command\":\"true\",\"cwd\":\"..\"}", 400, "invalid_request",
+		  "'cwd'" },
+		{ "{\"command\":\"true\",\"cwd\":5}", 400, "invalid_request",
+		  "'cwd'" },
 		{ "{\"code\":\"print(1)\",\"runtime\":\"python\"}", 400,
 		  "invalid_request", "'code'" },
 		{ "{\"command\":\"true\",\"\\u0000\":1}", 400, NULL, NULL },
@@ -178,6 +235,70 @@ main(void)
 		strbuf_release(&sb);
 	}
 	job_request_release(&jr);
+
+	/* files, cwd and network reach the stored spec. */
+	{
+		static const char b[] = "{\"argv\":[\"ls\"],\"files\":{\"d/a b\":"
+		    "\"1\\n\",\"c\":\"\"},\"cwd\":\"d\"}";
+		struct strbuf sb;
+
+		is_int(try(b, strlen(b), &jr, &e), 0, "files and cwd");
+		is_int((int64_t) jr.nfiles, 2, "two files");
+		is_str(jr.files[0].path, "d/a b", "first path");
+		is_int((int64_t) jr.files[0].len, 2, "first length");
+		is_str(jr.cwd, "d", "cwd");
+		strbuf_init(&sb, 4096);
+		is_int(job_request_spec_json(&jr, &sb), 0, "spec json with files");
+		is_str(sb.buf, "{\"argv\":[\"ls\"],\"env\":{},\"files\":"
+		    "{\"d/a b\":\"1\\n\",\"c\":\"\"},\"cwd\":\"d\"}",
+		    "spec text with files");
+		strbuf_release(&sb);
+		job_request_release(&jr);
+	}
+	/* At and past the bounds of files. */
+	{
+		struct strbuf sb;
+		int st;
+
+		strbuf_init(&sb, JC_MAX_BODY_BYTES);
+		(void) strbuf_addstr(&sb, "{\"command\":\"true\",\"files\":{");
+		for (int i = 0; i < JC_MAX_FILES; i++)
+			(void) strbuf_addf(&sb, "%s\"f%d\":\"\"", i ? "," : "", i);
+		(void) strbuf_addstr(&sb, "}}");
+		is_int(try(sb.buf, sb.len, &jr, &e), 0, "JC_MAX_FILES files");
+		job_request_release(&jr);
+		sb.len -= 2;
+		sb.buf[sb.len] = '\0';
+		(void) strbuf_addstr(&sb, ",\"one-more\":\"\"}}");
+		st = try(sb.buf, sb.len, &jr, &e);
+		is_int(st, 400, "JC_MAX_FILES + 1 files");
+		job_request_release(&jr);
+		strbuf_reset(&sb);
+		(void) strbuf_addstr(&sb, "{\"command\":\"true\",\"files\":{\"a\":\"");
+		for (size_t i = 0; i < JC_MAX_FILES_BYTES / 2; i++)
+			(void) strbuf_addch(&sb, 'x');
+		(void) strbuf_addstr(&sb, "\",\"b\":\"");
+		for (size_t i = 0; i < JC_MAX_FILES_BYTES / 2 + 1; i++)
+			(void) strbuf_addch(&sb, 'x');
+		(void) strbuf_addstr(&sb, "\"}}");
+		st = try(sb.buf, sb.len, &jr, &e);
+		is_int(st, 400, "one byte past JC_MAX_FILES_BYTES in all");
+		ok(strstr(e.message, "'files'") != NULL, "names 'files': %s",
+		    e.message);
+		job_request_release(&jr);
+		strbuf_reset(&sb);
+		(void) strbuf_addstr(&sb, "{\"command\":\"true\",\"files\":{\"");
+		for (int i = 0; i < JC_MAX_FILE_PART + 1; i++)
+			(void) strbuf_addch(&sb, 'p');
+		(void) strbuf_addstr(&sb, "\":\"\"}}");
+		is_int(try(sb.buf, sb.len, &jr, &e), 400, "a path part of 256 bytes");
+		job_request_release(&jr);
+		strbuf_release(&sb);
+	}
+	ok(job_path_ok("a/b/c.txt"), "a/b/c.txt is fine");
+	ok(job_path_ok("..a/b.."), "dots inside names are fine");
+	ok(!job_path_ok("a/./b"), "a/./b is refused");
+	ok(!job_path_ok("a\x7f"), "DEL is refused");
 
 	/* NUL inside the body itself, not escaped. */
 	is_int(try("{\"command\":\"a\0b\"}", 17, &jr, &e), 400, "raw NUL");

@@ -1,0 +1,803 @@
+/* cgroup.c - the job's control group (see cgroup.h): finds the hierarchies,
+ * creates one leaf per job under CGROUP_PARENT with its limits, attaches the
+ * cell's init before it runs anything, reads usage and OOM kills back, and
+ * removes the leaf. Runs in jobcell-worker processes as root.
+ *
+ * v1 (this machine): memory.limit_in_bytes + memory.memsw.limit_in_bytes
+ * (RAM + swap, when swap accounting exists), pids.max, cpu.cfs_quota_us;
+ * usage from cpuacct.usage, memory.max_usage_in_bytes and the oom_kill line
+ * of memory.oom_control. v2: memory.max + memory.swap.max = 0, pids.max,
+ * cpu.max; usage from cpu.stat, memory.peak, memory.events. Only files of
+ * cgroupfs are opened, relative to the leaf's directory fd; the job cannot
+ * reach cgroupfs (the cell mounts no /sys), so no path here is job-made. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "cgroup.h"
+#include "timefmt.h"
+#include "banned.h"
+
+#define MOUNTINFO_MAX	(512u * 1024)
+#define PROCS_BATCH	256	/* pids killed per round of cgroup_destroy */
+
+static const char *const ctrl_names[CG__MAX] = {
+	[CG_MEMORY] = "memory", [CG_PIDS] = "pids", [CG_CPU] = "cpu",
+	[CG_CPUACCT] = "cpuacct",
+};
+
+/* ---- pure parsing ---- */
+
+/* Copies a mountinfo field of len bytes, undoing the kernel's \ooo escapes
+ * (show_path(): space, tab, newline, backslash). */
+static int
+unescape(const char *s, size_t len, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c == '\\' && i + 3 < len &&
+		    s[i + 1] >= '0' && s[i + 1] <= '3' &&
+		    s[i + 2] >= '0' && s[i + 2] <= '7' &&
+		    s[i + 3] >= '0' && s[i + 3] <= '7') {
+			c = (char) ((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 +
+			    (s[i + 3] - '0'));
+			i += 3;
+		}
+		if (c == '\0' || o + 1 >= size)
+			return c == '\0' ? -EINVAL : -ENAMETOOLONG;
+		buf[o++] = c;
+	}
+	buf[o] = '\0';
+	return 0;
+}
+
+/* True if the comma-separated list s[0..len) holds word. */
+static bool
+csv_has(const char *s, size_t len, const char *word)
+{
+	size_t wl = strlen(word), i = 0;
+
+	while (i < len) {
+		size_t j = i;
+
+		while (j < len && s[j] != ',')
+			j++;
+		if (j - i == wl && memcmp(s + i, word, wl) == 0)
+			return true;
+		i = j + 1;
+	}
+	return false;
+}
+
+/* One mountinfo line [s, e): fields split on spaces. */
+static int
+parse_mount_line(const char *s, const char *e, struct cgroup_root *ret)
+{
+	const char *f[16];
+	size_t fl[16], n = 0, dash = 0;
+	const char *p = s;
+	int r;
+
+	while (p < e && n < ARRAY_SIZE(f)) {
+		const char *q = p;
+
+		while (q < e && *q != ' ')
+			q++;
+		f[n] = p;
+		fl[n] = (size_t) (q - p);
+		if (fl[n] == 1 && *p == '-' && n >= 6 && !dash)
+			dash = n;
+		n++;
+		p = q + 1;
+	}
+	/* id parent maj:min root mountpoint opts [optional...] - fstype src super */
+	if (!dash || n < dash + 4)
+		return 0;
+	if (fl[dash + 1] == 7 && memcmp(f[dash + 1], "cgroup2", 7) == 0) {
+		if (ret->unified[0])
+			return 0;
+		return unescape(f[4], fl[4], ret->unified, sizeof(ret->unified));
+	}
+	if (fl[dash + 1] != 6 || memcmp(f[dash + 1], "cgroup", 6) != 0)
+		return 0;
+	/* A hierarchy mounted from a subdirectory (root != "/") would put
+	 * our cgroups somewhere else than its path says: not ours to use. */
+	if (fl[3] != 1 || f[3][0] != '/')
+		return 0;
+	for (int c = 0; c < CG__MAX; c++) {
+		if (ret->mount[c][0] ||
+		    !csv_has(f[dash + 3], fl[dash + 3], ctrl_names[c]))
+			continue;
+		if ((r = unescape(f[4], fl[4], ret->mount[c],
+		    sizeof(ret->mount[c]))) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+cgroup_parse_mountinfo(const char *text, struct cgroup_root *ret)
+{
+	struct cgroup_root root;
+	const char *s = text;
+	bool any = false;
+	int r;
+
+	memset(&root, 0, sizeof(root));
+	while (*s) {
+		const char *e = strchrnul(s, '\n');
+
+		if ((r = parse_mount_line(s, e, &root)) < 0)
+			return r;
+		s = *e ? e + 1 : e;
+	}
+	for (int c = 0; c < CG__MAX; c++)
+		any |= root.mount[c][0] != '\0';
+	if (!any && !root.unified[0])
+		return -ENOENT;
+	*ret = root;
+	return 0;
+}
+
+bool
+cgroup_list_has(const char *list, const char *ctrl)
+{
+	size_t cl = strlen(ctrl);
+	const char *p = list;
+
+	while (*p) {
+		size_t n;
+
+		while (*p == ' ' || *p == '\n' || *p == '\t')
+			p++;
+		n = strcspn(p, " \n\t");
+		if (n == cl && n > 0 && memcmp(p, ctrl, n) == 0)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+static bool
+name_ok(const char *name)
+{
+	size_t n = 0;
+
+	if (!name[0] || name[0] == '-')
+		return false;
+	for (const char *p = name; *p; p++, n++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+			return false;
+	return n <= CGROUP_NAME_MAX;
+}
+
+int
+cgroup_path(const char *mount, const char *name, char *buf, size_t size)
+{
+	int n;
+
+	if (!mount[0] || (name && !name_ok(name)))
+		return -EINVAL;
+	if (name)
+		n = snprintf(buf, size, "%s/%s/%s", mount, CGROUP_PARENT, name);
+	else
+		n = snprintf(buf, size, "%s/%s", mount, CGROUP_PARENT);
+	if (n < 0 || (size_t) n >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Digits at *p up to a space, newline or the end; advances *p. */
+static int
+parse_num(const char **p, uint64_t *ret)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+
+	if (strncmp(s, "max", 3) == 0 && (s[3] == '\0' || s[3] == '\n' ||
+	    s[3] == ' ')) {
+		*ret = UINT64_MAX;
+		*p = s + 3;
+		return 0;
+	}
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	for (; *s >= '0' && *s <= '9'; s++)
+		if (__builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, (uint64_t) (*s - '0'), &v))
+			return -ERANGE;
+	if (*s != '\0' && *s != '\n' && *s != ' ')
+		return -EINVAL;
+	*ret = v;
+	*p = s;
+	return 0;
+}
+
+int
+cgroup_parse_u64(const char *text, uint64_t *ret)
+{
+	const char *p = text;
+	uint64_t v;
+	int r;
+
+	if ((r = parse_num(&p, &v)) < 0)
+		return r;
+	if (*p == '\n')
+		p++;
+	if (*p != '\0')
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+int
+cgroup_parse_keyed(const char *text, const char *key, uint64_t *ret)
+{
+	size_t kl = strlen(key);
+	const char *s = text;
+
+	if (kl == 0)
+		return -EINVAL;
+	while (*s) {
+		const char *e = strchrnul(s, '\n');
+
+		if ((size_t) (e - s) > kl && memcmp(s, key, kl) == 0 &&
+		    s[kl] == ' ') {
+			const char *p = s + kl + 1;
+			uint64_t v;
+			int r;
+
+			if ((r = parse_num(&p, &v)) < 0)
+				return r;
+			if (p != e)
+				return -EINVAL;
+			*ret = v;
+			return 0;
+		}
+		s = *e ? e + 1 : e;
+	}
+	return -ENOENT;
+}
+
+/* ---- file helpers ---- */
+
+/* Reads a whole small file into buf (NUL-terminated); -E2BIG if bigger. */
+static int
+read_at(int dfd, const char *name, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = -1;
+	size_t off = 0;
+	ssize_t n;
+
+	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -errno;
+	for (;;) {
+		if (off + 1 >= size)
+			return -E2BIG;
+		n = read(fd, buf + off, size - 1 - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		off += (size_t) n;
+	}
+	buf[off] = '\0';
+	return 0;
+}
+
+static int
+write_at(int dfd, const char *name, const char *s)
+{
+	_cleanup_close_ int fd = -1;
+	size_t len = strlen(s);
+	ssize_t n;
+
+	if ((fd = openat(dfd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -errno;
+	/* cgroupfs takes one value per write(2). */
+	if ((n = write(fd, s, len)) < 0)
+		return -errno;
+	return (size_t) n == len ? 0 : -EIO;
+}
+
+static int
+write_u64_at(int dfd, const char *name, uint64_t v)
+{
+	char buf[32];
+
+	(void) snprintf(buf, sizeof(buf), "%" PRIu64 "\n", v);
+	return write_at(dfd, name, buf);
+}
+
+static int
+read_u64_at(int dfd, const char *name, uint64_t *ret)
+{
+	char buf[64];
+	int r;
+
+	if ((r = read_at(dfd, name, buf, sizeof(buf))) < 0)
+		return r;
+	return cgroup_parse_u64(buf, ret);
+}
+
+static int
+read_keyed_at(int dfd, const char *name, const char *key, uint64_t *ret)
+{
+	char buf[4096];
+	int r;
+
+	if ((r = read_at(dfd, name, buf, sizeof(buf))) < 0)
+		return r;
+	return cgroup_parse_keyed(buf, key, ret);
+}
+
+static int
+mkdir_parent(const char *mount)
+{
+	char p[CGROUP_PATH_MAX];
+	int r;
+
+	if ((r = cgroup_path(mount, NULL, p, sizeof(p))) < 0)
+		return r;
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* ---- root ---- */
+
+static int
+v2_usable(struct cgroup_root *root)
+{
+	_cleanup_close_ int dfd = -1, pfd = -1;
+	char list[512], p[CGROUP_PATH_MAX];
+	int r;
+
+	if (!root->unified[0])
+		return -ENOENT;
+	if ((dfd = open(root->unified, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	if ((r = read_at(dfd, "cgroup.controllers", list, sizeof(list))) < 0)
+		return r;
+	if (!cgroup_list_has(list, "memory") || !cgroup_list_has(list, "pids") ||
+	    !cgroup_list_has(list, "cpu"))
+		return -ENOENT;
+	/* Let the parent's children have the controllers: the root's
+	 * subtree_control, then ours (the root is exempt from the "no
+	 * internal processes" rule; our parent holds no process). */
+	if ((r = write_at(dfd, "cgroup.subtree_control", "+memory +pids +cpu")) < 0)
+		return r;
+	if ((r = mkdir_parent(root->unified)) < 0)
+		return r;
+	if ((r = cgroup_path(root->unified, NULL, p, sizeof(p))) < 0)
+		return r;
+	if ((pfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	return write_at(pfd, "cgroup.subtree_control", "+memory +pids +cpu");
+}
+
+int
+cgroup_root_init(struct cgroup_root *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int fd = -1;
+	struct cgroup_root root;
+	size_t off = 0;
+	ssize_t n;
+	int r;
+
+	if (!(text = malloc(MOUNTINFO_MAX)))
+		return -ENOMEM;
+	if ((fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	while ((n = read(fd, text + off, MOUNTINFO_MAX - 1 - off)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		off += (size_t) n;
+		if (off >= MOUNTINFO_MAX - 1)
+			return -E2BIG;
+	}
+	text[off] = '\0';
+	if ((r = cgroup_parse_mountinfo(text, &root)) < 0)
+		return r;
+	if (v2_usable(&root) == 0) {
+		root.version = CGROUP_V2;
+		*ret = root;
+		return 0;
+	}
+	if (!root.mount[CG_MEMORY][0] || !root.mount[CG_PIDS][0] ||
+	    !root.mount[CG_CPU][0])
+		return -ENOENT;
+	for (int c = 0; c < CG__MAX; c++)
+		if (root.mount[c][0] && (r = mkdir_parent(root.mount[c])) < 0)
+			return r;
+	root.version = CGROUP_V1;
+	*ret = root;
+	return 0;
+}
+
+/* ---- one job's cgroup ---- */
+
+static void
+cgroup_clear(struct cgroup *cg)
+{
+	memset(cg, 0, sizeof(*cg));
+	for (int i = 0; i < CG__MAX; i++) {
+		cg->dfd[i] = -1;
+		cg->ctrl_dir[i] = -1;
+	}
+}
+
+/* Adds the leaf under mount (or finds it added by a co-mounted controller);
+ * returns its index in cg->dir[]. */
+static int
+add_dir(struct cgroup *cg, const char *mount, const char *name)
+{
+	char p[CGROUP_PATH_MAX];
+	int r, fd;
+
+	if ((r = cgroup_path(mount, name, p, sizeof(p))) < 0)
+		return r;
+	for (size_t i = 0; i < cg->ndirs; i++)
+		if (strcmp(cg->dir[i], p) == 0)
+			return (int) i;
+	if (cg->ndirs >= CG__MAX)
+		return -E2BIG;
+	if (mkdir(p, 0755) < 0)
+		return -errno;
+	memcpy(cg->dir[cg->ndirs], p, sizeof(p));
+	if ((fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		r = -errno;
+		(void) rmdir(p);
+		return r;
+	}
+	cg->dfd[cg->ndirs] = fd;
+	return (int) cg->ndirs++;
+}
+
+static int
+ctrl_fd(const struct cgroup *cg, enum cgroup_ctrl c)
+{
+	return cg->ctrl_dir[c] < 0 ? -1 : cg->dfd[cg->ctrl_dir[c]];
+}
+
+static int
+write_limits_v1(const struct cgroup *cg, const struct cgroup_limits *lim)
+{
+	int mem = ctrl_fd(cg, CG_MEMORY), pids = ctrl_fd(cg, CG_PIDS);
+	int cpu = ctrl_fd(cg, CG_CPU), r;
+
+	if (lim->memory_mb) {
+		uint64_t b = lim->memory_mb * 1024 * 1024;
+
+		/* memsw (RAM + swap) must stay >= the RAM limit: RAM first. */
+		if ((r = write_u64_at(mem, "memory.limit_in_bytes", b)) < 0)
+			return r;
+		r = write_u64_at(mem, "memory.memsw.limit_in_bytes", b);
+		if (r < 0 && r != -ENOENT)	/* no swap accounting: no swap */
+			return r;
+	}
+	if (lim->pids && (r = write_u64_at(pids, "pids.max", lim->pids)) < 0)
+		return r;
+	if (lim->cpus) {
+		if ((r = write_u64_at(cpu, "cpu.cfs_period_us",
+		    CGROUP_CPU_PERIOD_US)) < 0)
+			return r;
+		if ((r = write_u64_at(cpu, "cpu.cfs_quota_us",
+		    lim->cpus * CGROUP_CPU_PERIOD_US)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+write_limits_v2(const struct cgroup *cg, const struct cgroup_limits *lim)
+{
+	int fd = cg->dfd[0], r;
+	char buf[64];
+
+	if (lim->memory_mb) {
+		if ((r = write_u64_at(fd, "memory.max",
+		    lim->memory_mb * 1024 * 1024)) < 0)
+			return r;
+		r = write_at(fd, "memory.swap.max", "0");
+		if (r < 0 && r != -ENOENT)	/* no swap controller: no swap */
+			return r;
+	}
+	if (lim->pids && (r = write_u64_at(fd, "pids.max", lim->pids)) < 0)
+		return r;
+	if (lim->cpus) {
+		(void) snprintf(buf, sizeof(buf), "%" PRIu64 " %u",
+		    lim->cpus * CGROUP_CPU_PERIOD_US, CGROUP_CPU_PERIOD_US);
+		if ((r = write_at(fd, "cpu.max", buf)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+cgroup_create(const struct cgroup_root *root, const char *name,
+    const struct cgroup_limits *lim, struct cgroup *ret)
+{
+	struct cgroup cg;
+	int r;
+
+	if (root->version != CGROUP_V1 && root->version != CGROUP_V2)
+		return -EINVAL;
+	if (!name_ok(name))
+		return -EINVAL;
+	if (lim->memory_mb > UINT64_MAX / (1024 * 1024) ||
+	    lim->cpus > UINT64_MAX / CGROUP_CPU_PERIOD_US)
+		return -ERANGE;
+	cgroup_clear(&cg);
+	cg.version = root->version;
+	for (int c = 0; c < CG__MAX; c++) {
+		const char *m = root->version == CGROUP_V2 ? root->unified :
+		    root->mount[c];
+
+		if (root->version == CGROUP_V2 && c == CG_CPUACCT)
+			continue;
+		if (!m[0])
+			continue;
+		if ((r = add_dir(&cg, m, name)) < 0)
+			goto fail;
+		cg.ctrl_dir[c] = r;
+	}
+	r = root->version == CGROUP_V2 ? write_limits_v2(&cg, lim) :
+	    write_limits_v1(&cg, lim);
+	if (r < 0)
+		goto fail;
+	*ret = cg;
+	return 0;
+fail:
+	(void) cgroup_destroy(&cg);	/* empty: only rmdir */
+	return r;
+}
+
+int
+cgroup_attach(const struct cgroup *cg, pid_t pid)
+{
+	int r;
+
+	if (pid <= 0 || cg->ndirs == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < cg->ndirs; i++)
+		if ((r = write_u64_at(cg->dfd[i], "cgroup.procs",
+		    (uint64_t) pid)) < 0)
+			return r;
+	return 0;
+}
+
+int
+cgroup_read_usage(const struct cgroup *cg, struct cgroup_usage *ret)
+{
+	struct cgroup_usage u = { 0 };
+	uint64_t v;
+	int first = 0, r, fd;
+
+#define KEEP(x) do { if ((r = (x)) < 0 && first == 0) first = r; } while (0)
+	if (cg->version == CGROUP_V2) {
+		fd = cg->dfd[0];
+		KEEP(read_keyed_at(fd, "cpu.stat", "usage_usec", &v));
+		if (r == 0)
+			u.cpu_ms = v / 1000;
+		KEEP(read_u64_at(fd, "memory.peak", &v));
+		if (r == 0)
+			u.max_rss_kb = v / 1024;
+		KEEP(read_keyed_at(fd, "memory.events", "oom_kill", &v));
+		if (r == 0)
+			u.oom_killed = v > 0;
+	} else if (cg->version == CGROUP_V1) {
+		if ((fd = ctrl_fd(cg, CG_CPUACCT)) >= 0) {
+			KEEP(read_u64_at(fd, "cpuacct.usage", &v));
+			if (r == 0)
+				u.cpu_ms = v / 1000000;
+		}
+		fd = ctrl_fd(cg, CG_MEMORY);
+		KEEP(read_u64_at(fd, "memory.max_usage_in_bytes", &v));
+		if (r == 0)
+			u.max_rss_kb = v / 1024;
+		/* The oom_kill line exists since Linux 4.13. */
+		KEEP(read_keyed_at(fd, "memory.oom_control", "oom_kill", &v));
+		if (r == 0)
+			u.oom_killed = v > 0;
+	} else
+		return -EINVAL;
+#undef KEEP
+	*ret = u;
+	return first;
+}
+
+/* Reads up to max pids from fd's cgroup.procs; returns how many. */
+static int
+read_procs(int dfd, pid_t *pids, size_t max, size_t *ret_total)
+{
+	_cleanup_close_ int fd = -1;
+	char buf[4096];
+	size_t n = 0, total = 0;
+	uint64_t cur = 0;
+	bool in = false;
+	ssize_t got;
+
+	if ((fd = openat(dfd, "cgroup.procs", O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) < 0)
+		return -errno;
+	while ((got = read(fd, buf, sizeof(buf))) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		for (ssize_t i = 0; i < got; i++) {
+			if (buf[i] >= '0' && buf[i] <= '9') {
+				cur = cur * 10 + (uint64_t) (buf[i] - '0');
+				if (cur > INT32_MAX)
+					return -ERANGE;
+				in = true;
+			} else if (in) {
+				if (n < max)
+					pids[n++] = (pid_t) cur;
+				total++;
+				cur = 0;
+				in = false;
+			}
+		}
+	}
+	if (in) {
+		if (n < max)
+			pids[n++] = (pid_t) cur;
+		total++;
+	}
+	if (ret_total)
+		*ret_total = total;
+	return (int) n;
+}
+
+int
+cgroup_count_procs(const struct cgroup *cg)
+{
+	pid_t one;
+	size_t total;
+	int fd = ctrl_fd(cg, CG_MEMORY), r;
+
+	if (fd < 0)
+		fd = cg->ndirs ? cg->dfd[0] : -1;
+	if (fd < 0)
+		return -EBADF;
+	if ((r = read_procs(fd, &one, 1, &total)) < 0)
+		return r;
+	return total > INT32_MAX ? INT32_MAX : (int) total;
+}
+
+/* SIGKILLs what cgroup.procs of dfd lists. A pid read from the file may
+ * have died and been reused by then: we take a pidfd first, then check the
+ * pid is still listed; a listed pid with a live pidfd is ours. */
+static int
+kill_procs(int dfd)
+{
+	pid_t pids[PROCS_BATCH], again[PROCS_BATCH];
+	int fds[PROCS_BATCH];
+	int n, m;
+
+	if ((n = read_procs(dfd, pids, PROCS_BATCH, NULL)) <= 0)
+		return n;
+	for (int i = 0; i < n; i++)
+		fds[i] = (int) syscall(SYS_pidfd_open, pids[i], 0);
+	m = read_procs(dfd, again, PROCS_BATCH, NULL);
+	for (int i = 0; i < n; i++) {
+		bool listed = false;
+
+		for (int k = 0; k < m; k++)
+			listed |= again[k] == pids[i];
+		if (fds[i] >= 0 && listed)
+			(void) syscall(SYS_pidfd_send_signal, fds[i], SIGKILL,
+			    NULL, 0);
+		if (fds[i] >= 0)
+			(void) close(fds[i]);
+	}
+	return n;
+}
+
+int
+cgroup_destroy(struct cgroup *cg)
+{
+	int64_t deadline = time_mono_ms() + CGROUP_DESTROY_MS;
+	bool removed[CG__MAX] = { false };
+	int r = 0;
+
+	if (cg->version == CGROUP_V2 && cg->ndirs > 0 && cg->dfd[0] >= 0)
+		(void) write_at(cg->dfd[0], "cgroup.kill", "1");	/* 5.14+ */
+	for (;;) {
+		r = 0;
+		for (size_t i = 0; i < cg->ndirs; i++) {
+			if (removed[i])
+				continue;
+			if (cg->dfd[i] >= 0)
+				(void) kill_procs(cg->dfd[i]);
+			if (rmdir(cg->dir[i]) == 0 || errno == ENOENT)
+				removed[i] = true;
+			else if (r == 0)
+				r = -errno;
+		}
+		if (r != -EBUSY || time_mono_ms() >= deadline)
+			break;
+		(void) poll(NULL, 0, 5);	/* exiting tasks leave shortly */
+	}
+	for (size_t i = 0; i < cg->ndirs; i++)
+		if (cg->dfd[i] >= 0)
+			(void) close(cg->dfd[i]);
+	if (r == 0)
+		cgroup_clear(cg);
+	else
+		for (size_t i = 0; i < CG__MAX; i++)
+			cg->dfd[i] = -1;	/* closed; dir[] kept for a retry */
+	return r;
+}
+
+static int
+sweep_dir(const char *parent, bool (*gone)(const char *, void *), void *arg)
+{
+	DIR *d;
+	struct dirent *de;
+	char p[CGROUP_PATH_MAX];
+	int n = 0, k;
+
+	if (!(d = opendir(parent)))
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || !name_ok(de->d_name) ||
+		    !gone(de->d_name, arg))
+			continue;
+		k = snprintf(p, sizeof(p), "%s/%s", parent, de->d_name);
+		if (k < 0 || (size_t) k >= sizeof(p))
+			continue;
+		if (rmdir(p) == 0)	/* EBUSY: still populated, leave it */
+			n++;
+	}
+	(void) closedir(d);
+	return n;
+}
+
+int
+cgroup_sweep(const struct cgroup_root *root,
+    bool (*gone)(const char *name, void *arg), void *arg)
+{
+	char p[CGROUP_PATH_MAX], seen[CG__MAX][CGROUP_PATH_MAX];
+	size_t nseen = 0;
+	int total = 0, r;
+
+	for (int c = 0; c < CG__MAX; c++) {
+		const char *m = root->version == CGROUP_V2 ? root->unified :
+		    root->mount[c];
+		bool dup = false;
+
+		if (!m[0] || cgroup_path(m, NULL, p, sizeof(p)) < 0)
+			continue;
+		for (size_t i = 0; i < nseen; i++)
+			dup |= strcmp(seen[i], p) == 0;
+		if (dup)
+			continue;
+		memcpy(seen[nseen++], p, sizeof(p));
+		if ((r = sweep_dir(p, gone, arg)) < 0)
+			return r;
+		total += r;
+	}
+	return total;
+}
