@@ -269,12 +269,11 @@ parse_sandbox(const struct jr_doc *doc, int root,
 			(void) str_copy(jr->sandbox, sizeof(jr->sandbox),
 			    "docker");
 	}
-	/* XXX(#7): files and cwd through the attach stream, networks. */
-	if (strcmp(jr->sandbox, "docker") == 0 && (jr->nfiles > 0 || jr->cwd ||
-	    jr->network))
+	/* XXX(#7): a network for docker cells (slirp4netns is the namespace
+	 * cells'; a docker network is the daemon's business). */
+	if (strcmp(jr->sandbox, "docker") == 0 && jr->network)
 		return api_err_set(err, 400, "invalid_request",
-		    "field '%s' is not supported by the docker sandbox yet",
-		    jr->nfiles > 0 ? "files" : jr->cwd ? "cwd" : "network");
+		    "field 'network' is not supported by the docker sandbox yet");
 	if (img < 0) {
 		/* The configured default, if any; else the worker's. */
 		if (strcmp(jr->sandbox, "docker") == 0)

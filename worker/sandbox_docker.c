@@ -13,7 +13,7 @@
  *     HostConfig, labels jobcell.job and
  *     jobcell.worker
  *   attach (hijacked socket: stdout,
- *     stderr, and stdin if any)
+ *     stderr, and stdin if any, or files)
  *   POST /containers/{id}/start
  *   pipes out, err, report; fork -------->  PDEATHSIG; stdin -> socket,
  *   return: the job runs                    then shut the write half (the
@@ -27,6 +27,14 @@
  *   docker_cell_release: DELETE             _exit(0)
  *     /containers/{id}?force=1, always
  *
+ * Files: the root is read-only and /work a tmpfs that exists only once the
+ * container runs, so Docker's archive API cannot reach it. A job with files
+ * (or a cwd) starts as jobcell-cell-unpack (cell_unpack.c, static, bound
+ * read-only at /.jobcell/unpack), which reads them from the head of stdin
+ * (the helper sends them first, then the job's stdin), creates them as the
+ * job's user, enters cwd and execs the job. The host never writes into the
+ * cell.
+ *
  * The helper exists because Docker's stream interleaves stdout and stderr
  * in one framed stream (docker_demux_feed): split into two pipes, the
  * worker reads them exactly like the namespace cell's, live. The helper
@@ -37,6 +45,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +55,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "jc_limits.h"
 #include "json_reader.h"
 #include "json_writer.h"
 #include "log.h"
@@ -63,6 +73,9 @@
 #define WAIT_MARGIN_MS		60000	/* wait bound past max_run_ms */
 #define CELL_NOFILE		1024	/* RLIMIT_NOFILE in the container */
 #define JOB_ID_MAX		64
+/* The files stream: contents, plus per file a path and two lengths. */
+#define FILES_STREAM_MAX	(JC_MAX_FILES_BYTES + JC_MAX_FILES * \
+				 (JC_MAX_FILE_PATH + 8) + JC_MAX_FILE_PATH + 16)
 
 /* The helper's one record on the report pipe (atomic: < PIPE_BUF). */
 enum docker_report_kind {
@@ -120,11 +133,17 @@ tmpfs_opts(char *buf, size_t size, uint64_t disk_mb, const char *mode)
 /* POST /containers/create's body. Every setting that keeps the job in its
  * cell is here, spelt out even where it is Docker's default, so a daemon
  * configured otherwise cannot loosen it. */
+static bool
+needs_unpacker(const struct docker_cell_spec *s)
+{
+	return s->nfiles > 0 || s->cwd;
+}
+
 static int
 create_body(const struct docker_cell_spec *s, struct strbuf *sb)
 {
 	char work[128], tmp[128], worker[32];
-	bool in = s->stdin_fd >= 0;
+	bool in = s->stdin_fd >= 0 || needs_unpacker(s);
 	struct jw w;
 	int r;
 
@@ -137,6 +156,8 @@ create_body(const struct docker_cell_spec *s, struct strbuf *sb)
 	jw_kv_str(&w, "Image", s->image);
 	jw_key(&w, "Entrypoint");
 	jw_arr_open(&w);	/* [] (not null): no image ENTRYPOINT */
+	if (needs_unpacker(s))
+		jw_str(&w, DOCKER_UNPACKER_IN);
 	jw_arr_close(&w);
 	jw_key(&w, "Cmd");
 	jw_arr_open(&w);
@@ -179,7 +200,15 @@ create_body(const struct docker_cell_spec *s, struct strbuf *sb)
 	jw_kv_bool(&w, "AutoRemove", false);
 	jw_kv_str(&w, "IpcMode", "private");
 	jw_key(&w, "Binds");
-	jw_arr_open(&w);	/* nothing of the host, never the socket */
+	jw_arr_open(&w);	/* nothing of the host, never the socket; */
+	if (needs_unpacker(s)) {	/* only our unpacker, read-only */
+		char bind[DOCKER_SOCKET_MAX + 256];
+
+		if ((size_t) snprintf(bind, sizeof(bind), "%s:%s:ro",
+		    s->unpacker, DOCKER_UNPACKER_IN) >= sizeof(bind))
+			return -ENAMETOOLONG;
+		jw_str(&w, bind);
+	}
 	jw_arr_close(&w);
 	jw_key(&w, "Tmpfs");
 	jw_obj_open(&w);
@@ -216,6 +245,65 @@ create_body(const struct docker_cell_spec *s, struct strbuf *sb)
 	jw_obj_close(&w);
 	jw_obj_close(&w);
 	return jw_finish(&w);
+}
+
+static int
+put_u32(struct strbuf *sb, size_t v)
+{
+	unsigned char b[4] = { (unsigned char) (v >> 24),
+		(unsigned char) (v >> 16), (unsigned char) (v >> 8),
+		(unsigned char) v };
+
+	return v > UINT32_MAX ? -E2BIG : strbuf_add(sb, b, sizeof(b));
+}
+
+/* The stream jobcell-cell-unpack reads before the job's stdin
+ * (cell_unpack.c): "JCF1", {len, path, len, data}..., 0, len, cwd. */
+static int
+files_stream(const struct docker_cell_spec *s, struct strbuf *sb)
+{
+	int r;
+
+	if ((r = strbuf_add(sb, "JCF1", 4)) < 0)
+		return r;
+	for (size_t i = 0; i < s->nfiles; i++) {
+		const struct docker_file *f = &s->files[i];
+
+		if ((r = put_u32(sb, strlen(f->path))) < 0 ||
+		    (r = strbuf_addstr(sb, f->path)) < 0 ||
+		    (r = put_u32(sb, f->len)) < 0 ||
+		    (r = strbuf_add(sb, f->data, f->len)) < 0)
+			return r;
+	}
+	if ((r = put_u32(sb, 0)) < 0 ||
+	    (r = put_u32(sb, s->cwd ? strlen(s->cwd) : 0)) < 0)
+		return r;
+	return s->cwd ? strbuf_addstr(sb, s->cwd) : 0;
+}
+
+static bool
+unpacker_usable(const char *p)
+{
+	return p && p[0] == '/' && !strpbrk(p, ":,") && access(p, X_OK) == 0;
+}
+
+int
+docker_unpacker_find(char *buf, size_t size)
+{
+	char self[JC_PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) && (size_t) snprintf(buf, size,
+		    "%.*s/%s", (int) (slash - self), self, DOCKER_UNPACKER_NAME) <
+		    size && unpacker_usable(buf))
+			return 0;
+	}
+	if ((size_t) snprintf(buf, size, "%s/%s", PKGLIBEXECDIR,
+	    DOCKER_UNPACKER_NAME) < size && unpacker_usable(buf))
+		return 0;
+	return -ENOENT;
 }
 
 /* The "Id" of a create reply. */
@@ -294,13 +382,15 @@ emit_pipe(int stream, const char *data, size_t len, void *arg)
 /* Copies the attach stream into the pipes and stdin into the stream, until
  * the daemon closes it (the job's stdout and stderr are closed). */
 static void
-helper_pump(int sock, int in_fd, const struct strbuf *early,
-    struct helper_out *o)
+helper_pump(int sock, const struct strbuf *prefix, int in_fd,
+    const struct strbuf *early, struct helper_out *o)
 {
 	struct docker_demux dm;
 	char buf[65536], inbuf[16384];
-	size_t in_off = 0, in_len = 0;
-	bool in_open = in_fd >= 0;
+	const char *pend = NULL;
+	size_t pend_len = 0;
+	bool in_open = prefix->len > 0 || in_fd >= 0, prefix_sent = false;
+	bool fd_eof = in_fd < 0;
 
 	docker_demux_init(&dm);
 	if (early->len > 0 &&
@@ -310,32 +400,42 @@ helper_pump(int sock, int in_fd, const struct strbuf *early,
 		struct pollfd p = { sock, POLLIN, 0 };
 		ssize_t n;
 
-		if (in_open && in_off == in_len) {
-			n = read(in_fd, inbuf, sizeof(inbuf));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
+		/* What goes in: the files stream, then the job's stdin. */
+		if (in_open && pend_len == 0) {
+			if (!prefix_sent) {
+				prefix_sent = true;
+				pend = prefix->buf;
+				pend_len = prefix->len;
+			} else if (!fd_eof) {
+				n = read(in_fd, inbuf, sizeof(inbuf));
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n <= 0)
+					fd_eof = true;
+				else {
+					pend = inbuf;
+					pend_len = (size_t) n;
+				}
+			}
+			if (pend_len == 0 && fd_eof && prefix_sent) {
 				/* EOF for the job: StdinOnce closes its stdin. */
 				(void) shutdown(sock, SHUT_WR);
 				in_open = false;
-			} else {
-				in_off = 0;
-				in_len = (size_t) n;
 			}
 		}
-		if (in_open)
+		if (in_open && pend_len > 0)
 			p.events |= POLLOUT;
 		if (poll(&p, 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return;
 		}
-		if (in_open && (p.revents & POLLOUT)) {
-			n = send(sock, inbuf + in_off, in_len - in_off,
-			    MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n > 0)
-				in_off += (size_t) n;
-			else if (n < 0 && errno != EAGAIN && errno != EINTR)
+		if (in_open && pend_len > 0 && (p.revents & POLLOUT)) {
+			n = send(sock, pend, pend_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n > 0) {
+				pend += n;
+				pend_len -= (size_t) n;
+			} else if (n < 0 && errno != EAGAIN && errno != EINTR)
 				in_open = false;	/* the job stopped reading */
 		}
 		if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
@@ -412,8 +512,8 @@ helper_result(struct docker *api, const char *id, int64_t max_run_ms,
 
 static __attribute__((noreturn)) void
 helper_main(struct docker *api, const char *id, pid_t parent, int sock,
-    int in_fd, const struct strbuf *early, int out_w, int err_w, int rep_w,
-    int64_t max_run_ms)
+    const struct strbuf *prefix, int in_fd, const struct strbuf *early,
+    int out_w, int err_w, int rep_w, int64_t max_run_ms)
 {
 	struct helper_out o = { { -1, out_w, err_w } };
 	struct docker_report rep = { 0 };
@@ -427,7 +527,7 @@ helper_main(struct docker *api, const char *id, pid_t parent, int sock,
 	(void) signal(SIGINT, SIG_DFL);
 	/* The worker's curl handle (and its connection) is the worker's. */
 	docker_forget_handle(api);
-	helper_pump(sock, in_fd, early, &o);
+	helper_pump(sock, prefix, in_fd, early, &o);
 	(void) close(sock);
 	for (int i = 1; i <= 2; i++)
 		if (o.fd[i] >= 0)
@@ -529,7 +629,7 @@ docker_cell_start(const struct docker_cell_spec *spec, struct docker_cell *ret,
 {
 	struct docker_cell c = { .pid = -1, .stdout_fd = -1, .stderr_fd = -1,
 		.report_fd = -1 };
-	_cleanup_strbuf_ struct strbuf early;
+	_cleanup_strbuf_ struct strbuf early, prefix;
 	_cleanup_close_ int sock = -1;
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, rep[2] = { -1, -1 };
 	int64_t max_run_ms = spec->max_run_ms > 0 ? spec->max_run_ms :
@@ -538,6 +638,17 @@ docker_cell_start(const struct docker_cell_spec *spec, struct docker_cell *ret,
 	int r;
 
 	strbuf_init(&early, 64 * 1024);
+	strbuf_init(&prefix, FILES_STREAM_MAX);
+	if (needs_unpacker(spec) && !unpacker_usable(spec->unpacker)) {
+		setmsg(errmsg, errmsg_size, "the job has files but this worker "
+		    "has no usable %s", DOCKER_UNPACKER_NAME);
+		return -ENOENT;
+	}
+	if (needs_unpacker(spec) && (r = files_stream(spec, &prefix)) < 0) {
+		setmsg(errmsg, errmsg_size, "the job's files do not fit the "
+		    "stream to the cell");
+		return r;
+	}
 	if (!spec->image || !spec->image[0] ||
 	    strlen(spec->image) > DOCKER_IMAGE_MAX || !spec->argv ||
 	    !spec->argv[0] || !spec->job_id || !job_id_ok(spec->job_id)) {
@@ -559,7 +670,8 @@ docker_cell_start(const struct docker_cell_spec *spec, struct docker_cell *ret,
 	}
 	if ((r = create(spec, &c, errmsg, errmsg_size)) < 0)
 		goto fail;
-	if ((r = docker_attach(&c.api, c.id, spec->stdin_fd >= 0,
+	if ((r = docker_attach(&c.api, c.id, spec->stdin_fd >= 0 ||
+	    needs_unpacker(spec),
 	    ATTACH_TIMEOUT_MS, &sock, &early)) < 0) {
 		setmsg(errmsg, errmsg_size, "cannot attach to the container: %s",
 		    c.api.err[0] ? c.api.err : daemon_failure(r));
@@ -589,8 +701,8 @@ docker_cell_start(const struct docker_cell_spec *spec, struct docker_cell *ret,
 		(void) close(out[0]);
 		(void) close(err[0]);
 		(void) close(rep[0]);
-		helper_main(&c.api, c.id, parent, sock, spec->stdin_fd, &early,
-		    out[1], err[1], rep[1], max_run_ms);
+		helper_main(&c.api, c.id, parent, sock, &prefix, spec->stdin_fd,
+		    &early, out[1], err[1], rep[1], max_run_ms);
 	}
 	close_fd(&out[1]);
 	close_fd(&err[1]);

@@ -16,6 +16,15 @@
 
 #define DOCKER_CELL_USER	"1000:1000"	/* uid:gid the job runs as */
 #define DOCKER_IMAGE_MAX	256		/* bytes of an image reference */
+#define DOCKER_UNPACKER_NAME	"jobcell-cell-unpack"
+#define DOCKER_UNPACKER_IN	"/.jobcell/unpack"	/* its path in the cell */
+
+/* A file the job finds in /work (API-checked relative path). */
+struct docker_file {
+	const char *path;
+	const char *data;
+	size_t len;
+};
 
 struct docker_cell_spec {
 	const char *socket_path;	/* NULL: DOCKER_SOCKET_DEFAULT */
@@ -28,6 +37,12 @@ struct docker_cell_spec {
 	char *const *envp;		/* NULL-terminated, the job's whole env */
 	int stdin_fd;			/* read to EOF as the job's stdin (e.g. a
 					 * memfd at offset 0); -1: none */
+	const struct docker_file *files;	/* nfiles entries, or NULL */
+	size_t nfiles;
+	const char *cwd;		/* relative to /work; NULL: /work */
+	const char *unpacker;		/* host path of jobcell-cell-unpack, bound
+					 * read-only into the cell when files or
+					 * cwd are given; NULL: none */
 	uint64_t disk_mb;		/* size of /work and of /tmp (tmpfs) */
 	uint64_t memory_mb;		/* Memory = MemorySwap; 0: no limit */
 	uint64_t nano_cpus;		/* 1e9 per CPU; 0: no limit */
@@ -80,6 +95,10 @@ int docker_cell_try_wait(struct docker_cell *c, struct docker_result *ret);
  * helper if needed, closes the fds. Logs if the container could not be
  * removed. */
 void docker_cell_release(struct docker_cell *c);
+
+/* The host path of jobcell-cell-unpack: next to the running program (a
+ * build tree), else in PKGLIBEXECDIR. 0, or -ENOENT. */
+int docker_unpacker_find(char *buf, size_t size);
 
 /* For the supervisor: lists the containers labelled jobcell.job (at most
  * DOCKER_SWEEP_MAX) on the daemon at socket_path and removes, forcibly,

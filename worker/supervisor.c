@@ -60,6 +60,7 @@ static int64_t arg_kill_grace_ms = -1;
 static const char *arg_docker_socket;
 static const char *arg_docker_image;
 static bool docker_up;		/* the daemon answered the last ping */
+static char docker_unpacker[JC_PATH_MAX];	/* "": not found */
 
 static pid_t slot_pid[JC_MAX_SLOTS];
 static struct cgroup_root cg_root;
@@ -286,6 +287,7 @@ spawn(int slot, int bell_fd, const sigset_t *oldmask)
 		.kill_grace_ms = (int) arg_kill_grace_ms,
 		.docker_socket = arg_docker_socket,
 		.docker_image = arg_docker_image,
+		.docker_unpacker = docker_unpacker[0] ? docker_unpacker : NULL,
 	};
 	pid_t pid = fork();
 
@@ -429,6 +431,13 @@ main(int argc, char **argv)
 	(void) with_db(do_sweep_cgroups, NULL);
 	/* Before any worker exists: every container of ours is an orphan. */
 	docker_beat();
+	if (arg_docker_socket && docker_unpacker_find(docker_unpacker,
+	    sizeof(docker_unpacker)) < 0) {
+		docker_unpacker[0] = '\0';
+		log_warn("docker: no usable %s next to this program nor in %s: "
+		    "docker jobs with files will end as error",
+		    DOCKER_UNPACKER_NAME, PKGLIBEXECDIR);
+	}
 	if (arg_doorbell && (bell_fd = bind_doorbell(arg_doorbell)) < 0) {
 		log_errno(bell_fd, "cannot bind the doorbell '%s'", arg_doorbell);
 		return 1;

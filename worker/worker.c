@@ -379,6 +379,7 @@ job_cell_start(const struct worker_config *cfg, const struct claimed_job *j,
 		.pids = (uint64_t) j->pids,
 		.max_run_ms = j->timeout_ms + cfg->kill_grace_ms,
 	};
+	_cleanup_free_ struct docker_file *files = NULL;
 	char detail[300];
 	int r;
 
@@ -398,13 +399,24 @@ job_cell_start(const struct worker_config *cfg, const struct claimed_job *j,
 		    "worker runs no docker sandbox");
 		return -ENOTSUP;
 	}
-	/* The API refuses these for docker (XXX(#7): files through the
-	 * attach stream); a job stored otherwise must not run without them. */
-	if (spec->nfiles > 0 || spec->cwd || spec->network) {
+	/* The API refuses it for docker (XXX(#7): networks for docker
+	 * cells); a job stored otherwise must not run without it. */
+	if (spec->network) {
 		(void) snprintf(msg, size, "the cell could not be built: the "
-		    "docker sandbox takes no files, cwd or network yet");
+		    "docker sandbox has no network for jobs yet");
 		return -ENOTSUP;
 	}
+	if (spec->nfiles > 0) {
+		if (!(files = calloc(spec->nfiles, sizeof(*files))))
+			return -ENOMEM;
+		for (size_t i = 0; i < spec->nfiles; i++)
+			files[i] = (struct docker_file) { spec->files[i].path,
+			    spec->files[i].data, spec->files[i].len };
+	}
+	ds.files = files;
+	ds.nfiles = spec->nfiles;
+	ds.cwd = spec->cwd;
+	ds.unpacker = cfg->docker_unpacker;
 	if (!image) {
 		(void) snprintf(msg, size, "the cell could not be built: the job "
 		    "names no image and the server has no default image");

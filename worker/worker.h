@@ -30,6 +30,7 @@ struct worker_config {
 	int kill_grace_ms;
 	const char *docker_socket;	/* NULL: no docker backend */
 	const char *docker_image;	/* default image; NULL: none */
+	const char *docker_unpacker;	/* jobcell-cell-unpack; NULL: none */
 };
 
 /* A claimed job, as the worker needs it. */

@@ -104,6 +104,21 @@ body() {
 	assert_no_container_soon "$job_id"
 }
 
+@test "both backends: files and cwd are in place before the job, stdin after them" {
+	local sb
+	printf '/work/src\nh\303\251llo\nlib\n1 2 3\nthe stdin\n' >"$BATS_TEST_TMPDIR/want"
+	for sb in namespace docker; do
+		run_job "$(body "$sb" '{command: "pwd; cat main.txt; ls sub; cat sub/lib/x; cat",
+		    files: {"src/main.txt": "héllo\n", "src/sub/lib/x": "1 2 3\n"},
+		    cwd: "src", stdin: "the stdin\n"}')" 60
+		assert_equal "$(json_get .status "$job")" succeeded
+		job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out-$sb"
+		cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/out-$sb" ||
+			fail "$sb: output '$(cat "$BATS_TEST_TMPDIR/out-$sb")'"
+	done
+	assert_no_container_soon "$job_id"
+}
+
 @test "both backends: the exit code is the job's" {
 	local sb
 	for sb in namespace docker; do
@@ -186,6 +201,21 @@ body() {
 	[[ $worker =~ ^[0-9]+$ ]] || fail "jobcell.worker label is '$worker'"
 	run -0 cat "/proc/$worker/comm"
 	assert_output jobcell-worker
+	api POST "/v1/jobs/$job_id/cancel"
+	assert_api_status 200
+	wait_job "$job_id" 30
+	assert_no_container_soon "$job_id"
+}
+
+@test "docker: a job with files binds nothing but the read-only unpacker" {
+	local cid
+	submit "$(body docker '{command: "sleep 300", timeout: 120,
+	    files: {"a": "b"}}')"
+	wait_for 60 container_running "$job_id" ||
+		fail "no running container for job $job_id"
+	cid=$(containers_of "$job_id")
+	run -0 docker inspect -f '{{json .HostConfig.Binds}} {{json .Config.Entrypoint}}' "$cid"
+	assert_output --regexp '^\["/[^"]*/jobcell-cell-unpack:/\.jobcell/unpack:ro"\] \["/\.jobcell/unpack"\]$'
 	api POST "/v1/jobs/$job_id/cancel"
 	assert_api_status 200
 	wait_job "$job_id" 30
