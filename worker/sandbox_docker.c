@@ -66,9 +66,13 @@
 #define CREATE_BODY_MAX		(8u * 1024 * 1024)	/* argv + env, bounded */
 #define NEGOTIATE_TIMEOUT_MS	5000
 #define SIGNAL_TIMEOUT_MS	5000
-#define REMOVE_TIMEOUT_MS	15000
+#define REMOVE_TIMEOUT_MS	10000
 #define INSPECT_TIMEOUT_MS	10000
 #define ATTACH_TIMEOUT_MS	10000
+/* Create and start: each below the job's lease (15 s, renewed through
+ * spec->keepalive between the calls), so a slow daemon cannot make the
+ * supervisor take a starting job for lost. */
+#define STEP_TIMEOUT_MS		10000
 #define MAX_RUN_DEFAULT_MS	(24LL * 3600 * 1000)
 #define WAIT_MARGIN_MS		60000	/* wait bound past max_run_ms */
 #define CELL_NOFILE		1024	/* RLIMIT_NOFILE in the container */
@@ -578,7 +582,7 @@ create(const struct docker_cell_spec *spec, struct docker_cell *c,
 	if ((r = strbuf_addf(&path, "/containers/create?name=jobcell-%s",
 	    spec->job_id)) < 0)
 		return r;
-	r = docker_call(&c->api, "POST", path.buf, &body, DOCKER_CALL_TIMEOUT_MS,
+	r = docker_call(&c->api, "POST", path.buf, &body, STEP_TIMEOUT_MS,
 	    &reply);
 	if (r < 0) {
 		setmsg(errmsg, size, "cannot create the container: %s",
@@ -611,7 +615,7 @@ start(struct docker_cell *c, char *errmsg, size_t size)
 	int r;
 
 	(void) snprintf(path, sizeof(path), "/containers/%s/start", c->id);
-	r = docker_call(&c->api, "POST", path, NULL, DOCKER_CALL_TIMEOUT_MS, NULL);
+	r = docker_call(&c->api, "POST", path, NULL, STEP_TIMEOUT_MS, NULL);
 	if (r == 204 || r == 304)
 		return 0;
 	if (r < 0)
@@ -621,6 +625,13 @@ start(struct docker_cell *c, char *errmsg, size_t size)
 		setmsg(errmsg, size, "docker could not start the container "
 		    "(HTTP %d): %s", r, c->api.err[0] ? c->api.err : "no reason");
 	return r < 0 ? r : -EIO;
+}
+
+static void
+keepalive(const struct docker_cell_spec *spec)
+{
+	if (spec->keepalive)
+		spec->keepalive(spec->keepalive_arg);
 }
 
 int
@@ -668,8 +679,10 @@ docker_cell_start(const struct docker_cell_spec *spec, struct docker_cell *ret,
 		docker_release(&c.api);
 		return r;
 	}
+	keepalive(spec);
 	if ((r = create(spec, &c, errmsg, errmsg_size)) < 0)
 		goto fail;
+	keepalive(spec);
 	if ((r = docker_attach(&c.api, c.id, spec->stdin_fd >= 0 ||
 	    needs_unpacker(spec),
 	    ATTACH_TIMEOUT_MS, &sock, &early)) < 0) {
@@ -689,6 +702,7 @@ docker_cell_start(const struct docker_cell_spec *spec, struct docker_cell *ret,
 		    strerror(-r));
 		goto fail;
 	}
+	keepalive(spec);
 	if ((r = start(&c, errmsg, errmsg_size)) < 0)
 		goto fail;
 	if ((c.pid = fork()) < 0) {

@@ -50,6 +50,10 @@ struct docker_cell_spec {
 	bool network;			/* false: NetworkMode none */
 	int64_t max_run_ms;		/* bound on the job's run time (the
 					 * helper's wait); 0: a day */
+	/* Optional: called between the daemon calls of docker_cell_start
+	 * (each bounded by 10 s), e.g. to renew the job's lease. */
+	void (*keepalive)(void *arg);
+	void *keepalive_arg;
 };
 
 struct docker_cell {

@@ -364,11 +364,29 @@ struct job_cell {
 	struct docker_cell dk;
 };
 
-static int
-job_cell_start(const struct worker_config *cfg, const struct claimed_job *j,
-    const struct cell_spec *spec, const char *image, struct job_cell *c,
-    char *msg, size_t size)
+/* docker_cell_spec.keepalive: the lease runs on while the daemon works. */
+struct lease_arg {
+	sqlite3 *db;
+	const char *id;
+};
+
+static void
+renew_lease(void *arg)
 {
+	struct lease_arg *l = arg;
+	int r;
+
+	if ((r = jobstore_renew_lease(l->db, l->id)) < 0)
+		log_warn("job=%s: cannot renew the lease: %s, retrying", l->id,
+		    strerror(-r));
+}
+
+static int
+job_cell_start(const struct worker_config *cfg, sqlite3 *db,
+    const struct claimed_job *j, const struct cell_spec *spec,
+    const char *image, struct job_cell *c, char *msg, size_t size)
+{
+	struct lease_arg lease = { db, j->id };
 	struct docker_cell_spec ds = {
 		.socket_path = cfg->docker_socket, .image = image,
 		.job_id = j->id, .worker_id = (long) getpid(),
@@ -378,6 +396,7 @@ job_cell_start(const struct worker_config *cfg, const struct claimed_job *j,
 		.nano_cpus = (uint64_t) j->cpus * 1000000000u,
 		.pids = (uint64_t) j->pids,
 		.max_run_ms = j->timeout_ms + cfg->kill_grace_ms,
+		.keepalive = renew_lease, .keepalive_arg = &lease,
 	};
 	_cleanup_free_ struct docker_file *files = NULL;
 	char detail[300];
@@ -533,7 +552,7 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		spec.attach = attach_to_cgroup;
 		spec.attach_arg = &cg;
 	}
-	r = job_cell_start(cfg, j, &spec, ea.image ? ea.image :
+	r = job_cell_start(cfg, db, j, &spec, ea.image ? ea.image :
 	    cfg->docker_image, &cell, msg, sizeof(msg));
 	exec_args_release(&ea);
 	if (r < 0) {
@@ -544,6 +563,10 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	}
 	log_debug("job=%s: started in a %s cell", j->id,
 	    cell.docker ? "docker" : "namespace");
+	/* The wall time is the job's, not the daemon's: starting a container
+	 * takes ~1 s (bench/README.md), a namespace cell a few ms. */
+	if (cell.docker)
+		deadline = time_mono_ms() + j->timeout_ms;
 	for (;;) {
 		struct pollfd pfd[2];
 		nfds_t nfds = 0;
