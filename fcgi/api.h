@@ -103,7 +103,9 @@ struct job_request {
 	char *cwd;			/* NULL: the workspace itself */
 	int64_t timeout_s, memory_mb, cpus, pids, disk_mb;
 	bool network;
-	char sandbox[16];
+	char sandbox[16];		/* "namespace" or "docker" */
+	char image[JC_MAX_IMAGE_BYTES + 1];	/* docker: "" = the worker's
+						 * default image */
 };
 int job_request_parse(const char *body, size_t len,
     const struct config_limits *lim, struct job_request *ret, struct api_err *err);
@@ -113,7 +115,8 @@ void job_request_release(struct job_request *jr);
  * JC_MAX_FILE_PART, no control bytes. Pure. */
 bool job_path_ok(const char *path);
 /* The stored spec: {"argv":[...],"env":{...}} plus "files":{path:data},
- * "cwd" and "network":true when given (read back by the worker). */
+ * "cwd" and "network":true when given, and "image" for a docker job that
+ * names one or has a configured default (read back by the worker). */
 int job_request_spec_json(const struct job_request *jr, struct strbuf *out);
 /* The built-in limits of config_defaults(). */
 void api_limits_default(struct config_limits *lim);
@@ -134,6 +137,8 @@ int auth_handle(struct req *rq);
 
 /* health.c, me.c */
 int health_handle(struct req *rq, struct api_err *err);
+/* 1 if a live supervisor runs sandbox name now, 0 if none, -errno. */
+int health_sandbox_live(sqlite3 *db, const char *name);
 int me_handle(struct req *rq, struct api_err *err);
 
 /* jobs.c */

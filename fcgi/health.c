@@ -1,5 +1,7 @@
 /* health.c - GET /v1/health: no authentication; tells whether the database
- * answers and how many worker slots are alive and busy. */
+ * answers, how many worker slots are alive and busy, and which sandboxes a
+ * live supervisor runs now (docker only while its daemon answers: the
+ * supervisor pings it with every heartbeat). */
 #include <errno.h>
 
 #include "api.h"
@@ -12,12 +14,31 @@
 #define HEALTH_HEARTBEAT_MS 15000
 
 int
+health_sandbox_live(sqlite3 *db, const char *name)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = db_prepare(db, "SELECT EXISTS (SELECT 1 FROM supervisors "
+	    "WHERE heartbeat_at > ?1 AND "
+	    "instr(' ' || sandboxes || ' ', ' ' || ?2 || ' ') > 0)", &st)) < 0)
+		return r;
+	if (sqlite3_bind_int64(st, 1, time_now_ms() - HEALTH_HEARTBEAT_MS) !=
+	    SQLITE_OK || sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) !=
+	    SQLITE_OK)
+		return -EIO;
+	if ((r = sqlite3_step(st)) != SQLITE_ROW)
+		return db_errno(r);
+	return sqlite3_column_int(st, 0) != 0;
+}
+
+int
 health_handle(struct req *rq, struct api_err *err)
 {
 	_cleanup_strbuf_ struct strbuf sb;
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int64_t slots = 0, busy = 0;
-	bool db_ok = false;
+	bool db_ok = false, docker = false;
 	struct jw w;
 	int r;
 
@@ -34,6 +55,8 @@ health_handle(struct req *rq, struct api_err *err)
 	} else
 		log_warn("health: database check failed: %s",
 		    sqlite3_errmsg(rq->db));
+	if (db_ok)
+		docker = health_sandbox_live(rq->db, "docker") == 1;
 	jw_init(&w, &sb);
 	jw_obj_open(&w);
 	jw_kv_str(&w, "status", db_ok ? "ok" : "degraded");
@@ -47,6 +70,8 @@ health_handle(struct req *rq, struct api_err *err)
 	jw_key(&w, "sandboxes");
 	jw_arr_open(&w);
 	jw_str(&w, "namespace");
+	if (docker)
+		jw_str(&w, "docker");
 	jw_arr_close(&w);
 	jw_obj_close(&w);
 	if ((r = jw_finish(&w)) < 0)

@@ -400,6 +400,17 @@ job_submit(struct req *rq, struct api_err *err, char ret_id[JC_ID_LEN + 1])
 		goto fail;
 	}
 	if (!found) {
+		/* Refused now rather than failed later: DESIGN section 4. */
+		if (strcmp(jr.sandbox, "docker") == 0 &&
+		    (r = health_sandbox_live(rq->db, "docker")) <= 0) {
+			(void) end_write(rq->db, false);
+			job_request_release(&jr);
+			if (r < 0)
+				return api_err_internal(err, r);
+			return api_err_set(err, 503, "unavailable", "the docker "
+			    "sandbox is not available now: no worker reaches "
+			    "a docker daemon");
+		}
 		if ((r = quota_check(rq, now, err)) != 0) {
 			(void) end_write(rq->db, false);
 			job_request_release(&jr);

@@ -13,13 +13,13 @@
 #include "parse.h"
 #include "banned.h"
 
-enum key_type { KEY_PATH, KEY_INT, KEY_BOOL };
+enum key_type { KEY_PATH, KEY_INT, KEY_BOOL, KEY_STR };
 
 struct key_def {
 	const char *section, *name;
 	enum key_type type;
 	size_t offset;
-	int64_t min, max;
+	int64_t min, max;	/* KEY_STR: max is the buffer size */
 };
 
 #define OFF(f) offsetof(struct config, f)
@@ -41,6 +41,11 @@ static const struct key_def keys[] = {
 	  600000 },
 	{ "worker", "drain_grace_ms", KEY_INT, OFF(worker_drain_grace_ms), 0,
 	  3600000 },
+	{ "worker", "docker_socket", KEY_PATH, OFF(worker_docker_socket), 0, 0 },
+	{ "worker", "docker_image", KEY_STR, OFF(limits.docker_image), 0,
+	  sizeof(((struct config_limits *) 0)->docker_image) },
+	{ "worker", "docker_images", KEY_STR, OFF(limits.docker_images), 0,
+	  sizeof(((struct config_limits *) 0)->docker_images) },
 	{ "limits", "timeout_default", KEY_INT,
 	  OFF(limits.timeout_default_s), 1, 86400 },
 	{ "limits", "timeout_max", KEY_INT, OFF(limits.timeout_max_s), 1,
@@ -108,6 +113,13 @@ set_value(struct config *c, const struct key_def *k, const char *v,
 		if (*v == '\0' || str_copy(field, CONFIG_PATH_MAX, v) < 0) {
 			(void) snprintf(errmsg, size, "%s: '%s' must be a path "
 			    "of 1..%d bytes", where, k->name, CONFIG_PATH_MAX - 1);
+			return -EINVAL;
+		}
+		return 0;
+	case KEY_STR:
+		if (*v == '\0' || str_copy(field, (size_t) k->max, v) < 0) {
+			(void) snprintf(errmsg, size, "%s: '%s' must be 1..%lld "
+			    "bytes", where, k->name, (long long) k->max - 1);
 			return -EINVAL;
 		}
 		return 0;
@@ -195,6 +207,24 @@ config_check(const struct config *c, char *errmsg, size_t size)
 	const int64_t maxs[] = { l->timeout_max_s, l->memory_max_mb,
 	    l->cpus_max, l->pids_max, l->disk_max_mb };
 
+	if (l->docker_image[0] && !image_ref_ok(l->docker_image)) {
+		(void) snprintf(errmsg, size, "[worker]: docker_image '%.64s' is "
+		    "not an image reference", l->docker_image);
+		return -EINVAL;
+	}
+	if (l->docker_images[0]) {
+		char list[sizeof(l->docker_images)], *save = NULL;
+
+		memcpy(list, l->docker_images, sizeof(list));
+		for (char *w = strtok_r(list, " \t,", &save); w;
+		    w = strtok_r(NULL, " \t,", &save))
+			if (!image_ref_ok(w)) {
+				(void) snprintf(errmsg, size, "[worker]: "
+				    "docker_images: '%.64s' is not an image "
+				    "reference", w);
+				return -EINVAL;
+			}
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (defs[i] > maxs[i]) {
 			(void) snprintf(errmsg, size, "[limits]: the default %s "

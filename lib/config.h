@@ -22,6 +22,12 @@ struct config_limits {
 	int64_t pids_default, pids_max;
 	int64_t disk_default_mb, disk_max_mb;
 	bool network_allowed;
+	/* [worker] docker_image, docker_images: what a docker job may run;
+	 * kept here because the API validates jobs against them. */
+	char docker_image[JC_MAX_IMAGE_BYTES + 1];	/* "": none */
+	char docker_images[JC_MAX_IMAGES_BYTES + 1];	/* space-separated
+							 * allowed list; "":
+							 * any local image */
 };
 
 struct config {
@@ -39,6 +45,7 @@ struct config {
 	int64_t worker_output_cap;
 	int64_t worker_kill_grace_ms;
 	int64_t worker_drain_grace_ms;	/* SIGTERM: running jobs get this long */
+	char worker_docker_socket[CONFIG_PATH_MAX];	/* "": no docker */
 	/* [limits] */
 	struct config_limits limits;
 };

@@ -12,6 +12,8 @@
 #include "banned.h"
 
 extern const char db_schema_sql[];	/* lib/schema_sql.c, from sql/ */
+/* [N]: sql/migrate-N.sql, from version N - 1 to N (lib/schema_sql.c). */
+extern const char *const db_migration_sql[];
 
 static void
 set_err(char *errmsg, size_t size, const char *what, sqlite3 *db)
@@ -99,6 +101,14 @@ migrate(sqlite3 *db, char *errmsg, size_t size)
 		set_err(errmsg, size, "cannot create the schema", db);
 		goto fail;
 	}
+	/* An older database: each step in order, in this one transaction. */
+	for (int n = v + 1; v > 0 && n <= DB_SCHEMA_VERSION; n++)
+		if (!db_migration_sql[n] ||
+		    (r = db_exec(db, db_migration_sql[n])) < 0) {
+			set_err(errmsg, size, "cannot migrate the schema", db);
+			r = r < 0 ? r : -EPROTO;
+			goto fail;
+		}
 	if ((r = db_exec(db, "COMMIT")) < 0) {
 		set_err(errmsg, size, "cannot commit the schema", db);
 		goto fail;

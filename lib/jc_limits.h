@@ -35,5 +35,7 @@
 #define JC_MAX_SLOTS		64
 #define JC_MAX_THREADS		256
 #define JC_PATH_MAX		4096
+#define JC_MAX_IMAGE_BYTES	255	/* a docker image reference */
+#define JC_MAX_IMAGES_BYTES	1023	/* [worker] docker_images, the list */
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "jc_limits.h"
 #include "parse.h"
 #include "banned.h"
 
@@ -73,4 +74,19 @@ int
 str_startswith(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int
+image_ref_ok(const char *s)
+{
+	size_t n;
+
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+		return 0;
+	for (n = 0; s[n]; n++)
+		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' &&
+		    s[n] <= 'Z') || (s[n] >= '0' && s[n] <= '9') ||
+		    strchr("._/:@-", s[n])))
+			return 0;
+	return n <= JC_MAX_IMAGE_BYTES;
 }

@@ -1,5 +1,6 @@
--- jobcell schema, version 1 (PRAGMA user_version = 1).
--- Applied by lib/db.c in one transaction when user_version is 0.
+-- jobcell schema, version 2 (PRAGMA user_version = 2).
+-- Applied by lib/db.c in one transaction when user_version is 0; an older
+-- database is brought up to date by sql/migrate-N.sql, N = 2 ... 2.
 -- Times are integer milliseconds since the Unix epoch (UTC).
 
 CREATE TABLE consumers (
@@ -63,12 +64,14 @@ CREATE TABLE job_logs (
 ) WITHOUT ROWID;
 
 -- One row per running jobcell-worker supervisor, refreshed as a heartbeat;
--- /v1/health sums the slots of the live ones.
+-- /v1/health sums the slots of the live ones and lists the sandboxes any
+-- of them runs now (docker only while its daemon answered the last beat).
 CREATE TABLE supervisors (
 	pid		INTEGER PRIMARY KEY,
 	slots		INTEGER NOT NULL,
 	started_at	INTEGER NOT NULL,
-	heartbeat_at	INTEGER NOT NULL
+	heartbeat_at	INTEGER NOT NULL,
+	sandboxes	TEXT NOT NULL DEFAULT 'namespace'	-- space-separated
 );
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;

@@ -77,7 +77,8 @@ claim_locked(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
 	if ((r = db_prepare(db, "UPDATE jobs SET status = 'running', "
 	    "started_at = ?1, worker = ?2, lease_until = ?3 "
 	    "WHERE id = ?4 AND status = 'queued' "
-	    "RETURNING spec, stdin, timeout_ms, disk_mb, memory_mb, cpus, pids",
+	    "RETURNING spec, stdin, timeout_ms, disk_mb, memory_mb, cpus, pids, "
+	    "sandbox",
 	    &up)) < 0)
 		return r;
 	if (sqlite3_bind_int64(up, 1, now) != SQLITE_OK ||
@@ -105,6 +106,8 @@ claim_locked(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
 	j.memory_mb = sqlite3_column_int64(up, 4);
 	j.cpus = sqlite3_column_int64(up, 5);
 	j.pids = sqlite3_column_int64(up, 6);
+	j.docker = sqlite3_column_text(up, 7) &&
+	    strcmp((const char *) sqlite3_column_text(up, 7), "docker") == 0;
 	/* Step to the end so the statement is done before COMMIT. */
 	if ((rc = sqlite3_step(up)) != SQLITE_DONE) {
 		claimed_job_release(&j);
@@ -366,19 +369,21 @@ jobstore_fail_lost(sqlite3 *db, pid_t pid, bool expired_only)
 }
 
 int
-jobstore_heartbeat(sqlite3 *db, pid_t pid, int slots, int64_t started_at)
+jobstore_heartbeat(sqlite3 *db, pid_t pid, int slots, int64_t started_at,
+    const char *sandboxes)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = db_prepare(db, "INSERT INTO supervisors (pid, slots, "
-	    "started_at, heartbeat_at) VALUES (?1, ?2, ?3, ?4) "
-	    "ON CONFLICT (pid) DO UPDATE SET slots = ?2, heartbeat_at = ?4",
-	    &st)) < 0)
+	    "started_at, heartbeat_at, sandboxes) VALUES (?1, ?2, ?3, ?4, ?5) "
+	    "ON CONFLICT (pid) DO UPDATE SET slots = ?2, heartbeat_at = ?4, "
+	    "sandboxes = ?5", &st)) < 0)
 		return r;
 	if (sqlite3_bind_int64(st, 1, pid) || sqlite3_bind_int(st, 2, slots) ||
 	    sqlite3_bind_int64(st, 3, started_at) ||
-	    sqlite3_bind_int64(st, 4, time_now_ms()))
+	    sqlite3_bind_int64(st, 4, time_now_ms()) ||
+	    sqlite3_bind_text(st, 5, sandboxes, -1, SQLITE_STATIC))
 		return -EIO;
 	rc = sqlite3_step(st);
 	return rc == SQLITE_DONE ? 0 : db_errno(rc);
@@ -414,6 +419,25 @@ jobstore_job_final(sqlite3 *db, const char *job_id)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
 		return 0;
+	if (rc != SQLITE_ROW)
+		return db_errno(rc);
+	return sqlite3_column_int(st, 0) != 0;
+}
+
+int
+jobstore_job_running(sqlite3 *db, const char *job_id)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db, "SELECT status IN ('queued', 'running') "
+	    "FROM jobs WHERE id = ?", &st)) < 0)
+		return r;
+	if (sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC))
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
 	if (rc != SQLITE_ROW)
 		return db_errno(rc);
 	return sqlite3_column_int(st, 0) != 0;

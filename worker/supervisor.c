@@ -30,6 +30,7 @@
  * PR_SET_PDEATHSIG): a SIGKILL of the supervisor leaves no cell behind, and
  * at the next start every job still "running" ends "worker lost". */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -49,10 +50,13 @@
 #include "db.h"
 #include "log.h"
 #include "parse.h"
+#include "sandbox_docker.h"
 #include "timefmt.h"
 #include "worker.h"
 #include "banned.h"
 
+#define DOCKER_PING_MS 2000	/* a daemon slower than this is down */
+#define DOCKER_SWEEP_MS 10000	/* bound of each sweep call */
 #define HEARTBEAT_MS	5000
 #define STOP_MARGIN_MS	5000	/* past drain + kill grace: SIGKILL workers */
 #define RESTART_MIN_MS	200	/* first restart delay of a dead worker */
@@ -66,6 +70,12 @@ static int64_t arg_slots = -1;
 static int64_t arg_uid_base = -1;
 static int64_t arg_output_cap = -1;
 static int64_t arg_kill_grace_ms = -1;
+static const char *arg_docker_socket;
+static const char *arg_docker_image;
+static char docker_socket_buf[CONFIG_PATH_MAX];
+static char docker_image_buf[256];
+static bool docker_up;		/* the daemon answered the last ping */
+static char docker_unpacker[JC_PATH_MAX];	/* "": not found */
 static int64_t arg_drain_grace_ms = -1;
 
 /* What the workers run with: the config file, then the flags over it. */
@@ -97,7 +107,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "Usage: jobcell-worker [--config FILE] --db PATH [OPTION]...\n"
-	    "Run queued jobcell jobs in namespace cells (must start as root).\n\n"
+	    "Run queued jobcell jobs in namespace cells or docker containers\n"
+	    "(must start as root).\n\n"
 	    "  --config FILE      the config file (default " CONFIG_DEFAULT_PATH "\n"
 	    "                     if it exists); flags override it; SIGHUP\n"
 	    "                     re-reads it\n"
@@ -111,6 +122,9 @@ usage(FILE *f)
 	    "  --kill-grace-ms N  TERM -> KILL grace on timeout/cancel (default %d)\n"
 	    "  --drain-grace-ms N on SIGTERM, how long running jobs may go on\n"
 	    "                     before they are cancelled (default %d)\n"
+	    "  --docker-socket PATH  run \"sandbox\":\"docker\" jobs through the\n"
+	    "                     Docker daemon at PATH (default: no docker)\n"
+	    "  --docker-image REF default image of docker jobs\n"
 	    "  --verbose          log debug lines\n"
 	    "  --help             show this help and exit\n"
 	    "  --version          show the version and exit\n",
@@ -130,6 +144,16 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 		return -ENOMEM;
 	if ((r = config_resolve(arg_config, cfg, errmsg, size)) < 0)
 		goto out;
+	/* Docker settings come from the first load only (a change needs a
+	 * restart): the workers hold these pointers. */
+	if (!arg_docker_socket && cfg->worker_docker_socket[0] &&
+	    str_copy(docker_socket_buf, sizeof(docker_socket_buf),
+	    cfg->worker_docker_socket) == 0)
+		arg_docker_socket = docker_socket_buf;
+	if (!arg_docker_image && cfg->limits.docker_image[0] &&
+	    str_copy(docker_image_buf, sizeof(docker_image_buf),
+	    cfg->limits.docker_image) == 0)
+		arg_docker_image = docker_image_buf;
 	r = -E2BIG;
 	if (str_copy(s.db, sizeof(s.db), arg_db ? arg_db : cfg->worker_db) < 0 ||
 	    str_copy(s.doorbell, sizeof(s.doorbell), arg_doorbell ?
@@ -191,7 +215,8 @@ do_heartbeat(sqlite3 *db, void *arg)
 		started_at = time_now_ms();
 	if ((n = jobstore_fail_lost(db, 0, true)) > 0)
 		log_warn("%d job(s) with an expired lease ended as error", n);
-	return jobstore_heartbeat(db, getpid(), cur.slots, started_at);
+	return jobstore_heartbeat(db, getpid(), cur.slots, started_at,
+	    docker_up ? "namespace docker" : "namespace");
 }
 
 static int
@@ -237,6 +262,84 @@ do_sweep_cgroups(sqlite3 *db, void *arg)
 	return n;
 }
 
+/* A process with this pid exists; if worker_only, it is a jobcell-worker. */
+static bool
+worker_alive(long pid, bool worker_only)
+{
+	char path[64], comm[32] = "";
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	if (pid <= 1 || (kill((pid_t) pid, 0) < 0 && errno != EPERM))
+		return false;
+	if (!worker_only)
+		return true;
+	(void) snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    (n = read(fd, comm, sizeof(comm) - 1)) <= 0)
+		return false;
+	comm[n] = '\0';
+	return strcmp(comm, "jobcell-worker\n") == 0;
+}
+
+/* The sweep's rule: a container of a job of ours stays while the job runs
+ * and its worker lives; one of a job we do not know (another installation
+ * on the same daemon, bench/dockerrun) stays while its process lives. */
+static bool
+keep_container(const char *job_id, long worker, void *arg)
+{
+	sqlite3 *db = arg;
+	int r = jobstore_job_running(db, job_id);
+
+	if (r == 0)
+		return false;	/* ended here; its removal had failed */
+	if (worker_alive(worker, r == 1))
+		return true;
+	if (r == 1 && jobstore_fail_lost(db, (pid_t) worker, false) > 0)
+		log_warn("job=%s: its worker %ld is gone: ended as error",
+		    job_id, worker);
+	return false;
+}
+
+static int
+do_docker_sweep(sqlite3 *db, void *arg)
+{
+	int r;
+
+	(void) arg;
+	r = docker_cell_sweep(arg_docker_socket, DOCKER_SWEEP_MS,
+	    keep_container, db);
+	if (r < 0)
+		log_warn("docker: cannot sweep containers: %s, retrying",
+		    strerror(-r));
+	return r;
+}
+
+/* Pings the daemon (logging each change) and, if it answers, sweeps. */
+static void
+docker_beat(void)
+{
+	struct docker api;
+	bool was = docker_up;
+	int r;
+
+	if (!arg_docker_socket)
+		return;
+	if ((r = docker_init(&api, arg_docker_socket)) == 0) {
+		r = docker_ping(&api, DOCKER_PING_MS);
+		docker_release(&api);
+	}
+	docker_up = r == 0;
+	if (docker_up && !was)
+		log_info("docker: the daemon at '%s' answers: docker jobs run",
+		    arg_docker_socket);
+	else if (!docker_up && was)
+		log_warn("docker: the daemon at '%s' does not answer (%s): "
+		    "docker jobs are refused", arg_docker_socket, strerror(-r));
+	if (docker_up)
+		(void) with_db(do_docker_sweep, NULL);
+}
+
 static int
 bind_doorbell(const char *path)
 {
@@ -268,6 +371,9 @@ spawn(int slot, int bell_fd, const sigset_t *oldmask)
 		.kill_grace_ms = (int) cur.kill_grace_ms,
 		.drain_grace_ms = cur.drain_grace_ms,
 		.supervisor_pid = getpid(),
+		.docker_socket = arg_docker_socket,
+		.docker_image = arg_docker_image,
+		.docker_unpacker = docker_unpacker[0] ? docker_unpacker : NULL,
 	};
 	pid_t pid = fork();
 
@@ -364,6 +470,8 @@ parse_args(int argc, char **argv, enum log_level *level)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "docker-socket", required_argument, NULL, 'D' },
+		{ "docker-image", required_argument, NULL, 'I' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "slots", required_argument, NULL, 's' },
 		{ "doorbell", required_argument, NULL, 'b' },
@@ -383,6 +491,12 @@ parse_args(int argc, char **argv, enum log_level *level)
 
 		switch (c) {
 		case 'c': arg_config = optarg; break;
+		case 'D': arg_docker_socket = optarg; break;
+		case 'I':
+			if (!image_ref_ok(optarg))
+				bad = "--docker-image";
+			arg_docker_image = optarg;
+			break;
 		case 'd': arg_db = optarg; break;
 		case 'b': arg_doorbell = optarg; break;
 		case 'v': *level = LOG_LEVEL_DEBUG; break;
@@ -475,6 +589,20 @@ main(int argc, char **argv)
 	if (with_db(do_startup, NULL) < 0)
 		return 1;
 	(void) with_db(do_sweep_cgroups, NULL);
+	if (arg_docker_socket && strlen(arg_docker_socket) >= DOCKER_SOCKET_MAX) {
+		log_err("the docker socket path '%s' is longer than a unix "
+		    "socket address allows", arg_docker_socket);
+		return 1;
+	}
+	/* Before any worker exists: every container of ours is an orphan. */
+	docker_beat();
+	if (arg_docker_socket && docker_unpacker_find(docker_unpacker,
+	    sizeof(docker_unpacker)) < 0) {
+		docker_unpacker[0] = '\0';
+		log_warn("docker: no usable %s next to this program nor in %s: "
+		    "docker jobs with files will end as error",
+		    DOCKER_UNPACKER_NAME, PKGLIBEXECDIR);
+	}
 	if (cur.doorbell[0] && (bell_fd = bind_doorbell(cur.doorbell)) < 0) {
 		log_errno(bell_fd, "cannot bind the doorbell '%s'", cur.doorbell);
 		return 1;
@@ -535,6 +663,7 @@ main(int argc, char **argv)
 			wake = min64(wake, stop_deadline);
 		} else {
 			if (now >= next_beat) {
+				docker_beat();
 				(void) with_db(do_heartbeat, NULL);
 				next_beat = now + HEARTBEAT_MS;
 			}

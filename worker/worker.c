@@ -2,7 +2,9 @@
  * a job, runs it in a cell, streams its output into the database in
  * batches, enforces its wall time and cancel, records the result, repeats.
  * Single-threaded; sleeps in poll() on the doorbell when there is no work.
- * Trusts nothing from the cell but bytes on its pipes and the report. */
+ * Trusts nothing from the cell but bytes on its pipes and the report.
+ * A job runs in a namespace cell (sandbox.h) or a docker cell
+ * (sandbox_docker.h), both driven through the job_cell_* calls below. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -25,6 +27,7 @@
 #include "parse.h"
 #include "privs.h"
 #include "sandbox.h"
+#include "sandbox_docker.h"
 #include "strbuf.h"
 #include "timefmt.h"
 #include "worker.h"
@@ -61,6 +64,7 @@ struct exec_args {
 	size_t nfiles;
 	char *cwd;
 	bool network;
+	char *image;		/* docker jobs: the spec's "image", or NULL */
 };
 
 static void
@@ -78,6 +82,7 @@ exec_args_release(struct exec_args *a)
 	free(a->envp);
 	free(a->files);
 	free(a->cwd);
+	free(a->image);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -167,6 +172,12 @@ exec_args_build(const struct claimed_job *j, struct exec_args *ret)
 		return r;
 	argv_tok = jr_obj_get(doc, jr_root(doc), "argv");
 	env_tok = jr_obj_get(doc, jr_root(doc), "env");
+	if (j->docker && (n = jr_obj_get(doc, jr_root(doc), "image")) >= 0 &&
+	    ((r = jr_str_dup(doc, n, JC_MAX_IMAGE_BYTES, &a.image, NULL)) < 0 ||
+	    !image_ref_ok(a.image))) {
+		r = r < 0 ? r : -EINVAL;
+		goto fail;
+	}
 	if (argv_tok < 0 || env_tok < 0 || jr_type(doc, argv_tok) != JR_ARRAY ||
 	    jr_type(doc, env_tok) != JR_OBJECT || jr_len(doc, argv_tok) < 1) {
 		r = -EINVAL;
@@ -189,7 +200,8 @@ exec_args_build(const struct claimed_job *j, struct exec_args *ret)
 	if ((r = exec_args_files(doc, &a)) < 0)
 		goto fail;
 	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
-		if ((r = env_add(&a, defaults[i][0],
+		/* A docker image's own PATH (a toolchain's) stays. */
+		if (!(j->docker && i == 0) && (r = env_add(&a, defaults[i][0],
 		    defaults[i][1] ? defaults[i][1] : j->id)) < 0)
 			goto fail;
 	if (a.cwd) {
@@ -366,6 +378,144 @@ job_cgroup_end(const char *id, struct cgroup *cg, struct job_result *res)
 		log_err("job=%s: cannot remove the cgroup: %s", id, strerror(-r));
 }
 
+/* The job's cell, whichever backend runs it: the run loop below sees two
+ * pipes, a non-blocking wait and TERM/KILL, whatever is behind them. */
+struct job_cell {
+	bool docker;
+	bool lost;		/* docker: the daemon failed us mid-job */
+	bool oom_killed;	/* docker: State.OOMKilled */
+	int stdout_fd, stderr_fd;
+	struct cell ns;
+	struct docker_cell dk;
+};
+
+/* docker_cell_spec.keepalive: the lease runs on while the daemon works. */
+struct lease_arg {
+	sqlite3 *db;
+	const char *id;
+};
+
+static void
+renew_lease(void *arg)
+{
+	struct lease_arg *l = arg;
+	int r;
+
+	if ((r = jobstore_renew_lease(l->db, l->id)) < 0)
+		log_warn("job=%s: cannot renew the lease: %s, retrying", l->id,
+		    strerror(-r));
+}
+
+static int
+job_cell_start(const struct worker_config *cfg, sqlite3 *db,
+    const struct claimed_job *j, const struct cell_spec *spec,
+    const char *image, struct job_cell *c, char *msg, size_t size)
+{
+	struct lease_arg lease = { db, j->id };
+	struct docker_cell_spec ds = {
+		.socket_path = cfg->docker_socket, .image = image,
+		.job_id = j->id, .worker_id = (long) getpid(),
+		.argv = spec->argv, .envp = spec->envp, .stdin_fd = spec->stdin_fd,
+		.disk_mb = (uint64_t) j->disk_mb,
+		.memory_mb = (uint64_t) j->memory_mb,
+		.nano_cpus = (uint64_t) j->cpus * 1000000000u,
+		.pids = (uint64_t) j->pids,
+		.max_run_ms = j->timeout_ms + cfg->kill_grace_ms,
+		.keepalive = renew_lease, .keepalive_arg = &lease,
+	};
+	_cleanup_free_ struct docker_file *files = NULL;
+	char detail[300];
+	int r;
+
+	*c = (struct job_cell) { .docker = j->docker };
+	if (!c->docker) {
+		if ((r = cell_start(spec, &c->ns)) < 0) {
+			(void) snprintf(msg, size, "the cell could not be "
+			    "built: %s", strerror(-r));
+			return r;
+		}
+		c->stdout_fd = c->ns.stdout_fd;
+		c->stderr_fd = c->ns.stderr_fd;
+		return 0;
+	}
+	if (!cfg->docker_socket) {
+		(void) snprintf(msg, size, "the cell could not be built: this "
+		    "worker runs no docker sandbox");
+		return -ENOTSUP;
+	}
+	/* The API refuses it for docker (XXX(#7): networks for docker
+	 * cells); a job stored otherwise must not run without it. */
+	if (spec->network) {
+		(void) snprintf(msg, size, "the cell could not be built: the "
+		    "docker sandbox has no network for jobs yet");
+		return -ENOTSUP;
+	}
+	if (spec->nfiles > 0) {
+		if (!(files = calloc(spec->nfiles, sizeof(*files))))
+			return -ENOMEM;
+		for (size_t i = 0; i < spec->nfiles; i++)
+			files[i] = (struct docker_file) { spec->files[i].path,
+			    spec->files[i].data, spec->files[i].len };
+	}
+	ds.files = files;
+	ds.nfiles = spec->nfiles;
+	ds.cwd = spec->cwd;
+	ds.unpacker = cfg->docker_unpacker;
+	if (!image) {
+		(void) snprintf(msg, size, "the cell could not be built: the job "
+		    "names no image and the server has no default image");
+		return -EINVAL;
+	}
+	if ((r = docker_cell_start(&ds, &c->dk, detail, sizeof(detail))) < 0) {
+		(void) snprintf(msg, size, "the cell could not be built: %s",
+		    detail);
+		return r;
+	}
+	c->stdout_fd = c->dk.stdout_fd;
+	c->stderr_fd = c->dk.stderr_fd;
+	return 0;
+}
+
+static int
+job_cell_signal(struct job_cell *c, int sig)
+{
+	return c->docker ? docker_cell_signal(&c->dk, sig) :
+	    cell_signal(&c->ns, sig);
+}
+
+/* As cell_try_wait; a docker cell whose daemon failed comes back as
+ * CELL_SETUP_FAILED with c->lost set. */
+static int
+job_cell_try_wait(struct job_cell *c, struct cell_result *ret)
+{
+	struct docker_result dr;
+	int r;
+
+	if (!c->docker)
+		return cell_try_wait(&c->ns, ret);
+	if ((r = docker_cell_try_wait(&c->dk, &dr)) <= 0)
+		return r;
+	*ret = (struct cell_result) { .outcome = CELL_EXITED,
+		.exit_code = dr.exit_code };
+	c->oom_killed = dr.oom_killed;
+	if (dr.outcome == DOCKER_LOST) {
+		c->lost = true;
+		ret->outcome = CELL_SETUP_FAILED;
+		(void) str_copy(ret->error, sizeof(ret->error), dr.error);
+	}
+	return 1;
+}
+
+static void
+job_cell_release(struct job_cell *c)
+{
+	if (c->docker)
+		docker_cell_release(&c->dk);
+	else
+		cell_release(&c->ns);
+}
+
+
 /* Reads and drops whatever fd (non-blocking) holds. */
 static void
 drain(int fd)
@@ -403,7 +553,7 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	struct cgroup cg;
 	struct exec_args ea = { 0 };
 	struct cell_spec spec = { 0 };
-	struct cell cell;
+	struct job_cell cell;
 	struct cell_result cr = { 0 };
 	struct job_result res = { 0 };
 	_cleanup_close_ int in_fd = -1, pidfd = -1;
@@ -414,7 +564,7 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	int64_t next_renew = now + WORKER_RENEW_MS, reaped_at = 0;
 	int64_t drain_at = 0;
 	bool out_open = true, err_open = true, reaped = false, killed = false;
-	bool timed_out = false, cancelled = false, busy = false;
+	bool timed_out = false, cancelled = false, busy = false, have_cg = false;
 	bool db_changed = false;
 	int trail = 2;	/* checks left after the last change: none */
 	int r;
@@ -449,35 +599,46 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	spec.nfiles = ea.nfiles;
 	spec.cwd = ea.cwd;
 	spec.network = ea.network;
-	if ((r = job_cgroup_create(j, &cg)) < 0) {
+	/* A docker cell's limits are the daemon's cgroup. */
+	if (!j->docker && (r = job_cgroup_create(j, &cg)) < 0) {
 		(void) snprintf(msg, sizeof(msg), "the cell could not be built: "
 		    "cannot create its cgroup: %s", strerror(-r));
 		exec_args_release(&ea);
 		finish_error(db, j->id, lc, msg, next);
 		return;
 	}
-	spec.attach = attach_to_cgroup;
-	spec.attach_arg = &cg;
-	r = cell_start(&spec, &cell);
+	if (!j->docker) {
+		have_cg = true;
+		spec.attach = attach_to_cgroup;
+		spec.attach_arg = &cg;
+	}
+	r = job_cell_start(cfg, db, j, &spec, ea.image ? ea.image :
+	    cfg->docker_image, &cell, msg, sizeof(msg));
 	exec_args_release(&ea);
 	if (r < 0) {
-		(void) snprintf(msg, sizeof(msg), "the cell could not be built: %s",
-		    strerror(-r));
-		job_cgroup_end(j->id, &cg, NULL);
+		if (have_cg)
+			job_cgroup_end(j->id, &cg, NULL);
 		finish_error(db, j->id, lc, msg, next);
 		return;
 	}
-	log_debug("job=%s: started in cell pid %ld", j->id, (long) cell.pid);
+	log_debug("job=%s: started in a %s cell", j->id,
+	    cell.docker ? "docker" : "namespace");
+	/* The wall time is the job's, not the daemon's: starting a container
+	 * takes ~1 s (bench/README.md), a namespace cell a few ms. */
+	if (cell.docker)
+		deadline = time_mono_ms() + j->timeout_ms;
 	/* Readable once the cell's init has exited: wakes the loop at once
-	 * (pidfd_open(2), Linux 5.3); without it, look every 5 ms. */
-	pidfd = (int) syscall(SYS_pidfd_open, cell.pid, 0);
+	 * (pidfd_open(2), Linux 5.3); without it (or for a docker cell, whose
+	 * end arrives through its helper's pipes), look every 5 ms. */
+	if (!cell.docker)
+		pidfd = (int) syscall(SYS_pidfd_open, cell.ns.pid, 0);
 	for (;;) {
 		struct pollfd pfd[4];
 		nfds_t nfds = 0;
 		int wait_ms = -1;
 
 		now = time_mono_ms();
-		if (!reaped && (r = cell_try_wait(&cell, &cr)) != 0) {
+		if (!reaped && (r = job_cell_try_wait(&cell, &cr)) != 0) {
 			if (r < 0) {
 				cr.outcome = CELL_SETUP_FAILED;
 				(void) snprintf(cr.error, sizeof(cr.error),
@@ -492,7 +653,7 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 			break;
 		if (!reaped && !kill_at && now >= deadline) {
 			timed_out = true;
-			(void) cell_signal(&cell, SIGTERM);
+			(void) job_cell_signal(&cell, SIGTERM);
 			kill_at = now + cfg->kill_grace_ms;
 		}
 		if (!reaped && !kill_at && now >= check_min &&
@@ -513,7 +674,7 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 			if (jobstore_cancel_requested(db, j->id,
 			    &cancel_st) == 1) {
 				cancelled = true;
-				(void) cell_signal(&cell, SIGTERM);
+				(void) job_cell_signal(&cell, SIGTERM);
 				kill_at = now + cfg->kill_grace_ms;
 			}
 		}
@@ -521,11 +682,11 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 			drain_at = now + cfg->drain_grace_ms;
 		if (!reaped && !kill_at && drain_at && now >= drain_at) {
 			cancelled = true;
-			(void) cell_signal(&cell, SIGTERM);
+			(void) job_cell_signal(&cell, SIGTERM);
 			kill_at = now + cfg->kill_grace_ms;
 		}
 		if (!reaped && kill_at && !killed && now >= kill_at) {
-			(void) cell_signal(&cell, SIGKILL);
+			(void) job_cell_signal(&cell, SIGKILL);
 			killed = true;
 		}
 		if (now >= next_renew) {
@@ -591,15 +752,20 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		}
 	}
 	if (cr.outcome == CELL_SETUP_FAILED) {
-		(void) snprintf(msg, sizeof(msg), "the cell could not be built: %s",
+		(void) snprintf(msg, sizeof(msg), "%s: %s", cell.lost ?
+		    "the docker cell was lost" : "the cell could not be built",
 		    cr.error);
-		cell_release(&cell);
-		job_cgroup_end(j->id, &cg, NULL);
+		job_cell_release(&cell);
+		if (have_cg)
+			job_cgroup_end(j->id, &cg, NULL);
 		finish_error(db, j->id, lc, msg, next);
 		return;
 	}
-	cell_release(&cell);
-	job_cgroup_end(j->id, &cg, &res);
+	job_cell_release(&cell);
+	if (have_cg)
+		job_cgroup_end(j->id, &cg, &res);
+	else
+		res.oom_killed = cell.oom_killed;
 	res.timed_out = timed_out;
 	if (timed_out) {
 		res.status = "timed_out";

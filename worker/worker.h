@@ -39,6 +39,9 @@ struct worker_config {
 	int kill_grace_ms;
 	int64_t drain_grace_ms;	/* on SIGTERM: how long a running job goes on */
 	pid_t supervisor_pid;	/* our parent; gone before PDEATHSIG: exit */
+	const char *docker_socket;	/* NULL: no docker backend */
+	const char *docker_image;	/* default image; NULL: none */
+	const char *docker_unpacker;	/* jobcell-cell-unpack; NULL: none */
 };
 
 /* A claimed job, as the worker needs it. */
@@ -50,6 +53,7 @@ struct claimed_job {
 	size_t stdin_len;
 	int64_t timeout_ms;
 	int64_t memory_mb, cpus, pids, disk_mb;
+	bool docker;		/* sandbox "docker" (else "namespace") */
 };
 
 struct job_result {
@@ -121,7 +125,12 @@ int jobstore_cancel_requested(sqlite3 *db, const char *job_id,
 /* Ends running jobs of pid (or all running jobs if pid is 0, or those with
  * an expired lease if expired_only) as error "worker lost". */
 int jobstore_fail_lost(sqlite3 *db, pid_t pid, bool expired_only);
-int jobstore_heartbeat(sqlite3 *db, pid_t pid, int slots, int64_t started_at);
+/* sandboxes: what this supervisor runs now, space-separated. */
+int jobstore_heartbeat(sqlite3 *db, pid_t pid, int slots, int64_t started_at,
+    const char *sandboxes);
+/* 1 if the job is queued or running, 0 if it has ended, -ENOENT if this
+ * database has no such job, other -errno. */
+int jobstore_job_running(sqlite3 *db, const char *job_id);
 int jobstore_supervisor_gone(sqlite3 *db, pid_t pid);
 /* 1 if job id exists with a final status, 0 if not (running, queued or
  * unknown to this database), -errno. */

@@ -51,6 +51,15 @@ main(void)
 		{ "[worker]\nslots = 3\n[limits]\ncpus_max = 4\n", 0, NULL },
 		{ "[worker]\ndrain_grace_ms = 0\n", 0, NULL },
 		{ "[worker]\ndrain_grace_ms = 3600001\n", -EINVAL, ":2:" },
+		{ "[worker]\ndocker_socket = /var/run/docker.sock\n"
+		  "docker_image = debian:12\n"
+		  "docker_images = debian:12, alpine:3.20\n", 0, NULL },
+		{ "[worker]\ndocker_image =\n", -EINVAL, ":2:" },
+		{ "[worker]\ndocker_image = Debian\n", -EINVAL, "docker_image" },
+		{ "[worker]\ndocker_image = -x\n", -EINVAL, "docker_image" },
+		{ "[worker]\ndocker_images = ok:1 bad?img\n", -EINVAL,
+		  "docker_images" },
+		{ "[limits]\ndocker_image = debian\n", -EINVAL, ":2:" },
 	};
 	struct config c;
 	char err[512];
@@ -82,6 +91,21 @@ main(void)
 	is_int(c.api_threads, 8, "untouched key keeps its default");
 	is_int(c.worker_drain_grace_ms, JC_DRAIN_GRACE_MS,
 	    "drain grace defaults to JC_DRAIN_GRACE_MS");
+	is_str(c.worker_docker_socket, "", "no docker socket by default");
+	{
+		static const char dk[] = "[worker]\n"
+		    "docker_socket = /run/d.sock\ndocker_image = busybox:1\n";
+		char longimg[400];
+
+		is_int(load_text(dk, strlen(dk), &c, err, sizeof(err)), 0,
+		    "docker keys");
+		is_str(c.worker_docker_socket, "/run/d.sock", "docker_socket read");
+		is_str(c.limits.docker_image, "busybox:1", "docker_image read");
+		(void) snprintf(longimg, sizeof(longimg), "[worker]\n"
+		    "docker_image = %0300d\n", 1);
+		is_int(load_text(longimg, strlen(longimg), &c, err, sizeof(err)),
+		    -EINVAL, "an image name past its buffer");
+	}
 	is_int(load_text("[api]\nthreads = 4\n\0x", 21, &c, err, sizeof(err)),
 	    -EINVAL, "NUL byte refused");
 	{

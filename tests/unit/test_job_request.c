@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "parse.h"
 #include "tap.h"
 
 static struct config_limits lim;
@@ -94,8 +95,41 @@ main(void)
 		{ "{\"command\":\"true\",\"network\":false}", 0, NULL, NULL },
 		{ "{\"command\":\"true\",\"network\":1}", 400, "invalid_request",
 		  "'network'" },
-		{ "{\"command\":\"true\",\"sandbox\":\"docker\"}", 400,
+		{ "{\"command\":\"true\",\"sandbox\":\"docker\"}", 0, NULL,
+		  NULL },
+		{ "{\"command\":\"true\",\"sandbox\":\"vm\"}", 400,
 		  "invalid_request", "'sandbox'" },
+		{ "{\"command\":\"true\",\"sandbox\":\"Docker\"}", 400,
+		  "invalid_request", "'sandbox'" },
+		{ "{\"command\":\"true\",\"sandbox\":[\"docker\"]}", 400,
+		  "invalid_request", "'sandbox'" },
+		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
+		  "\"image\":\"debian:12\"}", 0, NULL, NULL },
+		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
+		  "\"image\":\"registry.local:5000/team/tool@sha256:abc\"}", 0,
+		  NULL, NULL },
+		{ "{\"command\":\"true\",\"image\":\"debian:12\"}", 400,
+		  "invalid_request", "'image'" },
+		{ "{\"command\":\"true\",\"sandbox\":\"namespace\","
+		  "\"image\":\"debian:12\"}", 400, "invalid_request", "'image'" },
+		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
+		  "\"image\":\"\"}", 400, "invalid_request", "'image'" },
+		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
+		  "\"image\":\"-rm\"}", 400, "invalid_request", "'image'" },
+		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
+		  "\"image\":\"a b\"}", 400, "invalid_request", "'image'" },
+		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
+		  "\"image\":\"a?x=1\"}", 400, "invalid_request", "'image'" },
+		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
+		  "\"image\":\"a\\u0000b\"}", 400, "invalid_request", "'image'" },
+		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
+		  "\"image\":\"\xc3\xa9\"}", 400, "invalid_request", "'image'" },
+		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
+		  "\"image\":7}", 400, "invalid_request", "'image'" },
+		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
+		  "\"files\":{\"a\":\"b\"}}", 0, NULL, NULL },
+		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
+		  "\"files\":{\"d/a\":\"b\"},\"cwd\":\"d\"}", 0, NULL, NULL },
 		{ "{\"command\":\"true\",\"sandbox\":\"namespace\"}", 0, NULL,
 		  NULL },
 		{ "{\"command\":\"true\",\"name\":7}", 400, "invalid_request",
@@ -289,5 +323,60 @@ main(void)
 		job_request_release(&jr);
 	}
 	free(big);
+
+	/* Images: at the length cap and one past; the allowed list; the
+	 * configured default; the spec carries the image. */
+	big = malloc(JC_MAX_IMAGE_BYTES + 128);
+	if (!big)
+		return 1;
+	for (size_t extra = 0; extra <= 1; extra++) {
+		size_t len = (size_t) snprintf(big, 64, "{\"argv\":[\"x\"],"
+		    "\"sandbox\":\"docker\",\"image\":\"");
+
+		memset(big + len, 'a', JC_MAX_IMAGE_BYTES + extra);
+		len += JC_MAX_IMAGE_BYTES + extra;
+		memcpy(big + len, "\"}", 2);
+		len += 2;
+		is_int(try(big, len, &jr, &e), extra ? 400 : 0,
+		    "image of %zu bytes", JC_MAX_IMAGE_BYTES + extra);
+		job_request_release(&jr);
+	}
+	free(big);
+	(void) str_copy(lim.docker_images, sizeof(lim.docker_images),
+	    "debian:12, alpine:3.20 busybox");
+	(void) str_copy(lim.docker_image, sizeof(lim.docker_image), "busybox");
+	{
+		static const struct { const char *img; int st; } imgs[] = {
+			{ "debian:12", 0 }, { "alpine:3.20", 0 }, { "busybox", 0 },
+			{ "debian", 400 }, { "debian:1", 400 }, { "alpine", 400 },
+			{ "busybox:latest", 400 },
+		};
+		for (size_t i = 0; i < ARRAY_SIZE(imgs); i++) {
+			char b[256];
+
+			(void) snprintf(b, sizeof(b), "{\"argv\":[\"x\"],"
+			    "\"sandbox\":\"docker\",\"image\":\"%s\"}",
+			    imgs[i].img);
+			is_int(try(b, strlen(b), &jr, &e), imgs[i].st,
+			    "allowed list, image '%s'", imgs[i].img);
+			if (imgs[i].st)
+				ok(strstr(e.message, "allows") != NULL,
+				    "the refusal says why: %s", e.message);
+			job_request_release(&jr);
+		}
+	}
+	{
+		static const char b[] = "{\"argv\":[\"x\"],\"sandbox\":\"docker\"}";
+		struct strbuf sb;
+
+		is_int(try(b, strlen(b), &jr, &e), 0, "docker, no image");
+		is_str(jr.image, "busybox", "the configured default image");
+		strbuf_init(&sb, 4096);
+		is_int(job_request_spec_json(&jr, &sb), 0, "docker spec json");
+		is_str(sb.buf, "{\"argv\":[\"x\"],\"env\":{},"
+		    "\"image\":\"busybox\"}", "docker spec text");
+		strbuf_release(&sb);
+		job_request_release(&jr);
+	}
 	return done_testing();
 }

@@ -1,0 +1,273 @@
+#!/usr/bin/env bats
+# The docker sandbox (DESIGN.md section 5, issue 7) against a real, private
+# dockerd started here (tests/lib/docker.bash) with a busybox image made by
+# `docker import`: the cell contract cases for both backends, then what is
+# docker's own: the container's settings, nothing left behind, the daemon
+# going away before and during a job.
+
+bats_require_minimum_version 1.5.0
+
+load ../lib/common
+load ../lib/docker
+
+setup_file() {
+	local missing=""
+	dockerd_bin >/dev/null || missing+=" dockerd (docker.io)"
+	docker_bin >/dev/null || missing+=" docker (docker.io)"
+	[[ -x /bin/busybox ]] || missing+=" /bin/busybox (busybox-static)"
+	if [[ -n $missing ]]; then
+		strict && { echo "missing:$missing" >&2; return 1; }
+		skip "needs:$missing"
+	fi
+	DOCKER_DIR=$(mktemp -d /tmp/jobcell-dockerd.XXXXXX)
+	export DOCKER_DIR
+	dockerd_start "$DOCKER_DIR"
+	docker_test_image
+	export JOBCELL_STACK_DOCKER_SOCKET=$JOBCELL_DOCKER_SOCKET
+	export JOBCELL_STACK_DOCKER_IMAGE=$JOBCELL_DOCKER_IMAGE
+	stack_start
+	new_consumer alice
+}
+
+teardown_file() {
+	stack_stop
+	[[ -z ${DOCKER_DIR:-} ]] || dockerd_remove "$DOCKER_DIR"
+}
+
+# containers_of JOB [ARGS...]: ids of the containers labelled with JOB.
+containers_of() {
+	local job=$1
+	shift
+	docker ps -aq --filter "label=jobcell.job=$job" "$@"
+}
+
+container_running() {
+	[[ -n $(containers_of "$1" --filter status=running) ]]
+}
+
+no_container() {
+	local ids
+	ids=$(containers_of "$1") || return 1
+	[[ -z $ids ]]
+}
+
+# assert_no_container_soon JOB: none labelled JOB within 5 s of its end.
+assert_no_container_soon() {
+	wait_for 5 no_container "$1" ||
+		fail "container(s) of job $1 remain: $(containers_of "$1")"
+}
+
+# job_running ID: the job's status is running.
+job_running() {
+	api GET "/v1/jobs/$1" && [[ $(json_get .status "$api_body") == running ]]
+}
+
+health_has_docker() {
+	api --no-key GET /v1/health &&
+	    [[ $(json_get '.sandboxes | index("docker") != null' "$api_body") == true ]]
+}
+
+health_lacks_docker() {
+	api --no-key GET /v1/health &&
+	    [[ $(json_get '.sandboxes | index("docker") == null' "$api_body") == true ]]
+}
+
+# body SANDBOX [JQ-ARGS...] FILTER: the request FILTER builds (jq -n),
+# with "sandbox" set.
+body() {
+	local sb=$1 j
+	shift
+	j=$(jq -cn "$@") || return 1
+	jq -c --arg sb "$sb" '. + {sandbox: $sb}' <<<"$j"
+}
+
+@test "both backends: output and stdin come back byte-exact" {
+	local sb script
+	# Multi-byte UTF-8, long lines, and more than one log chunk (64 KiB).
+	script='printf "h\303\251llo \342\202\254\n"; seq 1 40000; echo to-err >&2; cat'
+	printf 'h\303\251llo \342\202\254\n' >"$BATS_TEST_TMPDIR/want"
+	seq 1 40000 >>"$BATS_TEST_TMPDIR/want"
+	printf 'stdin: \316\273 and more\n' >>"$BATS_TEST_TMPDIR/want"
+	for sb in namespace docker; do
+		run_job "$(body "$sb" --arg c "$script" \
+		    '{command: $c, stdin: "stdin: λ and more\n", timeout: 30}')" 60
+		assert_equal "$(json_get .status "$job")" succeeded
+		assert_equal "$(json_get .exit_code "$job")" 0
+		assert_equal "$(json_get .sandbox "$job")" "$sb"
+		job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out-$sb"
+		cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/out-$sb" ||
+			fail "$sb: stdout differs from what the job wrote"
+		job_output "$job_id" stderr "$BATS_TEST_TMPDIR/err-$sb"
+		run -0 cat "$BATS_TEST_TMPDIR/err-$sb"
+		assert_output to-err
+	done
+	assert_no_container_soon "$job_id"
+}
+
+@test "both backends: files and cwd are in place before the job, stdin after them" {
+	local sb
+	printf '/work/src\nh\303\251llo\nlib\n1 2 3\nthe stdin\n' >"$BATS_TEST_TMPDIR/want"
+	for sb in namespace docker; do
+		run_job "$(body "$sb" '{command: "pwd; cat main.txt; ls sub; cat sub/lib/x; cat",
+		    files: {"src/main.txt": "héllo\n", "src/sub/lib/x": "1 2 3\n"},
+		    cwd: "src", stdin: "the stdin\n"}')" 60
+		assert_equal "$(json_get .status "$job")" succeeded
+		job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out-$sb"
+		cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/out-$sb" ||
+			fail "$sb: output '$(cat "$BATS_TEST_TMPDIR/out-$sb")'"
+	done
+	assert_no_container_soon "$job_id"
+}
+
+@test "both backends: the exit code is the job's" {
+	local sb
+	for sb in namespace docker; do
+		run_job "$(body "$sb" '{argv: ["sh", "-c", "exit 7"]}')" 60
+		assert_equal "$(json_get .status "$job")" failed
+		assert_equal "$(json_get .exit_code "$job")" 7
+		assert_equal "$(json_get .timed_out "$job")" false
+	done
+	assert_no_container_soon "$job_id"
+}
+
+@test "both backends: past its timeout a job ends timed_out with 124" {
+	local sb
+	for sb in namespace docker; do
+		run_job "$(body "$sb" '{command: "echo started; sleep 300", timeout: 2}')" 60
+		assert_equal "$(json_get .status "$job")" timed_out
+		assert_equal "$(json_get .exit_code "$job")" 124
+		assert_equal "$(json_get .timed_out "$job")" true
+		job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+		run -0 cat "$BATS_TEST_TMPDIR/out"
+		assert_output started
+	done
+	assert_no_container_soon "$job_id"
+}
+
+@test "docker: a cancelled job ends cancelled and its container goes" {
+	submit "$(body docker '{command: "sleep 300", timeout: 120}')"
+	wait_for 60 container_running "$job_id" ||
+		fail "no running container for job $job_id"
+	api POST "/v1/jobs/$job_id/cancel"
+	assert_api_status 200
+	wait_job "$job_id" 30
+	assert_equal "$(json_get .status "$job")" cancelled
+	assert_no_container_soon "$job_id"
+}
+
+@test "docker: memory past the limit ends failed with oom_killed" {
+	# dd's 64 MiB buffer cannot fit in 16 MiB.
+	run_job "$(body docker '{argv: ["dd", "if=/dev/zero", "of=/dev/null",
+	    "bs=64M", "count=1"], memory_mb: 16}')" 60
+	assert_equal "$(json_get .status "$job")" failed
+	assert_equal "$(json_get .oom_killed "$job")" true
+	assert_no_container_soon "$job_id"
+}
+
+@test "docker: a missing image ends the job as error, naming the image" {
+	run_job "$(body docker '{argv: ["true"], image: "jobcell-test:missing"}')" 60
+	assert_equal "$(json_get .status "$job")" error
+	run -0 json_get .error "$job"
+	assert_output --partial "'jobcell-test:missing'"
+	assert_no_container_soon "$job_id"
+}
+
+@test "docker: the running container is locked down as configured" {
+	local cid info worker
+	submit "$(body docker '{command: "sleep 300", timeout: 120,
+	    memory_mb: 64, cpus: 1, pids: 50, disk_mb: 32}')"
+	wait_for 60 container_running "$job_id" ||
+		fail "no running container for job $job_id"
+	cid=$(containers_of "$job_id")
+	info=$(docker inspect "$cid")
+	run -0 jq -c '.[0].HostConfig | {NetworkMode, CapDrop, SecurityOpt,
+	    ReadonlyRootfs, Privileged, Init, Memory, MemorySwap, NanoCpus,
+	    PidsLimit}' <<<"$info"
+	assert_output '{"NetworkMode":"none","CapDrop":["ALL"],"SecurityOpt":["no-new-privileges"],"ReadonlyRootfs":true,"Privileged":false,"Init":true,"Memory":67108864,"MemorySwap":67108864,"NanoCpus":1000000000,"PidsLimit":50}'
+	run -0 jq -r '.[0].HostConfig.Tmpfs | to_entries[] | "\(.key) \(.value)"' <<<"$info"
+	assert_line --regexp '^/tmp .*size=32m'
+	assert_line --regexp '^/work .*size=32m'
+	run -0 jq -c '.[0].Config | {User, WorkingDir, Image}' <<<"$info"
+	assert_output "{\"User\":\"1000:1000\",\"WorkingDir\":\"/work\",\"Image\":\"$JOBCELL_DOCKER_IMAGE\"}"
+	# Nothing of the host is mounted, least of all the docker socket.
+	run -0 jq -r '[(.[0].HostConfig.Binds // [] | length),
+	    (.[0].Mounts // [] | map(select(.Type != "tmpfs")) | length)] | @tsv' <<<"$info"
+	assert_output "0	0"
+	[[ $info != *docker.sock* ]] || fail "the container refers to docker.sock"
+
+	run -0 jq -r '.[0].Config.Labels["jobcell.job"]' <<<"$info"
+	assert_output "$job_id"
+	worker=$(jq -r '.[0].Config.Labels["jobcell.worker"]' <<<"$info")
+	[[ $worker =~ ^[0-9]+$ ]] || fail "jobcell.worker label is '$worker'"
+	run -0 cat "/proc/$worker/comm"
+	assert_output jobcell-worker
+	api POST "/v1/jobs/$job_id/cancel"
+	assert_api_status 200
+	wait_job "$job_id" 30
+	assert_no_container_soon "$job_id"
+}
+
+@test "docker: a job with files binds nothing but the read-only unpacker" {
+	local cid
+	submit "$(body docker '{command: "sleep 300", timeout: 120,
+	    files: {"a": "b"}}')"
+	wait_for 60 container_running "$job_id" ||
+		fail "no running container for job $job_id"
+	cid=$(containers_of "$job_id")
+	run -0 docker inspect -f '{{json .HostConfig.Binds}} {{json .Config.Entrypoint}}' "$cid"
+	assert_output --regexp '^\["/[^"]*/jobcell-cell-unpack:/\.jobcell/unpack:ro"\] \["/\.jobcell/unpack"\]$'
+	api POST "/v1/jobs/$job_id/cancel"
+	assert_api_status 200
+	wait_job "$job_id" 30
+	assert_no_container_soon "$job_id"
+}
+
+@test "docker: the job is uid 1000 without capabilities, network or a writable root" {
+	run_job "$(body docker --arg c 'id -u; grep -E "^(CapEff|NoNewPrivs):" /proc/self/status
+ls /sys/class/net; touch /x 2>/dev/null && echo root-writable || echo root-ro
+touch /work/f /tmp/f && pwd' '{command: $c}')" 60
+	assert_equal "$(json_get .status "$job")" succeeded
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	run -0 cat "$BATS_TEST_TMPDIR/out"
+	assert_line --index 0 1000
+	assert_line --regexp '^CapEff:[[:space:]]+0+$'
+	assert_line --regexp '^NoNewPrivs:[[:space:]]+1$'
+	assert_line --index 3 lo
+	assert_line root-ro
+	assert_line /work
+}
+
+@test "docker: while the daemon does not answer, health drops docker and a docker job gets 503" {
+	wait_for 15 health_has_docker || fail "health never listed docker: $api_body"
+	dockerd_stop "$DOCKER_DIR"
+	wait_for 20 health_lacks_docker || fail "health still lists docker: $api_body"
+	api POST /v1/jobs "$(body docker '{argv: ["true"]}')"
+	assert_api_error 503 unavailable
+	run -0 json_get .error.message "$api_body"
+	assert_output --partial docker
+	# The namespace sandbox is not affected.
+	run_job '{"argv":["true"]}' 30
+	assert_equal "$(json_get .status "$job")" succeeded
+	dockerd_start "$DOCKER_DIR"
+	wait_for 20 health_has_docker || fail "health did not list docker again: $api_body"
+	run_job "$(body docker '{argv: ["true"]}')" 60
+	assert_equal "$(json_get .status "$job")" succeeded
+}
+
+@test "docker: a daemon restarted mid-job leaves the job in a terminal state" {
+	submit "$(body docker '{command: "echo up; sleep 300", timeout: 300}')"
+	wait_for 60 container_running "$job_id" ||
+		fail "no running container for job $job_id"
+	dockerd_stop "$DOCKER_DIR"
+	dockerd_start "$DOCKER_DIR"
+	wait_job "$job_id" 60
+	case $(json_get .status "$job") in
+	error | failed) ;;
+	*) fail "job ended $(json_get .status "$job"): $job" ;;
+	esac
+	# Its container is removed by the worker or, if the daemon was away
+	# then, by the supervisor's next sweep.
+	wait_for 30 no_container "$job_id" ||
+		fail "container(s) of job $job_id remain: $(containers_of "$job_id")"
+	wait_for 20 health_has_docker || fail "health did not list docker again: $api_body"
+}

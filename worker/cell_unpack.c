@@ -1,0 +1,220 @@
+/* cell_unpack.c - jobcell-cell-unpack: the first program of a docker cell
+ * whose job has files (sandbox_docker.c). Runs inside the container, as
+ * the job's user, before any job code: reads the job's files from the
+ * head of its stdin, creates them under the working directory (/work),
+ * enters cwd, and execs the job with the rest of stdin as its stdin.
+ * Trusts nothing it reads (the worker wrote it, but it is checked again).
+ *
+ * Why: the container's root is read-only and /work is a tmpfs that exists
+ * only once it runs, so Docker's archive API cannot put files there; the
+ * attach stream is the one way in, and the image need not have a shell or
+ * tar. Linked statically so it runs in any image.
+ *
+ * Stream (all numbers big-endian u32): "JCF1", then per file: path length
+ * (1..JC_MAX_FILE_PATH), path, data length, data; then 0; then the cwd's
+ * length (0: none) and the cwd. It reads exactly that, never further, so
+ * the job gets the rest of stdin untouched.
+ *
+ * Exit status 127 and one line on stderr if anything fails, like a shell
+ * that cannot run a program. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jc_limits.h"
+#include "banned.h"
+
+#define UNPACK_EXIT 127
+
+static const char *step = "start";
+
+static void __attribute__((noreturn))
+die(int err)
+{
+	fprintf(stderr, "jobcell-cell-unpack: %s: %s\n", step,
+	    err ? strerror(err) : "malformed file stream");
+	exit(UNPACK_EXIT);
+}
+
+/* Exactly len bytes from fd 0 (no buffering: the rest is the job's). */
+static void
+read_exact(void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = read(0, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die(errno);
+		if (n == 0)
+			die(0);
+		p += n;
+		len -= (size_t) n;
+	}
+}
+
+static uint32_t
+read_u32(void)
+{
+	unsigned char b[4];
+
+	read_exact(b, sizeof(b));
+	return (uint32_t) b[0] << 24 | (uint32_t) b[1] << 16 |
+	    (uint32_t) b[2] << 8 | (uint32_t) b[3];
+}
+
+/* A relative path of non-empty parts, none "." or "..", no control bytes;
+ * the API's job_path_ok, again. */
+static int
+path_ok(const char *p)
+{
+	size_t part = 0;
+
+	if (!p[0] || p[0] == '/')
+		return 0;
+	for (;; p++) {
+		if (*p == '/' || *p == '\0') {
+			const char *s = p - part;
+
+			if (part == 0 || (part == 1 && s[0] == '.') ||
+			    (part == 2 && s[0] == '.' && s[1] == '.'))
+				return 0;
+			if (*p == '\0')
+				return 1;
+			part = 0;
+			continue;
+		}
+		if ((unsigned char) *p < 0x20 || *p == 0x7f ||
+		    ++part > JC_MAX_FILE_PART)
+			return 0;
+	}
+}
+
+static char *
+read_path(uint32_t len)
+{
+	char *p;
+
+	if (len > JC_MAX_FILE_PATH || !(p = malloc(len + 1)))
+		die(len > JC_MAX_FILE_PATH ? 0 : ENOMEM);
+	read_exact(p, len);
+	p[len] = '\0';
+	if (strlen(p) != len || !path_ok(p))
+		die(0);
+	return p;
+}
+
+/* Creates path's parent directories under dfd, never following a link;
+ * returns an fd of the last one and leaves the file name in *ret_name. */
+static int
+open_parent(int dfd, char *path, char **ret_name)
+{
+	char *slash;
+	int fd = dup(dfd);
+
+	if (fd < 0)
+		die(errno);
+	while ((slash = strchr(path, '/'))) {
+		int next;
+
+		*slash = '\0';
+		if (mkdirat(fd, path, 0755) < 0 && errno != EEXIST)
+			die(errno);
+		next = openat(fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (next < 0)
+			die(errno);
+		(void) close(fd);
+		fd = next;
+		path = slash + 1;
+	}
+	*ret_name = path;
+	return fd;
+}
+
+static void
+unpack_file(int dfd, char *path, uint32_t len)
+{
+	char buf[65536], *name;
+	int pfd, fd;
+
+	pfd = open_parent(dfd, path, &name);
+	fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0644);
+	if (fd < 0)
+		die(errno);
+	while (len > 0) {
+		size_t n = len < sizeof(buf) ? len : sizeof(buf);
+		size_t off = 0;
+
+		read_exact(buf, n);
+		while (off < n) {
+			ssize_t w = write(fd, buf + off, n - off);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				die(errno);
+			off += (size_t) w;
+		}
+		len -= (uint32_t) n;
+	}
+	if (close(fd) < 0 || close(pfd) < 0)
+		die(errno);
+}
+
+int
+main(int argc, char **argv)
+{
+	char magic[4];
+	uint32_t len;
+	int dfd, files = 0;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: jobcell-cell-unpack PROGRAM [ARG]... "
+		    "< file stream + stdin\n");
+		return 2;
+	}
+	step = "reading the file stream";
+	read_exact(magic, sizeof(magic));
+	if (memcmp(magic, "JCF1", 4) != 0)
+		die(0);
+	if ((dfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die(errno);
+	for (;;) {
+		char *path;
+
+		step = "reading the file stream";
+		if ((len = read_u32()) == 0)
+			break;
+		if (++files > JC_MAX_FILES)
+			die(0);
+		path = read_path(len);
+		len = read_u32();
+		step = "creating a file";
+		unpack_file(dfd, path, len);
+		free(path);
+	}
+	step = "reading the file stream";
+	if ((len = read_u32()) != 0) {
+		char *cwd = read_path(len);
+
+		step = "entering cwd";
+		if (chdir(cwd) < 0)
+			die(errno);
+		free(cwd);
+	}
+	(void) close(dfd);
+	execvp(argv[1], argv + 1);
+	fprintf(stderr, "jobcell-cell-unpack: cannot run '%s': %s\n", argv[1],
+	    strerror(errno));
+	return UNPACK_EXIT;
+}

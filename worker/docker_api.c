@@ -1,0 +1,569 @@
+/* docker_api.c - Docker Engine API calls over the daemon's unix socket with
+ * libcurl (one easy handle per client, reused so calls share a keep-alive
+ * connection), the hijacked attach connection, and the decoder of the
+ * multiplexed stdout/stderr stream. Runs in jobcell-worker processes, the
+ * docker cell's helper and bench/dockerrun. Trusts nothing from the
+ * daemon: every reply is capped, the status is checked before any parsing.
+ *
+ * The attach connection is opened with CURLOPT_CONNECT_ONLY (libcurl does
+ * the connecting, to the same socket path as every call) and then spoken
+ * raw: after "101 UPGRADED" (or "200 OK") the socket carries the stream
+ * both ways, which libcurl's transfer API cannot express (the stdin half
+ * must be shut down separately for the job to see EOF). */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "docker_api.h"
+#include "json_reader.h"
+#include "jc_limits.h"
+#include "parse.h"
+#include "timefmt.h"
+#include "banned.h"
+
+#define DOCKER_URL_HOST		"http://docker"	/* any name: the socket decides */
+#define DOCKER_URL_MAX		2048
+#define DOCKER_ERRBODY_MAX	(64u * 1024)	/* error bodies we read for a message */
+#define ATTACH_HEADER_MAX	8192		/* the attach answer's header */
+
+static bool curl_ready;
+
+static int
+curl_setup(void)
+{
+	/* Single-threaded callers: the first use initialises libcurl. */
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_NOTHING) != CURLE_OK)
+			return -ENOMEM;
+		curl_ready = true;
+	}
+	return 0;
+}
+
+int
+docker_init(struct docker *d, const char *socket_path)
+{
+	*d = (struct docker) { 0 };
+	if (!socket_path || !socket_path[0])
+		socket_path = DOCKER_SOCKET_DEFAULT;
+	if (str_copy(d->socket_path, sizeof(d->socket_path), socket_path) < 0)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+void
+docker_release(struct docker *d)
+{
+	if (d->curl)
+		curl_easy_cleanup(d->curl);
+	d->curl = NULL;
+	d->api_minor = 0;
+}
+
+void
+docker_forget_handle(struct docker *d)
+{
+	d->curl = NULL;
+}
+
+struct sink {
+	struct strbuf *sb;
+	int err;
+};
+
+static size_t
+sink_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct sink *s = arg;
+	size_t n = size * nmemb;	/* curl guarantees no overflow */
+	int r;
+
+	if (!s->sb)
+		return n;
+	if ((r = strbuf_add(s->sb, data, n)) < 0) {
+		s->err = r;
+		return 0;	/* CURLE_WRITE_ERROR */
+	}
+	return n;
+}
+
+/* Keeps the Api-Version header (every answer of the daemon has one). */
+static size_t
+header_line(char *data, size_t size, size_t nmemb, void *arg)
+{
+	static const char name[] = "api-version:";
+	struct docker *d = arg;
+	size_t n = size * nmemb, i, len;
+
+	if (n <= sizeof(name) - 1 || strncasecmp(data, name, sizeof(name) - 1))
+		return n;
+	for (i = sizeof(name) - 1; i < n && (data[i] == ' ' || data[i] == '\t');
+	    i++)
+		;
+	for (len = 0; i + len < n && data[i + len] != '\r' &&
+	    data[i + len] != '\n'; len++)
+		;
+	if (len > 0 && len < sizeof(d->api_header)) {
+		memcpy(d->api_header, data + i, len);
+		d->api_header[len] = '\0';
+	}
+	return n;
+}
+
+/* -errno for a failed transfer. */
+static int
+curl_errno(CURL *h, CURLcode rc, const struct sink *s)
+{
+	long os = 0;
+
+	/* An if chain: CURLcode has ~100 values and -Wswitch-enum. */
+	if (rc == CURLE_WRITE_ERROR)
+		return s->err ? s->err : -EIO;
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		return -ETIMEDOUT;
+	if (rc == CURLE_COULDNT_CONNECT) {
+		(void) curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os);
+		return os == ENOENT ? -ENOENT : -ECONNREFUSED;
+	}
+	if (rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR ||
+	    rc == CURLE_SEND_ERROR || rc == CURLE_PARTIAL_FILE)
+		return -ECONNRESET;
+	if (rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_UNSUPPORTED_PROTOCOL)
+		return -EPROTO;
+	if (rc == CURLE_OUT_OF_MEMORY)
+		return -ENOMEM;
+	return -EIO;
+}
+
+/* The "message" of an error reply into d->err (best effort). */
+static void
+take_message(struct docker *d, const struct strbuf *body)
+{
+	struct jr_doc *doc = NULL;
+	int tok;
+
+	d->err[0] = '\0';
+	if (body->len == 0 || jr_parse(body->buf, body->len, 64, &doc) < 0)
+		return;
+	if (jr_type(doc, jr_root(doc)) == JR_OBJECT &&
+	    (tok = jr_obj_get(doc, jr_root(doc), "message")) >= 0 &&
+	    jr_str(doc, tok, d->err, sizeof(d->err), NULL) == -E2BIG)
+		d->err[sizeof(d->err) - 1] = '\0';
+	doc = jr_free(doc);
+	/* The message goes into logs and job errors: no control bytes. */
+	for (char *p = d->err; *p; p++)
+		if ((unsigned char) *p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
+static int
+set_common(struct docker *d, CURL *h, const char *url, int timeout_ms)
+{
+	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, d->socket_path) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http") != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) timeout_ms) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long) (timeout_ms < 5000 ? timeout_ms : 5000)) != CURLE_OK)
+		return -EINVAL;
+	return 0;
+}
+
+/* One transfer to an absolute path (no version prefix added). */
+static int
+call_raw(struct docker *d, const char *method, const char *abspath,
+    const struct strbuf *body, int timeout_ms, struct strbuf *reply)
+{
+	_cleanup_strbuf_ struct strbuf url, errbody;
+	struct curl_slist *hdrs = NULL, *t;
+	struct sink s = { .sb = reply };
+	CURLcode rc;
+	CURL *h;
+	long status = 0;
+	int r;
+
+	strbuf_init(&url, DOCKER_URL_MAX);
+	strbuf_init(&errbody, DOCKER_ERRBODY_MAX);
+	d->err[0] = '\0';
+	d->api_header[0] = '\0';
+	if (abspath[0] != '/' || timeout_ms <= 0)
+		return -EINVAL;
+	if ((r = curl_setup()) < 0)
+		return r;
+	if (!d->curl && !(d->curl = curl_easy_init()))
+		return -ENOMEM;
+	h = d->curl;
+	curl_easy_reset(h);	/* keeps the connection cache */
+	if ((r = strbuf_addf(&url, "%s%s", DOCKER_URL_HOST, abspath)) < 0)
+		return r;
+	if (!reply)
+		s.sb = &errbody;
+	else
+		strbuf_reset(reply);
+	if ((r = set_common(d, h, url.buf, timeout_ms)) < 0)
+		return r;
+	/* "Expect:" off: curl would wait up to 1 s for 100-continue. */
+	if (!(t = curl_slist_append(hdrs, "Expect:")))
+		return -ENOMEM;
+	hdrs = t;
+	if (body) {
+		if (!(t = curl_slist_append(hdrs,
+		    "Content-Type: application/json"))) {
+			curl_slist_free_all(hdrs);
+			return -ENOMEM;
+		}
+		hdrs = t;
+	}
+	if (curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_line) !=
+	    CURLE_OK || curl_easy_setopt(h, CURLOPT_HEADERDATA, d) != CURLE_OK) {
+		curl_slist_free_all(hdrs);
+		return -EINVAL;
+	}
+	if (strcmp(method, "POST") == 0) {
+		r = curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK ||
+		    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body->buf : "")
+		    != CURLE_OK ||
+		    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE,
+		    (long) (body ? body->len : 0)) != CURLE_OK;
+	} else if (strcmp(method, "GET") == 0 && !body)
+		r = curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+	else if (strcmp(method, "DELETE") == 0 && !body)
+		r = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE") !=
+		    CURLE_OK;
+	else
+		r = 1;
+	if (r) {
+		curl_slist_free_all(hdrs);
+		return -EINVAL;
+	}
+	rc = curl_easy_perform(h);
+	curl_slist_free_all(hdrs);
+	(void) curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	if (rc != CURLE_OK)
+		return curl_errno(h, rc, &s);
+	if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
+	    status < 100 || status > 599)
+		return -EPROTO;
+	if (status >= 400)
+		take_message(d, s.sb);
+	return (int) status;
+}
+
+int
+docker_call(struct docker *d, const char *method, const char *path,
+    const struct strbuf *body, int timeout_ms, struct strbuf *reply)
+{
+	char abspath[DOCKER_URL_MAX];
+	int n;
+
+	if (path[0] != '/')
+		return -EINVAL;
+	if (d->api_minor > 0)
+		n = snprintf(abspath, sizeof(abspath), "/v1.%d%s", d->api_minor,
+		    path);
+	else
+		n = snprintf(abspath, sizeof(abspath), "%s", path);
+	if (n < 0 || (size_t) n >= sizeof(abspath))
+		return -E2BIG;
+	return call_raw(d, method, abspath, body, timeout_ms, reply);
+}
+
+int
+docker_ping(struct docker *d, int timeout_ms)
+{
+	_cleanup_strbuf_ struct strbuf reply;
+	int r;
+
+	strbuf_init(&reply, 64);
+	r = call_raw(d, "GET", "/_ping", NULL, timeout_ms, &reply);
+	if (r < 0)
+		return r;
+	return r == 200 && strcmp(reply.buf, "OK") == 0 ? 0 : -EIO;
+}
+
+/* "1.41" -> 41 (major must be 1). */
+static int
+parse_api_minor(const char *s, int *ret)
+{
+	int64_t v;
+
+	if (strncmp(s, "1.", 2) != 0 || parse_i64(s + 2, 0, 999, &v) < 0)
+		return -EPROTO;
+	*ret = (int) v;
+	return 0;
+}
+
+int
+docker_negotiate(struct docker *d, int timeout_ms)
+{
+	_cleanup_strbuf_ struct strbuf reply;
+	struct jr_doc *doc = NULL;
+	char ver[16];
+	int r, tok, minor;
+
+	strbuf_init(&reply, 64 * 1024);
+	d->api_minor = 0;
+	if ((r = call_raw(d, "GET", "/_ping", NULL, timeout_ms, &reply)) < 0)
+		return r;
+	if (r == 200 && str_copy(ver, sizeof(ver), d->api_header) == 0 &&
+	    parse_api_minor(ver, &minor) == 0)
+		goto found;
+	/* A daemon without the header: ask /version. */
+	if ((r = call_raw(d, "GET", "/version", NULL, timeout_ms, &reply)) < 0)
+		return r;
+	if (r != 200)
+		return -EIO;
+	if ((r = jr_parse(reply.buf, reply.len, 4096, &doc)) < 0)
+		return -EPROTO;
+	r = -EPROTO;
+	if (jr_type(doc, jr_root(doc)) == JR_OBJECT &&
+	    (tok = jr_obj_get(doc, jr_root(doc), "ApiVersion")) >= 0 &&
+	    jr_str(doc, tok, ver, sizeof(ver), NULL) >= 0 &&
+	    parse_api_minor(ver, &minor) >= 0)
+		r = 0;
+	doc = jr_free(doc);
+	if (r < 0)
+		return r;
+found:
+	if (minor < DOCKER_API_MIN_MINOR) {
+		(void) snprintf(d->err, sizeof(d->err), "the docker daemon "
+		    "speaks API %s; jobcell needs 1.%d or newer", ver,
+		    DOCKER_API_MIN_MINOR);
+		return -EPROTONOSUPPORT;
+	}
+	d->api_minor = minor < DOCKER_API_MAX_MINOR ? minor :
+	    DOCKER_API_MAX_MINOR;
+	return 0;
+}
+
+bool
+docker_id_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return i == DOCKER_ID_LEN;
+}
+
+int
+docker_query_escape(struct strbuf *sb, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int r;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char) *s;
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+		    c == '~')
+			r = strbuf_addch(sb, (char) c);
+		else
+			r = strbuf_addf(sb, "%%%c%c", hex[c >> 4], hex[c & 15]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Writes all of buf to the non-blocking fd before deadline. */
+static int
+send_all(int fd, const char *buf, size_t len, int64_t deadline)
+{
+	while (len > 0) {
+		struct pollfd p = { fd, POLLOUT, 0 };
+		int64_t left = deadline - time_mono_ms();
+		ssize_t n;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, (int) left) < 0 && errno != EINTR)
+			return -errno;
+		n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t) n;
+	}
+	return 0;
+}
+
+/* Reads the answer's header (up to the blank line) into hdr; what follows
+ * the blank line (stream bytes, may hold NULs) stays in hdr past *ret_end. */
+static int
+recv_header(int fd, struct strbuf *hdr, int64_t deadline, size_t *ret_end)
+{
+	char buf[2048];
+
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		int64_t left = deadline - time_mono_ms();
+		const char *end;
+		ssize_t n;
+		int r;
+
+		if ((end = memmem(hdr->buf, hdr->len, "\r\n\r\n", 4))) {
+			*ret_end = (size_t) (end - hdr->buf) + 4;
+			return 0;
+		}
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, (int) left) < 0 && errno != EINTR)
+			return -errno;
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		if ((r = strbuf_add(hdr, buf, (size_t) n)) < 0)
+			return r == -E2BIG ? -EPROTO : r;
+	}
+}
+
+int
+docker_attach(struct docker *d, const char *id, bool with_stdin,
+    int timeout_ms, int *ret_fd, struct strbuf *early)
+{
+	_cleanup_strbuf_ struct strbuf req, hdr, body;
+	_cleanup_close_ int fd = -1;
+	int64_t deadline = time_mono_ms() + timeout_ms;
+	curl_socket_t sock = CURL_SOCKET_BAD;
+	size_t end = 0;
+	int64_t status;
+	char code[4];
+	CURLcode rc;
+	CURL *h;
+	int r;
+
+	strbuf_init(&req, 1024);
+	strbuf_init(&hdr, ATTACH_HEADER_MAX);
+	strbuf_init(&body, DOCKER_ERRBODY_MAX);
+	d->err[0] = '\0';
+	if (!docker_id_ok(id) || d->api_minor <= 0)
+		return -EINVAL;
+	if ((r = curl_setup()) < 0)
+		return r;
+	if (!(h = curl_easy_init()))
+		return -ENOMEM;
+	if ((r = set_common(d, h, DOCKER_URL_HOST "/", timeout_ms)) < 0 ||
+	    curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L) != CURLE_OK) {
+		curl_easy_cleanup(h);
+		return r < 0 ? r : -EINVAL;
+	}
+	rc = curl_easy_perform(h);
+	if (rc == CURLE_OK &&
+	    curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &sock) == CURLE_OK &&
+	    sock != CURL_SOCKET_BAD)
+		fd = fcntl(sock, F_DUPFD_CLOEXEC, 3);
+	if (rc != CURLE_OK) {
+		struct sink none = { 0 };
+
+		r = curl_errno(h, rc, &none);
+		curl_easy_cleanup(h);
+		return r;
+	}
+	r = fd < 0 ? -errno : 0;
+	curl_easy_cleanup(h);	/* closes curl's fd; ours stays connected */
+	if (r < 0)
+		return r;
+	/* The dup shares curl's O_NONBLOCK: we poll before every call. */
+	if ((r = strbuf_addf(&req, "POST /v1.%d/containers/%s/attach?stream=1"
+	    "&stdout=1&stderr=1%s HTTP/1.1\r\nHost: docker\r\n"
+	    "Content-Type: text/plain\r\nConnection: Upgrade\r\n"
+	    "Upgrade: tcp\r\n\r\n", d->api_minor, id,
+	    with_stdin ? "&stdin=1" : "")) < 0)
+		return r;
+	if ((r = send_all(fd, req.buf, req.len, deadline)) < 0 ||
+	    (r = recv_header(fd, &hdr, deadline, &end)) < 0)
+		return r;
+	/* "HTTP/1.1 101 UPGRADED" (or 200 without the upgrade). */
+	if (strncmp(hdr.buf, "HTTP/1.", 7) != 0 || hdr.len < 12 ||
+	    hdr.buf[8] != ' ')
+		return -EPROTO;
+	memcpy(code, hdr.buf + 9, 3);
+	code[3] = '\0';
+	if (parse_i64(code, 100, 599, &status) < 0)
+		return -EPROTO;
+	if (status != 101 && status != 200) {
+		/* The message, if it came along with the header. */
+		if (strbuf_add(&body, hdr.buf + end, hdr.len - end) == 0)
+			take_message(d, &body);
+		return status == 404 ? -ENOENT : -EIO;
+	}
+	if (early && hdr.len > end &&
+	    (r = strbuf_add(early, hdr.buf + end, hdr.len - end)) < 0)
+		return r;
+	*ret_fd = steal_fd(&fd);
+	return 0;
+}
+
+void
+docker_demux_init(struct docker_demux *dm)
+{
+	*dm = (struct docker_demux) { 0 };
+}
+
+bool
+docker_demux_idle(const struct docker_demux *dm)
+{
+	return dm->hdr_len == 0 && dm->left == 0;
+}
+
+int
+docker_demux_feed(struct docker_demux *dm, const char *buf, size_t len,
+    int (*emit)(int stream, const char *data, size_t len, void *arg),
+    void *arg)
+{
+	int r;
+
+	while (len > 0) {
+		if (dm->left == 0) {
+			size_t n = sizeof(dm->hdr) - dm->hdr_len;
+
+			if (n > len)
+				n = len;
+			memcpy(dm->hdr + dm->hdr_len, buf, n);
+			dm->hdr_len += n;
+			buf += n;
+			len -= n;
+			if (dm->hdr_len < sizeof(dm->hdr))
+				return 0;
+			dm->hdr_len = 0;
+			if ((dm->hdr[0] != 1 && dm->hdr[0] != 2) || dm->hdr[1] ||
+			    dm->hdr[2] || dm->hdr[3])
+				return -EPROTO;
+			dm->stream = dm->hdr[0];
+			dm->left = (uint32_t) dm->hdr[4] << 24 |
+			    (uint32_t) dm->hdr[5] << 16 |
+			    (uint32_t) dm->hdr[6] << 8 | (uint32_t) dm->hdr[7];
+			continue;
+		}
+		size_t n = dm->left < len ? dm->left : len;
+
+		if ((r = emit(dm->stream, buf, n, arg)) < 0)
+			return r;
+		dm->left -= (uint32_t) n;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
