@@ -2,7 +2,9 @@
  * A fixed pool of threads, each with its own FCGX_Request and SQLite
  * connection, accepts requests; the main thread only waits for SIGTERM or
  * SIGINT (libfcgi's own handling would leave threads blocked in accept,
- * DESIGN section 8) and then exits. Commits are atomic, so a request cut
+ * DESIGN section 8) and then exits, or for SIGHUP: re-read the config and
+ * apply [limits] and max_streams to requests that start from then on (db,
+ * socket, doorbell and threads need a restart). Commits are atomic, so a request cut
  * off by shutdown leaves no half-written row. */
 #include <errno.h>
 #include <getopt.h>
@@ -31,7 +33,10 @@ static int64_t arg_max_streams = -1;
 
 static struct config cfg;
 
+/* Written by the main thread at start and on SIGHUP under server_lock;
+ * each request copies it under the read lock and uses its copy. */
 static struct api_server server;
+static pthread_rwlock_t server_lock = PTHREAD_RWLOCK_INITIALIZER;
 static int listen_fd = -1;
 
 static void
@@ -51,6 +56,8 @@ usage(FILE *f)
 	    "                    submission so a free slot starts it at once\n"
 	    "  --max-streams N   concurrent log follow streams (default: threads\n"
 	    "                    minus 2); past it followers get 503\n"
+	    "SIGHUP re-reads the config: [limits] and max_streams apply to the\n"
+	    "requests that start from then on.\n\n"
 	    "  --verbose         log debug lines\n"
 	    "  --help            show this help and exit\n"
 	    "  --version         show the version and exit\n", JC_MAX_THREADS);
@@ -138,6 +145,7 @@ static void *
 thread_main(void *arg)
 {
 	FCGX_Request fr;
+	struct api_server srv;
 	sqlite3 *db = NULL;
 	char errmsg[256];
 	int r;
@@ -161,8 +169,11 @@ thread_main(void *arg)
 			(void) usleep(10000);
 			continue;
 		}
+		(void) pthread_rwlock_rdlock(&server_lock);
+		srv = server;
+		(void) pthread_rwlock_unlock(&server_lock);
 		rq.fcgi = &fr;
-		rq.srv = &server;
+		rq.srv = &srv;
 		rq.db = db;
 		rq.method = req_param(&rq, "REQUEST_METHOD");
 		rq.path = req_param(&rq, "DOCUMENT_URI");
@@ -177,6 +188,48 @@ thread_main(void *arg)
 		FCGX_Finish_r(&fr);
 	}
 	return NULL;
+}
+
+/* Leave threads for short requests: a stream holds one until its job ends
+ * (DESIGN section 8). */
+static int
+max_streams(const struct config *c)
+{
+	if (arg_max_streams > 0)
+		return (int) arg_max_streams;
+	if (c->api_max_streams > 0)
+		return (int) c->api_max_streams;
+	return (int) (arg_threads > 2 ? arg_threads - 2 : 1);
+}
+
+/* SIGHUP: the keys that can change live, for requests from now on. */
+static void
+reload(void)
+{
+	static struct config next;	/* main thread only */
+	char errmsg[512];
+
+	if (config_resolve(arg_config, &next, errmsg, sizeof(errmsg)) < 0) {
+		log_err("SIGHUP: cannot reload the config: %s; keeping the "
+		    "running one", errmsg);
+		return;
+	}
+	if (strcmp(next.api_db, cfg.api_db) != 0 ||
+	    strcmp(next.api_socket, cfg.api_socket) != 0 ||
+	    strcmp(next.api_doorbell, cfg.api_doorbell) != 0 ||
+	    next.api_threads != cfg.api_threads)
+		log_warn("SIGHUP: db, socket, doorbell or threads changed; they "
+		    "take effect at the next restart, ignoring");
+	(void) pthread_rwlock_wrlock(&server_lock);
+	server.limits = next.limits;
+	server.max_streams = max_streams(&next);
+	(void) pthread_rwlock_unlock(&server_lock);
+	log_info("SIGHUP: config reloaded: max_streams=%d timeout_max=%lld "
+	    "memory_max_mb=%lld disk_max_mb=%lld network=%s",
+	    server.max_streams, (long long) next.limits.timeout_max_s,
+	    (long long) next.limits.memory_max_mb,
+	    (long long) next.limits.disk_max_mb,
+	    next.limits.network_allowed ? "true" : "false");
 }
 
 static int
@@ -271,8 +324,6 @@ main(int argc, char **argv)
 		arg_doorbell = cfg.api_doorbell;
 	if (arg_threads < 0)
 		arg_threads = cfg.api_threads;
-	if (arg_max_streams < 0 && cfg.api_max_streams > 0)
-		arg_max_streams = cfg.api_max_streams;
 	if (!arg_db || !arg_socket) {
 		fprintf(stderr, "jobcell-api: --db and --socket are required "
 		    "(or db and socket in [api] of the config file)\n");
@@ -284,10 +335,7 @@ main(int argc, char **argv)
 	server.doorbell_path = arg_doorbell;
 	server.doorbell_fd = -1;
 	server.limits = cfg.limits;
-	/* Leave threads for short requests: a stream holds one until its
-	 * job ends (DESIGN section 8). */
-	server.max_streams = (int) (arg_max_streams > 0 ? arg_max_streams :
-	    (arg_threads > 2 ? arg_threads - 2 : 1));
+	server.max_streams = max_streams(&cfg);
 
 	/* Check the database once before serving, to fail loudly. */
 	if ((r = db_open(arg_db, 0, 0, &db, errmsg, sizeof(errmsg))) < 0) {
@@ -333,7 +381,7 @@ main(int argc, char **argv)
 		if ((r = sigwait(&set, &sig)) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			log_info("SIGHUP: nothing to reload yet, ignoring");
+			reload();
 			continue;
 		}
 		break;

@@ -171,3 +171,27 @@ worker_count() {
 	kill -HUP "$sup"
 	wait_for 15 worker_count 2 || fail "slots did not come back to 2"
 }
+
+@test "SIGHUP to jobcell-api re-reads the config: new [limits] apply to the next submissions" {
+	local conf api
+	conf=$(lc_conf)
+	api=$(svc_pid api)
+	cp "$conf" "$BATS_TEST_TMPDIR/good.conf"
+	api POST /v1/jobs '{"command":"echo long","timeout":5000}'
+	assert_api_error 400 invalid_request
+	printf '[limits]\ntimeout_max = 7200\n' >>"$conf"
+	kill -HUP "$api"
+	wait_for 10 grep -q 'config reloaded: .*timeout_max=7200' "$JOBCELL_STACK_DIR/api.log" ||
+		fail "the reload was not logged: $(tail -n 3 "$JOBCELL_STACK_DIR/api.log")"
+	run_job '{"command":"echo long","timeout":5000}'
+	run -0 json_get '[.status, .limits.timeout] | map(tostring) | join(",")' "$job"
+	assert_output "succeeded,5000"
+	# A broken file changes nothing and stops nothing.
+	echo "timeout_maximum = 1" >>"$conf"
+	kill -HUP "$api"
+	wait_for 10 grep -q "SIGHUP: cannot reload the config: .*unknown key 'timeout_maximum'" \
+	    "$JOBCELL_STACK_DIR/api.log" || fail "no error logged"
+	submit '{"command":"echo long","timeout":5000}'
+	alive "$api" || fail "jobcell-api died on SIGHUP"
+	cp "$BATS_TEST_TMPDIR/good.conf" "$conf"
+}
