@@ -114,6 +114,9 @@ int jobstore_renew_lease(sqlite3 *db, const char *job_id);
  * (NULL the first time); the caller finalizes it when the job ends. */
 int jobstore_cancel_requested(sqlite3 *db, const char *job_id,
     sqlite3_stmt **cache);
+/* The pids (up to max) of the workers holding a running job whose lease
+ * has expired: a count, or -errno. */
+int jobstore_expired_workers(sqlite3 *db, pid_t *ret_pids, size_t max);
 /* Ends running jobs of pid (or all running jobs if pid is 0, or those with
  * an expired lease if expired_only) as error "worker lost". */
 int jobstore_fail_lost(sqlite3 *db, pid_t pid, bool expired_only);
