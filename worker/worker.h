@@ -70,6 +70,11 @@ struct log_chunk {
 };
 struct logcap {
 	struct log_chunk *chunks[LOG_BATCH_CHUNKS];
+	/* JC_LOG_CHUNK_BYTES to read a pipe into. Not on the stack: a 64 KiB
+	 * frame is probed page by page (-fstack-clash-protection), and each
+	 * page written while a cell (a fork of the worker) lives is a
+	 * copy-on-write fault with a TLB shootdown, even for no output. */
+	char *readbuf;
 	size_t n;		/* chunks in use */
 	int64_t oldest_mono_ms;	/* when the first pending byte arrived */
 	int64_t last_flush_mono_ms;	/* when chunks were last stored */
