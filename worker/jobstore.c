@@ -346,6 +346,31 @@ jobstore_cancel_requested(sqlite3 *db, const char *job_id,
 }
 
 int
+jobstore_expired_workers(sqlite3 *db, pid_t *ret_pids, size_t max)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	size_t n = 0;
+	int r, rc;
+
+	if ((r = db_prepare(db, "SELECT DISTINCT worker FROM jobs WHERE "
+	    "status = 'running' AND lease_until < ?", &st)) < 0)
+		return r;
+	if (sqlite3_bind_int64(st, 1, time_now_ms()))
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max) {
+		int64_t pid;
+
+		if (sqlite3_column_type(st, 0) == SQLITE_TEXT &&
+		    parse_i64((const char *) sqlite3_column_text(st, 0), 1,
+		    INT32_MAX, &pid) == 0)
+			ret_pids[n++] = (pid_t) pid;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_errno(rc);
+	return (int) n;
+}
+
+int
 jobstore_fail_lost(sqlite3 *db, pid_t pid, bool expired_only)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;

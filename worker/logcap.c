@@ -26,6 +26,10 @@ logcap_init(struct logcap *lc, uint64_t cap)
 			return -ENOMEM;
 		}
 	}
+	if (!(lc->readbuf = malloc(JC_LOG_CHUNK_BYTES))) {
+		logcap_release(lc);
+		return -ENOMEM;
+	}
 	lc->cap = cap;
 	lc->next_seq = 1;
 	return 0;
@@ -38,6 +42,8 @@ logcap_release(struct logcap *lc)
 		free(lc->chunks[i]);
 		lc->chunks[i] = NULL;
 	}
+	free(lc->readbuf);
+	lc->readbuf = NULL;
 	lc->n = 0;
 }
 

@@ -22,7 +22,9 @@
  *             one forked with the new settings. db, doorbell and uid_base
  *             need a restart (a running cell keeps its uid until it ends).
  *   timer     every HEARTBEAT_MS a heartbeat row for /v1/health and a
- *             sweep that ends jobs whose lease expired (a hung worker)
+ *             sweep of jobs whose lease expired: their worker is hung, so
+ *             it is killed (its cell with it) and the job ends "worker
+ *             lost"
  *
  * It opens SQLite only for those short moments and never across fork().
  * Workers die with it (PR_SET_PDEATHSIG, checked against a race with our
@@ -208,11 +210,24 @@ static int
 do_heartbeat(sqlite3 *db, void *arg)
 {
 	static int64_t started_at;
+	pid_t hung[JC_MAX_SLOTS];
 	int n;
 
 	(void) arg;
 	if (!started_at)
 		started_at = time_now_ms();
+	/* A worker that let its lease expire is hung (stopped, stuck in the
+	 * kernel): kill it first, so that its cell dies and it cannot store
+	 * a result over the error; it is replaced like any dead worker. */
+	if ((n = jobstore_expired_workers(db, hung, ARRAY_SIZE(hung))) > 0)
+		for (int k = 0; k < n; k++)
+			for (int i = 0; i < JC_MAX_SLOTS; i++)
+				if (slots[i].pid == hung[k]) {
+					log_warn("slot %d: worker %ld let a job's "
+					    "lease expire, killing it", i,
+					    (long) hung[k]);
+					(void) kill(hung[k], SIGKILL);
+				}
 	if ((n = jobstore_fail_lost(db, 0, true)) > 0)
 		log_warn("%d job(s) with an expired lease ended as error", n);
 	return jobstore_heartbeat(db, getpid(), cur.slots, started_at,

@@ -296,7 +296,7 @@ finish_error(sqlite3 *db, const char *id, struct logcap *lc, const char *msg,
 static int
 pump(sqlite3 *db, const char *id, struct logcap *lc, int fd, int stream)
 {
-	char buf[JC_LOG_CHUNK_BYTES];
+	char *buf = lc->readbuf;
 
 	for (int rounds = 0; rounds < 16; rounds++) {
 		ssize_t n;
@@ -306,7 +306,7 @@ pump(sqlite3 *db, const char *id, struct logcap *lc, int fd, int stream)
 			log_warn("job=%s: cannot store output, retrying", id);
 			return 2;
 		}
-		n = read(fd, buf, sizeof(buf));
+		n = read(fd, buf, JC_LOG_CHUNK_BYTES);
 		if (n == 0)
 			return 0;
 		if (n < 0)
@@ -560,7 +560,10 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	_cleanup_stmt_ sqlite3_stmt *cancel_st = NULL;
 	char msg[400];
 	int64_t now = time_mono_ms(), deadline = now + j->timeout_ms;
-	int64_t kill_at = 0, check_min = now, check_max = now;
+	/* The first look 25 ms in: a cancel before the claim was seen by
+	 * the claim, and a short job is over by then. */
+	int64_t kill_at = 0, check_min = now + WORKER_CANCEL_CHECK_MS;
+	int64_t check_max = check_min;
 	int64_t next_renew = now + WORKER_RENEW_MS, reaped_at = 0;
 	int64_t drain_at = 0;
 	bool out_open = true, err_open = true, reaped = false, killed = false;

@@ -78,6 +78,11 @@ struct log_chunk {
 };
 struct logcap {
 	struct log_chunk *chunks[LOG_BATCH_CHUNKS];
+	/* JC_LOG_CHUNK_BYTES to read a pipe into. Not on the stack: a 64 KiB
+	 * frame is probed page by page (-fstack-clash-protection), and each
+	 * page written while a cell (a fork of the worker) lives is a
+	 * copy-on-write fault with a TLB shootdown, even for no output. */
+	char *readbuf;
 	size_t n;		/* chunks in use */
 	int64_t oldest_mono_ms;	/* when the first pending byte arrived */
 	int64_t last_flush_mono_ms;	/* when chunks were last stored */
@@ -122,6 +127,9 @@ int jobstore_renew_lease(sqlite3 *db, const char *job_id);
  * (NULL the first time); the caller finalizes it when the job ends. */
 int jobstore_cancel_requested(sqlite3 *db, const char *job_id,
     sqlite3_stmt **cache);
+/* The pids (up to max) of the workers holding a running job whose lease
+ * has expired: a count, or -errno. */
+int jobstore_expired_workers(sqlite3 *db, pid_t *ret_pids, size_t max);
 /* Ends running jobs of pid (or all running jobs if pid is 0, or those with
  * an expired lease if expired_only) as error "worker lost". */
 int jobstore_fail_lost(sqlite3 *db, pid_t pid, bool expired_only);

@@ -52,6 +52,24 @@ teardown() {
 	run -0 output_has "$job_id" next
 }
 
+@test "a hung worker (SIGSTOP) loses its lease: it is killed with its cell, the job ends 'worker lost', a new worker takes the slot" {
+	submit '{"command":"echo started; sleep 300"}'
+	local id=$job_id wpid
+	wait_output "$id" started
+	wpid=$(job_worker "$id")
+	kill -STOP "$wpid"
+	# The lease (15 s) runs out, the sweep (every 5 s) finds it.
+	wait_job "$id" 30
+	run -0 json_get '[.status, .error] | join(",")' "$job"
+	assert_output "error,worker lost"
+	wait_for 10 dead "$wpid" || fail "the hung worker $wpid was not killed"
+	wait_for 10 no_cell_pids || fail "the hung worker's cell survived: $(cell_pids)"
+	run -0 grep -c "worker $wpid let a job's lease expire, killing it" "$JOBCELL_STACK_DIR/worker.log"
+	run_job '{"command":"echo next"}'
+	run -0 json_get .status "$job"
+	assert_output succeeded
+}
+
 @test "a worker killed while storing 100 MB of output: stored output is an exact prefix, chunks have no gap" {
 	# 100 blocks of 1 MiB of 16-byte lines, paced so that the kill lands
 	# while output is still flowing.
