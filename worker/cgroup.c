@@ -573,6 +573,55 @@ fail:
 }
 
 int
+cgroup_open(const struct cgroup_root *root, const char *name,
+    struct cgroup *ret)
+{
+	struct cgroup cg;
+	char p[CGROUP_PATH_MAX];
+	int r, fd;
+
+	if (root->version != CGROUP_V1 && root->version != CGROUP_V2)
+		return -EINVAL;
+	if (!name_ok(name))
+		return -EINVAL;
+	cgroup_clear(&cg);
+	cg.version = root->version;
+	for (int c = 0; c < CG__MAX; c++) {
+		const char *m = root->version == CGROUP_V2 ? root->unified :
+		    root->mount[c];
+		size_t i;
+
+		if ((root->version == CGROUP_V2 && c == CG_CPUACCT) || !m[0])
+			continue;
+		if ((r = cgroup_path(m, name, p, sizeof(p))) < 0)
+			goto fail;
+		for (i = 0; i < cg.ndirs; i++)
+			if (strcmp(cg.dir[i], p) == 0)
+				break;
+		if (i == cg.ndirs) {
+			if ((fd = open(p, O_RDONLY | O_DIRECTORY |
+			    O_CLOEXEC)) < 0) {
+				if (errno == ENOENT)
+					continue;	/* not in this one */
+				r = -errno;
+				goto fail;
+			}
+			memcpy(cg.dir[cg.ndirs], p, sizeof(p));
+			cg.dfd[cg.ndirs++] = fd;
+		}
+		cg.ctrl_dir[c] = (int) i;
+	}
+	if (cg.ndirs == 0)
+		return -ENOENT;
+	*ret = cg;
+	return 0;
+fail:
+	for (size_t i = 0; i < cg.ndirs; i++)
+		(void) close(cg.dfd[i]);
+	return r;
+}
+
+int
 cgroup_attach(const struct cgroup *cg, pid_t pid)
 {
 	int r;

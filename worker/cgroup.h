@@ -96,6 +96,11 @@ int cgroup_root_init(struct cgroup_root *ret);
  * cgroup of that name exists; we do not adopt it). */
 int cgroup_create(const struct cgroup_root *root, const char *name,
     const struct cgroup_limits *lim, struct cgroup *ret);
+/* Opens the existing leaf cgroup "name" (a previous run's, to destroy it
+ * with cgroup_destroy), in the hierarchies that have it. 0, -ENOENT (in
+ * none), or -errno. Added for the supervisor's start (supervisor.c). */
+int cgroup_open(const struct cgroup_root *root, const char *name,
+    struct cgroup *ret);
 /* Moves pid into every hierarchy's leaf. 0 or -errno. */
 int cgroup_attach(const struct cgroup *cg, pid_t pid);
 /* Reads usage; fields it cannot read stay 0. 0 or -errno (first error). */

@@ -371,6 +371,25 @@ jobstore_expired_workers(sqlite3 *db, pid_t *ret_pids, size_t max)
 }
 
 int
+jobstore_each_running(sqlite3 *db, const char *sandbox,
+    void (*fn)(const char *id, void *arg), void *arg)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r, rc, n = 0;
+
+	if ((r = db_prepare(db, "SELECT id FROM jobs WHERE status = 'running' "
+	    "AND sandbox = ?", &st)) < 0)
+		return r;
+	if (sqlite3_bind_text(st, 1, sandbox, -1, SQLITE_STATIC))
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		fn((const char *) sqlite3_column_text(st, 0), arg);
+		n++;
+	}
+	return rc == SQLITE_DONE ? n : db_errno(rc);
+}
+
+int
 jobstore_fail_lost(sqlite3 *db, pid_t pid, bool expired_only)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;

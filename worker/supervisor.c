@@ -29,8 +29,10 @@
  * It opens SQLite only for those short moments and never across fork().
  * Workers die with it (PR_SET_PDEATHSIG, checked against a race with our
  * death), and cells die with their worker (the cell's init has its own
- * PR_SET_PDEATHSIG): a SIGKILL of the supervisor leaves no cell behind, and
- * at the next start every job still "running" ends "worker lost". */
+ * PR_SET_PDEATHSIG): a SIGKILL of the supervisor leaves no cell behind. At
+ * the next start, before any work, whatever is left in the cgroup of a job
+ * still "running" is killed (should anything have escaped that chain), and
+ * every such job ends "worker lost". */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -46,6 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cgroup.h"
 #include "cleanup.h"
 #include "config.h"
@@ -241,15 +244,40 @@ do_gone(sqlite3 *db, void *arg)
 	return jobstore_supervisor_gone(db, getpid());
 }
 
+/* A job of a previous run: whatever is left in its cgroup dies now. */
+static void
+kill_leftover(const char *id, void *arg)
+{
+	const struct cgroup_root *root = arg;
+	struct cgroup cg;
+	int n, r;
+
+	if (cgroup_open(root, id, &cg) < 0)
+		return;		/* none: nothing left */
+	n = cgroup_count_procs(&cg);
+	if ((r = cgroup_destroy(&cg)) < 0)
+		log_err("job=%s: cannot remove the cgroup of a previous run: %s",
+		    id, strerror(-r));
+	else if (n > 0)
+		log_warn("job=%s: killed %d process(es) left from a previous "
+		    "run", id, n);
+}
+
 static int
 do_startup(sqlite3 *db, void *arg)
 {
+	struct cgroup_root root;
 	pid_t zero = 0;
 	int n;
 
 	(void) arg;
 	/* One supervisor per database: whatever was running belonged to a
-	 * previous one that is gone, and its cells with it (PDEATHSIG). */
+	 * previous one that is gone. Its cells died with it (PDEATHSIG);
+	 * should anything have escaped that, the job's cgroup still holds it:
+	 * kill it before taking work. */
+	if (cgroup_root_init(&root) == 0)
+		(void) jobstore_each_running(db, "namespace", kill_leftover,
+		    &root);
 	if ((n = jobstore_fail_lost(db, zero, false)) > 0)
 		log_warn("%d job(s) of a previous run ended as error "
 		    "(worker lost)", n);

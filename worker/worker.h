@@ -127,6 +127,10 @@ int jobstore_renew_lease(sqlite3 *db, const char *job_id);
  * (NULL the first time); the caller finalizes it when the job ends. */
 int jobstore_cancel_requested(sqlite3 *db, const char *job_id,
     sqlite3_stmt **cache);
+/* Calls fn(id, arg) for each running job of that sandbox backend; a
+ * count or -errno. */
+int jobstore_each_running(sqlite3 *db, const char *sandbox,
+    void (*fn)(const char *id, void *arg), void *arg);
 /* The pids (up to max) of the workers holding a running job whose lease
  * has expired: a count, or -errno. */
 int jobstore_expired_workers(sqlite3 *db, pid_t *ret_pids, size_t max);

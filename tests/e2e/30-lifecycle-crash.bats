@@ -148,6 +148,40 @@ teardown() {
 	assert_output 0
 }
 
+# job_cgroups ID: the job's cgroup directories, one a line.
+job_cgroups() {
+	find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d -name "$1" -path '*/jobcell/*' 2>/dev/null
+}
+
+@test "a process left in a job's cgroup when the supervisor died is killed at the next start, before any work" {
+	submit '{"command":"echo started; sleep 300"}'
+	local id=$job_id sup dirs stray d
+	wait_output "$id" started
+	mapfile -t dirs < <(job_cgroups "$id")
+	((${#dirs[@]} > 0)) || skip_because "the job has no cgroup (cgroups not usable here)"
+	# A stand-in for a process that escaped the cell's pid namespace: it
+	# does not die with the worker, but sits in the job's cgroup.
+	sleep 1000 3>&- &
+	stray=$!
+	for d in "${dirs[@]}"; do
+		echo "$stray" >"$d/cgroup.procs"
+	done
+	sup=$(svc_pid worker)
+	kill9 "$sup"
+	wait_for 10 no_cell_pids || fail "cells outlived the supervisor: $(cell_pids)"
+	alive "$stray" || fail "the stand-in died with the cell; the test tests nothing"
+
+	respawn worker
+	wait_for 15 dead "$stray" || { kill -KILL "$stray"; fail "the leftover process was not killed"; }
+	wait "$stray" 2>/dev/null || true
+	run -0 job_cgroups "$id"
+	assert_output ""
+	run -0 grep -c "job=$id: killed 1 process(es) left from a previous run" "$JOBCELL_STACK_DIR/worker.log"
+	wait_job "$id" 15
+	run -0 json_get '[.status, .error] | join(",")' "$job"
+	assert_output "error,worker lost"
+}
+
 # submitter N OUT: POST jobs that echo "N-i" until killed; appends "N-i ID"
 # to OUT for every 201 and "N-i ?" for any other answer.
 submitter() {
