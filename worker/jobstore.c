@@ -47,8 +47,21 @@ static const char claim_pick_sql[] =
     "     r.consumer_id = q.consumer_id) AS n,"
     "    (SELECT max_concurrent FROM consumers c WHERE"
     "     c.id = q.consumer_id) AS mc"
-    "  FROM jobs q WHERE status = 'queued' GROUP BY consumer_id) "
+    "  FROM jobs q WHERE status = 'queued' AND instr(' ' ||"
+    "    (SELECT sandboxes FROM supervisors WHERE pid = ?1) || ' ',"
+    "    ' ' || q.sandbox || ' ') > 0 GROUP BY consumer_id) "
     "WHERE n < mc";
+
+/* The supervisor whose row says which sandboxes this worker runs now
+ * (docker only while its daemon answers): a job of another sandbox is
+ * left for a supervisor that runs it, or until the daemon is back. */
+static pid_t claim_supervisor;
+
+void
+jobstore_claim_scope(pid_t supervisor_pid)
+{
+	claim_supervisor = supervisor_pid;
+}
 
 /* Inside BEGIN IMMEDIATE: claims the next job for worker_pid. 1 and *ret,
  * 0 if there is none, -errno. */
@@ -63,6 +76,9 @@ claim_locked(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
 
 	if ((r = db_prepare(db, claim_pick_sql, &pick)) < 0)
 		return r;
+	if (sqlite3_bind_int64(pick, 1, (sqlite3_int64) claim_supervisor) !=
+	    SQLITE_OK)
+		return -EIO;
 	rc = sqlite3_step(pick);
 	if (rc == SQLITE_DONE)
 		return 0;

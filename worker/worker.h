@@ -109,6 +109,9 @@ int logcap_wait_ms(const struct logcap *lc, int64_t now_mono_ms, bool quiet);
 
 /* jobstore.c: every SQLite statement the worker runs. */
 int jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret);
+/* Claims (jobstore_claim, jobstore_finish's next) take only jobs of a
+ * sandbox that the supervisors row of supervisor_pid lists. */
+void jobstore_claim_scope(pid_t supervisor_pid);
 void claimed_job_release(struct claimed_job *j);
 /* Stores the pending chunks (and empties lc) in one transaction. */
 int jobstore_flush_logs(sqlite3 *db, const char *job_id, struct logcap *lc);
