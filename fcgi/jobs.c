@@ -280,7 +280,9 @@ idempotency_find(struct req *rq, const char *key, int64_t now, char *ret_id)
 	return 1;
 }
 
-/* Inside BEGIN IMMEDIATE: 0, or 1 with err set when a quota refuses. */
+/* Inside BEGIN IMMEDIATE: 0, or 1 with err set when a quota refuses. The
+ * counters are the schema's triggers' (sql/schema.sql): one row read,
+ * however many jobs the consumer has. */
 static int
 quota_check(struct req *rq, int64_t now, struct api_err *err)
 {
@@ -289,10 +291,8 @@ quota_check(struct req *rq, int64_t now, struct api_err *err)
 	int r, rc;
 
 	if ((r = db_prepare_cached(rq->db, "SELECT max_per_day, max_queued, "
-	    "(SELECT COUNT(*) FROM jobs WHERE consumer_id = c.id AND "
-	    " created_at >= ?), "
-	    "(SELECT COUNT(*) FROM jobs WHERE consumer_id = c.id AND "
-	    " status = 'queued') FROM consumers c WHERE id = ?", &st)) < 0)
+	    "CASE WHEN day_start = ? THEN day_count ELSE 0 END, queued "
+	    "FROM consumers WHERE id = ?", &st)) < 0)
 		return r;
 	if (sqlite3_bind_int64(st, 1, day_start) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, rq->consumer_id) != SQLITE_OK)
