@@ -27,6 +27,8 @@
 #include "cleanup.h"
 #include "jc_limits.h"
 #include "sandbox_docker.h"
+#include "seccomp.h"
+#include "strbuf.h"
 #include "banned.h"
 
 #define EXIT_TIMEOUT	124
@@ -120,6 +122,7 @@ run_cell(char *const *argv, uint64_t n)
 		.memory_mb = arg_memory_mb, .nano_cpus = arg_cpus * 1000000000u,
 		.pids = arg_pids, .max_run_ms = (int64_t) arg_timeout_ms,
 	};
+	_cleanup_strbuf_ struct strbuf profile;
 	struct docker_cell c;
 	struct docker_result res = { 0 };
 	int64_t term_at = -1, kill_at = -1, now;
@@ -128,6 +131,13 @@ run_cell(char *const *argv, uint64_t n)
 
 	(void) snprintf(job_id, sizeof(job_id), "dockerrun-%ld-%" PRIu64,
 	    (long) getpid(), n);
+	/* The worker's seccomp profile, made the same way. */
+	strbuf_init(&profile, 64 * 1024);
+	if ((r = seccomp_docker_profile(EPERM, &profile)) < 0) {
+		fprintf(stderr, "dockerrun: cannot make the seccomp profile\n");
+		return EXIT_SETUP;
+	}
+	spec.seccomp_profile = profile.buf;
 	if ((r = docker_cell_start(&spec, &c, errmsg, sizeof(errmsg))) < 0) {
 		fprintf(stderr, "dockerrun: %s\n", errmsg);
 		return EXIT_SETUP;

@@ -18,7 +18,7 @@
 #define DOCKER_ID_LEN		64	/* hex characters of a container id */
 #define DOCKER_REPLY_MAX	(1024u * 1024)	/* any reply body we read */
 #define DOCKER_API_MAX_MINOR	41	/* newest API we speak: 1.41 */
-#define DOCKER_API_MIN_MINOR	25	/* oldest with Init and NanoCpus */
+#define DOCKER_API_MIN_MINOR	40	/* oldest with MaskedPaths (Docker 19.03) */
 #define DOCKER_CALL_TIMEOUT_MS	30000	/* default bound of one call */
 
 struct docker {

@@ -127,14 +127,26 @@ job_id_ok(const char *s)
  * run programs there), owned by the job's user. */
 static int
 tmpfs_opts(char *buf, size_t size, const struct docker_cell_spec *s,
-    const char *mode)
+    const char *exec, const char *mode)
 {
-	int n = snprintf(buf, size, "rw,exec,nosuid,nodev,size=%llum,"
-	    "uid=%lu,gid=%lu,mode=%s", (unsigned long long) s->disk_mb,
-	    (unsigned long) s->uid, (unsigned long) s->gid, mode);
+	/* Inodes bounded as in a namespace cell: 256 per MiB, at least
+	 * 1024 (tmpfs's default follows the host's RAM). */
+	unsigned long long mb = (unsigned long long) s->disk_mb;
+	int n = snprintf(buf, size, "rw,%s,nosuid,nodev,size=%llum,"
+	    "nr_inodes=%llu,uid=%lu,gid=%lu,mode=%s", exec, mb,
+	    mb < 4 ? 1024 : mb * 256, (unsigned long) s->uid,
+	    (unsigned long) s->gid, mode);
 
 	return n < 0 || (size_t) n >= size ? -E2BIG : 0;
 }
+
+/* HostConfig.MaskedPaths (replaces Docker's default list, so it repeats
+ * it): inaccessible in the cell. */
+static const char *const masked_paths[] = {
+	"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+	"/proc/sched_debug", "/proc/scsi", "/sys",
+};
 
 /* POST /containers/create's body. Every setting that keeps the job in its
  * cell is here, spelt out even where it is Docker's default, so a daemon
@@ -149,13 +161,14 @@ static int
 create_body(const struct docker_cell_spec *s, const char *network,
     struct strbuf *sb)
 {
-	char work[160], tmp[160], worker[32], user[48];
+	char work[192], tmp[192], shm[192], worker[32], user[48];
 	bool in = s->stdin_fd >= 0 || needs_unpacker(s);
 	struct jw w;
 	int r;
 
-	if ((r = tmpfs_opts(work, sizeof(work), s, "0755")) < 0 ||
-	    (r = tmpfs_opts(tmp, sizeof(tmp), s, "1777")) < 0)
+	if ((r = tmpfs_opts(work, sizeof(work), s, "exec", "0755")) < 0 ||
+	    (r = tmpfs_opts(tmp, sizeof(tmp), s, "exec", "1777")) < 0 ||
+	    (r = tmpfs_opts(shm, sizeof(shm), s, "noexec", "1777")) < 0)
 		return r;
 	/* Numeric: the image need not know the uid; never root. */
 	(void) snprintf(user, sizeof(user), "%lu:%lu", (unsigned long) s->uid,
@@ -205,6 +218,22 @@ create_body(const struct docker_cell_spec *s, const char *network,
 	jw_key(&w, "SecurityOpt");
 	jw_arr_open(&w);
 	jw_str(&w, "no-new-privileges");
+	if (s->seccomp_profile) {
+		_cleanup_strbuf_ struct strbuf opt;
+
+		strbuf_init(&opt, 64 * 1024);
+		if ((r = strbuf_addf(&opt, "seccomp=%s", s->seccomp_profile)) < 0)
+			return r;
+		jw_str(&w, opt.buf);
+	}
+	jw_arr_close(&w);
+	/* Docker's own list (kcore, keys, timer_list, ...) with the whole of
+	 * /sys, which Docker mounts from the host (read-only, but the host's
+	 * devices, modules and cgroups): an empty read-only tmpfs instead. */
+	jw_key(&w, "MaskedPaths");
+	jw_arr_open(&w);
+	for (size_t i = 0; i < ARRAY_SIZE(masked_paths); i++)
+		jw_str(&w, masked_paths[i]);
 	jw_arr_close(&w);
 	jw_kv_bool(&w, "Privileged", false);
 	jw_kv_bool(&w, "ReadonlyRootfs", true);
@@ -213,6 +242,11 @@ create_body(const struct docker_cell_spec *s, const char *network,
 	jw_kv_str(&w, "IpcMode", "private");
 	jw_key(&w, "Binds");
 	jw_arr_open(&w);	/* nothing of the host, never the socket; */
+	/* Docker writes the host's resolvers into /etc/resolv.conf even
+	 * without a network: an empty one instead (a network of the job's
+	 * own gets the daemon's resolver). */
+	if (!network)
+		jw_str(&w, "/dev/null:/etc/resolv.conf:ro");
 	if (needs_unpacker(s)) {	/* only our unpacker, read-only */
 		char bind[DOCKER_SOCKET_MAX + 256];
 
@@ -226,6 +260,7 @@ create_body(const struct docker_cell_spec *s, const char *network,
 	jw_obj_open(&w);
 	jw_kv_str(&w, "/tmp", tmp);
 	jw_kv_str(&w, "/work", work);
+	jw_kv_str(&w, "/dev/shm", shm);
 	jw_obj_close(&w);
 	if (s->memory_mb) {
 		jw_kv_i64(&w, "Memory", (int64_t) s->memory_mb << 20);
@@ -247,6 +282,13 @@ create_body(const struct docker_cell_spec *s, const char *network,
 	jw_kv_i64(&w, "Soft", 0);
 	jw_kv_i64(&w, "Hard", 0);
 	jw_obj_close(&w);
+	if (s->disk_mb) {	/* no file larger than the scratch space */
+		jw_obj_open(&w);
+		jw_kv_str(&w, "Name", "fsize");
+		jw_kv_i64(&w, "Soft", (int64_t) s->disk_mb << 20);
+		jw_kv_i64(&w, "Hard", (int64_t) s->disk_mb << 20);
+		jw_obj_close(&w);
+	}
 	jw_arr_close(&w);
 	/* Output reaches us through attach; no log file on the host that a
 	 * chatty job could grow without bound. */

@@ -46,6 +46,9 @@ struct docker_cell_spec {
 					 * (uid_base + slot, as for namespace
 					 * cells); never 0 */
 	gid_t gid;
+	const char *seccomp_profile;	/* Docker seccomp profile JSON
+					 * (seccomp_docker_profile); NULL:
+					 * the daemon's default */
 	const char *cgroup_parent;	/* HostConfig.CgroupParent, e.g.
 					 * "/jobcell/<job id>" (cgroupfs driver);
 					 * NULL: the daemon's default */

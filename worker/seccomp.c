@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "json_writer.h"
 #include "seccomp.h"
 #include "banned.h"
 
@@ -132,6 +133,67 @@ seccomp_prog_build(int deny_errno, struct seccomp_prog *ret)
 	ret->len = (unsigned short) ((size_t) size / sizeof(struct sock_filter));
 	ret->insns = steal_ptr(&insns);
 	return 0;
+}
+
+/* One rule of a docker profile: names, an errno, and at most one masked
+ * argument test (arg index; mask; value). */
+static void
+profile_rule(struct jw *w, const char *const *names, size_t n, int err,
+    int arg, uint64_t mask, uint64_t value)
+{
+	jw_obj_open(w);
+	jw_key(w, "names");
+	jw_arr_open(w);
+	for (size_t i = 0; i < n; i++)
+		jw_str(w, names[i]);
+	jw_arr_close(w);
+	jw_kv_str(w, "action", "SCMP_ACT_ERRNO");
+	jw_kv_i64(w, "errnoRet", err);
+	if (arg >= 0) {
+		jw_key(w, "args");
+		jw_arr_open(w);
+		jw_obj_open(w);
+		jw_kv_i64(w, "index", arg);
+		/* MASKED_EQ: value is the mask, valueTwo the datum. */
+		jw_kv_i64(w, "value", (int64_t) mask);
+		jw_kv_i64(w, "valueTwo", (int64_t) value);
+		jw_kv_str(w, "op", "SCMP_CMP_MASKED_EQ");
+		jw_obj_close(w);
+		jw_arr_close(w);
+	}
+	jw_obj_close(w);
+}
+
+int
+seccomp_docker_profile(int deny_errno, struct strbuf *sb)
+{
+	static const char *const unshare[] = { "unshare" }, *const clone[] = {
+		"clone" }, *const clone3[] = { "clone3" }, *const ioctl[] = {
+		"ioctl" };
+	struct jw w;
+
+	if (deny_errno <= 0 || deny_errno > 4095)
+		return -EINVAL;
+	jw_init(&w, sb);
+	jw_obj_open(&w);
+	jw_kv_str(&w, "defaultAction", "SCMP_ACT_ALLOW");
+	/* Native only: i386 and x32 calls take the bad-architecture action. */
+	jw_key(&w, "architectures");
+	jw_arr_open(&w);
+	jw_str(&w, "SCMP_ARCH_X86_64");
+	jw_arr_close(&w);
+	jw_key(&w, "syscalls");
+	jw_arr_open(&w);
+	profile_rule(&w, denied, ARRAY_SIZE(denied), deny_errno, -1, 0, 0);
+	profile_rule(&w, unshare, 1, deny_errno, 0, CLONE_NEWUSER,
+	    CLONE_NEWUSER);
+	profile_rule(&w, clone, 1, deny_errno, 0, CLONE_NEWUSER, CLONE_NEWUSER);
+	profile_rule(&w, clone3, 1, ENOSYS, -1, 0, 0);
+	profile_rule(&w, ioctl, 1, deny_errno, 1, 0xffffffffu, TIOCSTI);
+	profile_rule(&w, ioctl, 1, deny_errno, 1, 0xffffffffu, TIOCLINUX);
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	return jw_finish(&w);
 }
 
 void

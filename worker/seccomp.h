@@ -22,6 +22,12 @@ struct seccomp_prog {
  * filter's reach, and libc falls back to clone). 0 or -errno. */
 int seccomp_prog_build(int deny_errno, struct seccomp_prog *ret);
 void seccomp_prog_release(struct seccomp_prog *p);
+/* The same rules as a Docker seccomp profile (JSON, for SecurityOpt
+ * "seccomp=<profile>"), appended to sb, so a docker cell refuses what a
+ * namespace cell refuses instead of Docker's default list (which allows
+ * ptrace). 0 or -errno. */
+struct strbuf;
+int seccomp_docker_profile(int deny_errno, struct strbuf *sb);
 /* Installs p on the calling thread. Needs no_new_privs (or
  * CAP_SYS_ADMIN). No allocation, async-signal-safe: for the cell's child
  * between fork and exec. 0 or -errno. */

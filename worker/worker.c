@@ -28,6 +28,7 @@
 #include "privs.h"
 #include "sandbox.h"
 #include "sandbox_docker.h"
+#include "seccomp.h"
 #include "strbuf.h"
 #include "timefmt.h"
 #include "worker.h"
@@ -445,6 +446,26 @@ docker_cgroup_parent_ok(const struct worker_config *cfg)
 	return docker_cg_ok == 1;
 }
 
+/* The docker cells' seccomp profile: the namespace cells' rules as
+ * Docker's JSON, made once per worker process. NULL if it could not be
+ * made (then docker jobs end as error rather than run with less). */
+static const char *
+docker_seccomp(void)
+{
+	static struct strbuf sb;
+	static bool made;
+
+	if (!made) {
+		strbuf_init(&sb, 64 * 1024);
+		if (seccomp_docker_profile(EPERM, &sb) < 0) {
+			strbuf_release(&sb);
+			return NULL;
+		}
+		made = true;
+	}
+	return sb.buf;
+}
+
 static int
 job_cell_start(const struct worker_config *cfg, sqlite3 *db,
     const struct claimed_job *j, const struct cell_spec *spec,
@@ -500,6 +521,11 @@ job_cell_start(const struct worker_config *cfg, sqlite3 *db,
 		(void) snprintf(msg, size, "the cell could not be built: the job "
 		    "names no image and the server has no default image");
 		return -EINVAL;
+	}
+	if (!(ds.seccomp_profile = docker_seccomp())) {
+		(void) snprintf(msg, size, "the cell could not be built: cannot "
+		    "make the seccomp profile");
+		return -ENOMEM;
 	}
 	if ((r = docker_cell_start(&ds, &c->dk, detail, sizeof(detail))) < 0) {
 		(void) snprintf(msg, size, "the cell could not be built: %s",
