@@ -18,7 +18,7 @@ setup_file() {
 
 teardown_file() {
 	rm -f -- "/tmp/$MARK" "/tmp/$MARK-"*
-	stack_stop
+	cells_teardown_file
 }
 
 @test "network: only loopback, no route out, the host's ports unreachable" {

@@ -15,11 +15,11 @@ setup_file() {
 }
 
 teardown_file() {
-	stack_stop
+	cells_teardown_file
 }
 
 @test "a running job sits in a cgroup holding its limits, gone after" {
-	submit '{"command":"sleep 60","timeout":30,"memory_mb":100,"pids":50,"cpus":2}'
+	submit "$(cell_body '{"command":"sleep 60","timeout":30,"memory_mb":100,"pids":50,"cpus":2}')"
 	local cg=/sys/fs/cgroup/memory/jobcell/$job_id
 	[[ -d /sys/fs/cgroup/memory ]] || cg=/sys/fs/cgroup/jobcell/$job_id
 	wait_for 20 test -d "$cg" || fail "no cgroup $cg for the running job"

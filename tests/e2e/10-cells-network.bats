@@ -18,7 +18,7 @@ network = true"
 }
 
 teardown_file() {
-	stack_stop
+	cells_teardown_file
 }
 
 setup() {
