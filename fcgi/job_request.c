@@ -257,7 +257,7 @@ parse_sandbox(const struct jr_doc *doc, int root,
 	int img = jr_obj_get(doc, root, "image");
 	int r;
 
-	(void) str_copy(jr->sandbox, sizeof(jr->sandbox), "namespace");
+	(void) str_copy(jr->sandbox, sizeof(jr->sandbox), lim->sandbox);
 	if (tok >= 0) {
 		if (jr_type(doc, tok) != JR_STRING ||
 		    (!jr_str_eq(doc, tok, "namespace") &&
@@ -269,11 +269,6 @@ parse_sandbox(const struct jr_doc *doc, int root,
 			(void) str_copy(jr->sandbox, sizeof(jr->sandbox),
 			    "docker");
 	}
-	/* XXX(#7): a network for docker cells (slirp4netns is the namespace
-	 * cells'; a docker network is the daemon's business). */
-	if (strcmp(jr->sandbox, "docker") == 0 && jr->network)
-		return api_err_set(err, 400, "invalid_request",
-		    "field 'network' is not supported by the docker sandbox yet");
 	if (img < 0) {
 		/* The configured default, if any; else the worker's. */
 		if (strcmp(jr->sandbox, "docker") == 0)

@@ -42,6 +42,8 @@ static const struct key_def keys[] = {
 	{ "worker", "drain_grace_ms", KEY_INT, OFF(worker_drain_grace_ms), 0,
 	  3600000 },
 	{ "worker", "docker_socket", KEY_PATH, OFF(worker_docker_socket), 0, 0 },
+	{ "worker", "sandbox", KEY_STR, OFF(worker_sandbox), 0,
+	  sizeof(((struct config *) 0)->worker_sandbox) },
 	{ "worker", "docker_image", KEY_STR, OFF(limits.docker_image), 0,
 	  sizeof(((struct config_limits *) 0)->docker_image) },
 	{ "worker", "docker_images", KEY_STR, OFF(limits.docker_images), 0,
@@ -63,6 +65,8 @@ static const struct key_def keys[] = {
 	  1 << 20 },
 	{ "limits", "disk_max_mb", KEY_INT, OFF(limits.disk_max_mb), 1, 1 << 20 },
 	{ "limits", "network", KEY_BOOL, OFF(limits.network_allowed), 0, 1 },
+	{ "limits", "sandbox", KEY_STR, OFF(limits.sandbox), 0,
+	  sizeof(((struct config_limits *) 0)->sandbox) },
 };
 
 void
@@ -86,6 +90,34 @@ config_defaults(struct config *c)
 	c->limits.disk_default_mb = 256;
 	c->limits.disk_max_mb = 2048;
 	c->limits.network_allowed = false;
+	memcpy(c->limits.sandbox, "namespace", sizeof("namespace"));
+}
+
+int
+config_sandboxes(const char *list, unsigned *ret)
+{
+	unsigned mask = 0;
+	const char *p = list;
+
+	for (;;) {
+		size_t n;
+
+		p += strspn(p, " \t,");
+		if (!*p)
+			break;
+		n = strcspn(p, " \t,");
+		if (n == 9 && memcmp(p, "namespace", 9) == 0)
+			mask |= SANDBOX_NAMESPACE;
+		else if (n == 6 && memcmp(p, "docker", 6) == 0)
+			mask |= SANDBOX_DOCKER;
+		else
+			return -EINVAL;
+		p += n;
+	}
+	if (!mask)
+		return -EINVAL;
+	*ret = mask;
+	return 0;
 }
 
 static char *
@@ -207,6 +239,20 @@ config_check(const struct config *c, char *errmsg, size_t size)
 	const int64_t maxs[] = { l->timeout_max_s, l->memory_max_mb,
 	    l->cpus_max, l->pids_max, l->disk_max_mb };
 
+	unsigned mask;
+
+	if (c->worker_sandbox[0] && config_sandboxes(c->worker_sandbox,
+	    &mask) < 0) {
+		(void) snprintf(errmsg, size, "[worker]: sandbox '%s' must be "
+		    "namespace, docker, or both", c->worker_sandbox);
+		return -EINVAL;
+	}
+	if (strcmp(l->sandbox, "namespace") != 0 &&
+	    strcmp(l->sandbox, "docker") != 0) {
+		(void) snprintf(errmsg, size, "[limits]: sandbox '%s' must be "
+		    "namespace or docker", l->sandbox);
+		return -EINVAL;
+	}
 	if (l->docker_image[0] && !image_ref_ok(l->docker_image)) {
 		(void) snprintf(errmsg, size, "[worker]: docker_image '%.64s' is "
 		    "not an image reference", l->docker_image);

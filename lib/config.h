@@ -22,6 +22,7 @@ struct config_limits {
 	int64_t pids_default, pids_max;
 	int64_t disk_default_mb, disk_max_mb;
 	bool network_allowed;
+	char sandbox[16];	/* the sandbox of a job that names none */
 	/* [worker] docker_image, docker_images: what a docker job may run;
 	 * kept here because the API validates jobs against them. */
 	char docker_image[JC_MAX_IMAGE_BYTES + 1];	/* "": none */
@@ -46,9 +47,18 @@ struct config {
 	int64_t worker_kill_grace_ms;
 	int64_t worker_drain_grace_ms;	/* SIGTERM: running jobs get this long */
 	char worker_docker_socket[CONFIG_PATH_MAX];	/* "": no docker */
+	char worker_sandbox[32];	/* the backends it runs; "": namespace,
+					 * and docker if docker_socket is set */
 	/* [limits] */
 	struct config_limits limits;
 };
+
+/* The sandboxes of a [worker] sandbox / --sandbox list. */
+#define SANDBOX_NAMESPACE	1u
+#define SANDBOX_DOCKER		2u
+/* "namespace", "docker", or both separated by spaces or commas: *ret is
+ * their SANDBOX_* mask. 0, or -EINVAL (empty, or an unknown word). */
+int config_sandboxes(const char *list, unsigned *ret);
 
 /* Built-in defaults (empty strings for paths). */
 void config_defaults(struct config *c);

@@ -107,6 +107,10 @@ parse_mount_line(const char *s, const char *e, struct cgroup_root *ret)
 	if (!dash || n < dash + 4)
 		return 0;
 	if (fl[dash + 1] == 7 && memcmp(f[dash + 1], "cgroup2", 7) == 0) {
+		if (fl[3] == 1 && f[3][0] == '/' && ret->nall < CGROUP_MOUNTS_MAX &&
+		    (r = unescape(f[4], fl[4], ret->all[ret->nall],
+		    sizeof(ret->all[0]))) == 0)
+			ret->nall++;
 		if (ret->unified[0])
 			return 0;
 		return unescape(f[4], fl[4], ret->unified, sizeof(ret->unified));
@@ -117,6 +121,9 @@ parse_mount_line(const char *s, const char *e, struct cgroup_root *ret)
 	 * our cgroups somewhere else than its path says: not ours to use. */
 	if (fl[3] != 1 || f[3][0] != '/')
 		return 0;
+	if (ret->nall < CGROUP_MOUNTS_MAX && unescape(f[4], fl[4],
+	    ret->all[ret->nall], sizeof(ret->all[0])) == 0)
+		ret->nall++;
 	for (int c = 0; c < CG__MAX; c++) {
 		if (ret->mount[c][0] ||
 		    !csv_has(f[dash + 3], fl[dash + 3], ctrl_names[c]))
@@ -764,6 +771,43 @@ kill_procs(int dfd)
 	return n;
 }
 
+/* Removes the cgroups below dir (depth levels), SIGKILLing what runs in
+ * them first if kill is set. Best effort: a populated one stays (and so
+ * does dir, whose rmdir then fails with EBUSY). */
+static void
+remove_below(const char *dir, int depth, bool kill)
+{
+	DIR *d;
+	struct dirent *de;
+	char p[CGROUP_PATH_MAX];
+	int k;
+
+	if (depth <= 0 || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		k = snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		if (k < 0 || (size_t) k >= sizeof(p))
+			continue;
+		remove_below(p, depth - 1, kill);
+		if (kill) {
+			int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+			if (fd >= 0) {
+				(void) kill_procs(fd);
+				(void) close(fd);
+			}
+		}
+		(void) rmdir(p);
+	}
+	(void) closedir(d);
+}
+
+/* How deep a container runtime's cgroups go below a job's (docker: one
+ * leaf per container; a margin for runtimes that nest one more). */
+#define BELOW_DEPTH	2
+
 int
 cgroup_destroy(struct cgroup *cg)
 {
@@ -780,6 +824,7 @@ cgroup_destroy(struct cgroup *cg)
 				continue;
 			if (cg->dfd[i] >= 0)
 				(void) kill_procs(cg->dfd[i]);
+			remove_below(cg->dir[i], BELOW_DEPTH, true);
 			if (rmdir(cg->dir[i]) == 0 || errno == ENOENT)
 				removed[i] = true;
 			else if (r == 0)
@@ -817,6 +862,7 @@ sweep_dir(const char *parent, bool (*gone)(const char *, void *), void *arg)
 		k = snprintf(p, sizeof(p), "%s/%s", parent, de->d_name);
 		if (k < 0 || (size_t) k >= sizeof(p))
 			continue;
+		remove_below(p, BELOW_DEPTH, false);
 		if (rmdir(p) == 0)	/* EBUSY: still populated, leave it */
 			n++;
 	}
@@ -825,25 +871,35 @@ sweep_dir(const char *parent, bool (*gone)(const char *, void *), void *arg)
 }
 
 int
+cgroup_remove_everywhere(const struct cgroup_root *root, const char *name)
+{
+	char p[CGROUP_PATH_MAX];
+	int r = 0, k;
+
+	for (size_t i = 0; i < root->nall; i++) {
+		if ((k = cgroup_path(root->all[i], name, p, sizeof(p))) < 0)
+			return k;
+		remove_below(p, BELOW_DEPTH, false);
+		if (rmdir(p) < 0 && errno != ENOENT && r == 0)
+			r = -errno;
+	}
+	return r;
+}
+
+int
 cgroup_sweep(const struct cgroup_root *root,
     bool (*gone)(const char *name, void *arg), void *arg)
 {
-	char p[CGROUP_PATH_MAX], seen[CG__MAX][CGROUP_PATH_MAX];
-	size_t nseen = 0;
+	char p[CGROUP_PATH_MAX];
 	int total = 0, r;
 
-	for (int c = 0; c < CG__MAX; c++) {
-		const char *m = root->version == CGROUP_V2 ? root->unified :
-		    root->mount[c];
+	for (size_t i = 0; i < root->nall; i++) {
 		bool dup = false;
 
-		if (!m[0] || cgroup_path(m, NULL, p, sizeof(p)) < 0)
+		for (size_t k = 0; k < i; k++)
+			dup |= strcmp(root->all[k], root->all[i]) == 0;
+		if (dup || cgroup_path(root->all[i], NULL, p, sizeof(p)) < 0)
 			continue;
-		for (size_t i = 0; i < nseen; i++)
-			dup |= strcmp(seen[i], p) == 0;
-		if (dup)
-			continue;
-		memcpy(seen[nseen++], p, sizeof(p));
 		if ((r = sweep_dir(p, gone, arg)) < 0)
 			return r;
 		total += r;

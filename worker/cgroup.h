@@ -36,10 +36,17 @@ enum cgroup_ctrl {
 
 /* Where the hierarchies are. v1: mount[c] is the mount point holding
  * controller c ("" if absent); v2: unified is the cgroup2 mount. */
+#define CGROUP_MOUNTS_MAX	24	/* cgroup mounts remembered in all[] */
+
 struct cgroup_root {
 	enum cgroup_version version;
 	char mount[CG__MAX][CGROUP_PATH_MAX];
 	char unified[CGROUP_PATH_MAX];
+	/* Every cgroup mount whose root is "/" (v1 of any controller or name,
+	 * and cgroup2), in mountinfo order: where a container runtime given
+	 * a CgroupParent under ours creates directories too. */
+	char all[CGROUP_MOUNTS_MAX][CGROUP_PATH_MAX];
+	size_t nall;
 };
 
 struct cgroup_limits {
@@ -113,9 +120,16 @@ int cgroup_count_procs(const struct cgroup *cg);
  * within CGROUP_DESTROY_MS. Closes the fds. 0 or -errno (-EBUSY: still
  * populated). Safe on a zeroed or already destroyed struct. */
 int cgroup_destroy(struct cgroup *cg);
-/* Removes leaves under CGROUP_PARENT for which gone(name, arg) is true and
- * that hold no process (rmdir fails on a populated cgroup). Returns how
- * many were removed, or -errno. */
+/* Removes CGROUP_PARENT/name, and the empty cgroups below it, in every
+ * hierarchy of root->all: what a container runtime made under a job's
+ * cgroup (e.g. docker's cgroupfs driver given CgroupParent) in hierarchies
+ * we do not use. Populated cgroups stay. 0, or the first -errno other than
+ * -ENOENT. */
+int cgroup_remove_everywhere(const struct cgroup_root *root, const char *name);
+/* Removes leaves under CGROUP_PARENT, in every hierarchy of root->all, for
+ * which gone(name, arg) is true and that hold no process (rmdir fails on a
+ * populated cgroup), with the empty cgroups below them. Returns how many
+ * were removed, or -errno. */
 int cgroup_sweep(const struct cgroup_root *root,
     bool (*gone)(const char *name, void *arg), void *arg);
 

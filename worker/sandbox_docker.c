@@ -126,10 +126,12 @@ job_id_ok(const char *s)
 /* The tmpfs options of /tmp and /work: sized, executable (jobs build and
  * run programs there), owned by the job's user. */
 static int
-tmpfs_opts(char *buf, size_t size, uint64_t disk_mb, const char *mode)
+tmpfs_opts(char *buf, size_t size, const struct docker_cell_spec *s,
+    const char *mode)
 {
 	int n = snprintf(buf, size, "rw,exec,nosuid,nodev,size=%llum,"
-	    "uid=1000,gid=1000,mode=%s", (unsigned long long) disk_mb, mode);
+	    "uid=%lu,gid=%lu,mode=%s", (unsigned long long) s->disk_mb,
+	    (unsigned long) s->uid, (unsigned long) s->gid, mode);
 
 	return n < 0 || (size_t) n >= size ? -E2BIG : 0;
 }
@@ -144,16 +146,20 @@ needs_unpacker(const struct docker_cell_spec *s)
 }
 
 static int
-create_body(const struct docker_cell_spec *s, struct strbuf *sb)
+create_body(const struct docker_cell_spec *s, const char *network,
+    struct strbuf *sb)
 {
-	char work[128], tmp[128], worker[32];
+	char work[160], tmp[160], worker[32], user[48];
 	bool in = s->stdin_fd >= 0 || needs_unpacker(s);
 	struct jw w;
 	int r;
 
-	if ((r = tmpfs_opts(work, sizeof(work), s->disk_mb, "0755")) < 0 ||
-	    (r = tmpfs_opts(tmp, sizeof(tmp), s->disk_mb, "1777")) < 0)
+	if ((r = tmpfs_opts(work, sizeof(work), s, "0755")) < 0 ||
+	    (r = tmpfs_opts(tmp, sizeof(tmp), s, "1777")) < 0)
 		return r;
+	/* Numeric: the image need not know the uid; never root. */
+	(void) snprintf(user, sizeof(user), "%lu:%lu", (unsigned long) s->uid,
+	    (unsigned long) s->gid);
 	(void) snprintf(worker, sizeof(worker), "%ld", s->worker_id);
 	jw_init(&w, sb);
 	jw_obj_open(&w);
@@ -173,7 +179,7 @@ create_body(const struct docker_cell_spec *s, struct strbuf *sb)
 	for (size_t i = 0; s->envp && s->envp[i]; i++)
 		jw_str(&w, s->envp[i]);
 	jw_arr_close(&w);
-	jw_kv_str(&w, "User", DOCKER_CELL_USER);
+	jw_kv_str(&w, "User", user);
 	jw_kv_str(&w, "WorkingDir", "/work");
 	jw_kv_str(&w, "Hostname", "cell");
 	jw_kv_bool(&w, "Tty", false);
@@ -189,7 +195,9 @@ create_body(const struct docker_cell_spec *s, struct strbuf *sb)
 	jw_obj_close(&w);
 	jw_key(&w, "HostConfig");
 	jw_obj_open(&w);
-	jw_kv_str(&w, "NetworkMode", s->network ? "bridge" : "none");
+	jw_kv_str(&w, "NetworkMode", network ? network : "none");
+	if (s->cgroup_parent)
+		jw_kv_str(&w, "CgroupParent", s->cgroup_parent);
 	jw_key(&w, "CapDrop");
 	jw_arr_open(&w);
 	jw_str(&w, "ALL");
@@ -225,8 +233,8 @@ create_body(const struct docker_cell_spec *s, struct strbuf *sb)
 	}
 	if (s->nano_cpus)
 		jw_kv_i64(&w, "NanoCpus", (int64_t) s->nano_cpus);
-	if (s->pids)
-		jw_kv_i64(&w, "PidsLimit", (int64_t) s->pids);
+	if (s->pids)	/* + 1: the container's init counts too */
+		jw_kv_i64(&w, "PidsLimit", (int64_t) s->pids + 1);
 	jw_key(&w, "Ulimits");
 	jw_arr_open(&w);
 	jw_obj_open(&w);
@@ -351,6 +359,144 @@ remove_container(struct docker *api, const char *id)
 	if (r < 0)
 		return r;
 	return r == 204 || r == 404 ? 0 : -EIO;
+}
+
+/* The job's own network (network: true): a bridge of its own, so no
+ * other job shares its segment; labelled like the container, so the
+ * supervisor's sweep finds it if the worker dies. Outbound access is
+ * the daemon's (its NAT); the host's loopback is not reachable. */
+static int
+network_create(struct docker_cell *c, const struct docker_cell_spec *s,
+    char *errmsg, size_t size)
+{
+	_cleanup_strbuf_ struct strbuf body, reply;
+	char name[sizeof(c->network)], worker[32];
+	struct jw w;
+	int r;
+
+	strbuf_init(&body, 4096);
+	strbuf_init(&reply, 64 * 1024);
+	(void) snprintf(name, sizeof(name), "jobcell-%s", s->job_id);
+	(void) snprintf(worker, sizeof(worker), "%ld", s->worker_id);
+	jw_init(&w, &body);
+	jw_obj_open(&w);
+	jw_kv_str(&w, "Name", name);
+	jw_kv_str(&w, "Driver", "bridge");
+	jw_kv_bool(&w, "CheckDuplicate", true);
+	jw_kv_bool(&w, "Internal", false);
+	jw_kv_bool(&w, "Attachable", false);
+	jw_key(&w, "Labels");
+	jw_obj_open(&w);
+	jw_kv_str(&w, "jobcell.job", s->job_id);
+	jw_kv_str(&w, "jobcell.worker", worker);
+	jw_obj_close(&w);
+	jw_key(&w, "Options");
+	jw_obj_open(&w);
+	jw_kv_str(&w, "com.docker.network.bridge.enable_icc", "false");
+	jw_kv_str(&w, "com.docker.network.bridge.enable_ip_masquerade", "true");
+	jw_obj_close(&w);
+	jw_obj_close(&w);
+	if ((r = jw_finish(&w)) < 0)
+		return r;
+	r = docker_call(&c->api, "POST", "/networks/create", &body,
+	    STEP_TIMEOUT_MS, &reply);
+	if (r < 0) {
+		setmsg(errmsg, size, "cannot create the job's network: %s",
+		    daemon_failure(r));
+		return r;
+	}
+	if (r != 201) {
+		setmsg(errmsg, size, "docker refused to create the job's network "
+		    "(HTTP %d): %s", r, c->api.err[0] ? c->api.err : "no reason");
+		return r == 409 ? -EEXIST : -EIO;
+	}
+	(void) str_copy(c->network, sizeof(c->network), name);
+	return 0;
+}
+
+/* DELETE /networks/{name}; 0 also if it is gone already. */
+static int
+network_remove(struct docker *api, const char *name)
+{
+	char path[160];
+	int r;
+
+	(void) snprintf(path, sizeof(path), "/networks/%s", name);
+	r = docker_call(api, "DELETE", path, NULL, REMOVE_TIMEOUT_MS, NULL);
+	if (r < 0)
+		return r;
+	return r == 204 || r == 200 || r == 404 ? 0 : -EIO;
+}
+
+/* Removes the container (if any), then the job's network (if any). */
+static int
+remove_cell(struct docker_cell *c)
+{
+	int r = 0, k;
+
+	if (c->id[0] && !c->removed) {
+		if ((r = remove_container(&c->api, c->id)) < 0)
+			log_warn("container %.12s: cannot remove it: %s; the "
+			    "supervisor's sweep will", c->id, daemon_failure(r));
+		else
+			c->removed = true;
+	}
+	/* A network with a container still on it cannot go: leave both to
+	 * the sweep. */
+	if (c->network[0] && (!c->id[0] || c->removed)) {
+		if ((k = network_remove(&c->api, c->network)) < 0)
+			log_warn("network %s: cannot remove it: %s; the "
+			    "supervisor's sweep will", c->network,
+			    daemon_failure(k));
+		else
+			c->network[0] = '\0';
+		if (r == 0)
+			r = k;
+	}
+	return r;
+}
+
+int
+docker_cgroup_info(const char *socket_path, int timeout_ms, bool *cgroupfs,
+    int *version)
+{
+	_cleanup_strbuf_ struct strbuf reply;
+	struct jr_doc *doc = NULL;
+	struct docker api;
+	char driver[32], ver[8];
+	int r, tok, root;
+
+	strbuf_init(&reply, DOCKER_REPLY_MAX);
+	*cgroupfs = false;
+	*version = 0;
+	if ((r = docker_init(&api, socket_path)) < 0)
+		return r;
+	if ((r = docker_negotiate(&api, timeout_ms)) < 0)
+		goto out;
+	if ((r = docker_call(&api, "GET", "/info", NULL, timeout_ms,
+	    &reply)) < 0)
+		goto out;
+	if (r != 200) {
+		r = -EIO;
+		goto out;
+	}
+	if (jr_parse(reply.buf, reply.len, JC_MAX_JSON_TOKENS, &doc) < 0 ||
+	    jr_type(doc, (root = jr_root(doc))) != JR_OBJECT) {
+		r = -EPROTO;
+		goto out;
+	}
+	if ((tok = jr_obj_get(doc, root, "CgroupDriver")) >= 0 &&
+	    jr_str(doc, tok, driver, sizeof(driver), NULL) >= 0)
+		*cgroupfs = strcmp(driver, "cgroupfs") == 0;
+	if ((tok = jr_obj_get(doc, root, "CgroupVersion")) >= 0 &&
+	    jr_str(doc, tok, ver, sizeof(ver), NULL) >= 0)
+		*version = strcmp(ver, "2") == 0 ? 2 : strcmp(ver, "1") == 0 ?
+		    1 : 0;
+	r = 0;
+out:
+	doc = jr_free(doc);
+	docker_release(&api);
+	return r;
 }
 
 /* ---- the helper ---- */
@@ -574,7 +720,8 @@ create(const struct docker_cell_spec *spec, struct docker_cell *c,
 	strbuf_init(&body, CREATE_BODY_MAX);
 	strbuf_init(&reply, 64 * 1024);
 	strbuf_init(&path, 256);
-	if ((r = create_body(spec, &body)) < 0) {
+	if ((r = create_body(spec, c->network[0] ? c->network : NULL,
+	    &body)) < 0) {
 		setmsg(errmsg, size, "cannot build the container's settings: "
 		    "%s", strerror(-r));
 		return r;
@@ -662,7 +809,8 @@ docker_cell_start(const struct docker_cell_spec *spec, struct docker_cell *ret,
 	}
 	if (!spec->image || !spec->image[0] ||
 	    strlen(spec->image) > DOCKER_IMAGE_MAX || !spec->argv ||
-	    !spec->argv[0] || !spec->job_id || !job_id_ok(spec->job_id)) {
+	    !spec->argv[0] || !spec->job_id || !job_id_ok(spec->job_id) ||
+	    spec->uid == 0 || spec->gid == 0) {
 		setmsg(errmsg, errmsg_size, "invalid docker cell settings");
 		return -EINVAL;
 	}
@@ -680,6 +828,9 @@ docker_cell_start(const struct docker_cell_spec *spec, struct docker_cell *ret,
 		return r;
 	}
 	keepalive(spec);
+	if (spec->network && (r = network_create(&c, spec, errmsg,
+	    errmsg_size)) < 0)
+		goto fail;
 	if ((r = create(spec, &c, errmsg, errmsg_size)) < 0)
 		goto fail;
 	keepalive(spec);
@@ -732,9 +883,7 @@ fail:
 		close_fd(&err[i]);
 		close_fd(&rep[i]);
 	}
-	if (c.id[0] && remove_container(&c.api, c.id) < 0)
-		log_warn("container %.12s: cannot remove it after a failed "
-		    "start, the sweep will", c.id);
+	(void) remove_cell(&c);
 	docker_release(&c.api);
 	return r;
 }
@@ -810,15 +959,7 @@ docker_cell_try_wait(struct docker_cell *c, struct docker_result *ret)
 void
 docker_cell_release(struct docker_cell *c)
 {
-	int r;
-
-	if (c->id[0] && !c->removed) {
-		if ((r = remove_container(&c->api, c->id)) < 0)
-			log_warn("container %.12s: cannot remove it: %s; the "
-			    "supervisor's sweep will", c->id, daemon_failure(r));
-		else
-			c->removed = true;
-	}
+	(void) remove_cell(c);
 	if (c->pid > 0) {
 		(void) kill(c->pid, SIGKILL);
 		while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
@@ -858,36 +999,34 @@ sweep_labels(const struct jr_doc *doc, int obj, char *id, size_t id_size,
 	return true;
 }
 
-int
-docker_cell_sweep(const char *socket_path, int timeout_ms,
+/* One kind of labelled object: "containers" (removed forcibly) or
+ * "networks" (after their containers). How many were removed, or -errno
+ * if the daemon could not be asked. */
+static int
+sweep_kind(struct docker *api, bool networks, int timeout_ms,
     bool (*keep)(const char *job_id, long worker_pid, void *arg), void *arg)
 {
 	_cleanup_strbuf_ struct strbuf path, reply;
 	struct jr_doc *doc = NULL;
-	struct docker api;
+	const char *what = networks ? "network" : "container";
 	int r, n, removed = 0;
 
 	strbuf_init(&path, 512);
 	strbuf_init(&reply, DOCKER_REPLY_MAX);
-	if ((r = docker_init(&api, socket_path)) < 0)
-		return r;
-	if ((r = docker_negotiate(&api, timeout_ms)) < 0)
-		goto out;
-	if ((r = strbuf_addf(&path, "/containers/json?all=1&limit=%d&filters=",
+	if ((r = networks ? strbuf_addstr(&path, "/networks?filters=") :
+	    strbuf_addf(&path, "/containers/json?all=1&limit=%d&filters=",
 	    DOCKER_SWEEP_MAX)) < 0 ||
 	    (r = docker_query_escape(&path, "{\"label\":[\"jobcell.job\"]}")) < 0)
-		goto out;
-	if ((r = docker_call(&api, "GET", path.buf, NULL, timeout_ms,
+		return r;
+	if ((r = docker_call(api, "GET", path.buf, NULL, timeout_ms,
 	    &reply)) < 0)
-		goto out;
-	if (r != 200) {
-		r = -EIO;
-		goto out;
-	}
+		return r;
+	if (r != 200)
+		return -EIO;
 	if ((r = jr_parse(reply.buf, reply.len, JC_MAX_JSON_TOKENS, &doc)) < 0 ||
 	    jr_type(doc, jr_root(doc)) != JR_ARRAY) {
-		r = -EPROTO;
-		goto out;
+		doc = jr_free(doc);
+		return -EPROTO;
 	}
 	n = jr_len(doc, jr_root(doc));
 	for (int i = 0; i < n && i < DOCKER_SWEEP_MAX; i++) {
@@ -899,19 +1038,35 @@ docker_cell_sweep(const char *socket_path, int timeout_ms,
 			continue;
 		if (job[0] && worker > 0 && keep(job, worker, arg))
 			continue;
-		if ((r = remove_container(&api, id)) < 0) {
-			log_warn("container %.12s of job %s: cannot remove it: "
-			    "%s, retrying later", id, job[0] ? job : "?",
+		r = networks ? network_remove(api, id) :
+		    remove_container(api, id);
+		if (r < 0) {
+			log_warn("%s %.12s of job %s: cannot remove it: %s, "
+			    "retrying later", what, id, job[0] ? job : "?",
 			    daemon_failure(r));
 			continue;
 		}
-		log_info("container %.12s of job %s (worker %ld): removed",
-		    id, job[0] ? job : "?", worker);
+		log_info("%s %.12s of job %s (worker %ld): removed", what, id,
+		    job[0] ? job : "?", worker);
 		removed++;
 	}
-	r = removed;
-out:
 	doc = jr_free(doc);
+	return removed;
+}
+
+int
+docker_cell_sweep(const char *socket_path, int timeout_ms,
+    bool (*keep)(const char *job_id, long worker_pid, void *arg), void *arg)
+{
+	struct docker api;
+	int r, k;
+
+	if ((r = docker_init(&api, socket_path)) < 0)
+		return r;
+	if ((r = docker_negotiate(&api, timeout_ms)) >= 0 &&
+	    (r = sweep_kind(&api, false, timeout_ms, keep, arg)) >= 0 &&
+	    (k = sweep_kind(&api, true, timeout_ms, keep, arg)) >= 0)
+		r += k;
 	docker_release(&api);
 	return r;
 }

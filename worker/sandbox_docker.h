@@ -14,7 +14,6 @@
 
 #include "docker_api.h"
 
-#define DOCKER_CELL_USER	"1000:1000"	/* uid:gid the job runs as */
 #define DOCKER_IMAGE_MAX	256		/* bytes of an image reference */
 #define DOCKER_UNPACKER_NAME	"jobcell-cell-unpack"
 #define DOCKER_UNPACKER_IN	"/.jobcell/unpack"	/* its path in the cell */
@@ -43,11 +42,21 @@ struct docker_cell_spec {
 	const char *unpacker;		/* host path of jobcell-cell-unpack, bound
 					 * read-only into the cell when files or
 					 * cwd are given; NULL: none */
+	uid_t uid;			/* the host uid and gid the job runs as
+					 * (uid_base + slot, as for namespace
+					 * cells); never 0 */
+	gid_t gid;
+	const char *cgroup_parent;	/* HostConfig.CgroupParent, e.g.
+					 * "/jobcell/<job id>" (cgroupfs driver);
+					 * NULL: the daemon's default */
 	uint64_t disk_mb;		/* size of /work and of /tmp (tmpfs) */
 	uint64_t memory_mb;		/* Memory = MemorySwap; 0: no limit */
 	uint64_t nano_cpus;		/* 1e9 per CPU; 0: no limit */
 	uint64_t pids;			/* PidsLimit; 0: no limit */
-	bool network;			/* false: NetworkMode none */
+	bool network;			/* false: NetworkMode none; true: a
+					 * bridge network of its own,
+					 * "jobcell-<job id>", removed with the
+					 * container */
 	int64_t max_run_ms;		/* bound on the job's run time (the
 					 * helper's wait); 0: a day */
 	/* Optional: called between the daemon calls of docker_cell_start
@@ -63,6 +72,7 @@ struct docker_cell {
 	int report_fd;		/* the helper's report, O_CLOEXEC */
 	char id[DOCKER_ID_LEN + 1];	/* the container */
 	bool removed;
+	char network[80];	/* the job's own network, or "" */
 	struct docker api;	/* for kill and remove */
 };
 
@@ -104,12 +114,19 @@ void docker_cell_release(struct docker_cell *c);
  * build tree), else in PKGLIBEXECDIR. 0, or -ENOENT. */
 int docker_unpacker_find(char *buf, size_t size);
 
+/* How the daemon at socket_path places containers in cgroups (GET /info):
+ * *cgroupfs true if its CgroupDriver is "cgroupfs" (a CgroupParent is then
+ * a cgroup path, e.g. "/jobcell/<job id>"), *version its CgroupVersion (1
+ * or 2; 0 if not said). 0 or -errno. */
+int docker_cgroup_info(const char *socket_path, int timeout_ms,
+    bool *cgroupfs, int *version);
+
 /* For the supervisor: lists the containers labelled jobcell.job (at most
  * DOCKER_SWEEP_MAX) on the daemon at socket_path and removes, forcibly,
  * each one for which keep(job_id, worker_pid, arg) returns false (labels
- * that do not parse count as false). Returns how many were removed, or
- * -errno if the daemon could not be asked. Each call is bounded by
- * timeout_ms. */
+ * that do not parse count as false); then the same for jobs' networks.
+ * Returns how many containers and networks were removed, or -errno if the
+ * daemon could not be asked. Each call is bounded by timeout_ms. */
 #define DOCKER_SWEEP_MAX 100
 int docker_cell_sweep(const char *socket_path, int timeout_ms,
     bool (*keep)(const char *job_id, long worker_pid, void *arg), void *arg);

@@ -77,6 +77,8 @@ static int64_t arg_output_cap = -1;
 static int64_t arg_kill_grace_ms = -1;
 static const char *arg_docker_socket;
 static const char *arg_docker_image;
+static const char *arg_sandbox;
+static unsigned run_sandboxes;	/* SANDBOX_* this supervisor runs */
 static char docker_socket_buf[CONFIG_PATH_MAX];
 static char docker_image_buf[256];
 static bool docker_up;		/* the daemon answered the last ping */
@@ -130,6 +132,12 @@ usage(FILE *f)
 	    "  --docker-socket PATH  run \"sandbox\":\"docker\" jobs through the\n"
 	    "                     Docker daemon at PATH (default: no docker)\n"
 	    "  --docker-image REF default image of docker jobs\n"
+	    "  --sandbox LIST     the backends to run: namespace, docker, or\n"
+	    "                     both (comma-separated); jobs of another\n"
+	    "                     sandbox are left queued for a worker that runs\n"
+	    "                     it (default: namespace, and docker when a\n"
+	    "                     docker socket is set; docker alone uses\n"
+	    "                     " DOCKER_SOCKET_DEFAULT " unless set)\n"
 	    "  --verbose          log debug lines\n"
 	    "  --help             show this help and exit\n"
 	    "  --version          show the version and exit\n",
@@ -159,6 +167,25 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 	    str_copy(docker_image_buf, sizeof(docker_image_buf),
 	    cfg->limits.docker_image) == 0)
 		arg_docker_image = docker_image_buf;
+	/* The backends, also from the first load only. */
+	if (!run_sandboxes) {
+		const char *list = arg_sandbox ? arg_sandbox :
+		    cfg->worker_sandbox[0] ? cfg->worker_sandbox : NULL;
+
+		if (!list)
+			run_sandboxes = SANDBOX_NAMESPACE |
+			    (arg_docker_socket ? SANDBOX_DOCKER : 0);
+		else if (config_sandboxes(list, &run_sandboxes) < 0) {
+			(void) snprintf(errmsg, size, "--sandbox: '%s' must be "
+			    "namespace, docker, or both", list);
+			r = -EINVAL;
+			goto out;
+		}
+		if (!(run_sandboxes & SANDBOX_DOCKER))
+			arg_docker_socket = NULL;
+		else if (!arg_docker_socket)
+			arg_docker_socket = DOCKER_SOCKET_DEFAULT;
+	}
 	r = -E2BIG;
 	if (str_copy(s.db, sizeof(s.db), arg_db ? arg_db : cfg->worker_db) < 0 ||
 	    str_copy(s.doorbell, sizeof(s.doorbell), arg_doorbell ?
@@ -209,6 +236,18 @@ do_fail_lost(sqlite3 *db, void *arg)
 	return n;
 }
 
+/* What the supervisors row says this supervisor runs now: workers claim
+ * only jobs of these, /v1/health lists them. */
+static const char *
+sandboxes_now(void)
+{
+	bool ns = run_sandboxes & SANDBOX_NAMESPACE;
+	bool dk = (run_sandboxes & SANDBOX_DOCKER) && docker_up;
+
+	return ns && dk ? "namespace docker" : ns ? "namespace" :
+	    dk ? "docker" : "";
+}
+
 static int
 do_heartbeat(sqlite3 *db, void *arg)
 {
@@ -234,7 +273,7 @@ do_heartbeat(sqlite3 *db, void *arg)
 	if ((n = jobstore_fail_lost(db, 0, true)) > 0)
 		log_warn("%d job(s) with an expired lease ended as error", n);
 	return jobstore_heartbeat(db, getpid(), cur.slots, started_at,
-	    docker_up ? "namespace docker" : "namespace");
+	    sandboxes_now());
 }
 
 static int
@@ -515,6 +554,7 @@ parse_args(int argc, char **argv, enum log_level *level)
 		{ "config", required_argument, NULL, 'c' },
 		{ "docker-socket", required_argument, NULL, 'D' },
 		{ "docker-image", required_argument, NULL, 'I' },
+		{ "sandbox", required_argument, NULL, 'S' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "slots", required_argument, NULL, 's' },
 		{ "doorbell", required_argument, NULL, 'b' },
@@ -540,6 +580,14 @@ parse_args(int argc, char **argv, enum log_level *level)
 				bad = "--docker-image";
 			arg_docker_image = optarg;
 			break;
+		case 'S': {
+			unsigned m;
+
+			if (config_sandboxes(optarg, &m) < 0)
+				bad = "--sandbox";
+			arg_sandbox = optarg;
+			break;
+		}
 		case 'd': arg_db = optarg; break;
 		case 'b': arg_doorbell = optarg; break;
 		case 'v': *level = LOG_LEVEL_DEBUG; break;
@@ -639,6 +687,8 @@ main(int argc, char **argv)
 	}
 	/* Before any worker exists: every container of ours is an orphan. */
 	docker_beat();
+	/* The row workers' claims read, before the first worker. */
+	(void) with_db(do_heartbeat, NULL);
 	if (arg_docker_socket && docker_unpacker_find(docker_unpacker,
 	    sizeof(docker_unpacker)) < 0) {
 		docker_unpacker[0] = '\0';

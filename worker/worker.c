@@ -378,6 +378,18 @@ job_cgroup_end(const char *id, struct cgroup *cg, struct job_result *res)
 		log_err("job=%s: cannot remove the cgroup: %s", id, strerror(-r));
 }
 
+/* The directories docker's runtime made for the job's container under
+ * its cgroup in the hierarchies we do not use (devices, freezer, ...). */
+static void
+docker_cgroups_end(const char *id)
+{
+	int r;
+
+	if ((r = cgroup_remove_everywhere(&cg_root, id)) < 0)
+		log_warn("job=%s: cannot remove the cgroups docker made: %s; "
+		    "the supervisor's sweep will", id, strerror(-r));
+}
+
 /* The job's cell, whichever backend runs it: the run loop below sees two
  * pipes, a non-blocking wait and TERM/KILL, whatever is behind them. */
 struct job_cell {
@@ -406,15 +418,45 @@ renew_lease(void *arg)
 		    strerror(-r));
 }
 
+/* Whether a docker cell can sit under the job's own cgroup (which holds
+ * its limits and gives its usage, as for namespace cells): the daemon uses
+ * the cgroupfs driver on our cgroup version, so CgroupParent is a path
+ * under ours. Asked once per worker process (GET /info is not free); an
+ * unanswered question is asked again at the next docker job. */
+static int docker_cg_ok = -1;
+
+static bool
+docker_cgroup_parent_ok(const struct worker_config *cfg)
+{
+	bool cgroupfs;
+	int version, r;
+
+	if (docker_cg_ok >= 0)
+		return docker_cg_ok == 1;
+	if ((r = docker_cgroup_info(cfg->docker_socket, 5000, &cgroupfs,
+	    &version)) < 0)
+		return false;
+	docker_cg_ok = cgroupfs && version == (int) cg_root.version;
+	if (!docker_cg_ok)
+		log_warn("docker's cgroup driver is %s on cgroup v%d, ours is "
+		    "v%d: docker jobs run in the daemon's cgroups, without "
+		    "usage numbers", cgroupfs ? "cgroupfs" : "not cgroupfs",
+		    version, (int) cg_root.version);
+	return docker_cg_ok == 1;
+}
+
 static int
 job_cell_start(const struct worker_config *cfg, sqlite3 *db,
     const struct claimed_job *j, const struct cell_spec *spec,
-    const char *image, struct job_cell *c, char *msg, size_t size)
+    const char *image, const char *cgroup_parent, struct job_cell *c,
+    char *msg, size_t size)
 {
 	struct lease_arg lease = { db, j->id };
 	struct docker_cell_spec ds = {
 		.socket_path = cfg->docker_socket, .image = image,
 		.job_id = j->id, .worker_id = (long) getpid(),
+		.uid = spec->host_uid, .gid = spec->host_gid,
+		.cgroup_parent = cgroup_parent, .network = spec->network,
 		.argv = spec->argv, .envp = spec->envp, .stdin_fd = spec->stdin_fd,
 		.disk_mb = (uint64_t) j->disk_mb,
 		.memory_mb = (uint64_t) j->memory_mb,
@@ -441,13 +483,6 @@ job_cell_start(const struct worker_config *cfg, sqlite3 *db,
 	if (!cfg->docker_socket) {
 		(void) snprintf(msg, size, "the cell could not be built: this "
 		    "worker runs no docker sandbox");
-		return -ENOTSUP;
-	}
-	/* The API refuses it for docker (XXX(#7): networks for docker
-	 * cells); a job stored otherwise must not run without it. */
-	if (spec->network) {
-		(void) snprintf(msg, size, "the cell could not be built: the "
-		    "docker sandbox has no network for jobs yet");
 		return -ENOTSUP;
 	}
 	if (spec->nfiles > 0) {
@@ -569,6 +604,7 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	bool out_open = true, err_open = true, reaped = false, killed = false;
 	bool timed_out = false, cancelled = false, busy = false, have_cg = false;
 	bool db_changed = false;
+	char cg_parent[CGROUP_PATH_MAX] = "";
 	int trail = 2;	/* checks left after the last change: none */
 	int r;
 
@@ -602,8 +638,12 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	spec.nfiles = ea.nfiles;
 	spec.cwd = ea.cwd;
 	spec.network = ea.network;
-	/* A docker cell's limits are the daemon's cgroup. */
-	if (!j->docker && (r = job_cgroup_create(j, &cg)) < 0) {
+	/* A docker cell sits in the job's cgroup too when the daemon can
+	 * put it there (its own cgroup, with the same limits, below ours);
+	 * else its limits are only the daemon's. */
+	have_cg = !j->docker || (cfg->docker_socket &&
+	    docker_cgroup_parent_ok(cfg));
+	if (have_cg && (r = job_cgroup_create(j, &cg)) < 0) {
 		(void) snprintf(msg, sizeof(msg), "the cell could not be built: "
 		    "cannot create its cgroup: %s", strerror(-r));
 		exec_args_release(&ea);
@@ -611,16 +651,21 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		return;
 	}
 	if (!j->docker) {
-		have_cg = true;
 		spec.attach = attach_to_cgroup;
 		spec.attach_arg = &cg;
 	}
+	if (j->docker && have_cg)
+		(void) snprintf(cg_parent, sizeof(cg_parent), "/%s/%s",
+		    CGROUP_PARENT, j->id);
 	r = job_cell_start(cfg, db, j, &spec, ea.image ? ea.image :
-	    cfg->docker_image, &cell, msg, sizeof(msg));
+	    cfg->docker_image, cg_parent[0] ? cg_parent : NULL, &cell, msg,
+	    sizeof(msg));
 	exec_args_release(&ea);
 	if (r < 0) {
 		if (have_cg)
 			job_cgroup_end(j->id, &cg, NULL);
+		if (j->docker && have_cg)
+			docker_cgroups_end(j->id);
 		finish_error(db, j->id, lc, msg, next);
 		return;
 	}
@@ -761,14 +806,23 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		job_cell_release(&cell);
 		if (have_cg)
 			job_cgroup_end(j->id, &cg, NULL);
+		if (cell.docker && have_cg)
+			docker_cgroups_end(j->id);
 		finish_error(db, j->id, lc, msg, next);
 		return;
 	}
 	job_cell_release(&cell);
 	if (have_cg)
 		job_cgroup_end(j->id, &cg, &res);
-	else
-		res.oom_killed = cell.oom_killed;
+	if (cell.docker && have_cg)
+		docker_cgroups_end(j->id);
+	if (cell.docker) {
+		res.oom_killed = res.oom_killed || cell.oom_killed;
+		/* docker-init reports a death by signal N as 128 + N. */
+		if (res.oom_killed && cr.exit_code == 128 + SIGKILL)
+			cr = (struct cell_result) { .outcome = CELL_SIGNALED,
+				.signal = SIGKILL };
+	}
 	res.timed_out = timed_out;
 	if (timed_out) {
 		res.status = "timed_out";
@@ -867,6 +921,7 @@ worker_main(const struct worker_config *cfg)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
 	    getppid() != cfg->supervisor_pid)
 		return 1;
+	jobstore_claim_scope(cfg->supervisor_pid);
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
@@ -944,6 +999,7 @@ worker_main(const struct worker_config *cfg)
 		idle_after_job = !j.id[0] && !worker_draining && !worker_retiring;
 	}
 	logcap_release(&lc);
+	jobstore_cache_release();
 	db = db_close(db);
 	return 0;
 }

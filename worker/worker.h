@@ -108,7 +108,12 @@ bool logcap_due(const struct logcap *lc, int64_t now_mono_ms, bool quiet);
 int logcap_wait_ms(const struct logcap *lc, int64_t now_mono_ms, bool quiet);
 
 /* jobstore.c: every SQLite statement the worker runs. */
+/* Finalizes the worker's prepared statements (before closing its db). */
+void jobstore_cache_release(void);
 int jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret);
+/* Claims (jobstore_claim, jobstore_finish's next) take only jobs of a
+ * sandbox that the supervisors row of supervisor_pid lists. */
+void jobstore_claim_scope(pid_t supervisor_pid);
 void claimed_job_release(struct claimed_job *j);
 /* Stores the pending chunks (and empties lc) in one transaction. */
 int jobstore_flush_logs(sqlite3 *db, const char *job_id, struct logcap *lc);

@@ -89,3 +89,21 @@ setup() {
 	run -1 --separate-stderr "$admin" --config "$conf" --db "$BATS_TEST_TMPDIR/other.db" list-consumers
 	[[ $stderr == *other.db* ]]
 }
+
+@test "the worker's sandboxes and the default sandbox are checked" {
+	local conf=$BATS_TEST_TMPDIR/jobcell.conf worker
+	run -0 jobcell_bin jobcell-worker
+	worker=$output
+	run -2 --separate-stderr "$worker" --db "$db" --sandbox vm
+	[[ $stderr == *--sandbox* && $stderr == *vm* ]] || fail "stderr: $stderr"
+	run -0 "$worker" --help
+	assert_output --partial '--sandbox LIST'
+	printf '[worker]\nsandbox = namespace, vm\n' >"$conf"
+	run -1 --separate-stderr "$worker" --config "$conf" --db "$db"
+	[[ $stderr == *sandbox* && $stderr == *"$conf"* ]] || fail "stderr: $stderr"
+	printf '[limits]\nsandbox = namespace docker\n' >"$conf"
+	run -0 jobcell_bin jobcell-api
+	run -1 --separate-stderr "$output" --config "$conf" --db "$db" \
+	    --socket "$BATS_TEST_TMPDIR/api.sock"
+	[[ $stderr == *sandbox* ]] || fail "stderr: $stderr"
+}

@@ -25,7 +25,13 @@ setup_file() {
 	docker_test_image
 	export JOBCELL_STACK_DOCKER_SOCKET=$JOBCELL_DOCKER_SOCKET
 	export JOBCELL_STACK_DOCKER_IMAGE=$JOBCELL_DOCKER_IMAGE
-	stack_start
+	# Cells' uids of this stack only; networked jobs allowed.
+	UID_BASE=$((300000 + (RANDOM % 4096) * 64))
+	export UID_BASE
+	printf '[worker]\nuid_base = %d\n[limits]\nnetwork = true\n' "$UID_BASE" \
+	    >"$BATS_FILE_TMPDIR/jobcell.conf"
+	JOBCELL_STACK_CONFIG=$BATS_FILE_TMPDIR/jobcell.conf \
+	    JOBCELL_STACK_SLOTS=2 stack_start
 	new_consumer alice
 }
 
@@ -55,6 +61,36 @@ no_container() {
 assert_no_container_soon() {
 	wait_for 5 no_container "$1" ||
 		fail "container(s) of job $1 remain: $(containers_of "$1")"
+}
+
+# assert_cell_uid UID: one of this stack's cell uids (uid_base + slot).
+assert_cell_uid() {
+	[[ $1 =~ ^[0-9]+$ ]] && (($1 >= UID_BASE && $1 < UID_BASE + 2)) ||
+		fail "the job ran as uid '$1', not one of $UID_BASE..$((UID_BASE + 1))"
+}
+
+# cgroups_of JOB: every directory named after JOB under jobcell/ in any
+# cgroup hierarchy (docker's runtime makes one in each, not only in ours).
+cgroups_of() {
+	local m
+	while read -r m; do
+		[[ -d $m/jobcell/$1 ]] && echo "$m/jobcell/$1"
+	done < <(awk '$9 == "cgroup" || $9 == "cgroup2" { print $5 }' /proc/self/mountinfo)
+	return 0
+}
+
+no_cgroup() {
+	[[ -z $(cgroups_of "$1") ]]
+}
+
+networks_of() {
+	docker network ls -q --filter "label=jobcell.job=$1"
+}
+
+no_network() {
+	local ids
+	ids=$(networks_of "$1") || return 1
+	[[ -z $ids ]]
 }
 
 # job_running ID: the job's status is running.
@@ -183,12 +219,24 @@ body() {
 	run -0 jq -c '.[0].HostConfig | {NetworkMode, CapDrop, SecurityOpt,
 	    ReadonlyRootfs, Privileged, Init, Memory, MemorySwap, NanoCpus,
 	    PidsLimit}' <<<"$info"
-	assert_output '{"NetworkMode":"none","CapDrop":["ALL"],"SecurityOpt":["no-new-privileges"],"ReadonlyRootfs":true,"Privileged":false,"Init":true,"Memory":67108864,"MemorySwap":67108864,"NanoCpus":1000000000,"PidsLimit":50}'
+	# PidsLimit: the job's 50 and docker's init, as pids.max of a
+	# namespace cell counts its init.
+	assert_output '{"NetworkMode":"none","CapDrop":["ALL"],"SecurityOpt":["no-new-privileges"],"ReadonlyRootfs":true,"Privileged":false,"Init":true,"Memory":67108864,"MemorySwap":67108864,"NanoCpus":1000000000,"PidsLimit":51}'
 	run -0 jq -r '.[0].HostConfig.Tmpfs | to_entries[] | "\(.key) \(.value)"' <<<"$info"
 	assert_line --regexp '^/tmp .*size=32m'
 	assert_line --regexp '^/work .*size=32m'
-	run -0 jq -c '.[0].Config | {User, WorkingDir, Image}' <<<"$info"
-	assert_output "{\"User\":\"1000:1000\",\"WorkingDir\":\"/work\",\"Image\":\"$JOBCELL_DOCKER_IMAGE\"}"
+	run -0 jq -c '.[0].Config | {WorkingDir, Image}' <<<"$info"
+	assert_output "{\"WorkingDir\":\"/work\",\"Image\":\"$JOBCELL_DOCKER_IMAGE\"}"
+	# The slot's own host uid, as for namespace cells: never shared by
+	# two running jobs, never a user of the host.
+	local user
+	user=$(jq -r '.[0].Config.User' <<<"$info")
+	[[ $user =~ ^([0-9]+):([0-9]+)$ && ${BASH_REMATCH[1]} == "${BASH_REMATCH[2]}" ]] ||
+		fail "User is '$user'"
+	assert_cell_uid "${BASH_REMATCH[1]}"
+	# Below the job's own cgroup, which holds the same limits.
+	run -0 jq -r '.[0].HostConfig.CgroupParent' <<<"$info"
+	assert_output "/jobcell/$job_id"
 	# Nothing of the host is mounted, least of all the docker socket.
 	run -0 jq -r '[(.[0].HostConfig.Binds // [] | length),
 	    (.[0].Mounts // [] | map(select(.Type != "tmpfs")) | length)] | @tsv' <<<"$info"
@@ -205,6 +253,45 @@ body() {
 	assert_api_status 200
 	wait_job "$job_id" 30
 	assert_no_container_soon "$job_id"
+	wait_for 5 no_cgroup "$job_id" ||
+		fail "cgroups of job $job_id remain: $(cgroups_of "$job_id")"
+}
+
+@test "docker: the job's cgroup bounds it and gives its usage; none is left" {
+	run_job "$(body docker --arg c 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done
+head -c 20000000 /dev/zero | tail -c 1 | wc -c' '{command: $c, memory_mb: 64}')" 60
+	assert_equal "$(json_get .status "$job")" succeeded
+	(( $(json_get .usage.cpu_ms "$job") > 0 )) || fail "cpu_ms not recorded: $job"
+	(( $(json_get .usage.max_rss_kb "$job") > 0 )) || fail "max_rss_kb not recorded: $job"
+	(( $(json_get .usage.max_rss_kb "$job") <= 64 * 1024 )) ||
+		fail "max_rss_kb above the 64 MiB limit: $job"
+	assert_no_container_soon "$job_id"
+	wait_for 5 no_cgroup "$job_id" ||
+		fail "cgroups of job $job_id remain: $(cgroups_of "$job_id")"
+}
+
+@test "docker: network:true gives the job a network of its own, removed after" {
+	local port=${JOBCELL_URL##*:}
+	run_job "$(body docker --arg port "$port" --arg c 'ls /sys/class/net | tr "\n" " "; echo
+ip route | grep -c "^default"
+grep -c nameserver /etc/resolv.conf
+if nc -z -w 2 127.0.0.1 "$1"; then echo host-lo-open; else echo host-lo-closed; fi' \
+	    '{argv: ["sh", "-c", $c, "sh", $port], network: true}')" 60
+	assert_equal "$(json_get .status "$job")" succeeded
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	run -0 cat "$BATS_TEST_TMPDIR/out"
+	assert_output "eth0 lo 
+1
+1
+host-lo-closed"
+	assert_no_container_soon "$job_id"
+	wait_for 5 no_network "$job_id" ||
+		fail "network(s) of job $job_id remain: $(networks_of "$job_id")"
+	# Without network:true, on the same server: loopback only.
+	run_job "$(body docker '{command: "ls /sys/class/net | tr \"\\n\" \" \"; echo"}')" 60
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	run -0 cat "$BATS_TEST_TMPDIR/out"
+	assert_output "lo "
 }
 
 @test "docker: a job with files binds nothing but the read-only unpacker" {
@@ -222,14 +309,14 @@ body() {
 	assert_no_container_soon "$job_id"
 }
 
-@test "docker: the job is uid 1000 without capabilities, network or a writable root" {
+@test "docker: the job is an unprivileged uid without capabilities, network or a writable root" {
 	run_job "$(body docker --arg c 'id -u; grep -E "^(CapEff|NoNewPrivs):" /proc/self/status
 ls /sys/class/net; touch /x 2>/dev/null && echo root-writable || echo root-ro
 touch /work/f /tmp/f && pwd' '{command: $c}')" 60
 	assert_equal "$(json_get .status "$job")" succeeded
 	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
 	run -0 cat "$BATS_TEST_TMPDIR/out"
-	assert_line --index 0 1000
+	assert_cell_uid "${lines[0]}"
 	assert_line --regexp '^CapEff:[[:space:]]+0+$'
 	assert_line --regexp '^NoNewPrivs:[[:space:]]+1$'
 	assert_line --index 3 lo
@@ -252,6 +339,37 @@ touch /work/f /tmp/f && pwd' '{command: $c}')" 60
 	wait_for 20 health_has_docker || fail "health did not list docker again: $api_body"
 	run_job "$(body docker '{argv: ["true"]}')" 60
 	assert_equal "$(json_get .status "$job")" succeeded
+}
+
+@test "docker: a queued docker job waits while the daemon is away, then runs" {
+	new_consumer bob BOB_KEY
+	jobcell_admin set-quota --name bob --max-concurrent 1 >/dev/null
+	local saved=$JOBCELL_KEY blocker queued
+	JOBCELL_KEY=$BOB_KEY
+	wait_for 15 health_has_docker || fail "health never listed docker: $api_body"
+	# bob's one running job holds his max_concurrent: the docker job queues.
+	submit '{"command":"sleep 300","timeout":120}'
+	blocker=$job_id
+	wait_for 20 job_running "$blocker" || fail "the blocker never ran"
+	submit "$(body docker '{argv: ["echo", "ran"]}')"
+	queued=$job_id
+	dockerd_stop "$DOCKER_DIR"
+	wait_for 20 health_lacks_docker || fail "health still lists docker: $api_body"
+	api POST "/v1/jobs/$blocker/cancel"
+	wait_job "$blocker" 30
+	# A namespace job submitted after it runs; the docker job is skipped,
+	# not failed, and not in the way.
+	run_job '{"argv":["true"]}' 30
+	assert_equal "$(json_get .status "$job")" succeeded
+	api GET "/v1/jobs/$queued"
+	assert_equal "$(json_get .status "$api_body")" queued
+	dockerd_start "$DOCKER_DIR"
+	wait_job "$queued" 60
+	assert_equal "$(json_get .status "$job")" succeeded
+	job_output "$queued" stdout "$BATS_TEST_TMPDIR/out"
+	run -0 cat "$BATS_TEST_TMPDIR/out"
+	assert_output ran
+	JOBCELL_KEY=$saved
 }
 
 @test "docker: a daemon restarted mid-job leaves the job in a terminal state" {

@@ -45,12 +45,20 @@ test_mountinfo(void)
 	is_str(r.mount[CG_CPUACCT], "/sys/fs/cgroup/cpuacct", "cpuacct hierarchy");
 	is_str(r.unified, "/sys/fs/cgroup/unified", "the v2 mount");
 	is_int(r.version, CGROUP_NONE, "version left to the caller");
+	/* Every mount from "/", any controller, v2 too; not the subdirectory
+	 * one. A second memory mount is listed (a runtime writes there too). */
+	is_int((int) r.nall, 6, "all cgroup mounts from / are listed");
+	is_str(r.all[0], "/sys/fs/cgroup/cpu", "all[0]");
+	is_str(r.all[4], "/sys/fs/cgroup/unified", "all[] holds the v2 mount");
+	is_str(r.all[5], "/mnt/mem2", "all[] holds a second mount");
 
 	is_int(cgroup_parse_mountinfo(mountinfo_comount, &r), 0, "co-mounted parses");
 	is_str(r.mount[CG_CPU], "/sys/fs/cgroup/cpu,cpuacct", "cpu co-mounted");
 	is_str(r.mount[CG_CPUACCT], "/sys/fs/cgroup/cpu,cpuacct", "cpuacct co-mounted");
 	is_str(r.mount[CG_MEMORY], "/sys/fs/cgroup/my mem", "\\040 unescaped");
 	is_str(r.unified, "", "no v2 mount");
+	is_int((int) r.nall, 4, "co-mounted: four mounts");
+	is_str(r.all[3], "/sys/fs/cgroup/net_cls", "a hierarchy we do not use is listed");
 
 	is_int(cgroup_parse_mountinfo(mountinfo_v2, &r), 0, "pure v2 parses");
 	is_str(r.unified, "/sys/fs/cgroup", "v2 mount point");

@@ -46,6 +46,13 @@ main(void)
 		{ "[api]\ndb =\n", -EINVAL, ":2:" },
 		{ "[limits]\nnetwork = maybe\n", -EINVAL, ":2:" },
 		{ "[limits]\nnetwork = true\n", 0, NULL },
+		{ "[limits]\nsandbox = docker\n", 0, NULL },
+		{ "[limits]\nsandbox = namespace docker\n", -EINVAL, "sandbox" },
+		{ "[limits]\nsandbox = vm\n", -EINVAL, "sandbox" },
+		{ "[worker]\nsandbox = namespace, docker\n", 0, NULL },
+		{ "[worker]\nsandbox = docker\n", 0, NULL },
+		{ "[worker]\nsandbox = docker vm\n", -EINVAL, "sandbox" },
+		{ "[worker]\nsandbox = ,\n", -EINVAL, "sandbox" },
 		{ "[limits]\ntimeout_default = 100\ntimeout_max = 50\n", -EINVAL,
 		  "timeout" },
 		{ "[worker]\nslots = 3\n[limits]\ncpus_max = 4\n", 0, NULL },
@@ -88,6 +95,23 @@ main(void)
 	}
 	is_int(c.worker_slots, 3, "slots read");
 	ok(c.limits.network_allowed, "network read");
+	is_str(c.limits.sandbox, "namespace", "the default sandbox is namespace");
+	{
+		unsigned m = 0;
+
+		is_int(config_sandboxes("namespace", &m), 0, "namespace parses");
+		is_int((int) m, SANDBOX_NAMESPACE, "namespace alone");
+		is_int(config_sandboxes(" docker,namespace ", &m), 0,
+		    "a list parses");
+		is_int((int) m, SANDBOX_NAMESPACE | SANDBOX_DOCKER, "both");
+		is_int(config_sandboxes("docker", &m), 0, "docker parses");
+		is_int((int) m, SANDBOX_DOCKER, "docker alone");
+		is_int(config_sandboxes("", &m), -EINVAL, "empty refused");
+		is_int(config_sandboxes("dockers", &m), -EINVAL,
+		    "a longer word refused");
+		is_int(config_sandboxes("docke", &m), -EINVAL,
+		    "a prefix refused");
+	}
 	is_int(c.api_threads, 8, "untouched key keeps its default");
 	is_int(c.worker_drain_grace_ms, JC_DRAIN_GRACE_MS,
 	    "drain grace defaults to JC_DRAIN_GRACE_MS");

@@ -378,5 +378,32 @@ main(void)
 		strbuf_release(&sb);
 		job_request_release(&jr);
 	}
+	{
+		static const char b[] = "{\"argv\":[\"x\"]}";
+
+		is_int(try(b, strlen(b), &jr, &e), 0, "no sandbox named");
+		is_str(jr.sandbox, "namespace", "the default sandbox");
+		job_request_release(&jr);
+		(void) str_copy(lim.sandbox, sizeof(lim.sandbox), "docker");
+		is_int(try(b, strlen(b), &jr, &e), 0, "no sandbox named");
+		is_str(jr.sandbox, "docker", "the configured default sandbox");
+		is_str(jr.image, "busybox", "with the default image");
+		job_request_release(&jr);
+		(void) str_copy(lim.sandbox, sizeof(lim.sandbox), "namespace");
+	}
+	{
+		static const char b[] = "{\"argv\":[\"x\"],\"sandbox\":"
+		    "\"docker\",\"network\":true}";
+
+		lim.network_allowed = true;
+		is_int(try(b, strlen(b), &jr, &e), 0,
+		    "docker with network where allowed");
+		ok(jr.network, "network kept for docker");
+		job_request_release(&jr);
+		lim.network_allowed = false;
+		is_int(try(b, strlen(b), &jr, &e), 400,
+		    "docker with network where not allowed");
+		job_request_release(&jr);
+	}
 	return done_testing();
 }
