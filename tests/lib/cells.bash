@@ -96,13 +96,16 @@ _no_cell_procs() {
 }
 
 # cgroup_dirs: every jobcell cgroup leaf on the host, one "hierarchy/name"
-# a line (v1: memory, pids, cpu, cpuacct; v2: unified).
+# a line, in every cgroup mount (v1: ours are memory, pids, cpu, cpuacct;
+# docker's runtime makes jobcell/<job id> in every hierarchy; v2: unified).
 cgroup_dirs() {
-	local d
-	for d in /sys/fs/cgroup/{memory,pids,cpu,cpuacct,unified}/jobcell /sys/fs/cgroup/jobcell; do
+	local m d
+	while read -r m; do
+		d=$m/jobcell
 		[[ -d $d ]] || continue
 		find "$d" -mindepth 1 -maxdepth 1 -type d -printf "$d/%f\n"
-	done
+	done < <(awk '{ for (i = 7; i < NF && $i != "-"; i++) ; }
+	    $(i + 1) == "cgroup" || $(i + 1) == "cgroup2" { print $5 }' /proc/self/mountinfo)
 }
 
 # leftover_cgroups: the leaves of jobs this stack knows as finished.
