@@ -125,9 +125,11 @@ try sh -c "echo x >/usr/jobcell-evil"' '{"timeout":20}'
 @test "only fds 0-2 and the documented environment reach the job" {
 	# The fds and the environment the job's first process (the shell,
 	# $$) got from the cell: not what the shell passes on, nor what it
-	# adds itself (busybox sh exports SHLVL, for one). ls writes to a
-	# file: while a pipeline starts, the shell itself holds the pipe.
-	hostile '{"command":"ls -l /proc/$$/fd >/tmp/fds; awk \"NR > 1 { print \\$9, \\$11 }\" /tmp/fds; echo ---; tr \"\\\\0\" \"\\\\n\" </proc/$$/environ | cut -d= -f1 | sort","env":{"MINE":"1"},"timeout":20}'
+	# adds itself (busybox sh exports SHLVL, for one). ls runs in the
+	# background while the shell waits: in a pipeline, the shell itself
+	# holds the pipe's ends a moment, and dash opens a foreground
+	# command's redirection itself.
+	hostile '{"command":"ls -l /proc/$$/fd >/tmp/fds & wait; awk \"NR > 1 { print \\$9, \\$11 }\" /tmp/fds; echo ---; tr \"\\\\0\" \"\\\\n\" </proc/$$/environ | cut -d= -f1 | sort","env":{"MINE":"1"},"timeout":20}'
 	assert_job .status succeeded
 	run -0 echo "$out"
 	assert_line --index 0 --regexp '^0 /dev/null$'
