@@ -32,6 +32,7 @@
 #define EXIT_TIMEOUT	124
 #define EXIT_SETUP	125
 #define REPEAT_MAX	100000
+#define BENCH_CELL_UID	200000	/* slot 0 of the default uid_base */
 
 static const char *arg_socket;
 static const char *arg_image = "jobcell-test:busybox";
@@ -114,6 +115,7 @@ run_cell(char *const *argv, uint64_t n)
 	struct docker_cell_spec spec = {
 		.socket_path = arg_socket, .image = arg_image, .job_id = job_id,
 		.worker_id = (long) getpid(), .argv = argv, .envp = job_env,
+		.uid = BENCH_CELL_UID, .gid = BENCH_CELL_UID,
 		.stdin_fd = arg_stdin ? 0 : -1, .disk_mb = arg_disk_mb,
 		.memory_mb = arg_memory_mb, .nano_cpus = arg_cpus * 1000000000u,
 		.pids = arg_pids, .max_run_ms = (int64_t) arg_timeout_ms,

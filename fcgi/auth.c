@@ -37,7 +37,7 @@ static int
 check_key(struct req *rq, const char *text, int64_t *ret_id)
 {
 	static const unsigned char dummy[KEY_HASH_LEN];
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	unsigned char hash[KEY_HASH_LEN];
 	struct api_key k;
 	bool match;
@@ -51,7 +51,7 @@ check_key(struct req *rq, const char *text, int64_t *ret_id)
 		return r;
 	if ((r = key_parse(text, &k)) < 0)
 		return 0;
-	r = db_prepare(rq->db, "SELECT id, key_hash, disabled FROM consumers "
+	r = db_prepare_cached(rq->db, "SELECT id, key_hash, disabled FROM consumers "
 	    "WHERE key_id = ?", &st);
 	if (r < 0)
 		goto out;

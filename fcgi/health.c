@@ -16,10 +16,10 @@
 int
 health_sandbox_live(sqlite3 *db, const char *name)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = db_prepare(db, "SELECT EXISTS (SELECT 1 FROM supervisors "
+	if ((r = db_prepare_cached(db, "SELECT EXISTS (SELECT 1 FROM supervisors "
 	    "WHERE heartbeat_at > ?1 AND "
 	    "instr(' ' || sandboxes || ' ', ' ' || ?2 || ' ') > 0)", &st)) < 0)
 		return r;
@@ -36,14 +36,14 @@ int
 health_handle(struct req *rq, struct api_err *err)
 {
 	_cleanup_strbuf_ struct strbuf sb;
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int64_t slots = 0, busy = 0;
 	bool db_ok = false, docker = false;
 	struct jw w;
 	int r;
 
 	strbuf_init(&sb, 4096);
-	r = db_prepare(rq->db, "SELECT "
+	r = db_prepare_cached(rq->db, "SELECT "
 	    "(SELECT COALESCE(SUM(slots), 0) FROM supervisors "
 	    " WHERE heartbeat_at > ?), "
 	    "(SELECT COUNT(*) FROM jobs WHERE status = 'running')", &st);

@@ -159,11 +159,11 @@ job_write_json(struct jw *w, sqlite3_stmt *st)
 static int
 job_json_by_id(struct req *rq, const char *id, struct strbuf *sb)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	struct jw w;
 	int r, rc;
 
-	if ((r = db_prepare(rq->db, "SELECT " JOB_COLUMNS " FROM jobs "
+	if ((r = db_prepare_cached(rq->db, "SELECT " JOB_COLUMNS " FROM jobs "
 	    "WHERE id = ? AND consumer_id = ?", &st)) < 0)
 		return r;
 	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
@@ -182,12 +182,12 @@ job_json_by_id(struct req *rq, const char *id, struct strbuf *sb)
 int
 jobs_lookup(struct req *rq, const char *id, char *ret_status, size_t size)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if (!id_valid(id))
 		return -ENOENT;
-	if ((r = db_prepare(rq->db, "SELECT status FROM jobs WHERE id = ? AND "
+	if ((r = db_prepare_cached(rq->db, "SELECT status FROM jobs WHERE id = ? AND "
 	    "consumer_id = ?", &st)) < 0)
 		return r;
 	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
@@ -250,11 +250,11 @@ idempotency_key_ok(const char *k)
 static int
 idempotency_find(struct req *rq, const char *key, int64_t now, char *ret_id)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL, *up = NULL;
+	_cleanup_reset_ sqlite3_stmt *st = NULL, *up = NULL;
 	int r, rc;
 
 	/* A key older than the window is free again. */
-	if ((r = db_prepare(rq->db, "UPDATE jobs SET idempotency_key = NULL "
+	if ((r = db_prepare_cached(rq->db, "UPDATE jobs SET idempotency_key = NULL "
 	    "WHERE consumer_id = ? AND idempotency_key = ? AND created_at <= ?",
 	    &up)) < 0)
 		return r;
@@ -264,7 +264,7 @@ idempotency_find(struct req *rq, const char *key, int64_t now, char *ret_id)
 		return -EIO;
 	if ((rc = sqlite3_step(up)) != SQLITE_DONE)
 		return db_errno(rc);
-	if ((r = db_prepare(rq->db, "SELECT id FROM jobs WHERE consumer_id = ? "
+	if ((r = db_prepare_cached(rq->db, "SELECT id FROM jobs WHERE consumer_id = ? "
 	    "AND idempotency_key = ?", &st)) < 0)
 		return r;
 	if (sqlite3_bind_int64(st, 1, rq->consumer_id) != SQLITE_OK ||
@@ -284,11 +284,11 @@ idempotency_find(struct req *rq, const char *key, int64_t now, char *ret_id)
 static int
 quota_check(struct req *rq, int64_t now, struct api_err *err)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int64_t day_start = now / 86400000 * 86400000;
 	int r, rc;
 
-	if ((r = db_prepare(rq->db, "SELECT max_per_day, max_queued, "
+	if ((r = db_prepare_cached(rq->db, "SELECT max_per_day, max_queued, "
 	    "(SELECT COUNT(*) FROM jobs WHERE consumer_id = c.id AND "
 	    " created_at >= ?), "
 	    "(SELECT COUNT(*) FROM jobs WHERE consumer_id = c.id AND "
@@ -327,10 +327,10 @@ static int
 insert_job(struct req *rq, const char *id, const struct job_request *jr,
     const struct strbuf *spec, const char *idem, int64_t now)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prepare(rq->db, "INSERT INTO jobs (id, consumer_id, name, "
+	if ((r = db_prepare_cached(rq->db, "INSERT INTO jobs (id, consumer_id, name, "
 	    "spec, stdin, timeout_ms, memory_mb, cpus, pids, disk_mb, sandbox, "
 	    "idempotency_key, created_at) VALUES "
 	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st)) < 0)
@@ -459,14 +459,14 @@ static int
 run_output(struct req *rq, const char *id, int stream, const char *name,
     struct jw *w)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	_cleanup_strbuf_ struct strbuf data;
 	char flag[32];
 	bool truncated = false;
 	int r, rc;
 
 	strbuf_init(&data, RUN_OUTPUT_CAP);
-	if ((r = db_prepare(rq->db, "SELECT data FROM job_logs WHERE "
+	if ((r = db_prepare_cached(rq->db, "SELECT data FROM job_logs WHERE "
 	    "job_id = ? AND stream = ? ORDER BY seq", &st)) < 0)
 		return r;
 	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) ||
@@ -568,7 +568,7 @@ int
 jobs_list(struct req *rq, struct api_err *err)
 {
 	_cleanup_strbuf_ struct strbuf out;
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	char buf[64], status[16] = "", before[JC_ID_LEN + 1] = "";
 	char last[JC_ID_LEN + 1] = "";
 	int64_t limit = JC_LIST_DEFAULT;
@@ -598,7 +598,7 @@ jobs_list(struct req *rq, struct api_err *err)
 	if (r != -ENOENT && (r < 0 || !id_valid(before)))
 		return api_err_set(err, 400, "invalid_request",
 		    "parameter 'before' must be a job id");
-	if ((r = db_prepare(rq->db, "SELECT " JOB_COLUMNS " FROM jobs "
+	if ((r = db_prepare_cached(rq->db, "SELECT " JOB_COLUMNS " FROM jobs "
 	    "WHERE consumer_id = ?1 AND (?2 = '' OR status = ?2) AND "
 	    "(?3 = '' OR id < ?3) ORDER BY id DESC LIMIT ?4", &st)) < 0)
 		return api_err_internal(err, r);

@@ -23,13 +23,13 @@ static int
 write_entries(struct req *rq, const char *id, int64_t after, int64_t limit,
     const char *status, struct strbuf *out)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int64_t last = after, n = 0;
 	bool more = false;
 	struct jw w;
 	int r, rc;
 
-	if ((r = db_prepare(rq->db, "SELECT seq, stream, ts, data FROM job_logs "
+	if ((r = db_prepare_cached(rq->db, "SELECT seq, stream, ts, data FROM job_logs "
 	    "WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?", &st)) < 0)
 		return r;
 	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK ||

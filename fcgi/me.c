@@ -10,13 +10,13 @@ int
 me_handle(struct req *rq, struct api_err *err)
 {
 	_cleanup_strbuf_ struct strbuf sb;
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int64_t day_start = time_now_ms() / 86400000 * 86400000;
 	struct jw w;
 	int r, rc;
 
 	strbuf_init(&sb, 4096);
-	r = db_prepare(rq->db, "SELECT name, max_concurrent, max_per_day, "
+	r = db_prepare_cached(rq->db, "SELECT name, max_concurrent, max_per_day, "
 	    "max_queued, "
 	    "(SELECT COUNT(*) FROM jobs WHERE consumer_id = c.id AND "
 	    " status = 'running'), "

@@ -56,10 +56,10 @@ struct snapshot {
 static int
 read_status(struct req *rq, const char *id, struct snapshot *s)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prepare(rq->db, "SELECT status, exit_code, timed_out, "
+	if ((r = db_prepare_cached(rq->db, "SELECT status, exit_code, timed_out, "
 	    "signal, error FROM jobs WHERE id = ? AND consumer_id = ?", &st)) < 0)
 		return r;
 	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) ||
@@ -90,10 +90,10 @@ static int
 read_entries(struct req *rq, const char *id, int64_t *after,
     struct strbuf *out)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r, rc, n = 0;
 
-	if ((r = db_prepare(rq->db, "SELECT seq, stream, data FROM job_logs "
+	if ((r = db_prepare_cached(rq->db, "SELECT seq, stream, data FROM job_logs "
 	    "WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?", &st)) < 0)
 		return r;
 	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) ||

@@ -62,6 +62,59 @@ db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **ret)
 	return db_errno(sqlite3_prepare_v2(db, sql, -1, ret, NULL));
 }
 
+/* The calling thread's kept statements (db_prepare_cached). */
+static _Thread_local struct {
+	sqlite3 *db;
+	size_t n;
+	const char *sql[DB_CACHE_MAX];
+	sqlite3_stmt *st[DB_CACHE_MAX];
+} cache;
+
+static void
+cache_drop(void)
+{
+	for (size_t i = 0; i < cache.n; i++)
+		(void) sqlite3_finalize(cache.st[i]);
+	cache.n = 0;
+	cache.db = NULL;
+}
+
+int
+db_prepare_cached(sqlite3 *db, const char *sql, sqlite3_stmt **ret)
+{
+	int r;
+
+	if (cache.db != db) {
+		cache_drop();
+		cache.db = db;
+	}
+	for (size_t i = 0; i < cache.n; i++)
+		if (cache.sql[i] == sql) {
+			*ret = cache.st[i];
+			return 0;
+		}
+	if (cache.n == DB_CACHE_MAX)
+		return -E2BIG;	/* more call sites than the bound: raise it */
+	if ((r = db_errno(sqlite3_prepare_v3(db, sql, -1,
+	    SQLITE_PREPARE_PERSISTENT, &cache.st[cache.n], NULL))) < 0)
+		return r;
+	cache.sql[cache.n] = sql;
+	*ret = cache.st[cache.n++];
+	return 0;
+}
+
+int
+db_exec_cached(sqlite3 *db, const char *sql)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare_cached(db, sql, &st)) < 0)
+		return r;
+	rc = sqlite3_step(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_errno(rc);
+}
+
 static int
 user_version(sqlite3 *db, int *ret)
 {
@@ -182,6 +235,8 @@ fail:
 sqlite3 *
 db_close(sqlite3 *db)
 {
+	if (db && cache.db == db)
+		cache_drop();
 	if (db)
 		(void) sqlite3_close_v2(db);
 	return NULL;

@@ -19,9 +19,22 @@ int db_open(const char *path, int create, int migrate, sqlite3 **ret_db,
 sqlite3 *db_close(sqlite3 *db);	/* accepts NULL, returns NULL */
 /* Executes literal SQL with no results; 0 or -EIO/-EBUSY. */
 int db_exec(sqlite3 *db, const char *sql);
-/* Prepares literal SQL (cached by SQLite's prepare_v3 persistent flag is not
- * used: callers keep statements short-lived). 0 or -EIO. */
+/* Prepares SQL for one use; the caller finalizes it (_cleanup_stmt_).
+ * 0 or -EIO. */
 int db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **ret);
+/* The same statement, prepared once per connection and kept until
+ * db_close: parsing jobcell's short statements costs more than running
+ * them. Keyed by the ADDRESS of sql, so sql must be a string literal (or
+ * static), never a built string. The caller resets it after use
+ * (_cleanup_reset_) and must not use it twice at once. The cache is the
+ * calling thread's and follows its last connection (another connection
+ * drops the old one's statements); at most DB_CACHE_MAX statements, then
+ * -E2BIG. 0 or -errno. */
+#define DB_CACHE_MAX 48
+int db_prepare_cached(sqlite3 *db, const char *sql, sqlite3_stmt **ret);
+/* db_exec through db_prepare_cached (BEGIN, COMMIT, savepoints of hot
+ * paths). sql: a literal, as there. */
+int db_exec_cached(sqlite3 *db, const char *sql);
 /* Maps a SQLite result code to -errno: BUSY/LOCKED -> -EBUSY, FULL ->
  * -ENOSPC, CONSTRAINT -> -EEXIST, others -> -EIO. */
 int db_errno(int rc);
@@ -33,5 +46,15 @@ cleanup_stmtp(sqlite3_stmt **st)
 		(void) sqlite3_finalize(*st);
 }
 #define _cleanup_stmt_ __attribute__((cleanup(cleanup_stmtp)))
+
+static inline void
+cleanup_resetp(sqlite3_stmt **st)
+{
+	if (*st) {
+		(void) sqlite3_reset(*st);
+		(void) sqlite3_clear_bindings(*st);
+	}
+}
+#define _cleanup_reset_ __attribute__((cleanup(cleanup_resetp)))
 
 #endif

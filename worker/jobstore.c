@@ -23,77 +23,6 @@ rollback(sqlite3 *db, int r)
 	return r;
 }
 
-/* The worker's own statements (claim, result, output, lease) are prepared
- * once for its connection and kept: parsing them cost more than running
- * them (about 1 of the 1.5 ms of CPU of a job's result transaction here).
- * Keyed by the address of the SQL literal at the call site. The
- * supervisor's short-lived connections use db_prepare instead. */
-#define STMT_CACHE_MAX 24
-
-static struct {
-	sqlite3 *db;
-	const char *sql[STMT_CACHE_MAX];
-	sqlite3_stmt *st[STMT_CACHE_MAX];
-	size_t n;
-} stmt_cache;
-
-void
-jobstore_cache_release(void)
-{
-	for (size_t i = 0; i < stmt_cache.n; i++)
-		(void) sqlite3_finalize(stmt_cache.st[i]);
-	memset(&stmt_cache, 0, sizeof(stmt_cache));
-}
-
-/* *ret: the prepared statement of sql on db, reset after use by
- * _cleanup_reset_ (never finalized by the caller). */
-static int
-stmt_get(sqlite3 *db, const char *sql, sqlite3_stmt **ret)
-{
-	int r;
-
-	if (stmt_cache.db != db) {
-		jobstore_cache_release();
-		stmt_cache.db = db;
-	}
-	for (size_t i = 0; i < stmt_cache.n; i++)
-		if (stmt_cache.sql[i] == sql) {
-			*ret = stmt_cache.st[i];
-			return 0;
-		}
-	if (stmt_cache.n == STMT_CACHE_MAX)
-		return -E2BIG;	/* a new call site: raise the bound */
-	if ((r = db_errno(sqlite3_prepare_v3(db, sql, -1,
-	    SQLITE_PREPARE_PERSISTENT, &stmt_cache.st[stmt_cache.n], NULL))) < 0)
-		return r;
-	stmt_cache.sql[stmt_cache.n] = sql;
-	*ret = stmt_cache.st[stmt_cache.n++];
-	return 0;
-}
-
-static inline void
-cleanup_resetp(sqlite3_stmt **st)
-{
-	if (*st) {
-		(void) sqlite3_reset(*st);
-		(void) sqlite3_clear_bindings(*st);
-	}
-}
-#define _cleanup_reset_ __attribute__((cleanup(cleanup_resetp)))
-
-/* db_exec for the cached statements (BEGIN, COMMIT, savepoints). */
-static int
-exec_cached(sqlite3 *db, const char *sql)
-{
-	_cleanup_reset_ sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	if ((r = stmt_get(db, sql, &st)) < 0)
-		return r;
-	rc = sqlite3_step(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_errno(rc);
-}
-
 void
 claimed_job_release(struct claimed_job *j)
 {
@@ -145,7 +74,7 @@ claim_locked(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
 	int64_t now = time_now_ms();
 	int r, rc;
 
-	if ((r = stmt_get(db, claim_pick_sql, &pick)) < 0)
+	if ((r = db_prepare_cached(db, claim_pick_sql, &pick)) < 0)
 		return r;
 	if (sqlite3_bind_int64(pick, 1, (sqlite3_int64) claim_supervisor) !=
 	    SQLITE_OK)
@@ -161,7 +90,7 @@ claim_locked(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
 	    (const char *) sqlite3_column_text(pick, 0)) < 0)
 		return -EIO;
 	(void) snprintf(who, sizeof(who), "%ld", (long) worker_pid);
-	if ((r = stmt_get(db, "UPDATE jobs SET status = 'running', "
+	if ((r = db_prepare_cached(db, "UPDATE jobs SET status = 'running', "
 	    "started_at = ?1, worker = ?2, lease_until = ?3 "
 	    "WHERE id = ?4 AND status = 'queued' "
 	    "RETURNING spec, stdin, timeout_ms, disk_mb, memory_mb, cpus, pids, "
@@ -210,11 +139,11 @@ jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
 	struct claimed_job j = { 0 };
 	int r, n;
 
-	if ((r = exec_cached(db, "BEGIN IMMEDIATE")) < 0)
+	if ((r = db_exec_cached(db, "BEGIN IMMEDIATE")) < 0)
 		return r;
 	if ((n = claim_locked(db, worker_pid, &j)) <= 0)
 		return rollback(db, n);
-	if ((r = exec_cached(db, "COMMIT")) < 0) {
+	if ((r = db_exec_cached(db, "COMMIT")) < 0) {
 		claimed_job_release(&j);
 		return rollback(db, r);
 	}
@@ -254,7 +183,7 @@ insert_chunks(sqlite3 *db, const char *job_id, struct logcap *lc,
 		*ret_bytes = 0;
 		return 0;
 	}
-	if ((r = stmt_get(db, "INSERT INTO job_logs (job_id, seq, stream, "
+	if ((r = db_prepare_cached(db, "INSERT INTO job_logs (job_id, seq, stream, "
 	    "ts, data) VALUES (?, ?, ?, ?, ?)", &st)) < 0)
 		return r;
 	for (size_t i = 0; i < lc->n; i++) {
@@ -309,11 +238,11 @@ jobstore_flush_logs(sqlite3 *db, const char *job_id, struct logcap *lc)
 
 	if (lc->n == 0)
 		return 0;
-	if ((r = exec_cached(db, "BEGIN IMMEDIATE")) < 0)
+	if ((r = db_exec_cached(db, "BEGIN IMMEDIATE")) < 0)
 		return r;
 	if ((r = insert_chunks(db, job_id, lc, &bytes)) < 0)
 		return rollback(db, r);
-	if ((r = stmt_get(db, "UPDATE jobs SET log_bytes = log_bytes + ?, "
+	if ((r = db_prepare_cached(db, "UPDATE jobs SET log_bytes = log_bytes + ?, "
 	    "next_seq = ?, log_truncated = ? WHERE id = ?", &st)) < 0)
 		return rollback(db, r);
 	if (sqlite3_bind_int64(st, 1, bytes) ||
@@ -323,7 +252,7 @@ jobstore_flush_logs(sqlite3 *db, const char *job_id, struct logcap *lc)
 		return rollback(db, -EIO);
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		return rollback(db, db_errno(rc));
-	if ((r = exec_cached(db, "COMMIT")) < 0)
+	if ((r = db_exec_cached(db, "COMMIT")) < 0)
 		return rollback(db, r);
 	chunks_stored(db, lc);
 	return 0;
@@ -338,11 +267,11 @@ jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
 	int64_t bytes;
 	int r, rc, n = 0;
 
-	if ((r = exec_cached(db, "BEGIN IMMEDIATE")) < 0)
+	if ((r = db_exec_cached(db, "BEGIN IMMEDIATE")) < 0)
 		return r;
 	if ((r = insert_chunks(db, job_id, lc, &bytes)) < 0)
 		return rollback(db, r);
-	if ((r = stmt_get(db, "UPDATE jobs SET status = ?1, exit_code = ?2, "
+	if ((r = db_prepare_cached(db, "UPDATE jobs SET status = ?1, exit_code = ?2, "
 	    "signal = ?3, timed_out = ?4, error = ?5, finished_at = ?6, "
 	    "log_bytes = log_bytes + ?7, next_seq = ?8, log_truncated = ?9, "
 	    "lease_until = NULL, cpu_ms = ?11, max_rss_kb = ?12, "
@@ -374,14 +303,14 @@ jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
 	 * A claim that fails half-way (its UPDATE done, the copy of the job
 	 * out of memory) is undone to the savepoint: the result is committed
 	 * all the same, without a next job. */
-	if (ret_next && (r = exec_cached(db, "SAVEPOINT claim")) == 0) {
+	if (ret_next && (r = db_exec_cached(db, "SAVEPOINT claim")) == 0) {
 		if ((n = claim_locked(db, claim_pid, &next)) < 0) {
-			(void) exec_cached(db, "ROLLBACK TO claim");
+			(void) db_exec_cached(db, "ROLLBACK TO claim");
 			n = 0;
 		}
-		(void) exec_cached(db, "RELEASE claim");
+		(void) db_exec_cached(db, "RELEASE claim");
 	}
-	if ((r = exec_cached(db, "COMMIT")) < 0) {
+	if ((r = db_exec_cached(db, "COMMIT")) < 0) {
 		claimed_job_release(&next);
 		return rollback(db, r);
 	}
@@ -397,7 +326,7 @@ jobstore_renew_lease(sqlite3 *db, const char *job_id)
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = stmt_get(db, "UPDATE jobs SET lease_until = ? WHERE id = ? "
+	if ((r = db_prepare_cached(db, "UPDATE jobs SET lease_until = ? WHERE id = ? "
 	    "AND status = 'running'", &st)) < 0)
 		return r;
 	if (sqlite3_bind_int64(st, 1, time_now_ms() + WORKER_LEASE_MS) ||

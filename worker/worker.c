@@ -999,7 +999,6 @@ worker_main(const struct worker_config *cfg)
 		idle_after_job = !j.id[0] && !worker_draining && !worker_retiring;
 	}
 	logcap_release(&lc);
-	jobstore_cache_release();
 	db = db_close(db);
 	return 0;
 }

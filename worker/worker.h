@@ -108,8 +108,6 @@ bool logcap_due(const struct logcap *lc, int64_t now_mono_ms, bool quiet);
 int logcap_wait_ms(const struct logcap *lc, int64_t now_mono_ms, bool quiet);
 
 /* jobstore.c: every SQLite statement the worker runs. */
-/* Finalizes the worker's prepared statements (before closing its db). */
-void jobstore_cache_release(void);
 int jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret);
 /* Claims (jobstore_claim, jobstore_finish's next) take only jobs of a
  * sandbox that the supervisors row of supervisor_pid lists. */
