@@ -11,7 +11,8 @@ load ../lib/common
 load ../lib/cells
 
 setup_file() {
-	cells_stack_start
+	cells_stack_start || return 1
+	[[ -z ${CELLS_SKIP:-} ]] || return 0
 	new_consumer alice
 	# Something in the host's /root for the cell not to see.
 	ROOT_MARKER=$(mktemp /root/.jobcell-e2e-marker.XXXXXX)

@@ -25,6 +25,7 @@ teardown_file() {
 }
 
 setup() {
+	cells_setup
 	docker_cells || [[ -x /usr/bin/slirp4netns ]] || skip_because "needs slirp4netns (tools/deps)"
 }
 
