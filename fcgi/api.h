@@ -143,6 +143,11 @@ int me_handle(struct req *rq, struct api_err *err);
 
 /* jobs.c */
 int jobs_create(struct req *rq, struct api_err *err);
+/* Starts the thread that stores submissions in batches (group commit),
+ * with its own connection to srv->db_path; srv must outlive it. 0, or
+ * -errno with errmsg. Before the API threads serve. */
+int jobs_writer_start(const struct api_server *srv, char *errmsg,
+    size_t size);
 int jobs_list(struct req *rq, struct api_err *err);
 int jobs_get(struct req *rq, const char *id, struct api_err *err);
 int jobs_cancel(struct req *rq, const char *id, struct api_err *err);

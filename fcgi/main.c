@@ -370,6 +370,10 @@ main(int argc, char **argv)
 		log_err("out of memory");
 		return 1;
 	}
+	if ((r = jobs_writer_start(&server, errmsg, sizeof(errmsg))) < 0) {
+		log_err("cannot start the writer: %s", errmsg);
+		return 1;
+	}
 	for (int64_t i = 0; i < arg_threads; i++)
 		if ((r = pthread_create(&threads[i], NULL, thread_main, NULL))) {
 			log_errno(-r, "cannot start a thread");

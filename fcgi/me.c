@@ -20,10 +20,7 @@ me_handle(struct req *rq, struct api_err *err)
 	    "max_queued, "
 	    "(SELECT COUNT(*) FROM jobs WHERE consumer_id = c.id AND "
 	    " status = 'running'), "
-	    "(SELECT COUNT(*) FROM jobs WHERE consumer_id = c.id AND "
-	    " status = 'queued'), "
-	    "(SELECT COUNT(*) FROM jobs WHERE consumer_id = c.id AND "
-	    " created_at >= ?) "
+	    "queued, CASE WHEN day_start = ? THEN day_count ELSE 0 END "
 	    "FROM consumers c WHERE id = ?", &st);
 	if (r < 0)
 		return api_err_internal(err, r);

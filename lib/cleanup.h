@@ -53,4 +53,13 @@ steal_fd(int *fd)
 	return v;
 }
 
+/* Closes *fd if open and marks it closed (-1). */
+static inline void
+close_fd(int *fd)
+{
+	if (*fd >= 0)
+		(void) close(*fd);
+	*fd = -1;
+}
+
 #endif

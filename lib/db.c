@@ -203,9 +203,11 @@ db_open(const char *path, int create, int do_migrate, sqlite3 **ret_db,
 	if ((r = db_exec(db, "PRAGMA journal_mode=WAL")) < 0 ||
 	    (r = db_exec(db, "PRAGMA synchronous=FULL")) < 0 ||
 	    (r = db_exec(db, "PRAGMA foreign_keys=ON")) < 0 ||
-	    /* Pages by mmap instead of one pread(2) each (reads only;
-	     * writes still go through the WAL). */
-	    (r = db_exec(db, "PRAGMA mmap_size=268435456")) < 0) {
+	    /* pread, not mmap: in WAL mode SQLite unmaps a connection's
+	     * whole mapping each time another connection has committed,
+	     * and remapping per request cost more than the reads saved
+	     * (docs/operations.md). */
+	    (r = db_exec(db, "PRAGMA mmap_size=0")) < 0) {
 		set_err(errmsg, errmsg_size, "cannot set pragmas", db);
 		goto fail;
 	}

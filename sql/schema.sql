@@ -1,6 +1,6 @@
--- jobcell schema, version 2 (PRAGMA user_version = 2).
+-- jobcell schema, version 3 (PRAGMA user_version = 3).
 -- Applied by lib/db.c in one transaction when user_version is 0; an older
--- database is brought up to date by sql/migrate-N.sql, N = 2 ... 2.
+-- database is brought up to date by sql/migrate-N.sql, N = 2 ... 3.
 -- Times are integer milliseconds since the Unix epoch (UTC).
 
 CREATE TABLE consumers (
@@ -12,7 +12,11 @@ CREATE TABLE consumers (
 	max_concurrent	INTEGER NOT NULL DEFAULT 2,
 	max_per_day	INTEGER NOT NULL DEFAULT 10000,
 	max_queued	INTEGER NOT NULL DEFAULT 1000,
-	created_at	INTEGER NOT NULL
+	created_at	INTEGER NOT NULL,
+	-- Kept by the triggers below (the quota check reads them):
+	queued		INTEGER NOT NULL DEFAULT 0,	-- its jobs now queued
+	day_start	INTEGER NOT NULL DEFAULT 0,	-- UTC day of day_count
+	day_count	INTEGER NOT NULL DEFAULT 0	-- jobs submitted that day
 );
 
 CREATE TABLE jobs (
@@ -74,4 +78,29 @@ CREATE TABLE supervisors (
 	sandboxes	TEXT NOT NULL DEFAULT 'namespace'	-- space-separated
 );
 
-PRAGMA user_version = 2;
+-- The quota counters of consumers (queued, day_start/day_count: jobs
+-- submitted on the UTC day starting at day_start, ms) follow the jobs
+-- table whatever program changes it.
+CREATE TRIGGER jobs_counters_insert AFTER INSERT ON jobs BEGIN
+	UPDATE consumers SET
+		queued = queued + (NEW.status = 'queued'),
+		day_count = CASE
+			WHEN NEW.created_at / 86400000 * 86400000 > day_start THEN 1
+			WHEN NEW.created_at / 86400000 * 86400000 = day_start
+			THEN day_count + 1
+			ELSE day_count END,
+		day_start = MAX(day_start, NEW.created_at / 86400000 * 86400000)
+	WHERE id = NEW.consumer_id;
+END;
+CREATE TRIGGER jobs_counters_status AFTER UPDATE OF status ON jobs
+WHEN (OLD.status = 'queued') != (NEW.status = 'queued') BEGIN
+	UPDATE consumers SET queued = queued - (OLD.status = 'queued') +
+		(NEW.status = 'queued')
+	WHERE id = NEW.consumer_id;
+END;
+CREATE TRIGGER jobs_counters_delete AFTER DELETE ON jobs
+WHEN OLD.status = 'queued' BEGIN
+	UPDATE consumers SET queued = queued - 1 WHERE id = OLD.consumer_id;
+END;
+
+PRAGMA user_version = 3;

@@ -465,40 +465,36 @@ jobstore_supervisor_gone(sqlite3 *db, pid_t pid)
 	return rc == SQLITE_DONE ? 0 : db_errno(rc);
 }
 
-int
-jobstore_job_final(sqlite3 *db, const char *job_id)
+/* The truth of a one-column test (sql, with the job id as ?) of a job's
+ * row: 1 or 0, missing if there is no such job, or -errno. */
+static int
+job_test(sqlite3 *db, const char *sql, const char *job_id, int missing)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prepare(db, "SELECT status NOT IN ('queued', 'running') "
-	    "FROM jobs WHERE id = ?", &st)) < 0)
+	if ((r = db_prepare(db, sql, &st)) < 0)
 		return r;
 	if (sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC))
 		return -EIO;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
-		return 0;
+		return missing;
 	if (rc != SQLITE_ROW)
 		return db_errno(rc);
 	return sqlite3_column_int(st, 0) != 0;
 }
 
 int
+jobstore_job_final(sqlite3 *db, const char *job_id)
+{
+	return job_test(db, "SELECT status NOT IN ('queued', 'running') "
+	    "FROM jobs WHERE id = ?", job_id, 0);
+}
+
+int
 jobstore_job_running(sqlite3 *db, const char *job_id)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	if ((r = db_prepare(db, "SELECT status IN ('queued', 'running') "
-	    "FROM jobs WHERE id = ?", &st)) < 0)
-		return r;
-	if (sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC))
-		return -EIO;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		return -ENOENT;
-	if (rc != SQLITE_ROW)
-		return db_errno(rc);
-	return sqlite3_column_int(st, 0) != 0;
+	return job_test(db, "SELECT status IN ('queued', 'running') "
+	    "FROM jobs WHERE id = ?", job_id, -ENOENT);
 }

@@ -701,14 +701,6 @@ nonblock(int fd)
 	return 0;
 }
 
-static void
-close_fd(int *fd)
-{
-	if (*fd >= 0)
-		(void) close(*fd);
-	*fd = -1;
-}
-
 /* Creates the container; fills c->id. */
 static int
 create(const struct docker_cell_spec *spec, struct docker_cell *c,

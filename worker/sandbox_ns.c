@@ -1084,14 +1084,6 @@ make_pipe(int *ret_r, int *ret_w, bool nonblock_read)
 }
 
 static void
-close_fd(int *fd)
-{
-	if (*fd >= 0)
-		(void) close(*fd);
-	*fd = -1;
-}
-
-static void
 kill_and_reap(pid_t pid)
 {
 	pid_t w;

@@ -7,10 +7,10 @@
 bats_require_minimum_version 1.5.0
 
 load ../lib/common
+load ../lib/cli
 
 setup_file() {
-	stack_start
-	new_consumer alice ALICE_KEY
+	cli_setup_file
 }
 
 teardown_file() {
@@ -18,14 +18,7 @@ teardown_file() {
 }
 
 setup() {
-	export HOME=$BATS_TEST_TMPDIR/home
-	mkdir -p "$HOME"
-	JC=$(jobcell_bin jobcell)
-	"$JC" init --server "$JOBCELL_URL" --key "$ALICE_KEY" \
-	    --cacert "$JOBCELL_CACERT" >/dev/null
-	STACK_CACERT=$JOBCELL_CACERT
-	unset XDG_CONFIG_HOME JOBCELL_PROFILE JOBCELL_SERVER JOBCELL_KEY
-	unset JOBCELL_CACERT
+	cli_setup --init
 	bg_pids=()
 }
 

@@ -6,10 +6,10 @@
 bats_require_minimum_version 1.5.0
 
 load ../lib/common
+load ../lib/cli
 
 setup_file() {
-	stack_start
-	new_consumer alice ALICE_KEY
+	cli_setup_file
 }
 
 teardown_file() {
@@ -17,13 +17,8 @@ teardown_file() {
 }
 
 setup() {
-	export HOME=$BATS_TEST_TMPDIR/home
-	mkdir -p "$HOME"
-	JC=$(jobcell_bin jobcell)
+	cli_setup
 	CFG=$HOME/.config/jobcell/config
-	STACK_CACERT=$JOBCELL_CACERT
-	unset XDG_CONFIG_HOME JOBCELL_PROFILE JOBCELL_SERVER JOBCELL_KEY
-	unset JOBCELL_CACERT
 }
 
 init_alice() {

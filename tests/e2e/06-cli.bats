@@ -8,10 +8,10 @@
 bats_require_minimum_version 1.5.0
 
 load ../lib/common
+load ../lib/cli
 
 setup_file() {
-	stack_start
-	new_consumer alice ALICE_KEY
+	cli_setup_file
 }
 
 teardown_file() {
@@ -19,15 +19,7 @@ teardown_file() {
 }
 
 setup() {
-	export HOME=$BATS_TEST_TMPDIR/home
-	mkdir -p "$HOME"
-	JC=$(jobcell_bin jobcell)
-	# Only the config file speaks here; tests set variables themselves.
-	"$JC" init --server "$JOBCELL_URL" --key "$ALICE_KEY" \
-	    --cacert "$JOBCELL_CACERT" >/dev/null
-	STACK_CACERT=$JOBCELL_CACERT
-	unset XDG_CONFIG_HOME JOBCELL_PROFILE JOBCELL_SERVER JOBCELL_KEY
-	unset JOBCELL_CACERT
+	cli_setup --init
 }
 
 job_status_is() {	# job_status_is ID STATUS (through the client)

@@ -40,6 +40,45 @@ rm_db(const char *path)
 	(void) unlink(p);
 }
 
+/* The triggers keep consumers.queued and day_count right through every
+ * kind of change to jobs. db holds consumer 1 with 3 queued jobs and 3
+ * jobs today. */
+static void
+test_counters(sqlite3 *db)
+{
+	int64_t v = -1;
+
+	is_int(db_exec(db, "UPDATE jobs SET status = 'running' WHERE id = 'j1'"),
+	    0, "claim");
+	is_int(scalar(db, "SELECT queued FROM consumers", &v), 0, "queued");
+	is_int(v, 2, "a claim leaves the queue");
+	is_int(db_exec(db, "UPDATE jobs SET status = 'succeeded' WHERE id = 'j1'; "
+	    "UPDATE jobs SET exit_code = 0 WHERE id = 'j2'"), 0, "finish");
+	is_int(scalar(db, "SELECT queued FROM consumers", &v), 0, "queued");
+	is_int(v, 2, "running -> succeeded and other columns: no change");
+	is_int(db_exec(db, "UPDATE jobs SET status = 'cancelled' WHERE id = 'j2'"),
+	    0, "cancel a queued job");
+	is_int(scalar(db, "SELECT queued FROM consumers", &v), 0, "queued");
+	is_int(v, 1, "a cancel leaves the queue");
+	is_int(db_exec(db, "DELETE FROM jobs WHERE id = 'j4'"), 0, "delete");
+	is_int(scalar(db, "SELECT queued FROM consumers", &v), 0, "queued");
+	is_int(v, 0, "a deleted queued job leaves the queue");
+	/* A new day starts the count again; an older day's job does not. */
+	is_int(db_exec(db, "INSERT INTO jobs (id, consumer_id, spec, timeout_ms, "
+	    "memory_mb, cpus, pids, disk_mb, created_at) VALUES ('j5', 1, '{}', "
+	    "1, 1, 1, 1, 1, (SELECT day_start FROM consumers) + 86400000 + 5)"),
+	    0, "a job tomorrow");
+	is_int(scalar(db, "SELECT day_count FROM consumers", &v), 0, "count");
+	is_int(v, 1, "a new day counts from 1");
+	is_int(db_exec(db, "INSERT INTO jobs (id, consumer_id, spec, timeout_ms, "
+	    "memory_mb, cpus, pids, disk_mb, created_at) VALUES ('j6', 1, '{}', "
+	    "1, 1, 1, 1, 1, 7)"), 0, "a job of long ago");
+	is_int(scalar(db, "SELECT day_count FROM consumers", &v), 0, "count");
+	is_int(v, 1, "an older day's job does not count today");
+	is_int(scalar(db, "SELECT queued FROM consumers", &v), 0, "queued");
+	is_int(v, 2, "inserted queued jobs are counted");
+}
+
 int
 main(void)
 {
@@ -72,8 +111,28 @@ main(void)
 	is_int(db_exec(db, "DROP TABLE supervisors; CREATE TABLE supervisors "
 	    "(pid INTEGER PRIMARY KEY, slots INTEGER NOT NULL, started_at "
 	    "INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL); INSERT INTO "
-	    "supervisors VALUES (7, 2, 3, 4); PRAGMA user_version = 1"), 0,
-	    "make a version-1 file");
+	    "supervisors VALUES (7, 2, 3, 4); "
+	    "DROP TRIGGER jobs_counters_insert; "
+	    "DROP TRIGGER jobs_counters_status; "
+	    "DROP TRIGGER jobs_counters_delete; "
+	    "ALTER TABLE consumers DROP COLUMN queued; "
+	    "ALTER TABLE consumers DROP COLUMN day_start; "
+	    "ALTER TABLE consumers DROP COLUMN day_count; "
+	    "PRAGMA user_version = 1"), 0, "make a version-1 file");
+	/* Jobs of a version-1 file: two queued today, one running today, one
+	 * queued on an older day. */
+	is_int(db_exec(db, "INSERT INTO consumers (id, name, key_id, key_hash, "
+	    "created_at) VALUES (1, 'a', 'k', x'00', 0); "
+	    "INSERT INTO jobs (id, consumer_id, spec, timeout_ms, memory_mb, "
+	    "cpus, pids, disk_mb, status, created_at) VALUES "
+	    "('j1', 1, '{}', 1, 1, 1, 1, 1, 'queued', "
+	    " CAST(strftime('%s', 'now') AS INTEGER) * 1000), "
+	    "('j2', 1, '{}', 1, 1, 1, 1, 1, 'queued', "
+	    " CAST(strftime('%s', 'now') AS INTEGER) * 1000), "
+	    "('j3', 1, '{}', 1, 1, 1, 1, 1, 'running', "
+	    " CAST(strftime('%s', 'now') AS INTEGER) * 1000), "
+	    "('j4', 1, '{}', 1, 1, 1, 1, 1, 'queued', 1000)"), 0,
+	    "version-1 jobs");
 	db = db_close(db);
 	is_int(db_open(path, 0, 0, &db, err, sizeof(err)), -EPROTO,
 	    "a program that does not migrate refuses version 1");
@@ -83,10 +142,17 @@ main(void)
 	is_int(db_open(path, 0, 1, &db, err, sizeof(err)), 0, "migrate: %s",
 	    err);
 	is_int(scalar(db, "PRAGMA user_version", &v), 0, "read version");
-	is_int(v, 2, "migrated to 2");
+	is_int(v, DB_SCHEMA_VERSION, "migrated to the current version");
 	is_int(scalar(db, "SELECT pid FROM supervisors WHERE sandboxes = "
 	    "'namespace'", &v), 0, "the old row has the new column");
 	is_int(v, 7, "the old row is kept");
+	is_int(scalar(db, "SELECT queued FROM consumers", &v), 0, "queued");
+	is_int(v, 3, "migration 3 counts the queued jobs");
+	is_int(scalar(db, "SELECT day_count FROM consumers WHERE day_start = "
+	    "CAST(strftime('%s', 'now') AS INTEGER) / 86400 * 86400000", &v), 0,
+	    "day_count");
+	is_int(v, 3, "and today's jobs");
+	test_counters(db);
 	db = db_close(db);
 
 	/* Newer than this program: refused, untouched. */
