@@ -1,14 +1,18 @@
 #!/usr/bin/env bats
 # The cell as job code sees it (DESIGN.md section 5): no host secrets, not
 # root, no capabilities, no network but loopback, its own process tree, a
-# read-only host view with a writable /work and /tmp.
+# read-only host view with a writable /work and /tmp. Runs once per backend:
+# tests/e2e/11-docker-cell.bats is this file for the docker sandbox
+# (tests/lib/cells.bash).
 
 bats_require_minimum_version 1.5.0
 
 load ../lib/common
+load ../lib/cells
 
 setup_file() {
-	stack_start
+	cells_stack_start || return 1
+	[[ -z ${CELLS_SKIP:-} ]] || return 0
 	new_consumer alice
 	# Something in the host's /root for the cell not to see.
 	ROOT_MARKER=$(mktemp /root/.jobcell-e2e-marker.XXXXXX)
@@ -18,15 +22,17 @@ setup_file() {
 
 teardown_file() {
 	[[ -z ${ROOT_MARKER:-} ]] || rm -f -- "$ROOT_MARKER"
-	stack_stop
+	cells_teardown_file
 }
 
-# cell_run COMMAND: run COMMAND in a cell, expect succeeded; its stdout is
-# in $output.
+# cell_run COMMAND: run COMMAND in a cell of the suite's backend, expect
+# succeeded; its stdout is in $output.
 cell_run() {
 	local body
-	body=$(jq -cn --arg c "$1" '{command: $c, timeout: 20}')
+	body=$(jq -cn --arg c "$1" --arg sb "$CELLS_BACKEND" \
+	    '{command: $c, timeout: 20, sandbox: $sb}')
 	run_job "$body" 40
+	assert_equal "$(json_get .sandbox "$job")" "$CELLS_BACKEND"
 	local status
 	status=$(json_get .status "$job")
 	[[ $status == succeeded ]] ||

@@ -18,7 +18,7 @@ setup_file() {
 
 teardown_file() {
 	rm -f -- "/tmp/$MARK" "/tmp/$MARK-"*
-	stack_stop
+	cells_teardown_file
 }
 
 @test "network: only loopback, no route out, the host's ports unreachable" {
@@ -34,31 +34,56 @@ unix=0"
 }
 
 @test "host secrets: no database, no /root, /home, /var, /run, shadow" {
+	local init='cat /proc/1/environ 2>/dev/null | wc -c
+tr -d '\''\0'\'' </proc/1/cmdline; echo' want_init='0
+cell-init'
+	if docker_cells; then
+		# pid 1 is docker-init, run as the job's own uid: its environ
+		# is readable, and must be the job's own, byte for byte (the
+		# cell's cell-init is another uid: unreadable, 0 bytes); its
+		# argv is docker-init -- and the job's.
+		init='if cmp -s /proc/1/environ /proc/$$/environ; then echo environ=the-jobs; else echo environ=other; fi
+tr '\''\0'\'' '\''\n'\'' </proc/1/cmdline | head -n 2 | tr '\''\n'\'' '\'' '\''; echo'
+		want_init='environ=the-jobs
+/sbin/docker-init -- '
+	fi
 	hostile_cmd "for p in '$JOBCELL_DB' '$JOBCELL_STACK_DIR' /etc/shadow /root /home /var /run /sys /boot /mnt /srv /opt; do
   if [ -e \"\$p\" ]; then echo \"visible \$p\"; fi
 done
 ls /
-cat /proc/1/environ 2>/dev/null | wc -c
-tr -d '\\0' </proc/1/cmdline; echo" '{"timeout":20}'
+$init" '{"timeout":20}'
 	assert_job .status succeeded
 	run -0 echo "$out"
 	refute_output --partial visible
 	# The top level holds only what the cell built (lib32, libx32 and
-	# lib64 where the host has them).
+	# lib64 where the host has them; for docker, what the image has).
 	local top
 	top=$(grep -vxE 'bin|dev|etc|lib|lib32|lib64|libx32|proc|sbin|tmp|usr|work' <<<"$out" | head -n 2)
-	assert_equal "$top" "0
-cell-init"
+	assert_equal "$top" "$want_init"
 	assert_host_healthy
 }
 
-@test "privileges read from /proc/self/status: uid 1000, no caps, NoNewPrivs, seccomp" {
+@test "privileges read from /proc/self/status: uid 1000 (docker: the slot's), no caps, NoNewPrivs, seccomp" {
 	hostile_cmd 'grep -E "^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status' '{"timeout":20}'
 	assert_job .status succeeded
 	run -0 echo "$out"
-	assert_line --regexp '^Uid:[[:space:]]+1000[[:space:]]+1000[[:space:]]+1000[[:space:]]+1000$'
-	assert_line --regexp '^Gid:[[:space:]]+1000[[:space:]]+1000[[:space:]]+1000[[:space:]]+1000$'
-	assert_line --regexp '^Groups:[[:space:]]*$'
+	if docker_cells; then
+		# No user namespace: the job's uid is its host uid, the slot's
+		# (uid_base + slot, gid the same). Docker (runc) lists the
+		# primary gid as the one supplementary group of a user that is
+		# in no group: the job's own gid, nothing more.
+		local uid
+		uid=$(awk '$1 == "Uid:" { print $2 }' <<<"$out")
+		[[ $uid =~ ^[0-9]+$ ]] && (( uid >= CELLS_UID_BASE && uid < CELLS_UID_BASE + CELLS_SLOTS )) ||
+			fail "the job runs as uid '$uid', not one of the cells' ($CELLS_UID_BASE + slot): $out"
+		assert_line --regexp "^Uid:[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid\$"
+		assert_line --regexp "^Gid:[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid\$"
+		assert_line --regexp "^Groups:[[:space:]]*($uid[[:space:]]*)?\$"
+	else
+		assert_line --regexp '^Uid:[[:space:]]+1000[[:space:]]+1000[[:space:]]+1000[[:space:]]+1000$'
+		assert_line --regexp '^Gid:[[:space:]]+1000[[:space:]]+1000[[:space:]]+1000[[:space:]]+1000$'
+		assert_line --regexp '^Groups:[[:space:]]*$'
+	fi
 	local c
 	for c in CapInh CapPrm CapEff CapBnd CapAmb; do
 		assert_line --regexp "^$c:[[:space:]]+0+\$"
@@ -98,15 +123,19 @@ try sh -c "echo x >/usr/jobcell-evil"' '{"timeout":20}'
 }
 
 @test "only fds 0-2 and the documented environment reach the job" {
-	hostile '{"command":"ls -l /proc/self/fd | awk \"NR > 1 { print \\$9, \\$11 }\"; echo ---; env | cut -d= -f1 | sort","env":{"MINE":"1"},"timeout":20}'
+	# The fds and the environment the job's first process (the shell,
+	# $$) got from the cell: not what the shell passes on, nor what it
+	# adds itself (busybox sh exports SHLVL, for one). ls runs in the
+	# background while the shell waits: in a pipeline, the shell itself
+	# holds the pipe's ends a moment, and dash opens a foreground
+	# command's redirection itself.
+	hostile '{"command":"ls -l /proc/$$/fd >/tmp/fds & wait; awk \"NR > 1 { print \\$9, \\$11 }\" /tmp/fds; echo ---; tr \"\\\\0\" \"\\\\n\" </proc/$$/environ | cut -d= -f1 | sort","env":{"MINE":"1"},"timeout":20}'
 	assert_job .status succeeded
 	run -0 echo "$out"
 	assert_line --index 0 --regexp '^0 /dev/null$'
 	assert_line --index 1 --regexp '^1 pipe:\[[0-9]+\]$'
 	assert_line --index 2 --regexp '^2 pipe:\[[0-9]+\]$'
-	# ls's own directory fd, nothing else.
-	assert_line --index 3 --regexp '^3 /proc/[0-9]+/fd$'
-	assert_line --index 4 ---
+	assert_line --index 3 ---
 	assert_equal "$(sed -n '/^---$/,$p' <<<"$out" | tail -n +2)" "HOME
 HOSTNAME
 JOBCELL_JOB_ID
@@ -129,7 +158,7 @@ second line"
 	    ("d " + $e | gsub("\n"; "_")) as $d |
 	    ("f " + $e | gsub("[\n/]"; "_")) as $f | {
 	    name: $e,
-	    argv: ["/bin/sh", "-c", "printf \"%s\\n\" \"$1\"; printenv EVIL; printf \"%s\\n\" \"$(cat \"$2\")\" \"$(cat)\"; pwd", "sh", $e, $f],
+	    argv: ["/bin/sh", "-c", "printf \"%s\\n\" \"$1\" \"$EVIL\"; printf \"%s\\n\" \"$(cat \"$2\")\" \"$(cat)\"; pwd", "sh", $e, $f],
 	    env: {EVIL: $e},
 	    stdin: $e,
 	    files: {($d + "/" + $f): $e},

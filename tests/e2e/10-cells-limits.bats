@@ -15,15 +15,42 @@ setup_file() {
 }
 
 teardown_file() {
-	stack_stop
+	cells_teardown_file
+}
+
+# _one_child_cgroup CG: CG has exactly one cgroup below it, $child_cg.
+_one_child_cgroup() {
+	local d=() x
+	for x in "$1"/*/; do
+		[[ -d $x ]] && d+=("${x%/}")
+	done
+	((${#d[@]} == 1)) || return 1
+	child_cg=${d[0]}
+}
+
+# _two_procs FILE: the cgroup.procs FILE lists two processes or more.
+_two_procs() {
+	(($(grep -c . "$1") >= 2))
 }
 
 @test "a running job sits in a cgroup holding its limits, gone after" {
-	submit '{"command":"sleep 60","timeout":30,"memory_mb":100,"pids":50,"cpus":2}'
+	submit "$(cell_body '{"command":"sleep 60","timeout":30,"memory_mb":100,"pids":50,"cpus":2}')"
 	local cg=/sys/fs/cgroup/memory/jobcell/$job_id
 	[[ -d /sys/fs/cgroup/memory ]] || cg=/sys/fs/cgroup/jobcell/$job_id
 	wait_for 20 test -d "$cg" || fail "no cgroup $cg for the running job"
-	wait_for 10 grep -q . "$cg/cgroup.procs" || fail "nothing runs in $cg"
+	# The cell's processes: in the job's cgroup (namespace), or in the
+	# cgroup docker's runtime makes for the container below it (docker:
+	# jobcell/<job id>/<container id>, the job's cgroup holding the
+	# limits over it).
+	local procs=$cg/cgroup.procs
+	if docker_cells; then
+		wait_for 20 _one_child_cgroup "$cg" || fail "no container cgroup below $cg: $(ls "$cg")"
+		procs=$child_cg/cgroup.procs
+		# Until docker-init runs the job, its process is the runtime's
+		# (root, setting the container up): wait for both, init and job.
+		wait_for 10 _two_procs "$procs" || fail "docker-init and the job do not run in ${procs%/*}: $(cat "$procs")"
+	fi
+	wait_for 10 grep -q . "$procs" || fail "nothing runs in ${procs%/*}"
 	if [[ -e $cg/memory.limit_in_bytes ]]; then
 		run -0 cat "$cg/memory.limit_in_bytes"
 		assert_output $((100 * 1024 * 1024))
@@ -45,13 +72,22 @@ teardown_file() {
 		run -0 cat "$cg/cpu.max"
 		assert_output "200000 100000"
 	fi
-	# Every process of the cell is inside, the host's are not.
-	local pid
+	# Every process of the cell is inside, the host's are not: each runs
+	# as a cell uid (real, effective, saved and fs uid; read from status,
+	# as /proc/PID of a non-dumpable process, docker-init, is root's).
+	local pid u
 	while read -r pid; do
-		run -0 stat -c %u "/proc/$pid"
-		(( output >= CELLS_UID_BASE && output < CELLS_UID_BASE + CELLS_SLOTS )) ||
-			fail "pid $pid in the job's cgroup runs as uid $output"
-	done <"$cg/cgroup.procs"
+		run -0 awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$pid/status"
+		for u in $output; do
+			(( u >= CELLS_UID_BASE && u < CELLS_UID_BASE + CELLS_SLOTS )) ||
+				fail "pid $pid in the job's cgroup runs as uid $output"
+		done
+	done <"$procs"
+	if docker_cells; then
+		# Nothing of the cell runs beside the container's cgroup.
+		run -0 cat "$cg/cgroup.procs"
+		assert_output ""
+	fi
 	api POST "/v1/jobs/$job_id/cancel"
 	wait_job "$job_id" 20
 	assert_job .status cancelled

@@ -14,7 +14,7 @@ setup_file() {
 }
 
 teardown_file() {
-	stack_stop
+	cells_teardown_file
 }
 
 @test "a setsid child that ignores TERM is killed at the timeout" {
@@ -94,7 +94,7 @@ traceme r=-1 err=1"
 }
 
 @test "a cancelled job whose processes ignore TERM is killed" {
-	submit '{"command":"trap \"\" TERM; setsid sh -c \"trap \\\"\\\" TERM; sleep 300\" & while :; do sleep 1; done","timeout":120}'
+	submit "$(cell_body '{"command":"trap \"\" TERM; setsid sh -c \"trap \\\"\\\" TERM; sleep 300\" & while :; do sleep 1; done","timeout":120}')"
 	wait_for 20 job_running "$job_id" || fail "the job never ran"
 	api POST "/v1/jobs/$job_id/cancel"
 	wait_job "$job_id" 20

@@ -1,7 +1,79 @@
-# tests/lib/cells.bash: helpers for the hostile-job suites (tests/e2e/10-cells*):
-# a stack whose cells run under a host uid range of their own, an attacker
-# and a canary consumer, and the host health check every case ends with.
-# Load after ../lib/common.
+# tests/lib/cells.bash: helpers for the cell suites (tests/e2e/04-cell.bats,
+# tests/e2e/10-cells*): a stack whose cells run under a host uid range of
+# their own, an attacker and a canary consumer, and the host health check
+# every hostile case ends with. Load after ../lib/common.
+#
+# Every suite runs once per backend (DESIGN.md section 5, issue 7): the
+# docker twins tests/e2e/11-docker-cell.bats and 12-docker-cells-*.bats are
+# symlinks to the namespace suites, and the backend is read from the name
+# bats runs the file under ($BATS_TEST_FILENAME keeps the symlink's name).
+# For docker, setup_file starts a private dockerd (tests/lib/docker.bash)
+# and every request carries "sandbox": "docker"; the test names get the
+# prefix "[docker] ".
+
+load "$JOBCELL_SRCDIR/tests/lib/docker.bash"
+
+case ${BATS_TEST_FILENAME##*/} in
+*-docker-*) CELLS_BACKEND=docker ;;
+*) CELLS_BACKEND=namespace ;;
+esac
+# shellcheck disable=SC2034 # read by bats-exec-test
+[[ $CELLS_BACKEND == namespace ]] || BATS_TEST_NAME_PREFIX="[$CELLS_BACKEND] "
+
+# docker_cells: true when this suite runs the docker backend.
+docker_cells() {
+	[[ $CELLS_BACKEND == docker ]]
+}
+
+# cell_body JSON: JSON (an object) with "sandbox" set to the backend.
+cell_body() {
+	jq -c --arg sb "$CELLS_BACKEND" '. + {sandbox: $sb}' <<<"$1"
+}
+
+# cells_stack_start: stack_start for this suite's backend (for setup_file;
+# takes the JOBCELL_STACK_* variables stack_start does). For docker, first
+# a private dockerd and the test image; a missing dockerd, docker client,
+# busybox or perl fails the suite under JOBCELL_TEST_STRICT=1, else sets
+# CELLS_SKIP (setup_file then stops there, and every test skips).
+cells_stack_start() {
+	if docker_cells; then
+		local missing=""
+		dockerd_bin >/dev/null || missing+=" dockerd (docker.io)"
+		docker_bin >/dev/null || missing+=" docker (docker.io)"
+		[[ -x /bin/busybox ]] || missing+=" /bin/busybox (busybox-static)"
+		[[ -x /usr/bin/perl ]] || missing+=" /usr/bin/perl (perl-base)"
+		if [[ -n $missing ]]; then
+			strict && { echo "missing:$missing" >&2; return 1; }
+			# bats 1.8 cannot skip from setup_file: each test
+			# skips in setup (cells_setup).
+			export CELLS_SKIP="needs:$missing"
+			return 0
+		fi
+		DOCKER_DIR=$(mktemp -d /tmp/jobcell-dockerd.XXXXXX)
+		export DOCKER_DIR
+		dockerd_start "$DOCKER_DIR" || return 1
+		docker_test_image || return 1
+		export JOBCELL_STACK_DOCKER_SOCKET=$JOBCELL_DOCKER_SOCKET
+		export JOBCELL_STACK_DOCKER_IMAGE=$JOBCELL_DOCKER_IMAGE
+	fi
+	stack_start
+}
+
+# cells_setup: for setup; skips the test when the suite cannot run here.
+# The default setup of the cell suites (a suite's own setup calls it).
+cells_setup() {
+	[[ -z ${CELLS_SKIP:-} ]] || skip "$CELLS_SKIP"
+}
+
+setup() {
+	cells_setup
+}
+
+# cells_teardown_file: stop the stack, then the suite's dockerd if any.
+cells_teardown_file() {
+	stack_stop
+	[[ -z ${DOCKER_DIR:-} ]] || dockerd_remove "$DOCKER_DIR"
+}
 
 CELLS_SLOTS=2
 
@@ -21,7 +93,8 @@ cells_setup_file() {
 	EOF
 	[[ -z ${1:-} ]] || printf '%s\n' "$1" >>"$BATS_FILE_TMPDIR/jobcell.conf"
 	JOBCELL_STACK_CONFIG=$BATS_FILE_TMPDIR/jobcell.conf \
-	    JOBCELL_STACK_SLOTS=$CELLS_SLOTS stack_start
+	    JOBCELL_STACK_SLOTS=$CELLS_SLOTS cells_stack_start || return 1
+	[[ -z ${CELLS_SKIP:-} ]] || return 0
 	new_consumer attacker
 	new_consumer canary CANARY_KEY
 	jobcell_admin set-quota --name attacker --max-concurrent 2 >/dev/null
@@ -38,13 +111,16 @@ _no_cell_procs() {
 }
 
 # cgroup_dirs: every jobcell cgroup leaf on the host, one "hierarchy/name"
-# a line (v1: memory, pids, cpu, cpuacct; v2: unified).
+# a line, in every cgroup mount (v1: ours are memory, pids, cpu, cpuacct;
+# docker's runtime makes jobcell/<job id> in every hierarchy; v2: unified).
 cgroup_dirs() {
-	local d
-	for d in /sys/fs/cgroup/{memory,pids,cpu,cpuacct,unified}/jobcell /sys/fs/cgroup/jobcell; do
+	local m d
+	while read -r m; do
+		d=$m/jobcell
 		[[ -d $d ]] || continue
 		find "$d" -mindepth 1 -maxdepth 1 -type d -printf "$d/%f\n"
-	done
+	done < <(awk '{ for (i = 7; i < NF && $i != "-"; i++) ; }
+	    $(i + 1) == "cgroup" || $(i + 1) == "cgroup2" { print $5 }' /proc/self/mountinfo)
 }
 
 # leftover_cgroups: the leaves of jobs this stack knows as finished.
@@ -65,28 +141,57 @@ _no_leftover_cgroups() {
 	[[ -z $(leftover_cgroups) ]]
 }
 
+# leftover_containers: the containers (of this suite's private dockerd)
+# labelled with a job this stack knows as finished, "id (job status)" a line.
+leftover_containers() {
+	local cid jid st
+	docker_cells || return 0
+	while read -r cid jid; do
+		[[ $jid =~ ^[A-Za-z0-9_-]+$ ]] || { echo "$cid (label '$jid')"; continue; }
+		st=$(sqlite3 "$JOBCELL_DB" "SELECT status FROM jobs WHERE id = '$jid'")
+		case $st in
+		queued | running) ;;
+		*) echo "$cid (job $jid ${st:-unknown})" ;;
+		esac
+	done < <(docker ps -a --filter label=jobcell.job \
+	    --format '{{.ID}} {{.Label "jobcell.job"}}')
+}
+
+_no_leftover_containers() {
+	local l
+	l=$(leftover_containers) && [[ -z $l ]]
+}
+
 # assert_host_healthy: the end of every hostile case. No process of the
 # cells' uids is left (within 10 s), no cgroup of a finished job is left,
-# the stack's services run, and a canary job of another consumer succeeds.
+# for docker no container of a finished job (within 5 s), the stack's
+# services run, and a canary job of another consumer succeeds.
 assert_host_healthy() {
 	wait_for 10 _no_cell_procs ||
 		fail "$(cell_procs) cell process(es) left on the host: $(ps -e -o uid=,pid=,stat=,args= | awk -v lo="$CELLS_UID_BASE" '$1 >= lo && $1 < lo + 2')"
 	wait_for 5 _no_leftover_cgroups ||
 		fail "cgroups of finished jobs left: $(leftover_cgroups)"
+	wait_for 5 _no_leftover_containers ||
+		fail "containers of finished jobs left: $(leftover_containers)"
 	"$JOBCELL_SRCDIR/tools/stack" status "$JOBCELL_STACK_DIR" >/dev/null ||
 		fail "a service of the stack died: $("$JOBCELL_SRCDIR/tools/stack" status "$JOBCELL_STACK_DIR" 2>&1)"
 	local saved=$JOBCELL_KEY
 	JOBCELL_KEY=$CANARY_KEY
-	run_job '{"argv":["/bin/echo","canary"],"timeout":20}' 40
+	run_job "$(cell_body '{"argv":["/bin/echo","canary"],"timeout":20}')" 40
 	JOBCELL_KEY=$saved
 	[[ $(json_get .status "$job") == succeeded ]] ||
 		fail "the canary job did not succeed: $job"
+	[[ $(json_get .sandbox "$job") == "$CELLS_BACKEND" ]] ||
+		fail "the canary job ran in the wrong sandbox: $job"
 }
 
-# hostile BODY [SECONDS]: run BODY as the attacker and wait (default 60 s);
-# $job_id, $job, $job_status and $out (stdout) are set.
+# hostile BODY [SECONDS]: run BODY (with "sandbox" set to the backend) as
+# the attacker and wait (default 60 s); $job_id, $job, $job_status and $out
+# (stdout) are set.
 hostile() {
-	run_job "$1" "${2:-60}"
+	run_job "$(cell_body "$1")" "${2:-60}"
+	[[ $(json_get .sandbox "$job") == "$CELLS_BACKEND" ]] ||
+		fail "the job ran in the wrong sandbox: $job"
 	job_status=$(json_get .status "$job")
 	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/stdout"
 	out=$(cat "$BATS_TEST_TMPDIR/stdout")

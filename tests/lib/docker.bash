@@ -10,7 +10,9 @@
 # dockerd_remove DIR  dockerd_stop, then unmount what is left under DIR and
 #                     delete it
 # docker_test_image   build jobcell-test:busybox with `docker import` from
-#                     a busybox-static rootfs (no registry is reachable)
+#                     a busybox-static rootfs plus Debian's perl-base (the
+#                     cell suites' hostile jobs use perl) and the shared
+#                     libraries ldd lists for it (no registry is reachable)
 #
 # The daemon runs without a bridge, iptables or ip_forward changes, so it
 # touches nothing of the host's network; its socket is DIR/docker.sock, so
@@ -147,7 +149,42 @@ dockerd_remove() {
 	rm -rf -- "$dir"
 }
 
-# docker_test_image: jobcell-test:busybox from busybox-static, once per daemon.
+# _dk_add_elf ROOT FILE: copy FILE to the same path under ROOT, with the
+# shared libraries (and the loader) ldd lists for it, each at the path ldd
+# names, resolved (cp -L). Run under umask 022: the job must reach them.
+_dk_add_elf() {
+	local root=$1 f=$2 lib
+	mkdir -p "$root${f%/*}"
+	[[ -e $root$f ]] || cp -L "$f" "$root$f" || return 1
+	while read -r lib; do
+		[[ -n $lib && ! -e $root$lib ]] || continue
+		mkdir -p "$root${lib%/*}"
+		cp -L "$lib" "$root$lib" || return 1
+	done < <(ldd "$f" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+}
+
+# _dk_add_perl ROOT: /usr/bin/perl, its library (perl-base) and what both
+# link, so that `perl -e` with the core modules (Socket, POSIX) runs.
+# Run under umask 022.
+_dk_add_perl() {
+	local root=$1 lib=/usr/lib/x86_64-linux-gnu/perl-base so
+	[[ -x /usr/bin/perl && -d $lib ]] ||
+		{ echo "docker_test_image: /usr/bin/perl or $lib not found (perl-base)" >&2; return 1; }
+	_dk_add_elf "$root" /usr/bin/perl || return 1
+	mkdir -p "$root${lib%/*}"
+	cp -a "$lib" "$root$lib" || return 1
+	while IFS= read -r so; do
+		_dk_add_elf "$root" "$so" || return 1
+	done < <(find "$lib" -name '*.so' -type f)
+	# The cell's LANG is C.UTF-8: without its locale perl warns on stderr.
+	if [[ -d /usr/lib/locale/C.utf8 ]]; then
+		mkdir -p "$root/usr/lib/locale"
+		cp -a /usr/lib/locale/C.utf8 "$root/usr/lib/locale/" || return 1
+	fi
+}
+
+# docker_test_image: jobcell-test:busybox from busybox-static and perl-base,
+# once per daemon.
 docker_test_image() {
 	local bb root a
 	if docker image inspect "$JOBCELL_DOCKER_IMAGE" >/dev/null 2>&1; then
@@ -167,7 +204,11 @@ docker_test_image() {
 	done
 	printf 'root:x:0:0:root:/root:/bin/sh\njob:x:1000:1000:job:/work:/bin/sh\n' >"$root/etc/passwd"
 	printf 'root:x:0:\njob:x:1000:\n' >"$root/etc/group"
-	if ! tar -C "$root" -c . | docker import -c 'ENV PATH=/bin' - "$JOBCELL_DOCKER_IMAGE" >/dev/null; then
+	if ! (umask 022 && _dk_add_perl "$root"); then
+		rm -rf -- "$root"
+		return 1
+	fi
+	if ! tar -C "$root" -c . | docker import -c 'ENV PATH=/bin:/usr/bin' - "$JOBCELL_DOCKER_IMAGE" >/dev/null; then
 		rm -rf -- "$root"
 		echo "docker_test_image: docker import failed" >&2
 		return 1
