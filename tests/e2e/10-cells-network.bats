@@ -58,7 +58,8 @@ _no_net_leftovers() {
 	[[ $(net_leftovers) == 0 ]]
 }
 
-# The job's view: interfaces, default gateway, resolver, and whether the
+# The job's view: interfaces, default gateway, a resolver (a nameserver
+# line in /etc/resolv.conf: a docker cell always has the file), and whether the
 # host's loopback port of this stack answers at each host given after the
 # port ("gw": the default gateway, if any).
 NET_PROBE='use Socket;
@@ -67,7 +68,8 @@ print "ifaces=", join(",", sort @i), "\n";
 open $f, "<", "/proc/net/route"; my ($gw) = map { (split)[2] } grep { (split)[1] eq "00000000" } <$f>;
 $gw = $gw ? join(".", reverse unpack("C4", pack("H8", $gw))) : "none";
 print "gateway=$gw\n";
-print "resolv=", (-e "/etc/resolv.conf" ? "yes" : "no"), "\n";
+my $ns = 0; if (open my $r, "<", "/etc/resolv.conf") { $ns = grep { /^\s*nameserver\s/ } <$r>; }
+print "resolv=", ($ns ? "yes" : "no"), "\n";
 my $port = shift @ARGV;
 for my $h (@ARGV) {
   my $a = $h eq "gw" ? $gw : $h;

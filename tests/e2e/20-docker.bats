@@ -216,7 +216,8 @@ body() {
 		fail "no running container for job $job_id"
 	cid=$(containers_of "$job_id")
 	info=$(docker inspect "$cid")
-	run -0 jq -c '.[0].HostConfig | {NetworkMode, CapDrop, SecurityOpt,
+	run -0 jq -c '.[0].HostConfig | {NetworkMode, CapDrop,
+	    SecurityOpt: (.SecurityOpt | map(select(startswith("seccomp=") | not))),
 	    ReadonlyRootfs, Privileged, Init, Memory, MemorySwap, NanoCpus,
 	    PidsLimit}' <<<"$info"
 	# PidsLimit: the job's 50 and docker's init, as pids.max of a
@@ -237,10 +238,23 @@ body() {
 	# Below the job's own cgroup, which holds the same limits.
 	run -0 jq -r '.[0].HostConfig.CgroupParent' <<<"$info"
 	assert_output "/jobcell/$job_id"
-	# Nothing of the host is mounted, least of all the docker socket.
-	run -0 jq -r '[(.[0].HostConfig.Binds // [] | length),
-	    (.[0].Mounts // [] | map(select(.Type != "tmpfs")) | length)] | @tsv' <<<"$info"
-	assert_output "0	0"
+	# Nothing of the host is mounted, least of all the docker socket:
+	# the one bind is /dev/null over Docker's copy of the host's
+	# resolvers, read-only.
+	run -0 jq -c '[.[0].HostConfig.Binds, (.[0].Mounts // [] |
+	    map(select(.Type != "tmpfs")) | map(.Source + ":" + .Destination))]' <<<"$info"
+	assert_output '[["/dev/null:/etc/resolv.conf:ro"],["/dev/null:/etc/resolv.conf"]]'
+	# Docker's masked paths and the whole of /sys; inodes and /dev/shm
+	# bounded like /work; file size and the namespace cells' seccomp rules.
+	run -0 jq -r '.[0].HostConfig.MaskedPaths | index("/sys") != null' <<<"$info"
+	assert_output true
+	run -0 jq -r '.[0].HostConfig.Tmpfs["/dev/shm"]' <<<"$info"
+	assert_output --regexp 'size=32m,nr_inodes=8192,'
+	run -0 jq -c '.[0].HostConfig.Ulimits | map(select(.Name == "fsize"))' <<<"$info"
+	assert_output '[{"Name":"fsize","Hard":33554432,"Soft":33554432}]'
+	run -0 jq -r '.[0].HostConfig.SecurityOpt[] | select(startswith("seccomp=")) |
+	    ltrimstr("seccomp=") | fromjson | .syscalls[0].names | index("ptrace") != null' <<<"$info"
+	assert_output true
 	[[ $info != *docker.sock* ]] || fail "the container refers to docker.sock"
 
 	run -0 jq -r '.[0].Config.Labels["jobcell.job"]' <<<"$info"
@@ -272,7 +286,7 @@ head -c 20000000 /dev/zero | tail -c 1 | wc -c' '{command: $c, memory_mb: 64}')"
 
 @test "docker: network:true gives the job a network of its own, removed after" {
 	local port=${JOBCELL_URL##*:}
-	run_job "$(body docker --arg port "$port" --arg c 'ls /sys/class/net | tr "\n" " "; echo
+	run_job "$(body docker --arg port "$port" --arg c 'awk "NR > 2 { sub(\":\", \"\", \$1); print \$1 }" /proc/net/dev | sort | tr "\n" " "; echo
 ip route | grep -c "^default"
 grep -c nameserver /etc/resolv.conf
 if nc -z -w 2 127.0.0.1 "$1"; then echo host-lo-open; else echo host-lo-closed; fi' \
@@ -288,13 +302,13 @@ host-lo-closed"
 	wait_for 5 no_network "$job_id" ||
 		fail "network(s) of job $job_id remain: $(networks_of "$job_id")"
 	# Without network:true, on the same server: loopback only.
-	run_job "$(body docker '{command: "ls /sys/class/net | tr \"\\n\" \" \"; echo"}')" 60
+	run_job "$(body docker --arg c 'awk "NR > 2 { sub(\":\", \"\", \$1); print \$1 }" /proc/net/dev | sort | tr "\n" " "; echo' '{command: $c}')" 60
 	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
 	run -0 cat "$BATS_TEST_TMPDIR/out"
 	assert_output "lo "
 }
 
-@test "docker: a job with files binds nothing but the read-only unpacker" {
+@test "docker: a job with files binds nothing but the read-only unpacker (and /dev/null)" {
 	local cid
 	submit "$(body docker '{command: "sleep 300", timeout: 120,
 	    files: {"a": "b"}}')"
@@ -302,7 +316,7 @@ host-lo-closed"
 		fail "no running container for job $job_id"
 	cid=$(containers_of "$job_id")
 	run -0 docker inspect -f '{{json .HostConfig.Binds}} {{json .Config.Entrypoint}}' "$cid"
-	assert_output --regexp '^\["/[^"]*/jobcell-cell-unpack:/\.jobcell/unpack:ro"\] \["/\.jobcell/unpack"\]$'
+	assert_output --regexp '^\["/dev/null:/etc/resolv\.conf:ro","/[^"]*/jobcell-cell-unpack:/\.jobcell/unpack:ro"\] \["/\.jobcell/unpack"\]$'
 	api POST "/v1/jobs/$job_id/cancel"
 	assert_api_status 200
 	wait_job "$job_id" 30
@@ -311,7 +325,7 @@ host-lo-closed"
 
 @test "docker: the job is an unprivileged uid without capabilities, network or a writable root" {
 	run_job "$(body docker --arg c 'id -u; grep -E "^(CapEff|NoNewPrivs):" /proc/self/status
-ls /sys/class/net; touch /x 2>/dev/null && echo root-writable || echo root-ro
+awk "NR > 2 { sub(\":\", \"\", \$1); print \$1 }" /proc/net/dev; touch /x 2>/dev/null && echo root-writable || echo root-ro
 touch /work/f /tmp/f && pwd' '{command: $c}')" 60
 	assert_equal "$(json_get .status "$job")" succeeded
 	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
