@@ -20,7 +20,9 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "json_reader.h"
 #include "seccomp.h"
+#include "strbuf.h"
 #include "tap.h"
 
 #define MARK EHWPOISON		/* the test filter's errno */
@@ -221,6 +223,104 @@ probe(const struct seccomp_prog *prog, long (*fn)(void))
 	return WEXITSTATUS(st);
 }
 
+/* The rule of the docker profile that names name (the first, or the
+ * nth with that name), or -1. */
+static int
+profile_rule(const struct jr_doc *doc, const char *name, int nth)
+{
+	int calls = jr_obj_get(doc, jr_root(doc), "syscalls");
+
+	for (int i = 0; calls >= 0 && i < jr_len(doc, calls); i++) {
+		int rule = jr_child(doc, calls, i);
+		int names = jr_obj_get(doc, rule, "names");
+
+		for (int k = 0; names >= 0 && k < jr_len(doc, names); k++) {
+			char buf[64];
+
+			if (jr_str(doc, jr_child(doc, names, k), buf, sizeof(buf),
+			    NULL) >= 0 && strcmp(buf, name) == 0 && nth-- == 0)
+				return rule;
+		}
+	}
+	return -1;
+}
+
+static int64_t
+rule_num(const struct jr_doc *doc, int rule, const char *key, int arg)
+{
+	int64_t v = -1;
+	int tok = rule;
+
+	if (arg >= 0) {
+		int args = jr_obj_get(doc, rule, "args");
+
+		tok = args >= 0 && jr_len(doc, args) == 1 ? jr_child(doc, args,
+		    0) : -1;
+	}
+	if (tok >= 0 && (tok = jr_obj_get(doc, tok, key)) >= 0)
+		(void) jr_i64(doc, tok, &v);
+	return v;
+}
+
+/* The docker cells' profile says what the filter does (the daemon turns
+ * it into the same kind of filter; the docker e2e suites run the probes
+ * for real). */
+static void
+test_docker_profile(void)
+{
+	static const char *const plain[] = {
+		"keyctl", "add_key", "request_key", "io_uring_setup",
+		"io_uring_enter", "io_uring_register", "bpf", "perf_event_open",
+		"userfaultfd", "kexec_load", "kexec_file_load",
+		"open_by_handle_at", "ptrace", "process_vm_readv",
+		"process_vm_writev",
+	};
+	_cleanup_strbuf_ struct strbuf sb;
+	struct jr_doc *doc = NULL;
+	char buf[64];
+	int rule, tok;
+
+	strbuf_init(&sb, 64 * 1024);
+	is_int(seccomp_docker_profile(0, &sb), -EINVAL, "profile: errno 0 refused");
+	is_int(seccomp_docker_profile(EPERM, &sb), 0, "the docker profile is made");
+	is_int(jr_parse(sb.buf, sb.len, 4096, &doc), 0, "it is JSON");
+	if (!doc)
+		return;
+	tok = jr_obj_get(doc, jr_root(doc), "defaultAction");
+	ok(tok >= 0 && jr_str(doc, tok, buf, sizeof(buf), NULL) >= 0 &&
+	    strcmp(buf, "SCMP_ACT_ALLOW") == 0, "default: allow");
+	tok = jr_obj_get(doc, jr_root(doc), "architectures");
+	ok(tok >= 0 && jr_len(doc, tok) == 1 && jr_str(doc, jr_child(doc, tok,
+	    0), buf, sizeof(buf), NULL) >= 0 && strcmp(buf,
+	    "SCMP_ARCH_X86_64") == 0, "native architecture only");
+	for (size_t i = 0; i < ARRAY_SIZE(plain); i++) {
+		rule = profile_rule(doc, plain[i], 0);
+		ok(rule >= 0 && rule_num(doc, rule, "errnoRet", -1) == EPERM &&
+		    jr_obj_get(doc, rule, "args") < 0,
+		    "profile: %s is EPERM whatever its arguments", plain[i]);
+	}
+	rule = profile_rule(doc, "unshare", 0);
+	ok(rule >= 0 && rule_num(doc, rule, "index", 0) == 0 &&
+	    rule_num(doc, rule, "value", 0) == CLONE_NEWUSER &&
+	    rule_num(doc, rule, "valueTwo", 0) == CLONE_NEWUSER,
+	    "profile: unshare with CLONE_NEWUSER");
+	rule = profile_rule(doc, "clone", 0);
+	ok(rule >= 0 && rule_num(doc, rule, "value", 0) == CLONE_NEWUSER,
+	    "profile: clone with CLONE_NEWUSER");
+	rule = profile_rule(doc, "clone3", 0);
+	ok(rule >= 0 && rule_num(doc, rule, "errnoRet", -1) == ENOSYS,
+	    "profile: clone3 is ENOSYS");
+	rule = profile_rule(doc, "ioctl", 0);
+	ok(rule >= 0 && rule_num(doc, rule, "index", 0) == 1 &&
+	    rule_num(doc, rule, "value", 0) == 0xffffffffLL &&
+	    rule_num(doc, rule, "valueTwo", 0) == TIOCSTI,
+	    "profile: ioctl TIOCSTI on the low 32 bits");
+	rule = profile_rule(doc, "ioctl", 1);
+	ok(rule >= 0 && rule_num(doc, rule, "valueTwo", 0) == TIOCLINUX,
+	    "profile: ioctl TIOCLINUX");
+	doc = jr_free(doc);
+}
+
 int
 main(void)
 {
@@ -252,6 +352,7 @@ main(void)
 	struct seccomp_prog test = { 0 }, prod = { 0 };
 	int r;
 
+	test_docker_profile();
 	r = seccomp_prog_build(MARK, &test);
 	is_int(r, 0, "the filter builds");
 	if (r < 0)
