@@ -509,8 +509,11 @@ jobs_writer_start(const struct api_server *srv, char *errmsg, size_t size)
 	if ((r = db_open(srv->db_path, 0, 0, &db, errmsg, size)) < 0)
 		return r;
 	if ((r = pthread_create(&t, NULL, writer_main, db)) != 0) {
+		char ebuf[128];
+
+		/* GNU strerror_r (_GNU_SOURCE via config.h) returns the text. */
 		(void) snprintf(errmsg, size, "cannot start the writer thread: "
-		    "%s", strerror(r));
+		    "%s", strerror_r(r, ebuf, sizeof(ebuf)));
 		db = db_close(db);
 		return -r;
 	}

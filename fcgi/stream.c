@@ -308,6 +308,6 @@ stream_follow(struct req *rq, const char *id, int64_t after,
 		return api_err_internal(err, r);
 	}
 	if (r < 0 && r != -EPIPE)
-		log_warn("job=%s: follow stream ended early: %s", id, strerror(-r));
+		(void) log_errno(r, "job=%s: follow stream ended early", id);
 	return 0;	/* headers are out: the stream simply ends */
 }
