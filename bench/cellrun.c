@@ -32,6 +32,8 @@
 #include "cleanup.h"
 #include "jc_limits.h"
 #include "sandbox.h"
+#include "parse.h"
+#include "timefmt.h"
 #include "banned.h"
 
 #define EXIT_TIMEOUT	124
@@ -54,33 +56,6 @@ static uint64_t cg_seq;
 static char env_path[] = "PATH=/usr/bin:/bin";
 static char env_home[] = "HOME=/work";
 static char *const job_env[] = { env_path, env_home, NULL };
-
-static int64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	(void) clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int
-parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s[0] || s[0] == '-' || s[0] == '+')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return errno == ERANGE ? -ERANGE : -EINVAL;
-	if (v < min || v > max)
-		return -ERANGE;
-	*ret = v;
-	return 0;
-}
 
 /* Copies what is available on fd to out; -1 on EOF after the copy. */
 static int
@@ -180,7 +155,7 @@ run_cell_in(char *const *argv, struct cgroup *cg)
 		return EXIT_SETUP;
 	}
 	if (arg_timeout_ms)
-		term_at = now_us() + (int64_t) arg_timeout_ms * 1000;
+		term_at = time_mono_us() + (int64_t) arg_timeout_ms * 1000;
 
 	while (!done) {
 		struct pollfd p[3] = {
@@ -189,7 +164,7 @@ run_cell_in(char *const *argv, struct cgroup *cg)
 			{ .fd = pidfd, .events = POLLIN },
 		};
 
-		now = now_us();
+		now = time_mono_us();
 		if (term_at >= 0 && now >= term_at) {
 			timed_out = true;
 			(void) cell_signal(&c, SIGTERM);
@@ -292,9 +267,9 @@ repeat(char *const *argv)
 		return 1;
 	}
 	for (uint64_t i = 0; i < arg_repeat; i++) {
-		t0 = now_us();
+		t0 = time_mono_us();
 		status = arg_plain ? run_plain(argv) : run_cell(argv);
-		t[i] = now_us() - t0;
+		t[i] = time_mono_us() - t0;
 		if (status != 0) {
 			fprintf(stderr, "cellrun: run %" PRIu64 " exited %d\n",
 			    i + 1, status);

@@ -29,6 +29,8 @@
 #include "sandbox_docker.h"
 #include "seccomp.h"
 #include "strbuf.h"
+#include "parse.h"
+#include "timefmt.h"
 #include "banned.h"
 
 #define EXIT_TIMEOUT	124
@@ -50,33 +52,6 @@ static bool arg_stdin = false;
 static char env_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
 static char env_home[] = "HOME=/work";
 static char *const job_env[] = { env_path, env_home, NULL };
-
-static int64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	(void) clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int
-parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s[0] || s[0] == '-' || s[0] == '+')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return errno == ERANGE ? -ERANGE : -EINVAL;
-	if (v < min || v > max)
-		return -ERANGE;
-	*ret = v;
-	return 0;
-}
 
 /* Copies what is available on fd to out; closes fd at EOF. */
 static void
@@ -143,7 +118,7 @@ run_cell(char *const *argv, uint64_t n)
 		return EXIT_SETUP;
 	}
 	if (arg_timeout_ms)
-		term_at = now_us() + (int64_t) arg_timeout_ms * 1000;
+		term_at = time_mono_us() + (int64_t) arg_timeout_ms * 1000;
 	for (;;) {
 		struct pollfd p[2] = {
 			{ .fd = c.stdout_fd, .events = POLLIN },
@@ -153,7 +128,7 @@ run_cell(char *const *argv, uint64_t n)
 
 		if ((r = docker_cell_try_wait(&c, &res)) != 0)
 			break;
-		now = now_us();
+		now = time_mono_us();
 		if (term_at >= 0 && now >= term_at) {
 			timed_out = true;
 			(void) docker_cell_signal(&c, SIGTERM);
@@ -221,9 +196,9 @@ repeat(char *const *argv)
 		return 1;
 	}
 	for (uint64_t i = 0; i < arg_repeat; i++) {
-		t0 = now_us();
+		t0 = time_mono_us();
 		status = run_cell(argv, i);
-		t[i] = now_us() - t0;
+		t[i] = time_mono_us() - t0;
 		if (status != 0) {
 			fprintf(stderr, "dockerrun: run %" PRIu64 " exited %d\n",
 			    i + 1, status);

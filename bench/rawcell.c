@@ -36,6 +36,7 @@
 #include "cgroup.h"
 #include "cleanup.h"
 #include "privs.h"
+#include "timefmt.h"
 #include "banned.h"
 
 #define ROOT "/tmp"	/* inside the child's private mount namespace */
@@ -43,15 +44,6 @@
 static uint64_t arg_uid = 65534;
 static uint64_t arg_repeat = 0;
 static bool arg_samples = false;
-
-static int64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	(void) clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int
 bind_ro(const char *src, const char *dst)
@@ -205,14 +197,14 @@ main(int argc, char **argv)
 	if (!(t = calloc(arg_repeat, sizeof(*t))))
 		return 1;
 	for (uint64_t i = 0; i < arg_repeat; i++) {
-		int64_t t0 = now_us();
+		int64_t t0 = time_mono_us();
 
 		if ((r = run_once(&root, i, argv + optind)) < 0) {
 			fprintf(stderr, "rawcell: run %" PRIu64 ": %s\n", i + 1,
 			    strerror(-r));
 			return 1;
 		}
-		t[i] = now_us() - t0;
+		t[i] = time_mono_us() - t0;
 	}
 	if (arg_samples) {
 		for (uint64_t i = 0; i < arg_repeat; i++)

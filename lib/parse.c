@@ -55,6 +55,20 @@ range:
 }
 
 int
+parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
+{
+	int64_t v;
+	int r;
+
+	if (!s || s[0] == '-' || max > INT64_MAX)
+		return -EINVAL;
+	if ((r = parse_i64(s, (int64_t) min, (int64_t) max, &v)) < 0)
+		return r;
+	*ret = (uint64_t) v;
+	return 0;
+}
+
+int
 str_copy(char *dst, size_t size, const char *src)
 {
 	size_t n = strlen(src);

@@ -8,6 +8,8 @@
 /* Whole string, base 10, optional leading '-'; no spaces, no '+'.
  * -EINVAL if not a number, -ERANGE outside [min, max]. */
 int parse_i64(const char *s, int64_t min, int64_t max, int64_t *ret);
+/* The same for an unsigned value: no sign at all; max at most INT64_MAX. */
+int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 /* Copies src into dst[size]; -E2BIG (dst holds a truncated copy) if it does
  * not fit. */
 int str_copy(char *dst, size_t size, const char *src);

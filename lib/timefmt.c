@@ -33,6 +33,16 @@ time_mono_ms(void)
 	return clock_ms(CLOCK_MONOTONIC);
 }
 
+int64_t
+time_mono_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return 0;	/* as clock_ms */
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int
 time_format_rfc3339(int64_t ms, char *buf, size_t size)
 {

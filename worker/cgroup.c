@@ -808,12 +808,27 @@ remove_below(const char *dir, int depth, bool kill)
  * leaf per container; a margin for runtimes that nest one more). */
 #define BELOW_DEPTH	2
 
+/* rmdir(dir); only if that fails because cgroups remain below it (EBUSY),
+ * removes those (killing what runs there if kill) and tries once more, so
+ * a namespace cell's leaf costs one rmdir as before. 0 (also if dir is
+ * gone), or -errno. */
+static int
+rmdir_tree(const char *dir, bool kill)
+{
+	if (rmdir(dir) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EBUSY)
+		return -errno;
+	remove_below(dir, BELOW_DEPTH, kill);
+	return rmdir(dir) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
 int
 cgroup_destroy(struct cgroup *cg)
 {
 	int64_t deadline = time_mono_ms() + CGROUP_DESTROY_MS;
 	bool removed[CG__MAX] = { false };
-	int r = 0;
+	int r = 0, k;
 
 	if (cg->version == CGROUP_V2 && cg->ndirs > 0 && cg->dfd[0] >= 0)
 		(void) write_at(cg->dfd[0], "cgroup.kill", "1");	/* 5.14+ */
@@ -824,11 +839,10 @@ cgroup_destroy(struct cgroup *cg)
 				continue;
 			if (cg->dfd[i] >= 0)
 				(void) kill_procs(cg->dfd[i]);
-			remove_below(cg->dir[i], BELOW_DEPTH, true);
-			if (rmdir(cg->dir[i]) == 0 || errno == ENOENT)
+			if ((k = rmdir_tree(cg->dir[i], true)) == 0)
 				removed[i] = true;
 			else if (r == 0)
-				r = -errno;
+				r = k;
 		}
 		if (r != -EBUSY || time_mono_ms() >= deadline)
 			break;
@@ -862,8 +876,7 @@ sweep_dir(const char *parent, bool (*gone)(const char *, void *), void *arg)
 		k = snprintf(p, sizeof(p), "%s/%s", parent, de->d_name);
 		if (k < 0 || (size_t) k >= sizeof(p))
 			continue;
-		remove_below(p, BELOW_DEPTH, false);
-		if (rmdir(p) == 0)	/* EBUSY: still populated, leave it */
+		if (rmdir_tree(p, false) == 0)	/* populated: leave it */
 			n++;
 	}
 	(void) closedir(d);
@@ -879,9 +892,8 @@ cgroup_remove_everywhere(const struct cgroup_root *root, const char *name)
 	for (size_t i = 0; i < root->nall; i++) {
 		if ((k = cgroup_path(root->all[i], name, p, sizeof(p))) < 0)
 			return k;
-		remove_below(p, BELOW_DEPTH, false);
-		if (rmdir(p) < 0 && errno != ENOENT && r == 0)
-			r = -errno;
+		if ((k = rmdir_tree(p, false)) < 0 && r == 0)
+			r = k;
 	}
 	return r;
 }

@@ -359,15 +359,18 @@ job_cgroup_create(const struct claimed_job *j, struct cgroup *ret)
 }
 
 /* Reads the usage into res, then removes the cgroup (killing anything
- * left, which the end of the cell's pid namespace should have done). */
+ * left, which the end of the cell's pid namespace should have done). For
+ * a docker job also the directories Docker's runtime made for it in the
+ * hierarchies we do not use (devices, freezer, ...). */
 static void
-job_cgroup_end(const char *id, struct cgroup *cg, struct job_result *res)
+job_cgroup_end(const struct claimed_job *j, struct cgroup *cg,
+    struct job_result *res)
 {
 	struct cgroup_usage u;
 	int r;
 
 	if ((r = cgroup_read_usage(cg, &u)) < 0)
-		log_warn("job=%s: cannot read cgroup usage: %s, ignoring", id,
+		log_warn("job=%s: cannot read cgroup usage: %s, ignoring", j->id,
 		    strerror(-r));
 	if (res) {
 		res->has_usage = true;
@@ -376,19 +379,11 @@ job_cgroup_end(const char *id, struct cgroup *cg, struct job_result *res)
 		res->oom_killed = u.oom_killed;
 	}
 	if ((r = cgroup_destroy(cg)) < 0)
-		log_err("job=%s: cannot remove the cgroup: %s", id, strerror(-r));
-}
-
-/* The directories docker's runtime made for the job's container under
- * its cgroup in the hierarchies we do not use (devices, freezer, ...). */
-static void
-docker_cgroups_end(const char *id)
-{
-	int r;
-
-	if ((r = cgroup_remove_everywhere(&cg_root, id)) < 0)
+		log_err("job=%s: cannot remove the cgroup: %s", j->id,
+		    strerror(-r));
+	if (j->docker && (r = cgroup_remove_everywhere(&cg_root, j->id)) < 0)
 		log_warn("job=%s: cannot remove the cgroups docker made: %s; "
-		    "the supervisor's sweep will", id, strerror(-r));
+		    "the supervisor's sweep will", j->id, strerror(-r));
 }
 
 /* The job's cell, whichever backend runs it: the run loop below sees two
@@ -689,9 +684,7 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	exec_args_release(&ea);
 	if (r < 0) {
 		if (have_cg)
-			job_cgroup_end(j->id, &cg, NULL);
-		if (j->docker && have_cg)
-			docker_cgroups_end(j->id);
+			job_cgroup_end(j, &cg, NULL);
 		finish_error(db, j->id, lc, msg, next);
 		return;
 	}
@@ -831,17 +824,13 @@ run_job(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		    cr.error);
 		job_cell_release(&cell);
 		if (have_cg)
-			job_cgroup_end(j->id, &cg, NULL);
-		if (cell.docker && have_cg)
-			docker_cgroups_end(j->id);
+			job_cgroup_end(j, &cg, NULL);
 		finish_error(db, j->id, lc, msg, next);
 		return;
 	}
 	job_cell_release(&cell);
 	if (have_cg)
-		job_cgroup_end(j->id, &cg, &res);
-	if (cell.docker && have_cg)
-		docker_cgroups_end(j->id);
+		job_cgroup_end(j, &cg, &res);
 	if (cell.docker) {
 		res.oom_killed = res.oom_killed || cell.oom_killed;
 		/* docker-init reports a death by signal N as 128 + N. */

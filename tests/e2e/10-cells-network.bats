@@ -41,7 +41,9 @@ slirps() {
 # job_networks: the networks a job made on the suite's private dockerd
 # (every network there but docker's own: bridge, host, none).
 job_networks() {
-	docker network ls -q --filter type=custom | grep -c . || true
+	local ids
+	ids=$(docker network ls -q --filter type=custom) || return 1
+	awk 'NF { n++ } END { print n + 0 }' <<<"$ids"
 }
 
 # net_leftovers: what gave jobs a network and is still there (namespace:
@@ -55,7 +57,9 @@ net_leftovers() {
 }
 
 _no_net_leftovers() {
-	[[ $(net_leftovers) == 0 ]]
+	local n
+	n=$(net_leftovers) || return 1
+	[[ $n == 0 ]]
 }
 
 # The job's view: interfaces, default gateway, a resolver (a nameserver

@@ -82,7 +82,7 @@ cgroups_of() {
 	local m
 	while read -r m; do
 		[[ -d $m/jobcell/$1 ]] && echo "$m/jobcell/$1"
-	done < <(awk '$9 == "cgroup" || $9 == "cgroup2" { print $5 }' /proc/self/mountinfo)
+	done < <(cgroup_mounts)
 	return 0
 }
 

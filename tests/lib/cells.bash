@@ -119,8 +119,7 @@ cgroup_dirs() {
 		d=$m/jobcell
 		[[ -d $d ]] || continue
 		find "$d" -mindepth 1 -maxdepth 1 -type d -printf "$d/%f\n"
-	done < <(awk '{ for (i = 7; i < NF && $i != "-"; i++) ; }
-	    $(i + 1) == "cgroup" || $(i + 1) == "cgroup2" { print $5 }' /proc/self/mountinfo)
+	done < <(cgroup_mounts)
 }
 
 # leftover_cgroups: the leaves of jobs this stack knows as finished.

@@ -187,3 +187,11 @@ new_consumer() {
 consumer_id() {
 	sqlite3 "$JOBCELL_DB" "SELECT id FROM consumers WHERE name = '$1'"
 }
+
+# cgroup_mounts: the mount point of every cgroup hierarchy (v1 of any
+# controller or name, and cgroup2), one a line. The fs type follows the
+# " - " that ends mountinfo's optional fields, whose number varies.
+cgroup_mounts() {
+	awk '{ for (i = 7; i < NF && $i != "-"; i++) ; }
+	    $(i + 1) == "cgroup" || $(i + 1) == "cgroup2" { print $5 }' /proc/self/mountinfo
+}

@@ -10,6 +10,27 @@
 #include "banned.h"
 
 static void
+test_parse_u64(void)
+{
+	uint64_t v = 7;
+
+	is_int(parse_u64("0", 0, 10, &v), 0, "u64: 0");
+	is_int((int) v, 0, "u64: 0 read");
+	is_int(parse_u64("4294967295", 1, UINT32_MAX, &v), 0, "u64: UINT32_MAX");
+	ok(v == UINT32_MAX, "u64: UINT32_MAX read");
+	v = 7;
+	is_int(parse_u64("-0", 0, 10, &v), -EINVAL, "u64: no sign");
+	is_int(parse_u64("-1", 0, 10, &v), -EINVAL, "u64: no negative");
+	is_int(parse_u64("11", 0, 10, &v), -ERANGE, "u64: above max");
+	is_int(parse_u64("0", 1, 10, &v), -ERANGE, "u64: below min");
+	is_int(parse_u64("1x", 0, 10, &v), -EINVAL, "u64: not a number");
+	is_int(parse_u64("", 0, 10, &v), -EINVAL, "u64: empty");
+	is_int(parse_u64("1", 0, UINT64_MAX, &v), -EINVAL,
+	    "u64: a max past INT64_MAX is the caller's error");
+	is_int((int) v, 7, "u64: nothing written on error");
+}
+
+static void
 test_parse_i64(void)
 {
 	static const struct {
@@ -111,6 +132,7 @@ int
 main(void)
 {
 	test_parse_i64();
+	test_parse_u64();
 	test_str_copy();
 	test_startswith();
 	return done_testing();
