@@ -22,7 +22,7 @@
 
 enum {
 	OPT_COMMAND = 0x2000, OPT_COMMAND_FILE, OPT_STDIN, OPT_ARGV,
-	OPT_WAIT, OPT_FOLLOW, OPT_TIMEOUT, OPT_ENV, OPT_NAME, OPT_INPUT,
+	OPT_WAIT, OPT_FOLLOW, OPT_TIMEOUT, OPT_ENV, OPT_NAME, OPT_STDIN_FILE, OPT_INPUT,
 	OPT_MEMORY, OPT_MEMORY_MB, OPT_CPUS, OPT_PIDS, OPT_DISK, OPT_DISK_MB,
 	OPT_NETWORK, OPT_SANDBOX, OPT_FILE, OPT_CWD, OPT_IMAGE,
 	OPT_CANCEL_ON_INT,
@@ -36,7 +36,7 @@ static bool arg_wait;
 static bool arg_follow;
 static bool arg_cancel_on_interrupt;
 static const char *arg_name;
-static const char *arg_input;
+static const char *arg_stdin_file;
 static const char *arg_sandbox;
 static const char *arg_image;
 static const char *arg_cwd;
@@ -57,7 +57,7 @@ submit_usage(FILE *f, const char *cmd)
 	fprintf(f, "Usage: jobcell %s (--command STR | --command-file FILE | "
 	    "--stdin | --argv -- ARG...)\n"
 	    "           [--name N] [--timeout S] [--env K=V]... "
-	    "[--input FILE]\n"
+	    "[--stdin-file FILE]\n"
 	    "           [--file LOCAL[:PATH]]... [--cwd DIR] "
 	    "[--memory SIZE] [--cpus N]\n"
 	    "           [--pids N] [--disk SIZE] [--network] "
@@ -87,7 +87,7 @@ submit_usage(FILE *f, const char *cmd)
 	    "  --name N            a name for the job\n"
 	    "  --timeout S         wall-time limit in seconds\n"
 	    "  --env K=V           an environment variable (repeatable)\n"
-	    "  --input FILE        the job's standard input ('-': ours)\n"
+	    "  --stdin-file FILE   the job's standard input ('-': ours)\n"
 	    "  --file LOCAL[:PATH] put the local file LOCAL (UTF-8 text) in "
 	    "the workspace\n"
 	    "                      as PATH (default: its base name; "
@@ -171,7 +171,7 @@ opt_size_mb(const char *cmd, const char *opt, const char *s, int64_t *ret)
 static void
 reset_submit_args(void)
 {
-	arg_command = arg_command_file = arg_name = arg_input = NULL;
+	arg_command = arg_command_file = arg_name = arg_stdin_file = NULL;
 	arg_sandbox = arg_image = arg_cwd = NULL;
 	arg_stdin_script = arg_argv = arg_wait = arg_follow = false;
 	arg_network = arg_cancel_on_interrupt = false;
@@ -200,9 +200,10 @@ submit_check(const char *cmd, int argc, char **argv)
 	if (arg_argv && argc - optind > JC_MAX_ARGV)
 		return cli_usage_err(cmd, "more than %d arguments",
 		    JC_MAX_ARGV);
-	if (arg_stdin_script && arg_input && strcmp(arg_input, "-") == 0)
-		return cli_usage_err(cmd, "--stdin and --input - both want "
-		    "standard input");
+	if (arg_stdin_script && arg_stdin_file &&
+	    strcmp(arg_stdin_file, "-") == 0)
+		return cli_usage_err(cmd, "--stdin and --stdin-file - both "
+		    "want standard input");
 	if (arg_wait && arg_follow)
 		return cli_usage_err(cmd, "--wait and --follow do not mix");
 	if (arg_cancel_on_interrupt && strcmp(cmd, "submit") == 0 &&
@@ -236,6 +237,7 @@ submit_opts(struct cli_global *g, const char *cmd, int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "env", required_argument, NULL, OPT_ENV },
 		{ "name", required_argument, NULL, OPT_NAME },
+		{ "stdin-file", required_argument, NULL, OPT_STDIN_FILE },
 		{ "input", required_argument, NULL, OPT_INPUT },
 		{ "file", required_argument, NULL, OPT_FILE },
 		{ "cwd", required_argument, NULL, OPT_CWD },
@@ -294,8 +296,18 @@ submit_opts(struct cli_global *g, const char *cmd, int argc, char **argv)
 		case OPT_NAME:
 			arg_name = optarg;
 			break;
+		case OPT_STDIN_FILE:
+			arg_stdin_file = optarg;
+			break;
 		case OPT_INPUT:
-			arg_input = optarg;
+			/* --input FILE was the job's stdin until 0.3; the
+			 * name now belongs to workspace inputs (DESIGN §7),
+			 * which this client does not send yet. Say so
+			 * rather than run the job without what was meant. */
+			r = cli_usage_err(cmd, "--input is PATH[:DEST], a "
+			    "workspace input, which this version cannot send "
+			    "yet; for the job's standard input use "
+			    "--stdin-file '%s'", optarg);
 			break;
 		case OPT_FILE:
 			r = opt_file(cmd, optarg);
@@ -439,8 +451,8 @@ build_request(const char *cmd, char **argv_rest, int n_rest,
 	    read_input(cmd, "script", "-", JC_MAX_COMMAND_BYTES, &script,
 	    &script_len) < 0)
 		return -EINVAL;
-	if (arg_input &&
-	    read_input(cmd, "input", arg_input, JC_MAX_STDIN_BYTES, &input,
+	if (arg_stdin_file &&
+	    read_input(cmd, "stdin-file", arg_stdin_file, JC_MAX_STDIN_BYTES, &input,
 	    &input_len) < 0)
 		return -EINVAL;
 	if (script && memchr(script, '\0', script_len))

@@ -132,15 +132,19 @@ free_port() {
 	[[ $stderr == "jobcell: run: cannot read command file '/nonexistent': No such file or directory" ]]
 }
 
-@test "--input feeds the job's stdin and --env sets its variables" {
+@test "--stdin-file feeds the job's stdin and --env sets its variables" {
 	local f=$BATS_TEST_TMPDIR/input
 	printf 'line one\nline two\n' >"$f"
-	run -0 "$JC" run --input "$f" --command 'wc -l; cat'
+	run -0 "$JC" run --stdin-file "$f" --command 'wc -l; cat'
 	assert_output 2
-	run -0 "$JC" run --input "$f" --command 'cat'
+	run -0 "$JC" run --stdin-file "$f" --command 'cat'
 	assert_output $'line one\nline two'
-	run -0 "$JC" run --input - --command 'tr a-z A-Z' <<<'shout'
+	run -0 "$JC" run --stdin-file - --command 'tr a-z A-Z' <<<'shout'
 	assert_output SHOUT
+	# --input was this option's old name; it now means a workspace
+	# input, and must not run the job without what the user meant.
+	run -2 --separate-stderr "$JC" run --input "$f" --command 'cat'
+	[[ $stderr == *"--stdin-file '$f'"* ]]
 	run -0 "$JC" run --env A=1 --env 'B=two words' --env C= \
 	    --command 'echo "$A|$B|${C-unset}"'
 	assert_output '1|two words|'
@@ -150,9 +154,11 @@ free_port() {
 	[[ $stderr == *"--env wants NAME=VALUE"* ]]
 }
 
-@test "run exits with the job's code: 0, 7, and 124 on timeout" {
+@test "run exits with the job's code: 0, 7, 137 for a KILL, 124 on timeout" {
 	run -0 "$JC" run --command true
 	run -7 "$JC" run --command 'exit 7'
+	# A job its own signal ends exits 128+N, as a shell says (jobcell(1)).
+	run -137 "$JC" run --command 'kill -KILL $$'
 	run -124 --separate-stderr "$JC" run --timeout 1 --command 'echo before; sleep 30'
 	assert_output before
 	run -0 "$JC" list --limit 1 --json
