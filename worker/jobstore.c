@@ -39,14 +39,16 @@ claimed_job_release(struct claimed_job *j)
  * index lookups per consumer with queued jobs): each temporary table costs
  * a page cache of its own, and the claim runs after every submission.
  * MIN() of "running count, zero-padded" || id orders by count, then id
- * (ids are fixed-length and time-sortable); NULL if there is no candidate. */
+ * (ids are fixed-length and time-sortable); NULL if there is no candidate.
+ * A disabled consumer's mc is NULL, so its queued jobs are never picked:
+ * they wait, queued, until it is enabled again (issue 12). */
 static const char claim_pick_sql[] =
     "SELECT substr(MIN(printf('%010d', n) || head), 11) FROM ("
     "  SELECT MIN(id) AS head,"
     "    (SELECT COUNT(*) FROM jobs r WHERE r.status = 'running' AND"
     "     r.consumer_id = q.consumer_id) AS n,"
     "    (SELECT max_concurrent FROM consumers c WHERE"
-    "     c.id = q.consumer_id) AS mc"
+    "     c.id = q.consumer_id AND c.disabled = 0) AS mc"
     "  FROM jobs q WHERE status = 'queued' AND instr(' ' ||"
     "    (SELECT sandboxes FROM supervisors WHERE pid = ?1) || ' ',"
     "    ' ' || q.sandbox || ' ') > 0 GROUP BY consumer_id) "

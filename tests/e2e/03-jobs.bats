@@ -260,3 +260,62 @@ setup() {
 	api GET /v1/jobs/doesnotexist0000000000000
 	assert_api_error 404 not_found
 }
+
+# _db_status ID: the job's status as the database has it (a disabled
+# consumer cannot ask the API).
+_db_status() {
+	sqlite3 -cmd '.timeout 10000' "$JOBCELL_DB" "SELECT status FROM jobs WHERE id = '$1'"
+}
+
+_db_status_is() {
+	[[ $(_db_status "$1") == "$2" ]]
+}
+
+# _job_procs ID: the cgroup.procs file of the job's (namespace) cell.
+_job_procs() {
+	local d=/sys/fs/cgroup/pids/jobcell/$1
+	[[ -d /sys/fs/cgroup/pids ]] || d=/sys/fs/cgroup/jobcell/$1
+	echo "$d/cgroup.procs"
+}
+
+@test "a disabled consumer's queued jobs are not started; enabled, they run" {
+	new_consumer carol CAROL_KEY
+	run -0 jobcell_admin set-quota --name carol --max-concurrent 1
+	export JOBCELL_KEY=$CAROL_KEY
+	submit '{"command":"sleep 300","timeout":600}'
+	local first=$job_id procs i
+	wait_for 20 _db_status_is "$first" running || fail "the first job did not start"
+	local -a queued=()
+	for i in 1 2 3; do
+		submit '{"command":"echo queued"}'
+		queued+=("$job_id")
+	done
+	run -0 jobcell_admin disable-consumer --name carol
+	api GET /v1/me
+	assert_api_error 403 forbidden
+	# Its running job keeps its slot (documented): it is still running.
+	run -0 _db_status "$first"
+	assert_output running
+	# End it from the host, as an operator would: kill its cell. Its slot
+	# frees at once, and the queued jobs are the oldest work there is.
+	procs=$(_job_procs "$first")
+	wait_for 10 grep -q . "$procs" || fail "no processes in $procs"
+	local -a pids=()
+	mapfile -t pids <"$procs"
+	for i in "${pids[@]}"; do kill -KILL "$i" 2>/dev/null || true; done
+	wait_for 30 _db_status_is "$first" failed || fail "the first job is $(_db_status "$first")"
+	# Another consumer's job, submitted after carol's, runs to its end;
+	# the fair order would have started carol's older ones first.
+	export JOBCELL_KEY=$BOB_KEY
+	run_job '{"command":"echo canary"}'
+	[[ $(json_get .status "$job") == succeeded ]] || fail "canary: $job"
+	for i in "${queued[@]}"; do
+		run -0 _db_status "$i"
+		assert_output queued
+	done
+	# Enabled again, they run.
+	run -0 jobcell_admin enable-consumer --name carol
+	for i in "${queued[@]}"; do
+		wait_for 60 _db_status_is "$i" succeeded || fail "job $i is $(_db_status "$i") after enable"
+	done
+}
