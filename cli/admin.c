@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #include "cleanup.h"
-#include "config.h"
+#include "jc_config.h"
 #include "db.h"
 #include "json_writer.h"
 #include "keys.h"

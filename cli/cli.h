@@ -40,7 +40,7 @@ void cli_interrupt_clear(void);
 #define PROFILE_SERVER_MAX	1024	/* base URL */
 #define PROFILE_KEY_MAX		256	/* API key as given */
 #define PROFILE_COUNT_MAX	64	/* profiles in one config file */
-#define CONFIG_FILE_MAX		(256u * 1024)	/* config file */
+#define PROFILE_FILE_MAX	(256u * 1024)	/* config file */
 
 #define CLI_RESP_MAX		(4u * 1024 * 1024)	/* a JSON reply */
 #define CLI_LOGS_RESP_MAX	(32u * 1024 * 1024)	/* one logs page */
@@ -133,7 +133,7 @@ struct profile {
 	char cacert[JC_PATH_MAX];
 };
 
-struct config {
+struct profile_file {
 	char path[JC_PATH_MAX];
 	bool exists;			/* the file was there when loaded */
 	char active[PROFILE_NAME_MAX + 1];
@@ -161,19 +161,20 @@ int profile_server_valid(const char *url);
 int profile_key_valid(const char *key);
 /* The config file path ($XDG_CONFIG_HOME/jobcell/config or
  * ~/.config/jobcell/config) into buf[size]. */
-int config_path(char *buf, size_t size);
+int profile_file_path(char *buf, size_t size);
 /* Loads the config file into *cfg (zeroed first). A missing file is an
  * empty config (cfg->exists false). Refuses, with a message on stderr, a
  * file readable or writable by group/others or owned by someone else
  * (-EPERM), a malformed one (-EINVAL, naming the line), or one too big. */
-int config_load(struct config *cfg);
+int profile_file_load(struct profile_file *cfg);
 /* Writes cfg atomically (temp file + rename), mode 0600, creating the
  * directory (0700) if needed. Prints its own error. */
-int config_save(const struct config *cfg);
-void config_release(struct config *cfg);	/* wipes keys */
-struct profile *config_find(const struct config *cfg, const char *name);
+int profile_file_save(const struct profile_file *cfg);
+void profile_file_release(struct profile_file *cfg);	/* wipes keys */
+struct profile *profile_file_find(const struct profile_file *cfg,
+    const char *name);
 /* Adds p, or replaces the profile of the same name. -E2BIG if full. */
-int config_put(struct config *cfg, const struct profile *p);
+int profile_file_put(struct profile_file *cfg, const struct profile *p);
 /* Effective settings: --profile > JOBCELL_PROFILE > active > "default";
  * then JOBCELL_SERVER/KEY/CACERT over the profile's values. need: fail
  * (with a message) if the server / key named there is not set. */

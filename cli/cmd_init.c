@@ -93,7 +93,7 @@ cmd_init(struct cli_global *g, int argc, char **argv)
 		{ "no-set-active", no_argument, NULL, OPT_NO_ACTIVE },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct config cfg;
+	struct profile_file cfg;
 	struct profile p = { 0 };
 	const char *name;
 	int c, r;
@@ -163,20 +163,20 @@ cmd_init(struct cli_global *g, int argc, char **argv)
 		fprintf(stderr, "jobcell: init: warning: %s is plain HTTP; "
 		    "the key will cross the network unencrypted\n", p.server);
 
-	if ((r = config_load(&cfg)) < 0) {
+	if ((r = profile_file_load(&cfg)) < 0) {
 		explicit_bzero(&p, sizeof(p));
 		return EXIT_FAIL;
 	}
-	r = config_put(&cfg, &p);
+	r = profile_file_put(&cfg, &p);
 	explicit_bzero(&p, sizeof(p));
 	if (r < 0) {
-		config_release(&cfg);
+		profile_file_release(&cfg);
 		return cli_err("init", "too many profiles (at most %d)",
 		    PROFILE_COUNT_MAX);
 	}
 	if (!arg_no_set_active)
 		(void) str_copy(cfg.active, sizeof(cfg.active), name);
-	r = config_save(&cfg);
+	r = profile_file_save(&cfg);
 	if (r == 0 && g->json) {
 		r = print_profile_json("init", name, cfg.path,
 		    strcmp(cfg.active, name) == 0) == EXIT_OK ? 0 : -EIO;
@@ -185,7 +185,7 @@ cmd_init(struct cli_global *g, int argc, char **argv)
 		if (!arg_no_set_active)
 			printf("active profile: %s\n", name);
 	}
-	config_release(&cfg);
+	profile_file_release(&cfg);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
@@ -230,30 +230,30 @@ use_usage(FILE *f)
 int
 cmd_use(struct cli_global *g, int argc, char **argv)
 {
-	struct config cfg;
+	struct profile_file cfg;
 	const char *name;
 	int r;
 
 	if ((r = simple_opts(g, "use", argc, argv, 1, use_usage)) >= 0)
 		return r;
 	name = argv[optind];
-	if ((r = config_load(&cfg)) < 0)
+	if ((r = profile_file_load(&cfg)) < 0)
 		return EXIT_FAIL;
-	if (!config_find(&cfg, name)) {
+	if (!profile_file_find(&cfg, name)) {
 		fprintf(stderr, "jobcell: use: no profile '");
 		cli_put_safe(stderr, name);
 		fprintf(stderr, "' in %s (see 'jobcell profiles')\n", cfg.path);
-		config_release(&cfg);
+		profile_file_release(&cfg);
 		return EXIT_FAIL;
 	}
 	(void) str_copy(cfg.active, sizeof(cfg.active), name);
-	r = config_save(&cfg);
+	r = profile_file_save(&cfg);
 	if (r == 0 && g->json)
 		r = print_profile_json("use", name, cfg.path, true) == EXIT_OK ?
 		    0 : -EIO;
 	else if (r == 0)
 		printf("active profile: %s\n", name);
-	config_release(&cfg);
+	profile_file_release(&cfg);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
@@ -268,12 +268,12 @@ profiles_usage(FILE *f)
 }
 
 static int
-profiles_json(const struct config *cfg)
+profiles_json(const struct profile_file *cfg)
 {
 	_cleanup_strbuf_ struct strbuf sb = { 0 };
 	struct jw w;
 
-	strbuf_init(&sb, CONFIG_FILE_MAX);
+	strbuf_init(&sb, PROFILE_FILE_MAX);
 	jw_init(&w, &sb);
 	jw_obj_open(&w);
 	if (cfg->active[0])
@@ -308,24 +308,24 @@ profiles_json(const struct config *cfg)
 int
 cmd_profiles(struct cli_global *g, int argc, char **argv)
 {
-	struct config cfg;
+	struct profile_file cfg;
 	size_t width = 4;
 	int r;
 
 	if ((r = simple_opts(g, "profiles", argc, argv, 0,
 	    profiles_usage)) >= 0)
 		return r;
-	if ((r = config_load(&cfg)) < 0)
+	if ((r = profile_file_load(&cfg)) < 0)
 		return EXIT_FAIL;
 	if (g->json) {
 		r = profiles_json(&cfg);
-		config_release(&cfg);
+		profile_file_release(&cfg);
 		return r;
 	}
 	if (cfg.n == 0) {
 		fprintf(stderr, "no profiles in %s; run 'jobcell init --server "
 		    "URL --key KEY'\n", cfg.path);
-		config_release(&cfg);
+		profile_file_release(&cfg);
 		return EXIT_OK;
 	}
 	for (size_t i = 0; i < cfg.n; i++)
@@ -339,7 +339,7 @@ cmd_profiles(struct cli_global *g, int argc, char **argv)
 		    strcmp(p->name, cfg.active) == 0 ? '*' : ' ',
 		    (int) width, p->name, p->server[0] ? p->server : "-");
 	}
-	config_release(&cfg);
+	profile_file_release(&cfg);
 	return EXIT_OK;
 }
 

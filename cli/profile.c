@@ -103,7 +103,7 @@ setting_src_name(enum setting_src s)
 }
 
 int
-config_path(char *buf, size_t size)
+profile_file_path(char *buf, size_t size)
 {
 	const char *xdg = secure_getenv("XDG_CONFIG_HOME");
 	const char *home;
@@ -129,7 +129,7 @@ config_path(char *buf, size_t size)
 }
 
 void
-config_release(struct config *cfg)
+profile_file_release(struct profile_file *cfg)
 {
 	if (cfg->profiles) {
 		explicit_bzero(cfg->profiles, cfg->n * sizeof(*cfg->profiles));
@@ -140,7 +140,7 @@ config_release(struct config *cfg)
 }
 
 struct profile *
-config_find(const struct config *cfg, const char *name)
+profile_file_find(const struct profile_file *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->n; i++)
 		if (strcmp(cfg->profiles[i].name, name) == 0)
@@ -149,9 +149,9 @@ config_find(const struct config *cfg, const char *name)
 }
 
 int
-config_put(struct config *cfg, const struct profile *p)
+profile_file_put(struct profile_file *cfg, const struct profile *p)
 {
-	struct profile *slot = config_find(cfg, p->name);
+	struct profile *slot = profile_file_find(cfg, p->name);
 	struct profile *np;
 
 	if (slot) {
@@ -191,7 +191,8 @@ trim(char *s)
 }
 
 static int
-config_syntax(const struct config *cfg, unsigned line, const char *what)
+profile_file_syntax(const struct profile_file *cfg, unsigned line,
+    const char *what)
 {
 	cli_err("config", "%s:%u: %s", cfg->path, line, what);
 	return -EINVAL;
@@ -199,47 +200,48 @@ config_syntax(const struct config *cfg, unsigned line, const char *what)
 
 /* Applies one "name = value" line to the current section. */
 static int
-config_assign(struct config *cfg, struct profile *cur, unsigned line,
-    const char *name, const char *value)
+profile_file_assign(struct profile_file *cfg, struct profile *cur,
+    unsigned line, const char *name, const char *value)
 {
 	char *dst;
 	size_t size;
 
 	if (!cur) {
 		if (strcmp(name, "active") != 0)
-			return config_syntax(cfg, line,
+			return profile_file_syntax(cfg, line,
 			    "only 'active' may come before a [profile] "
 			    "section");
 		if (!profile_name_valid(value))
-			return config_syntax(cfg, line, "bad profile name");
+			return profile_file_syntax(cfg, line,
+			    "bad profile name");
 		(void) str_copy(cfg->active, sizeof(cfg->active), value);
 		return 0;
 	}
 	if (strcmp(name, "server") == 0) {
 		if (profile_server_valid(value) < 0)
-			return config_syntax(cfg, line,
+			return profile_file_syntax(cfg, line,
 			    "server must be an http(s):// URL");
 		dst = cur->server;
 		size = sizeof(cur->server);
 	} else if (strcmp(name, "key") == 0) {
 		if (profile_key_valid(value) < 0)
-			return config_syntax(cfg, line, "bad key");
+			return profile_file_syntax(cfg, line, "bad key");
 		dst = cur->key;
 		size = sizeof(cur->key);
 	} else if (strcmp(name, "cacert") == 0) {
 		dst = cur->cacert;
 		size = sizeof(cur->cacert);
 	} else {
-		return config_syntax(cfg, line, "unknown setting (expected "
-		    "server, key or cacert)");
+		return profile_file_syntax(cfg, line, "unknown setting "
+		    "(expected server, key or cacert)");
 	}
 	if (str_copy(dst, size, value) < 0)
-		return config_syntax(cfg, line, "value too long");
+		return profile_file_syntax(cfg, line, "value too long");
 	return 0;
 }
 
 static int
-config_parse(struct config *cfg, char *text)
+profile_file_parse(struct profile_file *cfg, char *text)
 {
 	struct profile *cur = NULL;
 	unsigned line = 0;
@@ -261,29 +263,29 @@ config_parse(struct config *cfg, char *text)
 			size_t n = strlen(s);
 
 			if (!str_startswith(s, "[profile ") || s[n - 1] != ']')
-				return config_syntax(cfg, line,
+				return profile_file_syntax(cfg, line,
 				    "expected '[profile NAME]'");
 			s[n - 1] = '\0';
 			name = trim(s + strlen("[profile "));
 			if (!profile_name_valid(name))
-				return config_syntax(cfg, line,
+				return profile_file_syntax(cfg, line,
 				    "bad profile name");
-			if (config_find(cfg, name))
-				return config_syntax(cfg, line,
+			if (profile_file_find(cfg, name))
+				return profile_file_syntax(cfg, line,
 				    "profile defined twice");
 			(void) str_copy(p.name, sizeof(p.name), name);
-			if ((r = config_put(cfg, &p)) < 0)
-				return config_syntax(cfg, line,
+			if ((r = profile_file_put(cfg, &p)) < 0)
+				return profile_file_syntax(cfg, line,
 				    "too many profiles");
-			cur = config_find(cfg, name);
+			cur = profile_file_find(cfg, name);
 			continue;
 		}
 		eq = strchr(s, '=');
 		if (!eq)
-			return config_syntax(cfg, line,
+			return profile_file_syntax(cfg, line,
 			    "expected 'name = value'");
 		*eq = '\0';
-		r = config_assign(cfg, cur, line, trim(s), trim(eq + 1));
+		r = profile_file_assign(cfg, cur, line, trim(s), trim(eq + 1));
 		if (r < 0)
 			return r;
 	}
@@ -291,7 +293,7 @@ config_parse(struct config *cfg, char *text)
 }
 
 int
-config_load(struct config *cfg)
+profile_file_load(struct profile_file *cfg)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *text = NULL;
@@ -299,8 +301,8 @@ config_load(struct config *cfg)
 	size_t len = 0;
 	int r;
 
-	*cfg = (struct config) { 0 };
-	if ((r = config_path(cfg->path, sizeof(cfg->path))) < 0) {
+	*cfg = (struct profile_file) { 0 };
+	if ((r = profile_file_path(cfg->path, sizeof(cfg->path))) < 0) {
 		cli_err("config", "cannot find the config directory: set "
 		    "HOME or XDG_CONFIG_HOME");
 		return r;
@@ -333,13 +335,13 @@ config_load(struct config *cfg)
 		    cfg->path, (unsigned) (st.st_mode & 07777), cfg->path);
 		return -EPERM;
 	}
-	if ((size_t) st.st_size > CONFIG_FILE_MAX) {
+	if ((size_t) st.st_size > PROFILE_FILE_MAX) {
 		cli_err("config", "%s is larger than %u bytes", cfg->path,
-		    CONFIG_FILE_MAX);
+		    PROFILE_FILE_MAX);
 		return -E2BIG;
 	}
 	/* Read through the fd we checked, not the path again. */
-	r = cli_read_fd(fd, CONFIG_FILE_MAX, &text, &len);
+	r = cli_read_fd(fd, PROFILE_FILE_MAX, &text, &len);
 	if (r < 0) {
 		cli_err("config", "cannot read %s: %s", cfg->path,
 		    strerror(-r));
@@ -350,16 +352,16 @@ config_load(struct config *cfg)
 		return -EINVAL;
 	}
 	cfg->exists = true;
-	r = config_parse(cfg, text);
+	r = profile_file_parse(cfg, text);
 	explicit_bzero(text, len);
 	if (r < 0)
-		config_release(cfg);
+		profile_file_release(cfg);
 	return r;
 }
 
 /* mkdir -p for the directory part of path; the last level gets 0700. */
 static int
-config_mkdirs(const char *path)
+profile_file_mkdirs(const char *path)
 {
 	char dir[JC_PATH_MAX];
 	char *slash;
@@ -384,7 +386,7 @@ config_mkdirs(const char *path)
 }
 
 static int
-config_format(const struct config *cfg, struct strbuf *sb)
+profile_file_format(const struct profile_file *cfg, struct strbuf *sb)
 {
 	int r = 0;
 
@@ -407,7 +409,7 @@ config_format(const struct config *cfg, struct strbuf *sb)
 }
 
 int
-config_save(const struct config *cfg)
+profile_file_save(const struct profile_file *cfg)
 {
 	_cleanup_strbuf_ struct strbuf sb = { 0 };
 	_cleanup_close_ int fd = -1;
@@ -415,8 +417,8 @@ config_save(const struct config *cfg)
 	size_t off = 0;
 	int n, r;
 
-	strbuf_init(&sb, CONFIG_FILE_MAX);
-	if ((r = config_format(cfg, &sb)) < 0) {
+	strbuf_init(&sb, PROFILE_FILE_MAX);
+	if ((r = profile_file_format(cfg, &sb)) < 0) {
 		cli_err("config", "settings too large to save");
 		goto out;
 	}
@@ -427,7 +429,7 @@ config_save(const struct config *cfg)
 		cli_err("config", "path too long: %s", cfg->path);
 		goto out;
 	}
-	if ((r = config_mkdirs(cfg->path)) < 0) {
+	if ((r = profile_file_mkdirs(cfg->path)) < 0) {
 		cli_err("config", "cannot create the directory of %s: %s",
 		    cfg->path, strerror(-r));
 		goto out;
@@ -491,8 +493,8 @@ env_override(const char *var, char *dst, size_t size, enum setting_src *src)
 }
 
 static int
-settings_pick_profile(const struct cli_global *g, const struct config *cfg,
-    struct settings *s)
+settings_pick_profile(const struct cli_global *g,
+    const struct profile_file *cfg, struct settings *s)
 {
 	const char *env = secure_getenv("JOBCELL_PROFILE");
 	const char *name = "default";
@@ -521,17 +523,17 @@ int
 settings_resolve(const struct cli_global *g, unsigned need,
     struct settings *ret)
 {
-	struct config cfg;
+	struct profile_file cfg;
 	struct settings s = { 0 };
 	const struct profile *p;
 	int r;
 
-	if ((r = config_load(&cfg)) < 0)
+	if ((r = profile_file_load(&cfg)) < 0)
 		return r;
 	(void) str_copy(s.config_path, sizeof(s.config_path), cfg.path);
 	if ((r = settings_pick_profile(g, &cfg, &s)) < 0)
 		goto out;
-	p = config_find(&cfg, s.profile);
+	p = profile_file_find(&cfg, s.profile);
 	if (p) {
 		(void) str_copy(s.server, sizeof(s.server), p->server);
 		(void) str_copy(s.key, sizeof(s.key), p->key);
@@ -573,6 +575,6 @@ settings_resolve(const struct cli_global *g, unsigned need,
 	r = 0;
 out:
 	settings_wipe(&s);
-	config_release(&cfg);
+	profile_file_release(&cfg);
 	return r;
 }

@@ -12,7 +12,7 @@
 #include <sqlite3.h>
 
 #include "cleanup.h"
-#include "config.h"
+#include "jc_config.h"
 #include "json_reader.h"
 #include "json_writer.h"
 #include "jc_limits.h"

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "config.h"
+#include "jc_config.h"
 #include "parse.h"
 #include "banned.h"
 

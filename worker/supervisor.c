@@ -51,7 +51,7 @@
 #include "cgroup.h"
 #include "cgroup.h"
 #include "cleanup.h"
-#include "config.h"
+#include "jc_config.h"
 #include "db.h"
 #include "log.h"
 #include "parse.h"

@@ -68,12 +68,12 @@ write_config(const char *text, size_t len, mode_t mode)
 }
 
 static int
-load(struct config *cfg)
+load(struct profile_file *cfg)
 {
 	int r;
 
 	capture_begin();
-	r = config_load(cfg);
+	r = profile_file_load(cfg);
 	capture_end();
 	return r;
 }
@@ -347,7 +347,7 @@ test_config_rows(void)
 		{ "[a]\n", -EINVAL, "config:1: expected '[profile NAME]'" },
 		{ "[profile a]\n= x\n", -EINVAL, "config:2: unknown setting" },
 	};
-	struct config cfg;
+	struct profile_file cfg;
 
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
 		int r;
@@ -362,7 +362,7 @@ test_config_rows(void)
 		} else {
 			is_str(errtext, "", "config row %zu: says nothing", i);
 		}
-		config_release(&cfg);
+		profile_file_release(&cfg);
 	}
 }
 
@@ -380,7 +380,7 @@ test_config_values(void)
 	    "[profile work]\n"
 	    "server = https://jobs.example.org\n"
 	    "cacert = /etc/ssl/ca.pem\n";
-	struct config cfg;
+	struct profile_file cfg;
 	const struct profile *p;
 
 	write_config(text, sizeof(text) - 1, 0600);
@@ -388,23 +388,23 @@ test_config_values(void)
 	ok(cfg.exists, "and exists is set");
 	is_str(cfg.active, "work", "active profile");
 	is_int((int64_t) cfg.n, 2, "two profiles");
-	p = config_find(&cfg, "default");
+	p = profile_file_find(&cfg, "default");
 	ok(p && strcmp(p->server, "https://127.0.0.1:8443") == 0 &&
 	    strcmp(p->key, "0123456789abcdef.secret") == 0 && !p->cacert[0],
 	    "profile default has its server and key, no cacert");
-	p = config_find(&cfg, "work");
+	p = profile_file_find(&cfg, "work");
 	ok(p && strcmp(p->server, "https://jobs.example.org") == 0 &&
 	    !p->key[0] && strcmp(p->cacert, "/etc/ssl/ca.pem") == 0,
 	    "profile work has its server and cacert, no key");
-	ok(!config_find(&cfg, "nope"), "no profile 'nope'");
-	config_release(&cfg);
+	ok(!profile_file_find(&cfg, "nope"), "no profile 'nope'");
+	profile_file_release(&cfg);
 }
 
 static void
 test_config_limits(void)
 {
-	static char text[CONFIG_FILE_MAX + 64];
-	struct config cfg;
+	static char text[PROFILE_FILE_MAX + 64];
+	struct profile_file cfg;
 	size_t n;
 	int r;
 
@@ -414,14 +414,14 @@ test_config_limits(void)
 	write_config(text, n, 0600);
 	is_int(load(&cfg), -EINVAL, "an overlong server is refused");
 	ok(strstr(errtext, "config:2:") != NULL, "naming line 2");
-	config_release(&cfg);
+	profile_file_release(&cfg);
 
 	n = (size_t) snprintf(text, sizeof(text), "[profile a]\n\nkey = "
 	    "%0*d\n", PROFILE_KEY_MAX + 1, 0);
 	write_config(text, n, 0600);
 	is_int(load(&cfg), -EINVAL, "an overlong key is refused");
 	ok(strstr(errtext, "config:3: bad key") != NULL, "naming line 3");
-	config_release(&cfg);
+	profile_file_release(&cfg);
 
 	n = (size_t) snprintf(text, sizeof(text), "[profile a]\ncacert = "
 	    "/%0*d\n", JC_PATH_MAX, 0);
@@ -429,14 +429,14 @@ test_config_limits(void)
 	is_int(load(&cfg), -EINVAL, "an overlong cacert is refused");
 	ok(strstr(errtext, "config:2: value too long") != NULL,
 	    "naming line 2");
-	config_release(&cfg);
+	profile_file_release(&cfg);
 
 	/* exactly at the maximum is fine */
 	n = (size_t) snprintf(text, sizeof(text), "[profile a]\nkey = %0*d\n",
 	    PROFILE_KEY_MAX, 0);
 	write_config(text, n, 0600);
 	is_int(load(&cfg), 0, "a key of the maximum length loads");
-	config_release(&cfg);
+	profile_file_release(&cfg);
 
 	/* PROFILE_COUNT_MAX profiles load; one more is refused */
 	n = 0;
@@ -446,28 +446,28 @@ test_config_limits(void)
 	write_config(text, n - strlen("[profile p64]\n"), 0600);
 	is_int(load(&cfg), 0, "%d profiles load", PROFILE_COUNT_MAX);
 	is_int((int64_t) cfg.n, PROFILE_COUNT_MAX, "all of them");
-	config_release(&cfg);
+	profile_file_release(&cfg);
 	write_config(text, n, 0600);
 	is_int(load(&cfg), -EINVAL, "one more is refused");
 	ok(strstr(errtext, "too many profiles") != NULL, "saying so");
-	config_release(&cfg);
+	profile_file_release(&cfg);
 
 	/* a NUL byte, and a file over the size cap */
 	write_config("[profile a]\nkey = a\0b\n", 21, 0600);
 	is_int(load(&cfg), -EINVAL, "a NUL byte is refused");
 	ok(strstr(errtext, "NUL") != NULL, "saying so");
-	config_release(&cfg);
-	memset(text, '#', CONFIG_FILE_MAX + 1);
-	write_config(text, CONFIG_FILE_MAX + 1, 0600);
+	profile_file_release(&cfg);
+	memset(text, '#', PROFILE_FILE_MAX + 1);
+	write_config(text, PROFILE_FILE_MAX + 1, 0600);
 	is_int(load(&cfg), -E2BIG, "a file over %u bytes is refused",
-	    CONFIG_FILE_MAX);
-	config_release(&cfg);
-	memset(text, '#', CONFIG_FILE_MAX);
-	text[CONFIG_FILE_MAX - 1] = '\n';
-	write_config(text, CONFIG_FILE_MAX, 0600);
+	    PROFILE_FILE_MAX);
+	profile_file_release(&cfg);
+	memset(text, '#', PROFILE_FILE_MAX);
+	text[PROFILE_FILE_MAX - 1] = '\n';
+	write_config(text, PROFILE_FILE_MAX, 0600);
 	r = load(&cfg);
-	is_int(r, 0, "a file of exactly %u bytes loads", CONFIG_FILE_MAX);
-	config_release(&cfg);
+	is_int(r, 0, "a file of exactly %u bytes loads", PROFILE_FILE_MAX);
+	profile_file_release(&cfg);
 }
 
 static void
@@ -480,7 +480,7 @@ test_config_modes(void)
 		{ 0602, -EPERM },
 	};
 	char target[160];
-	struct config cfg;
+	struct profile_file cfg;
 
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
 		write_config(text, sizeof(text) - 1, rows[i].mode);
@@ -489,7 +489,7 @@ test_config_modes(void)
 			ok(strstr(errtext, "chmod 600") != NULL,
 			    "mode %04o: the error says 'chmod 600'",
 			    rows[i].mode);
-		config_release(&cfg);
+		profile_file_release(&cfg);
 	}
 
 	/* a symlink to a private file is fine (dotfile managers) ... */
@@ -500,11 +500,11 @@ test_config_modes(void)
 		return;
 	}
 	is_int(load(&cfg), 0, "a symlink to a 0600 file loads");
-	config_release(&cfg);
+	profile_file_release(&cfg);
 	/* ... to a readable one is not */
 	(void) chmod(target, 0644);
 	is_int(load(&cfg), -EPERM, "a symlink to a 0644 file is refused");
-	config_release(&cfg);
+	profile_file_release(&cfg);
 	(void) unlink(cfg_path);
 	(void) unlink(target);
 
@@ -512,26 +512,26 @@ test_config_modes(void)
 	if (mkdir(cfg_path, 0700) == 0) {
 		is_int(load(&cfg), -EINVAL, "a directory is refused");
 		ok(strstr(errtext, "not a regular file") != NULL, "saying so");
-		config_release(&cfg);
+		profile_file_release(&cfg);
 		(void) rmdir(cfg_path);
 	}
 	if (mkfifo(cfg_path, 0600) == 0) {
 		is_int(load(&cfg), -EINVAL, "a FIFO is refused (and does not "
 		    "hang)");
-		config_release(&cfg);
+		profile_file_release(&cfg);
 		(void) unlink(cfg_path);
 	}
 
 	/* a missing file is an empty config */
 	is_int(load(&cfg), 0, "a missing file loads");
 	ok(!cfg.exists && cfg.n == 0 && !cfg.active[0], "as empty");
-	config_release(&cfg);
+	profile_file_release(&cfg);
 }
 
 static void
 test_config_save(void)
 {
-	struct config cfg, back;
+	struct profile_file cfg, back;
 	struct profile p = { 0 };
 	char jdir[128];
 	struct stat st;
@@ -543,15 +543,15 @@ test_config_save(void)
 	(void) str_copy(p.name, sizeof(p.name), "x");
 	(void) str_copy(p.server, sizeof(p.server), "https://x.example");
 	(void) str_copy(p.key, sizeof(p.key), "abc.def");
-	is_int(config_put(&cfg, &p), 0, "config_put adds");
+	is_int(profile_file_put(&cfg, &p), 0, "profile_file_put adds");
 	(void) str_copy(p.server, sizeof(p.server), "https://y.example");
-	is_int(config_put(&cfg, &p), 0, "config_put replaces");
+	is_int(profile_file_put(&cfg, &p), 0, "profile_file_put replaces");
 	is_int((int64_t) cfg.n, 1, "one profile");
 	(void) str_copy(cfg.active, sizeof(cfg.active), "x");
 	capture_begin();
-	is_int(config_save(&cfg), 0, "config_save");
+	is_int(profile_file_save(&cfg), 0, "profile_file_save");
 	capture_end();
-	config_release(&cfg);
+	profile_file_release(&cfg);
 	ok(stat(jdir, &st) == 0 && (st.st_mode & 07777) == 0700,
 	    "the directory is created 0700");
 	ok(stat(cfg_path, &st) == 0 && (st.st_mode & 07777) == 0600,
@@ -561,7 +561,7 @@ test_config_save(void)
 	    strcmp(back.profiles[0].server, "https://y.example") == 0 &&
 	    strcmp(back.profiles[0].key, "abc.def") == 0,
 	    "with the same values");
-	config_release(&back);
+	profile_file_release(&back);
 }
 
 /* ---- effective settings: option > environment > file ---- */

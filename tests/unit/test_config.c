@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "config.h"
+#include "jc_config.h"
 #include "tap.h"
 
 static char path[64];

@@ -1,9 +1,9 @@
-/* config.h - the one jobcell config file (INI: [api], [worker], [limits]),
+/* jc_config.h - the one jobcell config file (INI: [api], [worker], [limits]),
  * read by every program; command-line flags override it. Every key of
  * every section is known here and checked whatever program reads it, so
  * a typo anywhere is an error naming the file and line. */
-#ifndef JOBCELL_CONFIG_H
-#define JOBCELL_CONFIG_H
+#ifndef JOBCELL_JC_CONFIG_H
+#define JOBCELL_JC_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
