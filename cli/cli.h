@@ -72,8 +72,6 @@ void cli_put_safe(FILE *f, const char *s);
 /* Reads a whole file ("-" is standard input) of at most max bytes into
  * *ret (NUL-terminated, caller frees). -E2BIG if larger; -errno else. */
 int cli_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
-/* Same for an open fd (read to its end; not closed). */
-int cli_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
 /* Parses an option's whole number in min..max into *ret; else prints a
  * usage error naming opt. 0, or EXIT_USAGE. */
 int cli_opt_i64(const char *cmd, const char *opt, const char *s, int64_t min,

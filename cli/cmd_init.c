@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "io.h"
 #include "json_writer.h"
 #include "parse.h"
 #include "banned.h"
@@ -72,7 +73,7 @@ read_key_stdin(char *buf, size_t size)
 	size_t len = 0;
 	int r;
 
-	if ((r = cli_read_fd(STDIN_FILENO, PROFILE_KEY_MAX + 2, &text,
+	if ((r = read_all(STDIN_FILENO, PROFILE_KEY_MAX + 2, &text,
 	    &len)) < 0)
 		return r;
 	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))

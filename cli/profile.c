@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "io.h"
 #include "parse.h"
 #include "banned.h"
 
@@ -341,7 +342,7 @@ profile_file_load(struct profile_file *cfg)
 		return -E2BIG;
 	}
 	/* Read through the fd we checked, not the path again. */
-	r = cli_read_fd(fd, PROFILE_FILE_MAX, &text, &len);
+	r = read_all(fd, PROFILE_FILE_MAX, &text, &len);
 	if (r < 0) {
 		cli_err("config", "cannot read %s: %s", cfg->path,
 		    strerror(-r));
@@ -414,7 +415,6 @@ profile_file_save(const struct profile_file *cfg)
 	_cleanup_strbuf_ struct strbuf sb = { 0 };
 	_cleanup_close_ int fd = -1;
 	char tmp[JC_PATH_MAX];
-	size_t off = 0;
 	int n, r;
 
 	strbuf_init(&sb, PROFILE_FILE_MAX);
@@ -441,17 +441,8 @@ profile_file_save(const struct profile_file *cfg)
 		cli_err("config", "cannot create %s: %s", tmp, strerror(-r));
 		goto out;
 	}
-	while (off < sb.len) {
-		ssize_t w = write(fd, sb.buf + off, sb.len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			r = -errno;
-			goto fail;
-		}
-		off += (size_t) w;
-	}
+	if ((r = write_full(fd, sb.buf, sb.len)) < 0)
+		goto fail;
 	if (fsync(fd) < 0) {
 		r = -errno;
 		goto fail;

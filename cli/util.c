@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "io.h"
 #include "parse.h"
 #include "banned.h"
 
@@ -72,40 +73,13 @@ cli_put_safe(FILE *f, const char *s)
 }
 
 int
-cli_read_fd(int fd, size_t max, char **ret, size_t *ret_len)
-{
-	_cleanup_strbuf_ struct strbuf sb = { 0 };
-	char chunk[16384];
-	int r;
-
-	strbuf_init(&sb, max);
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		if ((r = strbuf_add(&sb, chunk, (size_t) n)) < 0)
-			return r;
-	}
-	if (ret_len)
-		*ret_len = sb.len;
-	*ret = strbuf_detach(&sb, NULL);
-	return *ret ? 0 : -ENOMEM;
-}
-
-int
 cli_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 {
 	_cleanup_close_ int fd = -1;
 	struct stat st;
 
 	if (strcmp(path, "-") == 0)
-		return cli_read_fd(STDIN_FILENO, max, ret, ret_len);
+		return read_all(STDIN_FILENO, max, ret, ret_len);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
@@ -113,7 +87,7 @@ cli_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 		return -errno;
 	if (S_ISDIR(st.st_mode))
 		return -EISDIR;
-	return cli_read_fd(fd, max, ret, ret_len);
+	return read_all(fd, max, ret, ret_len);
 }
 
 /* Signals counted by on_signal and those the program has dealt with;

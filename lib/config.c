@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "io.h"
 #include "jc_config.h"
 #include "parse.h"
 #include "banned.h"
@@ -298,28 +299,15 @@ config_load(struct config *c, const char *path, char *errmsg, size_t size)
 		(void) snprintf(errmsg, size, "%s: %s", path, strerror(-r));
 		return r;
 	}
-	if (!(buf = malloc(CONFIG_MAX_BYTES + 1)))
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n = read(fd, buf + len, CONFIG_MAX_BYTES + 1 - len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			(void) snprintf(errmsg, size, "%s: %s", path, strerror(-r));
-			return r;
-		}
-		if (n == 0)
-			break;
-		len += (size_t) n;
-		if (len > CONFIG_MAX_BYTES) {
+	if ((r = read_all(fd, CONFIG_MAX_BYTES, &buf, &len)) < 0) {
+		if (r == -E2BIG)
 			(void) snprintf(errmsg, size, "%s: larger than %d bytes",
 			    path, CONFIG_MAX_BYTES);
-			return -E2BIG;
-		}
+		else
+			(void) snprintf(errmsg, size, "%s: %s", path,
+			    strerror(-r));
+		return r;
 	}
-	buf[len] = '\0';
 	if (memchr(buf, '\0', len)) {
 		(void) snprintf(errmsg, size, "%s: contains a NUL byte", path);
 		return -EINVAL;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "log.h"
 #include "parse.h"
 #include "utf8.h"
@@ -74,22 +75,6 @@ full:
 	*pos = o + 3;
 }
 
-static void
-write_all(const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(STDERR_FILENO, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return;	/* nowhere left to report it */
-		}
-		p += n;
-		len -= (size_t) n;
-	}
-}
-
 static void log_emit(enum log_level lvl, const char *suffix, const char *fmt,
     va_list ap) __attribute__((format(printf, 3, 0)));
 
@@ -122,7 +107,8 @@ log_emit(enum log_level lvl, const char *suffix, const char *fmt, va_list ap)
 		    strlen(suffix));
 	}
 	line[pos++] = '\n';
-	write_all(line, pos);
+	/* a failure has nowhere left to be reported */
+	(void) write_full(STDERR_FILENO, line, pos);
 }
 
 void
