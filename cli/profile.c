@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ini.h"
 #include "io.h"
 #include "parse.h"
 #include "banned.h"
@@ -178,19 +179,6 @@ profile_file_put(struct profile_file *cfg, const struct profile *p)
 	return 0;
 }
 
-static char *
-trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
 static int
 profile_file_syntax(const struct profile_file *cfg, unsigned line,
     const char *what)
@@ -245,50 +233,41 @@ static int
 profile_file_parse(struct profile_file *cfg, char *text)
 {
 	struct profile *cur = NULL;
-	unsigned line = 0;
-	char *next;
+	struct ini_reader rd;
+	struct ini_item it;
 	int r;
 
-	for (char *s = text; s; s = next) {
-		char *eq, *name;
+	ini_init(&rd, text);
+	while ((r = ini_next(&rd, &it)) != 0) {
+		struct profile p = { 0 };
+		const char *name;
 
-		line++;
-		next = strchr(s, '\n');
-		if (next)
-			*next++ = '\0';
-		s = trim(s);
-		if (*s == '\0' || *s == '#' || *s == ';')
-			continue;
-		if (*s == '[') {
-			struct profile p = { 0 };
-			size_t n = strlen(s);
-
-			if (!str_startswith(s, "[profile ") || s[n - 1] != ']')
-				return profile_file_syntax(cfg, line,
-				    "expected '[profile NAME]'");
-			s[n - 1] = '\0';
-			name = trim(s + strlen("[profile "));
-			if (!profile_name_valid(name))
-				return profile_file_syntax(cfg, line,
-				    "bad profile name");
-			if (profile_file_find(cfg, name))
-				return profile_file_syntax(cfg, line,
-				    "profile defined twice");
-			(void) str_copy(p.name, sizeof(p.name), name);
-			if ((r = profile_file_put(cfg, &p)) < 0)
-				return profile_file_syntax(cfg, line,
-				    "too many profiles");
-			cur = profile_file_find(cfg, name);
+		if (r < 0)
+			return profile_file_syntax(cfg, rd.line,
+			    it.kind == INI_SECTION ?
+			    "expected '[profile NAME]'" :
+			    "expected 'name = value'");
+		if (it.kind == INI_PAIR) {
+			if ((r = profile_file_assign(cfg, cur, rd.line, it.key,
+			    it.value)) < 0)
+				return r;
 			continue;
 		}
-		eq = strchr(s, '=');
-		if (!eq)
-			return profile_file_syntax(cfg, line,
-			    "expected 'name = value'");
-		*eq = '\0';
-		r = profile_file_assign(cfg, cur, line, trim(s), trim(eq + 1));
-		if (r < 0)
-			return r;
+		if (!str_startswith(it.section, "profile "))
+			return profile_file_syntax(cfg, rd.line,
+			    "expected '[profile NAME]'");
+		name = ini_trim(it.section + strlen("profile "));
+		if (!profile_name_valid(name))
+			return profile_file_syntax(cfg, rd.line,
+			    "bad profile name");
+		if (profile_file_find(cfg, name))
+			return profile_file_syntax(cfg, rd.line,
+			    "profile defined twice");
+		(void) str_copy(p.name, sizeof(p.name), name);
+		if (profile_file_put(cfg, &p) < 0)
+			return profile_file_syntax(cfg, rd.line,
+			    "too many profiles");
+		cur = profile_file_find(cfg, name);
 	}
 	return 0;
 }

@@ -1,5 +1,5 @@
-/* config.c - parses the jobcell config file: "[section]" lines, "key =
- * value" lines, '#' or ';' comments, surrounding blanks ignored. Used by
+/* config.c - the jobcell config file: its sections and keys over the INI
+ * lines of ini.c ("[section]", "key = value", '#' or ';' comments). Used by
  * every program at start and on SIGHUP; trusts the file's owner but not
  * its contents (every value is range-checked). */
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "ini.h"
 #include "io.h"
 #include "jc_config.h"
 #include "parse.h"
@@ -121,19 +122,6 @@ config_sandboxes(const char *list, unsigned *ret)
 	return 0;
 }
 
-static char *
-trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
 static int
 set_value(struct config *c, const struct key_def *k, const char *v,
     const char *where, char *errmsg, size_t size)
@@ -182,24 +170,15 @@ set_value(struct config *c, const struct key_def *k, const char *v,
 	return -EINVAL;
 }
 
+/* Applies one item of the file to c; section is the current one ("" before
+ * the first). */
 static int
-parse_line(struct config *c, char *line, char *section, size_t section_size,
-    const char *where, char *errmsg, size_t size)
+apply_item(struct config *c, const struct ini_item *it, char *section,
+    size_t section_size, const char *where, char *errmsg, size_t size)
 {
-	char *s = trim(line), *eq, *key, *val;
+	if (it->kind == INI_SECTION) {
+		char *s = ini_trim(it->section);
 
-	if (*s == '\0' || *s == '#' || *s == ';')
-		return 0;
-	if (*s == '[') {
-		char *end = strchr(s, ']');
-
-		if (!end || trim(end + 1)[0] != '\0') {
-			(void) snprintf(errmsg, size, "%s: a section line must be "
-			    "'[name]'", where);
-			return -EINVAL;
-		}
-		*end = '\0';
-		s = trim(s + 1);
 		if (strcmp(s, "api") != 0 && strcmp(s, "worker") != 0 &&
 		    strcmp(s, "limits") != 0) {
 			(void) snprintf(errmsg, size, "%s: unknown section '%.64s' "
@@ -208,24 +187,18 @@ parse_line(struct config *c, char *line, char *section, size_t section_size,
 		}
 		return str_copy(section, section_size, s);
 	}
-	if (!(eq = strchr(s, '='))) {
-		(void) snprintf(errmsg, size, "%s: expected 'key = value'", where);
-		return -EINVAL;
-	}
-	*eq = '\0';
-	key = trim(s);
-	val = trim(eq + 1);
 	if (section[0] == '\0') {
 		(void) snprintf(errmsg, size, "%s: '%.64s' is outside a section",
-		    where, key);
+		    where, it->key);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		if (strcmp(keys[i].section, section) == 0 &&
-		    strcmp(keys[i].name, key) == 0)
-			return set_value(c, &keys[i], val, where, errmsg, size);
+		    strcmp(keys[i].name, it->key) == 0)
+			return set_value(c, &keys[i], it->value, where, errmsg,
+			    size);
 	(void) snprintf(errmsg, size, "%s: unknown key '%.64s' in [%s]", where,
-	    key, section);
+	    it->key, section);
 	return -EINVAL;
 }
 
@@ -289,9 +262,9 @@ config_load(struct config *c, const char *path, char *errmsg, size_t size)
 	_cleanup_free_ char *buf = NULL;
 	char section[16] = "", where[CONFIG_PATH_MAX + 32];
 	size_t len = 0;
-	unsigned lineno = 0;
 	struct config tmp = *c;
-	char *p;
+	struct ini_reader rd;
+	struct ini_item it;
 	int r;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
@@ -312,18 +285,18 @@ config_load(struct config *c, const char *path, char *errmsg, size_t size)
 		(void) snprintf(errmsg, size, "%s: contains a NUL byte", path);
 		return -EINVAL;
 	}
-	p = buf;
-	while (p && *p) {
-		char *nl = strchr(p, '\n');
-
-		if (nl)
-			*nl = '\0';
-		lineno++;
-		(void) snprintf(where, sizeof(where), "%s:%u", path, lineno);
-		if ((r = parse_line(&tmp, p, section, sizeof(section), where,
+	ini_init(&rd, buf);
+	while ((r = ini_next(&rd, &it)) != 0) {
+		(void) snprintf(where, sizeof(where), "%s:%u", path, rd.line);
+		if (r < 0) {
+			(void) snprintf(errmsg, size, it.kind == INI_SECTION ?
+			    "%s: a section line must be '[name]'" :
+			    "%s: expected 'key = value'", where);
+			return r;
+		}
+		if ((r = apply_item(&tmp, &it, section, sizeof(section), where,
 		    errmsg, size)) < 0)
 			return r;
-		p = nl ? nl + 1 : NULL;
 	}
 	if ((r = config_check(&tmp, errmsg, size)) < 0) {
 		char detail[256];
