@@ -79,13 +79,9 @@ int cli_opt_i64(const char *cmd, const char *opt, const char *s, int64_t min,
 /* "512", "512M"/"512m" (MiB) or "2G"/"2g" (GiB) into MiB, 1..max_mb.
  * -EINVAL for anything else, -ERANGE past max_mb. */
 int cli_parse_size_mb(const char *s, int64_t max_mb, int64_t *ret);
-/* True if path is relative to the job's workspace the way the server
- * wants it: not empty, not absolute, no empty, "." or ".." part, no
- * control bytes, shorter than JC_PATH_MAX. */
-bool cli_rel_path_valid(const char *path);
 /* Splits a --file LOCAL[:PATH] at its first ':' into local and path (the
  * base name of LOCAL when no PATH is given). -EINVAL if either is empty
- * or too long, or PATH is not cli_rel_path_valid. */
+ * or too long, or PATH is not wspath_valid (the server's rules). */
 int cli_file_spec(const char *spec, char *local, size_t local_size,
     char *path, size_t path_size);
 /* True if s is a job id we are willing to put into a URL path. */

@@ -15,6 +15,7 @@
 #include "json_writer.h"
 #include "parse.h"
 #include "utf8.h"
+#include "wspath.h"
 #include "banned.h"
 
 #define CANCEL_WAIT_MS	10000	/* after --cancel-on-interrupt: the
@@ -214,7 +215,7 @@ submit_check(const char *cmd, int argc, char **argv)
 	    strcmp(arg_sandbox, "docker") != 0)
 		return cli_usage_err(cmd, "--sandbox is namespace or docker, "
 		    "not '%s'", arg_sandbox);
-	if (arg_cwd && !cli_rel_path_valid(arg_cwd))
+	if (arg_cwd && !wspath_valid(arg_cwd))
 		return cli_usage_err(cmd, "--cwd wants a path relative to the "
 		    "workspace, without '.' or '..' parts, not '%s'", arg_cwd);
 	if (arg_image && !*arg_image)

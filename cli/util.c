@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "io.h"
 #include "parse.h"
+#include "wspath.h"
 #include "banned.h"
 
 int
@@ -195,31 +196,6 @@ cli_parse_size_mb(const char *s, int64_t max_mb, int64_t *ret)
 	return 0;
 }
 
-bool
-cli_rel_path_valid(const char *path)
-{
-	size_t n = strlen(path);
-	const char *part = path;
-
-	if (n == 0 || n >= JC_PATH_MAX || path[0] == '/')
-		return false;
-	for (const unsigned char *p = (const unsigned char *) path; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return false;
-	/* every part between slashes: not empty, not "." or ".." */
-	for (;;) {
-		const char *slash = strchr(part, '/');
-		size_t len = slash ? (size_t) (slash - part) : strlen(part);
-
-		if (len == 0 || (len == 1 && part[0] == '.') ||
-		    (len == 2 && part[0] == '.' && part[1] == '.'))
-			return false;
-		if (!slash)
-			return true;
-		part = slash + 1;
-	}
-}
-
 int
 cli_file_spec(const char *spec, char *local, size_t local_size, char *path,
     size_t path_size)
@@ -240,7 +216,7 @@ cli_file_spec(const char *spec, char *local, size_t local_size, char *path,
 		if (str_copy(path, path_size, base ? base + 1 : local) < 0)
 			return -EINVAL;
 	}
-	return cli_rel_path_valid(path) ? 0 : -EINVAL;
+	return wspath_valid(path) ? 0 : -EINVAL;
 }
 
 bool

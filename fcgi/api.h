@@ -86,7 +86,7 @@ struct job_env {
 	char *value;
 };
 struct job_file {
-	char *path;			/* relative, checked: see job_path_ok */
+	char *path;			/* checked: wspath_check_len */
 	char *data;			/* UTF-8, no NUL */
 	size_t len;
 };
@@ -110,10 +110,6 @@ struct job_request {
 int job_request_parse(const char *body, size_t len,
     const struct config_limits *lim, struct job_request *ret, struct api_err *err);
 void job_request_release(struct job_request *jr);
-/* A path inside the workspace: 1..JC_MAX_FILE_PATH bytes, relative, parts
- * separated by single '/', none empty, "." or "..", none longer than
- * JC_MAX_FILE_PART, no control bytes. Pure. */
-bool job_path_ok(const char *path);
 /* The stored spec: {"argv":[...],"env":{...}} plus "files":{path:data},
  * "cwd" and "network":true when given, and "image" for a docker job that
  * names one or has a configured default (read back by the worker). */

@@ -8,6 +8,7 @@
 #include "api.h"
 #include "parse.h"
 #include "utf8.h"
+#include "wspath.h"
 #include "banned.h"
 
 static const char *const allowed_keys[] = {
@@ -296,33 +297,6 @@ parse_sandbox(const struct jr_doc *doc, int root,
 }
 
 
-bool
-job_path_ok(const char *path)
-{
-	size_t part = 0, len = 0;
-
-	if (!path[0] || path[0] == '/')
-		return false;
-	for (const char *p = path;; p++, len++) {
-		if (*p == '/' || *p == '\0') {
-			const char *start = p - part;
-
-			if (part == 0 || (part == 1 && start[0] == '.') ||
-			    (part == 2 && start[0] == '.' && start[1] == '.'))
-				return false;
-			if (*p == '\0')
-				break;
-			part = 0;
-			continue;
-		}
-		if ((unsigned char) *p < 0x20 || *p == 0x7f)
-			return false;
-		if (++part > JC_MAX_FILE_PART)
-			return false;
-	}
-	return len <= JC_MAX_FILE_PATH;
-}
-
 /* True if dir names a directory above path ("a/b" above "a/b/c"). */
 static bool
 path_above(const char *dir, const char *path)
@@ -356,16 +330,16 @@ parse_files(const struct jr_doc *doc, int root, struct job_request *jr,
 		struct job_file *f = &jr->files[i];
 		size_t len;
 
-		r = jr_str_dup(doc, k, JC_MAX_FILE_PATH, &f->path, &len);
+		r = jr_str_dup(doc, k, WSPATH_MAX, &f->path, &len);
 		jr->nfiles = (size_t) i + (r >= 0);
 		if (r == -ENOMEM)
 			return api_err_internal(err, r);
-		if (r < 0 || !job_path_ok(f->path))
+		if (r < 0 || wspath_check_len(f->path, len) < 0)
 			return api_err_set(err, 400, "invalid_request",
 			    "field 'files' has a path that is not relative to "
 			    "the workspace (absolute, empty part, '.' or '..', "
 			    "a control byte, or longer than %u bytes)",
-			    JC_MAX_FILE_PATH);
+			    WSPATH_MAX);
 		for (int j = 0; j < i; j++) {
 			if (strcmp(jr->files[j].path, f->path) == 0)
 				return api_err_set(err, 400, "invalid_request",
@@ -398,10 +372,10 @@ parse_cwd(const struct jr_doc *doc, int root, struct job_request *jr,
 
 	if (tok == -ENOENT)
 		return 0;
-	if ((r = get_string(doc, tok, "cwd", JC_MAX_FILE_PATH, &jr->cwd, &len,
+	if ((r = get_string(doc, tok, "cwd", WSPATH_MAX, &jr->cwd, &len,
 	    err)) < 0)
 		return r;
-	if (!job_path_ok(jr->cwd))
+	if (wspath_check_len(jr->cwd, len) < 0)
 		return api_err_set(err, 400, "invalid_request",
 		    "field 'cwd' must be a relative path inside the workspace");
 	/* The workspace starts empty but for "files": the directory must be

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "wspath.h"
 #include "parse.h"
 #include "tap.h"
 
@@ -218,16 +219,7 @@ test_ids_sizes(void)
 static void
 test_paths(void)
 {
-	static char long_path[JC_PATH_MAX + 1];
-	static const struct { const char *s; bool ok; } paths[] = {
-		{ "a", true }, { "a/b/c.txt", true }, { "..a", true },
-		{ "a..", true }, { ".hidden", true }, { "a:b", true },
-		{ "", false }, { "/etc/passwd", false }, { "..", false },
-		{ "../x", false }, { "a/../b", false }, { "a/..", false },
-		{ ".", false }, { "./a", false }, { "a/./b", false },
-		{ "a//b", false }, { "a/", false }, { "a\nb", false },
-		{ "a\x01", false }, { "a\x7f", false },
-	};
+	static char spec[WSPATH_MAX + 8], spec_path[JC_PATH_MAX];
 	static const struct {
 		const char *spec; int r; const char *local, *path;
 	} specs[] = {
@@ -246,18 +238,6 @@ test_paths(void)
 		{ "..", -EINVAL, NULL, NULL },
 		{ "x/..", -EINVAL, NULL, NULL },
 	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
-		is_int(cli_rel_path_valid(paths[i].s), paths[i].ok,
-		    "cli_rel_path_valid('%s')", paths[i].s);
-	memset(long_path, 'p', JC_PATH_MAX - 1);
-	long_path[JC_PATH_MAX - 1] = '\0';
-	ok(cli_rel_path_valid(long_path), "a path of JC_PATH_MAX - 1 bytes "
-	    "is valid");
-	long_path[JC_PATH_MAX - 1] = 'p';
-	long_path[JC_PATH_MAX] = '\0';
-	ok(!cli_rel_path_valid(long_path), "a path of JC_PATH_MAX bytes is "
-	    "refused");
 
 	for (size_t i = 0; i < ARRAY_SIZE(specs); i++) {
 		char local[64] = "", path[64] = "";
@@ -278,6 +258,37 @@ test_paths(void)
 		is_int(cli_file_spec("abcd:x", local, sizeof(local), path,
 		    sizeof(path)), -EINVAL, "cli_file_spec: a LOCAL too long "
 		    "for the buffer is refused, not cut");
+	}
+	/* The server's limits, not the CLI's own (test_wspath has the rest):
+	 * a part of WSPATH_PART_MAX + 1 bytes and a path of WSPATH_MAX + 1
+	 * bytes are refused here, before anything is sent. */
+	{
+		char local[8];
+		size_t n = 2;
+
+		memcpy(spec, "x:", 2);
+		memset(spec + n, 'p', WSPATH_PART_MAX);
+		spec[n + WSPATH_PART_MAX] = '\0';
+		is_int(cli_file_spec(spec, local, sizeof(local), spec_path,
+		    sizeof(spec_path)), 0, "--file x:PATH with a part of %d bytes",
+		    WSPATH_PART_MAX);
+		spec[n + WSPATH_PART_MAX] = 'p';
+		spec[n + WSPATH_PART_MAX + 1] = '\0';
+		is_int(cli_file_spec(spec, local, sizeof(local), spec_path,
+		    sizeof(spec_path)), -EINVAL, "--file x:PATH with a part of %d "
+		    "bytes is refused", WSPATH_PART_MAX + 1);
+		/* "p/p/p/...": many short parts */
+		for (size_t i = 0; i < WSPATH_MAX; i++)
+			spec[n + i] = i % 2 ? '/' : 'p';
+		spec[n + WSPATH_MAX - 1] = 'p';
+		spec[n + WSPATH_MAX] = '\0';
+		is_int(cli_file_spec(spec, local, sizeof(local), spec_path,
+		    sizeof(spec_path)), 0, "--file x:PATH of %d bytes", WSPATH_MAX);
+		spec[n + WSPATH_MAX] = 'p';
+		spec[n + WSPATH_MAX + 1] = '\0';
+		is_int(cli_file_spec(spec, local, sizeof(local), spec_path,
+		    sizeof(spec_path)), -EINVAL, "--file x:PATH of %d bytes is "
+		    "refused", WSPATH_MAX + 1);
 	}
 }
 
