@@ -19,7 +19,7 @@
  * (NAME_MAX, so every valid part can be created on Linux). */
 #define WSPATH_MAX		JC_MAX_FILE_PATH	/* 1024 */
 #define WSPATH_PART_MAX		JC_MAX_FILE_PART	/* 255 */
-#define WSPATH_DIR_MODE		0755	/* directories WSPATH_MKDIR makes */
+#define WSPATH_DIR_MODE		0755	/* what WSPATH_MKDIR makes */
 
 /* Checks the len bytes at path against the rules: 1..WSPATH_MAX bytes,
  * relative (no leading '/'), parts of 1..WSPATH_PART_MAX bytes split by

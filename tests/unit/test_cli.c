@@ -265,30 +265,35 @@ test_paths(void)
 	{
 		char local[8];
 		size_t n = 2;
+		int r;
 
 		memcpy(spec, "x:", 2);
 		memset(spec + n, 'p', WSPATH_PART_MAX);
 		spec[n + WSPATH_PART_MAX] = '\0';
-		is_int(cli_file_spec(spec, local, sizeof(local), spec_path,
-		    sizeof(spec_path)), 0, "--file x:PATH with a part of %d bytes",
+		r = cli_file_spec(spec, local, sizeof(local), spec_path,
+		    sizeof(spec_path));
+		is_int(r, 0, "--file x:PATH, a part of %d bytes",
 		    WSPATH_PART_MAX);
 		spec[n + WSPATH_PART_MAX] = 'p';
 		spec[n + WSPATH_PART_MAX + 1] = '\0';
-		is_int(cli_file_spec(spec, local, sizeof(local), spec_path,
-		    sizeof(spec_path)), -EINVAL, "--file x:PATH with a part of %d "
-		    "bytes is refused", WSPATH_PART_MAX + 1);
+		r = cli_file_spec(spec, local, sizeof(local), spec_path,
+		    sizeof(spec_path));
+		is_int(r, -EINVAL, "--file x:PATH, a part of %d bytes, is "
+		    "refused", WSPATH_PART_MAX + 1);
 		/* "p/p/p/...": many short parts */
 		for (size_t i = 0; i < WSPATH_MAX; i++)
 			spec[n + i] = i % 2 ? '/' : 'p';
 		spec[n + WSPATH_MAX - 1] = 'p';
 		spec[n + WSPATH_MAX] = '\0';
-		is_int(cli_file_spec(spec, local, sizeof(local), spec_path,
-		    sizeof(spec_path)), 0, "--file x:PATH of %d bytes", WSPATH_MAX);
+		r = cli_file_spec(spec, local, sizeof(local), spec_path,
+		    sizeof(spec_path));
+		is_int(r, 0, "--file x:PATH of %d bytes", WSPATH_MAX);
 		spec[n + WSPATH_MAX] = 'p';
 		spec[n + WSPATH_MAX + 1] = '\0';
-		is_int(cli_file_spec(spec, local, sizeof(local), spec_path,
-		    sizeof(spec_path)), -EINVAL, "--file x:PATH of %d bytes is "
-		    "refused", WSPATH_MAX + 1);
+		r = cli_file_spec(spec, local, sizeof(local), spec_path,
+		    sizeof(spec_path));
+		is_int(r, -EINVAL, "--file x:PATH of %d bytes is refused",
+		    WSPATH_MAX + 1);
 	}
 }
 
