@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "jc_config.h"
 #include "db.h"
+#include "job_status.h"
 #include "json_writer.h"
 #include "keys.h"
 #include "parse.h"
@@ -307,8 +308,6 @@ file_size(const char *path, const char *suffix)
 static int
 cmd_db_info(sqlite3 *db)
 {
-	static const char *const statuses[] = { "queued", "running",
-	    "succeeded", "failed", "timed_out", "cancelled", "error" };
 	_cleanup_strbuf_ struct strbuf sb;
 	struct jw w;
 
@@ -324,18 +323,19 @@ cmd_db_info(sqlite3 *db)
 		printf("schema version: %d\nfile bytes: %lld\nwal bytes: %lld\n",
 		    DB_SCHEMA_VERSION, (long long) file_size(arg_db, ""),
 		    (long long) file_size(arg_db, "-wal"));
-	for (size_t i = 0; i < ARRAY_SIZE(statuses); i++) {
+	for (unsigned i = 0; i < JOB_STATUS_COUNT; i++) {
+		const char *status = job_status_to_string((enum job_status) i);
 		_cleanup_stmt_ sqlite3_stmt *st = NULL;
 		int64_t n;
 
 		if (db_prepare(db, "SELECT COUNT(*) FROM jobs WHERE status = ?",
-		    &st) < 0 || sqlite3_bind_text(st, 1, statuses[i], -1,
+		    &st) < 0 || sqlite3_bind_text(st, 1, status, -1,
 		    SQLITE_STATIC) || sqlite3_step(st) != SQLITE_ROW)
 			return fail("%s", sqlite3_errmsg(db));
 		n = sqlite3_column_int64(st, 0);
-		jw_kv_i64(&w, statuses[i], n);
+		jw_kv_i64(&w, status, n);
 		if (!arg_json)
-			printf("jobs %s: %lld\n", statuses[i], (long long) n);
+			printf("jobs %s: %lld\n", status, (long long) n);
 	}
 	jw_obj_close(&w);
 	jw_obj_close(&w);

@@ -311,6 +311,8 @@ int job_wait(struct http *h, const char *what, const char *id,
  * error, 1 otherwise without a code. */
 int job_exit_status(const char *status, bool have_code, int64_t exit_code,
     bool timed_out);
-bool job_status_terminal(const char *status);
+/* True if status, a string from the server, names a final state
+ * (job_status_is_final); false for one this client does not know. */
+bool cli_status_final(const char *status);
 
 #endif

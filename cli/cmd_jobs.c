@@ -9,36 +9,34 @@
 #include <string.h>
 
 #include "cli.h"
+#include "job_status.h"
 #include "json_writer.h"
 #include "parse.h"
 #include "banned.h"
 
-static const char *const job_statuses[] = {
-	"queued", "running", "succeeded", "failed", "timed_out", "cancelled",
-	"error", NULL,
-};
-
 bool
-job_status_terminal(const char *status)
+cli_status_final(const char *status)
 {
-	return strcmp(status, "succeeded") == 0 ||
-	    strcmp(status, "failed") == 0 ||
-	    strcmp(status, "timed_out") == 0 ||
-	    strcmp(status, "cancelled") == 0 ||
-	    strcmp(status, "error") == 0;
+	enum job_status st;
+
+	return job_status_from_string(status, &st) == 0 &&
+	    job_status_is_final(st);
 }
 
 int
 job_exit_status(const char *status, bool have_code, int64_t exit_code,
     bool timed_out)
 {
-	if (strcmp(status, "error") == 0)
+	enum job_status st;
+	bool known = job_status_from_string(status, &st) == 0;
+
+	if (known && st == JOB_ERROR)
 		return 125;
-	if (timed_out || strcmp(status, "timed_out") == 0)
+	if (timed_out || (known && st == JOB_TIMED_OUT))
 		return 124;
 	if (have_code && exit_code >= 0 && exit_code <= 255)
 		return (int) exit_code;
-	return strcmp(status, "succeeded") == 0 ? 0 : 1;
+	return known && st == JOB_SUCCEEDED ? 0 : 1;
 }
 
 /* Prints the body followed by a newline: --json passes the server's JSON
@@ -114,7 +112,7 @@ job_wait(struct http *h, const char *cmd, const char *id,
 			return r;
 		cli_json_str(*ret_doc, jr_root(*ret_doc), "status", status,
 		    sizeof(status), "");
-		if (job_status_terminal(status))
+		if (cli_status_final(status))
 			return 0;
 		if ((r = cli_sleep_ms(delay_ms)) < 0)
 			return r;
@@ -284,21 +282,13 @@ list_usage(FILE *f)
 	    "  --help        this help\n", JC_LIST_MAX, JC_LIST_DEFAULT);
 }
 
-static bool
-status_known(const char *status)
-{
-	for (size_t i = 0; job_statuses[i]; i++)
-		if (strcmp(status, job_statuses[i]) == 0)
-			return true;
-	return false;
-}
-
 static void
 list_table(const struct jr_doc *doc, int jobs)
 {
 	size_t idw = 2;
 	char id[CLI_ID_MAX + 1], status[32], created[40], name[512];
 	char exit_s[24], dur[32];
+	enum job_status st;
 
 	for (int i = 0; i < jr_len(doc, jobs); i++) {
 		cli_json_str(doc, jr_child(doc, jobs, i), "id", id, sizeof(id),
@@ -331,8 +321,8 @@ list_table(const struct jr_doc *doc, int jobs)
 		/* padded columns hold only checked shapes; the name is
 		 * escaped */
 		printf("%-*s  ", (int) idw, cli_id_valid(id) ? id : "?");
-		printf("%-9s  %4s  ", status_known(status) ? status : "?",
-		    exit_s);
+		printf("%-9s  %4s  ", job_status_from_string(status, &st) == 0 ?
+		    job_status_to_string(st) : "?", exit_s);
 		printf("%-24s  %10s", strspn(created, "0123456789-:.TZ+") ==
 		    strlen(created) ? created : "?", dur);
 		if (name[0]) {
@@ -355,6 +345,7 @@ cmd_list(struct cli_global *g, int argc, char **argv)
 	};
 	_cleanup_jr_ struct jr_doc *doc = NULL;
 	_cleanup_strbuf_ struct strbuf path = { 0 };
+	enum job_status want;
 	struct http_resp resp;
 	struct http h;
 	char next[CLI_ID_MAX + 1];
@@ -385,7 +376,7 @@ cmd_list(struct cli_global *g, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_err("list", "unexpected argument '%s'",
 		    argv[optind]);
-	if (arg_status && !status_known(arg_status))
+	if (arg_status && job_status_from_string(arg_status, &want) < 0)
 		return cli_usage_err("list", "unknown status '%s'", arg_status);
 	if (arg_before && !cli_id_valid(arg_before))
 		return cli_usage_err("list", "'%s' is not a job id",

@@ -251,7 +251,7 @@ follow_poll(struct http *h, const char *id, int64_t after, struct sink *k,
 		 * after its output is stored, so one more page ends it. */
 		if ((r = job_final(h, k->what, id, &end)) < 0)
 			return r;
-		if (job_status_terminal(end.status)) {
+		if (cli_status_final(end.status)) {
 			do {
 				if ((r = logs_page(h, id, after, k, &pg)) < 0)
 					return r;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "job_status.h"
 #include "json_writer.h"
 #include "parse.h"
 #include "utf8.h"
@@ -587,7 +588,7 @@ cancel_after_interrupt(struct http *h, const char *what, const char *id)
 			goto out;
 		cli_json_str(doc, jr_root(doc), "status", status,
 		    sizeof(status), "");
-		if (job_status_terminal(status)) {
+		if (cli_status_final(status)) {
 			fprintf(stderr, "jobcell: %s: ", what);
 			job_print_status_line(stderr, doc, jr_root(doc));
 			goto out;
@@ -632,6 +633,7 @@ after_submit(struct cli_global *g, struct http *h, const char *cmd,
     const char *id, struct http_resp *resp)
 {
 	_cleanup_jr_ struct jr_doc *doc = NULL;
+	enum job_status st;
 	char status[32];
 	int r, code = EXIT_FAIL;
 
@@ -664,7 +666,8 @@ after_submit(struct cli_global *g, struct http *h, const char *cmd,
 	else
 		job_print_status_line(stdout, doc, jr_root(doc));
 	cli_json_str(doc, jr_root(doc), "status", status, sizeof(status), "");
-	return strcmp(status, "succeeded") == 0 ? EXIT_OK : EXIT_FAIL;
+	return job_status_from_string(status, &st) == 0 &&
+	    st == JOB_SUCCEEDED ? EXIT_OK : EXIT_FAIL;
 }
 
 static int
