@@ -13,19 +13,20 @@ struct seccomp_prog {
 	unsigned short len;
 };
 
-/* Builds the filter: native architecture only (x32 and i386 calls kill
- * the process with SIGSYS), and deny_errno (EPERM in cells; tests pass a
- * distinctive one) for keyctl, add_key, request_key, io_uring_*, bpf,
- * perf_event_open, userfaultfd, kexec_*, open_by_handle_at, ptrace,
- * process_vm_readv/writev, unshare or clone with CLONE_NEWUSER, and
- * ioctl TIOCSTI/TIOCLINUX; clone3 gets ENOSYS (its flags are out of the
- * filter's reach, and libc falls back to clone). 0 or -errno. */
+/* Builds the filter of seccomp.c's table: deny by default (ENOSYS), the
+ * calls Docker's default profile allows a process without capabilities
+ * (less io_uring), socket only for AF_UNIX, AF_INET, AF_INET6 and
+ * AF_NETLINK, clone only without namespace flags, ioctl but TIOCSTI and
+ * TIOCLINUX; deny_errno (EPERM in cells; tests pass a distinctive one) for
+ * the calls named in seccomp.c's denied list and the refused arguments;
+ * native architecture only (x32 and i386 calls kill the process with
+ * SIGSYS). 0 or -errno. */
 int seccomp_prog_build(int deny_errno, struct seccomp_prog *ret);
 void seccomp_prog_release(struct seccomp_prog *p);
-/* The same rules as a Docker seccomp profile (JSON, for SecurityOpt
- * "seccomp=<profile>"), appended to sb, so a docker cell refuses what a
- * namespace cell refuses instead of Docker's default list (which allows
- * ptrace). 0 or -errno. */
+/* The same table as a Docker seccomp profile (JSON, for SecurityOpt
+ * "seccomp=<profile>"), appended to sb, so a docker cell refuses exactly
+ * what a namespace cell refuses: at least what Docker's default profile
+ * refuses a container without capabilities, plus our rules. 0 or -errno. */
 struct strbuf;
 int seccomp_docker_profile(int deny_errno, struct strbuf *sb);
 /* Installs p on the calling thread. Needs no_new_privs (or

@@ -130,6 +130,23 @@ try sh -c "echo x >/usr/jobcell-evil"' '{"timeout":20}'
 	assert_host_healthy
 }
 
+@test "vsock, other socket families, fanotify and kcmp are refused (EPERM)" {
+	# vsock is not covered by network namespaces (DESIGN section 8);
+	# AF_ALG is a family an unprivileged process may open where nothing
+	# else refuses it; fanotify_init and kcmp are what Docker's default
+	# profile allows only with a capability. x86_64 numbers: fanotify_init
+	# 300, kcmp 312 (KCMP_FILE of our own fd 0 would succeed).
+	hostile '{"argv":["perl","-e","sub r { my ($n, $ok) = @_; print $n, \"=\", ($ok ? \"ALLOWED\" : $!+0), \"\\n\" } r(\"vsock\", socket(my $v, 40, 1, 0)); r(\"alg\", socket(my $a, 38, 5, 0)); r(\"inet\", socket(my $i, 2, 1, 0)); r(\"unix\", socket(my $u, 1, 1, 0)); r(\"fanotify\", syscall(300, 0x200, 0) >= 0); r(\"kcmp\", syscall(312, $$, $$, 0, 0, 0) >= 0);"],"timeout":20}'
+	assert_job .status succeeded
+	assert_equal "$out" "vsock=1
+alg=1
+inet=ALLOWED
+unix=ALLOWED
+fanotify=1
+kcmp=1"
+	assert_host_healthy
+}
+
 @test "only fds 0-2 and the documented environment reach the job" {
 	# The fds and the environment the job's first process (the shell,
 	# $$) got from the cell: not what the shell passes on, nor what it
