@@ -45,6 +45,7 @@ struct req {
 	const char *query;		/* QUERY_STRING, may be "" */
 	int64_t consumer_id;		/* 0: not authenticated */
 	struct strbuf body;		/* request body, capped */
+	int status;			/* the status written, 0: none yet */
 };
 
 /* router.c: pure, no I/O. */
@@ -58,6 +59,7 @@ enum route_id {
 	ROUTE_JOB_CANCEL,
 	ROUTE_JOB_LOGS,
 	ROUTE_JOB_OUTPUT,
+	ROUTE_METRICS,
 };
 #define ROUTE_ID_MAX 64	/* longest path segment we capture */
 struct route_match {
@@ -166,6 +168,17 @@ int logs_page(struct req *rq, const char *id, struct api_err *err);
 int logs_output(struct req *rq, const char *id, struct api_err *err);
 
 bool job_status_final(const char *status);
+
+/* metrics.c: GET /metrics (Prometheus text), and the request counters
+ * dispatch() keeps. route: an enum route_id, METRICS_ROUTE_AUTH for the
+ * auth subrequest, anything else counts as METRICS_ROUTE_NONE (no such
+ * path). Thread-safe (atomics). */
+#define METRICS_ROUTE_AUTH	(ROUTE_METRICS + 1)
+#define METRICS_ROUTE_NONE	(ROUTE_METRICS + 2)
+#define METRICS_ROUTES		(ROUTE_METRICS + 3)
+void metrics_request_begin(int route);
+void metrics_request_end(int route, int status);
+int metrics_handle(struct req *rq, struct api_err *err);
 
 /* stream.c: NDJSON follow; holds the thread until the job ends or the
  * client goes away. 503 past srv->max_streams. */

@@ -7,6 +7,7 @@
  * socket, doorbell and threads need a restart). Commits are atomic, so a request cut
  * off by shutdown leaves no half-written row. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -17,6 +18,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "api.h"
 #include "db.h"
@@ -38,6 +41,7 @@ static struct config cfg;
 static struct api_server server;
 static pthread_rwlock_t server_lock = PTHREAD_RWLOCK_INITIALIZER;
 static int listen_fd = -1;
+static bool socket_activated;	/* listen_fd came from systemd: keep the path */
 
 static void
 usage(FILE *f)
@@ -92,6 +96,12 @@ dispatch(struct req *rq)
 		r = health_handle(rq, &err);
 		goto done;
 	}
+	/* No consumer: nginx passes /metrics only from where the operator
+	 * allows (the installed site: loopback). */
+	if (m.id == ROUTE_METRICS) {
+		r = metrics_handle(rq, &err);
+		goto done;
+	}
 	/* Identity only from the param nginx sets after auth_request. */
 	if (!consumer || parse_i64(consumer, 1, INT64_MAX,
 	    &rq->consumer_id) < 0) {
@@ -125,6 +135,7 @@ dispatch(struct req *rq)
 		r = jobs_run(rq, &err);
 		break;
 	case ROUTE_HEALTH:
+	case ROUTE_METRICS:
 	default:
 		r = api_err_set(&err, 404, "not_found", "no such endpoint");
 		break;
@@ -141,6 +152,20 @@ error:
 	(void) reply_error(rq, &err);
 }
 
+/* The route a request counts under in /metrics (router.c is pure). */
+static int
+metrics_route(const struct req *rq)
+{
+	const char *auth = req_param(rq, "JOBCELL_AUTH");
+	struct route_match m;
+
+	if (auth && strcmp(auth, "1") == 0)
+		return METRICS_ROUTE_AUTH;
+	if (router_match(rq->method, rq->path, &m) < 0)
+		return METRICS_ROUTE_NONE;
+	return (int) m.id;
+}
+
 static void *
 thread_main(void *arg)
 {
@@ -148,7 +173,7 @@ thread_main(void *arg)
 	struct api_server srv;
 	sqlite3 *db = NULL;
 	char errmsg[256];
-	int r;
+	int r, route;
 
 	(void) arg;
 	if ((r = db_open(server.db_path, 0, 0, &db, errmsg, sizeof(errmsg))) < 0) {
@@ -183,7 +208,10 @@ thread_main(void *arg)
 		if (!rq.query)
 			rq.query = "";
 		strbuf_init(&rq.body, JC_MAX_BODY_BYTES);
+		route = metrics_route(&rq);
+		metrics_request_begin(route);
 		dispatch(&rq);
+		metrics_request_end(route, rq.status);
 		strbuf_release(&rq.body);
 		FCGX_Finish_r(&fr);
 	}
@@ -209,9 +237,12 @@ reload(void)
 	static struct config next;	/* main thread only */
 	char errmsg[512];
 
+	/* sd_notify(3): a no-op outside systemd. */
+	(void) sd_notify(0, "RELOADING=1");
 	if (config_resolve(arg_config, &next, errmsg, sizeof(errmsg)) < 0) {
 		log_err("SIGHUP: cannot reload the config: %s; keeping the "
 		    "running one", errmsg);
+		(void) sd_notify(0, "READY=1");
 		return;
 	}
 	if (strcmp(next.api_db, cfg.api_db) != 0 ||
@@ -230,6 +261,7 @@ reload(void)
 	    (long long) next.limits.memory_max_mb,
 	    (long long) next.limits.disk_max_mb,
 	    next.limits.network_allowed ? "true" : "false");
+	(void) sd_notify(0, "READY=1");
 }
 
 static int
@@ -256,6 +288,26 @@ open_listen_socket(const char *path)
 	return steal_fd(&fd);
 }
 
+/* The FastCGI socket: from systemd (jobcell-api.socket, sd_listen_fds(3)),
+ * else created at path. */
+static int
+listen_socket(const char *path)
+{
+	int n = sd_listen_fds(1);	/* 1: unset LISTEN_*, not for children */
+
+	if (n < 0)
+		return n;
+	if (n == 0)
+		return open_listen_socket(path);
+	if (n > 1 || sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1,
+	    NULL, 0) <= 0)
+		return -EBADF;	/* a unit passing something else is wrong */
+	if (fcntl(SD_LISTEN_FDS_START, F_SETFD, FD_CLOEXEC) < 0)
+		return -errno;
+	socket_activated = true;
+	return SD_LISTEN_FDS_START;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -272,6 +324,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	enum log_level level = LOG_LEVEL_INFO;
+	bool verbose = false;
 	pthread_t *threads;
 	sigset_t set;
 	sqlite3 *db = NULL;
@@ -284,7 +337,7 @@ main(int argc, char **argv)
 		case 'd': arg_db = optarg; break;
 		case 's': arg_socket = optarg; break;
 		case 'b': arg_doorbell = optarg; break;
-		case 'v': level = LOG_LEVEL_DEBUG; break;
+		case 'v': verbose = true; break;
 		case 't':
 			if (parse_i64(optarg, 1, JC_MAX_THREADS, &arg_threads) < 0) {
 				fprintf(stderr, "jobcell-api: --threads must be "
@@ -330,6 +383,11 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* --verbose, else [api] log_level (checked by config_load). */
+	if (verbose)
+		level = LOG_LEVEL_DEBUG;
+	else if (cfg.api_log_level[0])
+		(void) log_level_from_name(cfg.api_log_level, &level);
 	log_setup("jobcell-api", level);
 	server.db_path = arg_db;
 	server.doorbell_path = arg_doorbell;
@@ -347,7 +405,7 @@ main(int argc, char **argv)
 	    SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
 		log_warn("cannot create the doorbell socket: %s, ignoring",
 		    strerror(errno));
-	if ((listen_fd = open_listen_socket(arg_socket)) < 0) {
+	if ((listen_fd = listen_socket(arg_socket)) < 0) {
 		log_errno(listen_fd, "cannot listen on '%s'", arg_socket);
 		return 1;
 	}
@@ -379,7 +437,10 @@ main(int argc, char **argv)
 			log_errno(-r, "cannot start a thread");
 			return 1;
 		}
-	log_info("serving on '%s' with %lld threads", arg_socket,
+	log_info("serving on '%s'%s with %lld threads", arg_socket,
+	    socket_activated ? " (from systemd)" : "", (long long) arg_threads);
+	/* The database opened and the socket listens: ready for nginx. */
+	(void) sd_notifyf(0, "READY=1\nSTATUS=serving with %lld threads",
 	    (long long) arg_threads);
 	for (;;) {
 		if ((r = sigwait(&set, &sig)) != 0)
@@ -391,7 +452,9 @@ main(int argc, char **argv)
 		break;
 	}
 	log_info("signal %d: stopping", sig);
-	(void) unlink(arg_socket);
+	(void) sd_notify(0, "STOPPING=1");
+	if (!socket_activated)
+		(void) unlink(arg_socket);
 	/* Threads may sit in accept or mid-request; their transactions are
 	 * atomic, so ending the process now loses nothing committed. */
 	_exit(0);

@@ -41,6 +41,7 @@ static int
 put_headers(struct req *rq, int status, const char *content_type,
     const char *headers)
 {
+	rq->status = status;	/* for the request counters (metrics.c) */
 	if (FCGX_FPrintF(rq->fcgi->out, "Status: %d %s\r\n", status,
 	    api_status_text(status)) < 0)
 		return -EIO;

@@ -22,6 +22,7 @@ static const struct route routes[] = {
 	{ "POST", "/v1/jobs/{id}/cancel", ROUTE_JOB_CANCEL },
 	{ "GET", "/v1/jobs/{id}/logs", ROUTE_JOB_LOGS },
 	{ "GET", "/v1/jobs/{id}/output", ROUTE_JOB_OUTPUT },
+	{ "GET", "/metrics", ROUTE_METRICS },
 };
 
 static bool
@@ -67,7 +68,7 @@ router_match(const char *method, const char *path, struct route_match *ret)
 		[ROUTE_JOBS_CREATE] = "GET, POST", [ROUTE_JOBS_LIST] = "GET, POST",
 		[ROUTE_RUN] = "POST", [ROUTE_JOB_GET] = "GET",
 		[ROUTE_JOB_CANCEL] = "POST", [ROUTE_JOB_LOGS] = "GET",
-		[ROUTE_JOB_OUTPUT] = "GET",
+		[ROUTE_JOB_OUTPUT] = "GET", [ROUTE_METRICS] = "GET",
 	};
 	char id[ROUTE_ID_MAX + 1];
 	bool path_known = false;

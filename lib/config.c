@@ -12,6 +12,7 @@
 #include "ini.h"
 #include "io.h"
 #include "jc_config.h"
+#include "log.h"
 #include "parse.h"
 #include "banned.h"
 
@@ -69,6 +70,10 @@ static const struct key_def keys[] = {
 	{ "limits", "network", KEY_BOOL, OFF(limits.network_allowed), 0, 1 },
 	{ "limits", "sandbox", KEY_STR, OFF(limits.sandbox), 0,
 	  sizeof(((struct config_limits *) 0)->sandbox) },
+	{ "api", "log_level", KEY_STR, OFF(api_log_level), 0,
+	  sizeof(((struct config *) 0)->api_log_level) },
+	{ "worker", "log_level", KEY_STR, OFF(worker_log_level), 0,
+	  sizeof(((struct config *) 0)->worker_log_level) },
 };
 
 void
@@ -138,6 +143,12 @@ set_value(struct config *c, const struct key_def *k, const char *v,
 		}
 		return 0;
 	case KEY_STR:
+		if (strcmp(k->name, "log_level") == 0 &&
+		    log_level_from_name(v, &(enum log_level){ 0 }) < 0) {
+			(void) snprintf(errmsg, size, "%s: 'log_level' must be "
+			    "err, warn, info or debug", where);
+			return -EINVAL;
+		}
 		if (*v == '\0' || str_copy(field, (size_t) k->max, v) < 0) {
 			(void) snprintf(errmsg, size, "%s: '%s' must be 1..%lld "
 			    "bytes", where, k->name, (long long) k->max - 1);

@@ -51,6 +51,10 @@ struct config {
 					 * and docker if docker_socket is set */
 	/* [limits] */
 	struct config_limits limits;
+	/* [api] log_level, [worker] log_level: "err", "warn", "info" or
+	 * "debug" (log_level_from_name()); "": info. */
+	char api_log_level[8];
+	char worker_log_level[8];
 };
 
 /* The sandboxes of a [worker] sandbox / --sandbox list. */

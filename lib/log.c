@@ -5,9 +5,12 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "io.h"
 #include "log.h"
 #include "parse.h"
@@ -21,6 +24,10 @@
 /* Set once by log_setup() before any thread starts, read-only after. */
 static char log_prog[LOG_PROG_MAX] = "jobcell";
 static enum log_level log_max_level = LOG_LEVEL_INFO;
+/* stderr is a journald stream: lines start "<N>" (sd-daemon(3) priority,
+ * read with SyslogLevelPrefix=) and drop "prog[pid]: ", which journald
+ * records itself. */
+static int log_journal;
 
 static const char *const level_names[] = {
 	[LOG_LEVEL_ERR] = "err",
@@ -36,6 +43,35 @@ log_setup(const char *prog, enum log_level max_level)
 	if (prog)
 		(void) str_copy(log_prog, sizeof(log_prog), prog);
 	log_max_level = max_level;
+	log_journal = log_stderr_is_journal();
+}
+
+int
+log_stderr_is_journal(void)
+{
+	/* systemd.exec(5), $JOURNAL_STREAM: "DEV:INODE" of the stream that
+	 * stdout/stderr are connected to, when they are. */
+	const char *e = secure_getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return 0;
+	return (unsigned long long) st.st_dev == dev &&
+	    (unsigned long long) st.st_ino == ino;
+}
+
+int
+log_level_from_name(const char *name, enum log_level *ret)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(level_names); i++)
+		if (strcmp(name, level_names[i]) == 0) {
+			*ret = (enum log_level) i;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 /* Appends msg to line[*pos..size) escaping control bytes and invalid UTF-8;
@@ -85,10 +121,19 @@ log_emit(enum log_level lvl, const char *suffix, const char *fmt, va_list ap)
 	size_t pos, mlen;
 	int n;
 
+	static const char syslog_prio[] = {
+		[LOG_LEVEL_ERR] = '3', [LOG_LEVEL_WARN] = '4',
+		[LOG_LEVEL_INFO] = '6', [LOG_LEVEL_DEBUG] = '7',
+	};
+
 	if (lvl < LOG_LEVEL_ERR || lvl > LOG_LEVEL_DEBUG)
 		lvl = LOG_LEVEL_ERR;
-	n = snprintf(line, sizeof(line), "%s[%ld]: %s: ", log_prog,
-	    (long) getpid(), level_names[lvl]);
+	if (log_journal)
+		n = snprintf(line, sizeof(line), "<%c>%s: ", syslog_prio[lvl],
+		    level_names[lvl]);
+	else
+		n = snprintf(line, sizeof(line), "%s[%ld]: %s: ", log_prog,
+		    (long) getpid(), level_names[lvl]);
 	if (n < 0)
 		return;
 	pos = (size_t) n < sizeof(line) ? (size_t) n : sizeof(line) - 1;

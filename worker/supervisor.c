@@ -48,7 +48,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cgroup.h"
+#include <systemd/sd-daemon.h>
+
 #include "cgroup.h"
 #include "cleanup.h"
 #include "jc_config.h"
@@ -84,6 +85,7 @@ static char docker_image_buf[256];
 static bool docker_up;		/* the daemon answered the last ping */
 static char docker_unpacker[JC_PATH_MAX];	/* "": not found */
 static int64_t arg_drain_grace_ms = -1;
+static bool arg_verbose;
 
 /* What the workers run with: the config file, then the flags over it. */
 struct settings {
@@ -94,6 +96,7 @@ struct settings {
 	int64_t output_cap;
 	int64_t kill_grace_ms;
 	int64_t drain_grace_ms;
+	char log_level[8];		/* [worker] log_level, "" if unset */
 };
 
 static struct settings cur;
@@ -201,6 +204,7 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 	    cfg->worker_kill_grace_ms;
 	s.drain_grace_ms = arg_drain_grace_ms >= 0 ? arg_drain_grace_ms :
 	    cfg->worker_drain_grace_ms;
+	memcpy(s.log_level, cfg->worker_log_level, sizeof(s.log_level));
 	*ret = s;
 	r = 0;
 out:
@@ -590,7 +594,7 @@ parse_args(int argc, char **argv, enum log_level *level)
 		}
 		case 'd': arg_db = optarg; break;
 		case 'b': arg_doorbell = optarg; break;
-		case 'v': *level = LOG_LEVEL_DEBUG; break;
+		case 'v': *level = LOG_LEVEL_DEBUG; arg_verbose = true; break;
 		case 's':
 			if (parse_i64(optarg, 1, JC_MAX_SLOTS, &arg_slots) < 0)
 				bad = "--slots";
@@ -656,6 +660,9 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* --verbose, else [worker] log_level (checked by config_load). */
+	if (!arg_verbose && cur.log_level[0])
+		(void) log_level_from_name(cur.log_level, &level);
 	log_setup("jobcell-worker", level);
 	if (geteuid() != 0) {
 		log_err("must start as root (it builds namespaces and maps "
@@ -710,6 +717,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_info("starting %d slot(s)", cur.slots);
+	/* The database is open and migrated, stale jobs ended, the doorbell
+	 * bound: ready (sd_notify(3), a no-op outside systemd). */
+	(void) sd_notifyf(0, "READY=1\nSTATUS=running %d slot(s)", cur.slots);
 	for (;;) {
 		int64_t now = time_mono_ms(), wake;
 		struct timespec ts;
@@ -772,6 +782,7 @@ main(int argc, char **argv)
 			if (!stopping) {
 				log_info("signal %d: draining (running jobs get "
 				    "%lld ms)", sig, (long long) cur.drain_grace_ms);
+				(void) sd_notify(0, "STOPPING=1");
 				stopping = true;
 				stop_deadline = time_mono_ms() +
 				    cur.drain_grace_ms + cur.kill_grace_ms +
@@ -781,8 +792,11 @@ main(int argc, char **argv)
 						(void) kill(slots[i].pid, SIGTERM);
 			}
 		} else if (sig == SIGHUP) {
-			if (!stopping)
+			if (!stopping) {
+				(void) sd_notify(0, "RELOADING=1");
 				reload();
+				(void) sd_notify(0, "READY=1");
+			}
 		}
 		/* Reap on every wakeup: SIGCHLD may coalesce. */
 		for (;;) {

@@ -58,6 +58,13 @@ main(void)
 		{ "[worker]\nslots = 3\n[limits]\ncpus_max = 4\n", 0, NULL },
 		{ "[worker]\ndrain_grace_ms = 0\n", 0, NULL },
 		{ "[worker]\ndrain_grace_ms = 3600001\n", -EINVAL, ":2:" },
+		{ "[api]\nlog_level = debug\n[worker]\nlog_level = err\n", 0,
+		  NULL },
+		{ "[api]\nlog_level = warn\n", 0, NULL },
+		{ "[api]\nlog_level = verbose\n", -EINVAL, ":2: 'log_level'" },
+		{ "[worker]\n\nlog_level = INFO\n", -EINVAL, ":3:" },
+		{ "[worker]\nlog_level =\n", -EINVAL, ":2:" },
+		{ "[limits]\nlog_level = info\n", -EINVAL, ":2: unknown key" },
 		{ "[worker]\ndocker_socket = /var/run/docker.sock\n"
 		  "docker_image = debian:12\n"
 		  "docker_images = debian:12, alpine:3.20\n", 0, NULL },
