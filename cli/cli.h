@@ -161,6 +161,14 @@ int profile_file_path(char *buf, size_t size);
  * file readable or writable by group/others or owned by someone else
  * (-EPERM), a malformed one (-EINVAL, naming the line), or one too big. */
 int profile_file_load(struct profile_file *cfg);
+/* Parses text (the file's contents, edited in place) into cfg, which
+ * the caller zeroed; -EINVAL naming the line on stderr. Pure but for
+ * that message; profile_file_load calls it, the fuzz target too. */
+int profile_file_parse(struct profile_file *cfg, char *text);
+/* The file's text for cfg, appended to sb: profile_file_parse of it
+ * gives cfg back. -E2BIG if sb is full. */
+struct strbuf;
+int profile_file_format(const struct profile_file *cfg, struct strbuf *sb);
 /* Writes cfg atomically (temp file + rename), mode 0600, creating the
  * directory (0700) if needed. Prints its own error. */
 int profile_file_save(const struct profile_file *cfg);

@@ -229,7 +229,7 @@ profile_file_assign(struct profile_file *cfg, struct profile *cur,
 	return 0;
 }
 
-static int
+int
 profile_file_parse(struct profile_file *cfg, char *text)
 {
 	struct profile *cur = NULL;
@@ -365,7 +365,7 @@ profile_file_mkdirs(const char *path)
 	return 0;
 }
 
-static int
+int
 profile_file_format(const struct profile_file *cfg, struct strbuf *sb)
 {
 	int r = 0;
