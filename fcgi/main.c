@@ -142,17 +142,23 @@ error:
 	(void) reply_error(rq, &err);
 }
 
+/* A fresh FCGX_Request for this thread: one per connection it accepts,
+ * since a parked request keeps its own (park.c). Retries while memory is
+ * short rather than ending every connection in flight. */
 static FCGX_Request *
 request_new(void)
 {
-	FCGX_Request *fr = calloc(1, sizeof(*fr));
+	for (;;) {
+		FCGX_Request *fr = calloc(1, sizeof(*fr));
 
-	if (!fr || FCGX_InitRequest(fr, listen_fd,
-	    FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
-		log_err("cannot initialise a FastCGI request");
-		exit(EXIT_FAILURE);	/* out of memory at start or mid-run */
+		if (fr && FCGX_InitRequest(fr, listen_fd,
+		    FCGI_FAIL_ACCEPT_ON_INTR) == 0)
+			return fr;
+		free(fr);
+		log_warn("cannot initialise a FastCGI request: out of memory, "
+		    "retrying");
+		(void) usleep(100000);
 	}
-	return fr;
 }
 
 static void *

@@ -450,6 +450,12 @@ loop_main(void *arg)
 		}
 		timeout = due <= now ? 0 : due - now > 60000 ? 60000 :
 		    (int) (due - now);
+		if (n == 0) {
+			/* Nothing parked: sleep until something is, whatever
+			 * the database does (an idle API stays idle). */
+			nfd = 1;
+			timeout = -1;
+		}
 		if (poll(pfd, (nfds_t) nfd, timeout) < 0) {
 			if (errno != EINTR) {
 				char ebuf[128];
@@ -468,10 +474,10 @@ loop_main(void *arg)
 			 * before it was parked: look at once. */
 			w.stored = true;
 		}
-		if (w.wal_fd >= 0 && (pfd[1].revents & POLLIN))
+		if (w.wal_fd >= 0 && nfd > 1 && (pfd[1].revents & POLLIN))
 			watch_read(&w);
 		now = time_mono_ms();
-		if (now >= watch_due(&w)) {
+		if (n > 0 && now >= watch_due(&w)) {
 			watch_looked(&w, now);
 			look_runs(db, list, n);
 			looked = true;
