@@ -329,8 +329,12 @@ watch_looked(struct watch *w, int64_t now)
 static void
 look_runs(sqlite3 *db, struct park **list, int n)
 {
-	int r;
+	int r, runs = 0;
 
+	for (int i = 0; i < n; i++)
+		runs += list[i]->kind == PARK_RUN;
+	if (runs == 0)
+		return;	/* no read transaction for nothing */
 	if ((r = db_exec_cached(db, "BEGIN")) < 0) {
 		(void) log_errno(r, "park: cannot read job states, retrying");
 		return;
