@@ -24,7 +24,10 @@ struct api_server {
 	const char *doorbell_path;	/* NULL: no doorbell, workers poll */
 	int doorbell_fd;		/* SOCK_DGRAM, unconnected, shared */
 	struct config_limits limits;
-	int max_streams;		/* concurrent follow streams */
+	int max_streams;		/* concurrent follow streams, all */
+	int max_streams_per_consumer;	/* ... of one consumer */
+	int max_waiters;		/* parked POST /v1/run, all */
+	int max_waiters_per_consumer;	/* ... of one consumer */
 };
 
 /* One error, as DESIGN section 4 spells it. */
@@ -46,6 +49,8 @@ struct req {
 	int64_t consumer_id;		/* 0: not authenticated */
 	struct strbuf body;		/* request body, capped */
 	int status;			/* the status written, 0: none yet */
+	bool parked;			/* fcgi moved to park.c: the thread
+					 * must neither finish nor reuse it */
 };
 
 /* router.c: pure, no I/O. */
@@ -129,9 +134,28 @@ int reply_json(struct req *rq, int status, const char *headers,
 int reply_error(struct req *rq, const struct api_err *e);
 int reply_raw_header(struct req *rq, int status, const char *content_type,
     const char *headers);
+int fcgi_put_headers(FCGX_Stream *out, int status, const char *content_type,
+    const char *headers);
+/* A response body written as it is built: callers append to buf (with jw
+ * or strbuf_*) and call sink_flush(), which sends the headers once and
+ * then whatever buf holds once it reaches SINK_FLUSH_BYTES (all: now).
+ * Until the first flush nothing is sent, so an error can still become a
+ * JSON error. The error is sticky: 0 or -EIO/-EPIPE. */
+#define SINK_FLUSH_BYTES (64u * 1024)
+struct sink {
+	FCGX_Stream *out;
+	struct strbuf *buf;
+	int status;
+	const char *content_type;
+	const char *headers;		/* "Name: value\r\n" lines, or NULL */
+	bool headers_sent;
+	size_t sent;			/* body bytes sent so far */
+	int err;
+};
+int sink_flush(struct sink *k, bool all);
 
-/* auth.c */
-int auth_handle(struct req *rq);
+/* auth.c: optional: no key at all is 204 without a consumer. */
+int auth_handle(struct req *rq, bool optional);
 
 /* health.c, me.c */
 int health_handle(struct req *rq, struct api_err *err);
@@ -162,6 +186,18 @@ void job_write_fields(struct jw *w, sqlite3_stmt *st);
 /* Looks up a job of this consumer: 0, -ENOENT (other consumer's too), or
  * another -errno. ret_status gets the status (buf >= 16). */
 int jobs_lookup(struct req *rq, const char *id, char *ret_status, size_t size);
+/* The one-row read of a job of a consumer: prepares sql (a literal with
+ * ?1 the job id and ?2 the consumer id, through the thread's statement
+ * cache), binds and steps. 0 with *ret_st on the row (the caller resets
+ * it: _cleanup_reset_); -ENOENT no such job of this consumer; -errno. */
+int job_row(sqlite3 *db, const char *sql, const char *id, int64_t consumer_id,
+    sqlite3_stmt **ret_st);
+/* The reply of a POST /v1/run whose wait is over (park.c, on a finisher
+ * thread with its own db): the job object plus its capped output, written
+ * as it is read. found: 200 (an Idempotency-Key repeat), else 201. 0 or
+ * -errno (the reply may be cut). */
+int jobs_run_reply(sqlite3 *db, FCGX_Request *fr, int64_t consumer_id,
+    const char *id, bool found);
 
 /* logs.c */
 int logs_page(struct req *rq, const char *id, struct api_err *err);
@@ -180,9 +216,45 @@ void metrics_request_begin(int route);
 void metrics_request_end(int route, int status);
 int metrics_handle(struct req *rq, struct api_err *err);
 
-/* stream.c: NDJSON follow; holds the thread until the job ends or the
- * client goes away. 503 past srv->max_streams. */
+/* stream.c: NDJSON follow. stream_follow checks the job and parks the
+ * request (park.c: no thread is held while the job runs); 503 past the
+ * consumer's or the server's share. stream_read is one turn of a parked
+ * stream: appends the lines of entries after *after (at most about
+ * STREAM_TURN_BYTES, at least one entry) to out, and the exit record once
+ * the job is final and everything is out (*ret_done). 0, -ENOENT, -errno.
+ * Runs in its own short read transaction on db. */
+#define STREAM_TURN_BYTES (32u * 1024)
+#define STREAM_OUT_MAX (STREAM_TURN_BYTES + 7u * JC_LOG_CHUNK_BYTES + 4096)
 int stream_follow(struct req *rq, const char *id, int64_t after,
     struct api_err *err);
+int stream_read(sqlite3 *db, int64_t consumer_id, const char *id,
+    int64_t *after, struct strbuf *out, bool *ret_more, bool *ret_done);
+
+/* park.c: requests that wait for a job without holding a thread. A
+ * thread reserves a place (counted against the consumer's and the
+ * server's share) before it acts, then either cancels the reservation or
+ * parks the request: the FastCGI request (rq->fcgi, heap-allocated) moves
+ * to park.c, which watches its connection (a client that leaves frees
+ * the place at once), looks at the database when the worker writes, and
+ * answers; rq->parked tells the thread to take a fresh FCGX_Request.
+ * All functions are thread-safe. */
+enum park_kind { PARK_RUN, PARK_STREAM };
+struct park;
+/* Starts the loop and the finisher threads (own connections to db_path).
+ * 0 or -errno with errmsg; before the API threads serve. */
+int park_start(const char *db_path, char *errmsg, size_t size);
+/* 0 and *ret; -EBUSY with err set (503 unavailable, Retry-After) past the
+ * consumer's or the server's share; -ENOMEM. */
+int park_reserve(const struct api_server *srv, enum park_kind kind,
+    int64_t consumer_id, struct api_err *err, struct park **ret);
+void park_cancel(struct park *p);
+/* How many requests of kind hold a place now (for /metrics). */
+int park_count(enum park_kind kind);
+/* Parks rq (sets rq->parked): a run answered by jobs_run_reply once the
+ * job is final or at deadline_mono_ms; a stream fed by stream_read. */
+void park_run(struct park *p, struct req *rq, const char *id, bool found,
+    int64_t deadline_mono_ms);
+void park_stream(struct park *p, struct req *rq, const char *id,
+    int64_t after);
 
 #endif

@@ -2,7 +2,9 @@
  * Reads the presented key from Authorization: Bearer or X-API-Key, looks up
  * its key id and compares SHA-256(secret) in constant time. Answers 204 with
  * X-Jobcell-Consumer (which nginx copies into the JOBCELL_CONSUMER param),
- * 401 or 403. Never logs a key. */
+ * 401 or 403. With JOBCELL_AUTH=optional (/v1/health) no key at all is
+ * 204 without a consumer; a key that is wrong is still 401, so it passes
+ * nginx's failed-auth throttle like any other. Never logs a key. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -85,13 +87,15 @@ out:
 }
 
 int
-auth_handle(struct req *rq)
+auth_handle(struct req *rq, bool optional)
 {
 	const char *text = presented_key(rq);
 	char hdr[64];
 	int64_t id = 0;
 	int r;
 
+	if (!text && optional && !req_param(rq, "HTTP_AUTHORIZATION"))
+		return reply_raw_header(rq, 204, NULL, NULL);
 	r = text ? check_key(rq, text, &id) : 0;
 	if (r < 0) {
 		log_errno(r, "auth: cannot check a key");

@@ -1,12 +1,15 @@
-/* health.c - GET /v1/health: no authentication; tells whether the database
- * answers, how many worker slots are alive and busy, and which sandboxes a
- * live supervisor runs now (docker only while its daemon answers: the
- * supervisor pings it with every heartbeat). */
+/* health.c - GET /v1/health: a key is optional. To anyone it says whether
+ * the service is up (status, version, whether the database answers) and
+ * which sandboxes a live supervisor runs now (docker only while its daemon
+ * answers: the supervisor pings it with every heartbeat); how busy it is
+ * (worker slots alive and busy) only to a caller nginx authenticated
+ * (JOBCELL_CONSUMER set: issue 12, section 6). */
 #include <errno.h>
 
 #include "api.h"
 #include "db.h"
 #include "log.h"
+#include "parse.h"
 #include "timefmt.h"
 #include "banned.h"
 
@@ -37,12 +40,14 @@ health_handle(struct req *rq, struct api_err *err)
 {
 	_cleanup_strbuf_ struct strbuf sb;
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
-	int64_t slots = 0, busy = 0;
-	bool db_ok = false, docker = false;
+	const char *consumer = req_param(rq, "JOBCELL_CONSUMER");
+	int64_t slots = 0, busy = 0, id;
+	bool db_ok = false, docker = false, detail;
 	struct jw w;
 	int r;
 
 	strbuf_init(&sb, 4096);
+	detail = consumer && parse_i64(consumer, 1, INT64_MAX, &id) == 0;
 	r = db_prepare_cached(rq->db, "SELECT "
 	    "(SELECT COALESCE(SUM(slots), 0) FROM supervisors "
 	    " WHERE heartbeat_at > ?), "
@@ -62,11 +67,13 @@ health_handle(struct req *rq, struct api_err *err)
 	jw_kv_str(&w, "status", db_ok ? "ok" : "degraded");
 	jw_kv_str(&w, "version", PACKAGE_VERSION);
 	jw_kv_str(&w, "db", db_ok ? "ok" : "error");
-	jw_key(&w, "workers");
-	jw_obj_open(&w);
-	jw_kv_i64(&w, "slots", slots);
-	jw_kv_i64(&w, "busy", busy);
-	jw_obj_close(&w);
+	if (detail) {
+		jw_key(&w, "workers");
+		jw_obj_open(&w);
+		jw_kv_i64(&w, "slots", slots);
+		jw_kv_i64(&w, "busy", busy);
+		jw_obj_close(&w);
+	}
 	jw_key(&w, "sandboxes");
 	jw_arr_open(&w);
 	jw_str(&w, "namespace");

@@ -154,6 +154,28 @@ job_write_json(struct jw *w, sqlite3_stmt *st)
 	jw_obj_close(w);
 }
 
+int
+job_row(sqlite3 *db, const char *sql, const char *id, int64_t consumer_id,
+    sqlite3_stmt **ret_st)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare_cached(db, sql, &st)) < 0)
+		return r;
+	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, consumer_id) != SQLITE_OK)
+		r = -EIO;
+	else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*ret_st = st;
+		return 0;
+	} else
+		r = rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
+	(void) sqlite3_reset(st);
+	(void) sqlite3_clear_bindings(st);
+	return r;
+}
+
 /* Writes the job object of id (of this consumer) into sb. -ENOENT if the
  * consumer has no such job. */
 static int
@@ -161,19 +183,12 @@ job_json_by_id(struct req *rq, const char *id, struct strbuf *sb)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	struct jw w;
-	int r, rc;
+	int r;
 
-	if ((r = db_prepare_cached(rq->db, "SELECT " JOB_COLUMNS " FROM jobs "
-	    "WHERE id = ? AND consumer_id = ?", &st)) < 0)
+	if ((r = job_row(rq->db, "SELECT " JOB_COLUMNS " FROM jobs "
+	    "WHERE id = ?1 AND consumer_id = ?2", id, rq->consumer_id,
+	    &st)) < 0)
 		return r;
-	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, rq->consumer_id) != SQLITE_OK)
-		return -EIO;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		return -ENOENT;
-	if (rc != SQLITE_ROW)
-		return db_errno(rc);
 	jw_init(&w, sb);
 	job_write_json(&w, st);
 	return jw_finish(&w);
@@ -183,21 +198,13 @@ int
 jobs_lookup(struct req *rq, const char *id, char *ret_status, size_t size)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
-	int r, rc;
+	int r;
 
 	if (!id_valid(id))
 		return -ENOENT;
-	if ((r = db_prepare_cached(rq->db, "SELECT status FROM jobs WHERE id = ? AND "
-	    "consumer_id = ?", &st)) < 0)
+	if ((r = job_row(rq->db, "SELECT status FROM jobs WHERE id = ?1 AND "
+	    "consumer_id = ?2", id, rq->consumer_id, &st)) < 0)
 		return r;
-	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, rq->consumer_id) != SQLITE_OK)
-		return -EIO;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		return -ENOENT;
-	if (rc != SQLITE_ROW)
-		return db_errno(rc);
 	return str_copy(ret_status, size,
 	    (const char *) sqlite3_column_text(st, 0));
 }
@@ -583,97 +590,176 @@ jobs_create(struct req *rq, struct api_err *err)
 	return reply_json(rq, found ? 200 : 201, hdr, &out);
 }
 
-/* Appends ,"<name>":"<output>","<name>_truncated":bool to an open object. */
+/* Bytes at the end of s[0..len) that start a UTF-8 sequence the chunk
+ * cuts short: they are carried to the next chunk, so a character split
+ * across two stored chunks is escaped whole, as if the output were one
+ * string (what is still cut at the end becomes U+FFFD). */
+static size_t
+utf8_cut_tail(const unsigned char *s, size_t len)
+{
+	for (size_t i = 1; i <= 3 && i <= len; i++) {
+		unsigned char b = s[len - i];
+		size_t want;
+
+		if ((b & 0xc0) == 0x80)
+			continue;	/* a continuation byte: look further */
+		want = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+		return want > i ? i : 0;
+	}
+	return 0;
+}
+
+/* Appends the escaped bytes (no quotes) of s[0..len) to the sink. */
 static int
-run_output(struct req *rq, const char *id, int stream, const char *name,
-    struct jw *w)
+run_escape(struct sink *k, const char *s, size_t len)
+{
+	struct jw w;
+	size_t start;
+	int r;
+
+	jw_init(&w, k->buf);
+	start = k->buf->len;
+	jw_strn(&w, s, len);
+	if ((r = jw_finish(&w)) < 0)
+		return r;
+	/* Drop the quotes jw_strn wrote around the text. */
+	memmove(k->buf->buf + start, k->buf->buf + start + 1,
+	    k->buf->len - start - 2);
+	k->buf->len -= 2;
+	k->buf->buf[k->buf->len] = '\0';
+	return sink_flush(k, false);
+}
+
+/* Writes ,"<name>":"<output>","<name>_truncated":bool into the open object
+ * of the sink, RUN_OUTPUT_CAP bytes at most, chunk by chunk. */
+static int
+run_output(sqlite3 *db, const char *id, int stream, const char *name,
+    struct sink *k)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
-	_cleanup_strbuf_ struct strbuf data;
-	char flag[32];
+	char carry[4];
+	size_t ncarry = 0, total = 0;
 	bool truncated = false;
 	int r, rc;
 
-	strbuf_init(&data, RUN_OUTPUT_CAP);
-	if ((r = db_prepare_cached(rq->db, "SELECT data FROM job_logs WHERE "
+	if ((r = db_prepare_cached(db, "SELECT data FROM job_logs WHERE "
 	    "job_id = ? AND stream = ? ORDER BY seq", &st)) < 0)
 		return r;
 	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_int(st, 2, stream))
 		return -EIO;
+	if ((r = strbuf_addf(k->buf, ",\"%s\":\"", name)) < 0)
+		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t n = (size_t) sqlite3_column_bytes(st, 0);
-		size_t room = data.max - data.len;
+		const char *data = sqlite3_column_blob(st, 0);
+		size_t n = (size_t) sqlite3_column_bytes(st, 0), cut;
 
-		if (n > room) {
-			n = room;
+		if (n > RUN_OUTPUT_CAP - total) {
+			n = RUN_OUTPUT_CAP - total;
 			truncated = true;
 		}
-		if (n > 0 && strbuf_add(&data, sqlite3_column_blob(st, 0), n) < 0)
-			return -ENOMEM;
+		total += n;
+		/* Complete a character the last chunk began. */
+		while (ncarry > 0 && ncarry < sizeof(carry) && n > 0 &&
+		    ((unsigned char) *data & 0xc0) == 0x80 &&
+		    utf8_cut_tail((const unsigned char *) carry, ncarry) != 0) {
+			carry[ncarry++] = *data++;
+			n--;
+		}
+		if (ncarry > 0 && (r = run_escape(k, carry, ncarry)) < 0)
+			return r;
+		ncarry = 0;
+		cut = truncated ? 0 : utf8_cut_tail((const unsigned char *) data,
+		    n);
+		if (n - cut > 0 && (r = run_escape(k, data, n - cut)) < 0)
+			return r;
+		memcpy(carry, data + n - cut, cut);
+		ncarry = cut;
 		if (truncated)
 			break;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_errno(rc);
-	jw_key(w, name);
-	jw_strn(w, data.buf, data.len);
-	(void) snprintf(flag, sizeof(flag), "%s_truncated", name);
-	jw_kv_bool(w, flag, truncated);
-	return 0;
+	if (ncarry > 0 && (r = run_escape(k, carry, ncarry)) < 0)
+		return r;
+	if ((r = strbuf_addf(k->buf, "\",\"%s_truncated\":%s", name,
+	    truncated ? "true" : "false")) < 0)
+		return r;
+	return sink_flush(k, false);
+}
+
+int
+jobs_run_reply(sqlite3 *db, FCGX_Request *fr, int64_t consumer_id,
+    const char *id, bool found)
+{
+	_cleanup_strbuf_ struct strbuf buf;
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	char hdr[128];
+	struct sink k;
+	struct jw w;
+	int r;
+
+	/* Flushed at SINK_FLUSH_BYTES; one escaped chunk may come on top. */
+	strbuf_init(&buf, SINK_FLUSH_BYTES + 7 * JC_LOG_CHUNK_BYTES + 65536);
+	(void) snprintf(hdr, sizeof(hdr), "Location: /v1/jobs/%s\r\n", id);
+	k = (struct sink) { .out = fr->out, .buf = &buf,
+	    .status = found ? 200 : 201, .content_type = "application/json",
+	    .headers = hdr };
+	if ((r = db_exec_cached(db, "BEGIN")) < 0)
+		goto fail;
+	r = job_row(db, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1 AND "
+	    "consumer_id = ?2", id, consumer_id, &st);
+	if (r >= 0) {
+		jw_init(&w, &buf);
+		jw_obj_open(&w);
+		job_write_fields(&w, st);
+		if ((r = w.err) < 0)
+			goto commit;	/* (jw_finish: the object is open) */
+		(void) sqlite3_reset(st);
+		st = NULL;
+		if ((r = run_output(db, id, 1, "stdout", &k)) >= 0 &&
+		    (r = run_output(db, id, 2, "stderr", &k)) >= 0 &&
+		    (r = strbuf_addstr(&buf, "}\n")) >= 0)
+			r = sink_flush(&k, true);
+	}
+commit:
+	(void) db_exec_cached(db, "COMMIT");
+	if (r >= 0 || k.headers_sent)
+		return r;
+fail:
+	{
+		struct api_err e = { 0 };
+		struct req rq = { .fcgi = fr };
+
+		if (r == -ENOENT)
+			api_err_set(&e, 404, "not_found", "no such job");
+		else
+			api_err_internal(&e, r);
+		(void) reply_error(&rq, &e);
+	}
+	return r;
 }
 
 int
 jobs_run(struct req *rq, struct api_err *err)
 {
-	_cleanup_strbuf_ struct strbuf out;
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	char id[JC_ID_LEN + 1], status[16], hdr[128];
-	int64_t start = time_mono_ms(), limit_ms, sleep_ms = 2;
-	struct jw w;
-	int r, rc, found;
+	struct park *p = NULL;
+	char id[JC_ID_LEN + 1];
+	int r, found;
 
-	strbuf_init(&out, 8 * RUN_OUTPUT_CAP);
-	if ((found = job_submit(rq, err, id)) < 0)
+	/* The place first: past the share nothing is submitted. */
+	if ((r = park_reserve(rq->srv, PARK_RUN, rq->consumer_id, err,
+	    &p)) < 0)
+		return r == -EBUSY ? r : api_err_internal(err, r);
+	if ((found = job_submit(rq, err, id)) < 0) {
+		park_cancel(p);
 		return found;
+	}
 	/* Bounded by the job's own timeout, the kill grace and a margin for
 	 * the queue; past it the job is returned as it stands. */
-	limit_ms = rq->srv->limits.timeout_max_s * 1000 + 30000;
-	for (;;) {
-		r = jobs_lookup(rq, id, status, sizeof(status));
-		if (r < 0)
-			return api_err_internal(err, r);
-		if (job_status_final(status) || time_mono_ms() - start > limit_ms)
-			break;
-		(void) poll(NULL, 0, (int) sleep_ms);
-		if (sleep_ms < 50)
-			sleep_ms *= 2;
-	}
-	if ((r = db_exec(rq->db, "BEGIN")) < 0)
-		return api_err_internal(err, r);
-	r = db_prepare(rq->db, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?",
-	    &st);
-	if (r >= 0 && sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT))
-		r = -EIO;
-	if (r >= 0 && (rc = sqlite3_step(st)) != SQLITE_ROW)
-		r = rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
-	if (r >= 0) {
-		jw_init(&w, &out);
-		jw_obj_open(&w);
-		job_write_fields(&w, st);
-		if ((r = run_output(rq, id, 1, "stdout", &w)) >= 0)
-			r = run_output(rq, id, 2, "stderr", &w);
-		jw_obj_close(&w);
-		if (r >= 0)
-			r = jw_finish(&w);
-	}
-	(void) sqlite3_finalize(st);
-	st = NULL;
-	(void) db_exec(rq->db, "COMMIT");
-	if (r < 0)
-		return api_err_internal(err, r);
-	(void) snprintf(hdr, sizeof(hdr), "Location: /v1/jobs/%s\r\n", id);
-	return reply_json(rq, found ? 200 : 201, hdr, &out);
+	park_run(p, rq, id, found != 0, time_mono_ms() +
+	    rq->srv->limits.timeout_max_s * 1000 + 30000);
+	return 0;
 }
 
 int

@@ -1,7 +1,8 @@
-/* logs.c - a job's output: paged JSON entries (lossy UTF-8) and the exact
- * bytes of one stream. Reads happen in one short read transaction so that
- * "complete" and the entries come from the same snapshot; no transaction
- * is held between requests. */
+/* logs.c - a job's output: paged JSON entries (lossy UTF-8, a page bounded
+ * in entries and in bytes) and the exact bytes of one stream, both
+ * written as they are read. Reads happen in one short read transaction so
+ * that "complete" and the entries come from the same snapshot; no
+ * transaction is held between requests. */
 #include <errno.h>
 #include <string.h>
 
@@ -19,9 +20,14 @@ not_found(struct api_err *err)
 	return api_err_set(err, 404, "not_found", "no such job");
 }
 
+/* Writes the page through the sink: entries after `after`, at most limit
+ * of them and, past JC_LOG_PAGE_BYTES of reply, none more (always at
+ * least one): a big page is cut by bytes, `next_after` continues it and
+ * `complete` is false (issue 12, section 4). Written as it is read, so
+ * the API holds about SINK_FLUSH_BYTES plus one entry per page. */
 static int
-write_entries(struct req *rq, const char *id, int64_t after, int64_t limit,
-    const char *status, struct strbuf *out)
+write_entries(sqlite3 *db, const char *id, int64_t after, int64_t limit,
+    const char *status, struct sink *k)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int64_t last = after, n = 0;
@@ -29,21 +35,22 @@ write_entries(struct req *rq, const char *id, int64_t after, int64_t limit,
 	struct jw w;
 	int r, rc;
 
-	if ((r = db_prepare_cached(rq->db, "SELECT seq, stream, ts, data FROM job_logs "
+	if ((r = db_prepare_cached(db, "SELECT seq, stream, ts, data FROM job_logs "
 	    "WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?", &st)) < 0)
 		return r;
 	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, after) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 3, limit + 1) != SQLITE_OK)
 		return -EIO;
-	jw_init(&w, out);
+	jw_init(&w, k->buf);
 	jw_obj_open(&w);
 	jw_key(&w, "entries");
 	jw_arr_open(&w);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char ts[TIMEFMT_RFC3339_LEN];
 
-		if (n == limit) {
+		if (n == limit || (n > 0 && k->sent + k->buf->len >=
+		    JC_LOG_PAGE_BYTES)) {
 			more = true;
 			break;
 		}
@@ -60,6 +67,10 @@ write_entries(struct req *rq, const char *id, int64_t after, int64_t limit,
 			jw_kv_str(&w, "ts", ts);
 		jw_obj_close(&w);
 		n++;
+		if (w.err < 0)
+			return w.err;
+		if ((r = sink_flush(k, false)) < 0)
+			return r;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_errno(rc);
@@ -67,7 +78,9 @@ write_entries(struct req *rq, const char *id, int64_t after, int64_t limit,
 	jw_kv_i64(&w, "next_after", last);
 	jw_kv_bool(&w, "complete", !more && job_status_final(status));
 	jw_obj_close(&w);
-	return jw_finish(&w);
+	if ((r = jw_finish(&w)) < 0 || (r = strbuf_addch(k->buf, '\n')) < 0)
+		return r;
+	return sink_flush(k, true);
 }
 
 int
@@ -76,10 +89,14 @@ logs_page(struct req *rq, const char *id, struct api_err *err)
 	_cleanup_strbuf_ struct strbuf out;
 	char buf[32], status[16];
 	int64_t after = 0, limit = JC_LOG_PAGE_DEFAULT;
+	struct sink k;
 	int r;
 
-	/* A page of 1000 entries of 64 KiB, escaped, fits. */
-	strbuf_init(&out, (size_t) JC_LOG_PAGE_MAX * JC_LOG_CHUNK_BYTES * 7);
+	/* Flushed at SINK_FLUSH_BYTES; one escaped entry may come on top. */
+	strbuf_init(&out, SINK_FLUSH_BYTES + 7 * JC_LOG_CHUNK_BYTES + 4096);
+	k = (struct sink) { .out = rq->fcgi->out, .buf = &out, .status = 200,
+	    .content_type = "application/json" };
+	rq->status = 200;	/* for the request counters (metrics.c) */
 	if (!id_valid(id))
 		return not_found(err);
 	r = query_get(rq->query, "after", buf, sizeof(buf));
@@ -104,13 +121,18 @@ logs_page(struct req *rq, const char *id, struct api_err *err)
 		return api_err_internal(err, r);
 	r = jobs_lookup(rq, id, status, sizeof(status));
 	if (r >= 0)
-		r = write_entries(rq, id, after, limit, status, &out);
+		r = write_entries(rq->db, id, after, limit, status, &k);
 	(void) db_exec(rq->db, "COMMIT");
+	if (k.headers_sent) {
+		if (r < 0 && r != -EPIPE)
+			(void) log_errno(r, "job=%s: logs page cut short", id);
+		return 0;	/* headers are out: the body simply ends */
+	}
 	if (r == -ENOENT)
 		return not_found(err);
 	if (r < 0)
 		return api_err_internal(err, r);
-	return reply_json(rq, 200, NULL, &out);
+	return 0;
 }
 
 int

@@ -1,6 +1,8 @@
 /* main.c - jobcell-api: a FastCGI responder on a unix socket behind nginx.
  * A fixed pool of threads, each with its own FCGX_Request and SQLite
- * connection, accepts requests; the main thread only waits for SIGTERM or
+ * connection, accepts requests; a request that waits for a job is parked
+ * (park.c) and the thread takes a fresh FCGX_Request, so waiters never
+ * hold the pool (issue 12). The main thread only waits for SIGTERM or
  * SIGINT (libfcgi's own handling would leave threads blocked in accept,
  * DESIGN section 8) and then exits, or for SIGHUP: re-read the config and
  * apply [limits] and max_streams to requests that start from then on (db,
@@ -54,14 +56,13 @@ usage(FILE *f)
 	    "                    if it exists); flags override it\n"
 	    "  --db PATH         the SQLite database (created by jobcell-admin init)\n"
 	    "  --socket PATH     the unix socket to listen on (mode 0660)\n"
-	    "  --threads N       request threads, 1..%d (default 8); keep it >=\n"
-	    "                    the connections nginx opens\n"
+	    "  --threads N       request threads, 1..%d (default 8)\n"
 	    "  --doorbell PATH   the worker's doorbell socket, rung after each\n"
 	    "                    submission so a free slot starts it at once\n"
-	    "  --max-streams N   concurrent log follow streams (default: threads\n"
-	    "                    minus 2); past it followers get 503\n"
-	    "SIGHUP re-reads the config: [limits] and max_streams apply to the\n"
-	    "requests that start from then on.\n\n"
+	    "  --max-streams N   concurrent log follow streams (default 64); past\n"
+	    "                    it followers get 503\n"
+	    "SIGHUP re-reads the config: [limits], max_streams and the\n"
+	    "per-consumer shares apply to the requests that start from then on.\n\n"
 	    "  --verbose         log debug lines\n"
 	    "  --help            show this help and exit\n"
 	    "  --version         show the version and exit\n", JC_MAX_THREADS);
@@ -76,8 +77,8 @@ dispatch(struct req *rq)
 	const char *consumer = req_param(rq, "JOBCELL_CONSUMER");
 	int r;
 
-	if (auth && strcmp(auth, "1") == 0) {
-		(void) auth_handle(rq);
+	if (auth && (strcmp(auth, "1") == 0 || strcmp(auth, "optional") == 0)) {
+		(void) auth_handle(rq, strcmp(auth, "optional") == 0);
 		return;
 	}
 	r = router_match(rq->method, rq->path, &m);
@@ -166,10 +167,29 @@ metrics_route(const struct req *rq)
 	return (int) m.id;
 }
 
+/* A fresh FCGX_Request for this thread: one per connection it accepts,
+ * since a parked request keeps its own (park.c). Retries while memory is
+ * short rather than ending every connection in flight. */
+static FCGX_Request *
+request_new(void)
+{
+	for (;;) {
+		FCGX_Request *fr = calloc(1, sizeof(*fr));
+
+		if (fr && FCGX_InitRequest(fr, listen_fd,
+		    FCGI_FAIL_ACCEPT_ON_INTR) == 0)
+			return fr;
+		free(fr);
+		log_warn("cannot initialise a FastCGI request: out of memory, "
+		    "retrying");
+		(void) usleep(100000);
+	}
+}
+
 static void *
 thread_main(void *arg)
 {
-	FCGX_Request fr;
+	FCGX_Request *fr;
 	struct api_server srv;
 	sqlite3 *db = NULL;
 	char errmsg[256];
@@ -180,14 +200,11 @@ thread_main(void *arg)
 		log_err("cannot open the database: %s", errmsg);
 		exit(EXIT_FAILURE);	/* before serving: a broken start */
 	}
-	if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
-		log_err("cannot initialise a FastCGI request");
-		exit(EXIT_FAILURE);
-	}
+	fr = request_new();
 	for (;;) {
 		struct req rq = { 0 };
 
-		if (FCGX_Accept_r(&fr) < 0) {
+		if (FCGX_Accept_r(fr) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("accept failed, retrying");
@@ -197,7 +214,7 @@ thread_main(void *arg)
 		(void) pthread_rwlock_rdlock(&server_lock);
 		srv = server;
 		(void) pthread_rwlock_unlock(&server_lock);
-		rq.fcgi = &fr;
+		rq.fcgi = fr;
 		rq.srv = &srv;
 		rq.db = db;
 		rq.method = req_param(&rq, "REQUEST_METHOD");
@@ -213,13 +230,20 @@ thread_main(void *arg)
 		dispatch(&rq);
 		metrics_request_end(route, rq.status);
 		strbuf_release(&rq.body);
-		FCGX_Finish_r(&fr);
+		if (rq.parked)
+			fr = request_new();	/* the old one is park.c's */
+		else
+			FCGX_Finish_r(fr);
 	}
 	return NULL;
 }
 
-/* Leave threads for short requests: a stream holds one until its job ends
- * (DESIGN section 8). */
+/* Streams and waiters hold no thread (park.c), only a connection each:
+ * the defaults bound those, and one consumer gets a share of them. */
+#define DEFAULT_MAX_STREAMS 64
+#define DEFAULT_MAX_WAITERS 64
+#define DEFAULT_SHARE 8
+
 static int
 max_streams(const struct config *c)
 {
@@ -227,7 +251,19 @@ max_streams(const struct config *c)
 		return (int) arg_max_streams;
 	if (c->api_max_streams > 0)
 		return (int) c->api_max_streams;
-	return (int) (arg_threads > 2 ? arg_threads - 2 : 1);
+	return DEFAULT_MAX_STREAMS;
+}
+
+static void
+set_shares(struct api_server *s, const struct config *c)
+{
+	s->max_streams = max_streams(c);
+	s->max_streams_per_consumer = c->api_max_streams_per_consumer > 0 ?
+	    (int) c->api_max_streams_per_consumer : DEFAULT_SHARE;
+	s->max_waiters = c->api_max_waiters > 0 ? (int) c->api_max_waiters :
+	    DEFAULT_MAX_WAITERS;
+	s->max_waiters_per_consumer = c->api_max_waiters_per_consumer > 0 ?
+	    (int) c->api_max_waiters_per_consumer : DEFAULT_SHARE;
 }
 
 /* SIGHUP: the keys that can change live, for requests from now on. */
@@ -253,11 +289,15 @@ reload(void)
 		    "take effect at the next restart, ignoring");
 	(void) pthread_rwlock_wrlock(&server_lock);
 	server.limits = next.limits;
-	server.max_streams = max_streams(&next);
+	set_shares(&server, &next);
 	(void) pthread_rwlock_unlock(&server_lock);
-	log_info("SIGHUP: config reloaded: max_streams=%d timeout_max=%lld "
+	log_info("SIGHUP: config reloaded: max_streams=%d "
+	    "max_streams_per_consumer=%d max_waiters=%d "
+	    "max_waiters_per_consumer=%d timeout_max=%lld "
 	    "memory_max_mb=%lld disk_max_mb=%lld network=%s",
-	    server.max_streams, (long long) next.limits.timeout_max_s,
+	    server.max_streams, server.max_streams_per_consumer,
+	    server.max_waiters, server.max_waiters_per_consumer,
+	    (long long) next.limits.timeout_max_s,
 	    (long long) next.limits.memory_max_mb,
 	    (long long) next.limits.disk_max_mb,
 	    next.limits.network_allowed ? "true" : "false");
@@ -346,10 +386,10 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'm':
-			if (parse_i64(optarg, 1, JC_MAX_THREADS,
+			if (parse_i64(optarg, 1, JC_MAX_STREAMS,
 			    &arg_max_streams) < 0) {
 				fprintf(stderr, "jobcell-api: --max-streams must "
-				    "be 1..%d, not '%s'\n", JC_MAX_THREADS, optarg);
+				    "be 1..%d, not '%s'\n", JC_MAX_STREAMS, optarg);
 				return 2;
 			}
 			break;
@@ -393,7 +433,7 @@ main(int argc, char **argv)
 	server.doorbell_path = arg_doorbell;
 	server.doorbell_fd = -1;
 	server.limits = cfg.limits;
-	server.max_streams = max_streams(&cfg);
+	set_shares(&server, &cfg);
 
 	/* Check the database once before serving, to fail loudly. */
 	if ((r = db_open(arg_db, 0, 0, &db, errmsg, sizeof(errmsg))) < 0) {
@@ -430,6 +470,10 @@ main(int argc, char **argv)
 	}
 	if ((r = jobs_writer_start(&server, errmsg, sizeof(errmsg))) < 0) {
 		log_err("cannot start the writer: %s", errmsg);
+		return 1;
+	}
+	if ((r = park_start(arg_db, errmsg, sizeof(errmsg))) < 0) {
+		log_err("cannot start the waiters' loop: %s", errmsg);
 		return 1;
 	}
 	for (int64_t i = 0; i < arg_threads; i++)

@@ -126,11 +126,18 @@ put_api_counters(struct strbuf *sb)
 			    code, n);
 		}
 	put_help(sb, "jobcell_api_requests_in_flight", "gauge",
-	    "Requests being answered now, by route: route=\"job_logs\" counts "
-	    "open log follow streams, route=\"run\" waiting POST /v1/run calls.");
+	    "Requests an API thread is answering now, by route (a parked "
+	    "request is counted by jobcell_api_parked instead).");
 	for (int r = 0; r < METRICS_ROUTES; r++)
 		(void) strbuf_addf(sb, "jobcell_api_requests_in_flight{route="
 		    "\"%s\"} %d\n", route_names[r], atomic_load(&in_flight[r]));
+	put_help(sb, "jobcell_api_parked", "gauge",
+	    "Requests parked until their job moves, holding no thread: "
+	    "kind=\"run\" waiting POST /v1/run calls, kind=\"stream\" open log "
+	    "follow streams.");
+	(void) strbuf_addf(sb, "jobcell_api_parked{kind=\"run\"} %d\n"
+	    "jobcell_api_parked{kind=\"stream\"} %d\n", park_count(PARK_RUN),
+	    park_count(PARK_STREAM));
 }
 
 static int

@@ -37,22 +37,21 @@ req_read_body(struct req *rq, struct api_err *err)
 	return 0;
 }
 
-static int
-put_headers(struct req *rq, int status, const char *content_type,
+int
+fcgi_put_headers(FCGX_Stream *out, int status, const char *content_type,
     const char *headers)
 {
-	rq->status = status;	/* for the request counters (metrics.c) */
-	if (FCGX_FPrintF(rq->fcgi->out, "Status: %d %s\r\n", status,
+	if (FCGX_FPrintF(out, "Status: %d %s\r\n", status,
 	    api_status_text(status)) < 0)
 		return -EIO;
-	if (content_type && FCGX_FPrintF(rq->fcgi->out,
+	if (content_type && FCGX_FPrintF(out,
 	    "Content-Type: %s\r\n", content_type) < 0)
 		return -EIO;
-	if (FCGX_PutS("Cache-Control: no-store\r\n", rq->fcgi->out) < 0)
+	if (FCGX_PutS("Cache-Control: no-store\r\n", out) < 0)
 		return -EIO;
-	if (headers && *headers && FCGX_PutS(headers, rq->fcgi->out) < 0)
+	if (headers && *headers && FCGX_PutS(headers, out) < 0)
 		return -EIO;
-	if (FCGX_PutS("\r\n", rq->fcgi->out) < 0)
+	if (FCGX_PutS("\r\n", out) < 0)
 		return -EIO;
 	return 0;
 }
@@ -61,7 +60,31 @@ int
 reply_raw_header(struct req *rq, int status, const char *content_type,
     const char *headers)
 {
-	return put_headers(rq, status, content_type, headers);
+	rq->status = status;	/* for the request counters (metrics.c) */
+	return fcgi_put_headers(rq->fcgi->out, status, content_type, headers);
+}
+
+int
+sink_flush(struct sink *k, bool all)
+{
+	int r;
+
+	if (k->err < 0)
+		return k->err;
+	if (!all && k->buf->len < SINK_FLUSH_BYTES)
+		return 0;
+	if (!k->headers_sent) {
+		if ((r = fcgi_put_headers(k->out, k->status, k->content_type,
+		    k->headers)) < 0)
+			return k->err = r;
+		k->headers_sent = true;
+	}
+	if (k->buf->len > 0 && FCGX_PutStr(k->buf->buf, (int) k->buf->len,
+	    k->out) < 0)
+		return k->err = -EPIPE;
+	k->sent += k->buf->len;
+	strbuf_reset(k->buf);
+	return 0;
 }
 
 int
@@ -70,7 +93,9 @@ reply_json(struct req *rq, int status, const char *headers,
 {
 	int r;
 
-	if ((r = put_headers(rq, status, "application/json", headers)) < 0)
+	rq->status = status;	/* for the request counters (metrics.c) */
+	if ((r = fcgi_put_headers(rq->fcgi->out, status, "application/json",
+	    headers)) < 0)
 		return r;
 	if (body && body->len > 0 &&
 	    FCGX_PutStr(body->buf, (int) body->len, rq->fcgi->out) < 0)

@@ -37,7 +37,10 @@ struct config {
 	char api_socket[CONFIG_PATH_MAX];
 	char api_doorbell[CONFIG_PATH_MAX];
 	int64_t api_threads;
-	int64_t api_max_streams;	/* 0: threads - 2 */
+	int64_t api_max_streams;	/* follow streams in all; 0: default */
+	int64_t api_max_streams_per_consumer;	/* 0: default */
+	int64_t api_max_waiters;	/* parked POST /v1/run in all */
+	int64_t api_max_waiters_per_consumer;
 	/* [worker] */
 	char worker_db[CONFIG_PATH_MAX];
 	char worker_doorbell[CONFIG_PATH_MAX];

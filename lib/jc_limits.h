@@ -25,6 +25,9 @@
 #define JC_LOG_CHUNK_BYTES	(64u * 1024)	/* one stored log chunk */
 #define JC_LOG_PAGE_MAX		1000		/* entries per logs page */
 #define JC_LOG_PAGE_DEFAULT	100
+#define JC_LOG_PAGE_BYTES	(1024u * 1024)	/* JSON bytes of a logs page
+						 * (past it: the next entry
+						 * starts the next page) */
 #define JC_LIST_MAX		200		/* jobs per list page */
 #define JC_LIST_DEFAULT		20
 #define JC_OUTPUT_CAP_DEFAULT	(16u * 1024 * 1024)	/* stored output per job */
@@ -34,6 +37,10 @@
 #define JC_DRAIN_GRACE_MS	10000	/* worker SIGTERM -> running jobs cancelled */
 #define JC_MAX_SLOTS		64
 #define JC_MAX_THREADS		256
+/* Parked requests of jobcell-api (each holds one FastCGI connection fd;
+ * libfcgi's close path uses select(), so all fds stay below FD_SETSIZE). */
+#define JC_MAX_STREAMS		256	/* follow streams */
+#define JC_MAX_WAITERS		256	/* POST /v1/run waiting for a job */
 #define JC_PATH_MAX		4096
 #define JC_MAX_IMAGE_BYTES	255	/* a docker image reference */
 #define JC_MAX_IMAGES_BYTES	1023	/* [worker] docker_images, the list */

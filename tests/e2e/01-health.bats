@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# The front door: /v1/health answers without a key, over TLS 1.2+ and
-# HTTP/2, and unknown paths get the JSON error shape.
+# The front door: /v1/health answers without a key (that the service is
+# up, not how busy it is), over TLS 1.2+ and HTTP/2, and unknown paths get
+# the JSON error shape.
 
 bats_require_minimum_version 1.5.0
 
@@ -8,6 +9,7 @@ load ../lib/common
 
 setup_file() {
 	stack_start
+	new_consumer healthy
 }
 
 teardown_file() {
@@ -25,22 +27,33 @@ teardown_file() {
 	assert_output ok
 }
 
-@test "health reports the worker slots and the sandboxes" {
+@test "health without a key says the service is up, not how busy it is" {
 	api --no-key GET /v1/health
+	assert_api_status 200
+	run -0 json_get 'keys | sort | join(",")' "$api_body"
+	assert_output db,sandboxes,status,version
+	run -0 json_get '.version | type' "$api_body"
+	assert_output string
+	run -0 json_get '.sandboxes | index("namespace") != null' "$api_body"
+	assert_output true
+}
+
+@test "health with a key also reports the worker slots and how many are busy" {
+	api GET /v1/health
 	assert_api_status 200
 	run -0 json_get .workers.slots "$api_body"
 	assert_output 2
 	run -0 json_get '.workers.busy | type' "$api_body"
 	assert_output number
-	run -0 json_get '.sandboxes | index("namespace") != null' "$api_body"
-	assert_output true
-	run -0 json_get '.version | type' "$api_body"
-	assert_output string
+	run -0 json_get '.status' "$api_body"
+	assert_output ok
 }
 
-@test "health ignores a key, even a wrong one" {
+@test "health with a wrong key is refused like any endpoint (no way around the auth throttle)" {
 	api --key 0000000000000000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA GET /v1/health
-	assert_api_status 200
+	assert_api_error 401 unauthorized
+	run -0 api_header www-authenticate
+	assert_output Bearer
 }
 
 @test "the server certificate verifies against the stack CA for 127.0.0.1 and localhost" {

@@ -77,6 +77,26 @@ read_all_logs() {
 	run -0 cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/out"
 }
 
+@test "a page is cut by bytes, not only entries: next_after goes on and every byte comes back once" {
+	# 4 MiB of \x01: each byte is six in JSON (\u0001), so a page of all
+	# its entries (64 of 64 KiB, under the limit of 1000) would be 24 MiB.
+	run_job '{"command":"head -c 4194304 /dev/zero | tr \"\\\\000\" \"\\\\001\""}' 60
+	run -0 json_get '[.status, .log_bytes] | map(tostring) | join(",")' "$job"
+	assert_output succeeded,4194304
+	api GET "/v1/jobs/$job_id/logs?limit=1000"
+	assert_api_status 200
+	run -0 json_get '[.complete, (.entries | length) < 64, .next_after == .entries[-1].seq] | map(tostring) | join(",")' "$api_body"
+	assert_output false,true,true
+	local size
+	size=$(stat -c %s "$api_body_file")
+	# The page bound (1 MiB of JSON) plus at most one entry past it.
+	((size <= 1572864)) || fail "a page of $size bytes"
+	head -c 4194304 /dev/zero | tr '\000' '\001' >"$BATS_TEST_TMPDIR/want"
+	read_all_logs "$job_id" 1000
+	((log_pages > 2)) || fail "only $log_pages pages"
+	run -0 cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/stdout.log"
+}
+
 @test "interleaved stdout and stderr keep one sequence across both streams" {
 	run_job '{"command":"for i in $(seq 1 400); do echo \"o$i\"; echo \"e$i\" >&2; done"}' 60
 	run -0 json_get .status "$job"
