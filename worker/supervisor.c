@@ -37,6 +37,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,20 +49,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cgroup.h"
-#include "cgroup.h"
+#include "cell.h"
 #include "cleanup.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
 #include "parse.h"
-#include "sandbox_docker.h"
 #include "timefmt.h"
 #include "worker.h"
 #include "banned.h"
 
-#define DOCKER_PING_MS 2000	/* a daemon slower than this is down */
-#define DOCKER_SWEEP_MS 10000	/* bound of each sweep call */
 #define HEARTBEAT_MS	5000
 #define STOP_MARGIN_MS	5000	/* past drain + kill grace: SIGKILL workers */
 #define RESTART_MIN_MS	200	/* first restart delay of a dead worker */
@@ -107,7 +104,6 @@ struct slot {
 };
 
 static struct slot slots[JC_MAX_SLOTS];
-static struct cgroup_root cg_root;
 
 static void
 usage(FILE *f)
@@ -137,7 +133,7 @@ usage(FILE *f)
 	    "                     sandbox are left queued for a worker that runs\n"
 	    "                     it (default: namespace, and docker when a\n"
 	    "                     docker socket is set; docker alone uses\n"
-	    "                     " DOCKER_SOCKET_DEFAULT " unless set)\n"
+	    "                     " CELL_DOCKER_SOCKET_DEFAULT " unless set)\n"
 	    "  --verbose          log debug lines\n"
 	    "  --help             show this help and exit\n"
 	    "  --version          show the version and exit\n",
@@ -184,7 +180,7 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 		if (!(run_sandboxes & SANDBOX_DOCKER))
 			arg_docker_socket = NULL;
 		else if (!arg_docker_socket)
-			arg_docker_socket = DOCKER_SOCKET_DEFAULT;
+			arg_docker_socket = CELL_DOCKER_SOCKET_DEFAULT;
 	}
 	r = -E2BIG;
 	if (str_copy(s.db, sizeof(s.db), arg_db ? arg_db : cfg->worker_db) < 0 ||
@@ -283,29 +279,21 @@ do_gone(sqlite3 *db, void *arg)
 	return jobstore_supervisor_gone(db, getpid());
 }
 
-/* A job of a previous run: whatever is left in its cgroup dies now. */
+/* A job of a previous run: whatever is left of its cell ends now. */
 static void
-kill_leftover(const char *id, void *arg)
+reap_leftover(const char *id, void *arg)
 {
-	const struct cgroup_root *root = arg;
-	struct cgroup cg;
-	int n, r;
+	const struct cell_ops *ops = arg;
 
-	if (cgroup_open(root, id, &cg) < 0)
-		return;		/* none: nothing left */
-	n = cgroup_count_procs(&cg);
-	if ((r = cgroup_destroy(&cg)) < 0)
-		log_err("job=%s: cannot remove the cgroup of a previous run: %s",
-		    id, strerror(-r));
-	else if (n > 0)
-		log_warn("job=%s: killed %d process(es) left from a previous "
-		    "run", id, n);
+	ops->reap(id);
 }
 
 static int
 do_startup(sqlite3 *db, void *arg)
 {
-	struct cgroup_root root;
+	static const struct cell_ops *const backends[] = {
+		&cell_ns_ops, &cell_docker_ops,
+	};
 	pid_t zero = 0;
 	int n;
 
@@ -314,9 +302,10 @@ do_startup(sqlite3 *db, void *arg)
 	 * previous one that is gone. Its cells died with it (PDEATHSIG);
 	 * should anything have escaped that, the job's cgroup still holds it:
 	 * kill it before taking work. */
-	if (cgroup_root_init(&root) == 0)
-		(void) jobstore_each_running(db, "namespace", kill_leftover,
-		    &root);
+	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
+		if (backends[i]->reap)
+			(void) jobstore_each_running(db, backends[i]->name,
+			    reap_leftover, (void *) (uintptr_t) backends[i]);
 	if ((n = jobstore_fail_lost(db, zero, false)) > 0)
 		log_warn("%d job(s) of a previous run ended as error "
 		    "(worker lost)", n);
@@ -339,7 +328,7 @@ do_sweep_cgroups(sqlite3 *db, void *arg)
 	int n;
 
 	(void) arg;
-	if ((n = cgroup_sweep(&cg_root, job_gone, db)) > 0)
+	if ((n = cell_host_sweep_cgroups(job_gone, db)) > 0)
 		log_info("removed %d cgroup(s) of finished jobs", n);
 	return n;
 }
@@ -389,8 +378,7 @@ do_docker_sweep(sqlite3 *db, void *arg)
 	int r;
 
 	(void) arg;
-	r = docker_cell_sweep(arg_docker_socket, DOCKER_SWEEP_MS,
-	    keep_container, db);
+	r = cell_docker_ops.sweep(keep_container, db);
 	if (r < 0)
 		log_warn("docker: cannot sweep containers: %s, retrying",
 		    strerror(-r));
@@ -401,16 +389,12 @@ do_docker_sweep(sqlite3 *db, void *arg)
 static void
 docker_beat(void)
 {
-	struct docker api;
 	bool was = docker_up;
 	int r;
 
 	if (!arg_docker_socket)
 		return;
-	if ((r = docker_init(&api, arg_docker_socket)) == 0) {
-		r = docker_ping(&api, DOCKER_PING_MS);
-		docker_release(&api);
-	}
+	r = cell_docker_ops.available();
 	docker_up = r == 0;
 	if (docker_up && !was)
 		log_info("docker: the daemon at '%s' answers: docker jobs run",
@@ -638,9 +622,10 @@ int
 main(int argc, char **argv)
 {
 	enum log_level level = LOG_LEVEL_INFO;
+	struct cell_host_config host;
 	sigset_t set, oldmask;
 	char errmsg[512];
-	int bell_fd = -1, r;
+	int bell_fd = -1, r, cg_version = 0;
 	bool stopping = false;
 	int64_t stop_deadline = 0, next_beat = 0;
 
@@ -671,16 +656,18 @@ main(int argc, char **argv)
 	    SQLITE_OK)
 		log_warn("cannot configure the SQLite page cache, ignoring");
 	/* Cells without limits would break DESIGN section 5: refuse to run. */
-	if ((r = cgroup_root_init(&cg_root)) < 0) {
-		log_errno(r, "no usable cgroup hierarchies: need memory, pids "
-		    "and cpu (v2, or v1 mounted under /sys/fs/cgroup)");
+	host = (struct cell_host_config) { .docker_socket = arg_docker_socket,
+		.docker_image = arg_docker_image };
+	if ((r = cell_host_init(&host, &cg_version, errmsg,
+	    sizeof(errmsg))) < 0) {
+		log_errno(r, "%s", errmsg);
 		return 1;
 	}
-	log_info("cgroups: %s", cg_root.version == CGROUP_V2 ? "v2" : "v1");
+	log_info("cgroups: v%d", cg_version);
 	if (with_db(do_startup, NULL) < 0)
 		return 1;
 	(void) with_db(do_sweep_cgroups, NULL);
-	if (arg_docker_socket && strlen(arg_docker_socket) >= DOCKER_SOCKET_MAX) {
+	if (arg_docker_socket && strlen(arg_docker_socket) >= CELL_DOCKER_SOCKET_MAX) {
 		log_err("the docker socket path '%s' is longer than a unix "
 		    "socket address allows", arg_docker_socket);
 		return 1;
@@ -689,12 +676,12 @@ main(int argc, char **argv)
 	docker_beat();
 	/* The row workers' claims read, before the first worker. */
 	(void) with_db(do_heartbeat, NULL);
-	if (arg_docker_socket && docker_unpacker_find(docker_unpacker,
+	if (arg_docker_socket && cell_unpacker_find(docker_unpacker,
 	    sizeof(docker_unpacker)) < 0) {
 		docker_unpacker[0] = '\0';
 		log_warn("docker: no usable %s next to this program nor in %s: "
 		    "docker jobs with files will end as error",
-		    DOCKER_UNPACKER_NAME, PKGLIBEXECDIR);
+		    CELL_UNPACKER_NAME, PKGLIBEXECDIR);
 	}
 	if (cur.doorbell[0] && (bell_fd = bind_doorbell(cur.doorbell)) < 0) {
 		log_errno(bell_fd, "cannot bind the doorbell '%s'", cur.doorbell);

@@ -1,5 +1,5 @@
 /* test_seccomp.c - one probe per rule of the cell's seccomp filter
- * (worker/seccomp.c). Each probe runs in a forked child that sets
+ * (cell/seccomp.c). Each probe runs in a forked child that sets
  * no_new_privs, installs the filter built with a distinctive errno
  * (EHWPOISON, which none of these calls returns on its own), calls the
  * system call with an invalid argument and exits with the errno it got. A
