@@ -372,6 +372,49 @@ keepalive(const struct cell_spec *spec)
 		spec->keepalive(spec->keepalive_arg);
 }
 
+/* Checks the job against what this worker can run, builds the files
+ * stream into prefix, and opens the API (version negotiated) in c->api.
+ * 0, or -errno with errmsg set and nothing open. */
+static int
+open_api(const struct cell_spec *spec, const struct docker_create *o,
+    struct docker_cell *c, struct strbuf *prefix, char *errmsg,
+    size_t errmsg_size)
+{
+	int r;
+
+	if (docker_needs_unpacker(spec) && !docker_unpacker_usable(o->unpacker)) {
+		docker_setmsg(errmsg, errmsg_size, "the job has files but this worker "
+		    "has no usable %s", DOCKER_UNPACKER_NAME);
+		return -ENOENT;
+	}
+	if (docker_needs_unpacker(spec) && (r = docker_files_stream(spec, prefix)) < 0) {
+		docker_setmsg(errmsg, errmsg_size, "the job's files do not fit the "
+		    "stream to the cell");
+		return r;
+	}
+	if (!o->image || !o->image[0] ||
+	    strlen(o->image) > DOCKER_IMAGE_MAX || !spec->argv ||
+	    !spec->argv[0] || !spec->job_id || !docker_job_id_ok(spec->job_id) ||
+	    spec->host_uid == 0 || spec->host_gid == 0) {
+		docker_setmsg(errmsg, errmsg_size, "invalid docker cell settings");
+		return -EINVAL;
+	}
+	if ((r = docker_init(&c->api, o->socket_path)) < 0) {
+		docker_setmsg(errmsg, errmsg_size, "the docker socket path is too long");
+		return r;
+	}
+	if ((r = docker_negotiate(&c->api, NEGOTIATE_TIMEOUT_MS)) < 0) {
+		if (r == -EPROTONOSUPPORT)
+			docker_setmsg(errmsg, errmsg_size, "%s", c->api.err);
+		else
+			docker_setmsg(errmsg, errmsg_size, "%s at '%s'",
+			    docker_daemon_failure(r), c->api.socket_path);
+		docker_release(&c->api);
+		return r;
+	}
+	return 0;
+}
+
 int
 docker_cell_start(const struct cell_spec *spec,
     const struct docker_create *o, struct docker_cell *ret, char *errmsg,
@@ -389,36 +432,8 @@ docker_cell_start(const struct cell_spec *spec,
 
 	strbuf_init(&early, 64 * 1024);
 	strbuf_init(&prefix, FILES_STREAM_MAX);
-	if (docker_needs_unpacker(spec) && !docker_unpacker_usable(o->unpacker)) {
-		docker_setmsg(errmsg, errmsg_size, "the job has files but this worker "
-		    "has no usable %s", DOCKER_UNPACKER_NAME);
-		return -ENOENT;
-	}
-	if (docker_needs_unpacker(spec) && (r = docker_files_stream(spec, &prefix)) < 0) {
-		docker_setmsg(errmsg, errmsg_size, "the job's files do not fit the "
-		    "stream to the cell");
+	if ((r = open_api(spec, o, &c, &prefix, errmsg, errmsg_size)) < 0)
 		return r;
-	}
-	if (!o->image || !o->image[0] ||
-	    strlen(o->image) > DOCKER_IMAGE_MAX || !spec->argv ||
-	    !spec->argv[0] || !spec->job_id || !docker_job_id_ok(spec->job_id) ||
-	    spec->host_uid == 0 || spec->host_gid == 0) {
-		docker_setmsg(errmsg, errmsg_size, "invalid docker cell settings");
-		return -EINVAL;
-	}
-	if ((r = docker_init(&c.api, o->socket_path)) < 0) {
-		docker_setmsg(errmsg, errmsg_size, "the docker socket path is too long");
-		return r;
-	}
-	if ((r = docker_negotiate(&c.api, NEGOTIATE_TIMEOUT_MS)) < 0) {
-		if (r == -EPROTONOSUPPORT)
-			docker_setmsg(errmsg, errmsg_size, "%s", c.api.err);
-		else
-			docker_setmsg(errmsg, errmsg_size, "%s at '%s'",
-			    docker_daemon_failure(r), c.api.socket_path);
-		docker_release(&c.api);
-		return r;
-	}
 	keepalive(spec);
 	if (spec->network && (r = network_create(&c, spec, o, errmsg,
 	    errmsg_size)) < 0)
@@ -639,9 +654,17 @@ dk_create_opts(const struct cell_spec *spec, const char *cg_parent,
 	return 0;
 }
 
+/* struct cell's priv: the container and the cell's own cgroup. */
+struct dk_cell {
+	struct docker_cell dk;
+	bool have_cg, collected;
+	struct cgroup cg;
+	char job_id[JOB_ID_MAX + 1];
+};
+
 /* Undoes dk_start's cgroup and allocation. */
 static int
-dk_start_fail(struct docker_cell *dc, int r)
+dk_start_fail(struct dk_cell *dc, int r)
 {
 	if (dc->have_cg)
 		cell_cgroup_destroy(dc->job_id, &dc->cg, true);
@@ -653,13 +676,16 @@ static int
 dk_start(const struct cell_spec *spec, struct cell *ret, char *msg,
     size_t size)
 {
-	struct docker_cell *dc = calloc(1, sizeof(*dc));
+	struct dk_cell *dc = calloc(1, sizeof(*dc));
 	char cg_parent[CGROUP_PATH_MAX] = "", detail[300];
 	struct docker_create o;
 	int r;
 
-	if (!dc)
+	if (!dc) {
+		(void) snprintf(msg, size, "the cell could not be built: %s",
+		    strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	(void) str_copy(dc->job_id, sizeof(dc->job_id), spec->job_id ?
 	    spec->job_id : "");
 	/* A docker cell sits in the job's cgroup too when the daemon can
@@ -683,40 +709,45 @@ dk_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 	}
 	if ((r = dk_create_opts(spec, cg_parent, &o, msg, size)) < 0)
 		return dk_start_fail(dc, r);
-	if ((r = docker_cell_start(spec, &o, dc, detail, sizeof(detail))) < 0) {
+	if ((r = docker_cell_start(spec, &o, &dc->dk, detail,
+	    sizeof(detail))) < 0) {
 		(void) snprintf(msg, size, "the cell could not be built: %s",
 		    detail);
 		return dk_start_fail(dc, r);
 	}
-	*ret = (struct cell) { .ops = &cell_docker_ops, .stdout_fd =
-		dc->stdout_fd, .stderr_fd = dc->stderr_fd, .exit_fd = -1,
-		.priv = dc };
+	*ret = (struct cell) { .ops = &cell_docker_ops,
+		.stdout_fd = dc->dk.stdout_fd, .stderr_fd = dc->dk.stderr_fd,
+		.exit_fd = -1, .priv = dc };
 	return 0;
 }
 
 static int
 dk_signal(struct cell *c, int sig)
 {
-	return docker_cell_signal(c->priv, sig);
+	struct dk_cell *dc = c->priv;
+
+	return docker_cell_signal(&dc->dk, sig);
 }
 
 static int
 dk_try_wait(struct cell *c, struct cell_result *ret)
 {
-	return docker_cell_try_wait(c->priv, ret);
+	struct dk_cell *dc = c->priv;
+
+	return docker_cell_try_wait(&dc->dk, ret);
 }
 
 static void
 dk_collect(struct cell *c, struct cell_result *res, struct cell_usage *ret)
 {
-	struct docker_cell *dc = c->priv;
+	struct dk_cell *dc = c->priv;
 
-	docker_cell_release(dc);
+	docker_cell_release(&dc->dk);
 	dc->collected = true;
 	c->stdout_fd = c->stderr_fd = -1;
 	if (dc->have_cg)
 		cell_cgroup_usage(dc->job_id, &dc->cg, ret);
-	ret->oom_killed = ret->oom_killed || dc->oom_killed;
+	ret->oom_killed = ret->oom_killed || dc->dk.oom_killed;
 	/* docker-init reports a death by signal N as 128 + N. */
 	if (ret->oom_killed && res->outcome == CELL_EXITED &&
 	    res->exit_code == 128 + SIGKILL)
@@ -727,12 +758,12 @@ dk_collect(struct cell *c, struct cell_result *res, struct cell_usage *ret)
 static void
 dk_release(struct cell *c)
 {
-	struct docker_cell *dc = c->priv;
+	struct dk_cell *dc = c->priv;
 
 	if (!dc)
 		return;
 	if (!dc->collected)
-		docker_cell_release(dc);
+		docker_cell_release(&dc->dk);
 	/* Also the directories Docker's runtime made for the job in the
 	 * hierarchies we do not use (devices, freezer, ...). */
 	if (dc->have_cg)

@@ -80,10 +80,7 @@ struct docker_cell {
 	bool removed;
 	char network[80];	/* the job's own network, or "" */
 	struct docker api;	/* for kill and remove */
-	/* The ops table's part. */
-	bool have_cg, collected, oom_killed;
-	struct cgroup cg;
-	char job_id[JOB_ID_MAX + 1];
+	bool oom_killed;	/* State.OOMKilled, from try_wait */
 };
 
 /* docker_spec.c: pure, no daemon, no I/O. */

@@ -167,6 +167,30 @@ check_spec(const struct cell_spec *spec)
 	return 0;
 }
 
+/* The worker's part between clone() and the cell's first step: the id
+ * maps of its user namespace, its cgroup, its network, then "g" on sync.
+ * -errno if any fails (the caller kills the child and slirp4netns). */
+static int
+let_go(const struct cell_spec *spec, const struct ns_cell *c, pid_t pid,
+    int sync_w, pid_t *slirp_pid, int *slirp_w)
+{
+	ssize_t n;
+	int r;
+
+	if ((r = privs_write_id_maps(pid, CELL_UID, spec->host_uid, CELL_GID,
+	    spec->host_gid)) < 0)
+		return r;
+	/* The cell's init joins the job's cgroup before it runs anything,
+	 * so every process of the cell is born inside it. */
+	if (c->have_cg && (r = cgroup_attach(&c->cg, pid)) < 0)
+		return r;
+	if (spec->network && (r = ns_slirp_start(pid, slirp_pid, slirp_w)) < 0)
+		return r;
+	if ((n = write(sync_w, "g", 1)) != 1)
+		return n < 0 ? -errno : -EIO;
+	return 0;
+}
+
 static int
 ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 {
@@ -176,13 +200,13 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 	pid_t slirp_pid = -1;
 	struct cell_fds f;
 	sigset_t all, old;
-	ssize_t n;
 	pid_t pid;
 	int r;
 
 	if ((r = check_spec(spec)) < 0)
 		return r;
-	if (!ns_cell_filter.insns && (r = seccomp_prog_build(EPERM, &ns_cell_filter)) < 0)
+	if (!ns_cell_filter.insns &&
+	    (r = seccomp_prog_build(EPERM, &ns_cell_filter)) < 0)
 		return r;
 	if ((r = ns_make_pipe(&out_r, &out_w, true)) < 0 ||
 	    (r = ns_make_pipe(&err_r, &err_w, true)) < 0 ||
@@ -223,19 +247,8 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 	if (r < 0)
 		goto fail;
 
-	if ((r = privs_write_id_maps(pid, CELL_UID, spec->host_uid, CELL_GID,
-	    spec->host_gid)) < 0)
+	if ((r = let_go(spec, ret, pid, sync_w, &slirp_pid, &slirp_w)) < 0)
 		goto fail;
-	/* The cell's init joins the job's cgroup before it runs anything,
-	 * so every process of the cell is born inside it. */
-	if (ret->have_cg && (r = cgroup_attach(&ret->cg, pid)) < 0)
-		goto fail;
-	if (spec->network && (r = ns_slirp_start(pid, &slirp_pid, &slirp_w)) < 0)
-		goto fail;
-	if ((n = write(sync_w, "g", 1)) != 1) {
-		r = n < 0 ? -errno : -EIO;
-		goto fail;
-	}
 
 	ret->pid = pid;
 	ret->slirp_pid = slirp_pid;

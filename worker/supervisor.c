@@ -531,6 +531,7 @@ min64(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
+/* One case per option: longer than a screen, but a flat table. */
 static int
 parse_args(int argc, char **argv, enum log_level *level)
 {
@@ -618,14 +619,131 @@ parse_args(int argc, char **argv, enum log_level *level)
 	return -1;	/* go on */
 }
 
+/* Before the first worker: the cell host (cgroups), the previous run's
+ * leftovers, the docker daemon, the first heartbeat, the doorbell. 0, or
+ * -1 after logging. */
+static int
+startup(int *ret_bell_fd)
+{
+	struct cell_host_config host;
+	char errmsg[512];
+	int bell_fd = -1, r, cg_version = 0;
+
+	/* No bulk page cache per connection: SQLite frees and re-allocates
+	 * it (20 pages) each time another process's commit clears the cache,
+	 * i.e. on nearly every worker transaction, and every page written
+	 * while a cell (a fork of the worker) lives is a copy-on-write fault.
+	 * Pages come one by one instead. Before the first connection. */
+	if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *) NULL, 0, 0) !=
+	    SQLITE_OK)
+		log_warn("cannot configure the SQLite page cache, ignoring");
+	/* Cells without limits would break DESIGN section 5: refuse to run. */
+	host = (struct cell_host_config) { .docker_socket = arg_docker_socket,
+		.docker_image = arg_docker_image };
+	if ((r = cell_host_init(&host, &cg_version, errmsg,
+	    sizeof(errmsg))) < 0) {
+		log_errno(r, "%s", errmsg);
+		return -1;
+	}
+	log_info("cgroups: v%d", cg_version);
+	if (with_db(do_startup, NULL) < 0)
+		return -1;
+	(void) with_db(do_sweep_cgroups, NULL);
+	if (arg_docker_socket && strlen(arg_docker_socket) >= CELL_DOCKER_SOCKET_MAX) {
+		log_err("the docker socket path '%s' is longer than a unix "
+		    "socket address allows", arg_docker_socket);
+		return -1;
+	}
+	/* Before any worker exists: every container of ours is an orphan. */
+	docker_beat();
+	/* The row workers' claims read, before the first worker. */
+	(void) with_db(do_heartbeat, NULL);
+	if (arg_docker_socket && cell_unpacker_find(docker_unpacker,
+	    sizeof(docker_unpacker)) < 0) {
+		docker_unpacker[0] = '\0';
+		log_warn("docker: no usable %s next to this program nor in %s: "
+		    "docker jobs with files will end as error",
+		    CELL_UNPACKER_NAME, PKGLIBEXECDIR);
+	}
+	if (cur.doorbell[0] && (bell_fd = bind_doorbell(cur.doorbell)) < 0) {
+		log_errno(bell_fd, "cannot bind the doorbell '%s'", cur.doorbell);
+		return -1;
+	}
+	*ret_bell_fd = bell_fd;
+	return 0;
+}
+
+/* Forks a worker for each empty slot whose restart time has come; how
+ * many slots have a worker. *wake: lowered to the next restart time. */
+static int
+fill_slots(bool stopping, int bell_fd, const sigset_t *oldmask, int64_t now,
+    int64_t *wake)
+{
+	int alive = 0;
+
+	for (int i = 0; i < JC_MAX_SLOTS; i++) {
+		struct slot *sl = &slots[i];
+
+		if (sl->pid > 0) {
+			alive++;
+			continue;
+		}
+		if (stopping || i >= cur.slots)
+			continue;
+		if (now < sl->restart_at) {
+			*wake = min64(*wake, sl->restart_at);
+			continue;
+		}
+		if ((sl->pid = spawn(i, bell_fd, oldmask)) < 0) {
+			log_errno(sl->pid, "slot %d: cannot fork, "
+			    "retrying", i);
+			sl->pid = 0;
+			sl->restart_at = now + 1000;
+			*wake = min64(*wake, sl->restart_at);
+		} else {
+			sl->started_mono = now;
+			alive++;
+		}
+	}
+	return alive;
+}
+
+/* SIGTERM or SIGINT: every worker drains; returns when to give up on
+ * them (mono ms). */
+static int64_t
+start_drain(int sig)
+{
+	log_info("signal %d: draining (running jobs get %lld ms)", sig,
+	    (long long) cur.drain_grace_ms);
+	for (int i = 0; i < JC_MAX_SLOTS; i++)
+		if (slots[i].pid > 0)
+			(void) kill(slots[i].pid, SIGTERM);
+	return time_mono_ms() + cur.drain_grace_ms + cur.kill_grace_ms +
+	    STOP_MARGIN_MS;
+}
+
+/* Reaps every worker that has exited (on every wakeup: SIGCHLD may
+ * coalesce). */
+static void
+reap_all(bool stopping)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+
+		if (pid <= 0)
+			break;
+		reaped(pid, status, stopping);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	enum log_level level = LOG_LEVEL_INFO;
-	struct cell_host_config host;
 	sigset_t set, oldmask;
 	char errmsg[512];
-	int bell_fd = -1, r, cg_version = 0;
+	int bell_fd = -1, r;
 	bool stopping = false;
 	int64_t stop_deadline = 0, next_beat = 0;
 
@@ -647,46 +765,8 @@ main(int argc, char **argv)
 		    "unprivileged uids for cells)");
 		return 1;
 	}
-	/* No bulk page cache per connection: SQLite frees and re-allocates
-	 * it (20 pages) each time another process's commit clears the cache,
-	 * i.e. on nearly every worker transaction, and every page written
-	 * while a cell (a fork of the worker) lives is a copy-on-write fault.
-	 * Pages come one by one instead. Before the first connection. */
-	if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *) NULL, 0, 0) !=
-	    SQLITE_OK)
-		log_warn("cannot configure the SQLite page cache, ignoring");
-	/* Cells without limits would break DESIGN section 5: refuse to run. */
-	host = (struct cell_host_config) { .docker_socket = arg_docker_socket,
-		.docker_image = arg_docker_image };
-	if ((r = cell_host_init(&host, &cg_version, errmsg,
-	    sizeof(errmsg))) < 0) {
-		log_errno(r, "%s", errmsg);
+	if (startup(&bell_fd) < 0)
 		return 1;
-	}
-	log_info("cgroups: v%d", cg_version);
-	if (with_db(do_startup, NULL) < 0)
-		return 1;
-	(void) with_db(do_sweep_cgroups, NULL);
-	if (arg_docker_socket && strlen(arg_docker_socket) >= CELL_DOCKER_SOCKET_MAX) {
-		log_err("the docker socket path '%s' is longer than a unix "
-		    "socket address allows", arg_docker_socket);
-		return 1;
-	}
-	/* Before any worker exists: every container of ours is an orphan. */
-	docker_beat();
-	/* The row workers' claims read, before the first worker. */
-	(void) with_db(do_heartbeat, NULL);
-	if (arg_docker_socket && cell_unpacker_find(docker_unpacker,
-	    sizeof(docker_unpacker)) < 0) {
-		docker_unpacker[0] = '\0';
-		log_warn("docker: no usable %s next to this program nor in %s: "
-		    "docker jobs with files will end as error",
-		    CELL_UNPACKER_NAME, PKGLIBEXECDIR);
-	}
-	if (cur.doorbell[0] && (bell_fd = bind_doorbell(cur.doorbell)) < 0) {
-		log_errno(bell_fd, "cannot bind the doorbell '%s'", cur.doorbell);
-		return 1;
-	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
@@ -701,33 +781,10 @@ main(int argc, char **argv)
 		int64_t now = time_mono_ms(), wake;
 		struct timespec ts;
 		siginfo_t si;
-		int alive = 0, sig;
+		int alive, sig;
 
 		wake = now + HEARTBEAT_MS;
-		for (int i = 0; i < JC_MAX_SLOTS; i++) {
-			struct slot *sl = &slots[i];
-
-			if (sl->pid > 0) {
-				alive++;
-				continue;
-			}
-			if (stopping || i >= cur.slots)
-				continue;
-			if (now < sl->restart_at) {
-				wake = min64(wake, sl->restart_at);
-				continue;
-			}
-			if ((sl->pid = spawn(i, bell_fd, &oldmask)) < 0) {
-				log_errno(sl->pid, "slot %d: cannot fork, "
-				    "retrying", i);
-				sl->pid = 0;
-				sl->restart_at = now + 1000;
-				wake = min64(wake, sl->restart_at);
-			} else {
-				sl->started_mono = now;
-				alive++;
-			}
-		}
+		alive = fill_slots(stopping, bell_fd, &oldmask, now, &wake);
 		/* Slots above a reduced count were told to retire; they are
 		 * not replaced. */
 		if (stopping && alive == 0)
@@ -755,31 +812,13 @@ main(int argc, char **argv)
 		ts.tv_sec = wake / 1000;
 		ts.tv_nsec = (wake % 1000) * 1000000;
 		sig = sigtimedwait(&set, &si, &ts);
-		if (sig == SIGTERM || sig == SIGINT) {
-			if (!stopping) {
-				log_info("signal %d: draining (running jobs get "
-				    "%lld ms)", sig, (long long) cur.drain_grace_ms);
-				stopping = true;
-				stop_deadline = time_mono_ms() +
-				    cur.drain_grace_ms + cur.kill_grace_ms +
-				    STOP_MARGIN_MS;
-				for (int i = 0; i < JC_MAX_SLOTS; i++)
-					if (slots[i].pid > 0)
-						(void) kill(slots[i].pid, SIGTERM);
-			}
-		} else if (sig == SIGHUP) {
-			if (!stopping)
-				reload();
+		if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
+			stop_deadline = start_drain(sig);
+			stopping = true;
+		} else if (sig == SIGHUP && !stopping) {
+			reload();
 		}
-		/* Reap on every wakeup: SIGCHLD may coalesce. */
-		for (;;) {
-			int status;
-			pid_t pid = waitpid(-1, &status, WNOHANG);
-
-			if (pid <= 0)
-				break;
-			reaped(pid, status, stopping);
-		}
+		reap_all(stopping);
 	}
 	(void) with_db(do_gone, NULL);
 	if (cur.doorbell[0])
