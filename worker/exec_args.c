@@ -108,7 +108,8 @@ exec_args_files(const struct jr_doc *doc, struct exec_args *a)
 }
 
 int
-exec_args_build(const struct claimed_job *j, bool image, struct exec_args *ret)
+exec_args_build(const struct claimed_job *j, bool image,
+    struct exec_args *ret)
 {
 	static const char *const defaults[][2] = {
 		{ "PATH", "/usr/local/bin:/usr/bin:/bin" },

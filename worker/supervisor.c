@@ -737,6 +737,9 @@ reap_all(bool stopping)
 	}
 }
 
+/* Options, then the loop of the header comment: fill slots, beat, wait
+ * for a signal or the next deadline, reap. Kept in one piece (a little
+ * over a screen) so that the loop's states read together. */
 int
 main(int argc, char **argv)
 {
