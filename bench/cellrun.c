@@ -28,10 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cgroup.h"
+#include "cell.h"
 #include "cleanup.h"
 #include "jc_limits.h"
-#include "sandbox.h"
 #include "parse.h"
 #include "timefmt.h"
 #include "banned.h"
@@ -50,7 +49,6 @@ static bool arg_plain = false;
 static bool arg_cgroup = true;
 static bool arg_samples = false;
 
-static struct cgroup_root cg_root;
 static uint64_t cg_seq;
 
 static char env_path[] = "PATH=/usr/bin:/bin";
@@ -71,8 +69,7 @@ pump(int *fd, int out)
 		if (n < 0 && errno == EAGAIN)
 			return 0;
 		if (n <= 0) {
-			(void) close(*fd);
-			*fd = -1;
+			*fd = -1;	/* the cell's release closes it */
 			return n < 0 ? -errno : 0;
 		}
 		if (arg_quiet)
@@ -89,69 +86,40 @@ pump(int *fd, int out)
 	}
 }
 
-static int
-attach(pid_t pid, void *arg)
-{
-	return cgroup_attach(arg, pid);
-}
-
-static int run_cell_in(char *const *argv, struct cgroup *cg);
-
-/* Runs argv in one cell, in a cgroup of its own (removed after) unless
- * --no-cgroup; returns the exit status for our own exit. */
+/* Runs argv in one cell, in a cgroup of its own (memory 256 MiB, 64 pids,
+ * 1 CPU; removed after) unless --no-cgroup; returns the exit status for
+ * our own exit. */
 static int
 run_cell(char *const *argv)
 {
-	struct cgroup_limits lim = { .memory_mb = 256, .pids = 64, .cpus = 1 };
-	struct cgroup cg;
-	char name[64];
-	int r, st;
-
-	if (!arg_cgroup)
-		return run_cell_in(argv, NULL);
-	(void) snprintf(name, sizeof(name), "cellrun-%ld-%" PRIu64,
-	    (long) getpid(), cg_seq++);
-	if ((r = cgroup_create(&cg_root, name, &lim, &cg)) < 0) {
-		fprintf(stderr, "cellrun: cannot create a cgroup: %s\n",
-		    strerror(-r));
-		return EXIT_SETUP;
-	}
-	st = run_cell_in(argv, &cg);
-	if ((r = cgroup_destroy(&cg)) < 0) {
-		fprintf(stderr, "cellrun: cannot remove the cgroup: %s\n",
-		    strerror(-r));
-		return EXIT_SETUP;
-	}
-	return st;
-}
-
-static int
-run_cell_in(char *const *argv, struct cgroup *cg)
-{
+	char name[64], msg[512];
 	struct cell_spec spec = {
-		.job_id = "cellrun", .argv = argv, .envp = job_env,
+		.job_id = name, .argv = argv, .envp = job_env,
 		.stdin_fd = arg_repeat ? -1 : 0,
 		.host_uid = (uid_t) arg_uid,
 		.host_gid = (gid_t) (arg_gid ? arg_gid : arg_uid),
 		.disk_mb = arg_disk_mb,
-		.attach = cg ? attach : NULL, .attach_arg = cg,
+		/* pids + 1 (the cell's init) = 64 */
+		.memory_mb = 256, .pids = 63, .cpus = 1,
+		.flags = arg_cgroup ? 0 : CELL_NO_CGROUP,
 	};
-	struct cell c = { .pid = -1, .stdout_fd = -1, .stderr_fd = -1,
-		.report_fd = -1, .slirp_pid = -1, .slirp_exit_fd = -1 };
+	const struct cell_ops *ops = &cell_ns_ops;
+	struct cell c;
 	struct cell_result res;
-	_cleanup_close_ int pidfd = -1;
 	int64_t term_at = -1, kill_at = -1, now;
 	bool timed_out = false, done = false;
 	int r, timeout;
 
-	if ((r = cell_start(&spec, &c)) < 0) {
-		fprintf(stderr, "cellrun: cannot start the cell: %s\n", strerror(-r));
+	(void) snprintf(name, sizeof(name), "cellrun-%ld-%" PRIu64,
+	    (long) getpid(), cg_seq++);
+	if ((r = ops->start(&spec, &c, msg, sizeof(msg))) < 0) {
+		fprintf(stderr, "cellrun: cannot start the cell: %s\n", msg);
 		return EXIT_SETUP;
 	}
 	/* Our unreaped child: the pid cannot be reused under us. */
-	if ((pidfd = (int) syscall(SYS_pidfd_open, c.pid, 0)) < 0) {
-		fprintf(stderr, "cellrun: pidfd_open: %s\n", strerror(errno));
-		cell_release(&c);
+	if (c.exit_fd < 0) {
+		fprintf(stderr, "cellrun: pidfd_open failed\n");
+		ops->release(&c);
 		return EXIT_SETUP;
 	}
 	if (arg_timeout_ms)
@@ -161,18 +129,18 @@ run_cell_in(char *const *argv, struct cgroup *cg)
 		struct pollfd p[3] = {
 			{ .fd = c.stdout_fd, .events = POLLIN },
 			{ .fd = c.stderr_fd, .events = POLLIN },
-			{ .fd = pidfd, .events = POLLIN },
+			{ .fd = c.exit_fd, .events = POLLIN },
 		};
 
 		now = time_mono_us();
 		if (term_at >= 0 && now >= term_at) {
 			timed_out = true;
-			(void) cell_signal(&c, SIGTERM);
+			(void) ops->signal(&c, SIGTERM);
 			term_at = -1;
 			kill_at = now + (int64_t) JC_KILL_GRACE_MS * 1000;
 		}
 		if (kill_at >= 0 && now >= kill_at) {
-			(void) cell_signal(&c, SIGKILL);
+			(void) ops->signal(&c, SIGKILL);
 			kill_at = -1;
 		}
 		timeout = -1;
@@ -182,7 +150,7 @@ run_cell_in(char *const *argv, struct cgroup *cg)
 			timeout = (int) ((kill_at - now) / 1000 + 1);
 		if (poll(p, 3, timeout) < 0 && errno != EINTR) {
 			fprintf(stderr, "cellrun: poll: %s\n", strerror(errno));
-			cell_release(&c);
+			ops->release(&c);
 			return EXIT_SETUP;
 		}
 		if (c.stdout_fd >= 0 && p[0].revents)
@@ -190,23 +158,26 @@ run_cell_in(char *const *argv, struct cgroup *cg)
 		if (c.stderr_fd >= 0 && p[1].revents)
 			(void) pump(&c.stderr_fd, 2);
 		if (p[2].revents) {
-			if ((r = cell_try_wait(&c, &res)) < 0) {
+			if ((r = ops->try_wait(&c, &res)) < 0) {
 				fprintf(stderr, "cellrun: wait: %s\n", strerror(-r));
-				cell_release(&c);
+				ops->release(&c);
 				return EXIT_SETUP;
 			}
 			done = r == 1;
 		}
 	}
-	/* Every writer is dead: drain to EOF. */
+/* Every writer is dead: drain to EOF. */
 	while (c.stdout_fd >= 0 && pump(&c.stdout_fd, 1) == 0)
 		;
 	while (c.stderr_fd >= 0 && pump(&c.stderr_fd, 2) == 0)
 		;
-	cell_release(&c);
+	/* No collect(): the bench needs no usage numbers, and release()
+	 * ends and removes everything as the worker's path does. */
+	ops->release(&c);
 
 	switch (res.outcome) {
 	case CELL_SETUP_FAILED:
+	case CELL_LOST:
 		fprintf(stderr, "cellrun: %s\n", res.error);
 		return EXIT_SETUP;
 	case CELL_EXITED:
@@ -317,6 +288,7 @@ main(int argc, char **argv)
 	};
 	uint64_t *dst;
 	uint64_t max;
+	char msg[256];
 	int c;
 
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -344,7 +316,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!arg_plain && arg_cgroup && (c = cgroup_root_init(&cg_root)) < 0) {
+	if (!arg_plain && arg_cgroup && (c = cell_host_init(NULL, NULL, msg,
+	    sizeof(msg))) < 0) {
 		fprintf(stderr, "cellrun: no cgroups (try --no-cgroup): %s\n",
 		    strerror(-c));
 		return 1;

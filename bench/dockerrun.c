@@ -1,4 +1,4 @@
-/* dockerrun.c - runs one command in a docker cell (worker/sandbox_docker.c)
+/* dockerrun.c - runs one command in a docker cell (cell/docker_cell.c)
  * for debugging and benchmarks (not installed). Needs a docker daemon and
  * the right to use its socket. Trusts its command line.
  *
@@ -26,8 +26,7 @@
 
 #include "cleanup.h"
 #include "jc_limits.h"
-#include "sandbox_docker.h"
-#include "seccomp.h"
+#include "cell.h"
 #include "strbuf.h"
 #include "parse.h"
 #include "timefmt.h"
@@ -67,8 +66,7 @@ pump(int *fd, int out)
 		if (n < 0 && errno == EAGAIN)
 			return;
 		if (n <= 0) {
-			(void) close(*fd);
-			*fd = -1;
+			*fd = -1;	/* the cell's release closes it */
 			return;
 		}
 		if (arg_quiet)
@@ -89,31 +87,28 @@ static int
 run_cell(char *const *argv, uint64_t n)
 {
 	char job_id[64], errmsg[512];
-	struct docker_cell_spec spec = {
-		.socket_path = arg_socket, .image = arg_image, .job_id = job_id,
-		.worker_id = (long) getpid(), .argv = argv, .envp = job_env,
-		.uid = BENCH_CELL_UID, .gid = BENCH_CELL_UID,
+	/* No cgroup of its own (CELL_NO_CGROUP): the daemon's, as before. */
+	struct cell_spec spec = {
+		.image = arg_image, .job_id = job_id,
+		.argv = argv, .envp = job_env,
+		.host_uid = BENCH_CELL_UID, .host_gid = BENCH_CELL_UID,
 		.stdin_fd = arg_stdin ? 0 : -1, .disk_mb = arg_disk_mb,
-		.memory_mb = arg_memory_mb, .nano_cpus = arg_cpus * 1000000000u,
+		.memory_mb = arg_memory_mb, .cpus = arg_cpus,
 		.pids = arg_pids, .max_run_ms = (int64_t) arg_timeout_ms,
+		.flags = CELL_NO_CGROUP,
 	};
-	_cleanup_strbuf_ struct strbuf profile;
-	struct docker_cell c;
-	struct docker_result res = { 0 };
+	const struct cell_ops *ops = &cell_docker_ops;
+	struct cell c;
+	struct cell_result res = { 0 };
+	struct cell_usage usage = { 0 };
 	int64_t term_at = -1, kill_at = -1, now;
 	bool timed_out = false;
 	int r;
 
 	(void) snprintf(job_id, sizeof(job_id), "dockerrun-%ld-%" PRIu64,
 	    (long) getpid(), n);
-	/* The worker's seccomp profile, made the same way. */
-	strbuf_init(&profile, 64 * 1024);
-	if ((r = seccomp_docker_profile(EPERM, &profile)) < 0) {
-		fprintf(stderr, "dockerrun: cannot make the seccomp profile\n");
-		return EXIT_SETUP;
-	}
-	spec.seccomp_profile = profile.buf;
-	if ((r = docker_cell_start(&spec, &c, errmsg, sizeof(errmsg))) < 0) {
+	/* The worker's seccomp profile, made the same way (by the backend). */
+	if ((r = ops->start(&spec, &c, errmsg, sizeof(errmsg))) < 0) {
 		fprintf(stderr, "dockerrun: %s\n", errmsg);
 		return EXIT_SETUP;
 	}
@@ -126,17 +121,17 @@ run_cell(char *const *argv, uint64_t n)
 		};
 		int timeout = -1;
 
-		if ((r = docker_cell_try_wait(&c, &res)) != 0)
+		if ((r = ops->try_wait(&c, &res)) != 0)
 			break;
 		now = time_mono_us();
 		if (term_at >= 0 && now >= term_at) {
 			timed_out = true;
-			(void) docker_cell_signal(&c, SIGTERM);
+			(void) ops->signal(&c, SIGTERM);
 			term_at = -1;
 			kill_at = now + (int64_t) JC_KILL_GRACE_MS * 1000;
 		}
 		if (kill_at >= 0 && now >= kill_at) {
-			(void) docker_cell_signal(&c, SIGKILL);
+			(void) ops->signal(&c, SIGKILL);
 			kill_at = -1;
 		}
 		if (term_at >= 0)
@@ -149,7 +144,7 @@ run_cell(char *const *argv, uint64_t n)
 			timeout = timeout < 0 || timeout > 2 ? 2 : timeout;
 		if (poll(p, 2, timeout) < 0 && errno != EINTR) {
 			fprintf(stderr, "dockerrun: poll: %s\n", strerror(errno));
-			docker_cell_release(&c);
+			ops->release(&c);
 			return EXIT_SETUP;
 		}
 		if (c.stdout_fd >= 0 && p[0].revents)
@@ -162,18 +157,22 @@ run_cell(char *const *argv, uint64_t n)
 		pump(&c.stdout_fd, 1);
 	while (c.stderr_fd >= 0)
 		pump(&c.stderr_fd, 2);
-	docker_cell_release(&c);
 	if (r < 0) {
+		ops->release(&c);
 		fprintf(stderr, "dockerrun: lost the helper: %s\n", strerror(-r));
 		return EXIT_SETUP;
 	}
-	if (res.outcome == DOCKER_LOST) {
+	ops->collect(&c, &res, &usage);
+	ops->release(&c);
+	if (res.outcome == CELL_LOST) {
 		fprintf(stderr, "dockerrun: %s\n", res.error);
 		return EXIT_SETUP;
 	}
-	if (res.oom_killed && !arg_quiet)
+	if (usage.oom_killed && !arg_quiet)
 		fprintf(stderr, "dockerrun: out of memory (OOMKilled)\n");
-	return timed_out ? EXIT_TIMEOUT : res.exit_code;
+	if (timed_out)
+		return EXIT_TIMEOUT;
+	return res.outcome == CELL_SIGNALED ? 128 + res.signal : res.exit_code;
 }
 
 static int
@@ -270,6 +269,18 @@ main(int argc, char **argv)
 		return 2;
 	}
 	(void) signal(SIGPIPE, SIG_IGN);
+	{
+		struct cell_host_config host = { .docker_socket = arg_socket };
+		char msg[256];
+		int r;
+
+		if (!host.docker_socket)
+			host.docker_socket = CELL_DOCKER_SOCKET_DEFAULT;
+		if ((r = cell_host_init(&host, NULL, msg, sizeof(msg))) < 0) {
+			fprintf(stderr, "dockerrun: %s\n", msg);
+			return 1;
+		}
+	}
 	if (arg_repeat)
 		return repeat(argv + optind);
 	return run_cell(argv + optind, 0);

@@ -124,8 +124,9 @@ claim_locked(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
 	j.memory_mb = sqlite3_column_int64(up, 4);
 	j.cpus = sqlite3_column_int64(up, 5);
 	j.pids = sqlite3_column_int64(up, 6);
-	j.docker = sqlite3_column_text(up, 7) &&
-	    strcmp((const char *) sqlite3_column_text(up, 7), "docker") == 0;
+	if (sqlite3_column_text(up, 7))
+		(void) str_copy(j.sandbox, sizeof(j.sandbox),
+		    (const char *) sqlite3_column_text(up, 7));
 	/* Step to the end so the statement is done before COMMIT. */
 	if ((rc = sqlite3_step(up)) != SQLITE_DONE) {
 		claimed_job_release(&j);

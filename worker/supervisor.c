@@ -37,6 +37,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,19 +51,16 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "cgroup.h"
+#include "cell.h"
 #include "cleanup.h"
 #include "jc_config.h"
 #include "db.h"
 #include "log.h"
 #include "parse.h"
-#include "sandbox_docker.h"
 #include "timefmt.h"
 #include "worker.h"
 #include "banned.h"
 
-#define DOCKER_PING_MS 2000	/* a daemon slower than this is down */
-#define DOCKER_SWEEP_MS 10000	/* bound of each sweep call */
 #define HEARTBEAT_MS	5000
 #define STOP_MARGIN_MS	5000	/* past drain + kill grace: SIGKILL workers */
 #define RESTART_MIN_MS	200	/* first restart delay of a dead worker */
@@ -110,7 +108,6 @@ struct slot {
 };
 
 static struct slot slots[JC_MAX_SLOTS];
-static struct cgroup_root cg_root;
 
 static void
 usage(FILE *f)
@@ -140,7 +137,7 @@ usage(FILE *f)
 	    "                     sandbox are left queued for a worker that runs\n"
 	    "                     it (default: namespace, and docker when a\n"
 	    "                     docker socket is set; docker alone uses\n"
-	    "                     " DOCKER_SOCKET_DEFAULT " unless set)\n"
+	    "                     " CELL_DOCKER_SOCKET_DEFAULT " unless set)\n"
 	    "  --verbose          log debug lines\n"
 	    "  --help             show this help and exit\n"
 	    "  --version          show the version and exit\n",
@@ -187,7 +184,7 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 		if (!(run_sandboxes & SANDBOX_DOCKER))
 			arg_docker_socket = NULL;
 		else if (!arg_docker_socket)
-			arg_docker_socket = DOCKER_SOCKET_DEFAULT;
+			arg_docker_socket = CELL_DOCKER_SOCKET_DEFAULT;
 	}
 	r = -E2BIG;
 	if (str_copy(s.db, sizeof(s.db), arg_db ? arg_db : cfg->worker_db) < 0 ||
@@ -287,29 +284,21 @@ do_gone(sqlite3 *db, void *arg)
 	return jobstore_supervisor_gone(db, getpid());
 }
 
-/* A job of a previous run: whatever is left in its cgroup dies now. */
+/* A job of a previous run: whatever is left of its cell ends now. */
 static void
-kill_leftover(const char *id, void *arg)
+reap_leftover(const char *id, void *arg)
 {
-	const struct cgroup_root *root = arg;
-	struct cgroup cg;
-	int n, r;
+	const struct cell_ops *ops = arg;
 
-	if (cgroup_open(root, id, &cg) < 0)
-		return;		/* none: nothing left */
-	n = cgroup_count_procs(&cg);
-	if ((r = cgroup_destroy(&cg)) < 0)
-		log_err("job=%s: cannot remove the cgroup of a previous run: %s",
-		    id, strerror(-r));
-	else if (n > 0)
-		log_warn("job=%s: killed %d process(es) left from a previous "
-		    "run", id, n);
+	ops->reap(id);
 }
 
 static int
 do_startup(sqlite3 *db, void *arg)
 {
-	struct cgroup_root root;
+	static const struct cell_ops *const backends[] = {
+		&cell_ns_ops, &cell_docker_ops,
+	};
 	pid_t zero = 0;
 	int n;
 
@@ -318,9 +307,10 @@ do_startup(sqlite3 *db, void *arg)
 	 * previous one that is gone. Its cells died with it (PDEATHSIG);
 	 * should anything have escaped that, the job's cgroup still holds it:
 	 * kill it before taking work. */
-	if (cgroup_root_init(&root) == 0)
-		(void) jobstore_each_running(db, "namespace", kill_leftover,
-		    &root);
+	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
+		if (backends[i]->reap)
+			(void) jobstore_each_running(db, backends[i]->name,
+			    reap_leftover, (void *) (uintptr_t) backends[i]);
 	if ((n = jobstore_fail_lost(db, zero, false)) > 0)
 		log_warn("%d job(s) of a previous run ended as error "
 		    "(worker lost)", n);
@@ -343,7 +333,7 @@ do_sweep_cgroups(sqlite3 *db, void *arg)
 	int n;
 
 	(void) arg;
-	if ((n = cgroup_sweep(&cg_root, job_gone, db)) > 0)
+	if ((n = cell_host_sweep_cgroups(job_gone, db)) > 0)
 		log_info("removed %d cgroup(s) of finished jobs", n);
 	return n;
 }
@@ -393,8 +383,7 @@ do_docker_sweep(sqlite3 *db, void *arg)
 	int r;
 
 	(void) arg;
-	r = docker_cell_sweep(arg_docker_socket, DOCKER_SWEEP_MS,
-	    keep_container, db);
+	r = cell_docker_ops.sweep(keep_container, db);
 	if (r < 0)
 		log_warn("docker: cannot sweep containers: %s, retrying",
 		    strerror(-r));
@@ -405,16 +394,12 @@ do_docker_sweep(sqlite3 *db, void *arg)
 static void
 docker_beat(void)
 {
-	struct docker api;
 	bool was = docker_up;
 	int r;
 
 	if (!arg_docker_socket)
 		return;
-	if ((r = docker_init(&api, arg_docker_socket)) == 0) {
-		r = docker_ping(&api, DOCKER_PING_MS);
-		docker_release(&api);
-	}
+	r = cell_docker_ops.available();
 	docker_up = r == 0;
 	if (docker_up && !was)
 		log_info("docker: the daemon at '%s' answers: docker jobs run",
@@ -551,6 +536,7 @@ min64(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
+/* One case per option: longer than a screen, but a flat table. */
 static int
 parse_args(int argc, char **argv, enum log_level *level)
 {
@@ -638,6 +624,127 @@ parse_args(int argc, char **argv, enum log_level *level)
 	return -1;	/* go on */
 }
 
+/* Before the first worker: the cell host (cgroups), the previous run's
+ * leftovers, the docker daemon, the first heartbeat, the doorbell. 0, or
+ * -1 after logging. */
+static int
+startup(int *ret_bell_fd)
+{
+	struct cell_host_config host;
+	char errmsg[512];
+	int bell_fd = -1, r, cg_version = 0;
+
+	/* No bulk page cache per connection: SQLite frees and re-allocates
+	 * it (20 pages) each time another process's commit clears the cache,
+	 * i.e. on nearly every worker transaction, and every page written
+	 * while a cell (a fork of the worker) lives is a copy-on-write fault.
+	 * Pages come one by one instead. Before the first connection. */
+	if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *) NULL, 0, 0) !=
+	    SQLITE_OK)
+		log_warn("cannot configure the SQLite page cache, ignoring");
+	/* Cells without limits would break DESIGN section 5: refuse to run. */
+	host = (struct cell_host_config) { .docker_socket = arg_docker_socket,
+		.docker_image = arg_docker_image };
+	if ((r = cell_host_init(&host, &cg_version, errmsg,
+	    sizeof(errmsg))) < 0) {
+		log_errno(r, "%s", errmsg);
+		return -1;
+	}
+	log_info("cgroups: v%d", cg_version);
+	if (with_db(do_startup, NULL) < 0)
+		return -1;
+	(void) with_db(do_sweep_cgroups, NULL);
+	if (arg_docker_socket && strlen(arg_docker_socket) >= CELL_DOCKER_SOCKET_MAX) {
+		log_err("the docker socket path '%s' is longer than a unix "
+		    "socket address allows", arg_docker_socket);
+		return -1;
+	}
+	/* Before any worker exists: every container of ours is an orphan. */
+	docker_beat();
+	/* The row workers' claims read, before the first worker. */
+	(void) with_db(do_heartbeat, NULL);
+	if (arg_docker_socket && cell_unpacker_find(docker_unpacker,
+	    sizeof(docker_unpacker)) < 0) {
+		docker_unpacker[0] = '\0';
+		log_warn("docker: no usable %s next to this program nor in %s: "
+		    "docker jobs with files will end as error",
+		    CELL_UNPACKER_NAME, PKGLIBEXECDIR);
+	}
+	if (cur.doorbell[0] && (bell_fd = bind_doorbell(cur.doorbell)) < 0) {
+		log_errno(bell_fd, "cannot bind the doorbell '%s'", cur.doorbell);
+		return -1;
+	}
+	*ret_bell_fd = bell_fd;
+	return 0;
+}
+
+/* Forks a worker for each empty slot whose restart time has come; how
+ * many slots have a worker. *wake: lowered to the next restart time. */
+static int
+fill_slots(bool stopping, int bell_fd, const sigset_t *oldmask, int64_t now,
+    int64_t *wake)
+{
+	int alive = 0;
+
+	for (int i = 0; i < JC_MAX_SLOTS; i++) {
+		struct slot *sl = &slots[i];
+
+		if (sl->pid > 0) {
+			alive++;
+			continue;
+		}
+		if (stopping || i >= cur.slots)
+			continue;
+		if (now < sl->restart_at) {
+			*wake = min64(*wake, sl->restart_at);
+			continue;
+		}
+		if ((sl->pid = spawn(i, bell_fd, oldmask)) < 0) {
+			log_errno(sl->pid, "slot %d: cannot fork, "
+			    "retrying", i);
+			sl->pid = 0;
+			sl->restart_at = now + 1000;
+			*wake = min64(*wake, sl->restart_at);
+		} else {
+			sl->started_mono = now;
+			alive++;
+		}
+	}
+	return alive;
+}
+
+/* SIGTERM or SIGINT: every worker drains; returns when to give up on
+ * them (mono ms). */
+static int64_t
+start_drain(int sig)
+{
+	log_info("signal %d: draining (running jobs get %lld ms)", sig,
+	    (long long) cur.drain_grace_ms);
+	for (int i = 0; i < JC_MAX_SLOTS; i++)
+		if (slots[i].pid > 0)
+			(void) kill(slots[i].pid, SIGTERM);
+	return time_mono_ms() + cur.drain_grace_ms + cur.kill_grace_ms +
+	    STOP_MARGIN_MS;
+}
+
+/* Reaps every worker that has exited (on every wakeup: SIGCHLD may
+ * coalesce). */
+static void
+reap_all(bool stopping)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+
+		if (pid <= 0)
+			break;
+		reaped(pid, status, stopping);
+	}
+}
+
+/* Options, then the loop of the header comment: fill slots, beat, wait
+ * for a signal or the next deadline, reap. Kept in one piece (a little
+ * over a screen) so that the loop's states read together. */
 int
 main(int argc, char **argv)
 {
@@ -669,44 +776,8 @@ main(int argc, char **argv)
 		    "unprivileged uids for cells)");
 		return 1;
 	}
-	/* No bulk page cache per connection: SQLite frees and re-allocates
-	 * it (20 pages) each time another process's commit clears the cache,
-	 * i.e. on nearly every worker transaction, and every page written
-	 * while a cell (a fork of the worker) lives is a copy-on-write fault.
-	 * Pages come one by one instead. Before the first connection. */
-	if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *) NULL, 0, 0) !=
-	    SQLITE_OK)
-		log_warn("cannot configure the SQLite page cache, ignoring");
-	/* Cells without limits would break DESIGN section 5: refuse to run. */
-	if ((r = cgroup_root_init(&cg_root)) < 0) {
-		log_errno(r, "no usable cgroup hierarchies: need memory, pids "
-		    "and cpu (v2, or v1 mounted under /sys/fs/cgroup)");
+	if (startup(&bell_fd) < 0)
 		return 1;
-	}
-	log_info("cgroups: %s", cg_root.version == CGROUP_V2 ? "v2" : "v1");
-	if (with_db(do_startup, NULL) < 0)
-		return 1;
-	(void) with_db(do_sweep_cgroups, NULL);
-	if (arg_docker_socket && strlen(arg_docker_socket) >= DOCKER_SOCKET_MAX) {
-		log_err("the docker socket path '%s' is longer than a unix "
-		    "socket address allows", arg_docker_socket);
-		return 1;
-	}
-	/* Before any worker exists: every container of ours is an orphan. */
-	docker_beat();
-	/* The row workers' claims read, before the first worker. */
-	(void) with_db(do_heartbeat, NULL);
-	if (arg_docker_socket && docker_unpacker_find(docker_unpacker,
-	    sizeof(docker_unpacker)) < 0) {
-		docker_unpacker[0] = '\0';
-		log_warn("docker: no usable %s next to this program nor in %s: "
-		    "docker jobs with files will end as error",
-		    DOCKER_UNPACKER_NAME, PKGLIBEXECDIR);
-	}
-	if (cur.doorbell[0] && (bell_fd = bind_doorbell(cur.doorbell)) < 0) {
-		log_errno(bell_fd, "cannot bind the doorbell '%s'", cur.doorbell);
-		return 1;
-	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
@@ -724,33 +795,10 @@ main(int argc, char **argv)
 		int64_t now = time_mono_ms(), wake;
 		struct timespec ts;
 		siginfo_t si;
-		int alive = 0, sig;
+		int alive, sig;
 
 		wake = now + HEARTBEAT_MS;
-		for (int i = 0; i < JC_MAX_SLOTS; i++) {
-			struct slot *sl = &slots[i];
-
-			if (sl->pid > 0) {
-				alive++;
-				continue;
-			}
-			if (stopping || i >= cur.slots)
-				continue;
-			if (now < sl->restart_at) {
-				wake = min64(wake, sl->restart_at);
-				continue;
-			}
-			if ((sl->pid = spawn(i, bell_fd, &oldmask)) < 0) {
-				log_errno(sl->pid, "slot %d: cannot fork, "
-				    "retrying", i);
-				sl->pid = 0;
-				sl->restart_at = now + 1000;
-				wake = min64(wake, sl->restart_at);
-			} else {
-				sl->started_mono = now;
-				alive++;
-			}
-		}
+		alive = fill_slots(stopping, bell_fd, &oldmask, now, &wake);
 		/* Slots above a reduced count were told to retire; they are
 		 * not replaced. */
 		if (stopping && alive == 0)
@@ -778,35 +826,16 @@ main(int argc, char **argv)
 		ts.tv_sec = wake / 1000;
 		ts.tv_nsec = (wake % 1000) * 1000000;
 		sig = sigtimedwait(&set, &si, &ts);
-		if (sig == SIGTERM || sig == SIGINT) {
-			if (!stopping) {
-				log_info("signal %d: draining (running jobs get "
-				    "%lld ms)", sig, (long long) cur.drain_grace_ms);
-				(void) sd_notify(0, "STOPPING=1");
-				stopping = true;
-				stop_deadline = time_mono_ms() +
-				    cur.drain_grace_ms + cur.kill_grace_ms +
-				    STOP_MARGIN_MS;
-				for (int i = 0; i < JC_MAX_SLOTS; i++)
-					if (slots[i].pid > 0)
-						(void) kill(slots[i].pid, SIGTERM);
-			}
-		} else if (sig == SIGHUP) {
-			if (!stopping) {
-				(void) sd_notify(0, "RELOADING=1");
-				reload();
-				(void) sd_notify(0, "READY=1");
-			}
+		if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
+			(void) sd_notify(0, "STOPPING=1");
+			stop_deadline = start_drain(sig);
+			stopping = true;
+		} else if (sig == SIGHUP && !stopping) {
+			(void) sd_notify(0, "RELOADING=1");
+			reload();
+			(void) sd_notify(0, "READY=1");
 		}
-		/* Reap on every wakeup: SIGCHLD may coalesce. */
-		for (;;) {
-			int status;
-			pid_t pid = waitpid(-1, &status, WNOHANG);
-
-			if (pid <= 0)
-				break;
-			reaped(pid, status, stopping);
-		}
+		reap_all(stopping);
 	}
 	(void) with_db(do_gone, NULL);
 	if (cur.doorbell[0])

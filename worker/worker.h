@@ -1,17 +1,21 @@
 /* worker.h - private interfaces of jobcell-worker: the supervisor, the
- * worker loop, the job store (all SQLite access of the worker) and log
- * capture. Worker processes are single-threaded. */
+ * worker loop, the run of one job, the job store (all SQLite access of the
+ * worker), log capture, the spec's translation and the result's
+ * classification. Worker processes are single-threaded. Cells are reached
+ * only through cell/cell.h's ops table. */
 #ifndef JOBCELL_WORKER_H
 #define JOBCELL_WORKER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/types.h>
 
 #include <sqlite3.h>
 
+#include "cell.h"
 #include "jc_limits.h"
 
 #define WORKER_LEASE_MS		15000	/* a job's lease; renewed every ... */
@@ -53,7 +57,7 @@ struct claimed_job {
 	size_t stdin_len;
 	int64_t timeout_ms;
 	int64_t memory_mb, cpus, pids, disk_mb;
-	bool docker;		/* sandbox "docker" (else "namespace") */
+	char sandbox[16];	/* the backend's name: "namespace", "docker" */
 };
 
 struct job_result {
@@ -151,7 +155,55 @@ int jobstore_supervisor_gone(sqlite3 *db, pid_t pid);
  * unknown to this database), -errno. */
 int jobstore_job_final(sqlite3 *db, const char *job_id);
 
+/* exec_args.c: the job's argv and environment, built from the stored spec. */
+struct exec_args {
+	char **argv;
+	char **envp;
+	size_t argc, envc;
+	struct cell_file *files;	/* path and data owned */
+	size_t nfiles;
+	char *cwd;
+	bool network;
+	char *image;		/* image backends: the spec's "image", or NULL */
+};
+/* image: the backend runs images (CELL_OPS_IMAGE): read "image", keep the
+ * image's PATH. 0 or -errno (-EINVAL: the spec does not parse). */
+int exec_args_build(const struct claimed_job *j, bool image,
+    struct exec_args *ret);
+void exec_args_release(struct exec_args *a);
+/* The job's stdin as a memfd at offset 0: 1 with *ret_fd set, 0 if the job
+ * has no stdin (*ret_fd untouched), -errno. */
+int exec_args_stdin(const struct claimed_job *j, int *ret_fd);
+
+/* job_result.c: how a job ended, as the run saw it. */
+struct job_end {
+	struct cell_result cell;	/* from the backend's try_wait/collect */
+	struct cell_usage usage;	/* from collect */
+	bool timed_out;			/* we sent TERM at the deadline */
+	bool cancelled;			/* we sent TERM for a cancel or a drain */
+	bool stopped;			/* the worker is draining and sent it */
+};
+/* The stored result of e: status, exit_code, signal, usage. Pure. For a
+ * cell that failed (setup or lost), status "error" with a sentence written
+ * into msg (which res->error then points to). */
+void job_classify(const struct job_end *e, struct job_result *res,
+    char *msg, size_t size);
+
+/* job_run.c: runs j to its end in a cell of its backend and stores the
+ * result; *next gets the job claimed with it, if any (next->id[0] is then
+ * set). wal_fd: an inotify fd on the database's WAL, or -1. */
+void job_run(const struct worker_config *cfg, sqlite3 *db,
+    struct claimed_job *j, struct logcap *lc, struct claimed_job *next,
+    int wal_fd);
+/* Stores res with retries (a busy database must not lose it); unless the
+ * worker is stopping the same commit claims the next job into *next (next
+ * may be NULL). 0 or -errno. */
+int job_store_result(sqlite3 *db, const char *id, struct logcap *lc,
+    const struct job_result *res, struct claimed_job *next);
+
 /* worker.c */
+/* poll() that lets the worker's signals in only while it waits. */
+int worker_ppoll_ms(struct pollfd *pfd, nfds_t n, int timeout_ms);
 /* The worker process's main loop; returns the exit status. */
 int worker_main(const struct worker_config *cfg);
 /* Set by SIGTERM in a worker: finish (or cancel after the grace) and exit. */

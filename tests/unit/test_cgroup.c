@@ -1,4 +1,4 @@
-/* test_cgroup.c - the pure parts of worker/cgroup.c: finding hierarchies in
+/* test_cgroup.c - the pure parts of cell/cgroup.c: finding hierarchies in
  * mountinfo text, leaf paths from hostile names, and parsing the control
  * files the worker reads back (cpuacct.usage, memory.oom_control, cpu.stat,
  * memory.events). No root, no cgroupfs. */

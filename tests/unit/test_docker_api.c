@@ -1,4 +1,4 @@
-/* test_docker_api.c - unit tests for the pure parts of worker/docker_api.c:
+/* test_docker_api.c - unit tests for the pure parts of cell/docker_api.c:
  * the multiplexed-stream decoder fed in every split, hostile headers,
  * container id checks and query escaping. No daemon needed. */
 #include <errno.h>

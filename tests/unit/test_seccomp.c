@@ -1,4 +1,4 @@
-/* test_seccomp.c - the cell's seccomp filter (seccomp.c), call by call.
+/* test_seccomp.c - the cell's seccomp filter (cell/seccomp.c), call by call.
  * Each call of the table runs in a forked child that sets no_new_privs,
  * installs the filter built with a distinctive errno (EHWPOISON, which
  * none of these calls returns on its own) and exits with the errno it got;

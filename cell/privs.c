@@ -11,7 +11,7 @@
  *            PR_SET_KEEPCAPS, setres[ug]id(1000)  become the mapped id so setup
  *                                                 can create inodes on tmpfs
  *            cap_set_proc(effective = permitted)  setup needs its userns caps
- *            ... mounts, pivot_root (sandbox_ns.c) ...
+ *            ... mounts, pivot_root (ns_root.c) ...
  *            PR_CAP_AMBIENT_CLEAR_ALL             nothing survives exec
  *            PR_CAPBSET_DROP each cap             no way back via file caps;
  *                                                 needs CAP_SETPCAP, so first

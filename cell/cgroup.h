@@ -85,6 +85,9 @@ bool cgroup_list_has(const char *list, const char *ctrl);
  * be 1..CGROUP_NAME_MAX of [A-Za-z0-9_-] and not start with '-'.
  * 0, -EINVAL bad name, -ENAMETOOLONG. */
 int cgroup_path(const char *mount, const char *name, char *buf, size_t size);
+/* A leaf name we make or remove: [A-Za-z0-9_-], not starting with '-', at
+ * most CGROUP_NAME_MAX bytes. */
+bool cgroup_name_ok(const char *name);
 /* A control file holding one number ("123\n"); "max" is UINT64_MAX.
  * 0, -EINVAL, -ERANGE. */
 int cgroup_parse_u64(const char *text, uint64_t *ret);

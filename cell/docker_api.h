@@ -1,6 +1,6 @@
 /* docker_api.h - a small client of the Docker Engine API over its unix
  * socket (libcurl), and the decoder of Docker's multiplexed stream format.
- * Used by the docker cell (sandbox_docker.c), the supervisor's sweep and
+ * Used by the docker cell (docker_cell.c), its sweep (docker_sweep.c) and
  * bench/dockerrun. Trusts nothing the daemon sends: replies are capped,
  * statuses checked before parsing, ids checked before use in a path.
  * Not thread-safe per client; single-threaded processes each own one. */
@@ -11,10 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cell.h"
 #include "strbuf.h"
 
-#define DOCKER_SOCKET_DEFAULT	"/var/run/docker.sock"
-#define DOCKER_SOCKET_MAX	108	/* sizeof(sun_path) */
+#define DOCKER_SOCKET_DEFAULT	CELL_DOCKER_SOCKET_DEFAULT
+#define DOCKER_SOCKET_MAX	CELL_DOCKER_SOCKET_MAX
 #define DOCKER_ID_LEN		64	/* hex characters of a container id */
 #define DOCKER_REPLY_MAX	(1024u * 1024)	/* any reply body we read */
 #define DOCKER_API_MAX_MINOR	41	/* newest API we speak: 1.41 */

@@ -1,5 +1,5 @@
 /* cell_unpack.c - jobcell-cell-unpack: the first program of a docker cell
- * whose job has files (sandbox_docker.c). Runs inside the container, as
+ * whose job has files (docker_cell.c). Runs inside the container, as
  * the job's user, before any job code: reads the job's files from the
  * head of its stdin, creates them under the working directory (/work),
  * enters cwd, and execs the job with the rest of stdin as its stdin.

@@ -1,0 +1,163 @@
+/* cell.h - the cell: one job's isolated process tree (docs/architecture.md,
+ * "Cells"), behind one ops table per backend (namespace, docker), in the
+ * manner of OpenSMTPD's queue_backend. The only header of cell/ that code
+ * outside cell/ includes. Runs in jobcell-worker processes (single-threaded)
+ * and, for the housekeeping calls, in the supervisor. Trusts nothing that
+ * comes out of a cell but bytes on its pipes and its backend's report. */
+#ifndef JOBCELL_CELL_H
+#define JOBCELL_CELL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* A file the cell's setup creates under /work before the job runs. The
+ * path was checked by the API (relative, no "." or ".." or empty part);
+ * the cell checks again and never follows a symlink. */
+struct cell_file {
+	const char *path;
+	const char *data;
+	size_t len;
+};
+
+/* spec->flags */
+#define CELL_NO_CGROUP	(1u << 0)	/* benches: no cgroup of its own */
+
+/* One job's cell, the same for every backend. Borrowed by start() only. */
+struct cell_spec {
+	const char *job_id;		/* [A-Za-z0-9_-], at most 64 bytes: the
+					 * cgroup's and container's name */
+	char *const *argv;		/* NULL-terminated; argv[0] looked up in
+					 * PATH of envp if it has no '/' */
+	char *const *envp;		/* NULL-terminated, the job's whole env */
+	int stdin_fd;			/* read to EOF as the job's stdin (e.g. a
+					 * memfd at offset 0); -1: /dev/null */
+	uid_t host_uid;			/* unprivileged host uid, never 0 */
+	gid_t host_gid;			/* unprivileged host gid, never 0 */
+	uint64_t disk_mb;		/* size of /work and of /tmp */
+	uint64_t memory_mb;		/* cgroup limits; 0: none */
+	uint64_t cpus;
+	uint64_t pids;			/* the job's; the cell's init is added */
+	const struct cell_file *files;	/* nfiles entries, or NULL */
+	size_t nfiles;
+	const char *cwd;		/* relative to /work; NULL: /work */
+	bool network;			/* outbound network (docs/operations.md,
+					 * "Cells") */
+	const char *image;		/* backends with CELL_OPS_IMAGE: the
+					 * image; NULL: the host's default */
+	int64_t max_run_ms;		/* bound on the run, for backends that
+					 * wait in a helper; 0: a day */
+	unsigned flags;			/* CELL_NO_CGROUP */
+	/* Optional: called between slow steps of start() (a daemon's
+	 * calls, each bounded by 10 s), e.g. to renew the job's lease. */
+	void (*keepalive)(void *arg);
+	void *keepalive_arg;
+};
+
+/* A running cell: what the run loop polls. The rest is the backend's. */
+struct cell {
+	const struct cell_ops *ops;
+	int stdout_fd;		/* read ends, O_NONBLOCK | O_CLOEXEC */
+	int stderr_fd;
+	int exit_fd;		/* readable once the cell ended (a pidfd), or
+				 * -1: poll try_wait every few ms */
+	void *priv;		/* the backend's state */
+};
+
+enum cell_outcome {
+	CELL_EXITED,		/* exit_code valid */
+	CELL_SIGNALED,		/* signal valid (includes our SIGKILL) */
+	CELL_SETUP_FAILED,	/* error holds why; the job never ran */
+	CELL_LOST,		/* error holds why: the backend (a daemon)
+				 * failed us while the job ran */
+};
+
+struct cell_result {
+	enum cell_outcome outcome;
+	int exit_code;
+	int signal;
+	char error[320];	/* human sentence: for SETUP_FAILED why the cell
+				 * could not be built; for LOST the whole
+				 * sentence ("the docker cell was lost: ...") */
+};
+
+/* What the cell used, read from its cgroup by collect(). */
+struct cell_usage {
+	bool has_usage;		/* the counters were read */
+	int64_t cpu_ms;
+	int64_t max_rss_kb;
+	bool oom_killed;	/* a process of the cell was OOM-killed */
+};
+
+/* ops->flags */
+#define CELL_OPS_IMAGE	(1u << 0)	/* jobs name an image, whose own PATH
+					 * stays (docker) */
+
+struct cell_ops {
+	const char *name;	/* the jobs' "sandbox" value */
+	unsigned flags;		/* CELL_OPS_IMAGE */
+	/* Builds the cell and starts argv in it. 0 with *ret filled: the job
+	 * runs. -errno with a sentence in msg ("the cell could not be built:
+	 * ...") and nothing left behind. */
+	int (*start)(const struct cell_spec *spec, struct cell *ret,
+	    char *msg, size_t size);
+	/* SIGTERM: to every process of the cell; SIGKILL: ends the cell.
+	 * 0 or -errno (-ESRCH once it has ended). */
+	int (*signal)(struct cell *c, int sig);
+	/* Non-blocking: 1 with *ret filled once the cell has ended, 0 while
+	 * it runs, -errno if the backend lost track of it. */
+	int (*try_wait)(struct cell *c, struct cell_result *ret);
+	/* Once try_wait said 1: ends what is left (pipes, helpers, the
+	 * container), reads the usage into *ret and folds what only the
+	 * backend knows (an OOM kill it saw) into *res. */
+	void (*collect)(struct cell *c, struct cell_result *res,
+	    struct cell_usage *ret);
+	/* On every path after a start() that returned 0: ends whatever is
+	 * left (without reading usage), removes the cgroup, frees c. */
+	void (*release)(struct cell *c);
+
+	/* Housekeeping, for the supervisor; NULL where not needed. */
+	/* 0 if the backend can run jobs now (its daemon answers), or -errno. */
+	int (*available)(void);
+	/* Removes what is left of cells whose job keep() says is over:
+	 * a count, or -errno. keep gets the job id and its worker's pid. */
+	int (*sweep)(bool (*keep)(const char *job_id, long worker_pid,
+	    void *arg), void *arg);
+	/* Ends what is left of the cell of job_id from a previous run. */
+	void (*reap)(const char *job_id);
+};
+
+extern const struct cell_ops cell_ns_ops;
+extern const struct cell_ops cell_docker_ops;
+
+/* The backend of that name, or NULL. */
+const struct cell_ops *cell_backend_find(const char *name);
+
+/* What the host gives every cell of this process. */
+struct cell_host_config {
+	const char *docker_socket;	/* NULL: no docker backend */
+	const char *docker_image;	/* default image; NULL: none */
+	const char *docker_unpacker;	/* jobcell-cell-unpack; NULL: none */
+};
+
+/* Once per process (supervisor, each worker), before any other call:
+ * finds the cgroup hierarchies (DESIGN: no cell without limits). 0, or
+ * -errno with a sentence in msg. *ret_cgroup_version: 1 or 2. */
+int cell_host_init(const struct cell_host_config *cfg, int *ret_cgroup_version,
+    char *msg, size_t size);
+/* A worker process, after cell_host_init: keeps only the capabilities the
+ * cells need (privs.c). 0 or -errno. */
+int cell_host_limit_worker(void);
+/* Removes the empty cgroups of jobs for which gone(job_id) is true; never
+ * a populated one. A count, or -errno. */
+int cell_host_sweep_cgroups(bool (*gone)(const char *job_id, void *arg),
+    void *arg);
+/* The host path of jobcell-cell-unpack (for docker cells with files): next
+ * to the running program, else in PKGLIBEXECDIR. 0, or -ENOENT. */
+int cell_unpacker_find(char *buf, size_t size);
+#define CELL_UNPACKER_NAME	"jobcell-cell-unpack"
+#define CELL_DOCKER_SOCKET_DEFAULT	"/var/run/docker.sock"
+#define CELL_DOCKER_SOCKET_MAX	108	/* sizeof(sun_path) */
+
+#endif

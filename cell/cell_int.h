@@ -1,0 +1,26 @@
+/* cell_int.h - private to cell/: what both backends share, the host's
+ * cgroup hierarchies and the cell's own cgroup (cell.c). */
+#ifndef JOBCELL_CELL_INT_H
+#define JOBCELL_CELL_INT_H
+
+#include "cell.h"
+#include "cgroup.h"
+
+/* The cgroup hierarchies, found once per process by cell_host_init(). */
+extern struct cgroup_root cell_cg_root;
+/* The host's settings (cell_host_init()); fields NULL when not given. */
+extern struct cell_host_config cell_host;
+
+/* The cell's own cgroup, named after the job, with the spec's limits (the
+ * pids limit counts the cell's init too). 0 or -errno. */
+int cell_cgroup_create(const struct cell_spec *spec, struct cgroup *ret);
+/* Reads the usage into *ret (a warning if it cannot). */
+void cell_cgroup_usage(const char *job_id, const struct cgroup *cg,
+    struct cell_usage *ret);
+/* Removes the cgroup, killing anything left; with everywhere, also the
+ * directories of that name in the hierarchies we do not use (docker's
+ * runtime makes them). Logs what fails. */
+void cell_cgroup_destroy(const char *job_id, struct cgroup *cg,
+    bool everywhere);
+
+#endif

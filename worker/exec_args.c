@@ -1,0 +1,213 @@
+/* exec_args.c - the stored job spec ({"argv":[...],"env":{...},"files":
+ * {...},"cwd":...,"network":...,"image":...}, validated by the API) turned
+ * into what a cell runs: argv, the whole environment (our defaults, then
+ * the job's), the files, the cwd, and the stdin as a memfd. Runs in a
+ * jobcell-worker process; trusts the stored spec only as far as the API
+ * checked it (lengths and types are checked again here). */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "json_reader.h"
+#include "parse.h"
+#include "strbuf.h"
+#include "worker.h"
+#include "banned.h"
+
+void
+exec_args_release(struct exec_args *a)
+{
+	for (size_t i = 0; a->argv && i < a->argc; i++)
+		free(a->argv[i]);
+	for (size_t i = 0; a->envp && i < a->envc; i++)
+		free(a->envp[i]);
+	for (size_t i = 0; a->files && i < a->nfiles; i++) {
+		free((char *) (uintptr_t) a->files[i].path);
+		free((char *) (uintptr_t) a->files[i].data);
+	}
+	free(a->argv);
+	free(a->envp);
+	free(a->files);
+	free(a->cwd);
+	free(a->image);
+	memset(a, 0, sizeof(*a));
+}
+
+static int
+env_add(struct exec_args *a, const char *name, const char *value)
+{
+	struct strbuf sb;
+	int r;
+
+	strbuf_init(&sb, JC_MAX_ENV_NAME + JC_MAX_ENV_VALUE + 2);
+	if ((r = strbuf_addf(&sb, "%s=%s", name, value)) < 0) {
+		strbuf_release(&sb);
+		return r;
+	}
+	/* Replace an earlier entry of the same name (the job's PATH wins). */
+	for (size_t i = 0; i < a->envc; i++) {
+		size_t n = strlen(name);
+
+		if (strncmp(a->envp[i], name, n) == 0 && a->envp[i][n] == '=') {
+			free(a->envp[i]);
+			a->envp[i] = strbuf_detach(&sb, NULL);
+			return a->envp[i] ? 0 : -ENOMEM;
+		}
+	}
+	a->envp[a->envc] = strbuf_detach(&sb, NULL);
+	if (!a->envp[a->envc])
+		return -ENOMEM;
+	a->envc++;
+	return 0;
+}
+
+/* The optional parts of the spec: "files", "cwd", "network" (the API
+ * validated them; the cell checks paths again). */
+static int
+exec_args_files(const struct jr_doc *doc, struct exec_args *a)
+{
+	int files = jr_obj_get(doc, jr_root(doc), "files");
+	int cwd = jr_obj_get(doc, jr_root(doc), "cwd");
+	int net = jr_obj_get(doc, jr_root(doc), "network");
+	int n, r;
+
+	if (net >= 0 && jr_bool(doc, net, &a->network) < 0)
+		return -EINVAL;
+	if (cwd >= 0 && (r = jr_str_dup(doc, cwd, JC_MAX_FILE_PATH, &a->cwd,
+	    NULL)) < 0)
+		return r;
+	if (files < 0)
+		return 0;
+	if (jr_type(doc, files) != JR_OBJECT ||
+	    (n = jr_len(doc, files)) > JC_MAX_FILES)
+		return -EINVAL;
+	if (!(a->files = calloc((size_t) n + 1, sizeof(*a->files))))
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		int k = jr_child(doc, files, i);
+		char *path = NULL, *data = NULL;
+		size_t len;
+
+		if ((r = jr_str_dup(doc, k, JC_MAX_FILE_PATH, &path, NULL)) < 0)
+			return r;
+		if ((r = jr_str_dup(doc, k + 1, JC_MAX_FILES_BYTES, &data,
+		    &len)) < 0) {
+			free(path);
+			return r;
+		}
+		a->files[a->nfiles++] = (struct cell_file) {
+			.path = path, .data = data, .len = len,
+		};
+	}
+	return 0;
+}
+
+int
+exec_args_build(const struct claimed_job *j, bool image,
+    struct exec_args *ret)
+{
+	static const char *const defaults[][2] = {
+		{ "PATH", "/usr/local/bin:/usr/bin:/bin" },
+		{ "HOME", "/work" }, { "USER", "job" }, { "LOGNAME", "job" },
+		{ "PWD", "/work" }, { "HOSTNAME", "cell" },
+		{ "LANG", "C.UTF-8" }, { "JOBCELL_JOB_ID", NULL },
+	};
+	struct exec_args a = { 0 };
+	struct jr_doc *doc = NULL;
+	int argv_tok, env_tok, n, r;
+
+	if ((r = jr_parse(j->spec, j->spec_len, JC_MAX_JSON_TOKENS, &doc)) < 0)
+		return r;
+	argv_tok = jr_obj_get(doc, jr_root(doc), "argv");
+	env_tok = jr_obj_get(doc, jr_root(doc), "env");
+	if (image && (n = jr_obj_get(doc, jr_root(doc), "image")) >= 0 &&
+	    ((r = jr_str_dup(doc, n, JC_MAX_IMAGE_BYTES, &a.image, NULL)) < 0 ||
+	    !image_ref_ok(a.image))) {
+		r = r < 0 ? r : -EINVAL;
+		goto fail;
+	}
+	if (argv_tok < 0 || env_tok < 0 || jr_type(doc, argv_tok) != JR_ARRAY ||
+	    jr_type(doc, env_tok) != JR_OBJECT || jr_len(doc, argv_tok) < 1) {
+		r = -EINVAL;
+		goto fail;
+	}
+	n = jr_len(doc, argv_tok);
+	a.argv = calloc((size_t) n + 1, sizeof(char *));
+	a.envp = calloc(ARRAY_SIZE(defaults) + (size_t) jr_len(doc, env_tok) + 1,
+	    sizeof(char *));
+	if (!a.argv || !a.envp) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (int i = 0; i < n; i++) {
+		if ((r = jr_str_dup(doc, jr_child(doc, argv_tok, i),
+		    JC_MAX_ARG_BYTES, &a.argv[i], NULL)) < 0)
+			goto fail;
+		a.argc++;
+	}
+	if ((r = exec_args_files(doc, &a)) < 0)
+		goto fail;
+	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
+		/* An image's own PATH (a toolchain's) stays. */
+		if (!(image && i == 0) && (r = env_add(&a, defaults[i][0],
+		    defaults[i][1] ? defaults[i][1] : j->id)) < 0)
+			goto fail;
+	if (a.cwd) {
+		_cleanup_free_ char *pwd = NULL;
+
+		if (asprintf(&pwd, "/work/%s", a.cwd) < 0) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		if ((r = env_add(&a, "PWD", pwd)) < 0)
+			goto fail;
+	}
+	for (int i = 0; i < jr_len(doc, env_tok); i++) {
+		_cleanup_free_ char *name = NULL, *value = NULL;
+		int k = jr_child(doc, env_tok, i);
+
+		if ((r = jr_str_dup(doc, k, JC_MAX_ENV_NAME, &name, NULL)) < 0 ||
+		    (r = jr_str_dup(doc, k + 1, JC_MAX_ENV_VALUE, &value,
+		    NULL)) < 0 || (r = env_add(&a, name, value)) < 0)
+			goto fail;
+	}
+	doc = jr_free(doc);
+	*ret = a;
+	return 0;
+fail:
+	doc = jr_free(doc);
+	exec_args_release(&a);
+	return r;
+}
+
+int
+exec_args_stdin(const struct claimed_job *j, int *ret_fd)
+{
+	_cleanup_close_ int fd = -1;
+	size_t off = 0;
+
+	if (j->stdin_len == 0)
+		return 0;
+	if ((fd = memfd_create("jobcell-stdin", MFD_CLOEXEC)) < 0)
+		return -errno;
+	while (off < j->stdin_len) {
+		ssize_t n = write(fd, j->stdin_data + off, j->stdin_len - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		off += (size_t) n;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
+	*ret_fd = steal_fd(&fd);
+	return 1;
+}
+

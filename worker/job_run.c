@@ -1,0 +1,455 @@
+/* job_run.c - the run of one job, in a jobcell-worker process: build the
+ * cell through its backend's ops table (cell/cell.h), then loop until the
+ * cell has ended and its pipes are drained, and store the result. Trusts
+ * nothing from the cell but bytes on its pipes and its backend's report.
+ *
+ * How it works: struct job_run holds the state of one run; each pass of
+ * the loop calls the step functions in order, each looking only at the
+ * clock and its own part of the state:
+ *
+ *   step_reap      try_wait; once the cell ended, the pipes get 1 s to EOF
+ *   step_deadline  the wall time is up: TERM, KILL after the grace
+ *   step_cancel    the database changed (or it is time to look): a cancel
+ *                  request gets TERM, KILL after the grace
+ *   step_drain     the worker was told to stop: after drain_grace_ms, the
+ *                  job is cancelled the same way
+ *   step_kill      the grace is over: KILL
+ *   step_lease     renew the job's lease every WORKER_RENEW_MS
+ *   step_flush     store pending output when logcap says it is due
+ *
+ * then sleeps in ppoll() on the cell's pipes, its exit fd and the WAL
+ * watch until the nearest of their deadlines, and reads what came. The
+ * result's classification is job_classify() (job_result.c). */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "db.h"
+#include "log.h"
+#include "timefmt.h"
+#include "worker.h"
+#include "banned.h"
+
+#define STORE_RETRIES 50	/* x 100 ms: how long a result waits on a busy db */
+
+struct job_run {
+	const struct worker_config *cfg;
+	sqlite3 *db;
+	struct claimed_job *j;
+	struct logcap *lc;
+	int wal_fd;
+	struct cell cell;
+	struct job_end end;
+	sqlite3_stmt *cancel_st;	/* jobstore_cancel_requested's cache */
+	int64_t deadline;	/* the job's wall time ends (mono ms) */
+	int64_t kill_at;	/* TERM sent: KILL then; 0: no TERM yet */
+	int64_t check_min;	/* next look for a cancel: not before ... */
+	int64_t check_max;	/* ... and not after */
+	int trail;		/* looks left after the last change: none */
+	int64_t next_renew;	/* of the lease */
+	int64_t drain_at;	/* worker stopping: cancel then; 0: not */
+	int64_t reaped_at;
+	bool reaped, killed, out_open, err_open;
+	bool busy;		/* a pipe may hold more: flush by size only */
+	bool db_changed;	/* the WAL was written since the last look */
+};
+
+int
+job_store_result(sqlite3 *db, const char *id, struct logcap *lc,
+    const struct job_result *res, struct claimed_job *next)
+{
+	int r = 0;
+
+	if (worker_draining || worker_retiring)
+		next = NULL;
+	for (int i = 0; i < STORE_RETRIES; i++) {
+		if ((r = jobstore_finish(db, id, lc, res, getpid(), next)) >= 0)
+			return 0;
+		log_warn("job=%s: cannot store the result: %s, retrying", id,
+		    strerror(-r));
+		(void) poll(NULL, 0, 100);
+	}
+	return r;
+}
+
+static void
+finish_error(sqlite3 *db, const char *id, struct logcap *lc, const char *msg,
+    struct claimed_job *next)
+{
+	struct job_result res = { .status = "error", .error = msg };
+
+	log_warn("job=%s: %s", id, msg);
+	if (job_store_result(db, id, lc, &res, next) < 0)
+		log_err("job=%s: result lost; the lease sweep will end it", id);
+}
+
+/* Reads what is available on fd into lc; returns 0 at EOF, 1 if the pipe
+ * is open and empty for now, 2 if it is open and may hold more (it stopped
+ * after 16 reads, or a full batch could not be stored yet). */
+static int
+pump(sqlite3 *db, const char *id, struct logcap *lc, int fd, int stream)
+{
+	char *buf = lc->readbuf;
+
+	for (int rounds = 0; rounds < 16; rounds++) {
+		ssize_t n;
+
+		if (logcap_nearly_full(lc) &&
+		    jobstore_flush_logs(db, id, lc) < 0) {
+			log_warn("job=%s: cannot store output, retrying", id);
+			return 2;
+		}
+		n = read(fd, buf, JC_LOG_CHUNK_BYTES);
+		if (n == 0)
+			return 0;
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 1 : 0;
+		if (logcap_add(lc, stream, buf, (size_t) n) < 0)
+			log_warn("job=%s: output chunk dropped", id);
+	}
+	return 2;
+}
+
+static int
+min_wait(int a, int64_t until, int64_t now)
+{
+	int64_t d = until - now;
+
+	if (d < 0)
+		d = 0;
+	return (a < 0 || d < a) ? (int) d : a;
+}
+
+/* Reads and drops whatever fd (non-blocking) holds. */
+static void
+drain(int fd)
+{
+	char buf[4096];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+/* docker cells' spec->keepalive: the lease runs on while a daemon works. */
+struct lease_arg {
+	sqlite3 *db;
+	const char *id;
+};
+
+static void
+renew_lease(void *arg)
+{
+	struct lease_arg *l = arg;
+	int r;
+
+	if ((r = jobstore_renew_lease(l->db, l->id)) < 0)
+		log_warn("job=%s: cannot renew the lease: %s, retrying", l->id,
+		    strerror(-r));
+}
+
+/* The cell's spec from the job and its translated argv; starts the cell.
+ * 0, or -errno with the sentence for the job's error in msg. */
+static int
+run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
+    size_t size)
+{
+	const struct worker_config *cfg = run->cfg;
+	const struct claimed_job *j = run->j;
+	struct lease_arg lease = { run->db, j->id };
+	struct exec_args ea = { 0 };
+	_cleanup_close_ int in_fd = -1;
+	struct cell_spec spec;
+	int r;
+
+	if ((r = exec_args_build(j, ops->flags & CELL_OPS_IMAGE, &ea)) < 0) {
+		(void) snprintf(msg, size, "the stored job is unreadable: %s",
+		    strerror(-r));
+		return r;
+	}
+	if ((r = exec_args_stdin(j, &in_fd)) < 0) {
+		(void) snprintf(msg, size, "cannot prepare stdin: %s",
+		    strerror(-r));
+		exec_args_release(&ea);
+		return r;
+	}
+	spec = (struct cell_spec) {
+		.job_id = j->id, .argv = ea.argv, .envp = ea.envp,
+		.stdin_fd = in_fd,
+		.host_uid = cfg->uid_base + (uid_t) cfg->slot,
+		.host_gid = cfg->uid_base + (gid_t) cfg->slot,
+		.disk_mb = (uint64_t) j->disk_mb,
+		.memory_mb = (uint64_t) j->memory_mb,
+		.cpus = (uint64_t) j->cpus, .pids = (uint64_t) j->pids,
+		.files = ea.files, .nfiles = ea.nfiles, .cwd = ea.cwd,
+		.network = ea.network, .image = ea.image,
+		.max_run_ms = j->timeout_ms + cfg->kill_grace_ms,
+		.keepalive = renew_lease, .keepalive_arg = &lease,
+	};
+	r = ops->start(&spec, &run->cell, msg, size);
+	exec_args_release(&ea);
+	return r;
+}
+
+static void
+step_reap(struct job_run *run, int64_t now)
+{
+	struct cell_result *cr = &run->end.cell;
+	int r;
+
+	if (run->reaped || (r = run->cell.ops->try_wait(&run->cell, cr)) == 0)
+		return;
+	if (r < 0) {
+		*cr = (struct cell_result) { .outcome = CELL_SETUP_FAILED };
+		(void) snprintf(cr->error, sizeof(cr->error),
+		    "lost track of the cell: %s", strerror(-r));
+	}
+	run->reaped = true;
+	run->reaped_at = now;
+}
+
+/* TERM to the whole cell; KILL follows after the grace (step_kill). */
+static void
+terminate(struct job_run *run, int64_t now)
+{
+	(void) run->cell.ops->signal(&run->cell, SIGTERM);
+	run->kill_at = now + run->cfg->kill_grace_ms;
+}
+
+static void
+step_deadline(struct job_run *run, int64_t now)
+{
+	if (!run->reaped && !run->kill_at && now >= run->deadline) {
+		run->end.timed_out = true;
+		terminate(run, now);
+	}
+}
+
+static void
+step_cancel(struct job_run *run, int64_t now)
+{
+	if (run->reaped || run->kill_at || now < run->check_min ||
+	    (!run->db_changed && now < run->check_max))
+		return;
+	/* inotify fires when a commit writes its frames, before the commit
+	 * is visible: after a change, look again 25 and 125 ms later before
+	 * going quiet. */
+	if (run->db_changed)
+		run->trail = 0;
+	run->db_changed = false;
+	run->check_min = now + WORKER_CANCEL_CHECK_MS;
+	run->check_max = now + (run->wal_fd < 0 ? WORKER_CANCEL_POLL_MS :
+	    run->trail == 0 ? WORKER_CANCEL_CHECK_MS :
+	    run->trail == 1 ? 4 * WORKER_CANCEL_CHECK_MS :
+	    WORKER_CANCEL_QUIET_MS);
+	if (run->trail < 2)
+		run->trail++;
+	if (jobstore_cancel_requested(run->db, run->j->id,
+	    &run->cancel_st) == 1) {
+		run->end.cancelled = true;
+		terminate(run, now);
+	}
+}
+
+static void
+step_drain(struct job_run *run, int64_t now)
+{
+	if (worker_draining && !run->drain_at)
+		run->drain_at = now + run->cfg->drain_grace_ms;
+	if (!run->reaped && !run->kill_at && run->drain_at &&
+	    now >= run->drain_at) {
+		run->end.cancelled = true;
+		terminate(run, now);
+	}
+}
+
+static void
+step_kill(struct job_run *run, int64_t now)
+{
+	if (!run->reaped && run->kill_at && !run->killed &&
+	    now >= run->kill_at) {
+		(void) run->cell.ops->signal(&run->cell, SIGKILL);
+		run->killed = true;
+	}
+}
+
+static void
+step_lease(struct job_run *run, int64_t now)
+{
+	int r;
+
+	if (now < run->next_renew)
+		return;
+	run->next_renew = now + WORKER_RENEW_MS;
+	if ((r = jobstore_renew_lease(run->db, run->j->id)) < 0)
+		log_warn("job=%s: cannot renew the lease: %s, retrying",
+		    run->j->id, strerror(-r));
+}
+
+static void
+step_flush(struct job_run *run, int64_t now)
+{
+	int r;
+
+	if (logcap_due(run->lc, now, !run->busy) &&
+	    (r = jobstore_flush_logs(run->db, run->j->id, run->lc)) < 0)
+		log_warn("job=%s: cannot store output: %s, retrying",
+		    run->j->id, strerror(-r));
+}
+
+/* The fds to wait on (pfd has room for 4) and how long: the nearest of
+ * the deadlines the steps above keep. */
+static int
+wait_set(struct job_run *run, int64_t now, struct pollfd *pfd, nfds_t *ret_n)
+{
+	nfds_t n = 0;
+	int wait_ms = -1;
+
+	if (run->out_open)
+		pfd[n++] = (struct pollfd) { run->cell.stdout_fd, POLLIN, 0 };
+	if (run->err_open)
+		pfd[n++] = (struct pollfd) { run->cell.stderr_fd, POLLIN, 0 };
+	if (!run->reaped) {
+		if (!run->kill_at)
+			wait_ms = min_wait(wait_ms, run->deadline, now);
+		else if (!run->killed)
+			wait_ms = min_wait(wait_ms, run->kill_at, now);
+		if (!run->kill_at && run->db_changed)
+			wait_ms = min_wait(wait_ms, run->check_min, now);
+		else if (!run->kill_at) {
+			wait_ms = min_wait(wait_ms, run->check_max, now);
+			if (run->wal_fd >= 0)
+				pfd[n++] = (struct pollfd) { run->wal_fd,
+				    POLLIN, 0 };
+		}
+		/* Without an exit fd (or for a backend whose end arrives
+		 * through its pipes), look every 5 ms. */
+		if (run->cell.exit_fd >= 0)
+			pfd[n++] = (struct pollfd) { run->cell.exit_fd,
+			    POLLIN, 0 };
+		else if ((!run->out_open && !run->err_open) || run->killed)
+			wait_ms = min_wait(wait_ms, now + 5, now);
+	} else
+		wait_ms = min_wait(wait_ms, run->reaped_at + 1000, now);
+	wait_ms = min_wait(wait_ms, run->next_renew, now);
+	if (run->lc->n > 0)
+		wait_ms = min_wait(wait_ms, now + logcap_wait_ms(run->lc, now,
+		    !run->busy), now);
+	*ret_n = n;
+	return wait_ms;
+}
+
+/* Takes what poll() found: output into lc, a WAL change into db_changed. */
+static void
+read_ready(struct job_run *run, const struct pollfd *pfd, nfds_t n)
+{
+	int r;
+
+	run->busy = false;
+	for (nfds_t i = 0; i < n; i++) {
+		if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) ||
+		    pfd[i].fd == run->cell.exit_fd)
+			continue;
+		if (pfd[i].fd == run->wal_fd) {
+			drain(run->wal_fd);
+			run->db_changed = true;
+			continue;
+		}
+		if (pfd[i].fd == run->cell.stdout_fd) {
+			r = pump(run->db, run->j->id, run->lc,
+			    run->cell.stdout_fd, 1);
+			run->out_open = r != 0;
+		} else {
+			r = pump(run->db, run->j->id, run->lc,
+			    run->cell.stderr_fd, 2);
+			run->err_open = r != 0;
+		}
+		run->busy = run->busy || r == 2;
+	}
+}
+
+/* Until the cell has ended and its pipes are at EOF (init is gone, so is
+ * every process of the cell: the pipes close at once; the 1 s bound is
+ * only a safety net). */
+static void
+run_loop(struct job_run *run)
+{
+	for (;;) {
+		struct pollfd pfd[4];
+		int64_t now = time_mono_ms();
+		nfds_t n;
+		int wait_ms;
+
+		step_reap(run, now);
+		if (run->reaped && ((!run->out_open && !run->err_open) ||
+		    now - run->reaped_at > 1000))
+			break;
+		step_deadline(run, now);
+		step_cancel(run, now);
+		step_drain(run, now);
+		step_kill(run, now);
+		step_lease(run, now);
+		step_flush(run, now);
+		wait_ms = wait_set(run, now, pfd, &n);
+		if (worker_ppoll_ms(pfd, n, wait_ms) < 0 && errno != EINTR) {
+			log_warn("job=%s: poll failed: %s, retrying", run->j->id,
+			    strerror(errno));
+			continue;
+		}
+		read_ready(run, pfd, n);
+	}
+}
+
+void
+job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
+    struct logcap *lc, struct claimed_job *next, int wal_fd)
+{
+	const struct cell_ops *ops = cell_backend_find(j->sandbox);
+	struct job_run run = {
+		.cfg = cfg, .db = db, .j = j, .lc = lc, .wal_fd = wal_fd,
+		.trail = 2, .out_open = true, .err_open = true,
+	};
+	struct job_result res;
+	char msg[400];
+	int64_t now;
+	int r;
+
+	if (!ops)
+		ops = &cell_ns_ops;	/* the schema's default sandbox */
+	lc->n = 0;
+	lc->last_flush_mono_ms = 0;
+	lc->stored = 0;
+	lc->truncated = false;
+	lc->next_seq = 1;
+	lc->oldest_mono_ms = 0;
+	if (run_start(&run, ops, msg, sizeof(msg)) < 0) {
+		finish_error(db, j->id, lc, msg, next);
+		return;
+	}
+	log_debug("job=%s: started in a %s cell", j->id, ops->name);
+	/* The wall time is the job's, counted from its start: a container
+	 * takes ~1 s to start (bench/README.md), a namespace cell a few ms.
+	 * The first look for a cancel 25 ms in: a cancel before the claim
+	 * was seen by the claim, and a short job is over by then. */
+	now = time_mono_ms();
+	run.deadline = now + j->timeout_ms;
+	run.check_min = run.check_max = now + WORKER_CANCEL_CHECK_MS;
+	run.next_renew = now + WORKER_RENEW_MS;
+	run_loop(&run);
+	ops->collect(&run.cell, &run.end.cell, &run.end.usage);
+	ops->release(&run.cell);
+	(void) sqlite3_finalize(run.cancel_st);	/* NULL is a no-op */
+	run.cancel_st = NULL;
+	run.end.stopped = worker_draining && run.drain_at;
+	job_classify(&run.end, &res, msg, sizeof(msg));
+	if (!strcmp(res.status, "error"))
+		finish_error(db, j->id, lc, msg, next);
+	else if ((r = job_store_result(db, j->id, lc, &res, next)) < 0)
+		log_err("job=%s: result lost: %s; the lease sweep will end it",
+		    j->id, strerror(-r));
+	else
+		log_debug("job=%s: %s", j->id, res.status);
+}
