@@ -35,6 +35,7 @@
 #define MAX_RUN_DEFAULT_MS	(24LL * 3600 * 1000)
 #define WAIT_MARGIN_MS		60000	/* wait bound past max_run_ms */
 #define CELL_NOFILE		1024	/* RLIMIT_NOFILE in the container */
+#define CELL_SIGPENDING		256	/* RLIMIT_SIGPENDING, as ns_int.h */
 #define JOB_ID_MAX		64
 /* The files stream: contents, plus per file a path and two lengths. */
 #define FILES_STREAM_MAX	(JC_MAX_FILES_BYTES + JC_MAX_FILES * \

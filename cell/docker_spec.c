@@ -74,6 +74,11 @@ ulimits(struct jw *w, const struct cell_spec *s)
 	jw_kv_i64(w, "Hard", CELL_NOFILE);
 	jw_obj_close(w);
 	jw_obj_open(w);
+	jw_kv_str(w, "Name", "sigpending");
+	jw_kv_i64(w, "Soft", CELL_SIGPENDING);
+	jw_kv_i64(w, "Hard", CELL_SIGPENDING);
+	jw_obj_close(w);
+	jw_obj_open(w);
 	jw_kv_str(w, "Name", "core");
 	jw_kv_i64(w, "Soft", 0);
 	jw_kv_i64(w, "Hard", 0);

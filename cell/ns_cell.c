@@ -100,6 +100,7 @@ static const char *const cell_step_names[CELL_STEP__MAX] = {
 	[CELL_STEP_STDIO] = "setting up the job's stdin, stdout and stderr",
 	[CELL_STEP_EXEC] = "exec",
 	[CELL_STEP_RLIMITS] = "setting resource limits",
+	[CELL_STEP_USER_LIMITS] = "bounding the user namespace's counters",
 	[CELL_STEP_SECCOMP] = "installing the seccomp filter",
 	[CELL_STEP_FILES] = "writing the job's files",
 	[CELL_STEP_CWD] = "entering the job's cwd",
@@ -198,6 +199,7 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 	_cleanup_close_ int rep_r = -1, rep_w = -1, sync_r = -1, sync_w = -1;
 	_cleanup_close_ int slirp_w = -1;
 	pid_t slirp_pid = -1;
+	struct privs_owner owner;
 	struct cell_fds f;
 	sigset_t all, old;
 	pid_t pid;
@@ -221,9 +223,19 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 	 * the cgroup attach. A fork-style clone (no new stack), as bubblewrap. */
 	if (sigfillset(&all) < 0 || sigprocmask(SIG_SETMASK, &all, &old) < 0)
 		return -errno;
+	/* The new user namespace is owned by the slot's uid, not root: the
+	 * per-user counters of the cell are charged to it (privs.h). */
+	if ((r = privs_owner_begin(spec->host_uid, spec->host_gid,
+	    &owner)) < 0) {
+		(void) sigprocmask(SIG_SETMASK, &old, NULL);
+		return r;
+	}
 	pid = (pid_t) syscall(SYS_clone, (unsigned long) (CLONE_NEWUSER |
 	    CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS |
 	    CLONE_NEWIPC | SIGCHLD), NULL, NULL, NULL, 0UL);
+	if (pid != 0 && privs_owner_end(&owner) < 0)
+		abort();	/* a worker that cannot be root again must not
+				 * go on: its supervisor forks a new one */
 	if (pid == 0) {
 		f = (struct cell_fds) {
 			.out_w = out_w, .err_w = err_w, .report_w = rep_w,

@@ -68,6 +68,46 @@ reset_signal_handlers(void)
 	return 0;
 }
 
+/* The per-user counters of this cell's user namespace, bounded below the
+ * host's: the namespace is owned by the slot's uid, so the kernel charges
+ * it at the host level too, but one job could still take its slot's whole
+ * host allowance. These files are per user namespace: the one we are in
+ * (user_namespaces(7), /proc/sys/user); the namespace's own CAP_SYS_RESOURCE
+ * may lower them. A kernel without one of the files has no such counter. */
+static int
+bound_user_counters(void)
+{
+	static const struct { const char *file; const char *value; } lims[] = {
+		{ "/proc/sys/user/max_inotify_instances", CELL_INOTIFY_INSTANCES },
+		{ "/proc/sys/user/max_inotify_watches", CELL_INOTIFY_WATCHES },
+		{ "/proc/sys/user/max_fanotify_groups", "0" },
+		{ "/proc/sys/user/max_fanotify_marks", "0" },
+		/* seccomp refuses new namespaces already: a second wall */
+		{ "/proc/sys/user/max_user_namespaces", "0" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(lims); i++) {
+		int fd = open(lims[i].file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+		size_t n = strlen(lims[i].value);
+		ssize_t w;
+
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue;
+			return -errno;
+		}
+		w = write(fd, lims[i].value, n);
+		if (w < 0 || (size_t) w != n) {
+			int e = w < 0 ? errno : EIO;
+
+			(void) close(fd);
+			return -e;
+		}
+		(void) close(fd);
+	}
+	return 0;
+}
+
 /* Returns fd moved to a number >= 3 (closing the original), or -errno. */
 int
 ns_fd_above_stdio(int fd)
@@ -241,6 +281,8 @@ ns_cell_main(const struct cell_spec *spec, struct cell_fds *f)
 	ssize_t n;
 	int r, step;
 
+	if ((r = privs_owner_child()) < 0)
+		ns_die(f->report_w, CELL_STEP_SIGNALS, r);
 	if ((r = reset_signal_handlers()) < 0)
 		ns_die(f->report_w, CELL_STEP_SIGNALS, r);
 	if (prctl(PR_SET_PDEATHSIG, (unsigned long) SIGKILL, 0L, 0L, 0L) < 0)
@@ -255,6 +297,8 @@ ns_cell_main(const struct cell_spec *spec, struct cell_fds *f)
 
 	if ((r = privs_enter_cell_ids(CELL_UID, CELL_GID, &step)) < 0)
 		ns_die(f->report_w, CELL_STEP_PRIVS + step, r);
+	if ((r = bound_user_counters()) < 0)
+		ns_die(f->report_w, CELL_STEP_USER_LIMITS, r);
 	/* The uid change cleared the parent-death signal (prctl(2)): set it
 	 * again, then make sure the worker did not die in between; with it
 	 * gone, the report pipe has no reader and polls POLLERR. getppid()

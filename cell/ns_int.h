@@ -17,6 +17,12 @@
 #define CELL_UID 1000		/* uid/gid the job sees inside the cell */
 #define CELL_GID 1000
 #define CELL_NOFILE 1024	/* RLIMIT_NOFILE of the job, soft = hard */
+/* Queued signals of the job (RLIMIT_SIGPENDING), and the inotify bounds
+ * of the cell's user namespace (ns_init.c): each far above what a build
+ * uses, far below the slot uid's host allowance (issue 12). */
+#define CELL_SIGPENDING 256
+#define CELL_INOTIFY_INSTANCES "64"
+#define CELL_INOTIFY_WATCHES "8192"
 
 /* Where the cell's root tmpfs is built before pivot_root. The mount is made
  * in the cell's private mount namespace; the host never sees it. */
@@ -58,6 +64,7 @@ enum cell_step {
 	CELL_STEP_SECCOMP,
 	CELL_STEP_FILES,
 	CELL_STEP_CWD,
+	CELL_STEP_USER_LIMITS,
 	CELL_STEP__MAX,
 	CELL_STEP_PRIVS = 100,		/* + enum privs_step */
 };

@@ -89,6 +89,7 @@ set_rlimits(uint64_t disk_mb)
 	const struct { int res; rlim_t v; } lims[] = {
 		{ RLIMIT_CORE, 0 },
 		{ RLIMIT_NOFILE, CELL_NOFILE },
+		{ RLIMIT_SIGPENDING, CELL_SIGPENDING },
 		{ RLIMIT_FSIZE, (rlim_t) disk_mb * 1024 * 1024 },
 	};
 

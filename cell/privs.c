@@ -25,9 +25,11 @@
 #include <grp.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/fsuid.h>
+#include <linux/securebits.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -163,6 +165,70 @@ privs_write_id_maps(pid_t pid, uid_t inside_uid, uid_t host_uid,
 	if ((r = write_map(pid, "uid_map", inside_uid, host_uid)) < 0)
 		return r;
 	return write_map(pid, "gid_map", inside_gid, host_gid);
+}
+
+int
+privs_owner_begin(uid_t uid, gid_t gid, struct privs_owner *ret_saved)
+{
+	int bits, r;
+
+	if (uid == 0 || gid == 0)
+		return -EINVAL;
+	if ((bits = prctl(PR_GET_SECUREBITS, 0L, 0L, 0L, 0L)) < 0)
+		return -errno;
+	/* Needs CAP_SETPCAP, which the worker keeps (worker_caps above). */
+	if (prctl(PR_SET_SECUREBITS, (unsigned long) (bits |
+	    SECBIT_NO_SETUID_FIXUP), 0L, 0L, 0L) < 0)
+		return -errno;
+	if (setresgid((gid_t) -1, gid, (gid_t) -1) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (setresuid((uid_t) -1, uid, (uid_t) -1) < 0) {
+		r = -errno;
+		/* Back to gid 0: the real and saved gids are 0, so it can
+		 * only fail if the kernel broke its own rules. */
+		if (setresgid((gid_t) -1, 0, (gid_t) -1) < 0)
+			abort();
+		goto fail;
+	}
+	ret_saved->securebits = bits;
+	return 0;
+fail:
+	(void) prctl(PR_SET_SECUREBITS, (unsigned long) bits, 0L, 0L, 0L);
+	return r;
+}
+
+int
+privs_owner_end(const struct privs_owner *saved)
+{
+	uid_t r, e, s;
+
+	/* The real and saved ids stayed 0: this is always allowed. */
+	if (setresuid((uid_t) -1, 0, (uid_t) -1) < 0 ||
+	    setresgid((gid_t) -1, 0, (gid_t) -1) < 0)
+		return -errno;
+	if (prctl(PR_SET_SECUREBITS, (unsigned long) saved->securebits, 0L, 0L,
+	    0L) < 0)
+		return -errno;
+	if (getresuid(&r, &e, &s) < 0)
+		return -errno;
+	return r == 0 && e == 0 && s == 0 ? 0 : -EPERM;
+}
+
+int
+privs_owner_child(void)
+{
+	int bits;
+
+	if ((bits = prctl(PR_GET_SECUREBITS, 0L, 0L, 0L, 0L)) < 0)
+		return -errno;
+	if (!(bits & SECBIT_NO_SETUID_FIXUP))
+		return 0;
+	if (prctl(PR_SET_SECUREBITS, (unsigned long) (bits &
+	    ~SECBIT_NO_SETUID_FIXUP), 0L, 0L, 0L) < 0)
+		return -errno;
+	return 0;
 }
 
 /* Effective := permitted, for every capability. */

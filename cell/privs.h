@@ -42,6 +42,26 @@ const char *privs_step_name(int step);
 int privs_write_id_maps(pid_t pid, uid_t inside_uid, uid_t host_uid,
     gid_t inside_gid, gid_t host_gid);
 
+/* Worker side, as root, around the clone() that makes a cell's user
+ * namespace: between privs_owner_begin() and privs_owner_end() the
+ * worker's effective uid and gid are the slot's, so the namespace it
+ * creates is owned by them (user_namespaces(7)), and the kernel charges
+ * every per-user counter the cell drives (inotify instances and watches,
+ * fanotify groups, queued signals, user namespaces) to the slot's uid
+ * instead of to root's (issue 12). SECBIT_NO_SETUID_FIXUP keeps the
+ * effective capabilities across the change, so the clone is as privileged
+ * as before; the child clears the bit (privs_owner_child). begin: 0 or
+ * -errno, nothing changed on failure. end: 0, or -errno if the worker
+ * could not become root again (a broken invariant: the caller aborts). */
+struct privs_owner {
+	int securebits;		/* as before begin */
+};
+int privs_owner_begin(uid_t uid, gid_t gid, struct privs_owner *ret_saved);
+int privs_owner_end(const struct privs_owner *saved);
+/* Cell side, first thing after clone(): drops the securebit the worker
+ * set for the clone. 0 or -errno. */
+int privs_owner_child(void);
+
 /* Cell side, right after the id maps exist: drops supplementary groups and
  * becomes uid/gid (inside ids, mapped) while keeping every capability of the
  * new user namespace, so the cell's setup can create files on its own tmpfs
