@@ -168,12 +168,27 @@ check_spec(const struct cell_spec *spec)
 	return 0;
 }
 
+/* An fd of /proc/<pid>/ns/<name>, or -errno. */
+static int
+open_ns(pid_t pid, const char *name)
+{
+	char path[64];
+	int fd;
+
+	if ((size_t) snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int) pid,
+	    name) >= sizeof(path))
+		return -ENAMETOOLONG;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	return fd;
+}
+
 /* The worker's part between clone() and the cell's first step: the id
  * maps of its user namespace, its cgroup, its network, then "g" on sync.
  * -errno if any fails (the caller kills the child and slirp4netns). */
 static int
 let_go(const struct cell_spec *spec, const struct ns_cell *c, pid_t pid,
-    int sync_w, pid_t *slirp_pid, int *slirp_w)
+    const int ns_fds[2], int sync_w, pid_t *slirp_pid, int *slirp_w)
 {
 	ssize_t n;
 	int r;
@@ -185,7 +200,8 @@ let_go(const struct cell_spec *spec, const struct ns_cell *c, pid_t pid,
 	 * so every process of the cell is born inside it. */
 	if (c->have_cg && (r = cgroup_attach(&c->cg, pid)) < 0)
 		return r;
-	if (spec->network && (r = ns_slirp_start(pid, slirp_pid, slirp_w)) < 0)
+	if (spec->network && (r = ns_slirp_start(ns_fds[0], ns_fds[1],
+	    slirp_pid, slirp_w)) < 0)
 		return r;
 	if ((n = write(sync_w, "g", 1)) != 1)
 		return n < 0 ? -errno : -EIO;
@@ -197,7 +213,7 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 {
 	_cleanup_close_ int out_r = -1, out_w = -1, err_r = -1, err_w = -1;
 	_cleanup_close_ int rep_r = -1, rep_w = -1, sync_r = -1, sync_w = -1;
-	_cleanup_close_ int slirp_w = -1;
+	_cleanup_close_ int slirp_w = -1, netns_fd = -1, userns_fd = -1;
 	pid_t slirp_pid = -1;
 	struct privs_owner owner;
 	struct cell_fds f;
@@ -233,6 +249,14 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 	pid = (pid_t) syscall(SYS_clone, (unsigned long) (CLONE_NEWUSER |
 	    CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS |
 	    CLONE_NEWIPC | SIGCHLD), NULL, NULL, NULL, 0UL);
+	r = pid < 0 ? -errno : 0;
+	/* Only the namespace's owner may open it now (the ptrace access
+	 * rules: the worker has no CAP_SYS_PTRACE): a networked cell's
+	 * network namespace is opened here, for slirp4netns. */
+	if (pid > 0 && spec->network &&
+	    ((netns_fd = open_ns(pid, "net")) < 0 ||
+	    (userns_fd = open_ns(pid, "user")) < 0))
+		r = netns_fd < 0 ? netns_fd : userns_fd;
 	if (pid != 0 && privs_owner_end(&owner) < 0)
 		abort();	/* a worker that cannot be root again must not
 				 * go on: its supervisor forks a new one */
@@ -247,7 +271,6 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 		(void) close(sync_w);
 		ns_cell_main(spec, &f);
 	}
-	r = pid < 0 ? -errno : 0;
 	if (sigprocmask(SIG_SETMASK, &old, NULL) < 0 && r == 0)
 		r = -errno;
 	if (pid < 0)
@@ -259,7 +282,8 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 	if (r < 0)
 		goto fail;
 
-	if ((r = let_go(spec, ret, pid, sync_w, &slirp_pid, &slirp_w)) < 0)
+	if ((r = let_go(spec, ret, pid, (const int[]) { netns_fd, userns_fd },
+	    sync_w, &slirp_pid, &slirp_w)) < 0)
 		goto fail;
 
 	ret->pid = pid;

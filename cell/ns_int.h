@@ -140,7 +140,8 @@ int ns_enter_cwd(const char *cwd);
 
 /* ns_net.c */
 int ns_loopback_up(void);
-int ns_slirp_start(pid_t pid, pid_t *ret_pid, int *ret_exit_w);
+int ns_slirp_start(int netns_fd, int userns_fd, pid_t *ret_pid,
+    int *ret_exit_w);
 void ns_slirp_stop(struct ns_cell *c);
 
 #endif

@@ -40,17 +40,18 @@ ns_loopback_up(void)
 }
 
 
-/* Starts slirp4netns for the cell whose init is pid and waits until it has
- * configured tap0 (10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3). It runs
- * as root only to enter the cell's network namespace, then sandboxes
- * itself (--enable-sandbox: own mount namespace, capabilities dropped;
- * --enable-seccomp); --disable-host-loopback keeps the job away from the
- * host's 127.0.0.1 services. It exits when *ret_exit_w is closed. */
+/* Starts slirp4netns in the cell's user and network namespaces (fds the
+ * worker opened while it was their owner: ns_cell_start) and waits until it has configured tap0 (10.0.2.100/24, gateway
+ * 10.0.2.2, DNS 10.0.2.3). It runs as root only to enter that namespace
+ * and open /dev/net/tun, then sandboxes itself (--enable-sandbox: own
+ * mount namespace, capabilities dropped; --enable-seccomp);
+ * --disable-host-loopback keeps the job away from the host's 127.0.0.1
+ * services. It exits when *ret_exit_w is closed. */
 int
-ns_slirp_start(pid_t pid, pid_t *ret_pid, int *ret_exit_w)
+ns_slirp_start(int netns_fd, int userns_fd, pid_t *ret_pid, int *ret_exit_w)
 {
 	_cleanup_close_ int ready_r = -1, ready_w = -1, exit_r = -1, exit_w = -1;
-	char spid[16], sready[16], sexit[16], ok;
+	char snetns[32], suserns[48], sready[16], sexit[16], ok;
 	struct pollfd p;
 	pid_t child;
 	int r;
@@ -60,7 +61,9 @@ ns_slirp_start(pid_t pid, pid_t *ret_pid, int *ret_exit_w)
 	if ((r = ns_make_pipe(&ready_r, &ready_w, false)) < 0 ||
 	    (r = ns_make_pipe(&exit_r, &exit_w, false)) < 0)
 		return r;
-	(void) snprintf(spid, sizeof(spid), "%d", (int) pid);
+	(void) snprintf(snetns, sizeof(snetns), "/proc/self/fd/%d", netns_fd);
+	(void) snprintf(suserns, sizeof(suserns), "--userns-path=/proc/self/fd/%d",
+	    userns_fd);
 	(void) snprintf(sready, sizeof(sready), "--ready-fd=%d", ready_w);
 	(void) snprintf(sexit, sizeof(sexit), "--exit-fd=%d", exit_r);
 	if ((child = fork()) < 0)
@@ -69,9 +72,10 @@ ns_slirp_start(pid_t pid, pid_t *ret_pid, int *ret_exit_w)
 		static char a0[] = SLIRP4NETNS, a1[] = "--configure",
 		    a2[] = "--mtu=65520", a3[] = "--disable-host-loopback",
 		    a4[] = "--enable-sandbox", a5[] = "--enable-seccomp",
-		    a6[] = "tap0";
+		    a6[] = "tap0", a7[] = "--netns-type=path";
 		char *const argv[] = {
-			a0, a1, a2, a3, a4, a5, sready, sexit, spid, a6, NULL,
+			a0, a1, a2, a3, a4, a5, a7, suserns, sready, sexit,
+			snetns, a6, NULL,
 		};
 		char *const envp[] = { NULL };
 		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -80,8 +84,10 @@ ns_slirp_start(pid_t pid, pid_t *ret_pid, int *ret_exit_w)
 		if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
 		    dup2(nul, 2) < 0 ||
 		    fcntl(ready_w, F_SETFD, 0) < 0 || fcntl(exit_r, F_SETFD, 0) < 0 ||
-		    ns_close_all_except((const int[]) { 0, 1, 2, ready_w, exit_r },
-		    5) < 0 || signal(SIGPIPE, SIG_DFL) == SIG_ERR ||
+		    fcntl(netns_fd, F_SETFD, 0) < 0 ||
+		    fcntl(userns_fd, F_SETFD, 0) < 0 ||
+		    ns_close_all_except((const int[]) { 0, 1, 2, ready_w, exit_r,
+		    netns_fd, userns_fd }, 7) < 0 || signal(SIGPIPE, SIG_DFL) == SIG_ERR ||
 		    signal(SIGHUP, SIG_DFL) == SIG_ERR ||
 		    signal(SIGTERM, SIG_DFL) == SIG_ERR ||
 		    sigemptyset(&none) < 0 ||

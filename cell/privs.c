@@ -170,11 +170,12 @@ privs_write_id_maps(pid_t pid, uid_t inside_uid, uid_t host_uid,
 int
 privs_owner_begin(uid_t uid, gid_t gid, struct privs_owner *ret_saved)
 {
-	int bits, r;
+	int bits, saved_dumpable, r;
 
 	if (uid == 0 || gid == 0)
 		return -EINVAL;
-	if ((bits = prctl(PR_GET_SECUREBITS, 0L, 0L, 0L, 0L)) < 0)
+	if ((bits = prctl(PR_GET_SECUREBITS, 0L, 0L, 0L, 0L)) < 0 ||
+	    (saved_dumpable = prctl(PR_GET_DUMPABLE, 0L, 0L, 0L, 0L)) < 0)
 		return -errno;
 	/* Needs CAP_SETPCAP, which the worker keeps (worker_caps above). */
 	if (prctl(PR_SET_SECUREBITS, (unsigned long) (bits |
@@ -192,7 +193,20 @@ privs_owner_begin(uid_t uid, gid_t gid, struct privs_owner *ret_saved)
 			abort();
 		goto fail;
 	}
+	/* An euid change makes the process non-dumpable (prctl(2)); the
+	 * cell's init must be born as dumpable as before, or slirp4netns
+	 * could not open its namespaces. Nothing can attach to us meanwhile:
+	 * our real and saved uids are still 0. */
+	if (prctl(PR_SET_DUMPABLE, (unsigned long) saved_dumpable, 0L, 0L,
+	    0L) < 0) {
+		r = -errno;
+		if (setresuid((uid_t) -1, 0, (uid_t) -1) < 0 ||
+		    setresgid((gid_t) -1, 0, (gid_t) -1) < 0)
+			abort();
+		goto fail;
+	}
 	ret_saved->securebits = bits;
+	ret_saved->dumpable = saved_dumpable;
 	return 0;
 fail:
 	(void) prctl(PR_SET_SECUREBITS, (unsigned long) bits, 0L, 0L, 0L);
@@ -209,6 +223,8 @@ privs_owner_end(const struct privs_owner *saved)
 	    setresgid((gid_t) -1, 0, (gid_t) -1) < 0)
 		return -errno;
 	if (prctl(PR_SET_SECUREBITS, (unsigned long) saved->securebits, 0L, 0L,
+	    0L) < 0 ||
+	    prctl(PR_SET_DUMPABLE, (unsigned long) saved->dumpable, 0L, 0L,
 	    0L) < 0)
 		return -errno;
 	if (getresuid(&r, &e, &s) < 0)

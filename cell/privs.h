@@ -55,6 +55,7 @@ int privs_write_id_maps(pid_t pid, uid_t inside_uid, uid_t host_uid,
  * could not become root again (a broken invariant: the caller aborts). */
 struct privs_owner {
 	int securebits;		/* as before begin */
+	int dumpable;		/* likewise (an euid change clears it) */
 };
 int privs_owner_begin(uid_t uid, gid_t gid, struct privs_owner *ret_saved);
 int privs_owner_end(const struct privs_owner *saved);
