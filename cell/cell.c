@@ -14,6 +14,21 @@
 struct cgroup_root cell_cg_root;
 struct cell_host_config cell_host;
 
+const char *const cell_proc_masked[] = {
+	/* Docker's default list */
+	"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+	"/proc/sched_debug", "/proc/scsi",
+	/* ours: the host's kernel, disks, locks, devices and memory */
+	"/proc/config.gz", "/proc/locks", "/proc/diskstats",
+	"/proc/partitions", "/proc/interrupts", "/proc/kallsyms",
+	"/proc/modules", "/proc/swaps", "/proc/buddyinfo", "/proc/zoneinfo",
+	"/proc/pagetypeinfo", "/proc/vmallocinfo", "/proc/iomem",
+	"/proc/ioports", "/proc/slabinfo", "/proc/mtrr", "/proc/driver",
+	"/proc/irq", "/proc/bus", "/proc/tty",
+};
+const size_t cell_proc_masked_n = ARRAY_SIZE(cell_proc_masked);
+
 static const struct cell_ops *const backends[] = {
 	&cell_ns_ops, &cell_docker_ops,
 };

@@ -6,6 +6,16 @@
 #include "cell.h"
 #include "cgroup.h"
 
+/* What a cell never sees of the host's /proc: entries that tell about the
+ * host (its kernel config, every process's locks, the disks and their
+ * traffic, interrupts, loaded modules, kernel symbols and memory layout)
+ * or reach its hardware, and that a job has no use for. Docker's default
+ * masked paths and the ones a hostile review read (issue 12). Files are
+ * covered by an empty read-only file, directories by an empty read-only
+ * tmpfs; an entry this kernel lacks is skipped. */
+extern const char *const cell_proc_masked[];
+extern const size_t cell_proc_masked_n;
+
 /* The cgroup hierarchies, found once per process by cell_host_init(). */
 extern struct cgroup_root cell_cg_root;
 /* The host's settings (cell_host_init()); fields NULL when not given. */

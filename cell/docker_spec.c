@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cell_int.h"
 #include "cleanup.h"
 #include "docker_int.h"
 #include "json_writer.h"
@@ -44,14 +45,6 @@ tmpfs_opts(char *buf, size_t size, const struct cell_spec *s,
 
 	return n < 0 || (size_t) n >= size ? -E2BIG : 0;
 }
-
-/* HostConfig.MaskedPaths (replaces Docker's default list, so it repeats
- * it): inaccessible in the cell. */
-static const char *const masked_paths[] = {
-	"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
-	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-	"/proc/sched_debug", "/proc/scsi", "/sys",
-};
 
 /* POST /containers/create's body. Every setting that keeps the job in its
  * cell is here, spelt out even where it is Docker's default, so a daemon
@@ -123,13 +116,15 @@ host_config(struct jw *w, const struct cell_spec *s,
 		jw_str(w, opt.buf);
 	}
 	jw_arr_close(w);
-	/* Docker's own list (kcore, keys, timer_list, ...) with the whole of
-	 * /sys, which Docker mounts from the host (read-only, but the host's
+	/* HostConfig.MaskedPaths replaces Docker's default list: the cells'
+	 * list (cell.c: Docker's own, kcore, keys, timer_list, ..., and
+	 * ours) with the whole of /sys, which Docker mounts from the host (read-only, but the host's
 	 * devices, modules and cgroups): an empty read-only tmpfs instead. */
 	jw_key(w, "MaskedPaths");
 	jw_arr_open(w);
-	for (size_t i = 0; i < ARRAY_SIZE(masked_paths); i++)
-		jw_str(w, masked_paths[i]);
+	for (size_t i = 0; i < cell_proc_masked_n; i++)
+		jw_str(w, cell_proc_masked[i]);
+	jw_str(w, "/sys");
 	jw_arr_close(w);
 	jw_kv_bool(w, "Privileged", false);
 	jw_kv_bool(w, "ReadonlyRootfs", true);

@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cell_int.h"
 #include "cleanup.h"
 #include "jc_limits.h"
 #include "ns_int.h"
@@ -206,6 +207,37 @@ build_etc(bool network)
 	return 0;
 }
 
+/* Covers cell_proc_masked (cell.c) in the new proc: a file with the
+ * host's /dev/null, read-only; a directory with an empty read-only tmpfs.
+ * The proc mount is our own (made in this user namespace), so both are
+ * allowed; the job, without capabilities, cannot take them off. */
+static int
+mask_proc(void)
+{
+	char dst[JC_PATH_MAX];
+	struct stat st;
+	int r;
+
+	for (size_t i = 0; i < cell_proc_masked_n; i++) {
+		if ((r = in_root(dst, sizeof(dst), cell_proc_masked[i])) < 0)
+			return r;
+		if (lstat(dst, &st) < 0) {
+			if (errno == ENOENT)
+				continue;	/* not in this kernel */
+			return -errno;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			if (mount("tmpfs", dst, "tmpfs", MS_RDONLY | MS_NOSUID |
+			    MS_NODEV | MS_NOEXEC, "size=4k,nr_inodes=1,"
+			    "mode=0555") < 0)
+				return -errno;
+		} else if ((r = bind_readonly("/dev/null", dst)) < 0) {
+			return r;
+		}
+	}
+	return 0;
+}
+
 /* A fresh proc for the new pid namespace. It must be mounted while the
  * host's /proc is still in our mount namespace: the kernel only allows a
  * new proc mount in a user namespace if a fully visible one exists
@@ -222,7 +254,7 @@ mount_proc(void)
 		return r;
 	if (mount("proc", dst, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return -errno;
-	return 0;
+	return mask_proc();
 }
 
 /* Minimal /dev: a tmpfs holding binds of the host's harmless character

@@ -147,6 +147,28 @@ kcmp=1"
 	assert_host_healthy
 }
 
+@test "/proc hides the host: kernel config, locks, disks, interrupts, modules" {
+	# Each entry, where the kernel has it, reads empty in the cell; each
+	# directory lists nothing. The host has content in most of them.
+	hostile_cmd 'for f in config.gz locks diskstats partitions interrupts kallsyms modules swaps kcore keys timer_list sched_debug zoneinfo buddyinfo iomem ioports; do
+	[ -e /proc/$f ] || continue
+	n=$(head -c 64 /proc/$f 2>/dev/null | wc -c)
+	[ "$n" -eq 0 ] || echo "VISIBLE /proc/$f"
+done
+for d in acpi scsi asound driver irq bus tty; do
+	[ -d /proc/$d ] || continue
+	[ -z "$(ls -A /proc/$d 2>/dev/null)" ] || echo "VISIBLE /proc/$d/"
+done
+echo checked' '{"timeout":20}'
+	assert_job .status succeeded
+	assert_equal "$out" checked
+	# The host itself shows them (so the test can fail): its locks and
+	# disks are there.
+	[[ -s /proc/diskstats || -s /proc/partitions ]] || [[ -n $(head -c 1 /proc/locks) ]] ||
+		fail "this host shows nothing in /proc/locks, diskstats or partitions"
+	assert_host_healthy
+}
+
 @test "only fds 0-2 and the documented environment reach the job" {
 	# The fds and the environment the job's first process (the shell,
 	# $$) got from the cell: not what the shell passes on, nor what it
