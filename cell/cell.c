@@ -2,6 +2,8 @@
  * host's cgroup hierarchies, and the cell's own cgroup (create, usage,
  * destroy). Runs in jobcell-worker processes and in the supervisor. */
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,16 +89,33 @@ cell_cgroup_create(const struct cell_spec *spec, struct cgroup *ret)
 	return cgroup_create(&cell_cg_root, spec->job_id, &lim, ret);
 }
 
+/* The kernel sends the OOM killer's SIGKILL before it counts the kill
+ * (mm/oom_kill.c, __oom_kill_process: the signal, then the report, then
+ * the memcg event), and the report can take long on a slow console: the
+ * worker may reap the cell and read the counter in between, which made a
+ * docker memory bomb end failed with 137 and oom_killed false (issue 12).
+ * For a cell that died of SIGKILL the counter is read again until it
+ * moves or this bound passes. */
+#define OOM_SETTLE_MS 1000
+#define OOM_SETTLE_STEP_MS 10
+
 void
 cell_cgroup_usage(const char *job_id, const struct cgroup *cg,
-    struct cell_usage *ret)
+    bool sigkilled, struct cell_usage *ret)
 {
 	struct cgroup_usage u;
 	int r;
 
-	if ((r = cgroup_read_usage(cg, &u)) < 0)
-		log_warn("job=%s: cannot read cgroup usage: %s, ignoring", job_id,
-		    strerror(-r));
+	for (int waited = 0;; waited += OOM_SETTLE_STEP_MS) {
+		if ((r = cgroup_read_usage(cg, &u)) < 0) {
+			log_warn("job=%s: cannot read cgroup usage: %s, "
+			    "ignoring", job_id, strerror(-r));
+			break;
+		}
+		if (u.oom_killed || !sigkilled || waited >= OOM_SETTLE_MS)
+			break;
+		(void) poll(NULL, 0, OOM_SETTLE_STEP_MS);
+	}
 	ret->has_usage = true;
 	ret->cpu_ms = (int64_t) u.cpu_ms;
 	ret->max_rss_kb = (int64_t) u.max_rss_kb;

@@ -24,9 +24,12 @@ extern struct cell_host_config cell_host;
 /* The cell's own cgroup, named after the job, with the spec's limits (the
  * pids limit counts the cell's init too). 0 or -errno. */
 int cell_cgroup_create(const struct cell_spec *spec, struct cgroup *ret);
-/* Reads the usage into *ret (a warning if it cannot). */
+/* Reads the usage into *ret (a warning if it cannot). sigkilled: the
+ * cell's main process died of SIGKILL, perhaps the OOM killer's, whose
+ * count may lag its signal: the counter is then read again for a while
+ * (cell.c). */
 void cell_cgroup_usage(const char *job_id, const struct cgroup *cg,
-    struct cell_usage *ret);
+    bool sigkilled, struct cell_usage *ret);
 /* Removes the cgroup, killing anything left; with everywhere, also the
  * directories of that name in the hierarchies we do not use (docker's
  * runtime makes them). Logs what fails. */

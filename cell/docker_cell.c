@@ -745,8 +745,13 @@ dk_collect(struct cell *c, struct cell_result *res, struct cell_usage *ret)
 	docker_cell_release(&dc->dk);
 	dc->collected = true;
 	c->stdout_fd = c->stderr_fd = -1;
+	/* docker-init reports a death by signal N as 128 + N. */
 	if (dc->have_cg)
-		cell_cgroup_usage(dc->job_id, &dc->cg, ret);
+		cell_cgroup_usage(dc->job_id, &dc->cg,
+		    (res->outcome == CELL_EXITED &&
+		    res->exit_code == 128 + SIGKILL) ||
+		    (res->outcome == CELL_SIGNALED && res->signal == SIGKILL),
+		    ret);
 	ret->oom_killed = ret->oom_killed || dc->dk.oom_killed;
 	/* docker-init reports a death by signal N as 128 + N. */
 	if (ret->oom_killed && res->outcome == CELL_EXITED &&

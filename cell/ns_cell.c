@@ -484,12 +484,12 @@ ns_collect(struct cell *c, struct cell_result *res, struct cell_usage *ret)
 {
 	struct ns_cell *nc = c->priv;
 
-	(void) res;
 	ns_cell_end(nc);
 	nc->collected = true;
 	c->stdout_fd = c->stderr_fd = -1;
 	if (nc->have_cg)
-		cell_cgroup_usage(nc->job_id, &nc->cg, ret);
+		cell_cgroup_usage(nc->job_id, &nc->cg,
+		    res->outcome == CELL_SIGNALED && res->signal == SIGKILL, ret);
 }
 
 static void
