@@ -32,7 +32,7 @@ teardown() {
 
 # Perl that queues one blocked SIGRTMIN (34) to itself; "ok" or the errno.
 SIGQUEUE_ONE='use POSIX; $| = 1; sigprocmask(SIG_BLOCK, POSIX::SigSet->new(34)) or die; my $si = pack("iiiiiiQ", 34, 0, -1, 0, $$, $<, 0) . ("\0" x 96); print syscall(129, $$, 34, $si) == 0 ? "ok\n" : "fail " . ($! + 0) . "\n";'
-INOTIFY_ONE='$| = 1; my $fd = syscall(294, 0); my $w = $fd >= 0 ? syscall(254, $fd, "/", 1) : -1; print $w >= 0 ? "ok\n" : "fail " . ($! + 0) . "\n";'
+INOTIFY_ONE='$| = 1; my $p = "/"; my $fd = syscall(294, 0); my $w = $fd >= 0 ? syscall(254, $fd, $p, 1) : -1; print $w >= 0 ? "ok\n" : "fail " . ($! + 0) . "\n";'
 
 # _held: the holding job printed "held N errno E"; sets held and held_errno.
 _held() {
@@ -75,8 +75,8 @@ _neighbour() {
 	local saved=$JOBCELL_KEY
 	JOBCELL_KEY=$CANARY_KEY
 	run_job "$(cell_body "$(jq -cn --arg p "$1" '{argv: ["perl", "-e", $p], timeout: 60}')")" 90
-	JOBCELL_KEY=$saved
 	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/neighbour"
+	JOBCELL_KEY=$saved
 	run -0 cat "$BATS_TEST_TMPDIR/neighbour"
 	assert_output ok
 }
