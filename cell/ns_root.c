@@ -208,7 +208,7 @@ build_etc(bool network)
 }
 
 /* Covers cell_proc_masked (cell.c) in the new proc: a file with the
- * host's /dev/null, read-only; a directory with an empty read-only tmpfs.
+ * host's /dev/null; a directory with an empty read-only tmpfs.
  * The proc mount is our own (made in this user namespace), so both are
  * allowed; the job, without capabilities, cannot take them off. */
 static int
@@ -231,8 +231,11 @@ mask_proc(void)
 			    MS_NODEV | MS_NOEXEC, "size=4k,nr_inodes=1,"
 			    "mode=0555") < 0)
 				return -errno;
-		} else if ((r = bind_readonly("/dev/null", dst)) < 0) {
-			return r;
+		} else if (mount("/dev/null", dst, NULL, MS_BIND, NULL) < 0) {
+			/* One mount, not a read-only remount as well: what
+			 * is written to /dev/null is gone anyway (as runc
+			 * masks). */
+			return -errno;
 		}
 	}
 	return 0;
