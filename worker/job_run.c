@@ -66,6 +66,10 @@ job_store_result(sqlite3 *db, const char *id, struct logcap *lc,
 
 	if (worker_draining || worker_retiring)
 		next = NULL;
+	if (logcap_finish(lc) == -ENOBUFS &&
+	    (jobstore_flush_logs(db, id, lc) < 0 || logcap_finish(lc) < 0))
+		log_warn("job=%s: the last bytes of an unfinished character "
+		    "are lost, ignoring", id);
 	for (int i = 0; i < STORE_RETRIES; i++) {
 		if ((r = jobstore_finish(db, id, lc, res, getpid(), next)) >= 0)
 			return 0;
@@ -425,6 +429,7 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	lc->truncated = false;
 	lc->next_seq = 1;
 	lc->oldest_mono_ms = 0;
+	lc->carry_len[1] = lc->carry_len[2] = 0;
 	if (run_start(&run, ops, msg, sizeof(msg)) < 0) {
 		finish_error(db, j->id, lc, msg, next);
 		return;

@@ -126,6 +126,45 @@ append(struct logcap *lc, int stream, const char *data, size_t len)
 	return 0;
 }
 
+/* Appends the bytes held back for stream (an unfinished character) first:
+ * they belong before anything the stream writes next. */
+static int
+append_carry(struct logcap *lc, int stream)
+{
+	size_t n = lc->carry_len[stream];
+	int r;
+
+	if (n == 0)
+		return 0;
+	lc->carry_len[stream] = 0;
+	if ((r = append(lc, stream, lc->carry[stream], n)) < 0)
+		lc->carry_len[stream] = n;
+	return r;
+}
+
+/* Holds back an unfinished character at the end of stream's output (it
+ * ends the last chunk: the caller just appended), so a flush between two
+ * reads never stores half of one: every chunk of valid UTF-8 is valid
+ * UTF-8 on its own (the fuzz target checks it). */
+static void
+hold_tail(struct logcap *lc, int stream)
+{
+	struct log_chunk *c;
+	size_t tail;
+
+	if (lc->n == 0)
+		return;
+	c = lc->chunks[lc->n - 1];
+	if (c->stream != stream ||
+	    (tail = incomplete_tail(c->data, c->len)) == 0)
+		return;
+	memcpy(lc->carry[stream], c->data + c->len - tail, tail);
+	lc->carry_len[stream] = tail;
+	c->len -= tail;
+	if (c->len == 0)
+		lc->n--;
+}
+
 int
 logcap_add(struct logcap *lc, int stream, const char *data, size_t len)
 {
@@ -135,6 +174,10 @@ logcap_add(struct logcap *lc, int stream, const char *data, size_t len)
 
 	if (lc->truncated)
 		return 0;
+	if (stream < 1 || stream > 2)
+		return -EINVAL;
+	if ((r = append_carry(lc, stream)) < 0)
+		return r;
 	if (lc->stored + len > lc->cap) {
 		size_t keep = (size_t) (lc->cap - lc->stored);
 
@@ -148,8 +191,22 @@ logcap_add(struct logcap *lc, int stream, const char *data, size_t len)
 	}
 	if ((r = append(lc, stream, data, len)) < 0)
 		return r;
+	hold_tail(lc, stream);
 	lc->stored += len;
 	return logcap_nearly_full(lc);
+}
+
+int
+logcap_finish(struct logcap *lc)
+{
+	int r;
+
+	if (lc->n + 2 > LOG_BATCH_CHUNKS)
+		return -ENOBUFS;
+	for (int stream = 1; stream <= 2; stream++)
+		if ((r = append_carry(lc, stream)) < 0)
+			return r;
+	return 0;
 }
 
 bool

@@ -94,11 +94,18 @@ struct logcap {
 	uint64_t cap;
 	bool truncated;
 	int64_t next_seq;	/* sequence number of the next stored chunk */
+	/* An unfinished UTF-8 character at the end of a stream's output,
+	 * held back until the rest arrives (or the job ends): [stream]. */
+	char carry[3][4];
+	size_t carry_len[3];
 };
 int logcap_init(struct logcap *lc, uint64_t cap);
 void logcap_release(struct logcap *lc);
 /* Appends output; returns 1 if the batch must be flushed now (full). */
 int logcap_add(struct logcap *lc, int stream, const char *data, size_t len);
+/* The job ended: what is held back (an unfinished character) goes into
+ * the batch as it is. -ENOBUFS if the batch has no room: store it first. */
+int logcap_finish(struct logcap *lc);
 /* True if the batch must be stored before the next read of up to
  * JC_LOG_CHUNK_BYTES (a read may need two chunks plus a UTF-8 carry). */
 bool logcap_nearly_full(const struct logcap *lc);
