@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,8 +176,10 @@ privs_owner_begin(uid_t uid, gid_t gid, struct privs_owner *ret_saved)
 	if (uid == 0 || gid == 0)
 		return -EINVAL;
 	if ((bits = prctl(PR_GET_SECUREBITS, 0L, 0L, 0L, 0L)) < 0 ||
-	    (saved_dumpable = prctl(PR_GET_DUMPABLE, 0L, 0L, 0L, 0L)) < 0)
+	    (saved_dumpable = prctl(PR_GET_DUMPABLE, 0L, 0L, 0L, 0L)) < 0 ||
+	    prctl(PR_GET_PDEATHSIG, &ret_saved->pdeath_signal, 0L, 0L, 0L) < 0)
 		return -errno;
+	ret_saved->ppid = getppid();
 	/* Needs CAP_SETPCAP, which the worker keeps (worker_caps above). */
 	if (prctl(PR_SET_SECUREBITS, (unsigned long) (bits |
 	    SECBIT_NO_SETUID_FIXUP), 0L, 0L, 0L) < 0)
@@ -229,7 +232,19 @@ privs_owner_end(const struct privs_owner *saved)
 		return -errno;
 	if (getresuid(&r, &e, &s) < 0)
 		return -errno;
-	return r == 0 && e == 0 && s == 0 ? 0 : -EPERM;
+	if (r != 0 || e != 0 || s != 0)
+		return -EPERM;
+	/* The euid changes cleared the parent-death signal (prctl(2)): a
+	 * worker must still die with its supervisor. Set it again, then
+	 * make sure the parent did not die in between. */
+	if (saved->pdeath_signal > 0) {
+		if (prctl(PR_SET_PDEATHSIG, (unsigned long) saved->pdeath_signal,
+		    0L, 0L, 0L) < 0)
+			return -errno;
+		if (getppid() != saved->ppid)
+			(void) kill(getpid(), saved->pdeath_signal);
+	}
+	return 0;
 }
 
 int

@@ -56,6 +56,8 @@ int privs_write_id_maps(pid_t pid, uid_t inside_uid, uid_t host_uid,
 struct privs_owner {
 	int securebits;		/* as before begin */
 	int dumpable;		/* likewise (an euid change clears it) */
+	int pdeath_signal;	/* likewise (an euid change clears it too) */
+	pid_t ppid;		/* to tell if the parent died meanwhile */
 };
 int privs_owner_begin(uid_t uid, gid_t gid, struct privs_owner *ret_saved);
 int privs_owner_end(const struct privs_owner *saved);
