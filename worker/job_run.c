@@ -107,6 +107,7 @@ pump(sqlite3 *db, const char *id, struct logcap *lc, int fd, int stream)
 			log_warn("job=%s: cannot store output, retrying", id);
 			return 2;
 		}
+		/* what the non-blocking pipe holds now, not read_full */
 		n = read(fd, buf, JC_LOG_CHUNK_BYTES);
 		if (n == 0)
 			return 0;
