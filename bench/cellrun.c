@@ -30,6 +30,7 @@
 
 #include "cell.h"
 #include "cleanup.h"
+#include "io.h"
 #include "jc_limits.h"
 #include "parse.h"
 #include "timefmt.h"
@@ -60,9 +61,11 @@ static int
 pump(int *fd, int out)
 {
 	char buf[65536];
-	ssize_t n, w, off;
+	ssize_t n;
+	int r;
 
 	for (;;) {
+		/* what is there now (non-blocking), not read_full */
 		n = read(*fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -74,15 +77,8 @@ pump(int *fd, int out)
 		}
 		if (arg_quiet)
 			continue;
-		for (off = 0; off < n; off += w) {
-			w = write(out, buf + off, (size_t) (n - off));
-			if (w < 0 && errno == EINTR) {
-				w = 0;
-				continue;
-			}
-			if (w < 0)
-				return -errno;
-		}
+		if ((r = write_full(out, buf, (size_t) n)) < 0)
+			return r;
 	}
 }
 

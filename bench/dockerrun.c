@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "io.h"
 #include "jc_limits.h"
 #include "cell.h"
 #include "strbuf.h"
@@ -57,9 +58,10 @@ static void
 pump(int *fd, int out)
 {
 	char buf[65536];
-	ssize_t n, w, off;
+	ssize_t n;
 
 	for (;;) {
+		/* what is there now (non-blocking), not read_full */
 		n = read(*fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -71,15 +73,8 @@ pump(int *fd, int out)
 		}
 		if (arg_quiet)
 			continue;
-		for (off = 0; off < n; off += w) {
-			w = write(out, buf + off, (size_t) (n - off));
-			if (w < 0 && errno == EINTR) {
-				w = 0;
-				continue;
-			}
-			if (w < 0)
-				return;
-		}
+		if (write_full(out, buf, (size_t) n) < 0)
+			return;
 	}
 }
 

@@ -20,6 +20,7 @@
 
 #include "cleanup.h"
 #include "db.h"
+#include "io.h"
 #include "jc_limits.h"
 #include "banned.h"
 
@@ -35,27 +36,6 @@ now_s(void)
 
 	(void) clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-/* Fills buf with up to size bytes (fewer only at EOF); returns the count or
- * -errno. */
-static ssize_t
-read_chunk(char *buf, size_t size)
-{
-	size_t got = 0;
-
-	while (got < size) {
-		ssize_t n = read(0, buf + got, size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t) n;
-	}
-	return (ssize_t) got;
 }
 
 static int
@@ -122,7 +102,7 @@ main(int argc, char **argv)
 	}
 	t0 = now_s();
 	for (;;) {
-		ssize_t n = read_chunk(buf, JC_LOG_CHUNK_BYTES);
+		ssize_t n = read_full(0, buf, JC_LOG_CHUNK_BYTES);
 
 		if (n < 0) {
 			fprintf(stderr, "logfloor: read: %s\n", strerror((int) -n));

@@ -26,7 +26,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "jc_limits.h"
+#include "wspath.h"
 #include "banned.h"
 
 #define UNPACK_EXIT 127
@@ -45,20 +47,12 @@ die(int err)
 static void
 read_exact(void *buf, size_t len)
 {
-	char *p = buf;
+	ssize_t n = read_full(0, buf, len);
 
-	while (len > 0) {
-		ssize_t n = read(0, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			die(errno);
-		if (n == 0)
-			die(0);
-		p += n;
-		len -= (size_t) n;
-	}
+	if (n < 0)
+		die((int) -n);
+	if ((size_t) n < len)
+		die(0);		/* the stream ended early */
 }
 
 static uint32_t
@@ -71,33 +65,6 @@ read_u32(void)
 	    (uint32_t) b[2] << 8 | (uint32_t) b[3];
 }
 
-/* A relative path of non-empty parts, none "." or "..", no control bytes;
- * the API's job_path_ok, again. */
-static int
-path_ok(const char *p)
-{
-	size_t part = 0;
-
-	if (!p[0] || p[0] == '/')
-		return 0;
-	for (;; p++) {
-		if (*p == '/' || *p == '\0') {
-			const char *s = p - part;
-
-			if (part == 0 || (part == 1 && s[0] == '.') ||
-			    (part == 2 && s[0] == '.' && s[1] == '.'))
-				return 0;
-			if (*p == '\0')
-				return 1;
-			part = 0;
-			continue;
-		}
-		if ((unsigned char) *p < 0x20 || *p == 0x7f ||
-		    ++part > JC_MAX_FILE_PART)
-			return 0;
-	}
-}
-
 static char *
 read_path(uint32_t len)
 {
@@ -107,67 +74,34 @@ read_path(uint32_t len)
 		die(len > JC_MAX_FILE_PATH ? 0 : ENOMEM);
 	read_exact(p, len);
 	p[len] = '\0';
-	if (strlen(p) != len || !path_ok(p))
+	/* the workspace-path rules (lib/wspath.h), again: the API checked
+	 * them, but nothing read here is trusted; an embedded NUL fails */
+	if (wspath_check_len(p, len) < 0)
 		die(0);
 	return p;
 }
 
-/* Creates path's parent directories under dfd, never following a link;
- * returns an fd of the last one and leaves the file name in *ret_name. */
-static int
-open_parent(int dfd, char *path, char **ret_name)
-{
-	char *slash;
-	int fd = dup(dfd);
-
-	if (fd < 0)
-		die(errno);
-	while ((slash = strchr(path, '/'))) {
-		int next;
-
-		*slash = '\0';
-		if (mkdirat(fd, path, 0755) < 0 && errno != EEXIST)
-			die(errno);
-		next = openat(fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-		if (next < 0)
-			die(errno);
-		(void) close(fd);
-		fd = next;
-		path = slash + 1;
-	}
-	*ret_name = path;
-	return fd;
-}
-
+/* Creates path under dfd, its parent directories too, never following a
+ * link (wspath_open), and fills it with the next len bytes of the stream. */
 static void
-unpack_file(int dfd, char *path, uint32_t len)
+unpack_file(int dfd, const char *path, uint32_t len)
 {
-	char buf[65536], *name;
-	int pfd, fd;
+	char buf[65536];
+	int fd, r;
 
-	pfd = open_parent(dfd, path, &name);
-	fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0644);
+	fd = wspath_open(dfd, path, O_WRONLY | O_CREAT | O_EXCL, 0644,
+	    WSPATH_MKDIR);
 	if (fd < 0)
-		die(errno);
+		die(-fd);
 	while (len > 0) {
 		size_t n = len < sizeof(buf) ? len : sizeof(buf);
-		size_t off = 0;
 
 		read_exact(buf, n);
-		while (off < n) {
-			ssize_t w = write(fd, buf + off, n - off);
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				die(errno);
-			off += (size_t) w;
-		}
+		if ((r = write_full(fd, buf, n)) < 0)
+			die(-r);
 		len -= (uint32_t) n;
 	}
-	if (close(fd) < 0 || close(pfd) < 0)
+	if (close(fd) < 0)
 		die(errno);
 }
 
@@ -206,10 +140,15 @@ main(int argc, char **argv)
 	step = "reading the file stream";
 	if ((len = read_u32()) != 0) {
 		char *cwd = read_path(len);
+		int cfd;
 
 		step = "entering cwd";
-		if (chdir(cwd) < 0)
+		/* under dfd, never through a link, as the files were made */
+		if ((cfd = wspath_open_dir(dfd, cwd, 0)) < 0)
+			die(-cfd);
+		if (fchdir(cfd) < 0)
 			die(errno);
+		(void) close(cfd);
 		free(cwd);
 	}
 	(void) close(dfd);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "io.h"
 #include "cgroup.h"
 #include "timefmt.h"
 #include "banned.h"
@@ -38,24 +39,18 @@ static int
 read_at(int dfd, const char *name, char *buf, size_t size)
 {
 	_cleanup_close_ int fd = -1;
-	size_t off = 0;
 	ssize_t n;
 
+	if (size < 2)
+		return -E2BIG;
 	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return -errno;
-	for (;;) {
-		if (off + 1 >= size)
-			return -E2BIG;
-		n = read(fd, buf + off, size - 1 - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		off += (size_t) n;
-	}
-	buf[off] = '\0';
+	/* a file that fills the buffer is taken as too big */
+	if ((n = read_full(fd, buf, size - 1)) < 0)
+		return (int) n;
+	if ((size_t) n >= size - 1)
+		return -E2BIG;
+	buf[n] = '\0';
 	return 0;
 }
 
@@ -156,7 +151,6 @@ cgroup_root_init(struct cgroup_root *ret)
 	_cleanup_free_ char *text = NULL;
 	_cleanup_close_ int fd = -1;
 	struct cgroup_root root;
-	size_t off = 0;
 	ssize_t n;
 	int r;
 
@@ -164,16 +158,11 @@ cgroup_root_init(struct cgroup_root *ret)
 		return -ENOMEM;
 	if ((fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
-	while ((n = read(fd, text + off, MOUNTINFO_MAX - 1 - off)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		off += (size_t) n;
-		if (off >= MOUNTINFO_MAX - 1)
-			return -E2BIG;
-	}
-	text[off] = '\0';
+	if ((n = read_full(fd, text, MOUNTINFO_MAX - 1)) < 0)
+		return (int) n;
+	if ((size_t) n >= MOUNTINFO_MAX - 1)
+		return -E2BIG;
+	text[n] = '\0';
 	if ((r = cgroup_parse_mountinfo(text, &root)) < 0)
 		return r;
 	if (v2_usable(&root) == 0) {
@@ -447,11 +436,9 @@ read_procs(int dfd, pid_t *pids, size_t max, size_t *ret_total)
 	if ((fd = openat(dfd, "cgroup.procs", O_RDONLY | O_CLOEXEC |
 	    O_NOFOLLOW)) < 0)
 		return -errno;
-	while ((got = read(fd, buf, sizeof(buf))) != 0) {
-		if (got < 0 && errno == EINTR)
-			continue;
+	while ((got = read_full(fd, buf, sizeof(buf))) != 0) {
 		if (got < 0)
-			return -errno;
+			return (int) got;
 		for (ssize_t i = 0; i < got; i++) {
 			if (buf[i] >= '0' && buf[i] <= '9') {
 				cur = cur * 10 + (uint64_t) (buf[i] - '0');

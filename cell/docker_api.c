@@ -381,7 +381,8 @@ docker_query_escape(struct strbuf *sb, const char *s)
 	return 0;
 }
 
-/* Writes all of buf to the non-blocking fd before deadline. */
+/* Writes all of buf to the non-blocking fd before deadline (not write_full,
+ * which would spin on EAGAIN past the deadline). */
 static int
 send_all(int fd, const char *buf, size_t len, int64_t deadline)
 {

@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "io.h"
 #include "jc_limits.h"
 #include "json_reader.h"
 #include "json_writer.h"
@@ -540,9 +541,7 @@ docker_cell_try_wait(struct docker_cell *c, struct cell_result *ret)
 	if (w == 0)
 		return 0;
 	c->pid = -1;
-	do
-		n = read(c->report_fd, &rep, sizeof(rep));
-	while (n < 0 && errno == EINTR);
+	n = read_full(c->report_fd, &rep, sizeof(rep));
 	if (n != (ssize_t) sizeof(rep))
 		return -EIO;	/* the helper died without a word */
 	rep.msg[sizeof(rep.msg) - 1] = '\0';

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "io.h"
 #include "docker_int.h"
 #include "json_reader.h"
 #include "strbuf.h"
@@ -33,18 +34,9 @@ emit_pipe(int stream, const char *data, size_t len, void *arg)
 	struct helper_out *o = arg;
 	int fd = o->fd[stream];
 
-	while (len > 0 && fd >= 0) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			(void) close(fd);
-			o->fd[stream] = -1;
-			return 0;
-		}
-		data += n;
-		len -= (size_t) n;
+	if (fd >= 0 && write_full(fd, data, len) < 0) {
+		(void) close(fd);
+		o->fd[stream] = -1;
 	}
 	return 0;
 }
@@ -77,6 +69,8 @@ helper_pump(int sock, const struct strbuf *prefix, int in_fd,
 				pend = prefix->buf;
 				pend_len = prefix->len;
 			} else if (!fd_eof) {
+				/* one read of what is there, not read_full:
+				 * a pipe's bytes go on as they come */
 				n = read(in_fd, inbuf, sizeof(inbuf));
 				if (n < 0 && errno == EINTR)
 					continue;
@@ -187,7 +181,6 @@ docker_helper_main(struct docker *api, const char *id, pid_t parent, int sock,
 {
 	struct helper_out o = { { -1, out_w, err_w } };
 	struct docker_report rep = { 0 };
-	ssize_t n;
 
 	/* Dies with the worker; a container left behind is the sweep's. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
@@ -203,8 +196,5 @@ docker_helper_main(struct docker *api, const char *id, pid_t parent, int sock,
 		if (o.fd[i] >= 0)
 			(void) close(o.fd[i]);	/* EOF for the worker */
 	helper_result(api, id, max_run_ms, &rep);
-	do
-		n = write(rep_w, &rep, sizeof(rep));
-	while (n < 0 && errno == EINTR);
-	_exit(n == (ssize_t) sizeof(rep) ? 0 : 127);
+	_exit(write_full(rep_w, &rep, sizeof(rep)) == 0 ? 0 : 127);
 }

@@ -65,6 +65,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "io.h"
 #include "parse.h"
 #include "jc_limits.h"
 #include "privs.h"
@@ -365,11 +366,7 @@ ns_cell_try_wait(struct ns_cell *c, struct cell_result *ret)
 	 * holds all there will ever be: at most an exec failure and the
 	 * exit record. Take a few, never more. */
 	for (int i = 0; i < 4; i++) {
-		n = read(c->report_fd, &rec, sizeof(rec));
-		if (n < 0 && errno == EINTR) {
-			i--;
-			continue;
-		}
+		n = read_full(c->report_fd, &rec, sizeof(rec));
 		if (n != (ssize_t) sizeof(rec))
 			break;
 		if (rec.kind == CELL_REPORT_SETUP_FAILED && !have_failed) {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "io.h"
 #include "jc_limits.h"
 #include "ns_int.h"
 #include "privs.h"
@@ -34,11 +35,8 @@ ns_report(int fd, int32_t kind, int32_t step, int32_t err, int32_t wstatus)
 	struct cell_report rec = {
 		.kind = kind, .step = step, .err = err, .wstatus = wstatus,
 	};
-	ssize_t n;
 
-	do
-		n = write(fd, &rec, sizeof(rec));
-	while (n < 0 && errno == EINTR);
+	(void) write_full(fd, &rec, sizeof(rec));
 	/* EPIPE: the worker is gone. A short write cannot happen below
 	 * PIPE_BUF, and the worker ignores records of the wrong size. */
 }
@@ -287,9 +285,7 @@ ns_cell_main(const struct cell_spec *spec, struct cell_fds *f)
 		ns_die(f->report_w, CELL_STEP_SIGNALS, r);
 	if (prctl(PR_SET_PDEATHSIG, (unsigned long) SIGKILL, 0L, 0L, 0L) < 0)
 		ns_die(f->report_w, CELL_STEP_PDEATHSIG, -errno);
-	do
-		n = read(f->sync_r, &go, 1);
-	while (n < 0 && errno == EINTR);
+	n = read_full(f->sync_r, &go, 1);
 	if (n != 1 || go != 'g')
 		_exit(127);	/* the worker gave up on us and reaps us */
 	(void) close(f->sync_r);

@@ -19,6 +19,7 @@
 
 #include "cell_int.h"
 #include "cleanup.h"
+#include "io.h"
 #include "jc_limits.h"
 #include "ns_int.h"
 #include "banned.h"
@@ -52,8 +53,6 @@ write_in_root(const char *rel, const char *content, mode_t mode)
 {
 	_cleanup_close_ int fd = -1;
 	char p[JC_PATH_MAX];
-	size_t len = strlen(content), off = 0;
-	ssize_t w;
 	int r;
 
 	if ((r = in_root(p, sizeof(p), rel)) < 0)
@@ -61,15 +60,7 @@ write_in_root(const char *rel, const char *content, mode_t mode)
 	fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
-	while (off < len) {
-		if ((w = write(fd, content + off, len - off)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		off += (size_t) w;
-	}
-	return 0;
+	return write_full(fd, content, strlen(content));
 }
 
 /* Binds host src read-only, nosuid, nodev at dst. A remount inside a user

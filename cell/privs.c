@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "io.h"
 #include "privs.h"
 #include "banned.h"
 
@@ -327,22 +328,14 @@ status_caps_zero(const char *key)
 {
 	_cleanup_close_ int fd = -1;
 	char buf[4096], *p;
-	size_t kl = strlen(key), off = 0;
+	size_t kl = strlen(key);
 	ssize_t n;
 
 	if ((fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
-	while (off + 1 < sizeof(buf)) {
-		n = read(fd, buf + off, sizeof(buf) - 1 - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		off += (size_t) n;
-	}
-	buf[off] = '\0';
+	if ((n = read_full(fd, buf, sizeof(buf) - 1)) < 0)
+		return (int) n;
+	buf[n] = '\0';
 	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
 		if (strncmp(p, key, kl) != 0)
 			continue;

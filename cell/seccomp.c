@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "io.h"
 #include "json_writer.h"
 #include "seccomp.h"
 #include "banned.h"
@@ -337,7 +338,6 @@ seccomp_prog_build(int deny_errno, struct seccomp_prog *ret)
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ struct sock_filter *insns = NULL;
 	off_t size;
-	size_t off = 0;
 	ssize_t n;
 	int r;
 
@@ -370,14 +370,10 @@ seccomp_prog_build(int deny_errno, struct seccomp_prog *ret)
 		return -errno;
 	if (!(insns = malloc((size_t) size)))
 		return -ENOMEM;
-	while (off < (size_t) size) {
-		n = read(fd, (char *) insns + off, (size_t) size - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		off += (size_t) n;
-	}
+	if ((n = read_full(fd, insns, (size_t) size)) < 0)
+		return (int) n;
+	if ((size_t) n != (size_t) size)
+		return -EIO;
 	ret->len = (unsigned short) ((size_t) size / sizeof(struct sock_filter));
 	ret->insns = steal_ptr(&insns);
 	return 0;

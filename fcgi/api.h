@@ -16,6 +16,7 @@
 #include "json_reader.h"
 #include "json_writer.h"
 #include "jc_limits.h"
+#include "job_status.h"
 #include "strbuf.h"
 
 /* Server-wide settings, read-only after start (shared by all threads). */
@@ -184,8 +185,11 @@ void job_write_json(struct jw *w, sqlite3_stmt *st);
 /* The members only, inside an object the caller opened. */
 void job_write_fields(struct jw *w, sqlite3_stmt *st);
 /* Looks up a job of this consumer: 0, -ENOENT (other consumer's too), or
- * another -errno. ret_status gets the status (buf >= 16). */
-int jobs_lookup(struct req *rq, const char *id, char *ret_status, size_t size);
+ * another -errno. *ret_status gets the status. */
+int jobs_lookup(struct req *rq, const char *id, enum job_status *ret_status);
+/* The status stored in column col of st's row: 0, or -EIO if it is none
+ * (the schema's CHECK makes that a broken database). */
+int jobs_status_column(sqlite3_stmt *st, int col, enum job_status *ret);
 /* The one-row read of a job of a consumer: prepares sql (a literal with
  * ?1 the job id and ?2 the consumer id, through the thread's statement
  * cache), binds and steps. 0 with *ret_st on the row (the caller resets
@@ -202,8 +206,6 @@ int jobs_run_reply(sqlite3 *db, FCGX_Request *fr, int64_t consumer_id,
 /* logs.c */
 int logs_page(struct req *rq, const char *id, struct api_err *err);
 int logs_output(struct req *rq, const char *id, struct api_err *err);
-
-bool job_status_final(const char *status);
 
 /* metrics.c: GET /metrics (Prometheus text), and the request counters
  * dispatch() keeps. route: an enum route_id, METRICS_ROUTE_AUTH for the

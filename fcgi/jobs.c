@@ -57,21 +57,14 @@ end_write(sqlite3 *db, bool commit)
 	return r;
 }
 
-static const char *const final_statuses[] = {
-	"succeeded", "failed", "timed_out", "cancelled", "error", NULL,
-};
-static const char *const all_statuses[] = {
-	"queued", "running", "succeeded", "failed", "timed_out", "cancelled",
-	"error", NULL,
-};
-
-bool
-job_status_final(const char *status)
+int
+jobs_status_column(sqlite3_stmt *st, int col, enum job_status *ret)
 {
-	for (size_t i = 0; final_statuses[i]; i++)
-		if (strcmp(status, final_statuses[i]) == 0)
-			return true;
-	return false;
+	const char *s = (const char *) sqlite3_column_text(st, col);
+
+	if (!s || job_status_from_string(s, ret) < 0)
+		return -EIO;
+	return 0;
 }
 
 static void
@@ -195,7 +188,7 @@ job_json_by_id(struct req *rq, const char *id, struct strbuf *sb)
 }
 
 int
-jobs_lookup(struct req *rq, const char *id, char *ret_status, size_t size)
+jobs_lookup(struct req *rq, const char *id, enum job_status *ret_status)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r;
@@ -205,8 +198,7 @@ jobs_lookup(struct req *rq, const char *id, char *ret_status, size_t size)
 	if ((r = job_row(rq->db, "SELECT status FROM jobs WHERE id = ?1 AND "
 	    "consumer_id = ?2", id, rq->consumer_id, &st)) < 0)
 		return r;
-	return str_copy(ret_status, size,
-	    (const char *) sqlite3_column_text(st, 0));
+	return jobs_status_column(st, 0, ret_status);
 }
 
 static int
@@ -800,11 +792,9 @@ jobs_list(struct req *rq, struct api_err *err)
 		    JC_LIST_MAX);
 	r = query_get(rq->query, "status", status, sizeof(status));
 	if (r != -ENOENT) {
-		bool ok = false;
+		enum job_status want;
 
-		for (size_t i = 0; r == 0 && all_statuses[i]; i++)
-			ok = ok || strcmp(status, all_statuses[i]) == 0;
-		if (!ok)
+		if (r < 0 || job_status_from_string(status, &want) < 0)
 			return api_err_set(err, 400, "invalid_request",
 			    "parameter 'status' must be one of queued, running, "
 			    "succeeded, failed, timed_out, cancelled, error");
@@ -854,7 +844,7 @@ jobs_cancel(struct req *rq, const char *id, struct api_err *err)
 {
 	_cleanup_strbuf_ struct strbuf out;
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	char status[16];
+	enum job_status status;
 	int r, rc;
 
 	strbuf_init(&out, 64 * 1024);
@@ -862,17 +852,18 @@ jobs_cancel(struct req *rq, const char *id, struct api_err *err)
 		return not_found(err);
 	if ((r = begin_write(rq->db)) < 0)
 		return api_err_internal(err, r);
-	r = jobs_lookup(rq, id, status, sizeof(status));
+	r = jobs_lookup(rq, id, &status);
 	if (r == -ENOENT) {
 		(void) end_write(rq->db, false);
 		return not_found(err);
 	}
 	if (r < 0)
 		goto fail;
-	if (job_status_final(status)) {
+	if (job_status_is_final(status)) {
 		(void) end_write(rq->db, false);
 		return api_err_set(err, 409, "conflict",
-		    "the job has already finished (%s)", status);
+		    "the job has already finished (%s)",
+		    job_status_to_string(status));
 	}
 	if ((r = db_prepare(rq->db, "UPDATE jobs SET "
 	    "status = CASE status WHEN 'queued' THEN 'cancelled' ELSE status END,"

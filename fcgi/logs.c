@@ -27,7 +27,7 @@ not_found(struct api_err *err)
  * the API holds about SINK_FLUSH_BYTES plus one entry per page. */
 static int
 write_entries(sqlite3 *db, const char *id, int64_t after, int64_t limit,
-    const char *status, struct sink *k)
+    enum job_status status, struct sink *k)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int64_t last = after, n = 0;
@@ -76,7 +76,7 @@ write_entries(sqlite3 *db, const char *id, int64_t after, int64_t limit,
 		return db_errno(rc);
 	jw_arr_close(&w);
 	jw_kv_i64(&w, "next_after", last);
-	jw_kv_bool(&w, "complete", !more && job_status_final(status));
+	jw_kv_bool(&w, "complete", !more && job_status_is_final(status));
 	jw_obj_close(&w);
 	if ((r = jw_finish(&w)) < 0 || (r = strbuf_addch(k->buf, '\n')) < 0)
 		return r;
@@ -87,7 +87,8 @@ int
 logs_page(struct req *rq, const char *id, struct api_err *err)
 {
 	_cleanup_strbuf_ struct strbuf out;
-	char buf[32], status[16];
+	char buf[32];
+	enum job_status status;
 	int64_t after = 0, limit = JC_LOG_PAGE_DEFAULT;
 	struct sink k;
 	int r;
@@ -119,7 +120,7 @@ logs_page(struct req *rq, const char *id, struct api_err *err)
 		return stream_follow(rq, id, after, err);
 	if ((r = db_exec(rq->db, "BEGIN")) < 0)
 		return api_err_internal(err, r);
-	r = jobs_lookup(rq, id, status, sizeof(status));
+	r = jobs_lookup(rq, id, &status);
 	if (r >= 0)
 		r = write_entries(rq->db, id, after, limit, status, &k);
 	(void) db_exec(rq->db, "COMMIT");
@@ -139,7 +140,8 @@ int
 logs_output(struct req *rq, const char *id, struct api_err *err)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	char stream[16] = "stdout", status[16];
+	char stream[16] = "stdout";
+	enum job_status status;
 	int r, rc, want;
 
 	if (!id_valid(id))
@@ -154,7 +156,7 @@ logs_output(struct req *rq, const char *id, struct api_err *err)
 	want = strcmp(stream, "stderr") == 0 ? 2 : 1;
 	if ((r = db_exec(rq->db, "BEGIN")) < 0)
 		return api_err_internal(err, r);
-	r = jobs_lookup(rq, id, status, sizeof(status));
+	r = jobs_lookup(rq, id, &status);
 	if (r == -ENOENT) {
 		(void) db_exec(rq->db, "COMMIT");
 		return not_found(err);
@@ -170,7 +172,7 @@ logs_output(struct req *rq, const char *id, struct api_err *err)
 		return api_err_internal(err, r);
 	}
 	if ((r = reply_raw_header(rq, 200, "application/octet-stream",
-	    job_status_final(status) ? NULL :
+	    job_status_is_final(status) ? NULL :
 	    "X-Jobcell-Complete: false\r\n")) < 0)
 		goto out;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

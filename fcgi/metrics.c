@@ -54,10 +54,6 @@ static const char *const route_names[METRICS_ROUTES] = {
 static atomic_uint_fast64_t requests[METRICS_ROUTES][N_STATUS];
 static atomic_int in_flight[METRICS_ROUTES];
 
-static const char *const job_statuses[] = {
-	"queued", "running", "succeeded", "failed", "timed_out", "cancelled",
-	"error",
-};
 
 /* Upper bounds in ms; +Inf is implicit. */
 static const int64_t duration_le_ms[] = {
@@ -144,7 +140,7 @@ static int
 put_jobs(sqlite3 *db, struct strbuf *sb)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int64_t ns[ARRAY_SIZE(job_statuses)] = { 0 };
+	int64_t ns[JOB_STATUS_COUNT] = { 0 };
 	int r;
 
 	put_help(sb, "jobcell_jobs", "gauge",
@@ -157,23 +153,24 @@ put_jobs(sqlite3 *db, struct strbuf *sb)
 		const char *status = (const char *) sqlite3_column_text(st, 0);
 		const char *sandbox = (const char *) sqlite3_column_text(st, 1);
 		int64_t n = sqlite3_column_int64(st, 2);
+		enum job_status s;
 
 		if (!status || !sandbox)
 			continue;
 		/* A sandbox name is one of ours, checked on submit. */
 		(void) strbuf_addf(sb, "jobcell_jobs{status=\"%s\",sandbox="
 		    "\"%s\"} %" PRId64 "\n", status, sandbox, n);
-		for (size_t i = 0; i < ARRAY_SIZE(job_statuses); i++)
-			if (strcmp(status, job_statuses[i]) == 0)
-				ns[i] += n;
+		if (job_status_from_string(status, &s) == 0)
+			ns[s] += n;
 	}
 	if (r != SQLITE_DONE)
 		return db_errno(r);
 	put_help(sb, "jobcell_jobs_by_status", "gauge",
 	    "Jobs in the database by status, every status listed.");
-	for (size_t i = 0; i < ARRAY_SIZE(job_statuses); i++)
+	for (unsigned i = 0; i < JOB_STATUS_COUNT; i++)
 		(void) strbuf_addf(sb, "jobcell_jobs_by_status{status=\"%s\"} %"
-		    PRId64 "\n", job_statuses[i], ns[i]);
+		    PRId64 "\n", job_status_to_string((enum job_status) i),
+		    ns[i]);
 	return 0;
 }
 

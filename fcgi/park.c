@@ -354,14 +354,15 @@ look_runs(sqlite3 *db, struct park **list, int n)
 	}
 	for (int i = 0; i < n; i++) {
 		_cleanup_reset_ sqlite3_stmt *st = NULL;
+		enum job_status status;
 
 		if (list[i]->kind != PARK_RUN)
 			continue;
 		r = job_row(db, "SELECT status FROM jobs WHERE id = ?1 AND "
 		    "consumer_id = ?2", list[i]->id, list[i]->consumer_id, &st);
 		/* A job gone (retention) is answered as it stands: 404. */
-		if (r == -ENOENT || (r == 0 && job_status_final(
-		    (const char *) sqlite3_column_text(st, 0))))
+		if (r == -ENOENT || (r == 0 && jobs_status_column(st, 0,
+		    &status) == 0 && job_status_is_final(status)))
 			list[i]->final = true;
 	}
 	(void) db_exec_cached(db, "COMMIT");

@@ -29,7 +29,7 @@
 #define STREAM_BATCH 64		/* entries per snapshot, at most */
 
 struct snapshot {
-	char status[16];
+	enum job_status status;
 	bool has_exit_code;
 	int exit_code;
 	bool timed_out;
@@ -49,8 +49,8 @@ read_status(sqlite3 *db, int64_t consumer_id, const char *id,
 	    "error FROM jobs WHERE id = ?1 AND consumer_id = ?2", id,
 	    consumer_id, &st)) < 0)
 		return r;
-	(void) snprintf(s->status, sizeof(s->status), "%s",
-	    (const char *) sqlite3_column_text(st, 0));
+	if ((r = jobs_status_column(st, 0, &s->status)) < 0)
+		return r;
 	s->has_exit_code = sqlite3_column_type(st, 1) != SQLITE_NULL;
 	s->exit_code = sqlite3_column_int(st, 1);
 	s->timed_out = sqlite3_column_int(st, 2) != 0;
@@ -112,7 +112,7 @@ exit_record(const struct snapshot *s, struct strbuf *out)
 	jw_init(&w, out);
 	jw_obj_open(&w);
 	jw_kv_str(&w, "type", "exit");
-	jw_kv_str(&w, "status", s->status);
+	jw_kv_str(&w, "status", job_status_to_string(s->status));
 	if (s->has_exit_code)
 		jw_kv_i64(&w, "exit_code", s->exit_code);
 	else
@@ -148,7 +148,7 @@ stream_read(sqlite3 *db, int64_t consumer_id, const char *id,
 		return more;
 	*ret_more = more > 0;
 	*ret_done = false;
-	if (!more && job_status_final(s.status)) {
+	if (!more && job_status_is_final(s.status)) {
 		if ((r = exit_record(&s, out)) < 0)
 			return r;
 		*ret_done = true;
@@ -161,10 +161,10 @@ stream_follow(struct req *rq, const char *id, int64_t after,
     struct api_err *err)
 {
 	struct park *p = NULL;
-	char status[16];
+	enum job_status status;
 	int r;
 
-	r = jobs_lookup(rq, id, status, sizeof(status));
+	r = jobs_lookup(rq, id, &status);
 	if (r == -ENOENT)
 		return api_err_set(err, 404, "not_found", "no such job");
 	if (r < 0)

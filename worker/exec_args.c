@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "io.h"
 #include "json_reader.h"
 #include "parse.h"
 #include "strbuf.h"
@@ -189,22 +190,14 @@ int
 exec_args_stdin(const struct claimed_job *j, int *ret_fd)
 {
 	_cleanup_close_ int fd = -1;
-	size_t off = 0;
+	int r;
 
 	if (j->stdin_len == 0)
 		return 0;
 	if ((fd = memfd_create("jobcell-stdin", MFD_CLOEXEC)) < 0)
 		return -errno;
-	while (off < j->stdin_len) {
-		ssize_t n = write(fd, j->stdin_data + off, j->stdin_len - off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		off += (size_t) n;
-	}
+	if ((r = write_full(fd, j->stdin_data, j->stdin_len)) < 0)
+		return r;
 	if (lseek(fd, 0, SEEK_SET) < 0)
 		return -errno;
 	*ret_fd = steal_fd(&fd);

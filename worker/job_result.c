@@ -37,7 +37,7 @@ job_classify(const struct job_end *e, struct job_result *res, char *msg,
 		else
 			(void) snprintf(msg, size, "the cell could not be "
 			    "built: %s", cr->error);
-		res->status = "error";
+		res->status = JOB_ERROR;
 		res->error = msg;
 		return;
 	}
@@ -47,22 +47,22 @@ job_classify(const struct job_end *e, struct job_result *res, char *msg,
 	res->oom_killed = e->usage.oom_killed;
 	res->timed_out = e->timed_out;
 	if (e->timed_out) {
-		res->status = "timed_out";
+		res->status = JOB_TIMED_OUT;
 		res->has_exit_code = true;
 		res->exit_code = 124;
 	} else if (e->cancelled) {
-		res->status = "cancelled";
+		res->status = JOB_CANCELLED;
 		if (e->stopped)
 			res->error = "the worker was stopped";
 	} else if (res->oom_killed) {
 		/* A process of the cell was OOM-killed: the job failed even
 		 * if its main process got past it (DESIGN section 5); the
 		 * exit code is honest, even if 0. */
-		res->status = "failed";
+		res->status = JOB_FAILED;
 		set_exit(cr, res);
 	} else {
 		res->status = cr->outcome == CELL_EXITED && cr->exit_code == 0 ?
-		    "succeeded" : "failed";
+		    JOB_SUCCEEDED : JOB_FAILED;
 		set_exit(cr, res);
 	}
 }

@@ -84,7 +84,7 @@ static void
 finish_error(sqlite3 *db, const char *id, struct logcap *lc, const char *msg,
     struct claimed_job *next)
 {
-	struct job_result res = { .status = "error", .error = msg };
+	struct job_result res = { .status = JOB_ERROR, .error = msg };
 
 	log_warn("job=%s: %s", id, msg);
 	if (job_store_result(db, id, lc, &res, next) < 0)
@@ -107,6 +107,7 @@ pump(sqlite3 *db, const char *id, struct logcap *lc, int fd, int stream)
 			log_warn("job=%s: cannot store output, retrying", id);
 			return 2;
 		}
+		/* what the non-blocking pipe holds now, not read_full */
 		n = read(fd, buf, JC_LOG_CHUNK_BYTES);
 		if (n == 0)
 			return 0;
@@ -450,11 +451,12 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	run.cancel_st = NULL;
 	run.end.stopped = worker_draining && run.drain_at;
 	job_classify(&run.end, &res, msg, sizeof(msg));
-	if (!strcmp(res.status, "error"))
+	if (res.status == JOB_ERROR)
 		finish_error(db, j->id, lc, msg, next);
 	else if ((r = job_store_result(db, j->id, lc, &res, next)) < 0)
 		log_err("job=%s: result lost: %s; the lease sweep will end it",
 		    j->id, strerror(-r));
 	else
-		log_debug("job=%s: %s", j->id, res.status);
+		log_debug("job=%s: %s", j->id,
+		    job_status_to_string(res.status));
 }

@@ -281,7 +281,8 @@ jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
 	    "oom_killed = ?13 WHERE id = ?10 AND status = 'running'",
 	    &st)) < 0)
 		return rollback(db, r);
-	if (sqlite3_bind_text(st, 1, res->status, -1, SQLITE_STATIC) ||
+	if (sqlite3_bind_text(st, 1,
+	    job_status_to_string(res->status), -1, SQLITE_STATIC) ||
 	    (res->has_exit_code ? sqlite3_bind_int(st, 2, res->exit_code) :
 	    sqlite3_bind_null(st, 2)) ||
 	    (res->signal ? sqlite3_bind_int(st, 3, res->signal) :

@@ -17,6 +17,7 @@
 
 #include "cell.h"
 #include "jc_limits.h"
+#include "job_status.h"
 
 #define WORKER_LEASE_MS		15000	/* a job's lease; renewed every ... */
 #define WORKER_RENEW_MS		3000	/* ... this often */
@@ -61,7 +62,7 @@ struct claimed_job {
 };
 
 struct job_result {
-	const char *status;	/* succeeded, failed, timed_out, cancelled, error */
+	enum job_status status;	/* a final one */
 	bool has_exit_code;
 	int exit_code;
 	int signal;		/* 0: none */

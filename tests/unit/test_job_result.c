@@ -93,7 +93,8 @@ test_rows(void)
 
 		memset(msg, 'x', sizeof(msg));
 		job_classify(&e, &res, msg, sizeof(msg));
-		is_str(res.status, rows[i].status, "%s: status", rows[i].name);
+		is_str(job_status_to_string(res.status), rows[i].status,
+		    "%s: status", rows[i].name);
 		is_int(res.has_exit_code, rows[i].has_exit_code,
 		    "%s: has an exit code", rows[i].name);
 		if (rows[i].has_exit_code)
