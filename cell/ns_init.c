@@ -67,7 +67,7 @@ reset_signal_handlers(void)
 }
 
 /* The per-user counters of this cell's user namespace, bounded below the
- * host's: the namespace is owned by the slot's uid, so the kernel charges
+ * host's (called once the cell's own /proc is mounted at /proc): the namespace is owned by the slot's uid, so the kernel charges
  * it at the host level too, but one job could still take its slot's whole
  * host allowance. These files are per user namespace: the one we are in
  * (user_namespaces(7), /proc/sys/user); the namespace's own CAP_SYS_RESOURCE
@@ -293,8 +293,6 @@ ns_cell_main(const struct cell_spec *spec, struct cell_fds *f)
 
 	if ((r = privs_enter_cell_ids(CELL_UID, CELL_GID, &step)) < 0)
 		ns_die(f->report_w, CELL_STEP_PRIVS + step, r);
-	if ((r = bound_user_counters()) < 0)
-		ns_die(f->report_w, CELL_STEP_USER_LIMITS, r);
 	/* The uid change cleared the parent-death signal (prctl(2)): set it
 	 * again, then make sure the worker did not die in between; with it
 	 * gone, the report pipe has no reader and polls POLLERR. getppid()
@@ -320,6 +318,11 @@ ns_cell_main(const struct cell_spec *spec, struct cell_fds *f)
 		ns_die(f->report_w, CELL_STEP_LOOPBACK, r);
 	if ((r = ns_build_root(spec, &step)) < 0)
 		ns_die(f->report_w, step, r);
+	/* Through the cell's own /proc (the root is built): the host's
+	 * /proc/sys may be read-only where we run (systemd's
+	 * ProtectKernelTunables=), a fresh proc mount's is not. */
+	if ((r = bound_user_counters()) < 0)
+		ns_die(f->report_w, CELL_STEP_USER_LIMITS, r);
 	if ((r = ns_write_files(spec)) < 0)
 		ns_die(f->report_w, CELL_STEP_FILES, r);
 	if ((r = ns_enter_cwd(spec->cwd)) < 0)
