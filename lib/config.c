@@ -76,6 +76,21 @@ static const struct key_def keys[] = {
 	{ "limits", "network", KEY_BOOL, OFF(limits.network_allowed), 0, 1 },
 	{ "limits", "sandbox", KEY_STR, OFF(limits.sandbox), 0,
 	  sizeof(((struct config_limits *) 0)->sandbox) },
+	{ "storage", "data_dir", KEY_PATH, OFF(storage_data_dir), 0, 0 },
+	{ "storage", "max_blob_mb", KEY_INT, OFF(storage_max_blob_mb), 1,
+	  1 << 24 },
+	{ "storage", "artifacts_max_mb", KEY_INT, OFF(storage_artifacts_max_mb),
+	  1, 1 << 24 },
+	{ "storage", "artifacts_max_files", KEY_INT,
+	  OFF(storage_artifacts_max_files), 1, 100000 },
+	{ "retention", "jobs_days", KEY_INT, OFF(retention_jobs_days), 1,
+	  36500 },
+	{ "retention", "artifacts_hours", KEY_INT,
+	  OFF(retention_artifacts_hours), 1, 876000 },
+	{ "retention", "blobs_hours", KEY_INT, OFF(retention_blobs_hours), 1,
+	  876000 },
+	{ "retention", "gc_interval_s", KEY_INT, OFF(retention_gc_interval_s),
+	  1, 86400 },
 	{ "api", "log_level", KEY_STR, OFF(api_log_level), 0,
 	  sizeof(((struct config *) 0)->api_log_level) },
 	{ "worker", "log_level", KEY_STR, OFF(worker_log_level), 0,
@@ -104,6 +119,13 @@ config_defaults(struct config *c)
 	c->limits.disk_max_mb = 2048;
 	c->limits.network_allowed = false;
 	memcpy(c->limits.sandbox, "namespace", sizeof("namespace"));
+	c->storage_max_blob_mb = 2048;
+	c->storage_artifacts_max_mb = 4096;
+	c->storage_artifacts_max_files = 1000;
+	c->retention_jobs_days = 30;
+	c->retention_artifacts_hours = 168;
+	c->retention_blobs_hours = 24;
+	c->retention_gc_interval_s = 300;
 }
 
 int
@@ -197,9 +219,11 @@ apply_item(struct config *c, const struct ini_item *it, char *section,
 		char *s = ini_trim(it->section);
 
 		if (strcmp(s, "api") != 0 && strcmp(s, "worker") != 0 &&
-		    strcmp(s, "limits") != 0) {
+		    strcmp(s, "limits") != 0 && strcmp(s, "storage") != 0 &&
+		    strcmp(s, "retention") != 0) {
 			(void) snprintf(errmsg, size, "%s: unknown section '%.64s' "
-			    "(expected api, worker or limits)", where, s);
+			    "(expected api, worker, limits, storage or "
+			    "retention)", where, s);
 			return -EINVAL;
 		}
 		return str_copy(section, section_size, s);

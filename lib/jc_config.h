@@ -1,4 +1,5 @@
-/* jc_config.h - the one jobcell config file (INI: [api], [worker], [limits]),
+/* jc_config.h - the one jobcell config file (INI: [api], [worker], [limits],
+ * [storage], [retention]),
  * read by every program; command-line flags override it. Every key of
  * every section is known here and checked whatever program reads it, so
  * a typo anywhere is an error naming the file and line. */
@@ -54,6 +55,21 @@ struct config {
 					 * and docker if docker_socket is set */
 	/* [limits] */
 	struct config_limits limits;
+	/* [storage]: blobs, artifacts and disk workspaces live under data_dir
+	 * (DATA/uploads: nginx's body files, DATA/blobs/<consumer id>/<hex>,
+	 * DATA/artifacts/<job id>/, DATA/work: the workspaces); "": none of
+	 * them (uploads 503, jobs with inputs/artifacts refused, /work tmpfs). */
+	char storage_data_dir[CONFIG_PATH_MAX];
+	int64_t storage_max_blob_mb;		/* one upload */
+	int64_t storage_artifacts_max_mb;	/* all artifacts of one job */
+	int64_t storage_artifacts_max_files;	/* artifacts of one job */
+	/* [retention]: how long things are kept; the supervisor collects
+	 * every gc_interval_s, `jobcell-admin gc` at once. */
+	int64_t retention_jobs_days;	/* finished jobs and their logs */
+	int64_t retention_artifacts_hours;
+	int64_t retention_blobs_hours;	/* blobs no live job references,
+					 * counted from their last use */
+	int64_t retention_gc_interval_s;
 	/* [api] log_level, [worker] log_level: "err", "warn", "info" or
 	 * "debug" (log_level_from_name()); "": info. */
 	char api_log_level[8];

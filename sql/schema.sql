@@ -1,6 +1,6 @@
--- jobcell schema, version 3 (PRAGMA user_version = 3).
+-- jobcell schema, version 4 (PRAGMA user_version = 4).
 -- Applied by lib/db.c in one transaction when user_version is 0; an older
--- database is brought up to date by sql/migrate-N.sql, N = 2 ... 3.
+-- database is brought up to date by sql/migrate-N.sql, N = 2 ... 4.
 -- Times are integer milliseconds since the Unix epoch (UTC).
 
 CREATE TABLE consumers (
@@ -16,7 +16,10 @@ CREATE TABLE consumers (
 	-- Kept by the triggers below (the quota check reads them):
 	queued		INTEGER NOT NULL DEFAULT 0,	-- its jobs now queued
 	day_start	INTEGER NOT NULL DEFAULT 0,	-- UTC day of day_count
-	day_count	INTEGER NOT NULL DEFAULT 0	-- jobs submitted that day
+	day_count	INTEGER NOT NULL DEFAULT 0,	-- jobs submitted that day
+	max_storage_mb	INTEGER NOT NULL DEFAULT 10240,
+	-- logs + blobs + artifacts stored now, kept by the storage_* triggers:
+	storage_bytes	INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE jobs (
@@ -50,7 +53,8 @@ CREATE TABLE jobs (
 	max_rss_kb	INTEGER,
 	log_bytes	INTEGER NOT NULL DEFAULT 0,
 	log_truncated	INTEGER NOT NULL DEFAULT 0,
-	next_seq	INTEGER NOT NULL DEFAULT 1
+	next_seq	INTEGER NOT NULL DEFAULT 1,
+	artifacts_truncated INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX jobs_consumer ON jobs (consumer_id, id);
 CREATE INDEX jobs_consumer_day ON jobs (consumer_id, created_at);
@@ -103,4 +107,63 @@ WHEN OLD.status = 'queued' BEGIN
 	UPDATE consumers SET queued = queued - 1 WHERE id = OLD.consumer_id;
 END;
 
-PRAGMA user_version = 3;
+-- A blob of one consumer: DATA/blobs/<consumer_id>/<digest hex>.
+CREATE TABLE blobs (
+	consumer_id	INTEGER NOT NULL REFERENCES consumers(id) ON DELETE CASCADE,
+	digest		TEXT NOT NULL,		-- 64 lowercase hex chars
+	size		INTEGER NOT NULL,
+	created_at	INTEGER NOT NULL,
+	last_used_at	INTEGER NOT NULL,	-- upload, HEAD hit or job submit
+	PRIMARY KEY (consumer_id, digest)
+) WITHOUT ROWID;
+-- The blobs a job's inputs name: a blob with a row here for a job that is
+-- not final is never collected.
+CREATE TABLE job_blobs (
+	job_id		TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+	consumer_id	INTEGER NOT NULL,
+	digest		TEXT NOT NULL,
+	PRIMARY KEY (job_id, digest)
+) WITHOUT ROWID;
+CREATE INDEX job_blobs_blob ON job_blobs (consumer_id, digest);
+-- A collected artifact: DATA/artifacts/<job_id>/<file>.
+CREATE TABLE artifacts (
+	job_id		TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+	consumer_id	INTEGER NOT NULL,	-- the job's (kept for the quota)
+	path		TEXT NOT NULL,		-- relative to the workspace
+	file		TEXT NOT NULL,		-- name under the job's directory
+	size		INTEGER NOT NULL,
+	sha256		TEXT NOT NULL,		-- 64 lowercase hex chars
+	created_at	INTEGER NOT NULL,
+	expires_at	INTEGER NOT NULL,
+	PRIMARY KEY (job_id, path)
+) WITHOUT ROWID;
+CREATE INDEX artifacts_expiry ON artifacts (expires_at);
+CREATE TRIGGER storage_blob_insert AFTER INSERT ON blobs BEGIN
+	UPDATE consumers SET storage_bytes = storage_bytes + NEW.size
+	WHERE id = NEW.consumer_id;
+END;
+CREATE TRIGGER storage_blob_delete AFTER DELETE ON blobs BEGIN
+	UPDATE consumers SET storage_bytes = storage_bytes - OLD.size
+	WHERE id = OLD.consumer_id;
+END;
+CREATE TRIGGER storage_artifact_insert AFTER INSERT ON artifacts BEGIN
+	UPDATE consumers SET storage_bytes = storage_bytes + NEW.size
+	WHERE id = NEW.consumer_id;
+END;
+CREATE TRIGGER storage_artifact_delete AFTER DELETE ON artifacts BEGIN
+	UPDATE consumers SET storage_bytes = storage_bytes - OLD.size
+	WHERE id = OLD.consumer_id;
+END;
+CREATE TRIGGER storage_logs_update AFTER UPDATE OF log_bytes ON jobs
+WHEN NEW.log_bytes != OLD.log_bytes BEGIN
+	UPDATE consumers SET storage_bytes = storage_bytes + NEW.log_bytes -
+		OLD.log_bytes
+	WHERE id = NEW.consumer_id;
+END;
+CREATE TRIGGER storage_logs_delete AFTER DELETE ON jobs
+WHEN OLD.log_bytes != 0 BEGIN
+	UPDATE consumers SET storage_bytes = storage_bytes - OLD.log_bytes
+	WHERE id = OLD.consumer_id;
+END;
+
+PRAGMA user_version = 4;

@@ -118,6 +118,14 @@ main(void)
 	    "ALTER TABLE consumers DROP COLUMN queued; "
 	    "ALTER TABLE consumers DROP COLUMN day_start; "
 	    "ALTER TABLE consumers DROP COLUMN day_count; "
+	    "DROP TRIGGER storage_blob_insert; DROP TRIGGER storage_blob_delete; "
+	    "DROP TRIGGER storage_artifact_insert; "
+	    "DROP TRIGGER storage_artifact_delete; "
+	    "DROP TRIGGER storage_logs_update; DROP TRIGGER storage_logs_delete; "
+	    "DROP TABLE job_blobs; DROP TABLE artifacts; DROP TABLE blobs; "
+	    "ALTER TABLE consumers DROP COLUMN max_storage_mb; "
+	    "ALTER TABLE consumers DROP COLUMN storage_bytes; "
+	    "ALTER TABLE jobs DROP COLUMN artifacts_truncated; "
 	    "PRAGMA user_version = 1"), 0, "make a version-1 file");
 	/* Jobs of a version-1 file: two queued today, one running today, one
 	 * queued on an older day. */
@@ -131,7 +139,8 @@ main(void)
 	    " CAST(strftime('%s', 'now') AS INTEGER) * 1000), "
 	    "('j3', 1, '{}', 1, 1, 1, 1, 1, 'running', "
 	    " CAST(strftime('%s', 'now') AS INTEGER) * 1000), "
-	    "('j4', 1, '{}', 1, 1, 1, 1, 1, 'queued', 1000)"), 0,
+	    "('j4', 1, '{}', 1, 1, 1, 1, 1, 'queued', 1000); "
+	    "UPDATE jobs SET log_bytes = 100 WHERE id IN ('j3', 'j4')"), 0,
 	    "version-1 jobs");
 	db = db_close(db);
 	is_int(db_open(path, 0, 0, &db, err, sizeof(err)), -EPROTO,
@@ -152,6 +161,21 @@ main(void)
 	    "CAST(strftime('%s', 'now') AS INTEGER) / 86400 * 86400000", &v), 0,
 	    "day_count");
 	is_int(v, 3, "and today's jobs");
+	is_int(scalar(db, "SELECT storage_bytes FROM consumers", &v), 0,
+	    "storage_bytes");
+	is_int(v, 200, "migration 4 counts the stored log bytes");
+	is_int(db_exec(db, "INSERT INTO blobs VALUES (1, 'ab', 50, 0, 0); "
+	    "INSERT INTO artifacts VALUES ('j3', 1, 'a/b', '1', 7, 'cd', 0, 0); "
+	    "UPDATE jobs SET log_bytes = 150 WHERE id = 'j3'"), 0,
+	    "store a blob, an artifact, more log");
+	is_int(scalar(db, "SELECT storage_bytes FROM consumers", &v), 0,
+	    "storage_bytes");
+	is_int(v, 307, "the triggers add blobs, artifacts and logs");
+	is_int(db_exec(db, "DELETE FROM jobs WHERE id = 'j3'; "
+	    "DELETE FROM blobs"), 0, "delete the job and the blob");
+	is_int(scalar(db, "SELECT storage_bytes FROM consumers", &v), 0,
+	    "storage_bytes");
+	is_int(v, 100, "and subtract them again, cascaded artifacts too");
 	test_counters(db);
 	db = db_close(db);
 
