@@ -60,14 +60,14 @@ struct config {
 	 * DATA/artifacts/<job id>/, DATA/work: the workspaces); "": none of
 	 * them (uploads 503, jobs with inputs/artifacts refused, /work tmpfs). */
 	char storage_data_dir[CONFIG_PATH_MAX];
-	int64_t storage_max_blob_mb;		/* one upload */
-	int64_t storage_artifacts_max_mb;	/* all artifacts of one job */
-	int64_t storage_artifacts_max_files;	/* artifacts of one job */
+	int64_t storage_max_blob_mb;	     /* one upload */
+	int64_t storage_artifacts_max_mb;    /* all artifacts of one job */
+	int64_t storage_artifacts_max_files; /* artifacts of one job */
 	/* [retention]: how long things are kept; the supervisor collects
 	 * every gc_interval_s, `jobcell-admin gc` at once. */
-	int64_t retention_jobs_days;	/* finished jobs and their logs */
+	int64_t retention_jobs_days; /* finished jobs and their logs */
 	int64_t retention_artifacts_hours;
-	int64_t retention_blobs_hours;	/* blobs no live job references,
+	int64_t retention_blobs_hours; /* blobs no live job references,
 					 * counted from their last use */
 	int64_t retention_gc_interval_s;
 	/* [api] log_level, [worker] log_level: "err", "warn", "info" or

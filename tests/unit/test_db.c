@@ -108,40 +108,45 @@ main(void)
 	    "a program that does not migrate refuses an empty file");
 	db = db_close(db);
 	is_int(db_open(path, 1, 1, &db, err, sizeof(err)), 0, "reopen");
-	is_int(db_exec(db, "DROP TABLE supervisors; CREATE TABLE supervisors "
-	    "(pid INTEGER PRIMARY KEY, slots INTEGER NOT NULL, started_at "
-	    "INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL); INSERT INTO "
-	    "supervisors VALUES (7, 2, 3, 4); "
-	    "DROP TRIGGER jobs_counters_insert; "
-	    "DROP TRIGGER jobs_counters_status; "
-	    "DROP TRIGGER jobs_counters_delete; "
-	    "ALTER TABLE consumers DROP COLUMN queued; "
-	    "ALTER TABLE consumers DROP COLUMN day_start; "
-	    "ALTER TABLE consumers DROP COLUMN day_count; "
-	    "DROP TRIGGER storage_blob_insert; DROP TRIGGER storage_blob_delete; "
-	    "DROP TRIGGER storage_artifact_insert; "
-	    "DROP TRIGGER storage_artifact_delete; "
-	    "DROP TRIGGER storage_logs_update; DROP TRIGGER storage_logs_delete; "
-	    "DROP TABLE job_blobs; DROP TABLE artifacts; DROP TABLE blobs; "
-	    "ALTER TABLE consumers DROP COLUMN max_storage_mb; "
-	    "ALTER TABLE consumers DROP COLUMN storage_bytes; "
-	    "ALTER TABLE jobs DROP COLUMN artifacts_truncated; "
-	    "PRAGMA user_version = 1"), 0, "make a version-1 file");
+	is_int(
+	    db_exec(db,
+		"DROP TABLE supervisors; CREATE TABLE supervisors "
+		"(pid INTEGER PRIMARY KEY, slots INTEGER NOT NULL, started_at "
+		"INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL); INSERT INTO "
+		"supervisors VALUES (7, 2, 3, 4); "
+		"DROP TRIGGER jobs_counters_insert; "
+		"DROP TRIGGER jobs_counters_status; "
+		"DROP TRIGGER jobs_counters_delete; "
+		"ALTER TABLE consumers DROP COLUMN queued; "
+		"ALTER TABLE consumers DROP COLUMN day_start; "
+		"ALTER TABLE consumers DROP COLUMN day_count; "
+		"DROP TRIGGER storage_blob_insert; DROP TRIGGER storage_blob_delete; "
+		"DROP TRIGGER storage_artifact_insert; "
+		"DROP TRIGGER storage_artifact_delete; "
+		"DROP TRIGGER storage_logs_update; DROP TRIGGER storage_logs_delete; "
+		"DROP TABLE job_blobs; DROP TABLE artifacts; DROP TABLE blobs; "
+		"ALTER TABLE consumers DROP COLUMN max_storage_mb; "
+		"ALTER TABLE consumers DROP COLUMN storage_bytes; "
+		"ALTER TABLE jobs DROP COLUMN artifacts_truncated; "
+		"PRAGMA user_version = 1"),
+	    0, "make a version-1 file");
 	/* Jobs of a version-1 file: two queued today, one running today, one
 	 * queued on an older day. */
-	is_int(db_exec(db, "INSERT INTO consumers (id, name, key_id, key_hash, "
-	    "created_at) VALUES (1, 'a', 'k', x'00', 0); "
-	    "INSERT INTO jobs (id, consumer_id, spec, timeout_ms, memory_mb, "
-	    "cpus, pids, disk_mb, status, created_at) VALUES "
-	    "('j1', 1, '{}', 1, 1, 1, 1, 1, 'queued', "
-	    " CAST(strftime('%s', 'now') AS INTEGER) * 1000), "
-	    "('j2', 1, '{}', 1, 1, 1, 1, 1, 'queued', "
-	    " CAST(strftime('%s', 'now') AS INTEGER) * 1000), "
-	    "('j3', 1, '{}', 1, 1, 1, 1, 1, 'running', "
-	    " CAST(strftime('%s', 'now') AS INTEGER) * 1000), "
-	    "('j4', 1, '{}', 1, 1, 1, 1, 1, 'queued', 1000); "
-	    "UPDATE jobs SET log_bytes = 100 WHERE id IN ('j3', 'j4')"), 0,
-	    "version-1 jobs");
+	is_int(
+	    db_exec(db,
+		"INSERT INTO consumers (id, name, key_id, key_hash, "
+		"created_at) VALUES (1, 'a', 'k', x'00', 0); "
+		"INSERT INTO jobs (id, consumer_id, spec, timeout_ms, memory_mb, "
+		"cpus, pids, disk_mb, status, created_at) VALUES "
+		"('j1', 1, '{}', 1, 1, 1, 1, 1, 'queued', "
+		" CAST(strftime('%s', 'now') AS INTEGER) * 1000), "
+		"('j2', 1, '{}', 1, 1, 1, 1, 1, 'queued', "
+		" CAST(strftime('%s', 'now') AS INTEGER) * 1000), "
+		"('j3', 1, '{}', 1, 1, 1, 1, 1, 'running', "
+		" CAST(strftime('%s', 'now') AS INTEGER) * 1000), "
+		"('j4', 1, '{}', 1, 1, 1, 1, 1, 'queued', 1000); "
+		"UPDATE jobs SET log_bytes = 100 WHERE id IN ('j3', 'j4')"),
+	    0, "version-1 jobs");
 	db = db_close(db);
 	is_int(db_open(path, 0, 0, &db, err, sizeof(err)), -EPROTO,
 	    "a program that does not migrate refuses version 1");
@@ -164,15 +169,19 @@ main(void)
 	is_int(scalar(db, "SELECT storage_bytes FROM consumers", &v), 0,
 	    "storage_bytes");
 	is_int(v, 200, "migration 4 counts the stored log bytes");
-	is_int(db_exec(db, "INSERT INTO blobs VALUES (1, 'ab', 50, 0, 0); "
-	    "INSERT INTO artifacts VALUES ('j3', 1, 'a/b', '1', 7, 'cd', 0, 0); "
-	    "UPDATE jobs SET log_bytes = 150 WHERE id = 'j3'"), 0,
-	    "store a blob, an artifact, more log");
+	is_int(
+	    db_exec(db,
+		"INSERT INTO blobs VALUES (1, 'ab', 50, 0, 0); "
+		"INSERT INTO artifacts VALUES ('j3', 1, 'a/b', '1', 7, 'cd', 0, 0); "
+		"UPDATE jobs SET log_bytes = 150 WHERE id = 'j3'"),
+	    0, "store a blob, an artifact, more log");
 	is_int(scalar(db, "SELECT storage_bytes FROM consumers", &v), 0,
 	    "storage_bytes");
 	is_int(v, 307, "the triggers add blobs, artifacts and logs");
-	is_int(db_exec(db, "DELETE FROM jobs WHERE id = 'j3'; "
-	    "DELETE FROM blobs"), 0, "delete the job and the blob");
+	is_int(db_exec(db,
+		   "DELETE FROM jobs WHERE id = 'j3'; "
+		   "DELETE FROM blobs"),
+	    0, "delete the job and the blob");
 	is_int(scalar(db, "SELECT storage_bytes FROM consumers", &v), 0,
 	    "storage_bytes");
 	is_int(v, 100, "and subtract them again, cascaded artifacts too");
