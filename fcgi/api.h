@@ -29,6 +29,9 @@ struct api_server {
 	int max_streams_per_consumer;	/* ... of one consumer */
 	int max_waiters;		/* parked POST /v1/run, all */
 	int max_waiters_per_consumer;	/* ... of one consumer */
+	const char *data_dir;		/* [storage] data_dir; "": none */
+	int64_t max_blob_mb;		/* [storage] max_blob_mb */
+	int retry_storage_s;		/* Retry-After of a storage 429 */
 };
 
 /* One error, as DESIGN section 4 spells it. */
@@ -65,7 +68,9 @@ enum route_id {
 	ROUTE_JOB_CANCEL,
 	ROUTE_JOB_LOGS,
 	ROUTE_JOB_OUTPUT,
-	ROUTE_METRICS,
+	ROUTE_BLOB_PUT,
+	ROUTE_BLOB_HEAD,
+	ROUTE_METRICS,		/* last: metrics.c counts from it */
 };
 #define ROUTE_ID_MAX 64	/* longest path segment we capture */
 struct route_match {
@@ -202,6 +207,10 @@ int job_row(sqlite3 *db, const char *sql, const char *id, int64_t consumer_id,
  * -errno (the reply may be cut). */
 int jobs_run_reply(sqlite3 *db, FCGX_Request *fr, int64_t consumer_id,
     const char *id, bool found);
+
+/* blobs.c: PUT and HEAD /v1/blobs/sha256:{hex} (hex: the router's {id}). */
+int blobs_put(struct req *rq, const char *hex, struct api_err *err);
+int blobs_head(struct req *rq, const char *hex, struct api_err *err);
 
 /* logs.c */
 int logs_page(struct req *rq, const char *id, struct api_err *err);

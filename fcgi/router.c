@@ -23,6 +23,8 @@ static const struct route routes[] = {
 	{ "GET", "/v1/jobs/{id}/logs", ROUTE_JOB_LOGS },
 	{ "GET", "/v1/jobs/{id}/output", ROUTE_JOB_OUTPUT },
 	{ "GET", "/metrics", ROUTE_METRICS },
+	{ "PUT", "/v1/blobs/sha256:{id}", ROUTE_BLOB_PUT },
+	{ "HEAD", "/v1/blobs/sha256:{id}", ROUTE_BLOB_HEAD },
 };
 
 static bool
@@ -69,6 +71,7 @@ router_match(const char *method, const char *path, struct route_match *ret)
 		[ROUTE_RUN] = "POST", [ROUTE_JOB_GET] = "GET",
 		[ROUTE_JOB_CANCEL] = "POST", [ROUTE_JOB_LOGS] = "GET",
 		[ROUTE_JOB_OUTPUT] = "GET", [ROUTE_METRICS] = "GET",
+		[ROUTE_BLOB_PUT] = "HEAD, PUT", [ROUTE_BLOB_HEAD] = "HEAD, PUT",
 	};
 	char id[ROUTE_ID_MAX + 1];
 	bool path_known = false;
