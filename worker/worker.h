@@ -214,6 +214,18 @@ int job_store_result(sqlite3 *db, const char *id, struct logcap *lc,
 int worker_ppoll_ms(struct pollfd *pfd, nfds_t n, int timeout_ms);
 /* The worker process's main loop; returns the exit status. */
 int worker_main(const struct worker_config *cfg);
+
+/* collector.c: the garbage collector's child (lib/gc.c). */
+struct collector_config {
+	const char *db_path;
+	const char *data_dir;		/* "": rows only */
+	int64_t jobs_days, artifacts_hours, blobs_hours;
+};
+/* Forks a child that runs one pass and exits (0 done, 1 failed, logged
+ * there). The pid, or -errno. Called by the single-threaded supervisor;
+ * oldmask: the signal mask the child restores. */
+pid_t collector_spawn(const struct collector_config *c,
+    const sigset_t *oldmask);
 /* Set by SIGTERM in a worker: finish (or cancel after the grace) and exit. */
 extern volatile sig_atomic_t worker_draining;
 /* Set by SIGUSR1 (the config was reloaded): finish the current job, exit. */
