@@ -25,6 +25,8 @@ struct api_server {
 	const char *doorbell_path;	/* NULL: no doorbell, workers poll */
 	int doorbell_fd;		/* SOCK_DGRAM, unconnected, shared */
 	struct config_limits limits;
+	const char *data_dir;		/* [storage] data_dir; NULL: none (no
+					 * artifacts, no blobs) */
 	int max_streams;		/* concurrent follow streams, all */
 	int max_streams_per_consumer;	/* ... of one consumer */
 	int max_waiters;		/* parked POST /v1/run, all */
@@ -114,13 +116,17 @@ struct job_request {
 	char sandbox[16];		/* "namespace" or "docker" */
 	char image[JC_MAX_IMAGE_BYTES + 1];	/* docker: "" = the worker's
 						 * default image */
+	char **artifacts;		/* globs (wsglob_check_len), owned */
+	size_t nartifacts;		/* <= WSGLOB_MAX_PATTERNS */
+	bool artifacts_required;
 };
 int job_request_parse(const char *body, size_t len,
     const struct config_limits *lim, struct job_request *ret, struct api_err *err);
 void job_request_release(struct job_request *jr);
 /* The stored spec: {"argv":[...],"env":{...}} plus "files":{path:data},
  * "cwd" and "network":true when given, and "image" for a docker job that
- * names one or has a configured default (read back by the worker). */
+ * names one or has a configured default, and "artifacts":[globs] with
+ * "artifacts_required":true when asked (read back by the worker). */
 int job_request_spec_json(const struct job_request *jr, struct strbuf *out);
 /* The built-in limits of config_defaults(). */
 void api_limits_default(struct config_limits *lim);

@@ -545,6 +545,12 @@ job_submit(struct req *rq, struct api_err *err, char ret_id[JC_ID_LEN + 1])
 	if ((r = job_request_parse(rq->body.buf, rq->body.len,
 	    &rq->srv->limits, &jr, err)) < 0)
 		return r;
+	if (jr.nartifacts > 0 && !rq->srv->data_dir) {
+		job_request_release(&jr);
+		return api_err_set(err, 400, "invalid_request",
+		    "field 'artifacts': this server keeps no artifacts (no "
+		    "[storage] data_dir)");
+	}
 	if ((r = job_request_spec_json(&jr, &spec)) < 0 ||
 	    (r = id_generate(id)) < 0) {
 		job_request_release(&jr);

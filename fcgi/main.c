@@ -433,6 +433,8 @@ main(int argc, char **argv)
 	server.doorbell_path = arg_doorbell;
 	server.doorbell_fd = -1;
 	server.limits = cfg.limits;
+	server.data_dir = cfg.storage_data_dir[0] ? cfg.storage_data_dir :
+	    NULL;
 	set_shares(&server, &cfg);
 
 	/* Check the database once before serving, to fail loudly. */

@@ -95,6 +95,10 @@ struct settings {
 	int64_t kill_grace_ms;
 	int64_t drain_grace_ms;
 	char log_level[8];		/* [worker] log_level, "" if unset */
+	char data_dir[CONFIG_PATH_MAX];	/* [storage] data_dir, "" if none */
+	int64_t artifacts_max_mb;
+	int64_t artifacts_max_files;
+	int64_t artifacts_hours;	/* [retention] artifacts_hours */
 };
 
 static struct settings cur;
@@ -202,6 +206,10 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 	s.drain_grace_ms = arg_drain_grace_ms >= 0 ? arg_drain_grace_ms :
 	    cfg->worker_drain_grace_ms;
 	memcpy(s.log_level, cfg->worker_log_level, sizeof(s.log_level));
+	memcpy(s.data_dir, cfg->storage_data_dir, sizeof(s.data_dir));
+	s.artifacts_max_mb = cfg->storage_artifacts_max_mb;
+	s.artifacts_max_files = cfg->storage_artifacts_max_files;
+	s.artifacts_hours = cfg->retention_artifacts_hours;
 	*ret = s;
 	r = 0;
 out:
@@ -445,6 +453,10 @@ spawn(int slot, int bell_fd, const sigset_t *oldmask)
 		.docker_socket = arg_docker_socket,
 		.docker_image = arg_docker_image,
 		.docker_unpacker = docker_unpacker[0] ? docker_unpacker : NULL,
+		.data_dir = cur.data_dir[0] ? cur.data_dir : NULL,
+		.artifacts_max_bytes = (uint64_t) cur.artifacts_max_mb << 20,
+		.artifacts_max_files = (size_t) cur.artifacts_max_files,
+		.artifacts_keep_ms = cur.artifacts_hours * 3600 * 1000,
 	};
 	pid_t pid = fork();
 
