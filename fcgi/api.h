@@ -67,12 +67,17 @@ enum route_id {
 	ROUTE_JOB_CANCEL,
 	ROUTE_JOB_LOGS,
 	ROUTE_JOB_OUTPUT,
+	ROUTE_JOB_ARTIFACTS,
+	ROUTE_JOB_ARTIFACT,
 	ROUTE_METRICS,
 };
 #define ROUTE_ID_MAX 64	/* longest path segment we capture */
 struct route_match {
 	enum route_id id;
 	char job_id[ROUTE_ID_MAX + 1];	/* "" unless the route has {id} */
+	const char *rest;		/* {rest}: the rest of the path (in
+					 * the caller's string, not empty);
+					 * else NULL */
 	const char *allow;		/* on -EPERM: the Allow header value */
 };
 /* 0 and *ret on a match; -ENOENT no such path (404); -EPERM the path exists
@@ -186,7 +191,8 @@ int jobs_run(struct req *rq, struct api_err *err);
 #define JOB_COLUMNS "id, name, status, exit_code, signal, timed_out, " \
 	"oom_killed, error, created_at, started_at, finished_at, sandbox, " \
 	"timeout_ms, memory_mb, cpus, pids, disk_mb, cpu_ms, max_rss_kb, " \
-	"log_bytes, log_truncated"
+	"log_bytes, log_truncated, " \
+	"json_type(spec, '$.artifacts') IS NOT NULL"
 void job_write_json(struct jw *w, sqlite3_stmt *st);
 /* The members only, inside an object the caller opened. */
 void job_write_fields(struct jw *w, sqlite3_stmt *st);
@@ -208,6 +214,16 @@ int job_row(sqlite3 *db, const char *sql, const char *id, int64_t consumer_id,
  * -errno (the reply may be cut). */
 int jobs_run_reply(sqlite3 *db, FCGX_Request *fr, int64_t consumer_id,
     const char *id, bool found);
+
+/* artifacts.c: GET /v1/jobs/{id}/artifacts and .../artifacts/{path}. */
+int artifacts_list(struct req *rq, const char *id, struct api_err *err);
+/* path: decoded by nginx (DOCUMENT_URI); answered with X-Accel-Redirect. */
+int artifacts_get(struct req *rq, const char *id, const char *path,
+    struct api_err *err);
+/* The "artifacts" array of a job (unexpired, by path) into w, which has
+ * an open key or array; an error of the database goes into w->err. */
+void artifacts_write_json(struct jw *w, sqlite3 *db, const char *job_id,
+    int64_t now_ms);
 
 /* logs.c */
 int logs_page(struct req *rq, const char *id, struct api_err *err);

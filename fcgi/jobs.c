@@ -137,6 +137,13 @@ job_write_fields(struct jw *w, sqlite3_stmt *st)
 	jw_obj_close(w);
 	jw_kv_i64(w, "log_bytes", sqlite3_column_int64(st, 19));
 	jw_kv_bool(w, "log_truncated", sqlite3_column_int(st, 20) != 0);
+	/* Only for a job that asked for any (DESIGN section 4), read on
+	 * the row's own connection. */
+	if (sqlite3_column_int(st, 21) != 0) {
+		jw_key(w, "artifacts");
+		artifacts_write_json(w, sqlite3_db_handle(st),
+		    (const char *) sqlite3_column_text(st, 0), time_now_ms());
+	}
 }
 
 void

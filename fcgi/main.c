@@ -135,6 +135,12 @@ dispatch(struct req *rq)
 	case ROUTE_RUN:
 		r = jobs_run(rq, &err);
 		break;
+	case ROUTE_JOB_ARTIFACTS:
+		r = artifacts_list(rq, m.job_id, &err);
+		break;
+	case ROUTE_JOB_ARTIFACT:
+		r = artifacts_get(rq, m.job_id, m.rest, &err);
+		break;
 	case ROUTE_HEALTH:
 	case ROUTE_METRICS:
 	default:
