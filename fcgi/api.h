@@ -25,8 +25,8 @@ struct api_server {
 	const char *doorbell_path;	/* NULL: no doorbell, workers poll */
 	int doorbell_fd;		/* SOCK_DGRAM, unconnected, shared */
 	struct config_limits limits;
-	const char *data_dir;		/* [storage] data_dir; NULL: none (no
-					 * artifacts, no blobs) */
+	bool has_data_dir;		/* [storage] data_dir is set: inputs and
+					 * disk workspaces */
 	int max_streams;		/* concurrent follow streams, all */
 	int max_streams_per_consumer;	/* ... of one consumer */
 	int max_waiters;		/* parked POST /v1/run, all */
@@ -102,8 +102,19 @@ struct job_env {
 };
 struct job_file {
 	char *path;			/* checked: wspath_check_len */
-	char *data;			/* UTF-8, no NUL */
+	char *data;			/* len bytes: UTF-8 without NUL, or any
+					 * bytes if binary */
 	size_t len;
+	bool binary;			/* given as base64: stored so */
+	bool executable;		/* mode 0755 */
+};
+/* One of "inputs": a blob of the caller's, checked against the blobs
+ * table when the job is stored (jobs.c). */
+struct job_input {
+	char digest[65];		/* 64 lowercase hex */
+	char *path;			/* wspath; "" (tar): the workspace */
+	bool tar;			/* "format": "tar" (default) or "file" */
+	bool executable;		/* "file" only */
 };
 struct job_request {
 	char *name;			/* NULL if not given */
@@ -115,6 +126,8 @@ struct job_request {
 	size_t stdin_len;
 	struct job_file *files;
 	size_t nfiles;
+	struct job_input *inputs;
+	size_t ninputs;
 	char *cwd;			/* NULL: the workspace itself */
 	int64_t timeout_s, memory_mb, cpus, pids, disk_mb;
 	bool network;

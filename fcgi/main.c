@@ -295,6 +295,7 @@ reload(void)
 		    "take effect at the next restart, ignoring");
 	(void) pthread_rwlock_wrlock(&server_lock);
 	server.limits = next.limits;
+	server.has_data_dir = next.storage_data_dir[0] != '\0';
 	set_shares(&server, &next);
 	(void) pthread_rwlock_unlock(&server_lock);
 	log_info("SIGHUP: config reloaded: max_streams=%d "
@@ -439,8 +440,7 @@ main(int argc, char **argv)
 	server.doorbell_path = arg_doorbell;
 	server.doorbell_fd = -1;
 	server.limits = cfg.limits;
-	server.data_dir = cfg.storage_data_dir[0] ? cfg.storage_data_dir :
-	    NULL;
+	server.has_data_dir = cfg.storage_data_dir[0] != '\0';
 	set_shares(&server, &cfg);
 
 	/* Check the database once before serving, to fail loudly. */

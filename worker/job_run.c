@@ -24,6 +24,7 @@
  * the job's artifacts are collected from its workspace (job_artifacts.c)
  * and stored with the result in one transaction. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,6 +47,7 @@ struct job_run {
 	struct logcap *lc;
 	int wal_fd;
 	struct cell cell;
+	struct cell_workspace *ws;	/* the disk workspace, or NULL */
 	struct job_end end;
 	sqlite3_stmt *cancel_st;	/* jobstore_cancel_requested's cache */
 	int64_t deadline;	/* the job's wall time ends (mono ms) */
@@ -159,6 +161,65 @@ renew_lease(void *arg)
 		    strerror(-r));
 }
 
+/* With a data directory: the job's disk workspace (cell.h), its inputs
+ * (blobs DATA/blobs/<consumer id>/<hex>, opened here, read by the
+ * unpacker) and files put in before the cell starts; the files are then
+ * the workspace's, not the cell's. Without one, /work is the cell's tmpfs
+ * and a job with inputs cannot run. 0, or -errno with the sentence for the
+ * job's error in msg (run->ws is the caller's to destroy either way). */
+static int
+run_workspace(struct job_run *run, struct exec_args *ea, uid_t uid, gid_t gid,
+    char *msg, size_t size)
+{
+	const struct worker_config *cfg = run->cfg;
+	const struct claimed_job *j = run->j;
+	struct cell_input in[JC_MAX_INPUTS];
+	char names[JC_MAX_INPUTS][16];
+	size_t n = 0;
+	int r = 0;
+
+	if (!cfg->data_dir) {
+		if (ea->ninputs == 0)
+			return 0;
+		(void) snprintf(msg, size, "the job has inputs but this worker "
+		    "has no [storage] data_dir");
+		return -ENOTSUP;
+	}
+	if (ea->ninputs > JC_MAX_INPUTS)
+		return -E2BIG;
+	if ((r = cell_workspace_create(cfg->data_dir, j->id, uid, gid,
+	    (uint64_t) j->disk_mb, &run->ws, msg, size)) < 0)
+		return r;
+	for (n = 0; n < ea->ninputs; n++) {
+		char p[JC_PATH_MAX];
+
+		(void) snprintf(names[n], sizeof(names[n]), "inputs[%zu]", n);
+		in[n] = (struct cell_input) { .name = names[n],
+			.path = ea->inputs[n].path, .tar = ea->inputs[n].tar,
+			.executable = ea->inputs[n].executable };
+		if ((size_t) snprintf(p, sizeof(p), "%s/blobs/%lld/%s",
+		    cfg->data_dir, (long long) j->consumer_id,
+		    ea->inputs[n].digest) >= sizeof(p)) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		if ((in[n].fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) <
+		    0) {
+			r = -errno;
+			(void) snprintf(msg, size, "input %s: the blob "
+			    "sha256:%s is gone (%s)", names[n],
+			    ea->inputs[n].digest, strerror(-r));
+			break;
+		}
+	}
+	if (r == 0)
+		r = cell_workspace_fill(run->ws, uid, gid, (uint64_t) j->disk_mb,
+		    ea->files, ea->nfiles, in, n, msg, size);
+	for (size_t i = 0; i < n; i++)
+		(void) close(in[i].fd);
+	return r;
+}
+
 /* The cell's spec from the job and its translated argv; starts the cell.
  * 0, or -errno with the sentence for the job's error in msg. */
 static int
@@ -184,6 +245,11 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 		exec_args_release(&ea);
 		return r;
 	}
+	if ((r = run_workspace(run, &ea, cfg->uid_base + (uid_t) cfg->slot,
+	    cfg->uid_base + (gid_t) cfg->slot, msg, size)) < 0) {
+		exec_args_release(&ea);
+		return r;
+	}
 	spec = (struct cell_spec) {
 		.job_id = j->id, .argv = ea.argv, .envp = ea.envp,
 		.stdin_fd = in_fd,
@@ -194,21 +260,26 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 		.cpus = (uint64_t) j->cpus, .pids = (uint64_t) j->pids,
 		.files = ea.files, .nfiles = ea.nfiles, .cwd = ea.cwd,
 		.network = ea.network, .image = ea.image,
+		.workspace = run->ws,
 		.max_run_ms = j->timeout_ms + cfg->kill_grace_ms,
 		.keepalive = renew_lease, .keepalive_arg = &lease,
 	};
+	if (run->ws) {	/* filled already */
+		spec.files = NULL;
+		spec.nfiles = 0;
+	}
 	r = ops->start(&spec, &run->cell, msg, size);
 	exec_args_release(&ea);
 	return r;
 }
 
-/* The job's workspace as a directory fd on the host, valid until the
- * cell is released; -1 where the cell keeps none (a tmpfs /work). */
+/* The job's workspace as a directory fd on the host (the disk
+ * workspace's root, cell.h), valid until it is destroyed; -1 where the
+ * cell keeps none (a tmpfs /work, without [storage] data_dir). */
 static int
 run_workspace_fd(const struct job_run *run)
 {
-	(void) run;
-	return -1;	/* XXX(#13): the disk workspace's root fd */
+	return run->ws ? cell_workspace_dirfd(run->ws) : -1;
 }
 
 /* Collects the artifacts of a job that ran to its end (succeeded, failed
@@ -490,6 +561,7 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	lc->oldest_mono_ms = 0;
 	lc->carry_len[1] = lc->carry_len[2] = 0;
 	if (run_start(&run, ops, msg, sizeof(msg)) < 0) {
+		cell_workspace_destroy(run.ws);
 		finish_error(db, j->id, lc, msg, next);
 		return;
 	}
@@ -509,6 +581,8 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	/* Every process of the cell is gone now; its workspace is not. */
 	run_artifacts(&run, &arts, &res, amsg, sizeof(amsg));
 	ops->release(&run.cell);
+	cell_workspace_destroy(run.ws);	/* after the cell: docker's bind */
+	run.ws = NULL;
 	(void) sqlite3_finalize(run.cancel_st);	/* NULL is a no-op */
 	run.cancel_st = NULL;
 	if (res.status == JOB_ERROR)

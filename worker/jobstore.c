@@ -96,7 +96,7 @@ claim_locked(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
 	    "started_at = ?1, worker = ?2, lease_until = ?3 "
 	    "WHERE id = ?4 AND status = 'queued' "
 	    "RETURNING spec, stdin, timeout_ms, disk_mb, memory_mb, cpus, pids, "
-	    "sandbox",
+	    "sandbox, consumer_id",
 	    &up)) < 0)
 		return r;
 	if (sqlite3_bind_int64(up, 1, now) != SQLITE_OK ||
@@ -124,6 +124,7 @@ claim_locked(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
 	j.memory_mb = sqlite3_column_int64(up, 4);
 	j.cpus = sqlite3_column_int64(up, 5);
 	j.pids = sqlite3_column_int64(up, 6);
+	j.consumer_id = sqlite3_column_int64(up, 8);
 	if (sqlite3_column_text(up, 7))
 		(void) str_copy(j.sandbox, sizeof(j.sandbox),
 		    (const char *) sqlite3_column_text(up, 7));

@@ -193,7 +193,9 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 	r = -E2BIG;
 	if (str_copy(s.db, sizeof(s.db), arg_db ? arg_db : cfg->worker_db) < 0 ||
 	    str_copy(s.doorbell, sizeof(s.doorbell), arg_doorbell ?
-	    arg_doorbell : cfg->worker_doorbell) < 0) {
+	    arg_doorbell : cfg->worker_doorbell) < 0 ||
+	    str_copy(s.data_dir, sizeof(s.data_dir), cfg->storage_data_dir) <
+	    0) {
 		(void) snprintf(errmsg, size, "a path is too long");
 		goto out;
 	}
@@ -495,6 +497,8 @@ reload(void)
 	memcpy(next.db, cur.db, sizeof(next.db));
 	memcpy(next.doorbell, cur.doorbell, sizeof(next.doorbell));
 	next.uid_base = cur.uid_base;
+	/* Workspaces live there: a new one only at the next start. */
+	(void) str_copy(next.data_dir, sizeof(next.data_dir), cur.data_dir);
 	log_info("SIGHUP: config reloaded: slots=%d kill_grace_ms=%lld "
 	    "drain_grace_ms=%lld output_cap=%lld (for jobs claimed from now on)",
 	    next.slots, (long long) next.kill_grace_ms,
@@ -671,8 +675,17 @@ startup(int *ret_bell_fd)
 		    "socket address allows", arg_docker_socket);
 		return -1;
 	}
-	/* Before any worker exists: every container of ours is an orphan. */
+	/* Before any worker exists: every container of ours is an orphan,
+	 * and every disk workspace a crash's leftover. */
 	docker_beat();
+	if (cur.data_dir[0] && (r = cell_workspace_sweep(cur.data_dir)) != 0) {
+		if (r < 0)
+			log_errno(r, "cannot sweep the workspaces under '%s', "
+			    "ignoring", cur.data_dir);
+		else
+			log_warn("removed %d workspace(s) left by a previous "
+			    "run", r);
+	}
 	/* The row workers' claims read, before the first worker. */
 	(void) with_db(do_heartbeat, NULL);
 	if (arg_docker_socket && cell_unpacker_find(docker_unpacker,

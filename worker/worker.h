@@ -58,6 +58,7 @@ struct worker_config {
 /* A claimed job, as the worker needs it. */
 struct claimed_job {
 	char id[JC_ID_LEN + 1];
+	int64_t consumer_id;	/* whose blobs the inputs are */
 	char *spec;		/* {"argv":[...],"env":{...}} */
 	size_t spec_len;
 	char *stdin_data;
@@ -174,6 +175,12 @@ int jobstore_supervisor_gone(sqlite3 *db, pid_t pid);
 int jobstore_job_final(sqlite3 *db, const char *job_id);
 
 /* exec_args.c: the job's argv and environment, built from the stored spec. */
+struct exec_input {
+	char digest[65];	/* hex: DATA/blobs/<consumer id>/<digest> */
+	char *path;		/* "" (tar): the workspace */
+	bool tar;
+	bool executable;
+};
 struct exec_args {
 	char **argv;
 	char **envp;
@@ -183,6 +190,8 @@ struct exec_args {
 	char *cwd;
 	bool network;
 	char *image;		/* image backends: the spec's "image", or NULL */
+	struct exec_input *inputs;	/* the spec's "inputs", owned */
+	size_t ninputs;
 };
 /* image: the backend runs images (CELL_OPS_IMAGE): read "image", keep the
  * image's PATH. 0 or -errno (-EINVAL: the spec does not parse). */
