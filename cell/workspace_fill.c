@@ -148,8 +148,8 @@ extract_data(struct fill_ctx *c, struct archive *a, int fd, const char *path,
 		if (r == ARCHIVE_EOF)
 			return 0;
 		if (r < ARCHIVE_WARN)
-			return fail(c, EINVAL, "is truncated or corrupt at",
-			    name);
+			return fail(c, EINVAL, "is truncated or corrupt "
+			    "(libarchive cannot read the data) at", name);
 		for (size_t done = 0; done < len;) {
 			ssize_t n = pwrite(fd, (const char *) blk + done,
 			    len - done, (off_t) off + (off_t) done);
@@ -276,16 +276,16 @@ extract_tar(struct fill_ctx *c, int blob_fd, const char *base)
 	    archive_read_support_filter_bzip2(a) != ARCHIVE_OK ||
 	    archive_read_support_format_tar(a) != ARCHIVE_OK ||
 	    archive_read_open_fd(a, blob_fd, 1 << 17) != ARCHIVE_OK) {
-		r = fail(c, EINVAL, "is not a tar archive (plain, gzip, xz, zstd "
-		    "or bzip2):", archive_error_string(a));
+		r = fail(c, EINVAL, "is not a readable tar archive (plain, gzip, "
+		    "xz, zstd or bzip2):", archive_error_string(a));
 		goto out;
 	}
 	while ((ar = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
 		if (ar < ARCHIVE_WARN) {
 			r = fail(c, EINVAL, c->entries ? "is truncated or "
-			    "corrupt (libarchive:" : "is not a tar archive "
-			    "(plain, gzip, xz, zstd or bzip2) (libarchive:",
-			    archive_error_string(a));
+			    "corrupt after its first entries:" : "is not a "
+			    "readable tar archive (plain, gzip, xz, zstd or "
+			    "bzip2):", archive_error_string(a));
 			goto out;
 		}
 		if ((r = extract_entry(c, a, e, base)) < 0)
