@@ -402,6 +402,7 @@ cmd_gc(sqlite3 *db)
 	struct jw w;
 	int r;
 
+	strbuf_init(&sb, 4096);
 	if ((r = gc_run(db, &p, &s)) < 0)
 		return fail("gc stopped: %s%s", strerror(-r), r == -EBUSY ?
 		    " (the database stayed locked; what was done is done)" : "");
@@ -418,7 +419,6 @@ cmd_gc(sqlite3 *db)
 		    s.errors ? "; some files could not be removed" : "");
 		return s.errors ? 1 : 0;
 	}
-	strbuf_init(&sb, 4096);
 	jw_init(&w, &sb);
 	jw_obj_open(&w);
 	jw_kv_bool(&w, "dry_run", arg_dry_run);

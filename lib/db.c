@@ -255,14 +255,23 @@ db_close(sqlite3 *db)
 int
 db_auto_vacuum_convert(sqlite3 *db)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int mode, r;
+	const char *path = sqlite3_db_filename(db, "main");
+	sqlite3_stmt *st = NULL;
+	sqlite3 *look = NULL;
+	int mode = -1, r;
 
-	if ((r = db_prepare(db, "PRAGMA auto_vacuum", &st)) < 0)
-		return r;
-	if (sqlite3_step(st) != SQLITE_ROW)
+	/* The file's own mode, through a connection that has not asked for
+	 * another one (db_open did: this one would report its wish). */
+	if (!path || !*path)
+		return -EINVAL;
+	if (sqlite3_open_v2(path, &look, SQLITE_OPEN_READONLY, NULL) ==
+	    SQLITE_OK && sqlite3_prepare_v2(look, "PRAGMA auto_vacuum", -1, &st,
+	    NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		mode = sqlite3_column_int(st, 0);
+	(void) sqlite3_finalize(st);
+	(void) sqlite3_close_v2(look);
+	if (mode < 0)
 		return -EIO;
-	mode = sqlite3_column_int(st, 0);
 	if (mode == 2)
 		return 0;
 	/* VACUUM rewrites the file (needs its size again in free space)
