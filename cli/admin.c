@@ -29,8 +29,8 @@ static bool arg_json;
 static bool arg_yes;
 static bool arg_dry_run;
 static int64_t arg_max_concurrent = -1, arg_max_per_day = -1,
-    arg_max_queued = -1, arg_max_storage_mb = -1;
-static struct config cfg;	/* the config file's (gc reads [storage],
+	       arg_max_queued = -1, arg_max_storage_mb = -1;
+static struct config cfg; /* the config file's (gc reads [storage],
 				 * [retention]) */
 
 static void
@@ -131,13 +131,16 @@ cmd_init(sqlite3 *db)
 	int r = db_auto_vacuum_convert(db);
 
 	if (r == 1)
-		fprintf(stderr, "jobcell-admin: the database now returns freed "
+		fprintf(stderr,
+		    "jobcell-admin: the database now returns freed "
 		    "pages to the filesystem (auto_vacuum, one VACUUM)\n");
 	else if (r < 0)
-		fprintf(stderr, "jobcell-admin: cannot switch the database to "
+		fprintf(stderr,
+		    "jobcell-admin: cannot switch the database to "
 		    "auto_vacuum now (%s): it works, but its file will not "
 		    "shrink; run 'jobcell-admin init' again with the services "
-		    "stopped\n", r == -EBUSY ? "it is in use" : strerror(-r));
+		    "stopped\n",
+		    r == -EBUSY ? "it is in use" : strerror(-r));
 	if (arg_json)
 		printf("{\"db\":\"ok\",\"schema_version\":%d}\n", DB_SCHEMA_VERSION);
 	else
@@ -158,22 +161,25 @@ cmd_create(sqlite3 *db)
 		    "[A-Za-z0-9._-]", JC_CONSUMER_NAME_MAX);
 	if ((r = key_generate(&k)) < 0 || (r = key_hash(k.secret, hash)) < 0)
 		return fail("cannot generate a key: %s", strerror(-r));
-	if (db_prepare(db, "INSERT INTO consumers (name, key_id, key_hash, "
-	    "max_concurrent, max_per_day, max_queued, created_at, "
-	    "max_storage_mb) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &st) < 0)
+	if (db_prepare(db,
+		"INSERT INTO consumers (name, key_id, key_hash, "
+		"max_concurrent, max_per_day, max_queued, created_at, "
+		"max_storage_mb) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		&st) < 0)
 		return fail("%s", sqlite3_errmsg(db));
 	if (sqlite3_bind_text(st, 1, arg_name, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_text(st, 2, k.id, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_blob(st, 3, hash, KEY_HASH_LEN, SQLITE_TRANSIENT) ||
-	    sqlite3_bind_int64(st, 4, arg_max_concurrent > 0 ?
-	    arg_max_concurrent : 2) ||
-	    sqlite3_bind_int64(st, 5, arg_max_per_day > 0 ?
-	    arg_max_per_day : 10000) ||
-	    sqlite3_bind_int64(st, 6, arg_max_queued > 0 ?
-	    arg_max_queued : 1000) ||
+	    sqlite3_bind_int64(st, 4,
+		arg_max_concurrent > 0 ? arg_max_concurrent : 2) ||
+	    sqlite3_bind_int64(st, 5,
+		arg_max_per_day > 0 ? arg_max_per_day : 10000) ||
+	    sqlite3_bind_int64(st, 6,
+		arg_max_queued > 0 ? arg_max_queued : 1000) ||
 	    sqlite3_bind_int64(st, 7, time_now_ms()) ||
-	    sqlite3_bind_int64(st, 8, arg_max_storage_mb > 0 ?
-	    arg_max_storage_mb : JC_MAX_STORAGE_MB_DEFAULT))
+	    sqlite3_bind_int64(st, 8,
+		arg_max_storage_mb > 0 ? arg_max_storage_mb :
+					 JC_MAX_STORAGE_MB_DEFAULT))
 		return fail("%s", sqlite3_errmsg(db));
 	rc = sqlite3_step(st);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT)
@@ -242,13 +248,15 @@ cmd_set_quota(sqlite3 *db)
 	if (arg_max_concurrent < 0 && arg_max_per_day < 0 &&
 	    arg_max_queued < 0 && arg_max_storage_mb < 0)
 		return fail("set-quota needs --max-concurrent, --max-per-day, "
-		    "--max-queued or --max-storage-mb");
-	if (db_prepare(db, "UPDATE consumers SET "
-	    "max_concurrent = CASE WHEN ?1 > 0 THEN ?1 ELSE max_concurrent END, "
-	    "max_per_day = CASE WHEN ?2 > 0 THEN ?2 ELSE max_per_day END, "
-	    "max_queued = CASE WHEN ?3 > 0 THEN ?3 ELSE max_queued END, "
-	    "max_storage_mb = CASE WHEN ?5 > 0 THEN ?5 ELSE max_storage_mb END "
-	    "WHERE name = ?4", &st) < 0 ||
+			    "--max-queued or --max-storage-mb");
+	if (db_prepare(db,
+		"UPDATE consumers SET "
+		"max_concurrent = CASE WHEN ?1 > 0 THEN ?1 ELSE max_concurrent END, "
+		"max_per_day = CASE WHEN ?2 > 0 THEN ?2 ELSE max_per_day END, "
+		"max_queued = CASE WHEN ?3 > 0 THEN ?3 ELSE max_queued END, "
+		"max_storage_mb = CASE WHEN ?5 > 0 THEN ?5 ELSE max_storage_mb END "
+		"WHERE name = ?4",
+		&st) < 0 ||
 	    sqlite3_bind_int64(st, 1, arg_max_concurrent) ||
 	    sqlite3_bind_int64(st, 2, arg_max_per_day) ||
 	    sqlite3_bind_int64(st, 3, arg_max_queued) ||
@@ -274,9 +282,11 @@ cmd_list(sqlite3 *db)
 	int rc;
 
 	strbuf_init(&sb, 64 * 1024 * 1024);
-	if (db_prepare(db, "SELECT name, key_id, disabled, max_concurrent, "
-	    "max_per_day, max_queued, max_storage_mb, storage_bytes FROM "
-	    "consumers ORDER BY name", &st) < 0)
+	if (db_prepare(db,
+		"SELECT name, key_id, disabled, max_concurrent, "
+		"max_per_day, max_queued, max_storage_mb, storage_bytes FROM "
+		"consumers ORDER BY name",
+		&st) < 0)
 		return fail("%s", sqlite3_errmsg(db));
 	jw_init(&w, &sb);
 	jw_obj_open(&w);
@@ -381,8 +391,9 @@ gc_seen(void *arg, enum gc_kind kind, const char *what, int64_t bytes)
 {
 	(void) arg;
 	if (!arg_json)
-		printf("%s %s %s (%lld bytes)\n", arg_dry_run ? "would delete" :
-		    "deleted", gc_kind_name(kind), what, (long long) bytes);
+		printf("%s %s %s (%lld bytes)\n",
+		    arg_dry_run ? "would delete" : "deleted",
+		    gc_kind_name(kind), what, (long long) bytes);
 }
 
 static int
@@ -404,10 +415,13 @@ cmd_gc(sqlite3 *db)
 
 	strbuf_init(&sb, 4096);
 	if ((r = gc_run(db, &p, &s)) < 0)
-		return fail("gc stopped: %s%s", strerror(-r), r == -EBUSY ?
-		    " (the database stayed locked; what was done is done)" : "");
+		return fail("gc stopped: %s%s", strerror(-r),
+		    r == -EBUSY ?
+			" (the database stayed locked; what was done is done)" :
+			"");
 	if (!arg_json) {
-		printf("%s: %lld jobs (%lld log bytes), %lld artifacts (%lld "
+		printf(
+		    "%s: %lld jobs (%lld log bytes), %lld artifacts (%lld "
 		    "bytes), %lld blobs (%lld bytes), %lld orphan files (%lld "
 		    "bytes); %lld database pages freed%s\n",
 		    arg_dry_run ? "would delete" : "deleted",
@@ -497,10 +511,12 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			if (parse_quota("--max-storage-mb", optarg,
-			    &arg_max_storage_mb) < 0)
+				&arg_max_storage_mb) < 0)
 				return 2;
 			break;
-		case 'D': arg_dry_run = true; break;
+		case 'D':
+			arg_dry_run = true;
+			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("jobcell-admin %s\n", PACKAGE_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -530,8 +546,8 @@ main(int argc, char **argv)
 	    strcmp(cmd, "disable-consumer") != 0 &&
 	    strcmp(cmd, "enable-consumer") != 0 &&
 	    strcmp(cmd, "set-quota") != 0 && strcmp(cmd, "rotate-key") != 0 &&
-	    strcmp(cmd, "delete-consumer") != 0 && strcmp(cmd, "db-info") != 0 &&
-	    strcmp(cmd, "gc") != 0) {
+	    strcmp(cmd, "delete-consumer") != 0 &&
+	    strcmp(cmd, "db-info") != 0 && strcmp(cmd, "gc") != 0) {
 		fail("unknown command '%s'", cmd);
 		usage(stderr);
 		return 2;

@@ -27,7 +27,8 @@
 static int
 no_data_dir(struct api_err *err)
 {
-	return api_err_set(err, 503, "unavailable", "this server stores no "
+	return api_err_set(err, 503, "unavailable",
+	    "this server stores no "
 	    "blobs: it has no data directory ([storage] data_dir)");
 }
 
@@ -60,8 +61,10 @@ blob_row(sqlite3 *db, int64_t consumer_id, const char *hex, int64_t now,
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prepare_cached(db, "SELECT size FROM blobs WHERE "
-	    "consumer_id = ? AND digest = ?", &st)) < 0)
+	if ((r = db_prepare_cached(db,
+		 "SELECT size FROM blobs WHERE "
+		 "consumer_id = ? AND digest = ?",
+		 &st)) < 0)
 		return r;
 	if (sqlite3_bind_int64(st, 1, consumer_id) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC) != SQLITE_OK)
@@ -79,13 +82,15 @@ blob_row(sqlite3 *db, int64_t consumer_id, const char *hex, int64_t now,
 	{
 		_cleanup_reset_ sqlite3_stmt *up = NULL;
 
-		if ((r = db_prepare_cached(db, "UPDATE blobs SET "
-		    "last_used_at = ? WHERE consumer_id = ? AND digest = ?",
-		    &up)) < 0)
+		if ((r = db_prepare_cached(db,
+			 "UPDATE blobs SET "
+			 "last_used_at = ? WHERE consumer_id = ? AND digest = ?",
+			 &up)) < 0)
 			return r;
 		if (sqlite3_bind_int64(up, 1, now) != SQLITE_OK ||
 		    sqlite3_bind_int64(up, 2, consumer_id) != SQLITE_OK ||
-		    sqlite3_bind_text(up, 3, hex, -1, SQLITE_STATIC) != SQLITE_OK)
+		    sqlite3_bind_text(up, 3, hex, -1, SQLITE_STATIC) !=
+			SQLITE_OK)
 			return -EIO;
 		rc = sqlite3_step(up);
 		if (rc != SQLITE_DONE)
@@ -104,8 +109,10 @@ storage_check(sqlite3 *db, int64_t consumer_id, int64_t size,
 	int64_t max_mb, used;
 	int r, rc;
 
-	if ((r = db_prepare_cached(db, "SELECT max_storage_mb, storage_bytes "
-	    "FROM consumers WHERE id = ?", &st)) < 0)
+	if ((r = db_prepare_cached(db,
+		 "SELECT max_storage_mb, storage_bytes "
+		 "FROM consumers WHERE id = ?",
+		 &st)) < 0)
 		return r;
 	if (sqlite3_bind_int64(st, 1, consumer_id) != SQLITE_OK)
 		return -EIO;
@@ -116,9 +123,11 @@ storage_check(sqlite3 *db, int64_t consumer_id, int64_t size,
 	used = sqlite3_column_int64(st, 1);
 	if (used <= max_mb * MIB && size <= max_mb * MIB - used)
 		return 0;
-	api_err_set(err, 429, "quota_exceeded", "this blob (%" PRId64
+	api_err_set(err, 429, "quota_exceeded",
+	    "this blob (%" PRId64
 	    " bytes) does not fit the storage quota: %" PRId64 " of %" PRId64
-	    " MiB used", size, (used + MIB - 1) / MIB, max_mb);
+	    " MiB used",
+	    size, (used + MIB - 1) / MIB, max_mb);
 	err->retry_after_s = srv->retry_storage_s;
 	return 1;
 }
@@ -127,8 +136,8 @@ storage_check(sqlite3 *db, int64_t consumer_id, int64_t size,
  * write transaction. 201, 200 (this consumer has it already: the body file
  * is dropped), 429 with err, or -errno. */
 static int
-blob_store(struct req *rq, const char *body_path, const char *hex,
-    int64_t size, struct api_err *err)
+blob_store(struct req *rq, const char *body_path, const char *hex, int64_t size,
+    struct api_err *err)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	char dir[CONFIG_PATH_MAX + 64], final[CONFIG_PATH_MAX + 160];
@@ -137,9 +146,9 @@ blob_store(struct req *rq, const char *body_path, const char *hex,
 	int r, rc;
 
 	if ((r = blob_path(rq->srv->data_dir, rq->consumer_id, NULL, dir,
-	    sizeof(dir))) < 0 ||
+		 sizeof(dir))) < 0 ||
 	    (r = blob_path(rq->srv->data_dir, rq->consumer_id, hex, final,
-	    sizeof(final))) < 0)
+		 sizeof(final))) < 0)
 		return r;
 	if ((r = db_exec_cached(rq->db, "BEGIN IMMEDIATE")) < 0)
 		return r;
@@ -147,29 +156,34 @@ blob_store(struct req *rq, const char *body_path, const char *hex,
 	if (r == 0) {
 		if ((r = db_exec_cached(rq->db, "COMMIT")) < 0)
 			goto fail;
-		(void) unlink(body_path);	/* nginx's cleanup would too */
+		(void) unlink(body_path); /* nginx's cleanup would too */
 		return 200;
 	}
 	if (r != -ENOENT)
 		goto fail;
-	if ((r = storage_check(rq->db, rq->consumer_id, size, rq->srv,
-	    err)) != 0)
+	if ((r = storage_check(rq->db, rq->consumer_id, size, rq->srv, err)) !=
+	    0)
 		goto fail;
 	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
-		r = log_errno(-errno, "consumer=%" PRId64 ": cannot create "
-		    "'%s'", rq->consumer_id, dir);
+		r = log_errno(-errno,
+		    "consumer=%" PRId64 ": cannot create "
+		    "'%s'",
+		    rq->consumer_id, dir);
 		goto fail;
 	}
 	if (rename(body_path, final) < 0) {
-		r = log_errno(-errno, "consumer=%" PRId64 ": cannot move the "
+		r = log_errno(-errno,
+		    "consumer=%" PRId64 ": cannot move the "
 		    "upload to '%s' (DATA/uploads and DATA/blobs must be one "
-		    "filesystem)", rq->consumer_id, final);
+		    "filesystem)",
+		    rq->consumer_id, final);
 		goto fail;
 	}
 	renamed = true;
-	if ((r = db_prepare_cached(rq->db, "INSERT INTO blobs (consumer_id, "
-	    "digest, size, created_at, last_used_at) VALUES (?, ?, ?, ?, ?)",
-	    &st)) < 0)
+	if ((r = db_prepare_cached(rq->db,
+		 "INSERT INTO blobs (consumer_id, "
+		 "digest, size, created_at, last_used_at) VALUES (?, ?, ?, ?, ?)",
+		 &st)) < 0)
 		goto fail;
 	if (sqlite3_bind_int64(st, 1, rq->consumer_id) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC) != SQLITE_OK ||
@@ -209,21 +223,25 @@ body_open(struct req *rq, const char *path, struct api_err *err)
 	    rq->srv->data_dir);
 	if (!path || !*path) {
 		log_warn("consumer=%" PRId64 ": PUT of a blob without "
-		    "JOBCELL_BODY_FILE: nginx's blob location is missing",
+			 "JOBCELL_BODY_FILE: nginx's blob location is missing",
 		    rq->consumer_id);
-		return api_err_set(err, 503, "unavailable", "uploads are not "
+		return api_err_set(err, 503, "unavailable",
+		    "uploads are not "
 		    "set up on this server (nginx passes no body file)");
 	}
 	if (blob_path_in_dir(uploads, path) < 0) {
 		log_warn("consumer=%" PRId64 ": body file '%s' is not in '%s': "
-		    "client_body_temp_path must be DATA/uploads",
+			 "client_body_temp_path must be DATA/uploads",
 		    rq->consumer_id, path, uploads);
-		return api_err_set(err, 503, "unavailable", "uploads are not "
+		return api_err_set(err, 503, "unavailable",
+		    "uploads are not "
 		    "set up on this server (the body file is elsewhere)");
 	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return log_errno(-errno, "consumer=%" PRId64 ": cannot open "
-		    "the body file '%s'", rq->consumer_id, path);
+		return log_errno(-errno,
+		    "consumer=%" PRId64 ": cannot open "
+		    "the body file '%s'",
+		    rq->consumer_id, path);
 	return fd;
 }
 
@@ -240,8 +258,10 @@ blobs_put(struct req *rq, const char *hex, struct api_err *err)
 	if (!rq->srv->data_dir || !*rq->srv->data_dir)
 		return no_data_dir(err);
 	if (blob_hex_check(hex) < 0)
-		return api_err_set(err, 400, "invalid_request", "the digest "
-		    "'sha256:%.64s' must be 64 lowercase hex digits", hex);
+		return api_err_set(err, 400, "invalid_request",
+		    "the digest "
+		    "'sha256:%.64s' must be 64 lowercase hex digits",
+		    hex);
 	if ((fd = body_open(rq, path, err)) < 0)
 		return fd;
 	if (fstat(fd, &stt) < 0)
@@ -250,21 +270,23 @@ blobs_put(struct req *rq, const char *hex, struct api_err *err)
 		return -EINVAL;
 	/* nginx's client_max_body_size should have refused it already. */
 	if (stt.st_size > max)
-		return api_err_set(err, 413, "payload_too_large", "the blob is "
+		return api_err_set(err, 413, "payload_too_large",
+		    "the blob is "
 		    "larger than this server's %" PRId64 " MiB (max_blob_mb)",
 		    rq->srv->max_blob_mb);
 	if ((r = blob_sha256_fd(fd, got, &size)) < 0)
 		return log_errno(r, "consumer=%" PRId64 ": cannot hash '%s'",
 		    rq->consumer_id, path);
 	if (strcmp(got, hex) != 0)
-		return api_err_set(err, 400, "invalid_request", "the body's "
-		    "digest is sha256:%s, not sha256:%s as the path says", got,
-		    hex);
+		return api_err_set(err, 400, "invalid_request",
+		    "the body's "
+		    "digest is sha256:%s, not sha256:%s as the path says",
+		    got, hex);
 	r = blob_store(rq, path, hex, size, err);
 	if (r == 201 || r == 200)
 		return reply_blob(rq, r, hex, size);
 	if (r == 1)
-		return -EINVAL;	/* err set: 429 */
+		return -EINVAL; /* err set: 429 */
 	return r;
 }
 

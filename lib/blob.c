@@ -24,7 +24,7 @@ blob_hex_check(const char *hex)
 		return -EINVAL;
 	for (i = 0; i < BLOB_HEX_LEN; i++)
 		if (!((hex[i] >= '0' && hex[i] <= '9') ||
-		    (hex[i] >= 'a' && hex[i] <= 'f')))
+			(hex[i] >= 'a' && hex[i] <= 'f')))
 			return -EINVAL;
 	return hex[i] == '\0' ? 0 : -EINVAL;
 }
@@ -88,8 +88,8 @@ blob_sha256_fd(int fd, char ret_hex[BLOB_HEX_LEN + 1], int64_t *ret_size)
 }
 
 int
-blob_path(const char *data_dir, int64_t consumer_id, const char *hex,
-    char *buf, size_t size)
+blob_path(const char *data_dir, int64_t consumer_id, const char *hex, char *buf,
+    size_t size)
 {
 	int n;
 

@@ -21,8 +21,7 @@ int blob_digest_parse(const char *digest, char ret_hex[BLOB_HEX_LEN + 1]);
  * BLOB_HASH_BUF_BYTES (so any size costs the same memory) and writes the
  * lowercase hex SHA-256 and the byte count. 0, -ENOMEM, -EIO (libcrypto),
  * or -errno from read(2). */
-int blob_sha256_fd(int fd, char ret_hex[BLOB_HEX_LEN + 1],
-    int64_t *ret_size);
+int blob_sha256_fd(int fd, char ret_hex[BLOB_HEX_LEN + 1], int64_t *ret_size);
 /* "DATA/blobs/<consumer_id>" (dir) or ".../<hex>" (hex != NULL) into
  * buf[size]; -E2BIG if it does not fit, -EINVAL on a bad id or hex. */
 int blob_path(const char *data_dir, int64_t consumer_id, const char *hex,

@@ -265,8 +265,10 @@ db_auto_vacuum_convert(sqlite3 *db)
 	if (!path || !*path)
 		return -EINVAL;
 	if (sqlite3_open_v2(path, &look, SQLITE_OPEN_READONLY, NULL) ==
-	    SQLITE_OK && sqlite3_prepare_v2(look, "PRAGMA auto_vacuum", -1, &st,
-	    NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		SQLITE_OK &&
+	    sqlite3_prepare_v2(look, "PRAGMA auto_vacuum", -1, &st, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
 		mode = sqlite3_column_int(st, 0);
 	(void) sqlite3_finalize(st);
 	(void) sqlite3_close_v2(look);

@@ -21,16 +21,20 @@
 
 #define FINAL_SQL "('succeeded', 'failed', 'timed_out', 'cancelled', 'error')"
 #define LIVE_SQL "('queued', 'running')"
-#define MAX_DEPTH 16	/* of a tree removed under DATA/artifacts */
+#define MAX_DEPTH 16 /* of a tree removed under DATA/artifacts */
 
 const char *
 gc_kind_name(enum gc_kind kind)
 {
 	switch (kind) {
-	case GC_JOB: return "job";
-	case GC_ARTIFACT: return "artifact";
-	case GC_BLOB: return "blob";
-	case GC_ORPHAN: return "orphan";
+	case GC_JOB:
+		return "job";
+	case GC_ARTIFACT:
+		return "artifact";
+	case GC_BLOB:
+		return "blob";
+	case GC_ORPHAN:
+		return "orphan";
 	}
 	return "?";
 }
@@ -88,8 +92,9 @@ tree_at(int dfd, const char *name, int depth, bool dry, int *errors)
 			(*errors)++;
 		return S_ISREG(st.st_mode) ? st.st_size : 0;
 	}
-	if (depth >= MAX_DEPTH || (fd = openat(dfd, name, O_RDONLY |
-	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	if (depth >= MAX_DEPTH ||
+	    (fd = openat(dfd, name,
+		 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		(*errors)++;
 		return 0;
 	}
@@ -97,7 +102,7 @@ tree_at(int dfd, const char *name, int depth, bool dry, int *errors)
 		(*errors)++;
 		return 0;
 	}
-	fd = -1;	/* the DIR owns it now */
+	fd = -1; /* the DIR owns it now */
 	while ((e = readdir(d)))
 		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
 			freed += tree_at(dirfd(d), e->d_name, depth + 1, dry,
@@ -140,12 +145,18 @@ jobs_batch(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s,
 	size_t n = 0, found = 0;
 	int r, rc;
 
-	if ((r = db_prepare(db, "SELECT id FROM jobs WHERE status IN "
-	    FINAL_SQL " AND finished_at < ? LIMIT ?", &sel)) < 0 ||
-	    (r = db_prepare(db, "DELETE FROM jobs WHERE id = ? AND status IN "
-	    FINAL_SQL " RETURNING log_bytes", &del)) < 0 ||
-	    (r = db_prepare(db, "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM "
-	    "artifacts WHERE job_id = ?", &art)) < 0)
+	if ((r = db_prepare(db,
+		 "SELECT id FROM jobs WHERE status IN " FINAL_SQL
+		 " AND finished_at < ? LIMIT ?",
+		 &sel)) < 0 ||
+	    (r = db_prepare(db,
+		 "DELETE FROM jobs WHERE id = ? AND status IN " FINAL_SQL
+		 " RETURNING log_bytes",
+		 &del)) < 0 ||
+	    (r = db_prepare(db,
+		 "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM "
+		 "artifacts WHERE job_id = ?",
+		 &art)) < 0)
 		return r;
 	if (sqlite3_bind_int64(sel, 1, cutoff) != SQLITE_OK ||
 	    sqlite3_bind_int(sel, 2, GC_BATCH_ROWS) != SQLITE_OK)
@@ -154,7 +165,7 @@ jobs_batch(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s,
 		const char *id = (const char *) sqlite3_column_text(sel, 0);
 
 		found++;
-		if (id && id_valid(id))	/* else not a name we made */
+		if (id && id_valid(id)) /* else not a name we made */
 			memcpy(ids[n++], id, JC_ID_LEN + 1);
 	}
 	if (rc != SQLITE_DONE)
@@ -169,7 +180,8 @@ jobs_batch(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s,
 
 		sqlite3_reset(art);
 		if (sqlite3_bind_text(art, 1, ids[i], -1, SQLITE_STATIC) !=
-		    SQLITE_OK || sqlite3_step(art) != SQLITE_ROW)
+			SQLITE_OK ||
+		    sqlite3_step(art) != SQLITE_ROW)
 			return rollback(db, -EIO);
 		s->artifacts += sqlite3_column_int64(art, 0);
 		s->artifact_bytes += sqlite3_column_int64(art, 1);
@@ -204,10 +216,12 @@ jobs_list(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s)
 	int64_t cutoff = p->now_ms - p->jobs_days * 86400000LL;
 	int r, rc;
 
-	if ((r = db_prepare(db, "SELECT id, log_bytes, (SELECT COUNT(*) FROM "
-	    "artifacts a WHERE a.job_id = j.id), (SELECT COALESCE(SUM(size), "
-	    "0) FROM artifacts a WHERE a.job_id = j.id) FROM jobs j WHERE "
-	    "status IN " FINAL_SQL " AND finished_at < ?", &sel)) < 0)
+	if ((r = db_prepare(db,
+		 "SELECT id, log_bytes, (SELECT COUNT(*) FROM "
+		 "artifacts a WHERE a.job_id = j.id), (SELECT COALESCE(SUM(size), "
+		 "0) FROM artifacts a WHERE a.job_id = j.id) FROM jobs j WHERE "
+		 "status IN " FINAL_SQL " AND finished_at < ?",
+		 &sel)) < 0)
 		return r;
 	if (sqlite3_bind_int64(sel, 1, cutoff) != SQLITE_OK)
 		return -EIO;
@@ -228,7 +242,7 @@ jobs_list(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s)
 static int
 gc_jobs(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s)
 {
-	static char ids[GC_BATCH_ROWS][JC_ID_LEN + 1];	/* one pass at a time */
+	static char ids[GC_BATCH_ROWS][JC_ID_LEN + 1]; /* one pass at a time */
 	char path[JC_PATH_MAX];
 	int r;
 
@@ -242,7 +256,7 @@ gc_jobs(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s)
 		/* The rows are gone: now their artifacts' files. */
 		for (size_t i = 0; i < n && have_data(p); i++)
 			if (data_path(p, path, sizeof(path), "artifacts",
-			    ids[i], NULL) == 0)
+				ids[i], NULL) == 0)
 				(void) tree_at(AT_FDCWD, path, 0, false,
 				    &s->errors);
 	} while (r == 1);
@@ -270,19 +284,25 @@ gc_artifacts(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s)
 		n = 0;
 		if ((r = db_exec(db, "BEGIN IMMEDIATE")) < 0)
 			return r;
-		if ((r = db_prepare(db, "SELECT job_id, path, file, size FROM "
-		    "artifacts WHERE expires_at < ? ORDER BY expires_at "
-		    "LIMIT ?", &sel)) < 0 ||
-		    (r = db_prepare(db, "DELETE FROM artifacts WHERE job_id = ? "
-		    "AND path = ?", &del)) < 0)
+		if ((r = db_prepare(db,
+			 "SELECT job_id, path, file, size FROM "
+			 "artifacts WHERE expires_at < ? ORDER BY expires_at "
+			 "LIMIT ?",
+			 &sel)) < 0 ||
+		    (r = db_prepare(db,
+			 "DELETE FROM artifacts WHERE job_id = ? "
+			 "AND path = ?",
+			 &del)) < 0)
 			return rollback(db, r);
 		if (sqlite3_bind_int64(sel, 1, p->now_ms) != SQLITE_OK ||
 		    sqlite3_bind_int(sel, 2, p->dry_run ? -1 : GC_BATCH_ROWS) !=
-		    SQLITE_OK)
+			SQLITE_OK)
 			return rollback(db, -EIO);
 		while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
-			const char *job = (const char *) sqlite3_column_text(sel, 0);
-			const char *file = (const char *) sqlite3_column_text(sel, 2);
+			const char *job = (const char *)
+			    sqlite3_column_text(sel, 0);
+			const char *file = (const char *)
+			    sqlite3_column_text(sel, 2);
 			int64_t size = sqlite3_column_int64(sel, 3);
 			char what[JC_PATH_MAX];
 
@@ -297,9 +317,9 @@ gc_artifacts(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s)
 				continue;
 			sqlite3_reset(del);
 			if (sqlite3_bind_value(del, 1,
-			    sqlite3_column_value(sel, 0)) != SQLITE_OK ||
+				sqlite3_column_value(sel, 0)) != SQLITE_OK ||
 			    sqlite3_bind_value(del, 2,
-			    sqlite3_column_value(sel, 1)) != SQLITE_OK ||
+				sqlite3_column_value(sel, 1)) != SQLITE_OK ||
 			    (rc = sqlite3_step(del)) != SQLITE_DONE)
 				return rollback(db, db_errno(rc));
 			/* A file whose name we would not build is left to
@@ -319,13 +339,13 @@ gc_artifacts(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s)
 			return rollback(db, r);
 		for (size_t i = 0; i < n && have_data(p); i++) {
 			if (data_path(p, path, sizeof(path), "artifacts",
-			    gone[i].job, gone[i].file) < 0)
+				gone[i].job, gone[i].file) < 0)
 				continue;
 			if (unlink(path) < 0 && errno != ENOENT)
 				s->errors++;
 			/* The job's folder, once empty. */
 			if (data_path(p, path, sizeof(path), "artifacts",
-			    gone[i].job, NULL) == 0)
+				gone[i].job, NULL) == 0)
 				(void) rmdir(path);
 		}
 	} while (n == GC_BATCH_ROWS);
@@ -349,8 +369,8 @@ blob_paths(const struct gc_policy *p, const struct gone_blob *b, char *path,
 	int r, n;
 
 	if ((r = blob_path(p->data_dir, b->consumer, b->hex, path, size)) < 0 ||
-	    (r = blob_path(p->data_dir, b->consumer, NULL, dir,
-	    sizeof(dir))) < 0)
+	    (r = blob_path(p->data_dir, b->consumer, NULL, dir, sizeof(dir))) <
+		0)
 		return r;
 	n = snprintf(aside, size, "%s/.gc-%s", dir, b->hex);
 	return n < 0 || (size_t) n >= size ? -E2BIG : 0;
@@ -371,21 +391,26 @@ gc_blobs(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s)
 		n = 0;
 		if ((r = db_exec(db, "BEGIN IMMEDIATE")) < 0)
 			return r;
-		if ((r = db_prepare(db, "SELECT consumer_id, digest, size FROM "
-		    "blobs b WHERE last_used_at < ? AND NOT EXISTS (SELECT 1 "
-		    "FROM job_blobs jb JOIN jobs j ON j.id = jb.job_id WHERE "
-		    "jb.consumer_id = b.consumer_id AND jb.digest = b.digest "
-		    "AND j.status IN " LIVE_SQL ") LIMIT ?", &sel)) < 0 ||
-		    (r = db_prepare(db, "DELETE FROM blobs WHERE consumer_id = ? "
-		    "AND digest = ?", &del)) < 0)
+		if ((r = db_prepare(db,
+			 "SELECT consumer_id, digest, size FROM "
+			 "blobs b WHERE last_used_at < ? AND NOT EXISTS (SELECT 1 "
+			 "FROM job_blobs jb JOIN jobs j ON j.id = jb.job_id WHERE "
+			 "jb.consumer_id = b.consumer_id AND jb.digest = b.digest "
+			 "AND j.status IN " LIVE_SQL ") LIMIT ?",
+			 &sel)) < 0 ||
+		    (r = db_prepare(db,
+			 "DELETE FROM blobs WHERE consumer_id = ? "
+			 "AND digest = ?",
+			 &del)) < 0)
 			return rollback(db, r);
 		if (sqlite3_bind_int64(sel, 1, cutoff) != SQLITE_OK ||
 		    sqlite3_bind_int(sel, 2, p->dry_run ? -1 : GC_BATCH_ROWS) !=
-		    SQLITE_OK)
+			SQLITE_OK)
 			return rollback(db, -EIO);
 		while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
 			struct gone_blob *b = &gone[n];
-			const char *hex = (const char *) sqlite3_column_text(sel, 1);
+			const char *hex = (const char *)
+			    sqlite3_column_text(sel, 1);
 			int64_t size = sqlite3_column_int64(sel, 2);
 			char what[96];
 
@@ -394,8 +419,8 @@ gc_blobs(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s)
 			if (blob_hex_check(hex) < 0)
 				continue;
 			memcpy(b->hex, hex, BLOB_HEX_LEN + 1);
-			(void) snprintf(what, sizeof(what), "%" PRId64
-			    "/sha256:%s", b->consumer, hex);
+			(void) snprintf(what, sizeof(what),
+			    "%" PRId64 "/sha256:%s", b->consumer, hex);
 			s->blobs++;
 			s->blob_bytes += size;
 			seen(p, GC_BLOB, what, size);
@@ -404,17 +429,18 @@ gc_blobs(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s)
 			/* Aside under the lock: an upload of these bytes
 			 * (which takes the lock) may put a new file at path
 			 * once we commit. */
-			if (have_data(p) && blob_paths(p, b, path, aside,
-			    sizeof(path)) == 0) {
+			if (have_data(p) &&
+			    blob_paths(p, b, path, aside, sizeof(path)) == 0) {
 				if (rename(path, aside) == 0)
 					b->moved = true;
 				else if (errno != ENOENT)
 					s->errors++;
 			}
 			sqlite3_reset(del);
-			if (sqlite3_bind_int64(del, 1, b->consumer) != SQLITE_OK ||
+			if (sqlite3_bind_int64(del, 1, b->consumer) !=
+				SQLITE_OK ||
 			    sqlite3_bind_text(del, 2, b->hex, -1,
-			    SQLITE_TRANSIENT) != SQLITE_OK ||
+				SQLITE_TRANSIENT) != SQLITE_OK ||
 			    (rc = sqlite3_step(del)) != SQLITE_DONE) {
 				r = db_errno(rc);
 				n++;
@@ -431,9 +457,10 @@ gc_blobs(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s)
 		if ((r = db_exec(db, "COMMIT")) < 0)
 			goto fail;
 		for (size_t i = 0; i < n; i++)
-			if (gone[i].moved && blob_paths(p, &gone[i], path,
-			    aside, sizeof(path)) == 0 && unlink(aside) < 0 &&
-			    errno != ENOENT)
+			if (gone[i].moved &&
+			    blob_paths(p, &gone[i], path, aside,
+				sizeof(path)) == 0 &&
+			    unlink(aside) < 0 && errno != ENOENT)
 				s->errors++;
 	} while (n == GC_BATCH_ROWS);
 	return 0;
@@ -441,8 +468,8 @@ fail:
 	/* The rows stay: so must their files. */
 	(void) db_exec(db, "ROLLBACK");
 	for (size_t i = 0; i < n; i++)
-		if (gone[i].moved && blob_paths(p, &gone[i], path, aside,
-		    sizeof(path)) == 0)
+		if (gone[i].moved &&
+		    blob_paths(p, &gone[i], path, aside, sizeof(path)) == 0)
 			(void) rename(aside, path);
 	return r;
 }
@@ -459,8 +486,8 @@ old_enough(const struct gc_policy *p, const struct stat *st)
 }
 
 static void
-orphan(const struct gc_policy *p, struct gc_stats *s, int dfd,
-    const char *dir, const char *name, const struct stat *st)
+orphan(const struct gc_policy *p, struct gc_stats *s, int dfd, const char *dir,
+    const char *name, const struct stat *st)
 {
 	char what[JC_PATH_MAX];
 	int64_t bytes;
@@ -484,9 +511,10 @@ row_exists(sqlite3 *db, const char *sql, int64_t a_int, const char *a_text,
 	if ((r = db_prepare(db, sql, &st)) < 0)
 		return r;
 	if ((a_text ? sqlite3_bind_text(st, 1, a_text, -1, SQLITE_STATIC) :
-	    sqlite3_bind_int64(st, 1, a_int)) != SQLITE_OK ||
-	    (b_text && sqlite3_bind_text(st, 2, b_text, -1, SQLITE_STATIC) !=
-	    SQLITE_OK))
+		      sqlite3_bind_int64(st, 1, a_int)) != SQLITE_OK ||
+	    (b_text &&
+		sqlite3_bind_text(st, 2, b_text, -1, SQLITE_STATIC) !=
+		    SQLITE_OK))
 		return -EIO;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -499,22 +527,22 @@ row_exists(sqlite3 *db, const char *sql, int64_t a_int, const char *a_text,
  * collection inserts a row for it meanwhile. */
 static int
 orphans_in(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s,
-    const char *dir, int (*has_row)(sqlite3 *db, const char *dir,
-    const char *name))
+    const char *dir,
+    int (*has_row)(sqlite3 *db, const char *dir, const char *name))
 {
 	_cleanup_close_ int fd = -1;
 	DIR *d;
 	struct dirent *e;
 	int r = 0;
 
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) < 0)
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) <
+	    0)
 		return errno == ENOENT ? 0 : -errno;
 	if (!(d = fdopendir(fd)))
 		return -errno;
 	fd = -1;
-	if (has_row && (r = db_exec(db, p->dry_run ? "BEGIN" :
-	    "BEGIN IMMEDIATE")) < 0) {
+	if (has_row &&
+	    (r = db_exec(db, p->dry_run ? "BEGIN" : "BEGIN IMMEDIATE")) < 0) {
 		(void) closedir(d);
 		return r;
 	}
@@ -523,7 +551,8 @@ orphans_in(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s,
 
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+			0 ||
 		    !old_enough(p, &st))
 			continue;
 		if (has_row && (r = has_row(db, dir, e->d_name)) != 0) {
@@ -550,11 +579,13 @@ blob_has_row(sqlite3 *db, const char *dir, const char *name)
 	if (!slash || sscanf(slash + 1, "%" SCNd64, &consumer) != 1)
 		return 1;
 	if (strncmp(name, ".gc-", 4) == 0)
-		return 0;	/* a collector that died between its steps */
+		return 0; /* a collector that died between its steps */
 	if (blob_hex_check(name) < 0)
 		return 0;
-	return row_exists(db, "SELECT 1 FROM blobs WHERE consumer_id = ? AND "
-	    "digest = ?", consumer, NULL, name);
+	return row_exists(db,
+	    "SELECT 1 FROM blobs WHERE consumer_id = ? AND "
+	    "digest = ?",
+	    consumer, NULL, name);
 }
 
 /* DATA/artifacts/<job id>: the job exists. */
@@ -564,8 +595,7 @@ job_has_row(sqlite3 *db, const char *dir, const char *name)
 	(void) dir;
 	if (!id_valid(name))
 		return 0;
-	return row_exists(db, "SELECT 1 FROM jobs WHERE id = ?", 0, name,
-	    NULL);
+	return row_exists(db, "SELECT 1 FROM jobs WHERE id = ?", 0, name, NULL);
 }
 
 /* DATA/artifacts/<job>/<file>: an artifacts row names it. */
@@ -577,9 +607,10 @@ artifact_has_row(sqlite3 *db, const char *dir, const char *name)
 	if (!slash)
 		return 1;
 	/* A folder is kept while any file under it has a row. */
-	return row_exists(db, "SELECT 1 FROM artifacts WHERE job_id = ?1 AND "
-	    "(file = ?2 OR substr(file, 1, length(?2) + 1) = ?2 || '/')", 0,
-	    slash + 1, name);
+	return row_exists(db,
+	    "SELECT 1 FROM artifacts WHERE job_id = ?1 AND "
+	    "(file = ?2 OR substr(file, 1, length(?2) + 1) = ?2 || '/')",
+	    0, slash + 1, name);
 }
 
 /* The subdirectories of DATA/<top>, each given to fn. */
@@ -595,8 +626,8 @@ each_subdir(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s,
 
 	if (data_path(p, path, sizeof(path), top, NULL, NULL) < 0)
 		return -E2BIG;
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) < 0)
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) <
+	    0)
 		return errno == ENOENT ? 0 : -errno;
 	if (!(d = fdopendir(fd)))
 		return -errno;
@@ -605,8 +636,10 @@ each_subdir(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s,
 		struct stat st;
 		int n;
 
-		if (e->d_name[0] == '.' || fstatat(dirfd(d), e->d_name, &st,
-		    AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+		if (e->d_name[0] == '.' ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+			0 ||
+		    !S_ISDIR(st.st_mode))
 			continue;
 		/* A dry run left the folders of jobs without a row, which
 		 * it counted whole already. */
@@ -677,7 +710,7 @@ give_back(sqlite3 *db, struct gc_stats *s)
 		    (r = freelist_count(db, &left)) < 0)
 			return r;
 		if (left >= was)
-			break;	/* auto_vacuum is off: nothing moves */
+			break; /* auto_vacuum is off: nothing moves */
 	}
 	s->db_pages_freed = before - left;
 	(void) db_exec(db, "PRAGMA wal_checkpoint(PASSIVE)");
@@ -689,7 +722,7 @@ gc_run(sqlite3 *db, const struct gc_policy *p, struct gc_stats *ret)
 {
 	int r;
 
-	*ret = (struct gc_stats) { 0 };
+	*ret = (struct gc_stats){ 0 };
 	if ((r = gc_jobs(db, p, ret)) < 0 ||
 	    (r = gc_artifacts(db, p, ret)) < 0 ||
 	    (r = gc_blobs(db, p, ret)) < 0)

@@ -27,16 +27,16 @@
 #include <sqlite3.h>
 
 #define GC_ORPHAN_AGE_MS (3600 * 1000LL)
-#define GC_BATCH_ROWS 200	/* rows deleted per write transaction */
-#define GC_VACUUM_PAGES 2000	/* pages freed per incremental_vacuum step */
+#define GC_BATCH_ROWS 200    /* rows deleted per write transaction */
+#define GC_VACUUM_PAGES 2000 /* pages freed per incremental_vacuum step */
 
 enum gc_kind { GC_JOB, GC_ARTIFACT, GC_BLOB, GC_ORPHAN };
 
 struct gc_policy {
-	const char *data_dir;		/* NULL or "": rows only */
-	int64_t now_ms;			/* wall clock, ms */
+	const char *data_dir; /* NULL or "": rows only */
+	int64_t now_ms;	      /* wall clock, ms */
 	int64_t jobs_days, artifacts_hours, blobs_hours;
-	bool dry_run;			/* count and list, delete nothing */
+	bool dry_run; /* count and list, delete nothing */
 	/* Called for each thing deleted (or, dry run, that would be): what
 	 * is a job id, "JOB/PATH", "CONSUMER/sha256:HEX" or a file path.
 	 * May be NULL. */
@@ -51,7 +51,7 @@ struct gc_stats {
 	int64_t blobs, blob_bytes;
 	int64_t orphans, orphan_bytes;
 	int64_t db_pages_freed;
-	int errors;			/* files that could not be removed */
+	int errors; /* files that could not be removed */
 };
 
 /* One pass. 0 with *ret filled, or -errno (-EBUSY: the database stayed

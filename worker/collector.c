@@ -35,23 +35,27 @@ collect(const struct collector_config *c)
 
 	if ((r = db_open(c->db_path, 0, 0, &db, errmsg, sizeof(errmsg))) < 0) {
 		log_warn("gc: cannot open the database: %s, retrying at the "
-		    "next interval", errmsg);
+			 "next interval",
+		    errmsg);
 		return 1;
 	}
 	r = gc_run(db, &p, &s);
 	db = db_close(db);
 	if (r < 0) {
-		log_errno(r, "gc: pass stopped after %lld jobs, %lld "
+		log_errno(r,
+		    "gc: pass stopped after %lld jobs, %lld "
 		    "artifacts, %lld blobs, retrying at the next interval",
 		    (long long) s.jobs, (long long) s.artifacts,
 		    (long long) s.blobs);
 		return 1;
 	}
 	if (s.jobs || s.artifacts || s.blobs || s.orphans || s.db_pages_freed)
-		log_info("gc: deleted %lld jobs (%lld log bytes), %lld "
+		log_info(
+		    "gc: deleted %lld jobs (%lld log bytes), %lld "
 		    "artifacts (%lld bytes), %lld blobs (%lld bytes), %lld "
 		    "orphan files (%lld bytes); %lld database pages freed in "
-		    "%lld ms", (long long) s.jobs, (long long) s.job_log_bytes,
+		    "%lld ms",
+		    (long long) s.jobs, (long long) s.job_log_bytes,
 		    (long long) s.artifacts, (long long) s.artifact_bytes,
 		    (long long) s.blobs, (long long) s.blob_bytes,
 		    (long long) s.orphans, (long long) s.orphan_bytes,
@@ -59,7 +63,8 @@ collect(const struct collector_config *c)
 		    (long long) (time_mono_ms() - t0));
 	if (s.errors)
 		log_warn("gc: %d files could not be removed, retrying at the "
-		    "next interval", s.errors);
+			 "next interval",
+		    s.errors);
 	return 0;
 }
 

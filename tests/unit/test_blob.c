@@ -15,14 +15,20 @@
 #include "tap.h"
 #include "banned.h"
 
-#define HEX_ABC "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-#define BIG_HEX "2b98b70051781969f52a33c9cd0e8392bb7a634a92a3be4597b25e13feb41ee6"
-#define HEX_EMPTY "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define HEX_ABC \
+	"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define BIG_HEX \
+	"2b98b70051781969f52a33c9cd0e8392bb7a634a92a3be4597b25e13feb41ee6"
+#define HEX_EMPTY \
+	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 static void
 test_parse(void)
 {
-	static const struct { const char *in; int r; } rows[] = {
+	static const struct {
+		const char *in;
+		int r;
+	} rows[] = {
 		{ "sha256:" HEX_ABC, 0 },
 		{ "sha256:" HEX_EMPTY, 0 },
 		{ "", -EINVAL },
@@ -32,9 +38,12 @@ test_parse(void)
 		{ "SHA256:" HEX_ABC, -EINVAL },
 		{ "sha256:" HEX_ABC "0", -EINVAL },
 		{ "sha256:ba7816bf", -EINVAL },
-		{ "sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD", -EINVAL },
-		{ "sha256:ga7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", -EINVAL },
-		{ "sha256: a7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", -EINVAL },
+		{ "sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD",
+		    -EINVAL },
+		{ "sha256:ga7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+		    -EINVAL },
+		{ "sha256: a7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+		    -EINVAL },
 	};
 	char hex[BLOB_HEX_LEN + 1];
 
@@ -94,7 +103,7 @@ test_hash(void)
 	memset(mib, 'a', 1024 * 1024);
 	fd = file_with(mib, 1024 * 1024, 3);
 	ok(fd >= 0 && lseek(fd, 0, SEEK_END) == 3 * 1024 * 1024 &&
-	    write_full(fd, "a", 1) == 0 && lseek(fd, 0, SEEK_SET) == 0,
+		write_full(fd, "a", 1) == 0 && lseek(fd, 0, SEEK_SET) == 0,
 	    "big file");
 	is_int(blob_sha256_fd(fd, hex, &size), 0, "hash big");
 	is_int(size, 3 * 1024 * 1024 + 1, "big size");
@@ -114,11 +123,15 @@ test_paths(void)
 	is_str(buf, "/d/blobs/7", "dir value");
 	is_int(blob_path("/d", 0, NULL, buf, sizeof(buf)), -EINVAL, "id 0");
 	is_int(blob_path("", 1, NULL, buf, sizeof(buf)), -EINVAL, "no dir");
-	is_int(blob_path("/d", 1, "../x", buf, sizeof(buf)), -EINVAL, "bad hex");
+	is_int(blob_path("/d", 1, "../x", buf, sizeof(buf)), -EINVAL,
+	    "bad hex");
 	is_int(blob_path("/d", 1, HEX_ABC, small, sizeof(small)), -E2BIG,
 	    "too long");
 
-	static const struct { const char *dir, *path; int r; } rows[] = {
+	static const struct {
+		const char *dir, *path;
+		int r;
+	} rows[] = {
 		{ "/d/uploads", "/d/uploads/0000000001", 0 },
 		{ "/d/uploads/", "/d/uploads/0000000001", 0 },
 		{ "/d/uploads", "/d/uploads", -EINVAL },

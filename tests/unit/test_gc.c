@@ -105,8 +105,7 @@ count(sqlite3 *db, const char *sql)
 	return sqlite3_column_int64(st, 0);
 }
 
-static int
-exec_fmt(sqlite3 *db, const char *fmt, ...) TAP_PRINTF(2, 3);
+static int exec_fmt(sqlite3 *db, const char *fmt, ...) TAP_PRINTF(2, 3);
 
 static int
 exec_fmt(sqlite3 *db, const char *fmt, ...)
@@ -134,10 +133,12 @@ add_job(sqlite3 *db, const char *id, const char *status, int64_t finished)
 
 	if (finished)
 		(void) snprintf(fin, sizeof(fin), "%lld", (long long) finished);
-	ok(exec_fmt(db, "INSERT INTO jobs (id, consumer_id, status, spec, "
-	    "timeout_ms, memory_mb, cpus, pids, disk_mb, created_at, "
-	    "finished_at) VALUES ('%s', 1, '%s', '{}', 1000, 64, 1, 16, 64, "
-	    "%lld, %s)", id, status, (long long) now - 50 * DAY_MS, fin) == 0,
+	ok(exec_fmt(db,
+	       "INSERT INTO jobs (id, consumer_id, status, spec, "
+	       "timeout_ms, memory_mb, cpus, pids, disk_mb, created_at, "
+	       "finished_at) VALUES ('%s', 1, '%s', '{}', 1000, 64, 1, 16, 64, "
+	       "%lld, %s)",
+	       id, status, (long long) now - 50 * DAY_MS, fin) == 0,
 	    "job %s", id);
 }
 
@@ -147,12 +148,14 @@ add_logs(sqlite3 *db, const char *id, int n, int size)
 {
 	ok(db_exec(db, "BEGIN") == 0, "begin logs");
 	for (int i = 1; i <= n; i++)
-		if (exec_fmt(db, "INSERT INTO job_logs (job_id, seq, stream, ts, "
-		    "data) VALUES ('%s', %d, 1, 0, zeroblob(%d))", id, i,
-		    size) < 0)
+		if (exec_fmt(db,
+			"INSERT INTO job_logs (job_id, seq, stream, ts, "
+			"data) VALUES ('%s', %d, 1, 0, zeroblob(%d))",
+			id, i, size) < 0)
 			break;
 	ok(exec_fmt(db, "UPDATE jobs SET log_bytes = %lld WHERE id = '%s'",
-	    (long long) n * size, id) == 0, "log_bytes");
+	       (long long) n * size, id) == 0,
+	    "log_bytes");
 	ok(db_exec(db, "COMMIT") == 0, "commit logs");
 }
 
@@ -160,32 +163,42 @@ static void
 setup(sqlite3 *db)
 {
 	static const char *const dirs[] = { "", "uploads", "blobs", "blobs/1",
-	    "artifacts", "artifacts/" JOB_NEW, "artifacts/" JOB_OLD,
-	    "artifacts/" JOB_GONE, "artifacts/" JOB_NEW "/sub" };
+		"artifacts", "artifacts/" JOB_NEW, "artifacts/" JOB_OLD,
+		"artifacts/" JOB_GONE, "artifacts/" JOB_NEW "/sub" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
 		make_dir(dirs[i]);
-	ok(db_exec(db, "INSERT INTO consumers (id, name, key_id, key_hash, "
-	    "created_at) VALUES (1, 'c', 'k', x'00', 0)") == 0, "consumer");
+	ok(db_exec(db,
+	       "INSERT INTO consumers (id, name, key_id, key_hash, "
+	       "created_at) VALUES (1, 'c', 'k', x'00', 0)") == 0,
+	    "consumer");
 	add_job(db, JOB_OLD, "succeeded", now - 40 * DAY_MS);
 	add_job(db, JOB_NEW, "failed", now - DAY_MS);
 	add_job(db, JOB_LIVE, "queued", 0);
-	add_logs(db, JOB_OLD, 2000, 4096);	/* 8 MB to give back */
+	add_logs(db, JOB_OLD, 2000, 4096); /* 8 MB to give back */
 	add_logs(db, JOB_NEW, 2, 100);
 	/* Artifacts: of the old job (go with it), one expired and one kept
 	 * of the new job; one kept in a subfolder. */
-	ok(exec_fmt(db, "INSERT INTO artifacts VALUES ('%s', 1, 'a.txt', "
-	    "'a.txt', 10, '%s', 0, %lld)", JOB_OLD, HEX_X,
-	    (long long) now + DAY_MS) == 0, "artifact of old job");
-	ok(exec_fmt(db, "INSERT INTO artifacts VALUES ('%s', 1, 'b.txt', "
-	    "'b.txt', 20, '%s', 0, %lld)", JOB_NEW, HEX_X,
-	    (long long) now - 1) == 0, "expired artifact");
-	ok(exec_fmt(db, "INSERT INTO artifacts VALUES ('%s', 1, 'c.txt', "
-	    "'c.txt', 30, '%s', 0, %lld)", JOB_NEW, HEX_X,
-	    (long long) now + DAY_MS) == 0, "kept artifact");
-	ok(exec_fmt(db, "INSERT INTO artifacts VALUES ('%s', 1, 'sub/d.txt', "
-	    "'sub/d.txt', 40, '%s', 0, %lld)", JOB_NEW, HEX_X,
-	    (long long) now + DAY_MS) == 0, "kept artifact in a folder");
+	ok(exec_fmt(db,
+	       "INSERT INTO artifacts VALUES ('%s', 1, 'a.txt', "
+	       "'a.txt', 10, '%s', 0, %lld)",
+	       JOB_OLD, HEX_X, (long long) now + DAY_MS) == 0,
+	    "artifact of old job");
+	ok(exec_fmt(db,
+	       "INSERT INTO artifacts VALUES ('%s', 1, 'b.txt', "
+	       "'b.txt', 20, '%s', 0, %lld)",
+	       JOB_NEW, HEX_X, (long long) now - 1) == 0,
+	    "expired artifact");
+	ok(exec_fmt(db,
+	       "INSERT INTO artifacts VALUES ('%s', 1, 'c.txt', "
+	       "'c.txt', 30, '%s', 0, %lld)",
+	       JOB_NEW, HEX_X, (long long) now + DAY_MS) == 0,
+	    "kept artifact");
+	ok(exec_fmt(db,
+	       "INSERT INTO artifacts VALUES ('%s', 1, 'sub/d.txt', "
+	       "'sub/d.txt', 40, '%s', 0, %lld)",
+	       JOB_NEW, HEX_X, (long long) now + DAY_MS) == 0,
+	    "kept artifact in a folder");
 	make_file("artifacts/" JOB_OLD "/a.txt", 10, 2 * 3600000);
 	make_file("artifacts/" JOB_NEW "/b.txt", 20, 2 * 3600000);
 	make_file("artifacts/" JOB_NEW "/c.txt", 30, 2 * 3600000);
@@ -196,7 +209,7 @@ setup(sqlite3 *db)
 	{
 		char p[512];
 		struct timespec ts[2] = { { (time_t) (now / 1000 - 7200), 0 },
-		    { (time_t) (now / 1000 - 7200), 0 } };
+			{ (time_t) (now / 1000 - 7200), 0 } };
 
 		path_of(p, sizeof(p), "artifacts/" JOB_GONE);
 		(void) utimensat(AT_FDCWD, p, ts, 0);
@@ -205,19 +218,22 @@ setup(sqlite3 *db)
 	}
 	/* Blobs: X old and unused, Y old but a queued job names it, Z
 	 * recent; O a file without a row (a crash), old. */
-	ok(exec_fmt(db, "INSERT INTO blobs VALUES (1, '%s', 100, 0, %lld), "
-	    "(1, '%s', 200, 0, %lld), (1, '%s', 300, 0, %lld)", HEX_X,
-	    (long long) now - 2 * DAY_MS, HEX_Y, (long long) now - 2 * DAY_MS,
-	    HEX_Z, (long long) now) == 0, "blobs");
+	ok(exec_fmt(db,
+	       "INSERT INTO blobs VALUES (1, '%s', 100, 0, %lld), "
+	       "(1, '%s', 200, 0, %lld), (1, '%s', 300, 0, %lld)",
+	       HEX_X, (long long) now - 2 * DAY_MS, HEX_Y,
+	       (long long) now - 2 * DAY_MS, HEX_Z, (long long) now) == 0,
+	    "blobs");
 	ok(exec_fmt(db, "INSERT INTO job_blobs VALUES ('%s', 1, '%s')",
-	    JOB_LIVE, HEX_Y) == 0, "job_blobs");
+	       JOB_LIVE, HEX_Y) == 0,
+	    "job_blobs");
 	make_file("blobs/1/" HEX_X, 100, 0);
 	make_file("blobs/1/" HEX_Y, 200, 0);
 	make_file("blobs/1/" HEX_Z, 300, 0);
 	make_file("blobs/1/" HEX_O, 400, 2 * 3600000);
-	make_file("blobs/1/" HEX_O "x", 1, 0);	/* recent: kept */
+	make_file("blobs/1/" HEX_O "x", 1, 0); /* recent: kept */
 	make_file("uploads/0000000001", 500, 2 * 3600000);
-	make_file("uploads/0000000002", 600, 0);	/* in progress */
+	make_file("uploads/0000000002", 600, 0); /* in progress */
 }
 
 static void
@@ -241,8 +257,9 @@ main(void)
 	char dbpath[128], errmsg[256];
 	sqlite3 *db = NULL;
 	struct gc_stats s;
-	struct gc_policy p = { .jobs_days = 30, .artifacts_hours = 168,
-	    .blobs_hours = 24 };
+	struct gc_policy p = { .jobs_days = 30,
+		.artifacts_hours = 168,
+		.blobs_hours = 24 };
 	int64_t storage, size_before, size_after;
 
 	(void) snprintf(dir, sizeof(dir), "/tmp/test_gc.XXXXXX");
@@ -252,11 +269,12 @@ main(void)
 	}
 	now = (int64_t) time(NULL) * 1000;
 	(void) snprintf(dbpath, sizeof(dbpath), "%s/t.db", dir);
-	ok(db_open(dbpath, 1, 1, &db, errmsg, sizeof(errmsg)) == 0,
-	    "open: %s", errmsg);
+	ok(db_open(dbpath, 1, 1, &db, errmsg, sizeof(errmsg)) == 0, "open: %s",
+	    errmsg);
 	if (!db)
 		return 1;
-	is_int(count(db, "PRAGMA auto_vacuum"), 2, "new database: auto_vacuum "
+	is_int(count(db, "PRAGMA auto_vacuum"), 2,
+	    "new database: auto_vacuum "
 	    "INCREMENTAL");
 	setup(db);
 	storage = count(db, "SELECT storage_bytes FROM consumers");
@@ -276,7 +294,8 @@ main(void)
 	is_int(s.orphans, 4, "dry run: 4 orphans");
 	is_int(count(db, "SELECT COUNT(*) FROM jobs"), 3, "dry run kept jobs");
 	ok(exists("blobs/1/" HEX_X) && exists("uploads/0000000001") &&
-	    exists("artifacts/" JOB_NEW "/b.txt"), "dry run kept files");
+		exists("artifacts/" JOB_NEW "/b.txt"),
+	    "dry run kept files");
 
 	(void) db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
 	size_before = file_bytes(dbpath);
@@ -294,18 +313,22 @@ main(void)
 	    0, "old job gone");
 	is_int(count(db, "SELECT COUNT(*) FROM job_logs"), 2,
 	    "its logs cascaded");
-	is_int(count(db, "SELECT COUNT(*) FROM artifacts"), 2, "2 artifacts "
+	is_int(count(db, "SELECT COUNT(*) FROM artifacts"), 2,
+	    "2 artifacts "
 	    "kept");
 	is_int(count(db, "SELECT COUNT(*) FROM blobs"), 2, "2 blobs kept");
 	is_int(count(db, "SELECT storage_bytes FROM consumers"),
 	    200 + 30 + 40 + 500, "storage_bytes follows");
 	ok(!exists("artifacts/" JOB_OLD), "old job's folder gone");
-	ok(!exists("artifacts/" JOB_NEW "/b.txt"), "expired artifact file gone");
+	ok(!exists("artifacts/" JOB_NEW "/b.txt"),
+	    "expired artifact file gone");
 	ok(exists("artifacts/" JOB_NEW "/c.txt"), "kept artifact file kept");
-	ok(exists("artifacts/" JOB_NEW "/sub/d.txt"), "kept artifact in a "
+	ok(exists("artifacts/" JOB_NEW "/sub/d.txt"),
+	    "kept artifact in a "
 	    "folder kept");
 	ok(!exists("artifacts/" JOB_NEW "/stray"), "old stray file gone");
-	ok(!exists("artifacts/" JOB_GONE), "folder of a job without a row "
+	ok(!exists("artifacts/" JOB_GONE),
+	    "folder of a job without a row "
 	    "gone");
 	ok(!exists("blobs/1/" HEX_X), "unused blob file gone");
 	ok(!exists("blobs/1/.gc-" HEX_X), "no aside file left");
@@ -321,7 +344,8 @@ main(void)
 	    (long long) size_before, (long long) size_after);
 
 	ok(gc_run(db, &p, &s) == 0 && s.jobs == 0 && s.blobs == 0 &&
-	    s.orphans == 0 && s.artifacts == 0, "a second pass finds nothing");
+		s.orphans == 0 && s.artifacts == 0,
+	    "a second pass finds nothing");
 	db = db_close(db);
 	{
 		/* Leave nothing behind: the folder holds only our files. */
