@@ -83,7 +83,7 @@ test_full(void)
 	char *argv[] = { a_sh, a_c, a_cmd, NULL };
 	char *envp[] = { e_path, e_odd, NULL };
 	static const struct cell_file files[] = {
-		{ "a.txt", "hello\n", 6 }, { "d/e/b.bin", "\0\1", 2 },
+		{ "a.txt", "hello\n", 6, false }, { "d/e/b.bin", "\0\1", 2, false },
 	};
 	struct cell_spec s = {
 		.job_id = "job_ABC-123", .argv = argv, .envp = envp,
