@@ -372,6 +372,43 @@ place_file(struct fill_ctx *c, int src_fd, const char *data, size_t len,
 	return 0;
 }
 
+static int
+cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *) a, y = *(const int *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Closes every fd but the workspace's root, the report pipe and the
+ * inputs: the worker's others (the database, the doorbell, other pipes)
+ * must not be within reach of code that parses hostile archives. */
+static int
+close_other_fds(int root_fd, int rep_w, const struct cell_input *inputs,
+    size_t ninputs)
+{
+	int keep[2 + JC_MAX_INPUTS];
+	size_t n = 0;
+	unsigned lo = 0;
+
+	if (ninputs > JC_MAX_INPUTS)
+		return -E2BIG;
+	keep[n++] = root_fd;
+	keep[n++] = rep_w;
+	for (size_t i = 0; i < ninputs; i++)
+		keep[n++] = inputs[i].fd;
+	qsort(keep, n, sizeof(*keep), cmp_int);
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < 0)
+			continue;
+		if ((unsigned) keep[i] > lo &&
+		    close_range(lo, (unsigned) keep[i] - 1, 0) < 0)
+			return -errno;
+		lo = (unsigned) keep[i] + 1;
+	}
+	return close_range(lo, ~0U, 0) < 0 ? -errno : 0;
+}
+
 /* The unpacker: never returns. */
 static _Noreturn void
 fill_child(int root_fd, int rep_w, uid_t uid, gid_t gid, uint64_t disk_mb,
@@ -384,6 +421,8 @@ fill_child(int root_fd, int rep_w, uid_t uid, gid_t gid, uint64_t disk_mb,
 	int r = 0;
 
 	(void) prctl(PR_SET_PDEATHSIG, (unsigned long) SIGKILL, 0L, 0L, 0L);
+	if ((errno = -close_other_fds(root_fd, rep_w, inputs, ninputs)) != 0)
+		goto sys;
 	/* Its own mount namespace (nothing it could mount reaches the
 	 * host), chrooted into the workspace, then the slot's ids: setuid
 	 * from root clears every capability (capabilities(7)). */
