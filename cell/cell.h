@@ -17,9 +17,9 @@
  * the cell checks again and never follows a symlink. */
 struct cell_file {
 	const char *path;
-	const char *data;	/* len bytes, any (binary) */
+	const char *data; /* len bytes, any (binary) */
 	size_t len;
-	bool executable;	/* mode 0755, else 0644 */
+	bool executable; /* mode 0755, else 0644 */
 };
 
 /* A disk workspace (workspace.c): a sparse ext4 image of the job's own,
@@ -47,7 +47,7 @@ struct cell_spec {
 	const struct cell_file *files;	/* nfiles entries, or NULL */
 	size_t nfiles;
 	const char *cwd;		/* relative to /work; NULL: /work */
-	const struct cell_workspace *workspace;	/* /work: this disk
+	const struct cell_workspace *workspace; /* /work: this disk
 					 * workspace (filled before start; files
 					 * then NULL); NULL: a tmpfs of disk_mb */
 	bool network;			/* outbound network (docs/operations.md,
@@ -170,12 +170,12 @@ int cell_unpacker_find(char *buf, size_t size);
 /* An input of the job: a blob the worker opened, unpacked (tar) or placed
  * (a file) at path in the workspace. */
 struct cell_input {
-	int fd;			/* the blob, read from its offset; not closed */
-	const char *name;	/* "inputs[N]", for the error sentence */
-	const char *path;	/* wspath; "" (tar only): the workspace root */
-	bool tar;		/* a tar archive (plain, gzip, xz, zstd, bzip2);
+	int fd;		  /* the blob, read from its offset; not closed */
+	const char *name; /* "inputs[N]", for the error sentence */
+	const char *path; /* wspath; "" (tar only): the workspace root */
+	bool tar;	  /* a tar archive (plain, gzip, xz, zstd, bzip2);
 				 * else a single file */
-	bool executable;	/* a file: mode 0755, else 0644 */
+	bool executable;  /* a file: mode 0755, else 0644 */
 };
 /* Makes the workspace of job_id under DATA/work: a sparse image of disk_mb
  * (mkfs.ext4, no journal, inodes bounded), attached to a loop device with
@@ -190,9 +190,13 @@ int cell_workspace_create(const char *data_dir, const char *job_id, uid_t uid,
  * a forked unpacker chrooted into it, as uid:gid with no capabilities and
  * no_new_privs (workspace_fill.c has the rules). 0, or -errno with the
  * sentence for the job's error in msg (naming the input). */
+/* max_ms bounds the whole (0: none; past it the unpacker is killed and the
+ * sentence says so); keepalive (may be NULL) is called every few seconds
+ * meanwhile (the job's lease). */
 int cell_workspace_fill(struct cell_workspace *ws, uid_t uid, gid_t gid,
     uint64_t disk_mb, const struct cell_file *files, size_t nfiles,
-    const struct cell_input *inputs, size_t ninputs, char *msg, size_t size);
+    const struct cell_input *inputs, size_t ninputs, int64_t max_ms,
+    void (*keepalive)(void *arg), void *arg, char *msg, size_t size);
 /* The workspace's root: an O_RDONLY | O_DIRECTORY | O_CLOEXEC fd owned by
  * ws (do not close it; dup it to keep it). Valid from create to destroy,
  * so also after the job's processes are gone (ops->collect) and before

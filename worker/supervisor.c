@@ -195,11 +195,12 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 			arg_docker_socket = CELL_DOCKER_SOCKET_DEFAULT;
 	}
 	r = -E2BIG;
-	if (str_copy(s.db, sizeof(s.db), arg_db ? arg_db : cfg->worker_db) < 0 ||
-	    str_copy(s.doorbell, sizeof(s.doorbell), arg_doorbell ?
-	    arg_doorbell : cfg->worker_doorbell) < 0 ||
+	if (str_copy(s.db, sizeof(s.db), arg_db ? arg_db : cfg->worker_db) <
+		0 ||
+	    str_copy(s.doorbell, sizeof(s.doorbell),
+		arg_doorbell ? arg_doorbell : cfg->worker_doorbell) < 0 ||
 	    str_copy(s.data_dir, sizeof(s.data_dir), cfg->storage_data_dir) <
-	    0) {
+		0) {
 		(void) snprintf(errmsg, size, "a path is too long");
 		goto out;
 	}
@@ -453,7 +454,9 @@ static pid_t
 spawn(int slot, int bell_fd, const sigset_t *oldmask)
 {
 	struct worker_config cfg = {
-		.db_path = cur.db, .doorbell_fd = bell_fd, .slot = slot,
+		.db_path = cur.db,
+		.doorbell_fd = bell_fd,
+		.slot = slot,
 		.uid_base = (uid_t) cur.uid_base,
 		.output_cap = (uint64_t) cur.output_cap,
 		.kill_grace_ms = (int) cur.kill_grace_ms,
@@ -654,6 +657,24 @@ parse_args(int argc, char **argv, enum log_level *level)
 	return -1;	/* go on */
 }
 
+/* Only while no worker runs (start, stop): removes every disk workspace
+ * (workspace.c) left by a worker that died mid-job. */
+static void
+sweep_workspaces(void)
+{
+	int r;
+
+	if (!cur.data_dir[0] || (r = cell_workspace_sweep(cur.data_dir)) == 0)
+		return;
+	if (r < 0)
+		log_errno(r, "cannot sweep the workspaces under '%s', ignoring",
+		    cur.data_dir);
+	else
+		log_warn("removed %d workspace(s) left by a worker that died "
+			 "mid-job",
+		    r);
+}
+
 /* Before the first worker: the cell host (cgroups), the previous run's
  * leftovers, the docker daemon, the first heartbeat, the doorbell. 0, or
  * -1 after logging. */
@@ -692,14 +713,7 @@ startup(int *ret_bell_fd)
 	/* Before any worker exists: every container of ours is an orphan,
 	 * and every disk workspace a crash's leftover. */
 	docker_beat();
-	if (cur.data_dir[0] && (r = cell_workspace_sweep(cur.data_dir)) != 0) {
-		if (r < 0)
-			log_errno(r, "cannot sweep the workspaces under '%s', "
-			    "ignoring", cur.data_dir);
-		else
-			log_warn("removed %d workspace(s) left by a previous "
-			    "run", r);
-	}
+	sweep_workspaces();
 	/* The row workers' claims read, before the first worker. */
 	(void) with_db(do_heartbeat, NULL);
 	if (arg_docker_socket && cell_unpacker_find(docker_unpacker,
@@ -904,6 +918,9 @@ main(int argc, char **argv)
 		}
 		reap_all(stopping);
 	}
+	/* Every worker is gone: what is left under DATA/work is a leftover
+	 * of a worker that was killed mid-job. */
+	sweep_workspaces();
 	(void) with_db(do_gone, NULL);
 	if (cur.doorbell[0])
 		(void) unlink(cur.doorbell);

@@ -16,8 +16,11 @@ load ../lib/cells
 setup_file() {
 	WS_DATA=$BATS_FILE_TMPDIR/data
 	export WS_DATA
+	# disk_mb up to 20 GiB (issue 13): sparse images cost no disk
 	cells_setup_file "[storage]
-data_dir = $WS_DATA"
+data_dir = $WS_DATA
+[limits]
+disk_max_mb = 20480"
 	[[ -z ${CELLS_SKIP:-} ]] || return 0
 	WS_TARS=$BATS_FILE_TMPDIR/tars
 	export WS_TARS

@@ -40,15 +40,15 @@ main(void)
 		{ "\"x\"", 400, "invalid_request", "object" },
 		{ "{}", 400, "invalid_request", "'command'" },
 		{ "{\"command\":\"true\",\"argv\":[\"x\"]}", 400,
-		  "invalid_request", "both" },
+		    "invalid_request", "both" },
 		{ "{\"command\":\"true\",\"timout\":5}", 400, "invalid_request",
-		  "'timout'" },
+		    "'timout'" },
 		{ "{\"command\":\"true\",\"command\":\"false\"}", 400,
-		  "invalid_request", "'command'" },
+		    "invalid_request", "'command'" },
 		{ "{\"command\":5}", 400, "invalid_request", "'command'" },
 		{ "{\"command\":\"\"}", 400, "invalid_request", "'command'" },
 		{ "{\"command\":\"a\\u0000b\"}", 400, "invalid_request",
-		  "'command'" },
+		    "'command'" },
 		{ "{\"command\":\"\xff\xfe\"}", 400, NULL, NULL },
 		{ "{\"command\":\"\xc0\xaf\"}", 400, NULL, NULL },
 		{ "{\"command\":\"\\ud800\"}", 400, NULL, NULL },
@@ -57,140 +57,157 @@ main(void)
 		{ "{\"argv\":[1]}", 400, "invalid_request", "'argv'" },
 		{ "{\"argv\":[\"\"]}", 400, "invalid_request", "'argv'" },
 		{ "{\"argv\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]"
-		  "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", 400, "invalid_json", NULL },
-		{ "{\"command\":\"true\",\"timeout\":0}", 400, "invalid_request",
-		  "'timeout'" },
-		{ "{\"command\":\"true\",\"timeout\":-1}", 400, "invalid_request",
-		  "'timeout'" },
+		  "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+		    400, "invalid_json", NULL },
+		{ "{\"command\":\"true\",\"timeout\":0}", 400,
+		    "invalid_request", "'timeout'" },
+		{ "{\"command\":\"true\",\"timeout\":-1}", 400,
+		    "invalid_request", "'timeout'" },
 		{ "{\"command\":\"true\",\"timeout\":3601}", 400,
-		  "invalid_request", "'timeout'" },
+		    "invalid_request", "'timeout'" },
 		{ "{\"command\":\"true\",\"timeout\":3600}", 0, NULL, NULL },
 		{ "{\"command\":\"true\",\"timeout\":1.5}", 400,
-		  "invalid_request", "'timeout'" },
+		    "invalid_request", "'timeout'" },
 		{ "{\"command\":\"true\",\"timeout\":\"5\"}", 400,
-		  "invalid_request", "'timeout'" },
+		    "invalid_request", "'timeout'" },
 		{ "{\"command\":\"true\",\"timeout\":1e99}", 400,
-		  "invalid_request", "'timeout'" },
+		    "invalid_request", "'timeout'" },
 		{ "{\"command\":\"true\",\"memory_mb\":999999}", 400,
-		  "invalid_request", "'memory_mb'" },
-		{ "{\"command\":\"true\",\"env\":{\"A_1\":\"x\"}}", 0, NULL, NULL },
+		    "invalid_request", "'memory_mb'" },
+		{ "{\"command\":\"true\",\"env\":{\"A_1\":\"x\"}}", 0, NULL,
+		    NULL },
 		{ "{\"command\":\"true\",\"env\":{\"1A\":\"x\"}}", 400,
-		  "invalid_request", "'env'" },
+		    "invalid_request", "'env'" },
 		{ "{\"command\":\"true\",\"env\":{\"A-B\":\"x\"}}", 400,
-		  "invalid_request", "'env'" },
+		    "invalid_request", "'env'" },
 		{ "{\"command\":\"true\",\"env\":{\"\":\"x\"}}", 400,
-		  "invalid_request", "'env'" },
+		    "invalid_request", "'env'" },
 		{ "{\"command\":\"true\",\"env\":{\"A\":1}}", 400,
-		  "invalid_request", "'env'" },
-		{ "{\"command\":\"true\",\"env\":{\"A\":\"1\",\"A\":\"2\"}}", 400,
-		  "invalid_request", "'A'" },
+		    "invalid_request", "'env'" },
+		{ "{\"command\":\"true\",\"env\":{\"A\":\"1\",\"A\":\"2\"}}",
+		    400, "invalid_request", "'A'" },
 		{ "{\"command\":\"true\",\"env\":{\"HOME\":\"/\"}}", 400,
-		  "invalid_request", "'HOME'" },
+		    "invalid_request", "'HOME'" },
 		{ "{\"command\":\"true\",\"env\":{\"JOBCELL_X\":\"/\"}}", 400,
-		  "invalid_request", "'JOBCELL_X'" },
+		    "invalid_request", "'JOBCELL_X'" },
 		{ "{\"command\":\"true\",\"env\":[]}", 400, "invalid_request",
-		  "'env'" },
+		    "'env'" },
 		{ "{\"command\":\"true\",\"network\":true}", 400,
-		  "invalid_request", "'network'" },
+		    "invalid_request", "'network'" },
 		{ "{\"command\":\"true\",\"network\":false}", 0, NULL, NULL },
-		{ "{\"command\":\"true\",\"network\":1}", 400, "invalid_request",
-		  "'network'" },
+		{ "{\"command\":\"true\",\"network\":1}", 400,
+		    "invalid_request", "'network'" },
 		{ "{\"command\":\"true\",\"sandbox\":\"docker\"}", 0, NULL,
-		  NULL },
+		    NULL },
 		{ "{\"command\":\"true\",\"sandbox\":\"vm\"}", 400,
-		  "invalid_request", "'sandbox'" },
+		    "invalid_request", "'sandbox'" },
 		{ "{\"command\":\"true\",\"sandbox\":\"Docker\"}", 400,
-		  "invalid_request", "'sandbox'" },
+		    "invalid_request", "'sandbox'" },
 		{ "{\"command\":\"true\",\"sandbox\":[\"docker\"]}", 400,
-		  "invalid_request", "'sandbox'" },
+		    "invalid_request", "'sandbox'" },
 		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
-		  "\"image\":\"debian:12\"}", 0, NULL, NULL },
+		  "\"image\":\"debian:12\"}",
+		    0, NULL, NULL },
 		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
-		  "\"image\":\"registry.local:5000/team/tool@sha256:abc\"}", 0,
-		  NULL, NULL },
+		  "\"image\":\"registry.local:5000/team/tool@sha256:abc\"}",
+		    0, NULL, NULL },
 		{ "{\"command\":\"true\",\"image\":\"debian:12\"}", 400,
-		  "invalid_request", "'image'" },
+		    "invalid_request", "'image'" },
 		{ "{\"command\":\"true\",\"sandbox\":\"namespace\","
-		  "\"image\":\"debian:12\"}", 400, "invalid_request", "'image'" },
+		  "\"image\":\"debian:12\"}",
+		    400, "invalid_request", "'image'" },
 		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
-		  "\"image\":\"\"}", 400, "invalid_request", "'image'" },
+		  "\"image\":\"\"}",
+		    400, "invalid_request", "'image'" },
 		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
-		  "\"image\":\"-rm\"}", 400, "invalid_request", "'image'" },
+		  "\"image\":\"-rm\"}",
+		    400, "invalid_request", "'image'" },
 		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
-		  "\"image\":\"a b\"}", 400, "invalid_request", "'image'" },
+		  "\"image\":\"a b\"}",
+		    400, "invalid_request", "'image'" },
 		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
-		  "\"image\":\"a?x=1\"}", 400, "invalid_request", "'image'" },
+		  "\"image\":\"a?x=1\"}",
+		    400, "invalid_request", "'image'" },
 		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
-		  "\"image\":\"a\\u0000b\"}", 400, "invalid_request", "'image'" },
+		  "\"image\":\"a\\u0000b\"}",
+		    400, "invalid_request", "'image'" },
 		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
-		  "\"image\":\"\xc3\xa9\"}", 400, "invalid_request", "'image'" },
+		  "\"image\":\"\xc3\xa9\"}",
+		    400, "invalid_request", "'image'" },
 		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
-		  "\"image\":7}", 400, "invalid_request", "'image'" },
+		  "\"image\":7}",
+		    400, "invalid_request", "'image'" },
 		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
-		  "\"files\":{\"a\":\"b\"}}", 0, NULL, NULL },
+		  "\"files\":{\"a\":\"b\"}}",
+		    0, NULL, NULL },
 		{ "{\"command\":\"true\",\"sandbox\":\"docker\","
-		  "\"files\":{\"d/a\":\"b\"},\"cwd\":\"d\"}", 0, NULL, NULL },
+		  "\"files\":{\"d/a\":\"b\"},\"cwd\":\"d\"}",
+		    0, NULL, NULL },
 		{ "{\"command\":\"true\",\"sandbox\":\"namespace\"}", 0, NULL,
-		  NULL },
+		    NULL },
 		{ "{\"command\":\"true\",\"name\":7}", 400, "invalid_request",
-		  "'name'" },
+		    "'name'" },
 		{ "{\"command\":\"true\",\"stdin\":\"abc\"}", 0, NULL, NULL },
 		{ "{\"command\":\"true\",\"files\":{}}", 0, NULL, NULL },
 		{ "{\"command\":\"true\",\"files\":{\"a.txt\":\"x\","
-		  "\"src/lib/b.c\":\"int b;\\n\",\"$(reboot);`x`\":\"\"}}", 0, NULL,
-		  NULL },
+		  "\"src/lib/b.c\":\"int b;\\n\",\"$(reboot);`x`\":\"\"}}",
+		    0, NULL, NULL },
 		{ "{\"command\":\"true\",\"files\":[]}", 400, "invalid_request",
-		  "'files'" },
+		    "'files'" },
 		{ "{\"command\":\"true\",\"files\":{\"a\":1}}", 400,
-		  "invalid_request", "'files'" },
+		    "invalid_request", "'files'" },
 		{ "{\"command\":\"true\",\"files\":{\"/etc/passwd\":\"x\"}}",
-		  400, "invalid_request", "'files'" },
+		    400, "invalid_request", "'files'" },
 		{ "{\"command\":\"true\",\"files\":{\"../x\":\"x\"}}", 400,
-		  "invalid_request", "'files'" },
+		    "invalid_request", "'files'" },
 		{ "{\"command\":\"true\",\"files\":{\"a/../../x\":\"x\"}}", 400,
-		  "invalid_request", "'files'" },
+		    "invalid_request", "'files'" },
 		{ "{\"command\":\"true\",\"files\":{\"a/..\":\"x\"}}", 400,
-		  "invalid_request", "'files'" },
+		    "invalid_request", "'files'" },
 		{ "{\"command\":\"true\",\"files\":{\"./a\":\"x\"}}", 400,
-		  "invalid_request", "'files'" },
+		    "invalid_request", "'files'" },
 		{ "{\"command\":\"true\",\"files\":{\"a//b\":\"x\"}}", 400,
-		  "invalid_request", "'files'" },
+		    "invalid_request", "'files'" },
 		{ "{\"command\":\"true\",\"files\":{\"a/\":\"x\"}}", 400,
-		  "invalid_request", "'files'" },
+		    "invalid_request", "'files'" },
 		{ "{\"command\":\"true\",\"files\":{\"\":\"x\"}}", 400,
-		  "invalid_request", "'files'" },
+		    "invalid_request", "'files'" },
 		{ "{\"command\":\"true\",\"files\":{\"a\\u0000b\":\"x\"}}", 400,
-		  "invalid_request", "'files'" },
+		    "invalid_request", "'files'" },
 		{ "{\"command\":\"true\",\"files\":{\"a\\nb\":\"x\"}}", 400,
-		  "invalid_request", "'files'" },
+		    "invalid_request", "'files'" },
 		{ "{\"command\":\"true\",\"files\":{\"a\":\"x\\u0000y\"}}", 400,
-		  "invalid_request", "'files'" },
+		    "invalid_request", "'files'" },
 		{ "{\"command\":\"true\",\"files\":{\"a\":\"x\",\"a\":\"y\"}}",
-		  400, "invalid_request", "'files'" },
+		    400, "invalid_request", "'files'" },
 		{ "{\"command\":\"true\",\"files\":{\"a\":\"x\",\"a/b\":\"y\"}}",
-		  400, "invalid_request", "both" },
+		    400, "invalid_request", "both" },
 		{ "{\"command\":\"true\",\"files\":{\"a/b/c\":\"x\",\"a/b\":\"y\"}}",
-		  400, "invalid_request", "both" },
+		    400, "invalid_request", "both" },
 		{ "{\"command\":\"true\",\"files\":{\"ab\":\"x\",\"a\":\"y\"}}",
-		  0, NULL, NULL },
+		    0, NULL, NULL },
 		{ "{\"command\":\"true\",\"cwd\":\"src\",\"files\":"
-		  "{\"src/a\":\"x\"}}", 0, NULL, NULL },
+		  "{\"src/a\":\"x\"}}",
+		    0, NULL, NULL },
 		{ "{\"command\":\"true\",\"cwd\":\"src/lib\",\"files\":"
-		  "{\"src/lib/a\":\"x\"}}", 0, NULL, NULL },
-		{ "{\"command\":\"true\",\"cwd\":\"src\"}", 400, "invalid_request",
-		  "'cwd'" },
+		  "{\"src/lib/a\":\"x\"}}",
+		    0, NULL, NULL },
+		{ "{\"command\":\"true\",\"cwd\":\"src\"}", 400,
+		    "invalid_request", "'cwd'" },
 		{ "{\"command\":\"true\",\"cwd\":\"src/a\",\"files\":"
-		  "{\"src/a\":\"x\"}}", 400, "invalid_request", "'cwd'" },
+		  "{\"src/a\":\"x\"}}",
+		    400, "invalid_request", "'cwd'" },
 		{ "{\"command\":\"true\",\"cwd\":\"sr\",\"files\":"
-		  "{\"src/a\":\"x\"}}", 400, "invalid_request", "'cwd'" },
-		{ "{\"command\":\"true\",\"cwd\":\"/tmp\"}", 400, "invalid_request",
-		  "'cwd'" },
-		{ "{\"command\":\"true\",\"cwd\":\"..\"}", 400, "invalid_request",
-		  "'cwd'" },
+		  "{\"src/a\":\"x\"}}",
+		    400, "invalid_request", "'cwd'" },
+		{ "{\"command\":\"true\",\"cwd\":\"/tmp\"}", 400,
+		    "invalid_request", "'cwd'" },
+		{ "{\"command\":\"true\",\"cwd\":\"..\"}", 400,
+		    "invalid_request", "'cwd'" },
 		{ "{\"command\":\"true\",\"cwd\":5}", 400, "invalid_request",
-		  "'cwd'" },
+		    "'cwd'" },
 		{ "{\"code\":\"print(1)\",\"runtime\":\"python\"}", 400,
-		  "invalid_request", "'code'" },
+		    "invalid_request", "'code'" },
 		{ "{\"command\":\"true\",\"\\u0000\":1}", 400, NULL, NULL },
 		/* artifacts: globs relative to the workspace, at most 32 */
 		{ "{\"command\":\"true\",\"artifacts\":[\"out/*.tar.gz\","
@@ -220,6 +237,77 @@ main(void)
 		{ "{\"command\":\"true\",\"artifacts\":[\"a\"],"
 		  "\"artifacts_required\":1}", 400, "invalid_request",
 		  "'artifacts_required'" },
+		/* files: the object form (issue 13) */
+		{ "{\"command\":\"true\",\"files\":{\"a\":{\"content\":\"x\"}}}",
+		    0, NULL, NULL },
+		{ "{\"command\":\"true\",\"files\":{\"a\":{\"content\":\"AA==\","
+		  "\"encoding\":\"base64\",\"executable\":true}}}",
+		    0, NULL, NULL },
+		{ "{\"command\":\"true\",\"files\":{\"a\":{\"content\":\"AA=\","
+		  "\"encoding\":\"base64\"}}}",
+		    400, "invalid_request", "base64" },
+		{ "{\"command\":\"true\",\"files\":{\"a\":{\"content\":\"AB==\","
+		  "\"encoding\":\"base64\"}}}",
+		    400, "invalid_request", "base64" },
+		{ "{\"command\":\"true\",\"files\":{\"a\":{\"content\":\"A A=\","
+		  "\"encoding\":\"base64\"}}}",
+		    400, "invalid_request", "base64" },
+		{ "{\"command\":\"true\",\"files\":{\"a\":{\"content\":\"x\","
+		  "\"encoding\":\"latin1\"}}}",
+		    400, "invalid_request", "'encoding'" },
+		{ "{\"command\":\"true\",\"files\":{\"a\":{\"content\":\"x\","
+		  "\"executable\":1}}}",
+		    400, "invalid_request", "'executable'" },
+		{ "{\"command\":\"true\",\"files\":{\"a\":{\"content\":\"x\","
+		  "\"mode\":1}}}",
+		    400, "invalid_request", "'mode'" },
+		{ "{\"command\":\"true\",\"files\":{\"a\":{}}}", 400,
+		    "invalid_request", "'content'" },
+		{ "{\"command\":\"true\",\"files\":{\"a\":{\"content\":\"x\","
+		  "\"content\":\"y\"}}}",
+		    400, "invalid_request", "'content'" },
+		/* inputs */
+		{ "{\"command\":\"true\",\"inputs\":[]}", 0, NULL, NULL },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}]}",
+		    0, NULL, NULL },
+		{ "{\"command\":\"true\",\"cwd\":\"src\",\"inputs\":[{\"blob\":"
+		  "\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"path\":\"src\",\"format\":\"tar\"}]}",
+		    0, NULL, NULL },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+		  "\"path\":\"bin/x\",\"format\":\"file\",\"executable\":true}]}",
+		    0, NULL, NULL },
+		{ "{\"command\":\"true\",\"inputs\":{}}", 400,
+		    "invalid_request", "'inputs'" },
+		{ "{\"command\":\"true\",\"inputs\":[1]}", 400,
+		    "invalid_request", "'inputs[0]'" },
+		{ "{\"command\":\"true\",\"inputs\":[{}]}", 400,
+		    "invalid_request", "'inputs[0].blob'" },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"},"
+		  "{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa0\"}]}",
+		    400, "invalid_request", "'inputs[1].blob'" },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:"
+		  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}]}",
+		    400, "invalid_request", "'inputs[0].blob'" },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"md5:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}]}",
+		    400, "invalid_request", "'inputs[0].blob'" },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+		  "\"path\":\"../x\"}]}",
+		    400, "invalid_request", "'inputs[0].path'" },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+		  "\"path\":\"/etc/x\"}]}",
+		    400, "invalid_request", "'inputs[0].path'" },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+		  "\"format\":\"file\"}]}",
+		    400, "invalid_request", "'inputs[0].path'" },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+		  "\"format\":\"zip\"}]}",
+		    400, "invalid_request", "'inputs[0].format'" },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+		  "\"executable\":true}]}",
+		    400, "invalid_request", "'inputs[0].executable'" },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+		  "\"dest\":\"x\"}]}",
+		    400, "invalid_request", "'dest'" },
 	};
 	struct job_request jr;
 	struct api_err e;
@@ -368,6 +456,59 @@ main(void)
 		strbuf_release(&sb);
 	}
 	/* The path rules themselves: test_wspath. */
+
+	/* Inputs: at the bound and one past; binary files and inputs reach
+	 * the stored spec. */
+	{
+		struct strbuf sb;
+
+		strbuf_init(&sb, 64 * 1024);
+		for (int extra = 0; extra <= 1; extra++) {
+			strbuf_reset(&sb);
+			(void) strbuf_addstr(&sb,
+			    "{\"command\":\"true\",\"inputs\":[");
+			for (int i = 0; i < JC_MAX_INPUTS + extra; i++)
+				(void) strbuf_addf(&sb,
+				    "%s{\"blob\":\"sha256:%064d\","
+				    "\"path\":\"p%d\"}",
+				    i ? "," : "", i, i);
+			(void) strbuf_addstr(&sb, "]}");
+			is_int(try(sb.buf, sb.len, &jr, &e), extra ? 400 : 0,
+			    "%d inputs", JC_MAX_INPUTS + extra);
+			if (extra)
+				ok(strstr(e.message, "'inputs'") != NULL,
+				    "names 'inputs': %s", e.message);
+			job_request_release(&jr);
+		}
+		strbuf_reset(&sb);
+		(void) strbuf_addstr(&sb,
+		    "{\"argv\":[\"x\"],\"files\":{\"b\":"
+		    "{\"content\":\"AP8=\",\"encoding\":\"base64\"},\"s\":"
+		    "{\"content\":\"#!\",\"executable\":true}},\"inputs\":"
+		    "[{\"blob\":\"sha256:");
+		for (int i = 0; i < 64; i++)
+			(void) strbuf_addch(&sb, 'f');
+		(void) strbuf_addstr(&sb,
+		    "\",\"path\":\"t\",\"format\":\"file\","
+		    "\"executable\":true}]}");
+		is_int(try(sb.buf, sb.len, &jr, &e), 0, "binary files, inputs");
+		is_int((int64_t) jr.files[0].len, 2, "decoded length");
+		ok(jr.files[0].binary &&
+			(unsigned char) jr.files[0].data[1] == 0xff,
+		    "decoded bytes");
+		ok(jr.files[1].executable && !jr.files[1].binary, "executable");
+		strbuf_reset(&sb);
+		is_int(job_request_spec_json(&jr, &sb), 0, "spec json, inputs");
+		is_str(sb.buf,
+		    "{\"argv\":[\"x\"],\"env\":{},\"files\":{\"b\":"
+		    "{\"base64\":\"AP8=\",\"executable\":false},\"s\":{\"base64\":"
+		    "\"IyE=\",\"executable\":true}},\"inputs\":[{\"digest\":"
+		    "\"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+		    "\",\"path\":\"t\",\"format\":\"file\",\"executable\":true}]}",
+		    "spec text with binary files and inputs");
+		job_request_release(&jr);
+		strbuf_release(&sb);
+	}
 
 	/* NUL inside the body itself, not escaped. */
 	is_int(try("{\"command\":\"a\0b\"}", 17, &jr, &e), 400, "raw NUL");
