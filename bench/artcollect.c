@@ -26,7 +26,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	pats[0] = argv[3];
-	spec = (struct artifacts_spec) { pats, 1, UINT64_MAX, 1000 };
+	spec = (struct artifacts_spec) { .patterns = pats, .npatterns = 1,
+	    .max_bytes = UINT64_MAX, .max_files = 1000 };
 	if ((ws = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    (out = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		fprintf(stderr, "artcollect: %s\n", strerror(errno));

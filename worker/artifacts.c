@@ -77,8 +77,8 @@ md_freep(EVP_MD_CTX **p)
  * read, hash, write. 0 with *ret_size (what was copied: size, unless the
  * file was shorter), or -errno. */
 static int
-copy_hash(int in, int out, uint64_t size, char *buf, char hex[65],
-    uint64_t *ret_size)
+copy_hash(const struct artifacts_spec *spec, int in, int out, uint64_t size,
+    char *buf, char hex[65], uint64_t *ret_size)
 {
 	_cleanup_(md_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char dig[32];
@@ -124,6 +124,9 @@ copy_hash(int in, int out, uint64_t size, char *buf, char hex[65],
 			return -errno;
 		if (n == 0)
 			break;	/* shorter than fstat said: the end */
+		if (spec->keepalive && done / ARTIFACTS_KEEPALIVE_BYTES !=
+		    (done + (uint64_t) n) / ARTIFACTS_KEEPALIVE_BYTES)
+			spec->keepalive(spec->keepalive_arg);
 		done += (uint64_t) n;
 	}
 	/* The kernel copied: the digest of what the store holds. */
@@ -196,7 +199,7 @@ take_file(struct walk *w, int dfd, const char *name)
 		return -errno;
 	a = &s->v[s->n];
 	memset(a, 0, sizeof(*a));
-	if ((r = copy_hash(in, out, (uint64_t) st.st_size, w->buf,
+	if ((r = copy_hash(w->spec, in, out, (uint64_t) st.st_size, w->buf,
 	    a->sha256, &size)) < 0)
 		goto fail;
 	if (!(a->path = strdup(w->path))) {
@@ -328,6 +331,9 @@ walk_dir(struct walk *w, int dfd, size_t len, size_t depth)
 			w->set->truncated = true;
 			break;
 		}
+		if (w->spec->keepalive &&
+		    w->entries % ARTIFACTS_KEEPALIVE_ENTRIES == 0)
+			w->spec->keepalive(w->spec->keepalive_arg);
 		/* Too long to name, or not text: cannot be listed as JSON */
 		if (plen > WSPATH_MAX || !utf8_valid(name, nlen))
 			continue;

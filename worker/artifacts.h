@@ -30,7 +30,14 @@ struct artifacts_spec {
 	size_t npatterns;		/* <= WSGLOB_MAX_PATTERNS */
 	uint64_t max_bytes;		/* all files together */
 	size_t max_files;
+	/* Optional: called every ARTIFACTS_KEEPALIVE_BYTES copied and every
+	 * ARTIFACTS_KEEPALIVE_ENTRIES names looked at (a long collection
+	 * must renew the job's lease). */
+	void (*keepalive)(void *arg);
+	void *keepalive_arg;
 };
+#define ARTIFACTS_KEEPALIVE_BYTES	(64u * 1024 * 1024)
+#define ARTIFACTS_KEEPALIVE_ENTRIES	4096
 
 /* What was collected. */
 struct artifact_set {

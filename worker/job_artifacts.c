@@ -138,6 +138,7 @@ job_artifacts_collect(const struct worker_config *cfg, const char *job_id,
 		.npatterns = a->npatterns,
 		.max_bytes = cfg->artifacts_max_bytes,
 		.max_files = cfg->artifacts_max_files,
+		.keepalive = a->keepalive, .keepalive_arg = a->keepalive_arg,
 	};
 	_cleanup_close_ int out = -1;
 	int r;
@@ -161,6 +162,14 @@ job_artifacts_collect(const struct worker_config *cfg, const char *job_id,
 	}
 	a->collected = true;
 	return 0;
+}
+
+void
+job_artifacts_keepalive(struct job_artifacts *a, void (*fn)(void *arg),
+    void *arg)
+{
+	a->keepalive = fn;
+	a->keepalive_arg = arg;
 }
 
 const char *

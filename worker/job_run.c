@@ -282,6 +282,15 @@ run_workspace_fd(const struct job_run *run)
 	return run->ws ? cell_workspace_dirfd(run->ws) : -1;
 }
 
+static void step_lease(struct job_run *run, int64_t now);
+
+/* The collection's keepalive: renews the lease when it is due. */
+static void
+run_keepalive(void *arg)
+{
+	step_lease(arg, time_mono_ms());
+}
+
 /* Collects the artifacts of a job that ran to its end (succeeded, failed
  * or timed out; not cancelled, not a cell that failed) into the store,
  * and hangs them on res; a glob that "artifacts_required" finds empty, or
@@ -303,6 +312,8 @@ run_artifacts(struct job_run *run, struct job_artifacts *a,
 	if (res->status != JOB_SUCCEEDED && res->status != JOB_FAILED &&
 	    res->status != JOB_TIMED_OUT)
 		return;
+	/* Gigabytes take a while: the lease must outlive the copy. */
+	job_artifacts_keepalive(a, run_keepalive, run);
 	if ((r = job_artifacts_collect(run->cfg, id, run_workspace_fd(run), a,
 	    msg, size)) < 0) {
 		log_warn("job=%s: %s", id, msg);

@@ -210,6 +210,8 @@ struct job_artifacts {
 	bool required;		/* "artifacts_required" */
 	bool collected;		/* set holds what is in the store */
 	struct artifact_set set;
+	void (*keepalive)(void *arg);
+	void *keepalive_arg;
 };
 /* The job's globs: 1 (asked) or 0 (none) with *ret filled (release it
  * either way), or -errno (the spec does not parse). */
@@ -219,6 +221,10 @@ int job_artifacts_parse(const struct claimed_job *j, struct job_artifacts *ret);
  * sentence for the job's error in msg (nothing left in the store). */
 int job_artifacts_collect(const struct worker_config *cfg, const char *job_id,
     int ws_fd, struct job_artifacts *a, char *msg, size_t size);
+/* Optional, for job_artifacts_collect: called now and then while it
+ * copies (renews the job's lease). */
+void job_artifacts_keepalive(struct job_artifacts *a, void (*fn)(void *arg),
+    void *arg);
 /* The first glob that matched no regular file, if "artifacts_required";
  * else NULL. */
 const char *job_artifacts_missing(const struct job_artifacts *a);

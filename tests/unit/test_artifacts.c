@@ -127,7 +127,8 @@ static void
 test_hostile(int ws)
 {
 	const char *pats[] = { "**" };
-	struct artifacts_spec spec = { pats, 1, 1u << 30, 1000 };
+	struct artifacts_spec spec = { .patterns = pats,
+	    .npatterns = 1, .max_bytes = 1u << 30, .max_files = 1000 };
 	struct artifact_set s;
 	_cleanup_close_ int out = new_out("store1");
 	static const char *const want[] = {
@@ -183,7 +184,8 @@ test_links_named(int ws)
 	const char *pats[] = { "passwd.txt", "db.txt", "environ.txt",
 		"out/secret.txt", "fifo.txt", "zero.txt", "slash/etc/passwd",
 		"hello.txt" };
-	struct artifacts_spec spec = { pats, ARRAY_SIZE(pats), 1u << 30, 1000 };
+	struct artifacts_spec spec = { .patterns = pats,
+	    .npatterns = ARRAY_SIZE(pats), .max_bytes = 1u << 30, .max_files = 1000 };
 	struct artifact_set s;
 	_cleanup_close_ int out = new_out("store2");
 
@@ -200,8 +202,10 @@ static void
 test_caps(int ws)
 {
 	const char *pats[] = { "*.txt", "sub/**", "nothing/*" };
-	struct artifacts_spec files = { pats, 3, 1u << 30, 2 };
-	struct artifacts_spec bytes = { pats, 3, 12, 1000 };
+	struct artifacts_spec files = { .patterns = pats,
+	    .npatterns = 3, .max_bytes = 1u << 30, .max_files = 2 };
+	struct artifacts_spec bytes = { .patterns = pats,
+	    .npatterns = 3, .max_bytes = 12, .max_files = 1000 };
 	struct artifact_set s;
 	_cleanup_close_ int o1 = new_out("store3"), o2 = new_out("store4");
 
@@ -217,6 +221,41 @@ test_caps(int ws)
 	is_int(artifacts_collect(ws, o2, &bytes, &s), 0, "collect, 12 bytes");
 	is_int((int64_t) s.n, 2, "2 files of 5 bytes fit in 12");
 	ok(s.truncated, "truncated past max_bytes");
+	artifact_set_release(&s);
+}
+
+static int keepalives;
+
+static void
+count_keepalive(void *arg)
+{
+	(void) arg;
+	keepalives++;
+}
+
+/* A walk over many names calls the keepalive (the worker renews the
+ * job's lease with it). */
+static void
+test_keepalive(void)
+{
+	const char *pats[] = { "many/x-1" };
+	struct artifacts_spec spec = { .patterns = pats, .npatterns = 1,
+	    .max_bytes = 1u << 30, .max_files = 1000,
+	    .keepalive = count_keepalive };
+	struct artifact_set s;
+	_cleanup_close_ int out = new_out("store5");
+	_cleanup_close_ int many = new_out("many-ws");
+	char name[32];
+
+	must(mkdirat(many, "many", 0755), "mkdir many");
+	for (int i = 0; i < ARTIFACTS_KEEPALIVE_ENTRIES + 10; i++) {
+		(void) snprintf(name, sizeof(name), "many/x-%d", i);
+		put(many, name, "");
+	}
+	is_int(artifacts_collect(many, out, &spec, &s), 0, "collect from %d "
+	    "names", ARTIFACTS_KEEPALIVE_ENTRIES + 10);
+	is_int((int64_t) s.n, 1, "one matched");
+	ok(keepalives >= 1, "the keepalive was called (%d)", keepalives);
 	artifact_set_release(&s);
 }
 
@@ -249,6 +288,7 @@ main(void)
 	test_hostile(ws);
 	test_links_named(ws);
 	test_caps(ws);
+	test_keepalive();
 	(void) close(ws);
 	cleanup_root();
 	return done_testing();
