@@ -169,7 +169,7 @@ renew_lease(void *arg)
  * job's error in msg (run->ws is the caller's to destroy either way). */
 static int
 run_workspace(struct job_run *run, struct exec_args *ea, uid_t uid, gid_t gid,
-    char *msg, size_t size)
+    void *lease, char *msg, size_t size)
 {
 	const struct worker_config *cfg = run->cfg;
 	const struct claimed_job *j = run->j;
@@ -214,7 +214,8 @@ run_workspace(struct job_run *run, struct exec_args *ea, uid_t uid, gid_t gid,
 	}
 	if (r == 0)
 		r = cell_workspace_fill(run->ws, uid, gid, (uint64_t) j->disk_mb,
-		    ea->files, ea->nfiles, in, n, msg, size);
+		    ea->files, ea->nfiles, in, n, j->timeout_ms, renew_lease,
+		    lease, msg, size);
 	for (size_t i = 0; i < n; i++)
 		(void) close(in[i].fd);
 	return r;
@@ -246,7 +247,7 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 		return r;
 	}
 	if ((r = run_workspace(run, &ea, cfg->uid_base + (uid_t) cfg->slot,
-	    cfg->uid_base + (gid_t) cfg->slot, msg, size)) < 0) {
+	    cfg->uid_base + (gid_t) cfg->slot, &lease, msg, size)) < 0) {
 		exec_args_release(&ea);
 		return r;
 	}
