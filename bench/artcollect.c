@@ -26,8 +26,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	pats[0] = argv[3];
-	spec = (struct artifacts_spec) { .patterns = pats, .npatterns = 1,
-	    .max_bytes = UINT64_MAX, .max_files = 1000 };
+	spec = (struct artifacts_spec){ .patterns = pats,
+		.npatterns = 1,
+		.max_bytes = UINT64_MAX,
+		.max_files = 1000 };
 	if ((ws = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    (out = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		fprintf(stderr, "artcollect: %s\n", strerror(errno));
@@ -43,7 +45,7 @@ main(int argc, char **argv)
 	printf("files=%zu bytes=%llu ms=%.1f sha256=%s\n", set.n,
 	    (unsigned long long) set.bytes,
 	    (double) (b.tv_sec - a.tv_sec) * 1e3 +
-	    (double) (b.tv_nsec - a.tv_nsec) / 1e6,
+		(double) (b.tv_nsec - a.tv_nsec) / 1e6,
 	    set.n ? set.v[0].sha256 : "-");
 	artifact_set_release(&set);
 	return 0;

@@ -41,16 +41,16 @@
 #include "wspath.h"
 #include "banned.h"
 
-#define COPY_CHUNK	(64u * 1024 * 1024)	/* per copy_file_range call */
-#define HASH_BUF	(1024u * 1024)		/* read (and hash) at once */
+#define COPY_CHUNK (64u * 1024 * 1024) /* per copy_file_range call */
+#define HASH_BUF (1024u * 1024)	       /* read (and hash) at once */
 
 struct walk {
 	const struct artifacts_spec *spec;
 	int out_fd;
 	struct artifact_set *set;
-	size_t cap;		/* of set->v */
-	size_t entries;		/* names looked at */
-	char *buf;		/* HASH_BUF bytes */
+	size_t cap;	/* of set->v */
+	size_t entries; /* names looked at */
+	char *buf;	/* HASH_BUF bytes */
 	char path[WSPATH_MAX + 1];
 };
 
@@ -66,7 +66,7 @@ artifact_set_release(struct artifact_set *s)
 static void
 md_freep(EVP_MD_CTX **p)
 {
-	EVP_MD_CTX_free(*p);	/* NULL is a no-op */
+	EVP_MD_CTX_free(*p); /* NULL is a no-op */
 }
 
 /* Copies size bytes of in (at offset 0) to out with its sha256. Where
@@ -84,14 +84,14 @@ copy_hash(const struct artifacts_spec *spec, int in, int out, uint64_t size,
 	unsigned char dig[32];
 	unsigned int dlen = 0;
 	uint64_t done = 0;
-	bool plain = false;	/* read/write: copy_file_range cannot */
+	bool plain = false; /* read/write: copy_file_range cannot */
 
 	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
 		return -ENOMEM;
 	(void) posix_fadvise(in, 0, 0, POSIX_FADV_SEQUENTIAL);
 	while (done < size) {
 		size_t want = size - done > COPY_CHUNK ? COPY_CHUNK :
-		    (size_t) (size - done);
+							 (size_t) (size - done);
 		ssize_t n;
 
 		if (!plain) {
@@ -99,9 +99,9 @@ copy_hash(const struct artifacts_spec *spec, int in, int out, uint64_t size,
 			/* EXDEV across file systems; EINVAL or EOPNOTSUPP
 			 * where a file system cannot; ENOSYS where a seccomp
 			 * profile hides it. */
-			if (n < 0 && done == 0 && (errno == EXDEV ||
-			    errno == EINVAL || errno == EOPNOTSUPP ||
-			    errno == ENOSYS)) {
+			if (n < 0 && done == 0 &&
+			    (errno == EXDEV || errno == EINVAL ||
+				errno == EOPNOTSUPP || errno == ENOSYS)) {
 				plain = true;
 				continue;
 			}
@@ -123,16 +123,17 @@ copy_hash(const struct artifacts_spec *spec, int in, int out, uint64_t size,
 		if (n < 0)
 			return -errno;
 		if (n == 0)
-			break;	/* shorter than fstat said: the end */
-		if (spec->keepalive && done / ARTIFACTS_KEEPALIVE_BYTES !=
-		    (done + (uint64_t) n) / ARTIFACTS_KEEPALIVE_BYTES)
+			break; /* shorter than fstat said: the end */
+		if (spec->keepalive &&
+		    done / ARTIFACTS_KEEPALIVE_BYTES !=
+			(done + (uint64_t) n) / ARTIFACTS_KEEPALIVE_BYTES)
 			spec->keepalive(spec->keepalive_arg);
 		done += (uint64_t) n;
 	}
 	/* The kernel copied: the digest of what the store holds. */
 	for (uint64_t off = 0; !plain && off < done;) {
 		size_t want = done - off > HASH_BUF ? HASH_BUF :
-		    (size_t) (done - off);
+						      (size_t) (done - off);
 		ssize_t n = pread(out, buf, want, (off_t) off);
 
 		if (n < 0 && errno == EINTR)
@@ -175,7 +176,7 @@ take_file(struct walk *w, int dfd, const char *name)
 	 * (fifo(7)); O_NOCTTY for a terminal device. */
 	in = wspath_open_name(dfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 	if (in < 0)
-		return 0;	/* a link (ELOOP), gone: not a file to take */
+		return 0; /* a link (ELOOP), gone: not a file to take */
 	if (fstat(in, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
@@ -194,13 +195,13 @@ take_file(struct walk *w, int dfd, const char *name)
 		w->cap = cap;
 	}
 	(void) snprintf(file, sizeof(file), "%zu", s->n + 1);
-	if ((out = openat(w->out_fd, file, O_RDWR | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
+	if ((out = openat(w->out_fd, file,
+		 O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
 		return -errno;
 	a = &s->v[s->n];
 	memset(a, 0, sizeof(*a));
 	if ((r = copy_hash(w->spec, in, out, (uint64_t) st.st_size, w->buf,
-	    a->sha256, &size)) < 0)
+		 a->sha256, &size)) < 0)
 		goto fail;
 	if (!(a->path = strdup(w->path))) {
 		r = -ENOMEM;
@@ -341,11 +342,11 @@ walk_dir(struct walk *w, int dfd, size_t len, size_t depth)
 			w->path[len] = '/';
 		memcpy(w->path + len + (len > 0), name, nlen + 1);
 		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			;	/* gone: nothing to take */
+			; /* gone: nothing to take */
 		else if (S_ISDIR(st.st_mode) && depth + 1 < WSGLOB_MAX_PARTS &&
 		    any_match(w, true)) {
-			int sub = wspath_open_name(dfd, name, O_RDONLY |
-			    O_DIRECTORY);
+			int sub = wspath_open_name(dfd, name,
+			    O_RDONLY | O_DIRECTORY);
 
 			if (sub >= 0) {
 				r = walk_dir(w, sub, plen, depth + 1);
@@ -379,6 +380,6 @@ artifacts_collect(int ws_fd, int out_fd, const struct artifacts_spec *spec,
 	if (r >= 0 && fsync(out_fd) < 0)
 		r = -errno;
 	if (r < 0)
-		artifact_set_release(ret);	/* the files stay: caller's */
+		artifact_set_release(ret); /* the files stay: caller's */
 	return r;
 }

@@ -307,7 +307,8 @@ run_artifacts(struct job_run *run, struct job_artifacts *a,
 	if ((r = job_artifacts_parse(run->j, a)) <= 0) {
 		if (r < 0)
 			log_warn("job=%s: the stored artifact globs do not "
-			    "parse: %s, ignoring", id, strerror(-r));
+				 "parse: %s, ignoring",
+			    id, strerror(-r));
 		return;
 	}
 	if (res->status != JOB_SUCCEEDED && res->status != JOB_FAILED &&
@@ -316,7 +317,7 @@ run_artifacts(struct job_run *run, struct job_artifacts *a,
 	/* Gigabytes take a while: the lease must outlive the copy. */
 	job_artifacts_keepalive(a, run_keepalive, run);
 	if ((r = job_artifacts_collect(run->cfg, id, run_workspace_fd(run), a,
-	    msg, size)) < 0) {
+		 msg, size)) < 0) {
 		log_warn("job=%s: %s", id, msg);
 		if (res->status == JOB_SUCCEEDED)
 			res->status = JOB_FAILED;
@@ -327,11 +328,13 @@ run_artifacts(struct job_run *run, struct job_artifacts *a,
 	res->artifacts = &a->set;
 	res->artifacts_keep_ms = run->cfg->artifacts_keep_ms;
 	log_debug("job=%s: %zu artifacts, %llu bytes%s", id, a->set.n,
-	    (unsigned long long) a->set.bytes, a->set.truncated ?
-	    " (truncated)" : "");
+	    (unsigned long long) a->set.bytes,
+	    a->set.truncated ? " (truncated)" : "");
 	if ((miss = job_artifacts_missing(a)) != NULL) {
-		(void) snprintf(msg, size, "artifact glob '%s' matched no file "
-		    "(artifacts_required)", miss);
+		(void) snprintf(msg, size,
+		    "artifact glob '%s' matched no file "
+		    "(artifacts_required)",
+		    miss);
 		if (res->status == JOB_SUCCEEDED)
 			res->status = JOB_FAILED;
 		if (!res->error)

@@ -50,9 +50,9 @@ struct worker_config {
 	const char *docker_unpacker;	/* jobcell-cell-unpack; NULL: none */
 	const char *data_dir;	/* [storage] data_dir: disk workspaces and
 				 * blobs; NULL: /work is a tmpfs, no inputs */
-	uint64_t artifacts_max_bytes;	/* [storage] artifacts_max_mb */
-	size_t artifacts_max_files;	/* [storage] artifacts_max_files */
-	int64_t artifacts_keep_ms;	/* [retention] artifacts_hours */
+	uint64_t artifacts_max_bytes; /* [storage] artifacts_max_mb */
+	size_t artifacts_max_files;   /* [storage] artifacts_max_files */
+	int64_t artifacts_keep_ms;    /* [retention] artifacts_hours */
 };
 
 /* A claimed job, as the worker needs it. */
@@ -204,11 +204,11 @@ int exec_args_stdin(const struct claimed_job *j, int *ret_fd);
 
 /* job_artifacts.c: the artifacts of one job (artifacts.c collects). */
 struct job_artifacts {
-	char **patterns;	/* from the spec, owned */
+	char **patterns; /* from the spec, owned */
 	size_t npatterns;
-	bool asked;		/* the job named at least one glob */
-	bool required;		/* "artifacts_required" */
-	bool collected;		/* set holds what is in the store */
+	bool asked;	/* the job named at least one glob */
+	bool required;	/* "artifacts_required" */
+	bool collected; /* set holds what is in the store */
 	struct artifact_set set;
 	void (*keepalive)(void *arg);
 	void *keepalive_arg;
@@ -229,8 +229,7 @@ void job_artifacts_keepalive(struct job_artifacts *a, void (*fn)(void *arg),
  * else NULL. */
 const char *job_artifacts_missing(const struct job_artifacts *a);
 /* Removes DATA/artifacts/<job id> (its result could not be stored). */
-void job_artifacts_discard(const struct worker_config *cfg,
-    const char *job_id);
+void job_artifacts_discard(const struct worker_config *cfg, const char *job_id);
 void job_artifacts_release(struct job_artifacts *a);
 
 /* job_result.c: how a job ended, as the run saw it. */
