@@ -61,6 +61,10 @@ art_header() {
 	    "$BATS_TEST_TMPDIR/dl-headers"
 }
 
+_job_said_ready() {
+	api GET "/v1/jobs/$1/output?stream=stdout" && [[ $api_body == ready ]]
+}
+
 # stored_file: the file of artifact PATH of $job_id under the data
 # directory (what the worker stored).
 stored_file() {
@@ -262,10 +266,24 @@ c.bin'
 	art_job 'printf 1 >a.txt' '["a.txt","dist/*.tar.gz"]'
 	assert_job .status succeeded
 	assert_job .error null
-	# A job that failed keeps its status; a cancelled one collects nothing
+	# A job that failed keeps its status and its artifacts
 	art_job 'printf 1 >a.txt; exit 3' '["a.txt"]'
 	assert_job .status failed
+	assert_job .exit_code 3
 	assert_job '.artifacts | length' 1
+}
+
+@test "a cancelled job collects nothing" {
+	submit "$(cell_body '{"command":"printf 1 >a.txt; echo ready; exec sleep 60","artifacts":["a.txt"],"artifacts_required":true,"timeout":60}')"
+	wait_for 30 _job_said_ready "$job_id" || fail "the job never started"
+	api POST "/v1/jobs/$job_id/cancel"
+	assert_api_status 200
+	wait_job "$job_id" 30
+	assert_equal "$(json_get .status "$job")" cancelled
+	assert_equal "$(json_get '.artifacts | length' "$job")" 0
+	assert_equal "$(sqlite3 "$JOBCELL_DB" "SELECT count(*) FROM artifacts WHERE job_id = '$job_id'")" 0
+	[[ ! -e $JOBCELL_STACK_DIR/data/artifacts/$job_id ]] || fail "a directory was made"
+	assert_host_healthy
 }
 
 @test "another consumer's artifact, a missing job, a missing path, an expired one: the same 404" {
