@@ -71,6 +71,14 @@ request_json(const struct job_request *jr, struct strbuf *out)
 	jw_kv_str(&w, "sandbox", jr->sandbox);
 	if (jr->image[0])
 		jw_kv_str(&w, "image", jr->image);
+	if (jr->nartifacts > 0) {
+		jw_key(&w, "artifacts");
+		jw_arr_open(&w);
+		for (size_t i = 0; i < jr->nartifacts; i++)
+			jw_str(&w, jr->artifacts[i]);
+		jw_arr_close(&w);
+	}
+	jw_kv_bool(&w, "artifacts_required", jr->artifacts_required);
 	jw_obj_close(&w);
 	return jw_finish(&w);
 }
@@ -99,6 +107,12 @@ same_request(const struct job_request *a, const struct job_request *b)
 		if (!str_same(a->files[i].path, b->files[i].path) ||
 		    !bytes_same(a->files[i].data, a->files[i].len,
 		    b->files[i].data, b->files[i].len))
+			return false;
+	if (a->nartifacts != b->nartifacts ||
+	    a->artifacts_required != b->artifacts_required)
+		return false;
+	for (size_t i = 0; i < a->nartifacts; i++)
+		if (!str_same(a->artifacts[i], b->artifacts[i]))
 			return false;
 	return true;
 }
