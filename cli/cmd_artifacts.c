@@ -198,18 +198,6 @@ artifact_url(struct http *h, const char *id, const char *path, char *buf,
 	return 0;
 }
 
-int
-download_part_name(const char *leaf, const char *hex, char *buf, size_t size)
-{
-	int n;
-
-	if (strlen(leaf) + 5 <= WSPATH_PART_MAX)
-		n = snprintf(buf, size, "%s.part", leaf);
-	else
-		n = snprintf(buf, size, ".jobcell-%.32s.part", hex);
-	return n < 0 || (size_t) n >= size ? -E2BIG : 0;
-}
-
 static int
 pwrite_full(int fd, const char *data, size_t len, off_t off)
 {

@@ -457,3 +457,15 @@ cli_base64(const void *data, size_t len, char **ret)
 	*ret = b;
 	return 0;
 }
+
+int
+download_part_name(const char *leaf, const char *hex, char *buf, size_t size)
+{
+	int n;
+
+	if (strlen(leaf) + 5 <= WSPATH_PART_MAX)
+		n = snprintf(buf, size, "%s.part", leaf);
+	else
+		n = snprintf(buf, size, ".jobcell-%.32s.part", hex);
+	return n < 0 || (size_t) n >= size ? -E2BIG : 0;
+}
