@@ -18,9 +18,6 @@
 #include "json_writer.h"
 #include "banned.h"
 
-#define MAKE_TREE_DEFAULT	"project"	/* when the root's name is not
-						 * a valid workspace path */
-
 static void
 make_usage(FILE *f)
 {
@@ -67,8 +64,10 @@ conf_load(const char *root, char **text, struct project_conf *c)
 	return 0;
 }
 
+/* The job: the tree unpacked at the workspace's top (an input without a
+ * "path"), so workspace paths are the project's paths. */
 static int
-make_request(struct jw *w, const char *tree, const char *rel,
+make_request(struct jw *w, const char *rel,
     const struct project_conf *c, const struct cli_input *in, int argc,
     char **argv)
 {
@@ -87,14 +86,11 @@ make_request(struct jw *w, const char *tree, const char *rel,
 	jw_arr_open(w);
 	jw_obj_open(w);
 	jw_kv_str(w, "blob", in->digest);
-	jw_kv_str(w, "path", tree);
 	jw_kv_str(w, "format", "tar");
 	jw_obj_close(w);
 	jw_arr_close(w);
-	n = snprintf(buf, sizeof(buf), "%s%s%s", tree, *rel ? "/" : "", rel);
-	if (n < 0 || (size_t) n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	jw_kv_str(w, "cwd", buf);
+	if (*rel)
+		jw_kv_str(w, "cwd", rel);
 	if (c->n_artifacts > 0) {
 		jw_key(w, "artifacts");
 		jw_arr_open(w);
@@ -103,7 +99,7 @@ make_request(struct jw *w, const char *tree, const char *rel,
 
 			while (g[0] == '.' && g[1] == '/')
 				g += 2;
-			n = snprintf(buf, sizeof(buf), "%s/%s", tree,
+			n = snprintf(buf, sizeof(buf), "%s",
 			    g[0] == '/' ? g + 1 : g);
 			if (n < 0 || (size_t) n >= sizeof(buf))
 				return -ENAMETOOLONG;
@@ -128,11 +124,11 @@ make_request(struct jw *w, const char *tree, const char *rel,
 /* Runs the job the request in body describes; the exit status. */
 static int
 make_run(struct cli_global *g, struct http *h, const struct strbuf *body,
-    int rootfd, const char *root, const char *tree, bool want_artifacts)
+    int rootfd, const char *root, bool want_artifacts)
 {
 	_cleanup_jr_ struct jr_doc *doc = NULL;
 	struct http_resp resp;
-	char id[CLI_ID_MAX + 1], strip[WSPATH_MAX + 2];
+	char id[CLI_ID_MAX + 1];
 	int r, code = EXIT_FAIL, dl;
 
 	http_resp_init(&resp, CLI_RESP_MAX);
@@ -180,8 +176,7 @@ make_run(struct cli_global *g, struct http *h, const struct strbuf *body,
 		code = code ? code : EXIT_FAIL;
 		goto out;
 	}
-	(void) snprintf(strip, sizeof(strip), "%s/", tree);
-	dl = artifacts_download(h, "make", id, rootfd, root, NULL, 0, strip);
+	dl = artifacts_download(h, "make", id, rootfd, root, NULL, 0, NULL);
 	if (cli_interrupted())
 		code = EXIT_INTERRUPTED;
 	else if (dl != EXIT_OK && code == EXIT_OK)
@@ -204,8 +199,6 @@ cmd_make(struct cli_global *g, int argc, char **argv)
 	struct http h;
 	struct jw w;
 	char cwd[JC_PATH_MAX], root[JC_PATH_MAX], rel[JC_PATH_MAX];
-	char tree[WSPATH_PART_MAX + 1];
-	const char *base;
 	bool marker;
 	int r, code = EXIT_FAIL;
 
@@ -248,11 +241,6 @@ cmd_make(struct cli_global *g, int argc, char **argv)
 			    PROJECT_FILE, conf.exclude[i]);
 			goto out;
 		}
-	base = strrchr(root, '/');
-	base = base && base[1] ? base + 1 : MAKE_TREE_DEFAULT;
-	if (!wspath_valid(base) || strchr(base, '/'))
-		base = MAKE_TREE_DEFAULT;
-	(void) str_copy(tree, sizeof(tree), base);
 	if ((rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		cli_err("make", "cannot open '%s': %s", root, strerror(errno));
 		goto out;
@@ -263,12 +251,11 @@ cmd_make(struct cli_global *g, int argc, char **argv)
 		goto out_http;
 	strbuf_init(&body, JC_MAX_BODY_BYTES);
 	jw_init(&w, &body);
-	if (make_request(&w, tree, rel, &conf, &in, argc, argv) < 0) {
+	if (make_request(&w, rel, &conf, &in, argc, argv) < 0) {
 		cli_err("make", "the job request is too large");
 		goto out_http;
 	}
-	code = make_run(g, &h, &body, rootfd, root, tree,
-	    conf.n_artifacts > 0);
+	code = make_run(g, &h, &body, rootfd, root, conf.n_artifacts > 0);
 out_http:
 	http_release(&h);
 out:
