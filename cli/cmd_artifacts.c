@@ -142,12 +142,12 @@ cmd_artifacts(struct cli_global *g, int argc, char **argv)
 		cli_print_body(&resp);
 	} else {
 		if (l.n > 0)
-			printf("%12s  %-12s  %-20s  %s\n", "SIZE", "SHA256",
+			printf("%12s  %-12s  %-24s  %s\n", "SIZE", "SHA256",
 			    "EXPIRES", "PATH");
 		for (size_t i = 0; i < l.n; i++) {
 			const struct artifact *a = &l.v[i];
 
-			printf("%12" PRId64 "  %-12.12s  %-20.20s  ", a->size,
+			printf("%12" PRId64 "  %-12.12s  %-24s  ", a->size,
 			    a->sha256, a->expires);
 			cli_put_safe(stdout, a->path);
 			fputc('\n', stdout);

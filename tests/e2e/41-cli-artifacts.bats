@@ -44,7 +44,7 @@ setup() {
 	assert_line --index 0 --regexp '^ +SIZE  SHA256 +EXPIRES +PATH$'
 	local sum
 	sum=$(seq 1 300000 | sha256sum | cut -c1-12)
-	assert_line --regexp "^ +$(seq 1 300000 | wc -c)  $sum  [0-9T:Z-]+ +out/big.txt\$"
+	assert_line --regexp "^ +$(seq 1 300000 | wc -c)  $sum  [0-9T:.Z-]+ +out/big.txt\$"
 	assert_line --regexp '^ +3  [0-9a-f]{12}  .*  out/sub/bin.dat$'
 	assert_line --regexp '^ +3  [0-9a-f]{12}  .*  out/hi.txt$'
 	run -0 "$JC" artifacts --json "$ARTS_JOB"
