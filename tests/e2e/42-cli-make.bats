@@ -29,22 +29,12 @@ setup() {
 	exclude = *.log
 	timeout = 120
 	CONF
-	cat >"$P/Makefile" <<-'MK'
-	bin/hello: src/main.c src/greet.c
-		mkdir -p bin
-		cc -o $@ src/main.c src/greet.c
-	fail:
-		@echo 'make: about to fail' >&2
-		@exit 3
-	killed:
-		kill -TERM $$PPID; sleep 5
-	seen:
-		@ls
-	MK
-	cat >"$P/src/Makefile" <<-'MK'
-	all:
-		@echo "in $(notdir $(CURDIR))"
-	MK
+	# recipes need tabs, which <<- would strip
+	printf '%b\n' 'bin/hello: src/main.c src/greet.c' '\tmkdir -p bin' \
+	    '\tcc -o $@ src/main.c src/greet.c' 'fail:' \
+	    "\t@echo 'make: about to fail' >&2" '\t@exit 3' 'killed:' \
+	    '\tkill -TERM $$PPID; sleep 5' 'seen:' '\t@ls -a' >"$P/Makefile"
+	printf '%b\n' 'all:' '\t@echo "in $(notdir $(CURDIR))"' >"$P/src/Makefile"
 	printf '#include <stdio.h>\nvoid greet(void);\nint main(void) { greet(); return 0; }\n' >"$P/src/main.c"
 	printf '#include <stdio.h>\nvoid greet(void) { puts("hello, world"); }\n' >"$P/src/greet.c"
 	echo 'noise' >"$P/build.log"
