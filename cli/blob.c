@@ -33,7 +33,7 @@ blob_ensure(struct http *h, const char *what, int fd, uint64_t size,
 		goto out;
 	}
 	if (resp.status == 200)
-		goto out;	/* already there: nothing to send */
+		goto out; /* already there: nothing to send */
 	if (resp.status != 404) {
 		r = -EPROTO;
 		cli_err(what, "HEAD %s: HTTP %ld", path, resp.status);
@@ -69,21 +69,28 @@ ignore_load(const char *what, const char *dir, struct ignore *ig)
 
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return cli_err(what, "cannot open '%s': %s", dir,
-		    strerror(errno)), -errno;
-	fd = openat(dfd, IGNORE_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-	    O_NOCTTY | O_NONBLOCK);
+			   strerror(errno)),
+		       -errno;
+	fd = openat(dfd, IGNORE_FILE,
+	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 && (errno == ENOENT || errno == ELOOP))
-		return 0;	/* none (a link to one is not read) */
+		return 0; /* none (a link to one is not read) */
 	if (fd < 0)
 		return cli_err(what, "cannot read '%s/%s': %s", dir,
-		    IGNORE_FILE, strerror(errno)), -errno;
+			   IGNORE_FILE, strerror(errno)),
+		       -errno;
 	if ((r = read_all(fd, PROJECT_FILE_MAX, &text, &len)) < 0)
 		return cli_err(what, "cannot read '%s/%s': %s", dir,
-		    IGNORE_FILE, r == -E2BIG ? "too large" : strerror(-r)), r;
+			   IGNORE_FILE,
+			   r == -E2BIG ? "too large" : strerror(-r)),
+		       r;
 	if ((r = ignore_add_text(ig, text, len, &line)) < 0)
 		return cli_err(what, "%s/%s: line %u: %s", dir, IGNORE_FILE,
-		    line, r == -ENOMEM ? "out of memory" :
-		    r == -E2BIG ? "too many rules" : "bad pattern"), r;
+			   line,
+			   r == -ENOMEM	   ? "out of memory" :
+			       r == -E2BIG ? "too many rules" :
+					     "bad pattern"),
+		       r;
 	return 0;
 }
 
@@ -99,10 +106,11 @@ input_prepare(struct http *h, const char *what, const char *local,
 	bool uploaded;
 	int r;
 
-	*ret = (struct cli_input) { 0 };
+	*ret = (struct cli_input){ 0 };
 	if (stat(local, &s) < 0)
 		return cli_err(what, "cannot read input '%s': %s", local,
-		    strerror(errno)), -errno;
+			   strerror(errno)),
+		       -errno;
 	if (S_ISDIR(s.st_mode)) {
 		/* the extra rules first: .jobcellignore's come later and win */
 		if (extra && extra->n > 0) {
@@ -132,8 +140,10 @@ input_prepare(struct http *h, const char *what, const char *local,
 		ret->executable = (s.st_mode & 0111) != 0;
 	} else {
 		r = -EINVAL;
-		cli_err(what, "input '%s' is not a directory or a regular "
-		    "file", local);
+		cli_err(what,
+		    "input '%s' is not a directory or a regular "
+		    "file",
+		    local);
 		goto out;
 	}
 	if ((r = sha256_fd(fd, &ret->size, hex)) < 0) {

@@ -49,11 +49,11 @@ void cli_interrupt_clear(void);
 #define CLI_JSON_TOKENS		(64u * 1024)	/* per reply */
 #define CLI_ID_MAX		64	/* job id bytes we accept */
 #define CLI_FILES_MAX		256	/* --file options */
-#define CLI_INPUTS_MAX		16	/* --input options (DESIGN 4) */
-#define JC_MAX_ARTIFACT_GLOBS	32	/* "artifacts" patterns (DESIGN 4) */
-#define CLI_ARTIFACTS_RESP_MAX	(64u * 1024 * 1024)	/* a listing */
-#define CLI_ARTIFACTS_TOKENS	(4u * 1024 * 1024)	/* its tokens */
-#define SHA256_HEX_LEN		64
+#define CLI_INPUTS_MAX 16		/* --input options (DESIGN 4) */
+#define JC_MAX_ARTIFACT_GLOBS 32	/* "artifacts" patterns (DESIGN 4) */
+#define CLI_ARTIFACTS_RESP_MAX (64u * 1024 * 1024) /* a listing */
+#define CLI_ARTIFACTS_TOKENS (4u * 1024 * 1024)	   /* its tokens */
+#define SHA256_HEX_LEN 64
 
 /* Options every subcommand accepts; filled by main and the subcommand. */
 struct cli_global {
@@ -94,8 +94,8 @@ int cli_file_spec(const char *spec, char *local, size_t local_size,
  * base name of PATH (of its real path for "." or ".."). -EINVAL if either
  * is empty or too long, or DEST is not wspath_valid; -errno if PATH must
  * be resolved and cannot. */
-int cli_input_spec(const char *spec, char *local, size_t local_size,
-    char *dest, size_t dest_size);
+int cli_input_spec(const char *spec, char *local, size_t local_size, char *dest,
+    size_t dest_size);
 /* Base64 (RFC 4648, padded, one line) of len bytes into *ret (caller
  * frees). -E2BIG, -ENOMEM. */
 int cli_base64(const void *data, size_t len, char **ret);
@@ -207,7 +207,7 @@ void key_redact(const char *key, char *buf, size_t size);
 /* ---- progress.c: a progress bar on a terminal ---- */
 
 struct progress {
-	bool on;		/* stderr is a terminal */
+	bool on; /* stderr is a terminal */
 	bool drawn;
 	char label[40];
 	uint64_t total, done;
@@ -217,24 +217,24 @@ struct progress {
 void cli_human_size(uint64_t n, char *buf, size_t size);
 /* Draws nothing unless stderr is a terminal. */
 void progress_init(struct progress *p, const char *label, uint64_t total);
-void progress_update(struct progress *p, uint64_t done);	/* p may be NULL */
+void progress_update(struct progress *p, uint64_t done); /* p may be NULL */
 /* ok: the full bar and a newline; else the line is wiped for an error. */
 void progress_end(struct progress *p, bool ok);
 
 /* ---- ignore.c: .jobcellignore (a gitignore subset; see ignore.c) ---- */
 
-#define IGNORE_PATTERN_MAX	WSPATH_MAX
-#define IGNORE_RULES_MAX	4096
+#define IGNORE_PATTERN_MAX WSPATH_MAX
+#define IGNORE_RULES_MAX 4096
 
 struct ignore_rule {
 	char pat[IGNORE_PATTERN_MAX + 1];
-	bool negate;		/* "!pat" */
-	bool dir_only;		/* "pat/" */
-	bool anchored;		/* has a '/': matched from the root */
+	bool negate;   /* "!pat" */
+	bool dir_only; /* "pat/" */
+	bool anchored; /* has a '/': matched from the root */
 };
 
 struct ignore {
-	struct ignore_rule *rules;	/* owned */
+	struct ignore_rule *rules; /* owned */
 	size_t n, cap;
 };
 
@@ -253,11 +253,11 @@ void ignore_release(struct ignore *ig);
 
 /* ---- pack.c: deterministic tar of a tree, SHA-256 of a file ---- */
 
-#define IGNORE_FILE		".jobcellignore"
+#define IGNORE_FILE ".jobcellignore"
 
 struct pack_stats {
-	bool keep_git;		/* in: pack .git too */
-	const char *compression;	/* out: "zstd" or "gzip" */
+	bool keep_git;		 /* in: pack .git too */
+	const char *compression; /* out: "zstd" or "gzip" */
 	uint64_t entries, files, dirs, links, skipped, bytes;
 };
 
@@ -272,22 +272,22 @@ int tmpfile_open(void);
 /* SHA-256 of all of fd's bytes (pread from 0) as lowercase hex. */
 int sha256_fd(int fd, uint64_t *ret_size, char ret_hex[SHA256_HEX_LEN + 1]);
 void sha256_hex(const unsigned char md[32], char ret_hex[SHA256_HEX_LEN + 1]);
-bool sha256_hex_valid(const char *s);	/* 64 lowercase hex digits */
+bool sha256_hex_valid(const char *s); /* 64 lowercase hex digits */
 void names_free(char **v, size_t n);
 
 /* ---- project.c: `jobcell make`'s project root and .jobcell ---- */
 
-#define PROJECT_FILE		".jobcell"
-#define PROJECT_EXCLUDE_MAX	256
-#define PROJECT_FILE_MAX	(64u * 1024)
+#define PROJECT_FILE ".jobcell"
+#define PROJECT_EXCLUDE_MAX 256
+#define PROJECT_FILE_MAX (64u * 1024)
 
-struct project_conf {		/* strings point into the parsed text */
+struct project_conf { /* strings point into the parsed text */
 	const char *image, *sandbox;
 	char *artifacts[JC_MAX_ARTIFACT_GLOBS];
 	size_t n_artifacts;
 	char *exclude[PROJECT_EXCLUDE_MAX];
 	size_t n_exclude;
-	int64_t timeout_s, memory_mb, disk_mb;	/* -1: not set */
+	int64_t timeout_s, memory_mb, disk_mb; /* -1: not set */
 };
 
 /* The nearest directory at or above start (an absolute path) holding a
@@ -421,7 +421,7 @@ int blob_ensure(struct http *h, const char *what, int fd, uint64_t size,
  * needed, and fills *ret. A directory's .jobcellignore is read from its
  * top; extra (may be NULL) adds rules first. Prints its own errors. */
 struct cli_input {
-	char digest[8 + SHA256_HEX_LEN + 1];	/* "sha256:<hex>" */
+	char digest[8 + SHA256_HEX_LEN + 1]; /* "sha256:<hex>" */
 	bool is_tar;
 	bool executable;
 	uint64_t size;

@@ -25,13 +25,13 @@
 #include "banned.h"
 
 struct artifact {
-	char path[WSPATH_MAX + 1];	/* as sent, checked with bad */
-	int bad;			/* wspath_check's verdict, or -EINVAL
+	char path[WSPATH_MAX + 1]; /* as sent, checked with bad */
+	int bad;		   /* wspath_check's verdict, or -EINVAL
 					 * for a bad size or sha256 */
 	int64_t size;
 	char sha256[SHA256_HEX_LEN + 1];
 	char expires[40];
-	bool executable;		/* if the server says so */
+	bool executable; /* if the server says so */
 };
 
 struct artifact_list {
@@ -44,7 +44,7 @@ static void
 artifact_list_release(struct artifact_list *l)
 {
 	free(l->v);
-	*l = (struct artifact_list) { 0 };
+	*l = (struct artifact_list){ 0 };
 }
 
 /* GET /v1/jobs/{id}/artifacts into l (resp keeps the body for --json). */
@@ -67,8 +67,10 @@ artifacts_fetch(struct http *h, const char *what, const char *id,
 	if (r < 0 || jr_type(doc, jr_root(doc)) != JR_OBJECT ||
 	    (arr = jr_obj_get(doc, jr_root(doc), "artifacts")) < 0 ||
 	    jr_type(doc, arr) != JR_ARRAY)
-		return cli_err(what, "the server sent a malformed artifact "
-		    "list"), -EPROTO;
+		return cli_err(what,
+			   "the server sent a malformed artifact "
+			   "list"),
+		       -EPROTO;
 	l->truncated = cli_json_bool(doc, jr_root(doc), "truncated");
 	n = jr_len(doc, arr);
 	if (n > 0 && !(l->v = calloc((size_t) n, sizeof(*l->v))))
@@ -90,8 +92,9 @@ artifacts_fetch(struct http *h, const char *what, const char *id,
 		cli_json_str(doc, t, "expires_at", a->expires,
 		    sizeof(a->expires), "");
 		a->executable = cli_json_bool(doc, t, "executable");
-		if (a->bad == 0 && (cli_json_i64(doc, t, "size", &a->size) < 0 ||
-		    a->size < 0 || !sha256_hex_valid(a->sha256)))
+		if (a->bad == 0 &&
+		    (cli_json_i64(doc, t, "size", &a->size) < 0 ||
+			a->size < 0 || !sha256_hex_valid(a->sha256)))
 			a->bad = -EPROTO;
 	}
 	return 0;
@@ -100,7 +103,8 @@ artifacts_fetch(struct http *h, const char *what, const char *id,
 static void
 artifacts_usage(FILE *f)
 {
-	fprintf(f, "Usage: jobcell artifacts ID [--json]\n\n"
+	fprintf(f,
+	    "Usage: jobcell artifacts ID [--json]\n\n"
 	    "Lists a job's artifacts: size in bytes, the start of the "
 	    "sha256, when the\nserver deletes it, and the path. --json "
 	    "prints the server's listing.\n");
@@ -154,7 +158,8 @@ cmd_artifacts(struct cli_global *g, int argc, char **argv)
 		}
 	}
 	if (l.truncated)
-		fprintf(stderr, "jobcell: artifacts: the list is truncated: the "
+		fprintf(stderr,
+		    "jobcell: artifacts: the list is truncated: the "
 		    "job made more than the server keeps\n");
 	code = EXIT_OK;
 out:
@@ -221,7 +226,7 @@ struct dl {
 	int fd;
 	uint64_t pos, size;
 	EVP_MD_CTX *ctx;
-	bool checked;		/* the status of this reply was looked at */
+	bool checked; /* the status of this reply was looked at */
 	int err;
 };
 
@@ -243,7 +248,7 @@ on_data(const char *data, size_t len, void *p)
 		}
 	}
 	if (len > d->size - d->pos)
-		return d->err = -EPROTO;	/* more than the listing said */
+		return d->err = -EPROTO; /* more than the listing said */
 	if ((r = pwrite_full(d->fd, data, len, (off_t) d->pos)) < 0)
 		return d->err = r;
 	if (EVP_DigestUpdate(d->ctx, data, len) != 1)
@@ -263,7 +268,7 @@ hash_prefix(int fd, uint64_t n, EVP_MD_CTX *ctx)
 		return -EIO;
 	while (off < n) {
 		size_t want = n - off < sizeof(buf) ? (size_t) (n - off) :
-		    sizeof(buf);
+						      sizeof(buf);
 		ssize_t k = pread(fd, buf, want, (off_t) off);
 
 		if (k < 0 && errno == EINTR)
@@ -325,8 +330,10 @@ download_one(struct http *h, const char *what, const char *id, int dirfd,
 	pfd = wspath_open_parent(dirfd, out, WSPATH_MKDIR, &leaf);
 	if (pfd < 0) {
 		say_path(what, "refusing to write", dirname, out);
-		fprintf(stderr, ": %s\n", pfd == -ELOOP || pfd == -ENOTDIR ?
-		    "a symlink or a file is in the way" : strerror(-pfd));
+		fprintf(stderr, ": %s\n",
+		    pfd == -ELOOP || pfd == -ENOTDIR ?
+			"a symlink or a file is in the way" :
+			strerror(-pfd));
 		return pfd;
 	}
 	if (fstatat(pfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -339,9 +346,10 @@ download_one(struct http *h, const char *what, const char *id, int dirfd,
 			char hex[SHA256_HEX_LEN + 1];
 			uint64_t n;
 
-			mode = st.st_mode & 07777;	/* keep the user's */
-			fd = openat(pfd, leaf, O_RDONLY | O_NOFOLLOW |
-			    O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+			mode = st.st_mode & 07777; /* keep the user's */
+			fd = openat(pfd, leaf,
+			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+				O_NONBLOCK);
 			if (fd >= 0 && (uint64_t) st.st_size == size &&
 			    sha256_fd(fd, &n, hex) == 0 && n == size &&
 			    strcmp(hex, a->sha256) == 0) {
@@ -356,14 +364,16 @@ download_one(struct http *h, const char *what, const char *id, int dirfd,
 	}
 	if ((r = download_part_name(leaf, a->sha256, part, sizeof(part))) < 0)
 		return cli_err(what, "artifact name too long"), r;
-	fd = openat(pfd, part, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
-	    O_NOCTTY | O_NONBLOCK, 0600);
+	fd = openat(pfd, part,
+	    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+	    0600);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		r = fd < 0 ? -errno : -EINVAL;
 		say_path(what, "cannot write", dirname, out);
-		fprintf(stderr, ".part: %s\n", r == -ELOOP ?
-		    "a symlink is in the way" : r == -EINVAL ?
-		    "not a regular file" : strerror(-r));
+		fprintf(stderr, ".part: %s\n",
+		    r == -ELOOP	     ? "a symlink is in the way" :
+			r == -EINVAL ? "not a regular file" :
+				       strerror(-r));
 		return r;
 	}
 	if (!(d.ctx = EVP_MD_CTX_new()))
@@ -388,11 +398,12 @@ download_one(struct http *h, const char *what, const char *id, int dirfd,
 			progress_init(&prog, out, size);
 			r = http_get_range(h, url, have, on_data, &d, &prog,
 			    &resp);
-			progress_end(&prog, r == 0 && resp.status / 100 == 2 &&
-			    d.pos == size);
+			progress_end(&prog,
+			    r == 0 && resp.status / 100 == 2 && d.pos == size);
 			if (r < 0) {
 				if (r == -EPROTO)
-					cli_err(what, "the server sent more "
+					cli_err(what,
+					    "the server sent more "
 					    "than the %" PRIu64 " bytes listed",
 					    size);
 				else
@@ -400,7 +411,7 @@ download_one(struct http *h, const char *what, const char *id, int dirfd,
 				break;
 			}
 			if (resp.status == 416 && attempt == 0)
-				continue;	/* our .part is stale */
+				continue; /* our .part is stale */
 			if (resp.status != 200 && resp.status != 206) {
 				r = -EPROTO;
 				http_report(what, &resp);
@@ -408,11 +419,12 @@ download_one(struct http *h, const char *what, const char *id, int dirfd,
 			}
 			if (d.pos != size) {
 				r = -EIO;
-				say_path(what, "incomplete download of", dirname,
-				    out);
-				fprintf(stderr, " (%" PRIu64 " of %" PRIu64
-				    " bytes; run again to resume)\n", d.pos,
-				    size);
+				say_path(what, "incomplete download of",
+				    dirname, out);
+				fprintf(stderr,
+				    " (%" PRIu64 " of %" PRIu64
+				    " bytes; run again to resume)\n",
+				    d.pos, size);
 				break;
 			}
 		}
@@ -429,9 +441,10 @@ download_one(struct http *h, const char *what, const char *id, int dirfd,
 	EVP_MD_CTX_free(d.ctx);
 	http_resp_release(&resp);
 	if (r == -EBADMSG) {
-		(void) unlinkat(pfd, part, 0);	/* never left as complete */
+		(void) unlinkat(pfd, part, 0); /* never left as complete */
 		say_path(what, "sha256 mismatch for", dirname, out);
-		fprintf(stderr, ": the bytes received are not the artifact "
+		fprintf(stderr,
+		    ": the bytes received are not the artifact "
 		    "listed\n");
 		return r;
 	}
@@ -447,9 +460,8 @@ download_one(struct http *h, const char *what, const char *id, int dirfd,
 }
 
 int
-artifacts_download(struct http *h, const char *what, const char *id,
-    int dirfd, const char *dirname, char **names, size_t n_names,
-    const char *strip)
+artifacts_download(struct http *h, const char *what, const char *id, int dirfd,
+    const char *dirname, char **names, size_t n_names, const char *strip)
 {
 	struct artifact_list l = { 0 };
 	struct http_resp resp;
@@ -468,8 +480,10 @@ artifacts_download(struct http *h, const char *what, const char *id,
 		for (size_t j = 0; j < l.n && !found; j++)
 			found = strcmp(l.v[j].path, names[i]) == 0;
 		if (!found) {
-			fprintf(stderr, "jobcell: %s: job %s has no artifact "
-			    "'", what, id);
+			fprintf(stderr,
+			    "jobcell: %s: job %s has no artifact "
+			    "'",
+			    what, id);
 			cli_put_safe(stderr, names[i]);
 			fputs("'\n", stderr);
 			code = EXIT_FAIL;
@@ -484,28 +498,34 @@ artifacts_download(struct http *h, const char *what, const char *id,
 		if (!wanted)
 			continue;
 		if (a->bad < 0) {
-			fprintf(stderr, "jobcell: %s: refusing the artifact "
-			    "'", what);
+			fprintf(stderr,
+			    "jobcell: %s: refusing the artifact "
+			    "'",
+			    what);
 			cli_put_safe(stderr, a->path);
-			fprintf(stderr, "': %s\n", a->bad == -EPROTO ?
-			    "bad size or sha256 in the listing" :
-			    "not a relative path inside the directory");
+			fprintf(stderr, "': %s\n",
+			    a->bad == -EPROTO ?
+				"bad size or sha256 in the listing" :
+				"not a relative path inside the directory");
 			code = EXIT_FAIL;
 			continue;
 		}
-		if (strip_len && (strncmp(a->path, strip, strip_len) != 0 ||
-		    !a->path[strip_len]))
+		if (strip_len &&
+		    (strncmp(a->path, strip, strip_len) != 0 ||
+			!a->path[strip_len]))
 			continue;
 		if (download_one(h, what, id, dirfd, dirname, a,
-		    a->path + strip_len) < 0) {
+			a->path + strip_len) < 0) {
 			code = EXIT_FAIL;
 			if (cli_interrupted())
 				break;
 		}
 	}
 	if (l.truncated)
-		fprintf(stderr, "jobcell: %s: the artifact list is truncated: "
-		    "the job made more than the server keeps\n", what);
+		fprintf(stderr,
+		    "jobcell: %s: the artifact list is truncated: "
+		    "the job made more than the server keeps\n",
+		    what);
 out:
 	http_resp_release(&resp);
 	artifact_list_release(&l);
@@ -515,7 +535,8 @@ out:
 static void
 download_usage(FILE *f)
 {
-	fprintf(f, "Usage: jobcell download ID [PATH...] [-o DIR] [--json]\n\n"
+	fprintf(f,
+	    "Usage: jobcell download ID [PATH...] [-o DIR] [--json]\n\n"
 	    "Downloads a job's artifacts (all, or the PATHs named) into DIR "
 	    "(default: the\ncurrent directory), each at its relative path. "
 	    "Every file's sha256 is checked;\nan interrupted download is "
@@ -560,7 +581,8 @@ cmd_download(struct cli_global *g, int argc, char **argv)
 		return cli_usage_err("download", "'%s' is not a job id", id);
 	for (int i = optind; i < argc; i++)
 		if (!wspath_valid(argv[i]))
-			return cli_usage_err("download", "refusing '%s': not a "
+			return cli_usage_err("download",
+			    "refusing '%s': not a "
 			    "relative path inside the output directory",
 			    argv[i]);
 	if (!*dir)
@@ -576,10 +598,11 @@ cmd_download(struct cli_global *g, int argc, char **argv)
 		return cli_err("download", "cannot catch Ctrl-C");
 	if (http_open(g, "download", NEED_SERVER | NEED_KEY, &h) < 0)
 		return EXIT_FAIL;
-	code = artifacts_download(&h, "download", id, dirfd, dir,
-	    argv + optind, (size_t) (argc - optind), NULL);
+	code = artifacts_download(&h, "download", id, dirfd, dir, argv + optind,
+	    (size_t) (argc - optind), NULL);
 	if (cli_interrupted()) {
-		fprintf(stderr, "jobcell: download: interrupted; run it again "
+		fprintf(stderr,
+		    "jobcell: download: interrupted; run it again "
 		    "to resume\n");
 		code = EXIT_INTERRUPTED;
 	}

@@ -21,7 +21,8 @@
 static void
 make_usage(FILE *f)
 {
-	fprintf(f, "Usage: jobcell make [MAKE ARGS...]\n"
+	fprintf(f,
+	    "Usage: jobcell make [MAKE ARGS...]\n"
 	    "       jobcell make -- --help     (make's own help)\n\n"
 	    "Runs make remotely on this project: finds the project's root "
 	    "(the nearest\ndirectory upward with a .jobcell file, else the "
@@ -48,28 +49,30 @@ conf_load(const char *root, char **text, struct project_conf *c)
 	int r;
 
 	if ((dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    (fd = openat(dfd, PROJECT_FILE, O_RDONLY | O_CLOEXEC |
-	    O_NOCTTY | O_NONBLOCK)) < 0)
+	    (fd = openat(dfd, PROJECT_FILE,
+		 O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
 		return cli_err("make", "cannot read '%s/%s': %s", root,
-		    PROJECT_FILE, strerror(errno)), -errno;
+			   PROJECT_FILE, strerror(errno)),
+		       -errno;
 	if ((r = read_all(fd, PROJECT_FILE_MAX, text, &len)) < 0)
 		return cli_err("make", "cannot read '%s/%s': %s", root,
-		    PROJECT_FILE, r == -E2BIG ? "too large" : strerror(-r)), r;
+			   PROJECT_FILE,
+			   r == -E2BIG ? "too large" : strerror(-r)),
+		       r;
 	if (memchr(*text, '\0', len))
-		return cli_err("make", "%s/%s: a NUL byte", root,
-		    PROJECT_FILE), -EINVAL;
+		return cli_err("make", "%s/%s: a NUL byte", root, PROJECT_FILE),
+		       -EINVAL;
 	if (project_conf_parse(*text, c, err, sizeof(err)) < 0)
 		return cli_err("make", "%s/%s: %s", root, PROJECT_FILE, err),
-		    -EINVAL;
+		       -EINVAL;
 	return 0;
 }
 
 /* The job: the tree unpacked at the workspace's top (an input without a
  * "path"), so workspace paths are the project's paths. */
 static int
-make_request(struct jw *w, const char *rel,
-    const struct project_conf *c, const struct cli_input *in, int argc,
-    char **argv)
+make_request(struct jw *w, const char *rel, const struct project_conf *c,
+    const struct cli_input *in, int argc, char **argv)
 {
 	char buf[WSPATH_MAX + 1];
 	int n;
@@ -192,8 +195,9 @@ cmd_make(struct cli_global *g, int argc, char **argv)
 	_cleanup_free_ char *conf_text = NULL;
 	_cleanup_strbuf_ struct strbuf body = { 0 };
 	_cleanup_close_ int rootfd = -1;
-	struct project_conf conf = { .timeout_s = -1, .memory_mb = -1,
-	    .disk_mb = -1 };
+	struct project_conf conf = { .timeout_s = -1,
+		.memory_mb = -1,
+		.disk_mb = -1 };
 	struct ignore extra = { 0 };
 	struct cli_input in;
 	struct http h;
@@ -222,7 +226,8 @@ cmd_make(struct cli_global *g, int argc, char **argv)
 		    strerror(errno));
 	r = project_find(cwd, root, sizeof(root), &marker);
 	if (r == -ENOENT)
-		return cli_err("make", "no %s file in '%s' or above, and not "
+		return cli_err("make",
+		    "no %s file in '%s' or above, and not "
 		    "in a git work tree: create one at the project's root",
 		    PROJECT_FILE, cwd);
 	if (r < 0)
@@ -230,13 +235,15 @@ cmd_make(struct cli_global *g, int argc, char **argv)
 		    strerror(-r));
 	if (project_rel(root, cwd, rel, sizeof(rel)) < 0 ||
 	    (*rel && !wspath_valid(rel)))
-		return cli_err("make", "'%s' is not a directory the workspace "
-		    "can name under '%s'", cwd, root);
+		return cli_err("make",
+		    "'%s' is not a directory the workspace "
+		    "can name under '%s'",
+		    cwd, root);
 	if (marker && conf_load(root, &conf_text, &conf) < 0)
 		return EXIT_FAIL;
 	for (size_t i = 0; i < conf.n_exclude; i++)
 		if ((r = ignore_add(&extra, conf.exclude[i],
-		    strlen(conf.exclude[i]))) < 0) {
+			 strlen(conf.exclude[i]))) < 0) {
 			cli_err("make", "%s/%s: bad exclude pattern '%s'", root,
 			    PROJECT_FILE, conf.exclude[i]);
 			goto out;

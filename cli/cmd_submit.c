@@ -24,11 +24,31 @@
 				 * worker's TERM -> KILL grace and more */
 
 enum {
-	OPT_COMMAND = 0x2000, OPT_COMMAND_FILE, OPT_STDIN, OPT_ARGV,
-	OPT_WAIT, OPT_FOLLOW, OPT_TIMEOUT, OPT_ENV, OPT_NAME, OPT_STDIN_FILE, OPT_INPUT,
-	OPT_MEMORY, OPT_MEMORY_MB, OPT_CPUS, OPT_PIDS, OPT_DISK, OPT_DISK_MB,
-	OPT_NETWORK, OPT_SANDBOX, OPT_FILE, OPT_CWD, OPT_IMAGE,
-	OPT_CANCEL_ON_INT, OPT_ARTIFACT, OPT_ARTIFACTS_REQUIRED,
+	OPT_COMMAND = 0x2000,
+	OPT_COMMAND_FILE,
+	OPT_STDIN,
+	OPT_ARGV,
+	OPT_WAIT,
+	OPT_FOLLOW,
+	OPT_TIMEOUT,
+	OPT_ENV,
+	OPT_NAME,
+	OPT_STDIN_FILE,
+	OPT_INPUT,
+	OPT_MEMORY,
+	OPT_MEMORY_MB,
+	OPT_CPUS,
+	OPT_PIDS,
+	OPT_DISK,
+	OPT_DISK_MB,
+	OPT_NETWORK,
+	OPT_SANDBOX,
+	OPT_FILE,
+	OPT_CWD,
+	OPT_IMAGE,
+	OPT_CANCEL_ON_INT,
+	OPT_ARTIFACT,
+	OPT_ARTIFACTS_REQUIRED,
 	OPT_FILE_EXEC,
 };
 
@@ -53,7 +73,7 @@ static size_t arg_n_env;
 static const char *arg_files[CLI_FILES_MAX];	/* LOCAL[:PATH] as given */
 static bool arg_files_exec[CLI_FILES_MAX];	/* --file-exec */
 static size_t arg_n_files;
-static const char *arg_inputs[CLI_INPUTS_MAX];	/* PATH[:DEST] as given */
+static const char *arg_inputs[CLI_INPUTS_MAX]; /* PATH[:DEST] as given */
 static size_t arg_n_inputs;
 static const char *arg_artifacts[JC_MAX_ARTIFACT_GLOBS];
 static size_t arg_n_artifacts;
@@ -66,7 +86,8 @@ submit_usage(FILE *f, const char *cmd)
 {
 	bool is_submit = strcmp(cmd, "submit") == 0;
 
-	fprintf(f, "Usage: jobcell %s (--command STR | --command-file FILE | "
+	fprintf(f,
+	    "Usage: jobcell %s (--command STR | --command-file FILE | "
 	    "--stdin | --argv -- ARG...)\n"
 	    "           [--name N] [--timeout S] [--env K=V]... "
 	    "[--stdin-file FILE]\n"
@@ -94,7 +115,8 @@ submit_usage(FILE *f, const char *cmd)
 		    "(124 timed out, 125 the cell could not be built, 130 "
 		    "interrupted). --json\nprints the output records as NDJSON "
 		    "instead.\n");
-	fprintf(f, "  --command STR       run STR with /bin/sh -c\n"
+	fprintf(f,
+	    "  --command STR       run STR with /bin/sh -c\n"
 	    "  --command-file FILE the shell script in FILE\n"
 	    "  --stdin             the shell script on standard input\n"
 	    "  --argv -- ARG...    run ARG... directly (no shell)\n"
@@ -170,14 +192,18 @@ opt_input(const char *cmd, const char *spec)
 	char local[JC_PATH_MAX], dest[WSPATH_MAX + 1], other[WSPATH_MAX + 1];
 
 	if (cli_input_spec(spec, local, sizeof(local), dest, sizeof(dest)) < 0)
-		return cli_usage_err(cmd, "--input wants PATH[:DEST] with DEST "
-		    "relative, without '.' or '..' parts, not '%s'", spec);
+		return cli_usage_err(cmd,
+		    "--input wants PATH[:DEST] with DEST "
+		    "relative, without '.' or '..' parts, not '%s'",
+		    spec);
 	for (size_t i = 0; i < arg_n_inputs; i++) {
-		(void) cli_input_spec(arg_inputs[i], local, sizeof(local), other,
-		    sizeof(other));
+		(void) cli_input_spec(arg_inputs[i], local, sizeof(local),
+		    other, sizeof(other));
 		if (strcmp(other, dest) == 0)
-			return cli_usage_err(cmd, "two --input options put "
-			    "inputs at '%s'", dest);
+			return cli_usage_err(cmd,
+			    "two --input options put "
+			    "inputs at '%s'",
+			    dest);
 	}
 	if (arg_n_inputs >= CLI_INPUTS_MAX)
 		return cli_usage_err(cmd, "more than %d --input options",
@@ -190,8 +216,10 @@ static int
 opt_artifact(const char *cmd, const char *glob)
 {
 	if (!*glob || glob[0] == '/' || strlen(glob) > WSPATH_MAX)
-		return cli_usage_err(cmd, "--artifact wants a glob relative to "
-		    "the workspace, not '%s'", glob);
+		return cli_usage_err(cmd,
+		    "--artifact wants a glob relative to "
+		    "the workspace, not '%s'",
+		    glob);
 	if (arg_n_artifacts >= JC_MAX_ARTIFACT_GLOBS)
 		return cli_usage_err(cmd, "more than %d --artifact options",
 		    JC_MAX_ARTIFACT_GLOBS);
@@ -285,7 +313,8 @@ submit_check(const char *cmd, int argc, char **argv)
 	if (arg_image && !*arg_image)
 		return cli_usage_err(cmd, "--image wants an image name");
 	if (arg_artifacts_required && arg_n_artifacts == 0)
-		return cli_usage_err(cmd, "--artifacts-required needs "
+		return cli_usage_err(cmd,
+		    "--artifacts-required needs "
 		    "--artifact");
 	return -1;
 }
@@ -521,8 +550,8 @@ add_inputs_artifacts(struct jw *w)
 			jw_obj_open(w);
 			jw_kv_str(w, "blob", inputs[i].digest);
 			jw_kv_str(w, "path", dest);
-			jw_kv_str(w, "format", inputs[i].is_tar ? "tar" :
-			    "file");
+			jw_kv_str(w, "format",
+			    inputs[i].is_tar ? "tar" : "file");
 			if (!inputs[i].is_tar)
 				jw_kv_bool(w, "executable",
 				    inputs[i].executable);

@@ -110,9 +110,9 @@ struct xfer {
 	int put_fd;		/* PUT: the body, read with pread from 0 */
 	uint64_t put_size;
 	uint64_t put_off;
-	uint64_t range_from;	/* GET: "Range: bytes=N-" when > 0 */
-	struct progress *prog;	/* NULL: no bar */
-	bool bulk;		/* no total timeout, a low-speed limit */
+	uint64_t range_from;   /* GET: "Range: bytes=N-" when > 0 */
+	struct progress *prog; /* NULL: no bar */
+	bool bulk;	       /* no total timeout, a low-speed limit */
 };
 
 static size_t
@@ -223,8 +223,8 @@ on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow,
 		if (x->put_fd >= 0)
 			progress_update(x->prog, (uint64_t) ulnow);
 		else if (dlnow > 0)
-			progress_update(x->prog, x->range_from +
-			    (uint64_t) dlnow);
+			progress_update(x->prog,
+			    x->range_from + (uint64_t) dlnow);
 	}
 	return cli_interrupted() ? 1 : 0;
 }
@@ -303,10 +303,12 @@ http_perform(struct http *h, const char *method, const char *path,
 	x->resp->location[0] = '\0';
 
 	curl_easy_reset(c);	/* keeps the connection cache */
-	if ((r = headers_build(h, x->fn ? "Accept: */*" :
-	    "Accept: application/json", body ? "Content-Type: application/json" :
-	    x->put_fd >= 0 ? "Content-Type: application/octet-stream" : NULL,
-	    !(flags & HTTP_NOAUTH), &hdrs)) < 0) {
+	if ((r = headers_build(h,
+		 x->fn ? "Accept: */*" : "Accept: application/json",
+		 body		    ? "Content-Type: application/json" :
+		     x->put_fd >= 0 ? "Content-Type: application/octet-stream" :
+				      NULL,
+		 !(flags & HTTP_NOAUTH), &hdrs)) < 0) {
 		(void) str_copy(h->err, sizeof(h->err), "out of memory");
 		return r;
 	}
@@ -393,8 +395,11 @@ int
 http_stream(struct http *h, const char *path, http_data_fn fn,
     void *userdata, struct http_resp *ret)
 {
-	struct xfer x = { .h = h, .resp = ret, .fn = fn,
-	    .userdata = userdata, .put_fd = -1 };
+	struct xfer x = { .h = h,
+		.resp = ret,
+		.fn = fn,
+		.userdata = userdata,
+		.put_fd = -1 };
 	int r;
 
 	ret->body.max = CLI_RESP_MAX;
@@ -409,8 +414,12 @@ int
 http_put_fd(struct http *h, const char *path, int fd, uint64_t size,
     struct progress *prog, struct http_resp *ret)
 {
-	struct xfer x = { .h = h, .resp = ret, .put_fd = fd,
-	    .put_size = size, .prog = prog, .bulk = true };
+	struct xfer x = { .h = h,
+		.resp = ret,
+		.put_fd = fd,
+		.put_size = size,
+		.prog = prog,
+		.bulk = true };
 	int r;
 
 	ret->body.max = CLI_RESP_MAX;
@@ -421,13 +430,17 @@ http_put_fd(struct http *h, const char *path, int fd, uint64_t size,
 }
 
 int
-http_get_range(struct http *h, const char *path, uint64_t from,
-    http_data_fn fn, void *userdata, struct progress *prog,
-    struct http_resp *ret)
+http_get_range(struct http *h, const char *path, uint64_t from, http_data_fn fn,
+    void *userdata, struct progress *prog, struct http_resp *ret)
 {
-	struct xfer x = { .h = h, .resp = ret, .fn = fn,
-	    .userdata = userdata, .put_fd = -1, .range_from = from,
-	    .prog = prog, .bulk = true };
+	struct xfer x = { .h = h,
+		.resp = ret,
+		.fn = fn,
+		.userdata = userdata,
+		.put_fd = -1,
+		.range_from = from,
+		.prog = prog,
+		.bulk = true };
 	int r;
 
 	ret->body.max = CLI_RESP_MAX;

@@ -21,7 +21,7 @@ void
 ignore_release(struct ignore *ig)
 {
 	free(ig->rules);
-	*ig = (struct ignore) { 0 };
+	*ig = (struct ignore){ 0 };
 }
 
 int
@@ -31,8 +31,9 @@ ignore_add(struct ignore *ig, const char *line, size_t len)
 	size_t i = 0;
 
 	/* trailing blanks and '\r' are not part of a pattern */
-	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t' ||
-	    line[len - 1] == '\r'))
+	while (len > 0 &&
+	    (line[len - 1] == ' ' || line[len - 1] == '\t' ||
+		line[len - 1] == '\r'))
 		len--;
 	while (i < len && (line[i] == ' ' || line[i] == '\t'))
 		i++;
@@ -51,7 +52,7 @@ ignore_add(struct ignore *ig, const char *line, size_t len)
 		len--;
 	}
 	if (i == len)
-		return -EINVAL;		/* "!", "/" or "!/" alone */
+		return -EINVAL; /* "!", "/" or "!/" alone */
 	if (len - i > IGNORE_PATTERN_MAX)
 		return -ENAMETOOLONG;
 	if (memchr(line + i, '\0', len - i))

@@ -26,16 +26,16 @@
 #include "io.h"
 #include "banned.h"
 
-#define PACK_DEPTH_MAX	128		/* directories deep */
-#define PACK_ENTRIES_MAX	1000000	/* entries in one archive */
-#define PACK_BUF	(256u * 1024)
+#define PACK_DEPTH_MAX 128	 /* directories deep */
+#define PACK_ENTRIES_MAX 1000000 /* entries in one archive */
+#define PACK_BUF (256u * 1024)
 
 struct pack {
 	struct archive *a;
 	const struct ignore *ig;
-	const char *what;		/* for messages */
-	const char *top;		/* the directory as the user named it */
-	char *buf;			/* PACK_BUF bytes */
+	const char *what; /* for messages */
+	const char *top;  /* the directory as the user named it */
+	char *buf;	  /* PACK_BUF bytes */
 	struct pack_stats *st;
 };
 
@@ -105,7 +105,7 @@ sha256_hex_valid(const char *s)
 
 	for (i = 0; s[i]; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
+			(s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	return i == SHA256_HEX_LEN;
 }
@@ -130,7 +130,7 @@ tmpfile_open(void)
 		return -ENAMETOOLONG;
 	if ((fd = mkostemp(path, O_CLOEXEC)) < 0)
 		return -errno;
-	(void) unlink(path);	/* the fd keeps the file */
+	(void) unlink(path); /* the fd keeps the file */
 	return fd;
 }
 
@@ -139,7 +139,7 @@ archive_fail(struct pack *p, const char *rel)
 {
 	cli_err(p->what, "cannot pack '%s/%s': %s", p->top, rel,
 	    archive_error_string(p->a) ? archive_error_string(p->a) :
-	    "libarchive error");
+					 "libarchive error");
 	return -EIO;
 }
 
@@ -240,17 +240,19 @@ pack_file(struct pack *p, int dirfd, const char *name, const char *rel,
 	uint64_t left;
 	int r = 0;
 
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK);
+	fd = openat(dirfd, name,
+	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return cli_err(p->what, "cannot read '%s/%s': %s", p->top, rel,
-		    strerror(errno)), -errno;
+			   strerror(errno)),
+		       -errno;
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode) || st.st_ino != lst->st_ino ||
 	    st.st_dev != lst->st_dev)
 		return cli_err(p->what, "'%s/%s' changed while it was packed",
-		    p->top, rel), -EAGAIN;
+			   p->top, rel),
+		       -EAGAIN;
 	e = entry_new(rel, AE_IFREG, (st.st_mode & 0111) ? 0755 : 0644,
 	    (int64_t) st.st_size);
 	if (!e)
@@ -267,11 +269,15 @@ pack_file(struct pack *p, int dirfd, const char *name, const char *rel,
 			continue;
 		if (n < 0)
 			return cli_err(p->what, "cannot read '%s/%s': %s",
-			    p->top, rel, strerror(errno)), -errno;
+				   p->top, rel, strerror(errno)),
+			       -errno;
 		if (n == 0)
 			/* the header promised st_size bytes */
-			return cli_err(p->what, "'%s/%s' shrank while it was "
-			    "packed", p->top, rel), -EAGAIN;
+			return cli_err(p->what,
+				   "'%s/%s' shrank while it was "
+				   "packed",
+				   p->top, rel),
+			       -EAGAIN;
 		if (archive_write_data(p->a, p->buf, (size_t) n) != n)
 			return archive_fail(p, rel);
 		left -= (uint64_t) n;
@@ -291,7 +297,8 @@ pack_symlink(struct pack *p, int dirfd, const char *name, const char *rel)
 	n = readlinkat(dirfd, name, target, sizeof(target) - 1);
 	if (n < 0)
 		return cli_err(p->what, "cannot read the link '%s/%s': %s",
-		    p->top, rel, strerror(errno)), -errno;
+			   p->top, rel, strerror(errno)),
+		       -errno;
 	target[n] = '\0';
 	if (!(e = entry_new(rel, AE_IFLNK, 0777, 0)))
 		return -ENOMEM;
@@ -309,8 +316,8 @@ static int pack_dir(struct pack *p, int dirfd, char *rel, size_t rel_len,
     unsigned depth);
 
 static int
-pack_one(struct pack *p, int dirfd, const char *name, char *rel,
-    size_t rel_len, unsigned depth)
+pack_one(struct pack *p, int dirfd, const char *name, char *rel, size_t rel_len,
+    unsigned depth)
 {
 	struct stat st;
 	size_t n = strlen(name);
@@ -321,23 +328,28 @@ pack_one(struct pack *p, int dirfd, const char *name, char *rel,
 		return 0;
 	}
 	if (rel_len + (rel_len ? 1 : 0) + n > WSPATH_MAX)
-		return cli_err(p->what, "'%s/%s/%s': path longer than %d "
-		    "bytes", p->top, rel, name, WSPATH_MAX), -ENAMETOOLONG;
+		return cli_err(p->what,
+			   "'%s/%s/%s': path longer than %d "
+			   "bytes",
+			   p->top, rel, name, WSPATH_MAX),
+		       -ENAMETOOLONG;
 	if (rel_len)
 		rel[rel_len++] = '/';
 	memcpy(rel + rel_len, name, n + 1);
 	rel_len += n;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return cli_err(p->what, "cannot read '%s/%s': %s", p->top, rel,
-		    strerror(errno)), -errno;
+			   strerror(errno)),
+		       -errno;
 	is_dir = S_ISDIR(st.st_mode);
 	if (ignore_match(p->ig, rel, is_dir)) {
 		p->st->skipped++;
 		return 0;
 	}
 	if (++p->st->entries > PACK_ENTRIES_MAX)
-		return cli_err(p->what, "'%s' has more than %d entries",
-		    p->top, PACK_ENTRIES_MAX), -E2BIG;
+		return cli_err(p->what, "'%s' has more than %d entries", p->top,
+			   PACK_ENTRIES_MAX),
+		       -E2BIG;
 	if (is_dir)
 		return pack_dir(p, dirfd, rel, rel_len, depth + 1);
 	if (S_ISREG(st.st_mode))
@@ -363,20 +375,24 @@ pack_dir(struct pack *p, int pfd, char *rel, size_t rel_len, unsigned depth)
 	int r = 0;
 
 	if (depth > PACK_DEPTH_MAX)
-		return cli_err(p->what, "'%s/%s': more than %d directories "
-		    "deep", p->top, rel, PACK_DEPTH_MAX), -ELOOP;
+		return cli_err(p->what,
+			   "'%s/%s': more than %d directories "
+			   "deep",
+			   p->top, rel, PACK_DEPTH_MAX),
+		       -ELOOP;
 	if (rel_len == 0) {
 		fd = dup(pfd);
 	} else {
 		const char *name = strrchr(rel, '/');
 
 		name = name ? name + 1 : rel;
-		fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
+		fd = openat(pfd, name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
 	if (fd < 0)
 		return cli_err(p->what, "cannot open '%s/%s': %s", p->top, rel,
-		    strerror(errno)), -errno;
+			   strerror(errno)),
+		       -errno;
 	if (rel_len > 0) {
 		if (!(e = entry_new(rel, AE_IFDIR, 0755, 0)))
 			return -ENOMEM;
@@ -389,7 +405,8 @@ pack_dir(struct pack *p, int pfd, char *rel, size_t rel_len, unsigned depth)
 	}
 	if ((r = dir_names(fd, &names, &n)) < 0)
 		return cli_err(p->what, "cannot list '%s/%s': %s", p->top, rel,
-		    strerror(-r)), r;
+			   strerror(-r)),
+		       r;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		r = pack_one(p, fd, names[i], rel, rel_len, depth);
 		rel[rel_len] = '\0';
@@ -412,10 +429,12 @@ pack_tree(const char *what, const char *dir, const struct ignore *ig,
 	st->bytes = 0;
 	if ((top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return cli_err(what, "cannot open '%s': %s", dir,
-		    strerror(errno)), -errno;
+			   strerror(errno)),
+		       -errno;
 	if ((out = tmpfile_open()) < 0)
 		return cli_err(what, "cannot create a temporary file: %s",
-		    strerror(-out)), out;
+			   strerror(-out)),
+		       out;
 	if (!(buf = malloc(PACK_BUF)))
 		return -ENOMEM;
 	p.buf = buf;
@@ -430,8 +449,8 @@ pack_tree(const char *what, const char *dir, const struct ignore *ig,
 			r = archive_write_add_filter_gzip(p.a);
 			/* gzip writes the time into its header unless told */
 			if (r == ARCHIVE_OK)
-				r = archive_write_set_filter_option(p.a,
-				    "gzip", "timestamp", NULL);
+				r = archive_write_set_filter_option(p.a, "gzip",
+				    "timestamp", NULL);
 			st->compression = "gzip";
 		}
 	}

@@ -10,8 +10,8 @@
 #include "parse.h"
 #include "banned.h"
 
-#define PROGRESS_EVERY_MS	100
-#define PROGRESS_BAR		24	/* cells of the bar */
+#define PROGRESS_EVERY_MS 100
+#define PROGRESS_BAR 24 /* cells of the bar */
 
 void
 cli_human_size(uint64_t n, char *buf, size_t size)
@@ -42,8 +42,8 @@ now_ms(void)
 void
 progress_init(struct progress *p, const char *label, uint64_t total)
 {
-	*p = (struct progress) { .on = isatty(STDERR_FILENO) == 1,
-	    .total = total };
+	*p = (struct progress){ .on = isatty(STDERR_FILENO) == 1,
+		.total = total };
 	(void) str_copy(p->label, sizeof(p->label), label);
 	if (strlen(label) >= sizeof(p->label))
 		/* keep the end of a long path: it names the file */
@@ -99,7 +99,7 @@ progress_end(struct progress *p, bool ok)
 		progress_draw(p);
 		fputc('\n', stderr);
 	} else if (p->drawn) {
-		fputs("\r\033[K", stderr);	/* the error line follows */
+		fputs("\r\033[K", stderr); /* the error line follows */
 	}
 	(void) fflush(stderr);
 	p->drawn = false;

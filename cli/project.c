@@ -37,8 +37,7 @@ project_root_marker(const char *start, char *ret, size_t size)
 		if (n < 0 || (size_t) n >= sizeof(probe))
 			return -ENAMETOOLONG;
 		if (stat(probe, &st) == 0 && S_ISREG(st.st_mode))
-			return str_copy(ret, size, dir) < 0 ? -ENAMETOOLONG :
-			    0;
+			return str_copy(ret, size, dir) < 0 ? -ENAMETOOLONG : 0;
 		if (strcmp(dir, "/") == 0)
 			return -ENOENT;
 		{
@@ -89,7 +88,7 @@ git_toplevel(const char *dir, char *ret, size_t size)
 	(void) close(pfd[1]);
 	if (r != 0) {
 		(void) close(pfd[0]);
-		return -r;	/* no git: ENOENT */
+		return -r; /* no git: ENOENT */
 	}
 	r = read_all(pfd[0], JC_PATH_MAX, &out, &len);
 	(void) close(pfd[0]);
@@ -99,7 +98,7 @@ git_toplevel(const char *dir, char *ret, size_t size)
 	if (r < 0)
 		return r;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return -ENOENT;		/* not in a work tree */
+		return -ENOENT; /* not in a work tree */
 	while (len > 0 && out[len - 1] == '\n')
 		out[--len] = '\0';
 	if (len == 0 || out[0] != '/' || memchr(out, '\0', len))
@@ -139,8 +138,8 @@ project_find(const char *cwd, char *ret_root, size_t root_size,
 	return 0;
 }
 
-static int conf_err(char *err, size_t size, unsigned line, const char *fmt,
-    ...) __attribute__((format(printf, 4, 5)));
+static int conf_err(char *err, size_t size, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static int
 conf_err(char *err, size_t size, unsigned line, const char *fmt, ...)
@@ -187,8 +186,9 @@ project_conf_parse(char *text, struct project_conf *c, char *err,
 	struct ini_item it;
 	int r;
 
-	*c = (struct project_conf) { .timeout_s = -1, .memory_mb = -1,
-	    .disk_mb = -1 };
+	*c = (struct project_conf){ .timeout_s = -1,
+		.memory_mb = -1,
+		.disk_mb = -1 };
 	err[0] = '\0';
 	ini_init(&rd, text);
 	while ((r = ini_next(&rd, &it)) > 0) {
@@ -205,17 +205,17 @@ project_conf_parse(char *text, struct project_conf *c, char *err,
 			    strcmp(it.value, "docker") != 0)
 				return conf_err(err, err_size, rd.line,
 				    "'sandbox' is namespace or docker, not "
-				    "'%s'", it.value);
+				    "'%s'",
+				    it.value);
 			c->sandbox = it.value;
 		} else if (strcmp(it.key, "artifacts") == 0) {
 			if (conf_words(it.value, c->artifacts,
-			    JC_MAX_ARTIFACT_GLOBS, &c->n_artifacts) < 0)
+				JC_MAX_ARTIFACT_GLOBS, &c->n_artifacts) < 0)
 				return conf_err(err, err_size, rd.line,
-				    "'artifacts' has more than 32 globs%s",
-				    "");
+				    "'artifacts' has more than 32 globs%s", "");
 		} else if (strcmp(it.key, "exclude") == 0) {
 			if (conf_words(it.value, c->exclude,
-			    PROJECT_EXCLUDE_MAX, &c->n_exclude) < 0)
+				PROJECT_EXCLUDE_MAX, &c->n_exclude) < 0)
 				return conf_err(err, err_size, rd.line,
 				    "'exclude' has too many globs%s", "");
 		} else if (strcmp(it.key, "timeout") == 0) {
@@ -227,20 +227,22 @@ project_conf_parse(char *text, struct project_conf *c, char *err,
 		} else if (strcmp(it.key, "memory") == 0 ||
 		    strcmp(it.key, "disk") == 0) {
 			int64_t *v = it.key[0] == 'm' ? &c->memory_mb :
-			    &c->disk_mb;
+							&c->disk_mb;
 
 			if (cli_parse_size_mb(it.value, INT32_MAX, v) < 0)
 				return conf_err(err, err_size, rd.line,
 				    "'%s' wants a size (512, 512M or 8G), not "
-				    "'%s'", it.key, it.value);
+				    "'%s'",
+				    it.key, it.value);
 		} else {
 			return conf_err(err, err_size, rd.line,
 			    "unknown key '%s' (image, sandbox, artifacts, "
-			    "timeout, memory, disk, exclude)", it.key);
+			    "timeout, memory, disk, exclude)",
+			    it.key);
 		}
 	}
 	if (r < 0)
-		return conf_err(err, err_size, rd.line,
-		    "not 'key = value'%s", "");
+		return conf_err(err, err_size, rd.line, "not 'key = value'%s",
+		    "");
 	return 0;
 }

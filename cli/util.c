@@ -18,7 +18,6 @@
 
 #include <openssl/evp.h>
 
-
 #include "cli.h"
 #include "io.h"
 #include "parse.h"
@@ -430,7 +429,7 @@ cli_input_spec(const char *spec, char *local, size_t local_size, char *dest,
 		base = base ? base + 1 : tmp;
 		if (wspath_valid(base))
 			return str_copy(dest, dest_size, base) < 0 ? -EINVAL :
-			    0;
+								     0;
 	}
 	if (!realpath(local, real))
 		return -errno;

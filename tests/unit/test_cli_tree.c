@@ -47,30 +47,40 @@ mk(const char *rel)
 static void
 test_ignore(void)
 {
-	static const char rules[] =
-	    "# comment\n"
-	    "\n"
-	    "*.o\n"
-	    "build/\n"
-	    "/top.txt\n"
-	    "docs/*.tmp\n"
-	    "**/cache/**\n"
-	    "a/**/z\n"
-	    "!keep.o\n"
-	    "  spaced.txt  \r\n";
-	static const struct { const char *path; bool dir, ign; } rows[] = {
-		{ "x.o", false, true }, { "src/deep/x.o", false, true },
-		{ "keep.o", false, false }, { "src/keep.o", false, false },
-		{ "build", true, true }, { "src/build", true, true },
-		{ "build", false, false },	/* dir_only: a file is kept */
-		{ "top.txt", false, true }, { "src/top.txt", false, false },
-		{ "docs/a.tmp", false, true }, { "docs/x/a.tmp", false, false },
-		{ "cache/x", false, true }, { "p/cache/q/r", false, true },
+	static const char rules[] = "# comment\n"
+				    "\n"
+				    "*.o\n"
+				    "build/\n"
+				    "/top.txt\n"
+				    "docs/*.tmp\n"
+				    "**/cache/**\n"
+				    "a/**/z\n"
+				    "!keep.o\n"
+				    "  spaced.txt  \r\n";
+	static const struct {
+		const char *path;
+		bool dir, ign;
+	} rows[] = {
+		{ "x.o", false, true },
+		{ "src/deep/x.o", false, true },
+		{ "keep.o", false, false },
+		{ "src/keep.o", false, false },
+		{ "build", true, true },
+		{ "src/build", true, true },
+		{ "build", false, false }, /* dir_only: a file is kept */
+		{ "top.txt", false, true },
+		{ "src/top.txt", false, false },
+		{ "docs/a.tmp", false, true },
+		{ "docs/x/a.tmp", false, false },
+		{ "cache/x", false, true },
+		{ "p/cache/q/r", false, true },
 		{ "cachex/y", false, false },
-		{ "a/z", false, true }, { "a/b/c/z", false, true },
+		{ "a/z", false, true },
+		{ "a/b/c/z", false, true },
 		{ "b/a/z", false, false },
 		{ "spaced.txt", false, true },
-		{ "main.c", false, false }, { "", false, false },
+		{ "main.c", false, false },
+		{ "", false, false },
 		{ ".hidden.o", false, true },
 	};
 	struct ignore ig = { 0 };
@@ -100,9 +110,14 @@ static void
 test_project(void)
 {
 	char root[512], rel[512], sub[512];
-	static const struct { const char *root, *cwd, *rel; int r; } rels[] = {
-		{ "/a/b", "/a/b", "", 0 }, { "/a/b", "/a/b/c/d", "c/d", 0 },
-		{ "/", "/x/y", "x/y", 0 }, { "/a/b", "/a/bc", NULL, -EINVAL },
+	static const struct {
+		const char *root, *cwd, *rel;
+		int r;
+	} rels[] = {
+		{ "/a/b", "/a/b", "", 0 },
+		{ "/a/b", "/a/b/c/d", "c/d", 0 },
+		{ "/", "/x/y", "x/y", 0 },
+		{ "/a/b", "/a/bc", NULL, -EINVAL },
 		{ "/a/b", "/a", NULL, -EINVAL },
 	};
 	bool marker = false;
@@ -119,7 +134,7 @@ test_project(void)
 	is_int(project_find(root, rel, sizeof(rel), &marker), 0,
 	    "the root itself is found");
 	ok(marker, "by its .jobcell");
-	mk("proj/src/.jobcell");	/* a directory is not the marker */
+	mk("proj/src/.jobcell"); /* a directory is not the marker */
 	(void) snprintf(sub, sizeof(sub), "%s/proj/src/lib", tmp);
 	(void) project_root_marker(sub, root, sizeof(root));
 	(void) snprintf(sub, sizeof(sub), "%s/proj", tmp);
@@ -140,21 +155,28 @@ test_project(void)
 static void
 test_conf(void)
 {
-	static const struct { const char *text; int r; const char *err; } bad[] = {
+	static const struct {
+		const char *text;
+		int r;
+		const char *err;
+	} bad[] = {
 		{ "[make]\n", -EINVAL, "line 1: sections" },
-		{ "image = x\nbogus = 1\n", -EINVAL, "line 2: unknown key 'bogus'" },
+		{ "image = x\nbogus = 1\n", -EINVAL,
+		    "line 2: unknown key 'bogus'" },
 		{ "sandbox = vm\n", -EINVAL, "line 1: 'sandbox'" },
 		{ "timeout = 0\n", -EINVAL, "line 1: 'timeout'" },
 		{ "memory = 8T\n", -EINVAL, "line 1: 'memory' wants a size" },
 		{ "disk = \n", -EINVAL, "line 1: 'disk'" },
 		{ "noequals\n", -EINVAL, "line 1: not 'key = value'" },
 		{ "artifacts = a b c d e f g h i j k l m n o p q r s t u v w x y z "
-		  "1 2 3 4 5 6 7\n", -EINVAL, "more than 32" },
+		  "1 2 3 4 5 6 7\n",
+		    -EINVAL, "more than 32" },
 	};
 	char text[512], err[256];
 	struct project_conf c;
 
-	(void) snprintf(text, sizeof(text), "# a project\nimage = debian:12\n"
+	(void) snprintf(text, sizeof(text),
+	    "# a project\nimage = debian:12\n"
 	    "sandbox = docker\nartifacts =  hello  dist/*.tar.gz \n"
 	    "timeout = 600\nmemory = 2G\ndisk = 8G\nexclude = *.log tmp/\n");
 	is_int(project_conf_parse(text, &c, err, sizeof(err)), 0,
@@ -177,8 +199,8 @@ test_conf(void)
 	    "and sets nothing");
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		(void) snprintf(text, sizeof(text), "%s", bad[i].text);
-		is_int(project_conf_parse(text, &c, err, sizeof(err)),
-		    bad[i].r, "refused: %s", bad[i].err);
+		is_int(project_conf_parse(text, &c, err, sizeof(err)), bad[i].r,
+		    "refused: %s", bad[i].err);
 		ok(strstr(err, bad[i].err) != NULL, "message '%s' has '%s'",
 		    err, bad[i].err);
 	}
@@ -187,7 +209,10 @@ test_conf(void)
 static void
 test_specs(void)
 {
-	static const struct { const char *spec, *local, *dest; int r; } rows[] = {
+	static const struct {
+		const char *spec, *local, *dest;
+		int r;
+	} rows[] = {
 		{ "./myproject:src", "./myproject", "src", 0 },
 		{ "dir/", "dir/", "dir", 0 },
 		{ "a/b/tool", "a/b/tool", "tool", 0 },
@@ -198,10 +223,20 @@ test_specs(void)
 		{ ":y", NULL, NULL, -EINVAL },
 		{ "x:a//b", NULL, NULL, -EINVAL },
 	};
-	static const struct { const char *s; int r; long mb; } sizes[] = {
-		{ "8G", 0, 8192 }, { "8g", 0, 8192 }, { "512M", 0, 512 },
-		{ "512", 0, 512 }, { "0", -EINVAL, 0 }, { "8T", -EINVAL, 0 },
-		{ "G", -EINVAL, 0 }, { "", -EINVAL, 0 }, { "-1G", -EINVAL, 0 },
+	static const struct {
+		const char *s;
+		int r;
+		long mb;
+	} sizes[] = {
+		{ "8G", 0, 8192 },
+		{ "8g", 0, 8192 },
+		{ "512M", 0, 512 },
+		{ "512", 0, 512 },
+		{ "0", -EINVAL, 0 },
+		{ "8T", -EINVAL, 0 },
+		{ "G", -EINVAL, 0 },
+		{ "", -EINVAL, 0 },
+		{ "-1G", -EINVAL, 0 },
 		{ "1025G", -ERANGE, 0 },
 	};
 	char local[256], dest[256], cwdname[256], here[512], part[300];
@@ -224,7 +259,8 @@ test_specs(void)
 		base = strrchr(here, '/');
 		(void) snprintf(cwdname, sizeof(cwdname), "%s", base + 1);
 		is_int(cli_input_spec(".", local, sizeof(local), dest,
-		    sizeof(dest)), 0, "--input .");
+			   sizeof(dest)),
+		    0, "--input .");
 		is_str(dest, cwdname, "is named after the directory");
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
@@ -241,9 +277,11 @@ test_specs(void)
 	is_str(part, "hello.part", "is NAME.part");
 	memset(leaf, 'n', 255);
 	leaf[255] = '\0';
-	is_int(download_part_name(leaf, "0123456789abcdef0123456789abcdef"
-	    "0123456789abcdef0123456789abcdef", part, sizeof(part)), 0,
-	    "a .part name for a 255-byte leaf");
+	is_int(download_part_name(leaf,
+		   "0123456789abcdef0123456789abcdef"
+		   "0123456789abcdef0123456789abcdef",
+		   part, sizeof(part)),
+	    0, "a .part name for a 255-byte leaf");
 	is_str(part, ".jobcell-0123456789abcdef0123456789abcdef.part",
 	    "fits NAME_MAX");
 }
@@ -270,9 +308,12 @@ archive_names(int fd, char *buf, size_t size)
 		    len ? " " : "", archive_entry_pathname(e),
 		    archive_entry_filetype(e) == AE_IFLNK ? "->" : "",
 		    archive_entry_filetype(e) == AE_IFLNK ?
-		    archive_entry_symlink(e) : "",
+			archive_entry_symlink(e) :
+			"",
 		    archive_entry_filetype(e) == AE_IFREG &&
-		    (archive_entry_perm(e) & 0111) ? "*" : "");
+			    (archive_entry_perm(e) & 0111) ?
+			"*" :
+			"");
 
 		if (n < 0 || (size_t) n >= size - len)
 			break;
@@ -312,8 +353,10 @@ test_pack(void)
 	is_int(pack_tree("test", dir, &ig, &st, &fd), 0, "a tree packs");
 	is_int(sha256_fd(fd, &size, hex1), 0, "and hashes");
 	archive_names(fd, names, sizeof(names));
-	is_str(names, "Makefile empty/ passwd->/etc/passwd run.sh* src/ "
-	    "src/main.c", "sorted, no .git, no ignored paths, the link as a "
+	is_str(names,
+	    "Makefile empty/ passwd->/etc/passwd run.sh* src/ "
+	    "src/main.c",
+	    "sorted, no .git, no ignored paths, the link as a "
 	    "link, the x bit kept");
 	ok(st.files == 3 && st.links == 1, "3 files, 1 link");
 	/* the same tree later, with new times: the same bytes */
