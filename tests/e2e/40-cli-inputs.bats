@@ -107,3 +107,30 @@ make_tree() {	# make_tree DIR: a small source tree with things to leave out
 	assert_output --partial '--input PATH[:DEST]'
 	assert_output --partial '--stdin-file FILE'
 }
+
+@test "symlinks in the tree arrive as symlinks; nothing is read through them" {
+	local t=$BATS_TEST_TMPDIR/links secret=$BATS_TEST_TMPDIR/secret
+	mkdir -p "$t/a"
+	echo inside >"$t/a/f"
+	echo 'host secret' >"$secret"
+	ln -s a/f "$t/rel"
+	ln -s "$secret" "$t/out"
+	run -0 --separate-stderr "$JC" run --input "$t:t" \
+	    --command 'readlink t/rel; readlink t/out; cat t/rel; cat t/out 2>/dev/null || echo unreadable'
+	assert_output "$(printf '%s\n' a/f "$secret" inside unreadable)"
+}
+
+@test "a large input gets a progress bar on a terminal and none otherwise" {
+	skip_unless command -v script
+	local f=$BATS_TEST_TMPDIR/large.bin
+	head -c 5000000 /dev/urandom >"$f"
+	# not a terminal: nothing on stderr
+	run -0 --separate-stderr "$JC" run --input "$f:large.bin" --command 'wc -c <large.bin'
+	assert_output 5000000
+	assert_equal "$stderr" ""
+	# a terminal (script(1) gives the client a pty): the bar ends at 100%
+	echo more >>"$f"
+	run -0 script -qec "'$JC' run --input '$f:large.bin' --command 'wc -c <large.bin'" /dev/null
+	[[ $output == *"large.bin ["*"] 100% 4.8 MiB/4.8 MiB"* ]] || fail "$output"
+	[[ $output == *5000005* ]] || fail "$output"
+}

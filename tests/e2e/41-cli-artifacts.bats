@@ -131,3 +131,13 @@ setup() {
 	run -2 --separate-stderr "$JC" download 'bad id!'
 	[[ $stderr == *"is not a job id"* ]]
 }
+
+@test "download draws a progress bar on a terminal only" {
+	skip_unless command -v script
+	local d=$BATS_TEST_TMPDIR/tty
+	run -0 --separate-stderr "$JC" download "$ARTS_JOB" -o "$d/plain" out/big.txt
+	assert_equal "$stderr" ""
+	run -0 script -qec "'$JC' download '$ARTS_JOB' -o '$d/tty' out/big.txt" /dev/null
+	[[ $output == *"out/big.txt ["*"] 100% 1.9 MiB/1.9 MiB"* ]] || fail "$output"
+	cmp <(seq 1 300000) "$d/tty/out/big.txt"
+}
