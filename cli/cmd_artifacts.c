@@ -532,6 +532,28 @@ out:
 	return code;
 }
 
+/* mkdir -p of the user's own -o DIR (which may hold symlinks: it is
+ * theirs; only what lies below it is guarded). */
+static int
+mkdir_parents(const char *dir)
+{
+	char p[JC_PATH_MAX];
+
+	if (str_copy(p, sizeof(p), dir) < 0)
+		return -ENAMETOOLONG;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
 static void
 download_usage(FILE *f)
 {
@@ -558,7 +580,7 @@ cmd_download(struct cli_global *g, int argc, char **argv)
 	_cleanup_close_ int dirfd = -1;
 	const char *dir = ".", *id;
 	struct http h;
-	int c, code;
+	int c, code, r;
 
 	while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
 		if (cli_common_opt(g, c, optarg))
@@ -587,9 +609,9 @@ cmd_download(struct cli_global *g, int argc, char **argv)
 			    argv[i]);
 	if (!*dir)
 		return cli_usage_err("download", "-o wants a directory");
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+	if ((r = mkdir_parents(dir)) < 0)
 		return cli_err("download", "cannot create '%s': %s", dir,
-		    strerror(errno));
+		    strerror(-r));
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return cli_err("download", "cannot open '%s': %s", dir,
