@@ -558,7 +558,7 @@ static void
 download_usage(FILE *f)
 {
 	fprintf(f,
-	    "Usage: jobcell download ID [PATH...] [-o DIR] [--json]\n\n"
+	    "Usage: jobcell download ID [PATH...] [-o DIR]\n\n"
 	    "Downloads a job's artifacts (all, or the PATHs named) into DIR "
 	    "(default: the\ncurrent directory), each at its relative path. "
 	    "Every file's sha256 is checked;\nan interrupted download is "
