@@ -15,6 +15,7 @@
 #include "json_reader.h"
 #include "jc_limits.h"
 #include "strbuf.h"
+#include "wspath.h"
 
 /* Sleeps ms milliseconds; returns early with -EINTR once the user has
  * interrupted us (see cli_interrupt_catch), else 0. */
@@ -48,6 +49,11 @@ void cli_interrupt_clear(void);
 #define CLI_JSON_TOKENS		(64u * 1024)	/* per reply */
 #define CLI_ID_MAX		64	/* job id bytes we accept */
 #define CLI_FILES_MAX		256	/* --file options */
+#define CLI_INPUTS_MAX 16		/* --input options (DESIGN 4) */
+#define JC_MAX_ARTIFACT_GLOBS 32	/* "artifacts" patterns (DESIGN 4) */
+#define CLI_ARTIFACTS_RESP_MAX (64u * 1024 * 1024) /* a listing */
+#define CLI_ARTIFACTS_TOKENS (4u * 1024 * 1024)	   /* its tokens */
+#define SHA256_HEX_LEN 64
 
 /* Options every subcommand accepts; filled by main and the subcommand. */
 struct cli_global {
@@ -84,6 +90,15 @@ int cli_parse_size_mb(const char *s, int64_t max_mb, int64_t *ret);
  * or too long, or PATH is not wspath_valid (the server's rules). */
 int cli_file_spec(const char *spec, char *local, size_t local_size,
     char *path, size_t path_size);
+/* Splits an --input PATH[:DEST] at its first ':'; DEST defaults to the
+ * base name of PATH (of its real path for "." or ".."). -EINVAL if either
+ * is empty or too long, or DEST is not wspath_valid; -errno if PATH must
+ * be resolved and cannot. */
+int cli_input_spec(const char *spec, char *local, size_t local_size, char *dest,
+    size_t dest_size);
+/* Base64 (RFC 4648, padded, one line) of len bytes into *ret (caller
+ * frees). -E2BIG, -ENOMEM. */
+int cli_base64(const void *data, size_t len, char **ret);
 /* True if s is a job id we are willing to put into a URL path. */
 bool cli_id_valid(const char *s);
 /* Handles options shared by all subcommands (--profile, --json). Returns
@@ -189,6 +204,107 @@ const char *setting_src_name(enum setting_src s);
 /* Writes "<key id>.****" (or "****") into buf: never the secret. */
 void key_redact(const char *key, char *buf, size_t size);
 
+/* ---- progress.c: a progress bar on a terminal ---- */
+
+struct progress {
+	bool on; /* stderr is a terminal */
+	bool drawn;
+	char label[40];
+	uint64_t total, done;
+	uint64_t last_ms;
+};
+/* "12.3 MiB" */
+void cli_human_size(uint64_t n, char *buf, size_t size);
+/* Draws nothing unless stderr is a terminal. */
+void progress_init(struct progress *p, const char *label, uint64_t total);
+void progress_update(struct progress *p, uint64_t done); /* p may be NULL */
+/* ok: the full bar and a newline; else the line is wiped for an error. */
+void progress_end(struct progress *p, bool ok);
+
+/* ---- ignore.c: .jobcellignore (a gitignore subset; see ignore.c) ---- */
+
+#define IGNORE_PATTERN_MAX WSPATH_MAX
+#define IGNORE_RULES_MAX 4096
+
+struct ignore_rule {
+	char pat[IGNORE_PATTERN_MAX + 1];
+	bool negate;   /* "!pat" */
+	bool dir_only; /* "pat/" */
+	bool anchored; /* has a '/': matched from the root */
+};
+
+struct ignore {
+	struct ignore_rule *rules; /* owned */
+	size_t n, cap;
+};
+
+/* Adds one line (len bytes, no '\n'). Comments and blank lines add
+ * nothing. -EINVAL for "!" or "/" alone or a NUL, -ENAMETOOLONG, -E2BIG
+ * past IGNORE_RULES_MAX, -ENOMEM. */
+int ignore_add(struct ignore *ig, const char *line, size_t len);
+/* Adds every line of text; on error *ret_line (if not NULL) is the
+ * 1-based number of the bad line. */
+int ignore_add_text(struct ignore *ig, const char *text, size_t len,
+    unsigned *ret_line);
+/* True if path (relative to the tree's root, '/'-separated, no trailing
+ * '/') is left out: the last matching rule decides. */
+bool ignore_match(const struct ignore *ig, const char *path, bool is_dir);
+void ignore_release(struct ignore *ig);
+
+/* ---- pack.c: deterministic tar of a tree, SHA-256 of a file ---- */
+
+#define IGNORE_FILE ".jobcellignore"
+
+struct pack_stats {
+	bool keep_git;		 /* in: pack .git too */
+	const char *compression; /* out: "zstd" or "gzip" */
+	uint64_t entries, files, dirs, links, skipped, bytes;
+};
+
+/* Packs the tree at dir (not following any symlink below it) into a new
+ * unlinked temporary file, leaving out what ig matches and (unless
+ * st->keep_git) every ".git". *ret_fd is that file (CLOEXEC, the caller
+ * closes). Prints its own errors naming what. 0 or -errno. */
+int pack_tree(const char *what, const char *dir, const struct ignore *ig,
+    struct pack_stats *st, int *ret_fd);
+/* An unlinked read-write temporary file in $TMPDIR or /tmp; fd or -errno. */
+int tmpfile_open(void);
+/* SHA-256 of all of fd's bytes (pread from 0) as lowercase hex. */
+int sha256_fd(int fd, uint64_t *ret_size, char ret_hex[SHA256_HEX_LEN + 1]);
+void sha256_hex(const unsigned char md[32], char ret_hex[SHA256_HEX_LEN + 1]);
+bool sha256_hex_valid(const char *s); /* 64 lowercase hex digits */
+void names_free(char **v, size_t n);
+
+/* ---- project.c: `jobcell make`'s project root and .jobcell ---- */
+
+#define PROJECT_FILE ".jobcell"
+#define PROJECT_EXCLUDE_MAX 256
+#define PROJECT_FILE_MAX (64u * 1024)
+
+struct project_conf { /* strings point into the parsed text */
+	const char *image, *sandbox;
+	char *artifacts[JC_MAX_ARTIFACT_GLOBS];
+	size_t n_artifacts;
+	char *exclude[PROJECT_EXCLUDE_MAX];
+	size_t n_exclude;
+	int64_t timeout_s, memory_mb, disk_mb; /* -1: not set */
+};
+
+/* The nearest directory at or above start (an absolute path) holding a
+ * regular file .jobcell, into ret. -ENOENT if none up to "/". */
+int project_root_marker(const char *start, char *ret, size_t size);
+/* project_root_marker, else `git rev-parse --show-toplevel` in cwd;
+ * *ret_marker says which. -ENOENT if neither finds a root. */
+int project_find(const char *cwd, char *ret_root, size_t root_size,
+    bool *ret_marker);
+/* cwd relative to root ("" for root itself); -EINVAL if cwd is not at or
+ * under root. */
+int project_rel(const char *root, const char *cwd, char *ret, size_t size);
+/* Parses .jobcell's text (edited in place, kept by the caller) into c;
+ * -EINVAL with a message naming the line in err. */
+int project_conf_parse(char *text, struct project_conf *c, char *err,
+    size_t err_size);
+
 /* ---- http.c: libcurl ---- */
 
 struct http {
@@ -234,6 +350,18 @@ int http_request(struct http *h, const char *method, const char *path,
  * fn returning < 0 aborts the transfer and that value is returned. */
 int http_stream(struct http *h, const char *path, http_data_fn fn,
     void *userdata, struct http_resp *ret);
+/* PUT the size bytes of fd (read from offset 0) to path as
+ * application/octet-stream, no total timeout (a minute without progress
+ * fails), a progress bar if prog. As http_request otherwise. */
+int http_put_fd(struct http *h, const char *path, int fd, uint64_t size,
+    struct progress *prog, struct http_resp *ret);
+/* http_stream with "Range: bytes=from-" when from > 0, no total timeout,
+ * and a progress bar if prog (counting from). fn sees only 2xx bodies;
+ * it can ask http_status_now whether the server sent 200 or 206. */
+int http_get_range(struct http *h, const char *path, uint64_t from,
+    http_data_fn fn, void *userdata, struct progress *prog,
+    struct http_resp *ret);
+long http_status_now(struct http *h);
 void http_resp_init(struct http_resp *r, size_t max);
 void http_resp_release(struct http_resp *r);
 /* Prints the failed reply as "jobcell: <what>: <code>: <message>" from
@@ -282,6 +410,43 @@ int cmd_run(struct cli_global *g, int argc, char **argv);
  * EXIT_INTERRUPTED. */
 int job_interrupted(const struct cli_global *g, struct http *h,
     const char *what, const char *id, bool cancel);
+
+/* blob.c */
+/* Sends a local input: fd's size bytes, digest hex. HEAD first; PUT only
+ * when the server does not have it (progress bar labelled label).
+ * *ret_uploaded says whether a PUT was made. Prints its own errors. */
+int blob_ensure(struct http *h, const char *what, int fd, uint64_t size,
+    const char *hex, const char *label, bool *ret_uploaded);
+/* Packs (a directory) or opens (a regular file) local, uploads it if
+ * needed, and fills *ret. A directory's .jobcellignore is read from its
+ * top; extra (may be NULL) adds rules first. Prints its own errors. */
+struct cli_input {
+	char digest[8 + SHA256_HEX_LEN + 1]; /* "sha256:<hex>" */
+	bool is_tar;
+	bool executable;
+	uint64_t size;
+};
+int input_prepare(struct http *h, const char *what, const char *local,
+    const struct ignore *extra, struct cli_input *ret);
+
+/* cmd_artifacts.c */
+int cmd_artifacts(struct cli_global *g, int argc, char **argv);
+int cmd_download(struct cli_global *g, int argc, char **argv);
+/* Downloads job id's artifacts into the directory dirfd (named dirname in
+ * messages): all of them, or those whose path is in names[n_names];
+ * with strip (a path prefix ending in '/'), only those under it, written
+ * without it. Never writes outside dirfd or through a symlink; checks
+ * sha256; resumes NAME.part files. Returns the exit status. */
+int artifacts_download(struct http *h, const char *what, const char *id,
+    int dirfd, const char *dirname, char **names, size_t n_names,
+    const char *strip);
+/* The path of a .part file for leaf into buf: "<leaf>.part", or, for a
+ * leaf too long for that, ".jobcell-<sha256 prefix>.part". */
+int download_part_name(const char *leaf, const char *hex, char *buf,
+    size_t size);
+
+/* cmd_make.c */
+int cmd_make(struct cli_global *g, int argc, char **argv);
 
 /* cmd_jobs.c */
 int cmd_status(struct cli_global *g, int argc, char **argv);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "job_status.h"
@@ -23,11 +24,32 @@
 				 * worker's TERM -> KILL grace and more */
 
 enum {
-	OPT_COMMAND = 0x2000, OPT_COMMAND_FILE, OPT_STDIN, OPT_ARGV,
-	OPT_WAIT, OPT_FOLLOW, OPT_TIMEOUT, OPT_ENV, OPT_NAME, OPT_STDIN_FILE, OPT_INPUT,
-	OPT_MEMORY, OPT_MEMORY_MB, OPT_CPUS, OPT_PIDS, OPT_DISK, OPT_DISK_MB,
-	OPT_NETWORK, OPT_SANDBOX, OPT_FILE, OPT_CWD, OPT_IMAGE,
+	OPT_COMMAND = 0x2000,
+	OPT_COMMAND_FILE,
+	OPT_STDIN,
+	OPT_ARGV,
+	OPT_WAIT,
+	OPT_FOLLOW,
+	OPT_TIMEOUT,
+	OPT_ENV,
+	OPT_NAME,
+	OPT_STDIN_FILE,
+	OPT_INPUT,
+	OPT_MEMORY,
+	OPT_MEMORY_MB,
+	OPT_CPUS,
+	OPT_PIDS,
+	OPT_DISK,
+	OPT_DISK_MB,
+	OPT_NETWORK,
+	OPT_SANDBOX,
+	OPT_FILE,
+	OPT_CWD,
+	OPT_IMAGE,
 	OPT_CANCEL_ON_INT,
+	OPT_ARTIFACT,
+	OPT_ARTIFACTS_REQUIRED,
+	OPT_FILE_EXEC,
 };
 
 static const char *arg_command;
@@ -49,19 +71,30 @@ static int64_t arg_disk_mb = -1;
 static const char *arg_env[JC_MAX_ENV];
 static size_t arg_n_env;
 static const char *arg_files[CLI_FILES_MAX];	/* LOCAL[:PATH] as given */
+static bool arg_files_exec[CLI_FILES_MAX];	/* --file-exec */
 static size_t arg_n_files;
+static const char *arg_inputs[CLI_INPUTS_MAX]; /* PATH[:DEST] as given */
+static size_t arg_n_inputs;
+static const char *arg_artifacts[JC_MAX_ARTIFACT_GLOBS];
+static size_t arg_n_artifacts;
+static bool arg_artifacts_required;
+/* the uploaded inputs, filled after the options are read */
+static struct cli_input inputs[CLI_INPUTS_MAX];
 
 static void
 submit_usage(FILE *f, const char *cmd)
 {
 	bool is_submit = strcmp(cmd, "submit") == 0;
 
-	fprintf(f, "Usage: jobcell %s (--command STR | --command-file FILE | "
+	fprintf(f,
+	    "Usage: jobcell %s (--command STR | --command-file FILE | "
 	    "--stdin | --argv -- ARG...)\n"
 	    "           [--name N] [--timeout S] [--env K=V]... "
 	    "[--stdin-file FILE]\n"
-	    "           [--file LOCAL[:PATH]]... [--cwd DIR] "
-	    "[--memory SIZE] [--cpus N]\n"
+	    "           [--file LOCAL[:PATH]]... [--file-exec LOCAL[:PATH]]...\n"
+	    "           [--input PATH[:DEST]]... [--artifact GLOB]... "
+	    "[--artifacts-required]\n"
+	    "           [--cwd DIR] [--memory SIZE] [--cpus N]\n"
 	    "           [--pids N] [--disk SIZE] [--network] "
 	    "[--sandbox namespace|docker]\n"
 	    "           [--image IMAGE] %s[--cancel-on-interrupt] "
@@ -82,7 +115,8 @@ submit_usage(FILE *f, const char *cmd)
 		    "(124 timed out, 125 the cell could not be built, 130 "
 		    "interrupted). --json\nprints the output records as NDJSON "
 		    "instead.\n");
-	fprintf(f, "  --command STR       run STR with /bin/sh -c\n"
+	fprintf(f,
+	    "  --command STR       run STR with /bin/sh -c\n"
 	    "  --command-file FILE the shell script in FILE\n"
 	    "  --stdin             the shell script on standard input\n"
 	    "  --argv -- ARG...    run ARG... directly (no shell)\n"
@@ -90,10 +124,24 @@ submit_usage(FILE *f, const char *cmd)
 	    "  --timeout S         wall-time limit in seconds\n"
 	    "  --env K=V           an environment variable (repeatable)\n"
 	    "  --stdin-file FILE   the job's standard input ('-': ours)\n"
-	    "  --file LOCAL[:PATH] put the local file LOCAL (UTF-8 text) in "
-	    "the workspace\n"
-	    "                      as PATH (default: its base name; "
-	    "repeatable)\n"
+	    "  --file LOCAL[:PATH] put the local file LOCAL in the workspace "
+	    "as PATH\n"
+	    "                      (default: its base name; repeatable; "
+	    "executable if LOCAL is)\n"
+	    "  --file-exec LOCAL[:PATH]\n"
+	    "                      the same, always executable\n"
+	    "  --input PATH[:DEST] upload the directory (packed, without "
+	    ".git and what its\n"
+	    "                      .jobcellignore lists) or file PATH and put "
+	    "it at DEST\n"
+	    "                      (default: its base name; at most 16)\n"
+	    "  --artifact GLOB     collect the files matching GLOB when the "
+	    "job ends\n"
+	    "                      (relative to the workspace; *, ?, [...], "
+	    "**; at most 32)\n"
+	    "  --artifacts-required\n"
+	    "                      fail the job if a --artifact matches "
+	    "nothing\n"
 	    "  --cwd DIR           run in DIR, relative to the workspace\n"
 	    "  --memory SIZE       memory limit: MiB, or with an M or G "
 	    "suffix\n"
@@ -139,7 +187,48 @@ opt_env(const char *cmd, const char *kv)
 }
 
 static int
-opt_file(const char *cmd, const char *spec)
+opt_input(const char *cmd, const char *spec)
+{
+	char local[JC_PATH_MAX], dest[WSPATH_MAX + 1], other[WSPATH_MAX + 1];
+
+	if (cli_input_spec(spec, local, sizeof(local), dest, sizeof(dest)) < 0)
+		return cli_usage_err(cmd,
+		    "--input wants PATH[:DEST] with DEST "
+		    "relative, without '.' or '..' parts, not '%s'",
+		    spec);
+	for (size_t i = 0; i < arg_n_inputs; i++) {
+		(void) cli_input_spec(arg_inputs[i], local, sizeof(local),
+		    other, sizeof(other));
+		if (strcmp(other, dest) == 0)
+			return cli_usage_err(cmd,
+			    "two --input options put "
+			    "inputs at '%s'",
+			    dest);
+	}
+	if (arg_n_inputs >= CLI_INPUTS_MAX)
+		return cli_usage_err(cmd, "more than %d --input options",
+		    CLI_INPUTS_MAX);
+	arg_inputs[arg_n_inputs++] = spec;
+	return 0;
+}
+
+static int
+opt_artifact(const char *cmd, const char *glob)
+{
+	if (!*glob || glob[0] == '/' || strlen(glob) > WSPATH_MAX)
+		return cli_usage_err(cmd,
+		    "--artifact wants a glob relative to "
+		    "the workspace, not '%s'",
+		    glob);
+	if (arg_n_artifacts >= JC_MAX_ARTIFACT_GLOBS)
+		return cli_usage_err(cmd, "more than %d --artifact options",
+		    JC_MAX_ARTIFACT_GLOBS);
+	arg_artifacts[arg_n_artifacts++] = glob;
+	return 0;
+}
+
+static int
+opt_file(const char *cmd, const char *spec, bool exec)
 {
 	char local[JC_PATH_MAX], path[JC_PATH_MAX], other[JC_PATH_MAX];
 
@@ -157,6 +246,7 @@ opt_file(const char *cmd, const char *spec)
 	if (arg_n_files >= CLI_FILES_MAX)
 		return cli_usage_err(cmd, "more than %d --file options",
 		    CLI_FILES_MAX);
+	arg_files_exec[arg_n_files] = exec;
 	arg_files[arg_n_files++] = spec;
 	return 0;
 }
@@ -179,7 +269,8 @@ reset_submit_args(void)
 	arg_network = arg_cancel_on_interrupt = false;
 	arg_timeout_s = arg_memory_mb = arg_cpus = arg_pids = -1;
 	arg_disk_mb = -1;
-	arg_n_env = arg_n_files = 0;
+	arg_n_env = arg_n_files = arg_n_inputs = arg_n_artifacts = 0;
+	arg_artifacts_required = false;
 }
 
 /* Checks the combination of options once all are read. */
@@ -221,6 +312,10 @@ submit_check(const char *cmd, int argc, char **argv)
 		    "workspace, without '.' or '..' parts, not '%s'", arg_cwd);
 	if (arg_image && !*arg_image)
 		return cli_usage_err(cmd, "--image wants an image name");
+	if (arg_artifacts_required && arg_n_artifacts == 0)
+		return cli_usage_err(cmd,
+		    "--artifacts-required needs "
+		    "--artifact");
 	return -1;
 }
 
@@ -242,6 +337,10 @@ submit_opts(struct cli_global *g, const char *cmd, int argc, char **argv)
 		{ "stdin-file", required_argument, NULL, OPT_STDIN_FILE },
 		{ "input", required_argument, NULL, OPT_INPUT },
 		{ "file", required_argument, NULL, OPT_FILE },
+		{ "file-exec", required_argument, NULL, OPT_FILE_EXEC },
+		{ "artifact", required_argument, NULL, OPT_ARTIFACT },
+		{ "artifacts-required", no_argument, NULL,
+		    OPT_ARTIFACTS_REQUIRED },
 		{ "cwd", required_argument, NULL, OPT_CWD },
 		{ "memory", required_argument, NULL, OPT_MEMORY },
 		{ "memory-mb", required_argument, NULL, OPT_MEMORY_MB },
@@ -302,17 +401,19 @@ submit_opts(struct cli_global *g, const char *cmd, int argc, char **argv)
 			arg_stdin_file = optarg;
 			break;
 		case OPT_INPUT:
-			/* --input FILE was the job's stdin until 0.3; the
-			 * name now belongs to workspace inputs (DESIGN §7),
-			 * which this client does not send yet. Say so
-			 * rather than run the job without what was meant. */
-			r = cli_usage_err(cmd, "--input is PATH[:DEST], a "
-			    "workspace input, which this version cannot send "
-			    "yet; for the job's standard input use "
-			    "--stdin-file '%s'", optarg);
+			/* --input FILE was the job's stdin until 0.3 (now
+			 * --stdin-file); it is a workspace input since 0.4 */
+			r = opt_input(cmd, optarg);
 			break;
 		case OPT_FILE:
-			r = opt_file(cmd, optarg);
+		case OPT_FILE_EXEC:
+			r = opt_file(cmd, optarg, c == OPT_FILE_EXEC);
+			break;
+		case OPT_ARTIFACT:
+			r = opt_artifact(cmd, optarg);
+			break;
+		case OPT_ARTIFACTS_REQUIRED:
+			arg_artifacts_required = true;
 			break;
 		case OPT_CWD:
 			arg_cwd = optarg;
@@ -379,9 +480,9 @@ read_input(const char *cmd, const char *what, const char *path, size_t max,
 	return r;
 }
 
-/* "files": {PATH: content}. The content travels as a JSON string, which
- * carries any UTF-8 text (NUL included) but not arbitrary bytes: those
- * are refused here rather than silently replaced by U+FFFD. */
+/* "files": {PATH: content}. UTF-8 text travels as a JSON string; other
+ * bytes, or an executable file, as {"content": base64, "encoding":
+ * "base64", "executable": bool} (DESIGN 4), never replaced by U+FFFD. */
 static int
 add_files(const char *cmd, struct jw *w)
 {
@@ -399,19 +500,74 @@ add_files(const char *cmd, struct jw *w)
 		/* checked when the option was read */
 		(void) cli_file_spec(arg_files[i], local, sizeof(local), path,
 		    sizeof(path));
-		r = read_input(cmd, "file", local, JC_MAX_BODY_BYTES, &data,
+		bool exec = arg_files_exec[i];
+		struct stat st;
+
+		r = read_input(cmd, "file", local, JC_MAX_FILES_BYTES, &data,
 		    &len);
 		if (r < 0)
 			return r;
-		if (!utf8_valid(data, len))
-			return cli_err(cmd, "--file '%s' is not UTF-8 text "
-			    "(binary files cannot be sent yet)", local),
-			    -EINVAL;
+		if (strcmp(local, "-") != 0 && stat(local, &st) == 0 &&
+		    (st.st_mode & 0111))
+			exec = true;
 		jw_key(w, path);
-		jw_strn(w, data, len);
+		if (utf8_valid(data, len) && !exec) {
+			jw_strn(w, data, len);
+			continue;
+		}
+		jw_obj_open(w);
+		if (utf8_valid(data, len)) {
+			jw_key(w, "content");
+			jw_strn(w, data, len);
+			jw_kv_str(w, "encoding", "utf-8");
+		} else {
+			_cleanup_free_ char *b64 = NULL;
+
+			if ((r = cli_base64(data, len, &b64)) < 0)
+				return r;
+			jw_kv_str(w, "content", b64);
+			jw_kv_str(w, "encoding", "base64");
+		}
+		jw_kv_bool(w, "executable", exec);
+		jw_obj_close(w);
 	}
 	jw_obj_close(w);
 	return 0;
+}
+
+/* "inputs" and "artifacts", from what submit_or_run uploaded. */
+static void
+add_inputs_artifacts(struct jw *w)
+{
+	char local[JC_PATH_MAX], dest[WSPATH_MAX + 1];
+
+	if (arg_n_inputs > 0) {
+		jw_key(w, "inputs");
+		jw_arr_open(w);
+		for (size_t i = 0; i < arg_n_inputs; i++) {
+			(void) cli_input_spec(arg_inputs[i], local,
+			    sizeof(local), dest, sizeof(dest));
+			jw_obj_open(w);
+			jw_kv_str(w, "blob", inputs[i].digest);
+			jw_kv_str(w, "path", dest);
+			jw_kv_str(w, "format",
+			    inputs[i].is_tar ? "tar" : "file");
+			if (!inputs[i].is_tar)
+				jw_kv_bool(w, "executable",
+				    inputs[i].executable);
+			jw_obj_close(w);
+		}
+		jw_arr_close(w);
+	}
+	if (arg_n_artifacts > 0) {
+		jw_key(w, "artifacts");
+		jw_arr_open(w);
+		for (size_t i = 0; i < arg_n_artifacts; i++)
+			jw_str(w, arg_artifacts[i]);
+		jw_arr_close(w);
+	}
+	if (arg_artifacts_required)
+		jw_kv_bool(w, "artifacts_required", true);
 }
 
 static void
@@ -484,6 +640,7 @@ build_request(const char *cmd, char **argv_rest, int n_rest,
 	add_env(&w);
 	if ((r = add_files(cmd, &w)) < 0)
 		return r;
+	add_inputs_artifacts(&w);
 	if (arg_cwd)
 		jw_kv_str(&w, "cwd", arg_cwd);
 	if (arg_timeout_s > 0)
@@ -683,11 +840,19 @@ submit_or_run(struct cli_global *g, const char *cmd, int argc, char **argv)
 	if ((r = submit_opts(g, cmd, argc, argv)) >= 0)
 		return r;
 	strbuf_init(&body, JC_MAX_BODY_BYTES);
-	if (build_request(cmd, argv + optind, argc - optind, &body) < 0)
-		return EXIT_FAIL;
 	if (http_open(g, cmd, NEED_SERVER | NEED_KEY, &h) < 0)
 		return EXIT_FAIL;
 	http_resp_init(&resp, CLI_RESP_MAX);
+	for (size_t i = 0; i < arg_n_inputs; i++) {
+		char local[JC_PATH_MAX], dest[WSPATH_MAX + 1];
+
+		(void) cli_input_spec(arg_inputs[i], local, sizeof(local), dest,
+		    sizeof(dest));
+		if (input_prepare(&h, cmd, local, NULL, &inputs[i]) < 0)
+			goto out;
+	}
+	if (build_request(cmd, argv + optind, argc - optind, &body) < 0)
+		goto out;
 	if (submit_job(&h, cmd, &body, id, sizeof(id), &resp) < 0)
 		goto out;
 	if (strcmp(cmd, "run") != 0 && !arg_wait && !arg_follow) {

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "parse.h"
+#include "wspath.h"
 #include "banned.h"
 
 #define HTTP_CONNECT_TIMEOUT_MS	10000L
@@ -106,6 +107,12 @@ struct xfer {
 	http_data_fn fn;	/* streaming: 2xx chunks go here */
 	void *userdata;
 	int err;		/* why a callback stopped the transfer */
+	int put_fd;		/* PUT: the body, read with pread from 0 */
+	uint64_t put_size;
+	uint64_t put_off;
+	uint64_t range_from;   /* GET: "Range: bytes=N-" when > 0 */
+	struct progress *prog; /* NULL: no bar */
+	bool bulk;	       /* no total timeout, a low-speed limit */
 };
 
 static size_t
@@ -208,16 +215,46 @@ static int
 on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow,
     curl_off_t ultotal, curl_off_t ulnow)
 {
-	(void) p;
+	struct xfer *x = p;
+
 	(void) dltotal;
-	(void) dlnow;
 	(void) ultotal;
-	(void) ulnow;
+	if (x && x->prog) {
+		if (x->put_fd >= 0)
+			progress_update(x->prog, (uint64_t) ulnow);
+		else if (dlnow > 0)
+			progress_update(x->prog,
+			    x->range_from + (uint64_t) dlnow);
+	}
 	return cli_interrupted() ? 1 : 0;
 }
 
+/* PUT body: the file's bytes, by offset (the fd's position is not ours). */
+static size_t
+on_read(char *buf, size_t size, size_t nmemb, void *p)
+{
+	struct xfer *x = p;
+	size_t want = size * nmemb;
+	ssize_t n;
+
+	if (x->put_off >= x->put_size)
+		return 0;
+	if (want > x->put_size - x->put_off)
+		want = (size_t) (x->put_size - x->put_off);
+	do
+		n = pread(x->put_fd, buf, want, (off_t) x->put_off);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		/* the file shrank under us, or cannot be read */
+		x->err = n < 0 ? -errno : -EIO;
+		return CURL_READFUNC_ABORT;
+	}
+	x->put_off += (uint64_t) n;
+	return (size_t) n;
+}
+
 static int
-headers_build(const struct http *h, const char *accept, bool json_body,
+headers_build(const struct http *h, const char *accept, const char *ctype,
     bool auth, struct curl_slist **ret)
 {
 	const char *lines[4];
@@ -227,8 +264,8 @@ headers_build(const struct http *h, const char *accept, bool json_body,
 	lines[n++] = accept;
 	/* no "Expect: 100-continue" round trip before larger bodies */
 	lines[n++] = "Expect:";
-	if (json_body)
-		lines[n++] = "Content-Type: application/json";
+	if (ctype)
+		lines[n++] = ctype;
 	if (auth)
 		lines[n++] = h->auth;
 	for (size_t i = 0; i < n; i++) {
@@ -247,7 +284,8 @@ static int
 http_perform(struct http *h, const char *method, const char *path,
     const struct strbuf *body, unsigned flags, struct xfer *x)
 {
-	char url[PROFILE_SERVER_MAX + 2048];
+	char url[PROFILE_SERVER_MAX + 4 * WSPATH_MAX + 256];
+	char range[48];
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdrs = NULL;
 	CURLcode rc;
@@ -265,9 +303,12 @@ http_perform(struct http *h, const char *method, const char *path,
 	x->resp->location[0] = '\0';
 
 	curl_easy_reset(c);	/* keeps the connection cache */
-	if ((r = headers_build(h, x->fn ? "Accept: */*" :
-	    "Accept: application/json", body != NULL,
-	    !(flags & HTTP_NOAUTH), &hdrs)) < 0) {
+	if ((r = headers_build(h,
+		 x->fn ? "Accept: */*" : "Accept: application/json",
+		 body		    ? "Content-Type: application/json" :
+		     x->put_fd >= 0 ? "Content-Type: application/octet-stream" :
+				      NULL,
+		 !(flags & HTTP_NOAUTH), &hdrs)) < 0) {
 		(void) str_copy(h->err, sizeof(h->err), "out of memory");
 		return r;
 	}
@@ -289,9 +330,29 @@ http_perform(struct http *h, const char *method, const char *path,
 	rc |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	rc |= curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
 	rc |= curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	rc |= curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
 	rc |= curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	if (!x->fn)
+	if (x->bulk) {
+		/* big bodies: no total timeout, but not stalled for a minute */
+		rc |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		rc |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	} else if (!x->fn) {
 		rc |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+	}
+	if (strcmp(method, "HEAD") == 0)
+		rc |= curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	if (strcmp(method, "PUT") == 0) {
+		rc |= curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		rc |= curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		rc |= curl_easy_setopt(c, CURLOPT_READDATA, x);
+		rc |= curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+		    (curl_off_t) x->put_size);
+	}
+	if (x->range_from > 0) {
+		(void) snprintf(range, sizeof(range), "%llu-",
+		    (unsigned long long) x->range_from);
+		rc |= curl_easy_setopt(c, CURLOPT_RANGE, range);
+	}
 	if (h->cacert[0])
 		rc |= curl_easy_setopt(c, CURLOPT_CAINFO, h->cacert);
 	if (strcmp(method, "POST") == 0) {
@@ -324,7 +385,7 @@ http_request(struct http *h, const char *method, const char *path,
     const struct strbuf *body, unsigned flags, size_t max,
     struct http_resp *ret)
 {
-	struct xfer x = { .h = h, .resp = ret };
+	struct xfer x = { .h = h, .resp = ret, .put_fd = -1 };
 
 	ret->body.max = max;
 	return http_perform(h, method, path, body, flags, &x);
@@ -334,8 +395,11 @@ int
 http_stream(struct http *h, const char *path, http_data_fn fn,
     void *userdata, struct http_resp *ret)
 {
-	struct xfer x = { .h = h, .resp = ret, .fn = fn,
-	    .userdata = userdata };
+	struct xfer x = { .h = h,
+		.resp = ret,
+		.fn = fn,
+		.userdata = userdata,
+		.put_fd = -1 };
 	int r;
 
 	ret->body.max = CLI_RESP_MAX;
@@ -344,6 +408,55 @@ http_stream(struct http *h, const char *path, http_data_fn fn,
 	if (r < 0 && x.err < 0)
 		return x.err;
 	return r;
+}
+
+int
+http_put_fd(struct http *h, const char *path, int fd, uint64_t size,
+    struct progress *prog, struct http_resp *ret)
+{
+	struct xfer x = { .h = h,
+		.resp = ret,
+		.put_fd = fd,
+		.put_size = size,
+		.prog = prog,
+		.bulk = true };
+	int r;
+
+	ret->body.max = CLI_RESP_MAX;
+	r = http_perform(h, "PUT", path, NULL, 0, &x);
+	if (r < 0 && x.err < 0 && x.err != -EINTR)
+		return x.err;
+	return r;
+}
+
+int
+http_get_range(struct http *h, const char *path, uint64_t from, http_data_fn fn,
+    void *userdata, struct progress *prog, struct http_resp *ret)
+{
+	struct xfer x = { .h = h,
+		.resp = ret,
+		.fn = fn,
+		.userdata = userdata,
+		.put_fd = -1,
+		.range_from = from,
+		.prog = prog,
+		.bulk = true };
+	int r;
+
+	ret->body.max = CLI_RESP_MAX;
+	r = http_perform(h, "GET", path, NULL, 0, &x);
+	if (r < 0 && x.err < 0)
+		return x.err;
+	return r;
+}
+
+long
+http_status_now(struct http *h)
+{
+	long status = 0;
+
+	(void) curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+	return status;
 }
 
 int

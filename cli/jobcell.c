@@ -23,6 +23,9 @@ static const struct command commands[] = {
 	{ "tail", cmd_tail, "follow a job's output until it ends" },
 	{ "list", cmd_list, "list your jobs, newest first" },
 	{ "cancel", cmd_cancel, "cancel a queued or running job" },
+	{ "artifacts", cmd_artifacts, "list a job's artifacts" },
+	{ "download", cmd_download, "download a job's artifacts" },
+	{ "make", cmd_make, "run make remotely on this project" },
 };
 
 static void

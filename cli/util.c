@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "cli.h"
 #include "io.h"
@@ -393,4 +396,75 @@ cli_print_kv(FILE *f, const struct jr_doc *doc, int obj)
 	if (jr_type(doc, obj) != JR_OBJECT)
 		return;
 	kv_lines(f, doc, obj, "", kv_width(doc, obj, 0));
+}
+
+int
+cli_input_spec(const char *spec, char *local, size_t local_size, char *dest,
+    size_t dest_size)
+{
+	const char *colon = strchr(spec, ':');
+	size_t n = colon ? (size_t) (colon - spec) : strlen(spec);
+	char real[PATH_MAX];
+	const char *base;
+
+	if (n == 0 || n >= local_size)
+		return -EINVAL;
+	memcpy(local, spec, n);
+	local[n] = '\0';
+	if (colon) {
+		if (str_copy(dest, dest_size, colon + 1) < 0)
+			return -EINVAL;
+		return wspath_valid(dest) ? 0 : -EINVAL;
+	}
+	/* the base name, as --file does; "." or "dir/" name the directory
+	 * itself, so ask the file system which one that is */
+	while (n > 1 && local[n - 1] == '/')
+		n--;
+	{
+		char tmp[JC_PATH_MAX];
+
+		memcpy(tmp, local, n);
+		tmp[n] = '\0';
+		base = strrchr(tmp, '/');
+		base = base ? base + 1 : tmp;
+		if (wspath_valid(base))
+			return str_copy(dest, dest_size, base) < 0 ? -EINVAL :
+								     0;
+	}
+	if (!realpath(local, real))
+		return -errno;
+	base = strrchr(real, '/');
+	base = base ? base + 1 : real;
+	if (str_copy(dest, dest_size, base) < 0)
+		return -EINVAL;
+	return wspath_valid(dest) ? 0 : -EINVAL;
+}
+
+int
+cli_base64(const void *data, size_t len, char **ret)
+{
+	size_t out;
+	char *b;
+
+	/* EVP_EncodeBlock(3): 4 bytes per 3, a NUL, no newlines */
+	if (len > INT_MAX / 2)
+		return -E2BIG;
+	out = (len + 2) / 3 * 4 + 1;
+	if (!(b = malloc(out)))
+		return -ENOMEM;
+	(void) EVP_EncodeBlock((unsigned char *) b, data, (int) len);
+	*ret = b;
+	return 0;
+}
+
+int
+download_part_name(const char *leaf, const char *hex, char *buf, size_t size)
+{
+	int n;
+
+	if (strlen(leaf) + 5 <= WSPATH_PART_MAX)
+		n = snprintf(buf, size, "%s.part", leaf);
+	else
+		n = snprintf(buf, size, ".jobcell-%.32s.part", hex);
+	return n < 0 || (size_t) n >= size ? -E2BIG : 0;
 }

@@ -141,10 +141,10 @@ free_port() {
 	assert_output $'line one\nline two'
 	run -0 "$JC" run --stdin-file - --command 'tr a-z A-Z' <<<'shout'
 	assert_output SHOUT
-	# --input was this option's old name; it now means a workspace
-	# input, and must not run the job without what the user meant.
-	run -2 --separate-stderr "$JC" run --input "$f" --command 'cat'
-	[[ $stderr == *"--stdin-file '$f'"* ]]
+	# --input was this option's old name; it now puts the file in the
+	# workspace (40-cli-inputs.bats), and standard input stays empty.
+	run -0 "$JC" run --input "$f" --command 'cat; cat input'
+	assert_output $'line one\nline two'
 	run -0 "$JC" run --env A=1 --env 'B=two words' --env C= \
 	    --command 'echo "$A|$B|${C-unset}"'
 	assert_output '1|two words|'
@@ -298,9 +298,10 @@ col() {
 	run -2 "$JC" run --file "$f:x" --file "$f:x" --command true
 	run -2 "$JC" run --cwd ../up --command true
 	run -2 "$JC" run --cwd /abs --command true
+	# bytes that are not UTF-8 travel base64-encoded, byte-exact
 	printf '\377\376' >"$BATS_TEST_TMPDIR/bin"
-	run -1 --separate-stderr "$JC" run --file "$BATS_TEST_TMPDIR/bin" --command true
-	[[ $stderr == *"is not UTF-8 text"* ]]
+	run -0 "$JC" run --file "$BATS_TEST_TMPDIR/bin" --command 'od -An -tx1 bin'
+	assert_output ' ff fe'
 	run -1 --separate-stderr "$JC" run --file /nonexistent --command true
 	[[ $stderr == *"cannot read file '/nonexistent'"* ]]
 }
