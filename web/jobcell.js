@@ -245,9 +245,12 @@ function jobsView() {
 				td.append(el("span", { class: "mono sub" }, String(j.id)));
 			const st = el("td");
 			st.append(statusBadge(j.status));
-			tr.append(td, st, el("td", {}, fmtTime(j.created_at)),
-				el("td", {}, fmtDuration(j.duration_ms)),
-				el("td", { class: "num" }, j.exit_code === null || j.exit_code === undefined ? "—" : String(j.exit_code)));
+			// data-label: the column's name where rows become cards
+			// (phone width, see jobcell.css).
+			tr.append(td, st, el("td", { "data-label": "Created" }, fmtTime(j.created_at)),
+				el("td", { "data-label": "Duration" }, fmtDuration(j.duration_ms)),
+				el("td", { class: "num", "data-label": "Exit" },
+					j.exit_code === null || j.exit_code === undefined ? "—" : String(j.exit_code)));
 			return tr;
 		});
 		$("jobs-body").replaceChildren(...rows);
@@ -441,7 +444,9 @@ function jobView(id) {
 	$("artifacts").replaceChildren();
 	$("artifacts-none").hidden = false;
 	$("cancel").hidden = true;
-	const ctl = new AbortController();
+	const ctl = new AbortController();	// everything of this view
+	const followCtl = new AbortController();	// the follow stream only
+	ctl.signal.addEventListener("abort", () => followCtl.abort());
 	let stopped = false;
 	let timer = null;
 	let job = null;
@@ -497,6 +502,10 @@ function jobView(id) {
 	function append(stream, data) {
 		if (capped)
 			return;
+		// Output before the page has seen the job start: refresh now
+		// rather than at the next tick, so the status is not stale.
+		if (job && job.status === "queued" && shown === 0)
+			refresh();
 		const out = $("output");
 		const runs = parsers[stream].feed(data);
 		const stick = out.scrollTop + out.clientHeight >= out.scrollHeight - 4;
@@ -517,8 +526,10 @@ function jobView(id) {
 		}
 		out.append(frag);
 		if (capped) {
+			// Stop reading; the job's status still refreshes.
 			$("out-capped").hidden = false;
-			ctl.abort();
+			$("out-state").textContent = "(capped)";
+			followCtl.abort();
 		}
 		if (stick)
 			out.scrollTop = out.scrollHeight;
@@ -532,7 +543,7 @@ function jobView(id) {
 			let res;
 			try {
 				res = await api("GET", `/v1/jobs/${enc(id)}/logs?follow=1&after=${after}`,
-					{ signal: ctl.signal, raw: true });
+					{ signal: followCtl.signal, raw: true });
 			} catch (e) {
 				if (stopped || capped)
 					return;
