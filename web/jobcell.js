@@ -139,6 +139,8 @@ function route() {
 	if (!getKey()) {
 		$("nav").hidden = true;
 		show("login");
+		if (!performance.getEntriesByName("jobcell-login-rendered").length)
+			performance.mark("jobcell-login-rendered");
 		$("key").focus();
 		return;
 	}

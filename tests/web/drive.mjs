@@ -359,6 +359,58 @@ const scenarios = {
 		await shot(phone, "phone-jobs");
 		return { me, first, second, olderEnabled, phoneOverflow: overflow, ...(await common(page)) };
 	},
+
+	// bench/web: navigation start -> the jobs list rendered (the page's
+	// own performance mark), and -> the login view (static files only,
+	// the reference), in fresh browser contexts (cold: new connection,
+	// empty cache) and by reloads of one page (warm).
+	async bench(browser) {
+		const runs = Number(env.JOBCELL_WEB_BENCH_RUNS || 20);
+		// The page's mark, and where the time went: the HTML's response
+		// end, DOMContentLoaded, and the /v1/jobs fetch (start, end).
+		const timings = (page, name) => page.evaluate((name) => {
+			const nav = performance.getEntriesByType("navigation")[0];
+			const api = performance.getEntriesByType("resource")
+				.find((r) => /\/v1\/jobs\?/.test(r.name));
+			return {
+				mark: performance.getEntriesByName(name)[0].startTime,
+				html: nav.responseEnd, dcl: nav.domContentLoadedEventEnd,
+				api_start: api ? api.startTime : null, api_end: api ? api.responseEnd : null,
+			};
+		}, name);
+		const res = { cold_jobs: [], warm_jobs: [], cold_login: [], warm_login: [], rows: 0 };
+		const withKey = async (ctx) => {
+			const page = await ctx.newPage();
+			page.setDefaultTimeout(DEADLINE_MS);
+			await page.evaluateOnNewDocument((k) => sessionStorage.setItem("jobcell.key", k), KEY);
+			return page;
+		};
+		const waitMark = (page, name) => page.waitForFunction((name) =>
+			performance.getEntriesByName(name).length > 0, {}, name);
+		const J = "jobcell-jobs-rendered", L = "jobcell-login-rendered";
+		for (let i = 0; i < runs; i++) {
+			let ctx = await browser.createBrowserContext();
+			let page = await withKey(ctx);
+			await page.goto(URL_BASE + "/", { waitUntil: "domcontentloaded" });
+			await waitMark(page, J);
+			res.cold_jobs.push(await timings(page, J));
+			res.rows = await page.$$eval("#jobs-body tr", (t) => t.length);
+			await page.reload({ waitUntil: "domcontentloaded" });
+			await waitMark(page, J);
+			res.warm_jobs.push(await timings(page, J));
+			await ctx.close();
+			ctx = await browser.createBrowserContext();
+			page = await ctx.newPage();
+			await page.goto(URL_BASE + "/", { waitUntil: "domcontentloaded" });
+			await waitMark(page, L);
+			res.cold_login.push(await timings(page, L));
+			await page.reload({ waitUntil: "domcontentloaded" });
+			await waitMark(page, L);
+			res.warm_login.push(await timings(page, L));
+			await ctx.close();
+		}
+		return res;
+	},
 };
 
 const name = process.argv[2];
