@@ -17,9 +17,14 @@
  * the cell checks again and never follows a symlink. */
 struct cell_file {
 	const char *path;
-	const char *data;
+	const char *data;	/* len bytes, any (binary) */
 	size_t len;
+	bool executable;	/* mode 0755, else 0644 */
 };
+
+/* A disk workspace (workspace.c): a sparse ext4 image of the job's own,
+ * loop-mounted at DATA/work/<job id>, its root the slot uid's. */
+struct cell_workspace;
 
 /* spec->flags */
 #define CELL_NO_CGROUP	(1u << 0)	/* benches: no cgroup of its own */
@@ -42,6 +47,9 @@ struct cell_spec {
 	const struct cell_file *files;	/* nfiles entries, or NULL */
 	size_t nfiles;
 	const char *cwd;		/* relative to /work; NULL: /work */
+	const struct cell_workspace *workspace;	/* /work: this disk
+					 * workspace (filled before start; files
+					 * then NULL); NULL: a tmpfs of disk_mb */
 	bool network;			/* outbound network (docs/operations.md,
 					 * "Cells") */
 	const char *image;		/* backends with CELL_OPS_IMAGE: the
@@ -156,6 +164,50 @@ int cell_host_sweep_cgroups(bool (*gone)(const char *job_id, void *arg),
 /* The host path of jobcell-cell-unpack (for docker cells with files): next
  * to the running program, else in PKGLIBEXECDIR. 0, or -ENOENT. */
 int cell_unpacker_find(char *buf, size_t size);
+
+/* ---- disk workspaces (workspace.c, workspace_fill.c; worker processes,
+ * root) ---- */
+/* An input of the job: a blob the worker opened, unpacked (tar) or placed
+ * (a file) at path in the workspace. */
+struct cell_input {
+	int fd;			/* the blob, read from its offset; not closed */
+	const char *name;	/* "inputs[N]", for the error sentence */
+	const char *path;	/* wspath; "" (tar only): the workspace root */
+	bool tar;		/* a tar archive (plain, gzip, xz, zstd, bzip2);
+				 * else a single file */
+	bool executable;	/* a file: mode 0755, else 0644 */
+};
+/* Makes the workspace of job_id under DATA/work: a sparse image of disk_mb
+ * (mkfs.ext4, no journal, inodes bounded), attached to a loop device with
+ * autoclear, mounted (nosuid, nodev) at DATA/work/<job_id>, the image's
+ * name unlinked at once, its root empty, owned by uid:gid, mode 0700.
+ * 0 with *ret (the caller's, for cell_workspace_destroy), or -errno with a
+ * sentence in msg. */
+int cell_workspace_create(const char *data_dir, const char *job_id, uid_t uid,
+    gid_t gid, uint64_t disk_mb, struct cell_workspace **ret, char *msg,
+    size_t size);
+/* Puts inputs, then files, into the workspace, before any job code runs:
+ * a forked unpacker chrooted into it, as uid:gid with no capabilities and
+ * no_new_privs (workspace_fill.c has the rules). 0, or -errno with the
+ * sentence for the job's error in msg (naming the input). */
+int cell_workspace_fill(struct cell_workspace *ws, uid_t uid, gid_t gid,
+    uint64_t disk_mb, const struct cell_file *files, size_t nfiles,
+    const struct cell_input *inputs, size_t ninputs, char *msg, size_t size);
+/* The workspace's root: an O_RDONLY | O_DIRECTORY | O_CLOEXEC fd owned by
+ * ws (do not close it; dup it to keep it). Valid from create to destroy,
+ * so also after the job's processes are gone (ops->collect) and before
+ * cell_workspace_destroy: where artifacts are collected from. Open under
+ * it with lib/wspath.h's openers only (the job wrote everything there). */
+int cell_workspace_dirfd(const struct cell_workspace *ws);
+/* Its host path (DATA/work/<job id>): docker binds it at /work. */
+const char *cell_workspace_path(const struct cell_workspace *ws);
+/* Unmounts (lazily if still held), removes the mount point; the loop
+ * device clears itself and the image goes with it. NULL: nothing. */
+void cell_workspace_destroy(struct cell_workspace *ws);
+/* At supervisor start, before any worker: removes what a crash left under
+ * DATA/work (mounts, mount points, images). A count, or -errno. */
+int cell_workspace_sweep(const char *data_dir);
+
 #define CELL_UNPACKER_NAME	"jobcell-cell-unpack"
 #define CELL_DOCKER_SOCKET_DEFAULT	"/var/run/docker.sock"
 #define CELL_DOCKER_SOCKET_MAX	108	/* sizeof(sun_path) */

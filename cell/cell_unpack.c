@@ -10,8 +10,9 @@
  * attach stream is the one way in, and the image need not have a shell or
  * tar. Linked statically so it runs in any image.
  *
- * Stream (all numbers big-endian u32): "JCF1", then per file: path length
- * (1..JC_MAX_FILE_PATH), path, data length, data; then 0; then the cwd's
+ * Stream (all numbers big-endian u32): "JCF2", then per file: path length
+ * (1..JC_MAX_FILE_PATH), path, flags (1: executable), data length, data
+ * (any bytes); then 0; then the cwd's
  * length (0: none) and the cwd. It reads exactly that, never further, so
  * the job gets the rest of stdin untouched.
  *
@@ -84,13 +85,15 @@ read_path(uint32_t len)
 /* Creates path under dfd, its parent directories too, never following a
  * link (wspath_open), and fills it with the next len bytes of the stream. */
 static void
-unpack_file(int dfd, const char *path, uint32_t len)
+unpack_file(int dfd, const char *path, uint32_t flags, uint32_t len)
 {
 	char buf[65536];
 	int fd, r;
 
-	fd = wspath_open(dfd, path, O_WRONLY | O_CREAT | O_EXCL, 0644,
-	    WSPATH_MKDIR);
+	if (flags > 1)
+		die(0);
+	fd = wspath_open(dfd, path, O_WRONLY | O_CREAT | O_EXCL,
+	    flags & 1 ? 0755 : 0644, WSPATH_MKDIR);
 	if (fd < 0)
 		die(-fd);
 	while (len > 0) {
@@ -119,7 +122,7 @@ main(int argc, char **argv)
 	}
 	step = "reading the file stream";
 	read_exact(magic, sizeof(magic));
-	if (memcmp(magic, "JCF1", 4) != 0)
+	if (memcmp(magic, "JCF2", 4) != 0)
 		die(0);
 	if ((dfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		die(errno);
@@ -131,10 +134,13 @@ main(int argc, char **argv)
 			break;
 		if (++files > JC_MAX_FILES)
 			die(0);
+		uint32_t flags;
+
 		path = read_path(len);
+		flags = read_u32();
 		len = read_u32();
 		step = "creating a file";
-		unpack_file(dfd, path, len);
+		unpack_file(dfd, path, flags, len);
 		free(path);
 	}
 	step = "reading the file stream";

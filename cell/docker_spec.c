@@ -146,11 +146,20 @@ host_config(struct jw *w, const struct cell_spec *s,
 			return -ENAMETOOLONG;
 		jw_str(w, bind);
 	}
+	if (s->workspace) {	/* the disk workspace (workspace.c) */
+		char bind[JC_PATH_MAX + 16];
+
+		if ((size_t) snprintf(bind, sizeof(bind), "%s:/work:rw",
+		    cell_workspace_path(s->workspace)) >= sizeof(bind))
+			return -ENAMETOOLONG;
+		jw_str(w, bind);
+	}
 	jw_arr_close(w);
 	jw_key(w, "Tmpfs");
 	jw_obj_open(w);
 	jw_kv_str(w, "/tmp", tmp);
-	jw_kv_str(w, "/work", work);
+	if (!s->workspace)
+		jw_kv_str(w, "/work", work);
 	jw_kv_str(w, "/dev/shm", shm);
 	jw_obj_close(w);
 	if (s->memory_mb) {
@@ -238,19 +247,21 @@ put_u32(struct strbuf *sb, size_t v)
 }
 
 /* The stream jobcell-cell-unpack reads before the job's stdin
- * (cell_unpack.c): "JCF1", {len, path, len, data}..., 0, len, cwd. */
+ * (cell_unpack.c): "JCF2", {len, path, flags, len, data}..., 0, len, cwd;
+ * flags: 1 = executable. */
 int
 docker_files_stream(const struct cell_spec *s, struct strbuf *sb)
 {
 	int r;
 
-	if ((r = strbuf_add(sb, "JCF1", 4)) < 0)
+	if ((r = strbuf_add(sb, "JCF2", 4)) < 0)
 		return r;
 	for (size_t i = 0; i < s->nfiles; i++) {
 		const struct cell_file *f = &s->files[i];
 
 		if ((r = put_u32(sb, strlen(f->path))) < 0 ||
 		    (r = strbuf_addstr(sb, f->path)) < 0 ||
+		    (r = put_u32(sb, f->executable ? 1 : 0)) < 0 ||
 		    (r = put_u32(sb, f->len)) < 0 ||
 		    (r = strbuf_add(sb, f->data, f->len)) < 0)
 			return r;

@@ -215,6 +215,7 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 	_cleanup_close_ int out_r = -1, out_w = -1, err_r = -1, err_w = -1;
 	_cleanup_close_ int rep_r = -1, rep_w = -1, sync_r = -1, sync_w = -1;
 	_cleanup_close_ int slirp_w = -1, netns_fd = -1, userns_fd = -1;
+	_cleanup_close_ int work_fd = -1;
 	pid_t slirp_pid = -1;
 	struct privs_owner owner;
 	struct cell_fds f;
@@ -232,6 +233,8 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 	    (r = ns_make_pipe(&rep_r, &rep_w, true)) < 0 ||
 	    (r = ns_make_pipe(&sync_r, &sync_w, false)) < 0)
 		return r;
+	if ((work_fd = ns_workspace_tree(spec)) < -1)
+		return work_fd;
 
 	/* The child starts with every signal blocked, so none of the worker's
 	 * handlers runs in it and a TERM sent before init installs its
@@ -265,6 +268,7 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 		f = (struct cell_fds) {
 			.out_w = out_w, .err_w = err_w, .report_w = rep_w,
 			.sync_r = sync_r, .stdin_fd = spec->stdin_fd,
+			.work_fd = work_fd,
 		};
 		(void) close(out_r);
 		(void) close(err_r);
@@ -280,6 +284,7 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 	close_fd(&err_w);
 	close_fd(&rep_w);
 	close_fd(&sync_r);
+	close_fd(&work_fd);
 	if (r < 0)
 		goto fail;
 

@@ -32,7 +32,7 @@ ns_write_files(const struct cell_spec *spec)
 		int r;
 
 		fd = wspath_open(work, f->path, O_WRONLY | O_CREAT | O_EXCL,
-		    0644, WSPATH_MKDIR);
+		    f->executable ? 0755 : 0644, WSPATH_MKDIR);
 		if (fd < 0)
 			return fd;
 		if ((r = write_full(fd, f->data, f->len)) < 0)

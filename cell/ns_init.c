@@ -154,9 +154,10 @@ ns_close_all_except(const int *keep, size_t n)
 static int
 keep_cell_fds(struct cell_fds *f)
 {
-	int keep[4];
+	int keep[5];
 	size_t n = 0;
-	int *mine[] = { &f->out_w, &f->err_w, &f->report_w, &f->stdin_fd };
+	int *mine[] = { &f->out_w, &f->err_w, &f->report_w, &f->stdin_fd,
+		&f->work_fd };
 
 	for (size_t i = 0; i < ARRAY_SIZE(mine); i++) {
 		if (*mine[i] < 0)
@@ -316,8 +317,12 @@ ns_cell_main(const struct cell_spec *spec, struct cell_fds *f)
 		ns_die(f->report_w, CELL_STEP_HOSTNAME, -errno);
 	if ((r = ns_loopback_up()) < 0)
 		ns_die(f->report_w, CELL_STEP_LOOPBACK, r);
-	if ((r = ns_build_root(spec, &step)) < 0)
+	if ((r = ns_build_root(spec, f->work_fd, &step)) < 0)
 		ns_die(f->report_w, step, r);
+	if (f->work_fd >= 0) {
+		(void) close(f->work_fd);
+		f->work_fd = -1;
+	}
 	/* Through the cell's own /proc (the root is built): the host's
 	 * /proc/sys may be read-only where we run (systemd's
 	 * ProtectKernelTunables=), a fresh proc mount's is not. */

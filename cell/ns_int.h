@@ -77,6 +77,9 @@ struct cell_fds {
 	int report_w;
 	int sync_r;
 	int stdin_fd;		/* the worker's, or -1 */
+	int work_fd;		/* a disk workspace: a detached clone of its
+				 * mount (open_tree), moved onto /work; -1:
+				 * /work is a tmpfs */
 };
 
 /* Fixed-size record the cell writes on report_fd. */
@@ -132,7 +135,14 @@ pid_t ns_job_clone(const struct cell_spec *spec, const struct cell_fds *f);
 
 /* ns_root.c: builds the root under NEWROOT and enters it. -errno with
  * *step set. */
-int ns_build_root(const struct cell_spec *spec, int *step);
+int ns_build_root(const struct cell_spec *spec, int work_fd, int *step);
+/* ns_workspace.c (worker side): the detached clone of spec->workspace's
+ * mount for cell_fds.work_fd, or -1 without one; -errno. */
+int ns_workspace_tree(const struct cell_spec *spec);
+
+/* ns_workspace.c (the cell): moves the workspace clone onto
+ * NEWROOT/work. 0 or -errno. */
+int ns_mount_workspace(int work_fd);
 
 /* ns_files.c: spec->files under /work (our cwd); chdir into /work/cwd. */
 int ns_write_files(const struct cell_spec *spec);

@@ -349,7 +349,7 @@ mount_scratch(const char *rel, const char *mode, uint64_t size_mb)
 
 /* Builds the root under NEWROOT and enters it. Returns -errno, *step set. */
 int
-ns_build_root(const struct cell_spec *spec, int *step)
+ns_build_root(const struct cell_spec *spec, int work_fd, int *step)
 {
 	int r;
 
@@ -373,7 +373,8 @@ ns_build_root(const struct cell_spec *spec, int *step)
 	if ((r = build_dev(spec->disk_mb)) < 0)
 		return r;
 	*step = CELL_STEP_WORK;
-	if ((r = mount_scratch("/work", "0700", spec->disk_mb)) < 0)
+	if ((r = work_fd >= 0 ? ns_mount_workspace(work_fd) :
+	    mount_scratch("/work", "0700", spec->disk_mb)) < 0)
 		return r;
 	*step = CELL_STEP_TMP;
 	if ((r = mount_scratch("/tmp", "1777", spec->disk_mb)) < 0)

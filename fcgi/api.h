@@ -25,6 +25,8 @@ struct api_server {
 	const char *doorbell_path;	/* NULL: no doorbell, workers poll */
 	int doorbell_fd;		/* SOCK_DGRAM, unconnected, shared */
 	struct config_limits limits;
+	bool has_data_dir;		/* [storage] data_dir is set: inputs and
+					 * disk workspaces */
 	int max_streams;		/* concurrent follow streams, all */
 	int max_streams_per_consumer;	/* ... of one consumer */
 	int max_waiters;		/* parked POST /v1/run, all */
@@ -65,12 +67,17 @@ enum route_id {
 	ROUTE_JOB_CANCEL,
 	ROUTE_JOB_LOGS,
 	ROUTE_JOB_OUTPUT,
+	ROUTE_JOB_ARTIFACTS,
+	ROUTE_JOB_ARTIFACT,
 	ROUTE_METRICS,
 };
 #define ROUTE_ID_MAX 64	/* longest path segment we capture */
 struct route_match {
 	enum route_id id;
 	char job_id[ROUTE_ID_MAX + 1];	/* "" unless the route has {id} */
+	const char *rest;		/* {rest}: the rest of the path (in
+					 * the caller's string, not empty);
+					 * else NULL */
 	const char *allow;		/* on -EPERM: the Allow header value */
 };
 /* 0 and *ret on a match; -ENOENT no such path (404); -EPERM the path exists
@@ -95,8 +102,19 @@ struct job_env {
 };
 struct job_file {
 	char *path;			/* checked: wspath_check_len */
-	char *data;			/* UTF-8, no NUL */
+	char *data;			/* len bytes: UTF-8 without NUL, or any
+					 * bytes if binary */
 	size_t len;
+	bool binary;			/* given as base64: stored so */
+	bool executable;		/* mode 0755 */
+};
+/* One of "inputs": a blob of the caller's, checked against the blobs
+ * table when the job is stored (jobs.c). */
+struct job_input {
+	char digest[65];		/* 64 lowercase hex */
+	char *path;			/* wspath; "" (tar): the workspace */
+	bool tar;			/* "format": "tar" (default) or "file" */
+	bool executable;		/* "file" only */
 };
 struct job_request {
 	char *name;			/* NULL if not given */
@@ -108,19 +126,25 @@ struct job_request {
 	size_t stdin_len;
 	struct job_file *files;
 	size_t nfiles;
+	struct job_input *inputs;
+	size_t ninputs;
 	char *cwd;			/* NULL: the workspace itself */
 	int64_t timeout_s, memory_mb, cpus, pids, disk_mb;
 	bool network;
 	char sandbox[16];		/* "namespace" or "docker" */
 	char image[JC_MAX_IMAGE_BYTES + 1];	/* docker: "" = the worker's
 						 * default image */
+	char **artifacts;		/* globs (wsglob_check_len), owned */
+	size_t nartifacts;		/* <= WSGLOB_MAX_PATTERNS */
+	bool artifacts_required;
 };
 int job_request_parse(const char *body, size_t len,
     const struct config_limits *lim, struct job_request *ret, struct api_err *err);
 void job_request_release(struct job_request *jr);
 /* The stored spec: {"argv":[...],"env":{...}} plus "files":{path:data},
  * "cwd" and "network":true when given, and "image" for a docker job that
- * names one or has a configured default (read back by the worker). */
+ * names one or has a configured default, and "artifacts":[globs] with
+ * "artifacts_required":true when asked (read back by the worker). */
 int job_request_spec_json(const struct job_request *jr, struct strbuf *out);
 /* The built-in limits of config_defaults(). */
 void api_limits_default(struct config_limits *lim);
@@ -180,7 +204,8 @@ int jobs_run(struct req *rq, struct api_err *err);
 #define JOB_COLUMNS "id, name, status, exit_code, signal, timed_out, " \
 	"oom_killed, error, created_at, started_at, finished_at, sandbox, " \
 	"timeout_ms, memory_mb, cpus, pids, disk_mb, cpu_ms, max_rss_kb, " \
-	"log_bytes, log_truncated"
+	"log_bytes, log_truncated, " \
+	"json_type(spec, '$.artifacts') IS NOT NULL"
 void job_write_json(struct jw *w, sqlite3_stmt *st);
 /* The members only, inside an object the caller opened. */
 void job_write_fields(struct jw *w, sqlite3_stmt *st);
@@ -202,6 +227,16 @@ int job_row(sqlite3 *db, const char *sql, const char *id, int64_t consumer_id,
  * -errno (the reply may be cut). */
 int jobs_run_reply(sqlite3 *db, FCGX_Request *fr, int64_t consumer_id,
     const char *id, bool found);
+
+/* artifacts.c: GET /v1/jobs/{id}/artifacts and .../artifacts/{path}. */
+int artifacts_list(struct req *rq, const char *id, struct api_err *err);
+/* path: decoded by nginx (DOCUMENT_URI); answered with X-Accel-Redirect. */
+int artifacts_get(struct req *rq, const char *id, const char *path,
+    struct api_err *err);
+/* The "artifacts" array of a job (unexpired, by path) into w, which has
+ * an open key or array; an error of the database goes into w->err. */
+void artifacts_write_json(struct jw *w, sqlite3 *db, const char *job_id,
+    int64_t now_ms);
 
 /* logs.c */
 int logs_page(struct req *rq, const char *id, struct api_err *err);

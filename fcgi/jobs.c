@@ -137,6 +137,13 @@ job_write_fields(struct jw *w, sqlite3_stmt *st)
 	jw_obj_close(w);
 	jw_kv_i64(w, "log_bytes", sqlite3_column_int64(st, 19));
 	jw_kv_bool(w, "log_truncated", sqlite3_column_int(st, 20) != 0);
+	/* Only for a job that asked for any (DESIGN section 4), read on
+	 * the row's own connection. */
+	if (sqlite3_column_int(st, 21) != 0) {
+		jw_key(w, "artifacts");
+		artifacts_write_json(w, sqlite3_db_handle(st),
+		    (const char *) sqlite3_column_text(st, 0), time_now_ms());
+	}
 }
 
 void
@@ -362,6 +369,77 @@ insert_job(sqlite3 *db, int64_t consumer_id, const char *id,
 	return 0;
 }
 
+/* Inside the job's transaction, before its row: each input's blob must be
+ * the caller's (another consumer's is the same as none: DESIGN section 1);
+ * its last use is now, so the collector keeps it. 0, 1 with err set (a
+ * refusal naming the input), or -errno. Writes nothing. */
+static int
+inputs_check(sqlite3 *db, int64_t consumer_id, const struct job_request *jr,
+    struct api_err *err)
+{
+	for (size_t i = 0; i < jr->ninputs; i++) {
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
+		int r, rc;
+
+		if ((r = db_prepare_cached(db, "SELECT 1 FROM blobs "
+		    "WHERE consumer_id = ? AND digest = ?", &st)) < 0)
+			return r;
+		if (sqlite3_bind_int64(st, 1, consumer_id) != SQLITE_OK ||
+		    sqlite3_bind_text(st, 2, jr->inputs[i].digest, -1,
+		    SQLITE_TRANSIENT) != SQLITE_OK)
+			return -EIO;
+		if ((rc = sqlite3_step(st)) != SQLITE_ROW &&
+		    rc != SQLITE_DONE)
+			return db_errno(rc);
+		if (rc == SQLITE_DONE) {
+			(void) api_err_set(err, 400, "invalid_request",
+			    "field 'inputs[%zu].blob': this consumer has no "
+			    "blob sha256:%s (upload it first: PUT "
+			    "/v1/blobs/sha256:%s)", i, jr->inputs[i].digest,
+			    jr->inputs[i].digest);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The job's blobs, in the job's transaction: a blob named here by a job
+ * that is not final is never collected (sql/migrate-4.sql); its last use
+ * is now. */
+static int
+insert_job_blobs(sqlite3 *db, int64_t consumer_id, const char *id,
+    const struct job_request *jr, int64_t now)
+{
+	for (size_t i = 0; i < jr->ninputs; i++) {
+		_cleanup_reset_ sqlite3_stmt *st = NULL;
+		_cleanup_reset_ sqlite3_stmt *up = NULL;
+		int r, rc;
+
+		if ((r = db_prepare_cached(db, "UPDATE blobs SET last_used_at = ? "
+		    "WHERE consumer_id = ? AND digest = ?", &up)) < 0)
+			return r;
+		if (sqlite3_bind_int64(up, 1, now) != SQLITE_OK ||
+		    sqlite3_bind_int64(up, 2, consumer_id) != SQLITE_OK ||
+		    sqlite3_bind_text(up, 3, jr->inputs[i].digest, -1,
+		    SQLITE_TRANSIENT) != SQLITE_OK)
+			return -EIO;
+		if ((rc = sqlite3_step(up)) != SQLITE_DONE)
+			return db_errno(rc);
+		if ((r = db_prepare_cached(db, "INSERT OR IGNORE INTO job_blobs "
+		    "(job_id, consumer_id, digest) VALUES (?, ?, ?)", &st)) < 0)
+			return r;
+		if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) !=
+		    SQLITE_OK ||
+		    sqlite3_bind_int64(st, 2, consumer_id) != SQLITE_OK ||
+		    sqlite3_bind_text(st, 3, jr->inputs[i].digest, -1,
+		    SQLITE_TRANSIENT) != SQLITE_OK)
+			return -EIO;
+		if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+			return db_errno(rc);
+	}
+	return 0;
+}
+
 /* ---- group commit: one writer stores every waiting submission ----
  *
  * A submission is only "accepted" (201) once its row is committed with
@@ -417,8 +495,12 @@ store_one(sqlite3 *db, struct submission *s, int64_t now)
 	}
 	if ((r = quota_check(db, s->consumer_id, now, s->err)) != 0)
 		return r < 0 ? r : -EINVAL;
-	return insert_job(db, s->consumer_id, s->id, s->jr, s->spec, s->idem,
-	    now);
+	if ((r = inputs_check(db, s->consumer_id, s->jr, s->err)) != 0)
+		return r < 0 ? r : -EINVAL;
+	if ((r = insert_job(db, s->consumer_id, s->id, s->jr, s->spec, s->idem,
+	    now)) < 0)
+		return r;
+	return insert_job_blobs(db, s->consumer_id, s->id, s->jr, now);
 }
 
 static void
@@ -545,6 +627,18 @@ job_submit(struct req *rq, struct api_err *err, char ret_id[JC_ID_LEN + 1])
 	if ((r = job_request_parse(rq->body.buf, rq->body.len,
 	    &rq->srv->limits, &jr, err)) < 0)
 		return r;
+	if (jr.ninputs > 0 && !rq->srv->has_data_dir) {
+		job_request_release(&jr);
+		return api_err_set(err, 400, "invalid_request",
+		    "field 'inputs': this server keeps no blobs (no [storage] "
+		    "data_dir is configured), so jobs cannot have inputs");
+	}
+	if (jr.nartifacts > 0 && !rq->srv->has_data_dir) {
+		job_request_release(&jr);
+		return api_err_set(err, 400, "invalid_request",
+		    "field 'artifacts': this server keeps no artifacts (no "
+		    "[storage] data_dir)");
+	}
 	if ((r = job_request_spec_json(&jr, &spec)) < 0 ||
 	    (r = id_generate(id)) < 0) {
 		job_request_release(&jr);

@@ -135,6 +135,12 @@ dispatch(struct req *rq)
 	case ROUTE_RUN:
 		r = jobs_run(rq, &err);
 		break;
+	case ROUTE_JOB_ARTIFACTS:
+		r = artifacts_list(rq, m.job_id, &err);
+		break;
+	case ROUTE_JOB_ARTIFACT:
+		r = artifacts_get(rq, m.job_id, m.rest, &err);
+		break;
 	case ROUTE_HEALTH:
 	case ROUTE_METRICS:
 	default:
@@ -289,6 +295,7 @@ reload(void)
 		    "take effect at the next restart, ignoring");
 	(void) pthread_rwlock_wrlock(&server_lock);
 	server.limits = next.limits;
+	server.has_data_dir = next.storage_data_dir[0] != '\0';
 	set_shares(&server, &next);
 	(void) pthread_rwlock_unlock(&server_lock);
 	log_info("SIGHUP: config reloaded: max_streams=%d "
@@ -433,6 +440,7 @@ main(int argc, char **argv)
 	server.doorbell_path = arg_doorbell;
 	server.doorbell_fd = -1;
 	server.limits = cfg.limits;
+	server.has_data_dir = cfg.storage_data_dir[0] != '\0';
 	set_shares(&server, &cfg);
 
 	/* Check the database once before serving, to fail loudly. */

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "cleanup.h"
 #include "io.h"
 #include "json_reader.h"
@@ -34,6 +35,9 @@ exec_args_release(struct exec_args *a)
 	free(a->argv);
 	free(a->envp);
 	free(a->files);
+	for (size_t i = 0; a->inputs && i < a->ninputs; i++)
+		free(a->inputs[i].path);
+	free(a->inputs);
 	free(a->cwd);
 	free(a->image);
 	memset(a, 0, sizeof(*a));
@@ -92,18 +96,76 @@ exec_args_files(const struct jr_doc *doc, struct exec_args *a)
 	for (int i = 0; i < n; i++) {
 		int k = jr_child(doc, files, i);
 		char *path = NULL, *data = NULL;
+		bool exec = false;
 		size_t len;
 
 		if ((r = jr_str_dup(doc, k, JC_MAX_FILE_PATH, &path, NULL)) < 0)
 			return r;
-		if ((r = jr_str_dup(doc, k + 1, JC_MAX_FILES_BYTES, &data,
-		    &len)) < 0) {
+		if (jr_type(doc, k + 1) == JR_OBJECT) {
+			/* {"base64": ..., "executable": bool} (job_request.c) */
+			int b = jr_obj_get(doc, k + 1, "base64");
+			int x = jr_obj_get(doc, k + 1, "executable");
+			_cleanup_free_ char *b64 = NULL;
+			size_t blen;
+
+			r = b < 0 ? -EINVAL : jr_str_dup(doc, b,
+			    JC_MAX_FILES_BYTES / 3 * 4 + 4, &b64, &blen);
+			if (r == 0)
+				r = base64_decode(b64, blen, JC_MAX_FILES_BYTES,
+				    &data, &len);
+			if (r == 0 && x >= 0)
+				r = jr_bool(doc, x, &exec);
+		} else
+			r = jr_str_dup(doc, k + 1, JC_MAX_FILES_BYTES, &data,
+			    &len);
+		if (r < 0) {
 			free(path);
+			free(data);
 			return r;
 		}
 		a->files[a->nfiles++] = (struct cell_file) {
 			.path = path, .data = data, .len = len,
+			.executable = exec,
 		};
+	}
+	return 0;
+}
+
+/* "inputs": [{"digest", "path", "format", "executable"}] (the API
+ * checked them and the blobs' owner; the unpacker checks paths again). */
+static int
+exec_args_inputs(const struct jr_doc *doc, struct exec_args *a)
+{
+	int arr = jr_obj_get(doc, jr_root(doc), "inputs");
+	int n, r;
+
+	if (arr < 0)
+		return 0;
+	if (jr_type(doc, arr) != JR_ARRAY || (n = jr_len(doc, arr)) >
+	    JC_MAX_INPUTS)
+		return -EINVAL;
+	if (!(a->inputs = calloc((size_t) n + 1, sizeof(*a->inputs))))
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		int o = jr_child(doc, arr, i);
+		struct exec_input *in = &a->inputs[i];
+		int d = jr_obj_get(doc, o, "digest");
+		int p = jr_obj_get(doc, o, "path");
+		int f = jr_obj_get(doc, o, "format");
+		int x = jr_obj_get(doc, o, "executable");
+		size_t len = 0;
+
+		if (d < 0 || p < 0 || f < 0 || jr_str(doc, d, in->digest,
+		    sizeof(in->digest), &len) < 0 || len != 64 ||
+		    strspn(in->digest, "0123456789abcdef") != 64)
+			return -EINVAL;
+		a->ninputs++;
+		if ((r = jr_str_dup(doc, p, JC_MAX_FILE_PATH, &in->path,
+		    NULL)) < 0)
+			return r;
+		in->tar = jr_str_eq(doc, f, "tar");
+		if (x >= 0 && jr_bool(doc, x, &in->executable) < 0)
+			return -EINVAL;
 	}
 	return 0;
 }
@@ -151,7 +213,8 @@ exec_args_build(const struct claimed_job *j, bool image,
 			goto fail;
 		a.argc++;
 	}
-	if ((r = exec_args_files(doc, &a)) < 0)
+	if ((r = exec_args_files(doc, &a)) < 0 ||
+	    (r = exec_args_inputs(doc, &a)) < 0)
 		goto fail;
 	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
 		/* An image's own PATH (a toolchain's) stays. */

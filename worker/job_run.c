@@ -19,8 +19,12 @@
  *
  * then sleeps in ppoll() on the cell's pipes, its exit fd and the WAL
  * watch until the nearest of their deadlines, and reads what came. The
- * result's classification is job_classify() (job_result.c). */
+ * result's classification is job_classify() (job_result.c). Once the
+ * cell has ended (every process of it dead) and before it is released,
+ * the job's artifacts are collected from its workspace (job_artifacts.c)
+ * and stored with the result in one transaction. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,6 +47,7 @@ struct job_run {
 	struct logcap *lc;
 	int wal_fd;
 	struct cell cell;
+	struct cell_workspace *ws;	/* the disk workspace, or NULL */
 	struct job_end end;
 	sqlite3_stmt *cancel_st;	/* jobstore_cancel_requested's cache */
 	int64_t deadline;	/* the job's wall time ends (mono ms) */
@@ -156,6 +161,65 @@ renew_lease(void *arg)
 		    strerror(-r));
 }
 
+/* With a data directory: the job's disk workspace (cell.h), its inputs
+ * (blobs DATA/blobs/<consumer id>/<hex>, opened here, read by the
+ * unpacker) and files put in before the cell starts; the files are then
+ * the workspace's, not the cell's. Without one, /work is the cell's tmpfs
+ * and a job with inputs cannot run. 0, or -errno with the sentence for the
+ * job's error in msg (run->ws is the caller's to destroy either way). */
+static int
+run_workspace(struct job_run *run, struct exec_args *ea, uid_t uid, gid_t gid,
+    char *msg, size_t size)
+{
+	const struct worker_config *cfg = run->cfg;
+	const struct claimed_job *j = run->j;
+	struct cell_input in[JC_MAX_INPUTS];
+	char names[JC_MAX_INPUTS][16];
+	size_t n = 0;
+	int r = 0;
+
+	if (!cfg->data_dir) {
+		if (ea->ninputs == 0)
+			return 0;
+		(void) snprintf(msg, size, "the job has inputs but this worker "
+		    "has no [storage] data_dir");
+		return -ENOTSUP;
+	}
+	if (ea->ninputs > JC_MAX_INPUTS)
+		return -E2BIG;
+	if ((r = cell_workspace_create(cfg->data_dir, j->id, uid, gid,
+	    (uint64_t) j->disk_mb, &run->ws, msg, size)) < 0)
+		return r;
+	for (n = 0; n < ea->ninputs; n++) {
+		char p[JC_PATH_MAX];
+
+		(void) snprintf(names[n], sizeof(names[n]), "inputs[%zu]", n);
+		in[n] = (struct cell_input) { .name = names[n],
+			.path = ea->inputs[n].path, .tar = ea->inputs[n].tar,
+			.executable = ea->inputs[n].executable };
+		if ((size_t) snprintf(p, sizeof(p), "%s/blobs/%lld/%s",
+		    cfg->data_dir, (long long) j->consumer_id,
+		    ea->inputs[n].digest) >= sizeof(p)) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		if ((in[n].fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) <
+		    0) {
+			r = -errno;
+			(void) snprintf(msg, size, "input %s: the blob "
+			    "sha256:%s is gone (%s)", names[n],
+			    ea->inputs[n].digest, strerror(-r));
+			break;
+		}
+	}
+	if (r == 0)
+		r = cell_workspace_fill(run->ws, uid, gid, (uint64_t) j->disk_mb,
+		    ea->files, ea->nfiles, in, n, msg, size);
+	for (size_t i = 0; i < n; i++)
+		(void) close(in[i].fd);
+	return r;
+}
+
 /* The cell's spec from the job and its translated argv; starts the cell.
  * 0, or -errno with the sentence for the job's error in msg. */
 static int
@@ -181,6 +245,11 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 		exec_args_release(&ea);
 		return r;
 	}
+	if ((r = run_workspace(run, &ea, cfg->uid_base + (uid_t) cfg->slot,
+	    cfg->uid_base + (gid_t) cfg->slot, msg, size)) < 0) {
+		exec_args_release(&ea);
+		return r;
+	}
 	spec = (struct cell_spec) {
 		.job_id = j->id, .argv = ea.argv, .envp = ea.envp,
 		.stdin_fd = in_fd,
@@ -191,12 +260,71 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 		.cpus = (uint64_t) j->cpus, .pids = (uint64_t) j->pids,
 		.files = ea.files, .nfiles = ea.nfiles, .cwd = ea.cwd,
 		.network = ea.network, .image = ea.image,
+		.workspace = run->ws,
 		.max_run_ms = j->timeout_ms + cfg->kill_grace_ms,
 		.keepalive = renew_lease, .keepalive_arg = &lease,
 	};
+	if (run->ws) {	/* filled already */
+		spec.files = NULL;
+		spec.nfiles = 0;
+	}
 	r = ops->start(&spec, &run->cell, msg, size);
 	exec_args_release(&ea);
 	return r;
+}
+
+/* The job's workspace as a directory fd on the host (the disk
+ * workspace's root, cell.h), valid until it is destroyed; -1 where the
+ * cell keeps none (a tmpfs /work, without [storage] data_dir). */
+static int
+run_workspace_fd(const struct job_run *run)
+{
+	return run->ws ? cell_workspace_dirfd(run->ws) : -1;
+}
+
+/* Collects the artifacts of a job that ran to its end (succeeded, failed
+ * or timed out; not cancelled, not a cell that failed) into the store,
+ * and hangs them on res; a glob that "artifacts_required" finds empty, or
+ * a store that cannot take them, fails a job that succeeded and names
+ * why in its error (msg). */
+static void
+run_artifacts(struct job_run *run, struct job_artifacts *a,
+    struct job_result *res, char *msg, size_t size)
+{
+	const char *id = run->j->id, *miss;
+	int r;
+
+	if ((r = job_artifacts_parse(run->j, a)) <= 0) {
+		if (r < 0)
+			log_warn("job=%s: the stored artifact globs do not "
+			    "parse: %s, ignoring", id, strerror(-r));
+		return;
+	}
+	if (res->status != JOB_SUCCEEDED && res->status != JOB_FAILED &&
+	    res->status != JOB_TIMED_OUT)
+		return;
+	if ((r = job_artifacts_collect(run->cfg, id, run_workspace_fd(run), a,
+	    msg, size)) < 0) {
+		log_warn("job=%s: %s", id, msg);
+		if (res->status == JOB_SUCCEEDED)
+			res->status = JOB_FAILED;
+		if (!res->error)
+			res->error = msg;
+		return;
+	}
+	res->artifacts = &a->set;
+	res->artifacts_keep_ms = run->cfg->artifacts_keep_ms;
+	log_debug("job=%s: %zu artifacts, %llu bytes%s", id, a->set.n,
+	    (unsigned long long) a->set.bytes, a->set.truncated ?
+	    " (truncated)" : "");
+	if ((miss = job_artifacts_missing(a)) != NULL) {
+		(void) snprintf(msg, size, "artifact glob '%s' matched no file "
+		    "(artifacts_required)", miss);
+		if (res->status == JOB_SUCCEEDED)
+			res->status = JOB_FAILED;
+		if (!res->error)
+			res->error = msg;
+	}
 }
 
 static void
@@ -417,8 +545,9 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		.cfg = cfg, .db = db, .j = j, .lc = lc, .wal_fd = wal_fd,
 		.trail = 2, .out_open = true, .err_open = true,
 	};
+	struct job_artifacts arts = { 0 };
 	struct job_result res;
-	char msg[400];
+	char msg[400], amsg[WSGLOB_MAX + 200];
 	int64_t now;
 	int r;
 
@@ -432,6 +561,7 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	lc->oldest_mono_ms = 0;
 	lc->carry_len[1] = lc->carry_len[2] = 0;
 	if (run_start(&run, ops, msg, sizeof(msg)) < 0) {
+		cell_workspace_destroy(run.ws);
 		finish_error(db, j->id, lc, msg, next);
 		return;
 	}
@@ -446,17 +576,24 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	run.next_renew = now + WORKER_RENEW_MS;
 	run_loop(&run);
 	ops->collect(&run.cell, &run.end.cell, &run.end.usage);
-	ops->release(&run.cell);
-	(void) sqlite3_finalize(run.cancel_st);	/* NULL is a no-op */
-	run.cancel_st = NULL;
 	run.end.stopped = worker_draining && run.drain_at;
 	job_classify(&run.end, &res, msg, sizeof(msg));
+	/* Every process of the cell is gone now; its workspace is not. */
+	run_artifacts(&run, &arts, &res, amsg, sizeof(amsg));
+	ops->release(&run.cell);
+	cell_workspace_destroy(run.ws);	/* after the cell: docker's bind */
+	run.ws = NULL;
+	(void) sqlite3_finalize(run.cancel_st);	/* NULL is a no-op */
+	run.cancel_st = NULL;
 	if (res.status == JOB_ERROR)
 		finish_error(db, j->id, lc, msg, next);
-	else if ((r = job_store_result(db, j->id, lc, &res, next)) < 0)
+	else if ((r = job_store_result(db, j->id, lc, &res, next)) < 0) {
 		log_err("job=%s: result lost: %s; the lease sweep will end it",
 		    j->id, strerror(-r));
-	else
+		if (arts.collected)
+			job_artifacts_discard(cfg, j->id);
+	} else
 		log_debug("job=%s: %s", j->id,
 		    job_status_to_string(res.status));
+	job_artifacts_release(&arts);
 }

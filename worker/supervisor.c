@@ -95,6 +95,10 @@ struct settings {
 	int64_t kill_grace_ms;
 	int64_t drain_grace_ms;
 	char log_level[8];		/* [worker] log_level, "" if unset */
+	char data_dir[CONFIG_PATH_MAX];	/* [storage] data_dir, "" if none */
+	int64_t artifacts_max_mb;
+	int64_t artifacts_max_files;
+	int64_t artifacts_hours;	/* [retention] artifacts_hours */
 };
 
 static struct settings cur;
@@ -189,7 +193,9 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 	r = -E2BIG;
 	if (str_copy(s.db, sizeof(s.db), arg_db ? arg_db : cfg->worker_db) < 0 ||
 	    str_copy(s.doorbell, sizeof(s.doorbell), arg_doorbell ?
-	    arg_doorbell : cfg->worker_doorbell) < 0) {
+	    arg_doorbell : cfg->worker_doorbell) < 0 ||
+	    str_copy(s.data_dir, sizeof(s.data_dir), cfg->storage_data_dir) <
+	    0) {
 		(void) snprintf(errmsg, size, "a path is too long");
 		goto out;
 	}
@@ -202,6 +208,10 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 	s.drain_grace_ms = arg_drain_grace_ms >= 0 ? arg_drain_grace_ms :
 	    cfg->worker_drain_grace_ms;
 	memcpy(s.log_level, cfg->worker_log_level, sizeof(s.log_level));
+	memcpy(s.data_dir, cfg->storage_data_dir, sizeof(s.data_dir));
+	s.artifacts_max_mb = cfg->storage_artifacts_max_mb;
+	s.artifacts_max_files = cfg->storage_artifacts_max_files;
+	s.artifacts_hours = cfg->retention_artifacts_hours;
 	*ret = s;
 	r = 0;
 out:
@@ -445,6 +455,10 @@ spawn(int slot, int bell_fd, const sigset_t *oldmask)
 		.docker_socket = arg_docker_socket,
 		.docker_image = arg_docker_image,
 		.docker_unpacker = docker_unpacker[0] ? docker_unpacker : NULL,
+		.data_dir = cur.data_dir[0] ? cur.data_dir : NULL,
+		.artifacts_max_bytes = (uint64_t) cur.artifacts_max_mb << 20,
+		.artifacts_max_files = (size_t) cur.artifacts_max_files,
+		.artifacts_keep_ms = cur.artifacts_hours * 3600 * 1000,
 	};
 	pid_t pid = fork();
 
@@ -483,6 +497,8 @@ reload(void)
 	memcpy(next.db, cur.db, sizeof(next.db));
 	memcpy(next.doorbell, cur.doorbell, sizeof(next.doorbell));
 	next.uid_base = cur.uid_base;
+	/* Workspaces live there: a new one only at the next start. */
+	(void) str_copy(next.data_dir, sizeof(next.data_dir), cur.data_dir);
 	log_info("SIGHUP: config reloaded: slots=%d kill_grace_ms=%lld "
 	    "drain_grace_ms=%lld output_cap=%lld (for jobs claimed from now on)",
 	    next.slots, (long long) next.kill_grace_ms,
@@ -659,8 +675,17 @@ startup(int *ret_bell_fd)
 		    "socket address allows", arg_docker_socket);
 		return -1;
 	}
-	/* Before any worker exists: every container of ours is an orphan. */
+	/* Before any worker exists: every container of ours is an orphan,
+	 * and every disk workspace a crash's leftover. */
 	docker_beat();
+	if (cur.data_dir[0] && (r = cell_workspace_sweep(cur.data_dir)) != 0) {
+		if (r < 0)
+			log_errno(r, "cannot sweep the workspaces under '%s', "
+			    "ignoring", cur.data_dir);
+		else
+			log_warn("removed %d workspace(s) left by a previous "
+			    "run", r);
+	}
 	/* The row workers' claims read, before the first worker. */
 	(void) with_db(do_heartbeat, NULL);
 	if (arg_docker_socket && cell_unpacker_find(docker_unpacker,

@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include "artifacts.h"
 #include "cell.h"
 #include "jc_limits.h"
 #include "job_status.h"
@@ -47,11 +48,17 @@ struct worker_config {
 	const char *docker_socket;	/* NULL: no docker backend */
 	const char *docker_image;	/* default image; NULL: none */
 	const char *docker_unpacker;	/* jobcell-cell-unpack; NULL: none */
+	const char *data_dir;	/* [storage] data_dir: disk workspaces and
+				 * blobs; NULL: /work is a tmpfs, no inputs */
+	uint64_t artifacts_max_bytes;	/* [storage] artifacts_max_mb */
+	size_t artifacts_max_files;	/* [storage] artifacts_max_files */
+	int64_t artifacts_keep_ms;	/* [retention] artifacts_hours */
 };
 
 /* A claimed job, as the worker needs it. */
 struct claimed_job {
 	char id[JC_ID_LEN + 1];
+	int64_t consumer_id;	/* whose blobs the inputs are */
 	char *spec;		/* {"argv":[...],"env":{...}} */
 	size_t spec_len;
 	char *stdin_data;
@@ -72,6 +79,10 @@ struct job_result {
 	int64_t cpu_ms;
 	int64_t max_rss_kb;
 	bool oom_killed;
+	/* Collected artifacts (NULL: none asked): rows stored with the
+	 * result, each expiring artifacts_keep_ms after it. */
+	const struct artifact_set *artifacts;
+	int64_t artifacts_keep_ms;
 };
 
 /* logcap.c: output chunks waiting to be stored, in arrival order. */
@@ -164,6 +175,12 @@ int jobstore_supervisor_gone(sqlite3 *db, pid_t pid);
 int jobstore_job_final(sqlite3 *db, const char *job_id);
 
 /* exec_args.c: the job's argv and environment, built from the stored spec. */
+struct exec_input {
+	char digest[65];	/* hex: DATA/blobs/<consumer id>/<digest> */
+	char *path;		/* "" (tar): the workspace */
+	bool tar;
+	bool executable;
+};
 struct exec_args {
 	char **argv;
 	char **envp;
@@ -173,6 +190,8 @@ struct exec_args {
 	char *cwd;
 	bool network;
 	char *image;		/* image backends: the spec's "image", or NULL */
+	struct exec_input *inputs;	/* the spec's "inputs", owned */
+	size_t ninputs;
 };
 /* image: the backend runs images (CELL_OPS_IMAGE): read "image", keep the
  * image's PATH. 0 or -errno (-EINVAL: the spec does not parse). */
@@ -182,6 +201,31 @@ void exec_args_release(struct exec_args *a);
 /* The job's stdin as a memfd at offset 0: 1 with *ret_fd set, 0 if the job
  * has no stdin (*ret_fd untouched), -errno. */
 int exec_args_stdin(const struct claimed_job *j, int *ret_fd);
+
+/* job_artifacts.c: the artifacts of one job (artifacts.c collects). */
+struct job_artifacts {
+	char **patterns;	/* from the spec, owned */
+	size_t npatterns;
+	bool asked;		/* the job named at least one glob */
+	bool required;		/* "artifacts_required" */
+	bool collected;		/* set holds what is in the store */
+	struct artifact_set set;
+};
+/* The job's globs: 1 (asked) or 0 (none) with *ret filled (release it
+ * either way), or -errno (the spec does not parse). */
+int job_artifacts_parse(const struct claimed_job *j, struct job_artifacts *ret);
+/* Collects from ws_fd (the job's workspace, its processes dead; -1: the
+ * backend has none) into DATA/artifacts/<job id>/. 0, or -errno with a
+ * sentence for the job's error in msg (nothing left in the store). */
+int job_artifacts_collect(const struct worker_config *cfg, const char *job_id,
+    int ws_fd, struct job_artifacts *a, char *msg, size_t size);
+/* The first glob that matched no regular file, if "artifacts_required";
+ * else NULL. */
+const char *job_artifacts_missing(const struct job_artifacts *a);
+/* Removes DATA/artifacts/<job id> (its result could not be stored). */
+void job_artifacts_discard(const struct worker_config *cfg,
+    const char *job_id);
+void job_artifacts_release(struct job_artifacts *a);
 
 /* job_result.c: how a job ended, as the run saw it. */
 struct job_end {

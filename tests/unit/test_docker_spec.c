@@ -131,16 +131,19 @@ test_refusals(void)
 static void
 test_files_stream(void)
 {
-	static const struct cell_file files[] = { { "a/b", "xyz", 3 } };
-	static const char want[] = "JCF1" "\0\0\0\3" "a/b" "\0\0\0\3" "xyz"
+	static const struct cell_file files[] = { { "a/b", "xyz", 3, false },
+		{ "x", "\0\1", 2, true } };
+	static const char want[] = "JCF2" "\0\0\0\3" "a/b" "\0\0\0\0"
+	    "\0\0\0\3" "xyz" "\0\0\0\1" "x" "\0\0\0\1" "\0\0\0\2" "\0\1"
 	    "\0\0\0\0" "\0\0\0\1" "w";
-	struct cell_spec s = { .files = files, .nfiles = 1, .cwd = "w" };
+	struct cell_spec s = { .files = files, .nfiles = 2, .cwd = "w" };
 	_cleanup_strbuf_ struct strbuf sb;
 
 	strbuf_init(&sb, 1024);
 	is_int(docker_files_stream(&s, &sb), 0, "files stream built");
 	ok(sb.len == sizeof(want) - 1 && memcmp(sb.buf, want, sb.len) == 0,
-	    "files stream: magic, {len, path, len, data}, 0, len, cwd");
+	    "files stream: magic, {len, path, flags, len, data} (binary, "
+	    "executable), 0, len, cwd");
 	ok(docker_needs_unpacker(&s), "files need the unpacker");
 	s.nfiles = 0;
 	ok(docker_needs_unpacker(&s), "a cwd needs the unpacker");
