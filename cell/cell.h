@@ -190,9 +190,13 @@ int cell_workspace_create(const char *data_dir, const char *job_id, uid_t uid,
  * a forked unpacker chrooted into it, as uid:gid with no capabilities and
  * no_new_privs (workspace_fill.c has the rules). 0, or -errno with the
  * sentence for the job's error in msg (naming the input). */
+/* max_ms bounds the whole (0: none; past it the unpacker is killed and the
+ * sentence says so); keepalive (may be NULL) is called every few seconds
+ * meanwhile (the job's lease). */
 int cell_workspace_fill(struct cell_workspace *ws, uid_t uid, gid_t gid,
     uint64_t disk_mb, const struct cell_file *files, size_t nfiles,
-    const struct cell_input *inputs, size_t ninputs, char *msg, size_t size);
+    const struct cell_input *inputs, size_t ninputs, int64_t max_ms,
+    void (*keepalive)(void *arg), void *arg, char *msg, size_t size);
 /* The workspace's root: an O_RDONLY | O_DIRECTORY | O_CLOEXEC fd owned by
  * ws (do not close it; dup it to keep it). Valid from create to destroy,
  * so also after the job's processes are gone (ops->collect) and before

@@ -73,11 +73,17 @@ static const char *const step_names[PRIVS_STEP__MAX] = {
  *   CAP_SETPCAP             slirp4netns --enable-sandbox drops its
  *                           bounding set, which needs it
  *   CAP_NET_BIND_SERVICE    the one capability slirp4netns keeps
+ *   CAP_CHOWN, CAP_FOWNER   a disk workspace's fresh root (workspace.c):
+ *                           given to the slot's uid, mode 0700
+ *   CAP_SYS_CHROOT          the workspace's unpacker chroots into it
+ *                           before it drops to the slot's uid
+ *                           (workspace_fill.c)
  * Cells need none of them: a new user namespace starts with a full set of
  * its own, whatever the bounding set of its creator. */
 static const cap_value_t worker_caps[] = {
 	CAP_SETUID, CAP_SETGID, CAP_KILL, CAP_DAC_OVERRIDE, CAP_SYS_ADMIN,
-	CAP_SETPCAP, CAP_NET_BIND_SERVICE,
+	CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_CHOWN, CAP_FOWNER,
+	CAP_SYS_CHROOT,
 };
 
 static bool

@@ -29,6 +29,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <grp.h>
+#include <poll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cell.h"
@@ -148,8 +150,8 @@ extract_data(struct fill_ctx *c, struct archive *a, int fd, const char *path,
 		if (r == ARCHIVE_EOF)
 			return 0;
 		if (r < ARCHIVE_WARN)
-			return fail(c, EINVAL, "is truncated or corrupt at",
-			    name);
+			return fail(c, EINVAL, "is truncated or corrupt "
+			    "(libarchive cannot read the data) at", name);
 		for (size_t done = 0; done < len;) {
 			ssize_t n = pwrite(fd, (const char *) blk + done,
 			    len - done, (off_t) off + (off_t) done);
@@ -276,16 +278,16 @@ extract_tar(struct fill_ctx *c, int blob_fd, const char *base)
 	    archive_read_support_filter_bzip2(a) != ARCHIVE_OK ||
 	    archive_read_support_format_tar(a) != ARCHIVE_OK ||
 	    archive_read_open_fd(a, blob_fd, 1 << 17) != ARCHIVE_OK) {
-		r = fail(c, EINVAL, "is not a tar archive (plain, gzip, xz, zstd "
-		    "or bzip2):", archive_error_string(a));
+		r = fail(c, EINVAL, "is not a readable tar archive (plain, gzip, "
+		    "xz, zstd or bzip2):", archive_error_string(a));
 		goto out;
 	}
 	while ((ar = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
 		if (ar < ARCHIVE_WARN) {
 			r = fail(c, EINVAL, c->entries ? "is truncated or "
-			    "corrupt (libarchive:" : "is not a tar archive "
-			    "(plain, gzip, xz, zstd or bzip2) (libarchive:",
-			    archive_error_string(a));
+			    "corrupt after its first entries:" : "is not a "
+			    "readable tar archive (plain, gzip, xz, zstd or "
+			    "bzip2):", archive_error_string(a));
 			goto out;
 		}
 		if ((r = extract_entry(c, a, e, base)) < 0)
@@ -417,10 +419,21 @@ sys:
 	_exit(1);
 }
 
+/* Monotonic ms. */
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	(void) clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int
 cell_workspace_fill(struct cell_workspace *ws, uid_t uid, gid_t gid,
     uint64_t disk_mb, const struct cell_file *files, size_t nfiles,
-    const struct cell_input *inputs, size_t ninputs, char *msg, size_t size)
+    const struct cell_input *inputs, size_t ninputs, int64_t max_ms,
+    void (*keepalive)(void *arg), void *arg, char *msg, size_t size)
 {
 	_cleanup_close_ int rep_r = -1, rep_w = -1;
 	struct fill_report rep = { 0 };
@@ -442,7 +455,35 @@ cell_workspace_fill(struct cell_workspace *ws, uid_t uid, gid_t gid,
 		    files, nfiles, inputs, ninputs);
 	}
 	close_fd(&rep_w);
-	n = read_full(rep_r, &rep, sizeof(rep));
+	/* The report comes when the unpacker is done: meanwhile the lease
+	 * is renewed, and the job's time bounds the wait. */
+	int64_t start = mono_ms(), end = max_ms > 0 ? start + max_ms : 0;
+	bool late = false;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = rep_r, .events = POLLIN };
+		int64_t now = mono_ms();
+		int wait = 3000;
+
+		if (end && now >= end) {
+			late = true;
+			(void) kill(pid, SIGKILL);
+			break;
+		}
+		if (end && end - now < wait)
+			wait = (int) (end - now);
+		int p = poll(&pfd, 1, wait);
+
+		if (p < 0 && errno != EINTR) {
+			(void) kill(pid, SIGKILL);
+			break;
+		}
+		if (p > 0)
+			break;
+		if (keepalive)
+			keepalive(arg);
+	}
+	n = late ? 0 : read_full(rep_r, &rep, sizeof(rep));
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
@@ -450,7 +491,11 @@ cell_workspace_fill(struct cell_workspace *ws, uid_t uid, gid_t gid,
 	    WEXITSTATUS(st) == 0)
 		return 0;
 	rep.msg[sizeof(rep.msg) - 1] = '\0';
-	if (n != (ssize_t) sizeof(rep))
+	if (late) {
+		(void) snprintf(rep.msg, sizeof(rep.msg), "the inputs took "
+		    "longer than the job's timeout to unpack");
+		rep.err = ETIMEDOUT;
+	} else if (n != (ssize_t) sizeof(rep))
 		(void) snprintf(rep.msg, sizeof(rep.msg), "the unpacker ended "
 		    "without a report (status 0x%x)", (unsigned) st);
 	(void) snprintf(msg, size, "the workspace could not be filled: %s",

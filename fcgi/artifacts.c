@@ -35,9 +35,11 @@ artifacts_write_json(struct jw *w, sqlite3 *db, const char *job_id,
 	char buf[TIMEFMT_RFC3339_LEN];
 	int r, rc;
 
-	if ((r = db_prepare_cached(db, "SELECT path, size, sha256, expires_at "
-	    "FROM artifacts WHERE job_id = ?1 AND expires_at > ?2 "
-	    "ORDER BY path", &st)) < 0 ||
+	if ((r = db_prepare_cached(db,
+		 "SELECT path, size, sha256, expires_at "
+		 "FROM artifacts WHERE job_id = ?1 AND expires_at > ?2 "
+		 "ORDER BY path",
+		 &st)) < 0 ||
 	    sqlite3_bind_text(st, 1, job_id, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_int64(st, 2, now_ms)) {
 		w->err = r < 0 ? r : -EIO;
@@ -50,10 +52,10 @@ artifacts_write_json(struct jw *w, sqlite3 *db, const char *job_id,
 		jw_strn(w, (const char *) sqlite3_column_text(st, 0),
 		    (size_t) sqlite3_column_bytes(st, 0));
 		jw_kv_i64(w, "size", sqlite3_column_int64(st, 1));
-		jw_kv_str(w, "sha256", (const char *) sqlite3_column_text(st,
-		    2));
+		jw_kv_str(w, "sha256",
+		    (const char *) sqlite3_column_text(st, 2));
 		if (time_format_rfc3339(sqlite3_column_int64(st, 3), buf,
-		    sizeof(buf)) < 0)
+			sizeof(buf)) < 0)
 			jw_kv_null(w, "expires_at");
 		else
 			jw_kv_str(w, "expires_at", buf);
@@ -79,12 +81,15 @@ artifacts_list(struct req *rq, const char *id, struct api_err *err)
 		return api_err_set(err, 404, "not_found", "no such job");
 	if ((r = db_exec_cached(rq->db, "BEGIN")) < 0)
 		return api_err_internal(err, r);
-	r = job_row(rq->db, "SELECT artifacts_truncated FROM jobs WHERE "
-	    "id = ?1 AND consumer_id = ?2", id, rq->consumer_id, &st);
+	r = job_row(rq->db,
+	    "SELECT artifacts_truncated FROM jobs WHERE "
+	    "id = ?1 AND consumer_id = ?2",
+	    id, rq->consumer_id, &st);
 	if (r < 0) {
 		(void) db_exec_cached(rq->db, "COMMIT");
 		if (r == -ENOENT)
-			return api_err_set(err, 404, "not_found", "no such job");
+			return api_err_set(err, 404, "not_found",
+			    "no such job");
 		return api_err_internal(err, r);
 	}
 	truncated = sqlite3_column_int(st, 0) != 0;
@@ -119,12 +124,13 @@ disposition(struct strbuf *sb, const char *path)
 	int r;
 
 	base = base ? base + 1 : path;
-	if ((r = strbuf_addstr(sb, "Content-Disposition: attachment; "
-	    "filename*=UTF-8''")) < 0)
+	if ((r = strbuf_addstr(sb,
+		 "Content-Disposition: attachment; "
+		 "filename*=UTF-8''")) < 0)
 		return r;
 	for (const unsigned char *p = (const unsigned char *) base; *p; p++)
 		if ((r = attr_char(*p) ? strbuf_addf(sb, "%c", *p) :
-		    strbuf_addf(sb, "%%%02X", *p)) < 0)
+					 strbuf_addf(sb, "%%%02X", *p)) < 0)
 			return r;
 	return strbuf_addstr(sb, "\r\n");
 }
@@ -142,7 +148,7 @@ etag_matches(const char *inm, const char *sha)
 		if (*p == '*')
 			return true;
 		if (strncmp(p, "W/", 2) == 0)
-			p += 2;	/* weak comparison (RFC 9110 13.1.2) */
+			p += 2; /* weak comparison (RFC 9110 13.1.2) */
 		if (*p == '"' && strncmp(p + 1, sha, n) == 0 && p[n + 1] == '"')
 			return true;
 		p += strcspn(p, ",");
@@ -162,10 +168,11 @@ artifacts_get(struct req *rq, const char *id, const char *path,
 	strbuf_init(&hdr, 8192);
 	if (!id_valid(id) || strnlen(path, WSPATH_MAX + 1) > WSPATH_MAX)
 		return not_found(err);
-	if ((r = db_prepare_cached(rq->db, "SELECT a.file, a.sha256 FROM "
-	    "artifacts a JOIN jobs j ON j.id = a.job_id WHERE a.job_id = ?1 "
-	    "AND j.consumer_id = ?2 AND a.path = ?3 AND a.expires_at > ?4",
-	    &st)) < 0)
+	if ((r = db_prepare_cached(rq->db,
+		 "SELECT a.file, a.sha256 FROM "
+		 "artifacts a JOIN jobs j ON j.id = a.job_id WHERE a.job_id = ?1 "
+		 "AND j.consumer_id = ?2 AND a.path = ?3 AND a.expires_at > ?4",
+		 &st)) < 0)
 		return api_err_internal(err, r);
 	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_int64(st, 2, rq->consumer_id) ||
@@ -176,10 +183,10 @@ artifacts_get(struct req *rq, const char *id, const char *path,
 		return not_found(err);
 	if (rc != SQLITE_ROW)
 		return api_err_internal(err, db_errno(rc));
-	if (str_copy(file, sizeof(file), (const char *)
-	    sqlite3_column_text(st, 0)) < 0 ||
-	    str_copy(sha, sizeof(sha), (const char *)
-	    sqlite3_column_text(st, 1)) < 0)
+	if (str_copy(file, sizeof(file),
+		(const char *) sqlite3_column_text(st, 0)) < 0 ||
+	    str_copy(sha, sizeof(sha),
+		(const char *) sqlite3_column_text(st, 1)) < 0)
 		return api_err_internal(err, -EIO);
 	(void) sqlite3_reset(st);
 	st = NULL;
@@ -192,9 +199,10 @@ artifacts_get(struct req *rq, const char *id, const char *path,
 	 * for the file it sends; ETag it replaces with its own unless the
 	 * location says otherwise (it does: etag off + add_header). */
 	if ((r = disposition(&hdr, path)) < 0 ||
-	    (r = strbuf_addf(&hdr, "X-Accel-Redirect: "
-	    ARTIFACTS_ACCEL_PREFIX "%s/%s\r\n"
-	    "X-Content-Type-Options: nosniff\r\n", id, file)) < 0)
+	    (r = strbuf_addf(&hdr,
+		 "X-Accel-Redirect: " ARTIFACTS_ACCEL_PREFIX "%s/%s\r\n"
+		 "X-Content-Type-Options: nosniff\r\n",
+		 id, file)) < 0)
 		return api_err_internal(err, r);
 	return reply_raw_header(rq, 200, "application/octet-stream", hdr.buf);
 }

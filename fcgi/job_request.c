@@ -576,7 +576,7 @@ parse_artifacts(const struct jr_doc *doc, int root, struct job_request *jr,
 		size_t len;
 
 		if ((r = get_string(doc, jr_child(doc, arr, i), "artifacts",
-		    WSGLOB_MAX, &jr->artifacts[i], &len, err)) < 0)
+			 WSGLOB_MAX, &jr->artifacts[i], &len, err)) < 0)
 			return r;
 		jr->nartifacts++;
 		if (wsglob_check_len(jr->artifacts[i], len) < 0)
@@ -584,7 +584,8 @@ parse_artifacts(const struct jr_doc *doc, int root, struct job_request *jr,
 			    "field 'artifacts' has a glob that is not relative "
 			    "to the workspace (absolute, empty part, '.' or "
 			    "'..', a control byte, a part over 255 bytes, or "
-			    "more than %d parts)", WSGLOB_MAX_PARTS);
+			    "more than %d parts)",
+			    WSGLOB_MAX_PARTS);
 		for (int j = 0; j < i; j++)
 			if (strcmp(jr->artifacts[j], jr->artifacts[i]) == 0)
 				return api_err_set(err, 400, "invalid_request",

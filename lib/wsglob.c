@@ -47,7 +47,7 @@ wsglob_check_len(const char *pattern, size_t len)
 			part = 0;
 			continue;
 		}
-		if (c < 0x20 || c == 0x7f)	/* NUL included */
+		if (c < 0x20 || c == 0x7f) /* NUL included */
 			return -EINVAL;
 		if (++part > PART_MAX)
 			return -ENAMETOOLONG;
@@ -114,7 +114,7 @@ match_from(const struct parts *pat, size_t i, const struct parts *path,
 			/* A trailing globstar takes at least one part: it is
 			 * what lies below the directory, not the directory. */
 			for (size_t k = j + (i + 1 == pat->n); k <= path->n;
-			    k++)
+			     k++)
 				if (match_from(pat, i + 1, path, k, false))
 					return true;
 			return false;

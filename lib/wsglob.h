@@ -15,9 +15,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define WSGLOB_MAX_PATTERNS	32	/* "artifacts" entries of one job */
-#define WSGLOB_MAX		1024	/* bytes of one pattern */
-#define WSGLOB_MAX_PARTS	64	/* parts of a pattern, and the depth
+#define WSGLOB_MAX_PATTERNS 32 /* "artifacts" entries of one job */
+#define WSGLOB_MAX 1024	       /* bytes of one pattern */
+#define WSGLOB_MAX_PARTS \
+	64 /* parts of a pattern, and the depth
 					 * a path is matched (and walked) to */
 
 /* Checks the len bytes of pattern: 1..WSGLOB_MAX bytes, relative (no

@@ -192,8 +192,8 @@ wspath_open_name(int dirfd, const char *name, int oflags)
 	int r, fd;
 
 	/* Any byte but '/' and NUL: the name came from readdir. */
-	if (name[0] == '\0' || strchr(name, '/') ||
-	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+	if (name[0] == '\0' || strchr(name, '/') || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0)
 		return -EINVAL;
 	if ((r = open_beneath(dirfd, name, oflags, 0)) != -ENOSYS)
 		return r;

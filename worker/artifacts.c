@@ -14,13 +14,15 @@
  * wspath_open_name), files also O_NOFOLLOW | O_NONBLOCK, and fstat must
  * say S_ISREG after the open: a link or a FIFO put there in between is
  * never read (the job is dead by then; this is defence in depth). Each
- * file is copied with copy_file_range(2) into the store, then the copy
- * is read back (hot in the page cache) for its sha256, and synced.
+ * file is copied into the store with its sha256 (copy_hash), then synced
+ * before its row is committed.
  *
- * Why a copy and not a rename: the workspace is its own filesystem (a
- * loop-mounted image, or a tmpfs) and the store is on the data
- * directory's; rename(2) across filesystems is EXDEV. copy_file_range
- * keeps the bytes in the kernel (splice between the page caches). */
+ * Why a copy and not a rename: the workspace is its own file system (a
+ * loop-mounted ext4 image of the job's) and the store is the data
+ * directory's; rename(2) and link(2) across file systems are EXDEV, and
+ * copy_file_range(2) between file systems is refused too (EXDEV, Linux
+ * 5.19 on) unless they are of one type, so the bytes are read (and
+ * hashed on the way: the digest costs no second read) and written. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -39,16 +41,16 @@
 #include "wspath.h"
 #include "banned.h"
 
-#define COPY_CHUNK	(64u * 1024 * 1024)	/* per copy_file_range call */
-#define HASH_BUF	(1024u * 1024)		/* read back for the digest */
+#define COPY_CHUNK (64u * 1024 * 1024) /* per copy_file_range call */
+#define HASH_BUF (1024u * 1024)	       /* read (and hash) at once */
 
 struct walk {
 	const struct artifacts_spec *spec;
 	int out_fd;
 	struct artifact_set *set;
-	size_t cap;		/* of set->v */
-	size_t entries;		/* names looked at */
-	char *buf;		/* HASH_BUF bytes */
+	size_t cap;	/* of set->v */
+	size_t entries; /* names looked at */
+	char *buf;	/* HASH_BUF bytes */
 	char path[WSPATH_MAX + 1];
 };
 
@@ -64,67 +66,74 @@ artifact_set_release(struct artifact_set *s)
 static void
 md_freep(EVP_MD_CTX **p)
 {
-	EVP_MD_CTX_free(*p);	/* NULL is a no-op */
+	EVP_MD_CTX_free(*p); /* NULL is a no-op */
 }
 
-/* Copies size bytes of in (at offset 0) to out, then reads the copy for
- * its sha256. 0 with *ret_size (what was copied: size, unless the file
- * was shorter), or -errno. */
+/* Copies size bytes of in (at offset 0) to out with its sha256. Where
+ * copy_file_range(2) works the kernel copies (or shares the blocks: a
+ * reflink) and the copy is read back for the digest, from the page
+ * cache; where it does not (EXDEV: across file systems of different
+ * types, Linux 5.19 on; this machine's workspace images), one pass of
+ * read, hash, write. 0 with *ret_size (what was copied: size, unless the
+ * file was shorter), or -errno. */
 static int
-copy_hash(int in, int out, uint64_t size, char *buf, char hex[65],
-    uint64_t *ret_size)
+copy_hash(const struct artifacts_spec *spec, int in, int out, uint64_t size,
+    char *buf, char hex[65], uint64_t *ret_size)
 {
 	_cleanup_(md_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char dig[32];
 	unsigned int dlen = 0;
 	uint64_t done = 0;
-	bool plain = false;	/* read/write: copy_file_range cannot */
+	bool plain = false; /* read/write: copy_file_range cannot */
 
 	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
 		return -ENOMEM;
+	(void) posix_fadvise(in, 0, 0, POSIX_FADV_SEQUENTIAL);
 	while (done < size) {
 		size_t want = size - done > COPY_CHUNK ? COPY_CHUNK :
-		    (size_t) (size - done);
+							 (size_t) (size - done);
 		ssize_t n;
 
 		if (!plain) {
 			n = copy_file_range(in, NULL, out, NULL, want, 0);
-			/* EXDEV before Linux 5.3 across filesystems; EINVAL
-			 * or EOPNOTSUPP where a filesystem cannot; ENOSYS
-			 * where a seccomp profile hides it. */
-			if (n < 0 && done == 0 && (errno == EXDEV ||
-			    errno == EINVAL || errno == EOPNOTSUPP ||
-			    errno == ENOSYS)) {
+			/* EXDEV across file systems; EINVAL or EOPNOTSUPP
+			 * where a file system cannot; ENOSYS where a seccomp
+			 * profile hides it. */
+			if (n < 0 && done == 0 &&
+			    (errno == EXDEV || errno == EINVAL ||
+				errno == EOPNOTSUPP || errno == ENOSYS)) {
 				plain = true;
 				continue;
 			}
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return -errno;
 		} else {
 			if (want > HASH_BUF)
 				want = HASH_BUF;
 			n = read(in, buf, want);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return -errno;
 			if (n > 0) {
 				int r = write_full(out, buf, (size_t) n);
 
 				if (r < 0)
 					return r;
+				if (EVP_DigestUpdate(md, buf, (size_t) n) != 1)
+					return -EIO;
 			}
 		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
 		if (n == 0)
-			break;	/* shorter than fstat said: the end */
+			break; /* shorter than fstat said: the end */
+		if (spec->keepalive &&
+		    done / ARTIFACTS_KEEPALIVE_BYTES !=
+			(done + (uint64_t) n) / ARTIFACTS_KEEPALIVE_BYTES)
+			spec->keepalive(spec->keepalive_arg);
 		done += (uint64_t) n;
 	}
-	/* The digest of what the store holds, read from its page cache. */
-	for (uint64_t off = 0; off < done;) {
+	/* The kernel copied: the digest of what the store holds. */
+	for (uint64_t off = 0; !plain && off < done;) {
 		size_t want = done - off > HASH_BUF ? HASH_BUF :
-		    (size_t) (done - off);
+						      (size_t) (done - off);
 		ssize_t n = pread(out, buf, want, (off_t) off);
 
 		if (n < 0 && errno == EINTR)
@@ -167,7 +176,7 @@ take_file(struct walk *w, int dfd, const char *name)
 	 * (fifo(7)); O_NOCTTY for a terminal device. */
 	in = wspath_open_name(dfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 	if (in < 0)
-		return 0;	/* a link (ELOOP), gone: not a file to take */
+		return 0; /* a link (ELOOP), gone: not a file to take */
 	if (fstat(in, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
@@ -186,13 +195,13 @@ take_file(struct walk *w, int dfd, const char *name)
 		w->cap = cap;
 	}
 	(void) snprintf(file, sizeof(file), "%zu", s->n + 1);
-	if ((out = openat(w->out_fd, file, O_RDWR | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
+	if ((out = openat(w->out_fd, file,
+		 O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
 		return -errno;
 	a = &s->v[s->n];
 	memset(a, 0, sizeof(*a));
-	if ((r = copy_hash(in, out, (uint64_t) st.st_size, w->buf,
-	    a->sha256, &size)) < 0)
+	if ((r = copy_hash(w->spec, in, out, (uint64_t) st.st_size, w->buf,
+		 a->sha256, &size)) < 0)
 		goto fail;
 	if (!(a->path = strdup(w->path))) {
 		r = -ENOMEM;
@@ -323,6 +332,9 @@ walk_dir(struct walk *w, int dfd, size_t len, size_t depth)
 			w->set->truncated = true;
 			break;
 		}
+		if (w->spec->keepalive &&
+		    w->entries % ARTIFACTS_KEEPALIVE_ENTRIES == 0)
+			w->spec->keepalive(w->spec->keepalive_arg);
 		/* Too long to name, or not text: cannot be listed as JSON */
 		if (plen > WSPATH_MAX || !utf8_valid(name, nlen))
 			continue;
@@ -330,11 +342,11 @@ walk_dir(struct walk *w, int dfd, size_t len, size_t depth)
 			w->path[len] = '/';
 		memcpy(w->path + len + (len > 0), name, nlen + 1);
 		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			;	/* gone: nothing to take */
+			; /* gone: nothing to take */
 		else if (S_ISDIR(st.st_mode) && depth + 1 < WSGLOB_MAX_PARTS &&
 		    any_match(w, true)) {
-			int sub = wspath_open_name(dfd, name, O_RDONLY |
-			    O_DIRECTORY);
+			int sub = wspath_open_name(dfd, name,
+			    O_RDONLY | O_DIRECTORY);
 
 			if (sub >= 0) {
 				r = walk_dir(w, sub, plen, depth + 1);
@@ -368,6 +380,6 @@ artifacts_collect(int ws_fd, int out_fd, const struct artifacts_spec *spec,
 	if (r >= 0 && fsync(out_fd) < 0)
 		r = -errno;
 	if (r < 0)
-		artifact_set_release(ret);	/* the files stay: caller's */
+		artifact_set_release(ret); /* the files stay: caller's */
 	return r;
 }

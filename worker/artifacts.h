@@ -11,33 +11,41 @@
 
 #include "wsglob.h"
 
-#define ARTIFACT_FILE_MAX	16	/* "<n>": the stored file's name */
-#define ARTIFACTS_MAX_DIR_ENTRIES 65536	/* names read from one directory;
+#define ARTIFACT_FILE_MAX 16 /* "<n>": the stored file's name */
+#define ARTIFACTS_MAX_DIR_ENTRIES \
+	65536			      /* names read from one directory;
 					 * past it the rest is not looked at
 					 * (truncated) */
-#define ARTIFACTS_MAX_ENTRIES	1000000	/* names looked at in all */
+#define ARTIFACTS_MAX_ENTRIES 1000000 /* names looked at in all */
 
 struct artifact {
-	char *path;			/* relative to the workspace, owned */
-	char file[ARTIFACT_FILE_MAX];	/* its name in the job's directory */
+	char *path;		      /* relative to the workspace, owned */
+	char file[ARTIFACT_FILE_MAX]; /* its name in the job's directory */
 	int64_t size;
-	char sha256[65];		/* lowercase hex */
+	char sha256[65]; /* lowercase hex */
 };
 
 /* The patterns and caps of one collection. */
 struct artifacts_spec {
-	const char *const *patterns;	/* checked by wsglob_check_len */
-	size_t npatterns;		/* <= WSGLOB_MAX_PATTERNS */
-	uint64_t max_bytes;		/* all files together */
+	const char *const *patterns; /* checked by wsglob_check_len */
+	size_t npatterns;	     /* <= WSGLOB_MAX_PATTERNS */
+	uint64_t max_bytes;	     /* all files together */
 	size_t max_files;
+	/* Optional: called every ARTIFACTS_KEEPALIVE_BYTES copied and every
+	 * ARTIFACTS_KEEPALIVE_ENTRIES names looked at (a long collection
+	 * must renew the job's lease). */
+	void (*keepalive)(void *arg);
+	void *keepalive_arg;
 };
+#define ARTIFACTS_KEEPALIVE_BYTES (64u * 1024 * 1024)
+#define ARTIFACTS_KEEPALIVE_ENTRIES 4096
 
 /* What was collected. */
 struct artifact_set {
-	struct artifact *v;		/* n entries, owned */
+	struct artifact *v; /* n entries, owned */
 	size_t n;
 	uint64_t bytes;
-	bool truncated;			/* a cap (or a walk bound) left out a
+	bool truncated;			   /* a cap (or a walk bound) left out a
 					 * matching file */
 	bool matched[WSGLOB_MAX_PATTERNS]; /* pattern i matched a regular
 					 * file (collected or not) */

@@ -58,7 +58,7 @@ job_artifacts_parse(const struct claimed_job *j, struct job_artifacts *ret)
 		size_t len;
 
 		if ((r = jr_str_dup(doc, jr_child(doc, arr, i), WSGLOB_MAX,
-		    &a.patterns[i], &len)) < 0)
+			 &a.patterns[i], &len)) < 0)
 			goto out;
 		a.npatterns++;
 		if ((r = wsglob_check_len(a.patterns[i], len)) < 0)
@@ -85,14 +85,15 @@ job_artifacts_discard(const struct worker_config *cfg, const char *job_id)
 	DIR *d;
 	struct dirent *de;
 
-	if (!cfg->data_dir || (size_t) snprintf(p, sizeof(p),
-	    "%s/artifacts/%s", cfg->data_dir, job_id) >= sizeof(p))
+	if (!cfg->data_dir ||
+	    (size_t) snprintf(p, sizeof(p), "%s/artifacts/%s", cfg->data_dir,
+		job_id) >= sizeof(p))
 		return;
-	if ((dfd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) < 0)
+	if ((dfd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) <
+	    0)
 		return;
 	if ((d = fdopendir(dfd)) != NULL) {
-		dfd = -1;	/* the DIR's now */
+		dfd = -1; /* the DIR's now */
 		while ((de = readdir(d)) != NULL)
 			if (strcmp(de->d_name, ".") != 0 &&
 			    strcmp(de->d_name, "..") != 0)
@@ -118,13 +119,12 @@ job_dir(const struct worker_config *cfg, const char *job_id)
 	if (mkdir(p, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	if ((size_t) snprintf(p, sizeof(p), "%s/artifacts/%s", cfg->data_dir,
-	    job_id) >= sizeof(p))
+		job_id) >= sizeof(p))
 		return -ENAMETOOLONG;
 	job_artifacts_discard(cfg, job_id);
 	if (mkdir(p, 0755) < 0)
 		return -errno;
-	if ((fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) < 0)
+	if ((fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return -errno;
 	return fd;
 }
@@ -138,12 +138,15 @@ job_artifacts_collect(const struct worker_config *cfg, const char *job_id,
 		.npatterns = a->npatterns,
 		.max_bytes = cfg->artifacts_max_bytes,
 		.max_files = cfg->artifacts_max_files,
+		.keepalive = a->keepalive,
+		.keepalive_arg = a->keepalive_arg,
 	};
 	_cleanup_close_ int out = -1;
 	int r;
 
 	if (!cfg->data_dir || ws_fd < 0) {
-		(void) snprintf(msg, size, "artifacts cannot be collected: this "
+		(void) snprintf(msg, size,
+		    "artifacts cannot be collected: this "
 		    "worker has no disk workspace ([storage] data_dir)");
 		return -ENOTSUP;
 	}
@@ -161,6 +164,14 @@ job_artifacts_collect(const struct worker_config *cfg, const char *job_id,
 	}
 	a->collected = true;
 	return 0;
+}
+
+void
+job_artifacts_keepalive(struct job_artifacts *a, void (*fn)(void *arg),
+    void *arg)
+{
+	a->keepalive = fn;
+	a->keepalive_arg = arg;
 }
 
 const char *

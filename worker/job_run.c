@@ -169,7 +169,7 @@ renew_lease(void *arg)
  * job's error in msg (run->ws is the caller's to destroy either way). */
 static int
 run_workspace(struct job_run *run, struct exec_args *ea, uid_t uid, gid_t gid,
-    char *msg, size_t size)
+    void *lease, char *msg, size_t size)
 {
 	const struct worker_config *cfg = run->cfg;
 	const struct claimed_job *j = run->j;
@@ -214,7 +214,8 @@ run_workspace(struct job_run *run, struct exec_args *ea, uid_t uid, gid_t gid,
 	}
 	if (r == 0)
 		r = cell_workspace_fill(run->ws, uid, gid, (uint64_t) j->disk_mb,
-		    ea->files, ea->nfiles, in, n, msg, size);
+		    ea->files, ea->nfiles, in, n, j->timeout_ms, renew_lease,
+		    lease, msg, size);
 	for (size_t i = 0; i < n; i++)
 		(void) close(in[i].fd);
 	return r;
@@ -246,7 +247,7 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 		return r;
 	}
 	if ((r = run_workspace(run, &ea, cfg->uid_base + (uid_t) cfg->slot,
-	    cfg->uid_base + (gid_t) cfg->slot, msg, size)) < 0) {
+	    cfg->uid_base + (gid_t) cfg->slot, &lease, msg, size)) < 0) {
 		exec_args_release(&ea);
 		return r;
 	}
@@ -282,6 +283,15 @@ run_workspace_fd(const struct job_run *run)
 	return run->ws ? cell_workspace_dirfd(run->ws) : -1;
 }
 
+static void step_lease(struct job_run *run, int64_t now);
+
+/* The collection's keepalive: renews the lease when it is due. */
+static void
+run_keepalive(void *arg)
+{
+	step_lease(arg, time_mono_ms());
+}
+
 /* Collects the artifacts of a job that ran to its end (succeeded, failed
  * or timed out; not cancelled, not a cell that failed) into the store,
  * and hangs them on res; a glob that "artifacts_required" finds empty, or
@@ -297,14 +307,17 @@ run_artifacts(struct job_run *run, struct job_artifacts *a,
 	if ((r = job_artifacts_parse(run->j, a)) <= 0) {
 		if (r < 0)
 			log_warn("job=%s: the stored artifact globs do not "
-			    "parse: %s, ignoring", id, strerror(-r));
+				 "parse: %s, ignoring",
+			    id, strerror(-r));
 		return;
 	}
 	if (res->status != JOB_SUCCEEDED && res->status != JOB_FAILED &&
 	    res->status != JOB_TIMED_OUT)
 		return;
+	/* Gigabytes take a while: the lease must outlive the copy. */
+	job_artifacts_keepalive(a, run_keepalive, run);
 	if ((r = job_artifacts_collect(run->cfg, id, run_workspace_fd(run), a,
-	    msg, size)) < 0) {
+		 msg, size)) < 0) {
 		log_warn("job=%s: %s", id, msg);
 		if (res->status == JOB_SUCCEEDED)
 			res->status = JOB_FAILED;
@@ -315,11 +328,13 @@ run_artifacts(struct job_run *run, struct job_artifacts *a,
 	res->artifacts = &a->set;
 	res->artifacts_keep_ms = run->cfg->artifacts_keep_ms;
 	log_debug("job=%s: %zu artifacts, %llu bytes%s", id, a->set.n,
-	    (unsigned long long) a->set.bytes, a->set.truncated ?
-	    " (truncated)" : "");
+	    (unsigned long long) a->set.bytes,
+	    a->set.truncated ? " (truncated)" : "");
 	if ((miss = job_artifacts_missing(a)) != NULL) {
-		(void) snprintf(msg, size, "artifact glob '%s' matched no file "
-		    "(artifacts_required)", miss);
+		(void) snprintf(msg, size,
+		    "artifact glob '%s' matched no file "
+		    "(artifacts_required)",
+		    miss);
 		if (res->status == JOB_SUCCEEDED)
 			res->status = JOB_FAILED;
 		if (!res->error)

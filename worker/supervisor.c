@@ -640,6 +640,23 @@ parse_args(int argc, char **argv, enum log_level *level)
 	return -1;	/* go on */
 }
 
+/* Only while no worker runs (start, stop): removes every disk workspace
+ * (workspace.c) left by a worker that died mid-job. */
+static void
+sweep_workspaces(void)
+{
+	int r;
+
+	if (!cur.data_dir[0] || (r = cell_workspace_sweep(cur.data_dir)) == 0)
+		return;
+	if (r < 0)
+		log_errno(r, "cannot sweep the workspaces under '%s', ignoring",
+		    cur.data_dir);
+	else
+		log_warn("removed %d workspace(s) left by a worker that died "
+		    "mid-job", r);
+}
+
 /* Before the first worker: the cell host (cgroups), the previous run's
  * leftovers, the docker daemon, the first heartbeat, the doorbell. 0, or
  * -1 after logging. */
@@ -678,14 +695,7 @@ startup(int *ret_bell_fd)
 	/* Before any worker exists: every container of ours is an orphan,
 	 * and every disk workspace a crash's leftover. */
 	docker_beat();
-	if (cur.data_dir[0] && (r = cell_workspace_sweep(cur.data_dir)) != 0) {
-		if (r < 0)
-			log_errno(r, "cannot sweep the workspaces under '%s', "
-			    "ignoring", cur.data_dir);
-		else
-			log_warn("removed %d workspace(s) left by a previous "
-			    "run", r);
-	}
+	sweep_workspaces();
 	/* The row workers' claims read, before the first worker. */
 	(void) with_db(do_heartbeat, NULL);
 	if (arg_docker_socket && cell_unpacker_find(docker_unpacker,
@@ -862,6 +872,9 @@ main(int argc, char **argv)
 		}
 		reap_all(stopping);
 	}
+	/* Every worker is gone: what is left under DATA/work is a leftover
+	 * of a worker that was killed mid-job. */
+	sweep_workspaces();
 	(void) with_db(do_gone, NULL);
 	if (cur.doorbell[0])
 		(void) unlink(cur.doorbell);

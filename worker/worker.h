@@ -50,9 +50,9 @@ struct worker_config {
 	const char *docker_unpacker;	/* jobcell-cell-unpack; NULL: none */
 	const char *data_dir;	/* [storage] data_dir: disk workspaces and
 				 * blobs; NULL: /work is a tmpfs, no inputs */
-	uint64_t artifacts_max_bytes;	/* [storage] artifacts_max_mb */
-	size_t artifacts_max_files;	/* [storage] artifacts_max_files */
-	int64_t artifacts_keep_ms;	/* [retention] artifacts_hours */
+	uint64_t artifacts_max_bytes; /* [storage] artifacts_max_mb */
+	size_t artifacts_max_files;   /* [storage] artifacts_max_files */
+	int64_t artifacts_keep_ms;    /* [retention] artifacts_hours */
 };
 
 /* A claimed job, as the worker needs it. */
@@ -204,12 +204,14 @@ int exec_args_stdin(const struct claimed_job *j, int *ret_fd);
 
 /* job_artifacts.c: the artifacts of one job (artifacts.c collects). */
 struct job_artifacts {
-	char **patterns;	/* from the spec, owned */
+	char **patterns; /* from the spec, owned */
 	size_t npatterns;
-	bool asked;		/* the job named at least one glob */
-	bool required;		/* "artifacts_required" */
-	bool collected;		/* set holds what is in the store */
+	bool asked;	/* the job named at least one glob */
+	bool required;	/* "artifacts_required" */
+	bool collected; /* set holds what is in the store */
 	struct artifact_set set;
+	void (*keepalive)(void *arg);
+	void *keepalive_arg;
 };
 /* The job's globs: 1 (asked) or 0 (none) with *ret filled (release it
  * either way), or -errno (the spec does not parse). */
@@ -219,12 +221,15 @@ int job_artifacts_parse(const struct claimed_job *j, struct job_artifacts *ret);
  * sentence for the job's error in msg (nothing left in the store). */
 int job_artifacts_collect(const struct worker_config *cfg, const char *job_id,
     int ws_fd, struct job_artifacts *a, char *msg, size_t size);
+/* Optional, for job_artifacts_collect: called now and then while it
+ * copies (renews the job's lease). */
+void job_artifacts_keepalive(struct job_artifacts *a, void (*fn)(void *arg),
+    void *arg);
 /* The first glob that matched no regular file, if "artifacts_required";
  * else NULL. */
 const char *job_artifacts_missing(const struct job_artifacts *a);
 /* Removes DATA/artifacts/<job id> (its result could not be stored). */
-void job_artifacts_discard(const struct worker_config *cfg,
-    const char *job_id);
+void job_artifacts_discard(const struct worker_config *cfg, const char *job_id);
 void job_artifacts_release(struct job_artifacts *a);
 
 /* job_result.c: how a job ended, as the run saw it. */

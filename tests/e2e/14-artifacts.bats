@@ -314,3 +314,24 @@ c.bin'
 	run_job "$(cell_body '{"command":"true"}')"
 	assert_equal "$(json_get 'has("artifacts")' "$job")" false
 }
+
+@test "a server without [storage] data_dir refuses artifacts naming the field" {
+	docker_cells && skip "the API's answer, the same for every backend"
+	local saved_url=$JOBCELL_URL saved_ca=$JOBCELL_CACERT saved_db=$JOBCELL_DB
+	local saved_dir=$JOBCELL_STACK_DIR dir
+	dir=$(mktemp -d /tmp/jobcell-e2e.XXXXXX)
+	JOBCELL_STACK_NO_DATA_DIR=1 stack_start "$dir"
+	new_consumer nodata
+	api POST /v1/jobs '{"command":"true","artifacts":["*"]}'
+	local st=$api_status body=$api_body
+	api POST /v1/jobs '{"command":"true"}'
+	local plain=$api_status
+	stack_stop
+	rm -rf -- "$dir"
+	export JOBCELL_URL=$saved_url JOBCELL_CACERT=$saved_ca JOBCELL_DB=$saved_db
+	export JOBCELL_STACK_DIR=$saved_dir
+	assert_equal "$st" 400
+	assert_equal "$(json_get .error.code "$body")" invalid_request
+	[[ $(json_get .error.message "$body") == *"'artifacts'"* ]] || fail "$body"
+	assert_equal "$plain" 201
+}

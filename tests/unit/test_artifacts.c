@@ -24,7 +24,8 @@
 #include "tap.h"
 #include "banned.h"
 
-#define HELLO_SHA "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+#define HELLO_SHA \
+	"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
 
 static char root[256];
 static char long_name[256];
@@ -127,11 +128,17 @@ static void
 test_hostile(int ws)
 {
 	const char *pats[] = { "**" };
-	struct artifacts_spec spec = { pats, 1, 1u << 30, 1000 };
+	struct artifacts_spec spec = { .patterns = pats,
+		.npatterns = 1,
+		.max_bytes = 1u << 30,
+		.max_files = 1000 };
 	struct artifact_set s;
 	_cleanup_close_ int out = new_out("store1");
 	static const char *const want[] = {
-		"100%.txt", "caf\xc3\xa9.txt", "hello.txt", "new\nline.txt",
+		"100%.txt",
+		"caf\xc3\xa9.txt",
+		"hello.txt",
+		"new\nline.txt",
 		"sub/deep/x.bin",
 	};
 	char buf[64];
@@ -141,7 +148,8 @@ test_hostile(int ws)
 	is_int(r, 0, "collect '**' from the hostile tree");
 	if (r < 0)
 		return;
-	is_int((int64_t) s.n, ARRAY_SIZE(want) + 1, "only the regular files "
+	is_int((int64_t) s.n, ARRAY_SIZE(want) + 1,
+	    "only the regular files "
 	    "with text names are taken");
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
 		const struct artifact *a = find(&s, want[i]);
@@ -156,21 +164,31 @@ test_hostile(int ws)
 	ok(!s.truncated, "not truncated");
 	is_int((int64_t) s.bytes, 5 * (int64_t) s.n, "bytes counted");
 	static const char *const never[] = {
-		"passwd.txt", "db.txt", "environ.txt", "out/secret.txt",
-		"out/jobcell.db", "fifo.txt", "sock.txt", "zero.txt",
+		"passwd.txt",
+		"db.txt",
+		"environ.txt",
+		"out/secret.txt",
+		"out/jobcell.db",
+		"fifo.txt",
+		"sock.txt",
+		"zero.txt",
 		"bad\xff.txt",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(never); i++)
 		ok(find(&s, never[i]) == NULL, "'%s' never taken", never[i]);
 	for (size_t i = 0; i < s.n; i++)
-		ok(!strstr(s.v[i].path, "slash/"), "nothing through a link "
-		    "to / ('%s')", s.v[i].path);
+		ok(!strstr(s.v[i].path, "slash/"),
+		    "nothing through a link "
+		    "to / ('%s')",
+		    s.v[i].path);
 	/* The stored bytes are the file's */
 	int fd = openat(out, s.v[0].file, O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
 
-	ok(n == 5 && memcmp(buf, "hello", 5) == 0, "stored file %s holds "
-	    "the bytes", s.v[0].file);
+	ok(n == 5 && memcmp(buf, "hello", 5) == 0,
+	    "stored file %s holds "
+	    "the bytes",
+	    s.v[0].file);
 	if (fd >= 0)
 		(void) close(fd);
 	artifact_set_release(&s);
@@ -183,11 +201,15 @@ test_links_named(int ws)
 	const char *pats[] = { "passwd.txt", "db.txt", "environ.txt",
 		"out/secret.txt", "fifo.txt", "zero.txt", "slash/etc/passwd",
 		"hello.txt" };
-	struct artifacts_spec spec = { pats, ARRAY_SIZE(pats), 1u << 30, 1000 };
+	struct artifacts_spec spec = { .patterns = pats,
+		.npatterns = ARRAY_SIZE(pats),
+		.max_bytes = 1u << 30,
+		.max_files = 1000 };
 	struct artifact_set s;
 	_cleanup_close_ int out = new_out("store2");
 
-	is_int(artifacts_collect(ws, out, &spec, &s), 0, "collect the traps "
+	is_int(artifacts_collect(ws, out, &spec, &s), 0,
+	    "collect the traps "
 	    "by name");
 	is_int((int64_t) s.n, 1, "only hello.txt");
 	for (size_t i = 0; i + 1 < ARRAY_SIZE(pats); i++)
@@ -200,15 +222,22 @@ static void
 test_caps(int ws)
 {
 	const char *pats[] = { "*.txt", "sub/**", "nothing/*" };
-	struct artifacts_spec files = { pats, 3, 1u << 30, 2 };
-	struct artifacts_spec bytes = { pats, 3, 12, 1000 };
+	struct artifacts_spec files = { .patterns = pats,
+		.npatterns = 3,
+		.max_bytes = 1u << 30,
+		.max_files = 2 };
+	struct artifacts_spec bytes = { .patterns = pats,
+		.npatterns = 3,
+		.max_bytes = 12,
+		.max_files = 1000 };
 	struct artifact_set s;
 	_cleanup_close_ int o1 = new_out("store3"), o2 = new_out("store4");
 
 	is_int(artifacts_collect(ws, o1, &files, &s), 0, "collect, 2 files");
 	is_int((int64_t) s.n, 2, "2 files taken");
 	ok(s.truncated, "truncated past max_files");
-	ok(s.matched[0] && s.matched[1] && !s.matched[2], "matched: the "
+	ok(s.matched[0] && s.matched[1] && !s.matched[2],
+	    "matched: the "
 	    "patterns with files, not 'nothing/*'");
 	/* sorted walk: the same two every time */
 	ok(s.n == 2 && strcmp(s.v[0].path, "100%.txt") == 0,
@@ -217,6 +246,45 @@ test_caps(int ws)
 	is_int(artifacts_collect(ws, o2, &bytes, &s), 0, "collect, 12 bytes");
 	is_int((int64_t) s.n, 2, "2 files of 5 bytes fit in 12");
 	ok(s.truncated, "truncated past max_bytes");
+	artifact_set_release(&s);
+}
+
+static int keepalives;
+
+static void
+count_keepalive(void *arg)
+{
+	(void) arg;
+	keepalives++;
+}
+
+/* A walk over many names calls the keepalive (the worker renews the
+ * job's lease with it). */
+static void
+test_keepalive(void)
+{
+	const char *pats[] = { "many/x-1" };
+	struct artifacts_spec spec = { .patterns = pats,
+		.npatterns = 1,
+		.max_bytes = 1u << 30,
+		.max_files = 1000,
+		.keepalive = count_keepalive };
+	struct artifact_set s;
+	_cleanup_close_ int out = new_out("store5");
+	_cleanup_close_ int many = new_out("many-ws");
+	char name[32];
+
+	must(mkdirat(many, "many", 0755), "mkdir many");
+	for (int i = 0; i < ARTIFACTS_KEEPALIVE_ENTRIES + 10; i++) {
+		(void) snprintf(name, sizeof(name), "many/x-%d", i);
+		put(many, name, "");
+	}
+	is_int(artifacts_collect(many, out, &spec, &s), 0,
+	    "collect from %d "
+	    "names",
+	    ARTIFACTS_KEEPALIVE_ENTRIES + 10);
+	is_int((int64_t) s.n, 1, "one matched");
+	ok(keepalives >= 1, "the keepalive was called (%d)", keepalives);
 	artifact_set_release(&s);
 }
 
@@ -244,11 +312,12 @@ main(void)
 		diag("mkdtemp: %s", strerror(errno));
 		return 1;
 	}
-	alarm(60);	/* a FIFO read would hang: fail instead */
+	alarm(60); /* a FIFO read would hang: fail instead */
 	ws = build_tree();
 	test_hostile(ws);
 	test_links_named(ws);
 	test_caps(ws);
+	test_keepalive();
 	(void) close(ws);
 	cleanup_root();
 	return done_testing();

@@ -22,13 +22,14 @@ main(void)
 		{ "GET", "/v1/jobs", 0, ROUTE_JOBS_LIST, "" },
 		{ "POST", "/v1/run", 0, ROUTE_RUN, "" },
 		{ "GET", "/v1/jobs/abc", 0, ROUTE_JOB_GET, "abc" },
-		{ "POST", "/v1/jobs/a-b_c/cancel", 0, ROUTE_JOB_CANCEL, "a-b_c" },
+		{ "POST", "/v1/jobs/a-b_c/cancel", 0, ROUTE_JOB_CANCEL,
+		    "a-b_c" },
 		{ "GET", "/v1/jobs/x/logs", 0, ROUTE_JOB_LOGS, "x" },
 		{ "GET", "/v1/jobs/x/output", 0, ROUTE_JOB_OUTPUT, "x" },
 		{ "GET", "/v1/jobs/x/artifacts", 0, ROUTE_JOB_ARTIFACTS, "x" },
 		{ "GET", "/v1/jobs/x/artifacts/a", 0, ROUTE_JOB_ARTIFACT, "x" },
 		{ "HEAD", "/v1/jobs/x/artifacts/d/e f", 0, ROUTE_JOB_ARTIFACT,
-		  "x" },
+		    "x" },
 		{ "GET", "/v1/jobs/x/artifacts/", -ENOENT, 0, "" },
 		{ "POST", "/v1/jobs/x/artifacts/a", -EPERM, 0, "" },
 		{ "GET", "/metrics", 0, ROUTE_METRICS, "" },
@@ -51,9 +52,10 @@ main(void)
 		{ "GET", "/v1/healthz", -ENOENT, 0, "" },
 		{ "GET", "/V1/health", -ENOENT, 0, "" },
 		{ "GET", "/v1/jobs/x/logs?x=1", -ENOENT, 0, "" },
-		{ "GET", "/v1/jobs/"
-		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-		  -ENOENT, 0, "" },
+		{ "GET",
+		    "/v1/jobs/"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		    -ENOENT, 0, "" },
 	};
 	static const struct {
 		const char *q, *name;

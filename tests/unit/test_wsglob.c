@@ -11,7 +11,7 @@
 #include "tap.h"
 #include "banned.h"
 
-#define SL "/"	/* keeps "**" and "/" apart in C comments' eyes */
+#define SL "/" /* keeps "**" and "/" apart in C comments' eyes */
 
 static void
 test_check(void)
@@ -21,12 +21,24 @@ test_check(void)
 		const char *s;
 		int r;
 	} rows[] = {
-		{ "a", 0 }, { "*.txt", 0 }, { "build" SL "**" SL "*.o", 0 },
-		{ "**", 0 }, { "[a-z]?", 0 }, { ".hidden", 0 }, { "a b%c", 0 },
-		{ "caf\xc3\xa9", 0 }, { "", -EINVAL }, { "/etc/passwd", -EINVAL },
-		{ "../x", -EINVAL }, { "a" SL ".." SL "b", -EINVAL },
-		{ "." SL "a", -EINVAL }, { "a//b", -EINVAL }, { "a" SL, -EINVAL },
-		{ "a\nb", -EINVAL }, { "a\x01", -EINVAL }, { "\x7f", -EINVAL },
+		{ "a", 0 },
+		{ "*.txt", 0 },
+		{ "build" SL "**" SL "*.o", 0 },
+		{ "**", 0 },
+		{ "[a-z]?", 0 },
+		{ ".hidden", 0 },
+		{ "a b%c", 0 },
+		{ "caf\xc3\xa9", 0 },
+		{ "", -EINVAL },
+		{ "/etc/passwd", -EINVAL },
+		{ "../x", -EINVAL },
+		{ "a" SL ".." SL "b", -EINVAL },
+		{ "." SL "a", -EINVAL },
+		{ "a//b", -EINVAL },
+		{ "a" SL, -EINVAL },
+		{ "a\nb", -EINVAL },
+		{ "a\x01", -EINVAL },
+		{ "\x7f", -EINVAL },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
@@ -38,8 +50,8 @@ test_check(void)
 		max[i] = (i % 200 == 199) ? '/' : 'x';
 	is_int(wsglob_check_len(max, WSGLOB_MAX), 0, "%d bytes", WSGLOB_MAX);
 	max[WSGLOB_MAX] = 'x';
-	is_int(wsglob_check_len(max, WSGLOB_MAX + 1), -ENAMETOOLONG,
-	    "%d bytes", WSGLOB_MAX + 1);
+	is_int(wsglob_check_len(max, WSGLOB_MAX + 1), -ENAMETOOLONG, "%d bytes",
+	    WSGLOB_MAX + 1);
 	memset(max, 'y', 256);
 	is_int(wsglob_check_len(max, 255), 0, "a 255-byte part");
 	is_int(wsglob_check_len(max, 256), -ENAMETOOLONG, "a 256-byte part");
@@ -48,11 +60,11 @@ test_check(void)
 		deep[2 * i] = 'd';
 		deep[2 * i + 1] = '/';
 	}
-	is_int(wsglob_check_len(deep, WSGLOB_MAX_PARTS * 2 - 1), 0,
-	    "%d parts", WSGLOB_MAX_PARTS);
+	is_int(wsglob_check_len(deep, WSGLOB_MAX_PARTS * 2 - 1), 0, "%d parts",
+	    WSGLOB_MAX_PARTS);
 	deep[WSGLOB_MAX_PARTS * 2] = 'd';
-	is_int(wsglob_check_len(deep, WSGLOB_MAX_PARTS * 2 + 1),
-	    -ENAMETOOLONG, "%d parts", WSGLOB_MAX_PARTS + 1);
+	is_int(wsglob_check_len(deep, WSGLOB_MAX_PARTS * 2 + 1), -ENAMETOOLONG,
+	    "%d parts", WSGLOB_MAX_PARTS + 1);
 }
 
 static void
@@ -65,10 +77,10 @@ test_match(void)
 	} rows[] = {
 		{ "a.txt", "a.txt", true },
 		{ "a.txt", "b.txt", false },
-		{ "a.txt", "d" SL "a.txt", false },	/* anchored */
+		{ "a.txt", "d" SL "a.txt", false }, /* anchored */
 		{ "*.txt", "a.txt", true },
-		{ "*.txt", ".a.txt", true },		/* dots too */
-		{ "*.txt", "d" SL "a.txt", false },	/* '*' stops at '/' */
+		{ "*.txt", ".a.txt", true },	    /* dots too */
+		{ "*.txt", "d" SL "a.txt", false }, /* '*' stops at '/' */
 		{ "*", "a" SL "b", false },
 		{ "d" SL "*", "d" SL "x", true },
 		{ "?.c", "a.c", true },
@@ -84,16 +96,16 @@ test_match(void)
 		{ "**" SL "*.xml", "a" SL "b" SL "r.xml", true },
 		{ "**" SL "*.xml", "a" SL "b" SL "r.xm", false },
 		{ "reports" SL "**" SL "*.xml", "reports" SL "t.xml", true },
-		{ "reports" SL "**" SL "*.xml", "reports" SL "x" SL "y" SL
-		    "t.xml", true },
+		{ "reports" SL "**" SL "*.xml",
+		    "reports" SL "x" SL "y" SL "t.xml", true },
 		{ "reports" SL "**" SL "*.xml", "other" SL "t.xml", false },
 		{ "a" SL "**", "a" SL "b" SL "c", true },
-		{ "a" SL "**", "a", false },		/* files below a */
+		{ "a" SL "**", "a", false }, /* files below a */
 		{ "a" SL "**" SL "b" SL "**" SL "c", "a" SL "x" SL "b" SL "c",
 		    true },
-		{ "a**b", "axxb", true },		/* not alone: two '*' */
+		{ "a**b", "axxb", true }, /* not alone: two '*' */
 		{ "a**b", "ax" SL "b", false },
-		{ "out\n*", "out\nfile", true },	/* bytes of the path */
+		{ "out\n*", "out\nfile", true }, /* bytes of the path */
 		{ "*", "100%", true },
 		{ "*%*", "a%20b", true },
 		{ "caf\xc3\xa9.txt", "caf\xc3\xa9.txt", true },
@@ -104,8 +116,8 @@ test_match(void)
 
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
 		ok(wsglob_match(rows[i].pat, rows[i].path) == rows[i].m,
-		    "'%s' %s '%s'", rows[i].pat, rows[i].m ? "matches" :
-		    "does not match", rows[i].path);
+		    "'%s' %s '%s'", rows[i].pat,
+		    rows[i].m ? "matches" : "does not match", rows[i].path);
 	memset(longname, 'n', 255);
 	ok(wsglob_match("*", longname), "a 255-byte name matches '*'");
 	ok(wsglob_match(longname, longname), "and itself");
@@ -120,7 +132,7 @@ test_dir(void)
 		const char *pat, *dir;
 		bool m;
 	} rows[] = {
-		{ "a.txt", "", true },		/* the workspace itself */
+		{ "a.txt", "", true }, /* the workspace itself */
 		{ "a.txt", "d", false },
 		{ "d" SL "*.txt", "d", true },
 		{ "d" SL "*.txt", "e", false },

@@ -1,0 +1,358 @@
+#!/usr/bin/env bats
+# Disk workspaces, inputs and files (issue 13, DESIGN.md sections 4 and 5):
+# with [storage] data_dir, /work is a file system of the job's own on disk
+# (disk_mb is a hard ENOSPC, not charged to memory_mb, empty at start, gone
+# after, no job sees another's); inputs (tar: plain, gzip, xz, zstd; or
+# single files) and files (binary, executable) are put in before the job
+# runs; hostile archives end the job as "error" naming the input, with
+# nothing written outside the workspace. Runs for both backends (the
+# docker twin is 12-docker-cells-workspace.bats, a symlink).
+
+bats_require_minimum_version 1.5.0
+
+load ../lib/common
+load ../lib/cells
+
+setup_file() {
+	WS_DATA=$BATS_FILE_TMPDIR/data
+	export WS_DATA
+	# disk_mb up to 20 GiB (issue 13): sparse images cost no disk
+	cells_setup_file "[storage]
+data_dir = $WS_DATA
+[limits]
+disk_max_mb = 20480"
+	[[ -z ${CELLS_SKIP:-} ]] || return 0
+	WS_TARS=$BATS_FILE_TMPDIR/tars
+	export WS_TARS
+	mkdir -p "$WS_TARS"
+	local k
+	for k in good dotdot absolute symlink symlink-dir hardlink hardlink-rel \
+	    device fifo many; do
+		/usr/bin/python3 "$JOBCELL_SRCDIR/tests/lib/mktar.py" "$k" \
+		    "$WS_TARS/$k.tar" || return 1
+	done
+	gzip -kn "$WS_TARS/good.tar"
+	xz -k "$WS_TARS/good.tar"
+	zstd -q -k "$WS_TARS/good.tar"
+	# A truncated gzip: the first half of one.
+	head -c $(($(stat -c %s "$WS_TARS/good.tar.gz") / 2)) \
+	    "$WS_TARS/good.tar.gz" >"$WS_TARS/truncated.tar.gz"
+	printf 'this is not a tar archive, just some text\n%.0s' {1..40} \
+	    >"$WS_TARS/not-a-tar"
+	# The bomb: a tar of one 10 GiB file of zeros, gzip-compressed to
+	# ~10 MB: its header, then 160 gzip members of 64 MiB of zeros each
+	# (a gzip stream may be members end to end, RFC 1952), then the
+	# end-of-archive blocks.
+	/usr/bin/python3 -c '
+import sys, tarfile
+ti = tarfile.TarInfo("zeros"); ti.size = 10 << 30
+sys.stdout.buffer.write(ti.tobuf(format=tarfile.GNU_FORMAT))' |
+	    gzip -9n >"$WS_TARS/bomb.tar.gz"
+	head -c $((64 << 20)) /dev/zero | gzip -9n >"$WS_TARS/zeros64.gz"
+	local i
+	for ((i = 0; i < 160; i++)); do
+		cat "$WS_TARS/zeros64.gz"
+	done >>"$WS_TARS/bomb.tar.gz"
+	head -c 1024 /dev/zero | gzip -9n >>"$WS_TARS/bomb.tar.gz"
+}
+
+teardown_file() {
+	cells_teardown_file
+}
+
+# put_blob FILE [KEY]: makes FILE a blob of the consumer of KEY (default
+# $JOBCELL_KEY) and sets $blob to "sha256:<hex>". Through PUT /v1/blobs
+# where the server has it; until then (the route answers 404/405) this
+# STANDS IN FOR THE UPLOAD: the file goes to DATA/blobs/<consumer id>/<hex>
+# and its row into the blobs table, through the stack's real SQLite file.
+put_blob() {
+	local f=$1 key=${2:-$JOBCELL_KEY} hex cid size now st
+	hex=$(sha256sum "$f" | cut -d' ' -f1)
+	blob=sha256:$hex
+	st=$(curl -sS -o /dev/null -w '%{http_code}' -X PUT --cacert "$JOBCELL_CACERT" \
+	    -H "Authorization: Bearer $key" -H 'Content-Type: application/octet-stream' \
+	    --data-binary "@$f" "$JOBCELL_URL/v1/blobs/$blob")
+	case $st in
+	200 | 201) return 0 ;;
+	404 | 405 | 413) ;;	# no such route (nginx caps unknown bodies)
+	*) fail "PUT /v1/blobs/$blob answered $st" ;;
+	esac
+	if [[ $key == "$JOBCELL_KEY" ]]; then
+		cid=$(consumer_id attacker)
+	else
+		cid=$(consumer_id canary)
+	fi
+	mkdir -p "$WS_DATA/blobs/$cid"
+	cp "$f" "$WS_DATA/blobs/$cid/$hex"
+	size=$(stat -c %s "$f")
+	now=$(($(date +%s) * 1000))
+	sqlite3 -cmd '.timeout 10000' "$JOBCELL_DB" "INSERT OR IGNORE INTO blobs
+	    (consumer_id, digest, size, created_at, last_used_at)
+	    VALUES ($cid, '$hex', $size, $now, $now)" >/dev/null
+}
+
+# input_job KIND [BODY-FIELDS]: runs a job with the archive WS_TARS/KIND
+# as input 0 at "in" (hostile: as the attacker) and a command that says
+# what landed; $job, $job_status and $out are set.
+input_job() {
+	put_blob "$WS_TARS/$1"
+	local body
+	body=$(jq -cn --arg b "$blob" --argjson x "${2:-{\}}" \
+	    '{command: "ls -la /work /work/in 2>&1; echo ran", timeout: 60,
+	      disk_mb: 64, inputs: [{blob: $b, path: "in"}]} + $x')
+	hostile "$body" 120
+}
+
+# assert_input_refused KIND WORDS: the job ended "error" before it ran,
+# naming inputs[0] and saying WORDS.
+assert_input_refused() {
+	input_job "$1"
+	assert_job .status error
+	[[ $out != *ran* ]] || fail "the job ran: $out"
+	local e
+	e=$(json_get .error "$job")
+	[[ $e == *"inputs[0]"* ]] || fail "the error does not name inputs[0]: $e"
+	[[ $e == *"$2"* ]] || fail "the error does not say '$2': $e"
+}
+
+# workspace_leftovers: what is left of finished jobs' workspaces: entries
+# under DATA/work, mounts there, loop devices backed by files there.
+workspace_leftovers() {
+	local e
+	for e in "$WS_DATA"/work/*; do
+		[[ -e $e ]] || continue
+		local id=${e##*/}
+		id=${id%.img}
+		local st
+		st=$(sqlite3 -cmd '.timeout 10000' "$JOBCELL_DB" "SELECT status FROM jobs WHERE id = '$id'")
+		case $st in
+		queued | running) ;;
+		*) echo "entry $e (job ${st:-unknown})" ;;
+		esac
+	done
+	grep -F " $WS_DATA/work/" /proc/self/mountinfo | sed 's/^/mount /'
+	losetup -l -n -O NAME,BACK-FILE 2>/dev/null | grep -F "$WS_DATA/work/" | sed 's/^/loop /'
+	return 0
+}
+
+_no_workspace_leftovers() {
+	[[ -z $(workspace_leftovers) ]]
+}
+
+assert_no_workspace_leftovers() {
+	wait_for 10 _no_workspace_leftovers ||
+		fail "workspaces left: $(workspace_leftovers)"
+}
+
+@test "an input tar is unpacked at its path: modes masked, links inside, binary bytes kept" {
+	put_blob "$WS_TARS/good.tar"
+	local body
+	body=$(jq -cn --arg b "$blob" '{command: "cd in/src && ./hello.sh && stat -c \"%a %u\" hello.sh setuid data.bin && readlink link && stat -c %h hard && sha256sum data.bin", timeout: 60, disk_mb: 64, inputs: [{blob: $b, path: "in"}]}')
+	hostile "$body" 120
+	assert_job .status succeeded
+	local uid=1000 sum
+	docker_cells && uid=$CELLS_UID_BASE
+	sum=$(/usr/bin/python3 -c 'import sys, hashlib; print(hashlib.sha256(bytes(range(256))).hexdigest())')
+	[[ $out == "hello from the tar
+755 $uid
+755 $uid
+644 $uid
+hello.sh
+2
+$sum  data.bin" || $out == "hello from the tar
+755 $((uid + 1))
+755 $((uid + 1))
+644 $((uid + 1))
+hello.sh
+2
+$sum  data.bin" ]] || fail "unexpected: $out"
+	assert_host_healthy
+	assert_no_workspace_leftovers
+}
+
+@test "inputs compressed with gzip, xz and zstd, a file input and binary, executable files" {
+	local g x z f
+	put_blob "$WS_TARS/good.tar.gz"
+	g=$blob
+	put_blob "$WS_TARS/good.tar.xz"
+	x=$blob
+	put_blob "$WS_TARS/good.tar.zst"
+	z=$blob
+	printf '#!/bin/sh\necho tool ran\n' >"$BATS_TEST_TMPDIR/tool"
+	put_blob "$BATS_TEST_TMPDIR/tool"
+	f=$blob
+	local body
+	body=$(jq -cn --arg g "$g" --arg x "$x" --arg z "$z" --arg f "$f" '{
+	    command: "cat g/src/data.bin x/src/data.bin z/src/data.bin | sha256sum; bin/tool; ./run.sh; od -An -tx1 blob.bin; stat -c %a bin/tool run.sh blob.bin plain.txt",
+	    timeout: 60, disk_mb: 64,
+	    inputs: [{blob: $g, path: "g"}, {blob: $x, path: "x", format: "tar"},
+	             {blob: $z, path: "z"},
+	             {blob: $f, path: "bin/tool", format: "file", executable: true}],
+	    files: {"run.sh": {content: "#!/bin/sh\necho script ran\n", executable: true},
+	            "blob.bin": {content: "AAH/gA==", encoding: "base64"},
+	            "plain.txt": "text"}}')
+	hostile "$body" 120
+	assert_job .status succeeded
+	local sum
+	sum=$(/usr/bin/python3 -c 'import sys, hashlib; print(hashlib.sha256(bytes(range(256)) * 3).hexdigest())')
+	[[ $out == "$sum  -
+tool ran
+script ran
+ 00 01 ff 80
+755
+755
+644
+644" ]] || fail "unexpected: $out"
+	assert_host_healthy
+}
+
+@test "files: binary content (base64) and the executable bit" {
+	# Without inputs, through the disk workspace too (this stack has a
+	# data dir); the tmpfs /work is 04-cell.bats's.
+	hostile '{"command":"./x; od -An -tx1 b","timeout":20,"files":{"x":{"content":"#!/bin/sh\necho x ran\n","executable":true},"b":{"content":"AA==","encoding":"base64"}}}'
+	assert_job .status succeeded
+	[[ $out == "x ran
+ 00" ]] || fail "unexpected: $out"
+}
+
+@test "an archive entry '../../x' ends the job as error naming the input" {
+	assert_input_refused dotdot.tar "unsafe path"
+	[[ ! -e $WS_DATA/x && ! -e $WS_DATA/work/x ]] || fail "x escaped"
+	assert_host_healthy
+	assert_no_workspace_leftovers
+}
+
+@test "an archive entry '/etc/x' ends the job as error naming the input" {
+	assert_input_refused absolute.tar "unsafe path"
+	[[ ! -e /etc/x ]] || fail "/etc/x was written"
+	assert_host_healthy
+}
+
+@test "a symlink then a file through it: never written through the link" {
+	assert_input_refused symlink.tar "cannot be made"
+	[[ ! -e /etc/x ]] || fail "/etc/x was written"
+	assert_input_refused symlink-dir.tar "cannot be made"
+	[[ ! -e /tmp/jobcell-escape-probe ]] || fail "/tmp/jobcell-escape-probe was written"
+	assert_host_healthy
+}
+
+@test "a hardlink to /etc/shadow (absolute or by '..') is refused" {
+	assert_input_refused hardlink.tar "hardlink"
+	assert_input_refused hardlink-rel.tar "hardlink"
+	assert_host_healthy
+}
+
+@test "a device node and a FIFO are refused" {
+	assert_input_refused device.tar "device node, FIFO"
+	assert_input_refused fifo.tar "device node, FIFO"
+	assert_host_healthy
+}
+
+@test "200k empty files: bounded by count, a clean error" {
+	# the workspace's inode count (64 per MiB of disk_mb) ...
+	assert_input_refused many.tar "does not fit in the workspace (disk_mb: too many bytes or files)"
+	# ... or, on a large one, the entries an input may have
+	input_job many.tar '{"disk_mb":4096}'
+	assert_job .status error
+	[[ $(json_get .error "$job") == *"inputs[0] has more than 100000 entries"* ]] ||
+		fail "error: $(json_get .error "$job")"
+	assert_host_healthy
+	assert_no_workspace_leftovers
+}
+
+@test "a 10 GiB zero bomb (10 MB gzip) is stopped at disk_mb, the disk is not filled" {
+	local before after
+	before=$(df -Pk "$WS_DATA" | awk 'NR == 2 { print $3 }')
+	assert_input_refused bomb.tar.gz "more bytes than the workspace holds"
+	after=$(df -Pk "$WS_DATA" | awk 'NR == 2 { print $3 }')
+	# nothing of it stays (other writers on this disk may move it a bit)
+	((after - before < 100 * 1024)) || fail "the disk grew by $((after - before)) KiB"
+	assert_host_healthy
+	assert_no_workspace_leftovers
+}
+
+@test "a truncated gzip and a file that is not a tar end the job as error naming the input" {
+	assert_input_refused truncated.tar.gz "truncated"
+	assert_input_refused not-a-tar "is not a readable tar archive"
+	assert_host_healthy
+}
+
+@test "a file input larger than disk_mb: ENOSPC, a clean error" {
+	head -c $((24 << 20)) /dev/urandom >"$BATS_TEST_TMPDIR/big"
+	put_blob "$BATS_TEST_TMPDIR/big"
+	hostile "$(jq -cn --arg b "$blob" '{command: "echo ran", timeout: 60, disk_mb: 16,
+	    inputs: [{blob: $b, path: "big", format: "file"}]}')" 120
+	assert_job .status error
+	[[ $(json_get .error "$job") == *"inputs[0]"*"does not fit"* ]] ||
+		fail "error: $(json_get .error "$job")"
+	assert_host_healthy
+	assert_no_workspace_leftovers
+}
+
+@test "another consumer's blob is refused at submit, naming inputs[i].blob" {
+	# a blob of the canary's only
+	{ cat "$WS_TARS/good.tar"; echo "$BATS_TEST_NAME $RANDOM"; } >"$BATS_TEST_TMPDIR/mine.tar"
+	put_blob "$BATS_TEST_TMPDIR/mine.tar" "$CANARY_KEY"
+	api POST /v1/jobs "$(cell_body "$(jq -cn --arg b "$blob" '{command: "true", inputs: [{blob: $b}]}')")"
+	assert_api_error 400 invalid_request
+	run -0 json_get .error.message "$api_body"
+	assert_output --partial "inputs[0].blob"
+	# nothing stored: no job, no job_blobs row
+	run -0 sqlite3 -cmd '.timeout 10000' "$JOBCELL_DB" "SELECT COUNT(*) FROM job_blobs WHERE digest = '${blob#sha256:}' AND consumer_id = $(consumer_id attacker)"
+	assert_output 0
+	# the owner's job is recorded with its blob, and the blob's use is now
+	local saved=$JOBCELL_KEY
+	JOBCELL_KEY=$CANARY_KEY
+	run_job "$(cell_body "$(jq -cn --arg b "$blob" '{command: "ls src", inputs: [{blob: $b}], disk_mb: 64, timeout: 60}')")" 120
+	JOBCELL_KEY=$saved
+	[[ $(json_get .status "$job") == succeeded ]] || fail "the owner's job: $job"
+	run -0 sqlite3 -cmd '.timeout 10000' "$JOBCELL_DB" "SELECT COUNT(*) FROM job_blobs WHERE job_id = '$job_id' AND digest = '${blob#sha256:}'"
+	assert_output 1
+}
+
+@test "disk_mb is a hard limit on /work: ENOSPC" {
+	hostile_cmd 'dd if=/dev/zero of=/work/fill bs=1M count=64 2>&1; echo dd=$?; df -k /work | tail -1' '{"timeout":60,"disk_mb":16}'
+	[[ $out == *"No space left on device"* || $out == *"File too large"* ]] || fail "no ENOSPC: $out"
+	[[ $out == *"dd=1"* ]] || fail "dd did not fail: $out"
+	assert_host_healthy
+	assert_no_workspace_leftovers
+}
+
+@test "writing more than memory_mb to /work succeeds: the workspace is disk, not memory" {
+	hostile_cmd 'dd if=/dev/zero of=/work/big bs=1M count=96 2>/dev/null && sync && ls -l /work/big | awk "{ print \$5 }"' '{"timeout":120,"disk_mb":256,"memory_mb":32}'
+	assert_job .status succeeded
+	assert_job .oom_killed false
+	[[ $out == "$((96 << 20))" ]] || fail "unexpected: $out"
+	assert_host_healthy
+	assert_no_workspace_leftovers
+}
+
+@test "the workspace is empty at start and gone after: no image, loop device or mount left" {
+	hostile_cmd 'ls -A /work | wc -l; stat -c "%a" /work; touch /work/mine && echo wrote' '{"timeout":20}'
+	assert_job .status succeeded
+	[[ $out == "0
+700
+wrote" ]] || fail "unexpected: $out"
+	assert_no_workspace_leftovers
+}
+
+@test "two jobs cannot see each other's workspace" {
+	submit "$(cell_body '{"command":"echo secret > /work/secret-a; sleep 30","timeout":60}')"
+	local a=$job_id
+	wait_for 30 test -d "$WS_DATA/work/$a" || fail "no workspace for job $a"
+	# from the host: the slot's own, 0700
+	run -0 stat -c '%a %u' "$WS_DATA/work/$a"
+	[[ $output == "700 $CELLS_UID_BASE" || $output == "700 $((CELLS_UID_BASE + 1))" ]] ||
+		fail "workspace of $a: $output"
+	hostile_cmd 'ls -A /work | wc -l; cat /work/secret-a 2>&1; find / -xdev -name secret-a 2>/dev/null | wc -l' '{"timeout":20}'
+	assert_job .status succeeded
+	[[ $out == "0
+cat: can't open '/work/secret-a': No such file or directory
+0" || $out == "0
+cat: /work/secret-a: No such file or directory
+0" ]] || fail "unexpected: $out"
+	api POST "/v1/jobs/$a/cancel"
+	wait_job "$a" 30
+	assert_host_healthy
+	assert_no_workspace_leftovers
+}

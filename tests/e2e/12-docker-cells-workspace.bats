@@ -1,0 +1,1 @@
+10-cells-workspace.bats
