@@ -360,6 +360,24 @@ const scenarios = {
 		return { me, first, second, olderEnabled, phoneOverflow: overflow, ...(await common(page)) };
 	},
 
+	// The screenshot in docs/web.png (README): a job with colours, stderr
+	// and an artifact. JOBCELL_WEB_SHOTS=docs: writes docs/docshot.png.
+	async docshot(browser) {
+		const page = await newPage(browser, 1000, 760);
+		await loggedIn(page);
+		const cmd = "printf '\\033[1mBuilding\\033[0m demo\\n'; " +
+			"for t in lib cli api web; do printf '  \\033[32mok\\033[0m    %s\\n' $t; done; " +
+			"printf '  \\033[33mwarn\\033[0m  api/jobs.c:42: unused variable\\n' >&2; " +
+			"printf '\\033[1;32m41 passed\\033[0m, \\033[1;31m1 failed\\033[0m\\n'; " +
+			"mkdir -p dist && echo report > dist/report.txt && echo log > dist/test.log; exit 1";
+		const r = await apiInPage(page, "POST", "/v1/jobs", { name: "make test", command: cmd, artifacts: ["dist/*"] });
+		await page.goto(URL_BASE + "/#/job/" + r.body.id);
+		await waitEnded(page);
+		await page.waitForFunction(() => document.querySelectorAll("#artifacts button").length > 1);
+		await page.screenshot({ path: path.join(SHOTS, "docshot.png") });
+		return { id: r.body.id };
+	},
+
 	// bench/web: navigation start -> the jobs list rendered (the page's
 	// own performance mark), and -> the login view (static files only,
 	// the reference), in fresh browser contexts (cold: new connection,
