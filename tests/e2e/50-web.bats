@@ -156,7 +156,7 @@ teardown_file() {
 	web_clean
 }
 
-@test "the account view, paging back through the list, and a phone-width screen" {
+@test "the account view, paging back, labels on every control, and a phone-width screen" {
 	local i
 	for ((i = 0; i < 22; i++)); do
 		api POST /v1/jobs "{\"command\":\"echo page $i\"}"
@@ -174,6 +174,9 @@ teardown_file() {
 	    "$(wj '(.first + .second) | length')"
 	[[ $(wj '.second[0]') < $(wj '.first[-1]') ]] ||
 		fail "page 2 starts at $(wj '.second[0]'), page 1 ends at $(wj '.first[-1]')"
+	assert_equal "$(wj '.a11y.unlabelled | join(",")')" ""
+	assert_equal "$(wj .a11y.unnamed)" 0
+	assert_equal "$(wj .a11y.lang)" en
 	# Nothing is wider than a phone's screen.
 	(($(wj .phoneOverflow) <= 0)) || fail "$(wj .phoneOverflow) px wider than the screen"
 	web_clean

@@ -357,7 +357,15 @@ const scenarios = {
 		await phone.goto(URL_BASE + "/#/jobs");
 		await phone.waitForFunction(() => document.querySelectorAll("#jobs-body tr").length > 0);
 		await shot(phone, "phone-jobs");
-		return { me, first, second, olderEnabled, phoneOverflow: overflow, ...(await common(page)) };
+		// Every form control has a label, every button a name.
+		const a11y = await page.evaluate(() => ({
+			unlabelled: [...document.querySelectorAll("input, select, textarea")]
+				.filter((e) => e.labels.length === 0).map((e) => e.id),
+			unnamed: [...document.querySelectorAll("button")]
+				.filter((b) => !b.textContent.trim()).length,
+			lang: document.documentElement.lang,
+		}));
+		return { me, first, second, olderEnabled, phoneOverflow: overflow, a11y, ...(await common(page)) };
 	},
 
 	// The screenshot in docs/web.png (README): a job with colours, stderr
