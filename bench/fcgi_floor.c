@@ -13,6 +13,7 @@
 #include <fcgiapp.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,9 @@ main(int argc, char **argv)
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	if (FCGX_Init() != 0)
 		return 1;
+	/* libfcgi's own TERM handler only sets a flag (DESIGN section 8):
+	 * the default action ends us, as the bench expects. */
+	(void) signal(SIGTERM, SIG_DFL);
 	if ((listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    (unlink(path) < 0 && errno != ENOENT) ||
 	    bind(listen_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||

@@ -108,6 +108,26 @@ wait_for_bell(int fd)
 		;
 }
 
+void
+worker_warm_cell(const struct worker_config *cfg, uint64_t disk_mb)
+{
+	static uint64_t last_disk_mb = WORKER_WARM_DISK_MB;
+	struct cell_pool_config pc = {
+		.host_uid = cfg->uid_base + (uid_t) cfg->slot,
+		.host_gid = cfg->uid_base + (gid_t) cfg->slot,
+	};
+	int r;
+
+	if (!cfg->warm_cells || worker_draining || worker_retiring)
+		return;
+	if (disk_mb > 0)
+		last_disk_mb = disk_mb;	/* most jobs take the default */
+	pc.disk_mb = last_disk_mb;
+	if ((r = cell_pool_prepare(&pc)) < 0 && r != -EHOSTDOWN)
+		log_warn("slot %d: cannot prepare a warm cell: %s, ignoring",
+		    cfg->slot, strerror(-r));
+}
+
 /* Signals, the parent-death link, the database, the cell host (limited
  * capabilities, cgroups) and the log buffer. 0, or -1 after logging: the
  * worker exits 1. */
@@ -200,6 +220,7 @@ worker_main(const struct worker_config *cfg)
 			 * ran is still queued on the socket). */
 			if (idle_after_job) {
 				idle_after_job = false;
+				worker_warm_cell(cfg, 0);
 				wait_for_bell(cfg->doorbell_fd);
 				continue;
 			}
@@ -211,6 +232,7 @@ worker_main(const struct worker_config *cfg)
 				continue;
 			}
 			if (r == 0) {
+				worker_warm_cell(cfg, 0);
 				wait_for_bell(cfg->doorbell_fd);
 				continue;
 			}
@@ -225,6 +247,8 @@ worker_main(const struct worker_config *cfg)
 		j = next;
 		idle_after_job = !j.id[0] && !worker_draining && !worker_retiring;
 	}
+	/* Reload (retire) and drain alike: nothing of a warm cell stays. */
+	cell_pool_drop();
 	logcap_release(&lc);
 	db = db_close(db);
 	return 0;
