@@ -325,7 +325,7 @@ repeat(char *const *argv)
 		t[i] = time_mono_us() - t0;
 		if (arg_first && status == 0) {
 			first_buf[strcspn(first_buf, "\n")] = '\0';
-			if (parse_u64(first_buf, 1, UINT64_MAX, &first_ns) < 0) {
+			if (parse_u64(first_buf, 1, INT64_MAX, &first_ns) < 0) {
 				fprintf(stderr, "cellrun: --first: the job printed "
 				    "'%s', not a time in ns\n", first_buf);
 				return 1;
