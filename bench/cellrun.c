@@ -59,7 +59,7 @@ static bool arg_samples = false;
 static bool arg_warm = false;
 static bool arg_first = false;
 
-static char first_buf[64];	/* --first: the job's first output */
+static char first_buf[64]; /* --first: the job's first output */
 static size_t first_len;
 
 static uint64_t cg_seq;
@@ -88,9 +88,10 @@ pump(int *fd, int out)
 			return n < 0 ? -errno : 0;
 		}
 		if (arg_first && out == 1) {
-			size_t k = (size_t) n < sizeof(first_buf) - 1 -
-			    first_len ? (size_t) n : sizeof(first_buf) - 1 -
-			    first_len;
+			size_t k = (size_t) n <
+				sizeof(first_buf) - 1 - first_len ?
+			    (size_t) n :
+			    sizeof(first_buf) - 1 - first_len;
 
 			memcpy(first_buf + first_len, buf, k);
 			first_len += k;
@@ -326,8 +327,10 @@ repeat(char *const *argv)
 		if (arg_first && status == 0) {
 			first_buf[strcspn(first_buf, "\n")] = '\0';
 			if (parse_u64(first_buf, 1, INT64_MAX, &first_ns) < 0) {
-				fprintf(stderr, "cellrun: --first: the job printed "
-				    "'%s', not a time in ns\n", first_buf);
+				fprintf(stderr,
+				    "cellrun: --first: the job printed "
+				    "'%s', not a time in ns\n",
+				    first_buf);
 				return 1;
 			}
 			t[i] = ((int64_t) first_ns - t0_real_ns) / 1000;
@@ -396,8 +399,12 @@ main(int argc, char **argv)
 		case 'p': arg_plain = true; continue;
 		case 'n': arg_cgroup = false; continue;
 		case 'S': arg_samples = true; continue;
-		case 'w': arg_warm = true; continue;
-		case 'f': arg_first = true; continue;
+		case 'w':
+			arg_warm = true;
+			continue;
+		case 'f':
+			arg_first = true;
+			continue;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

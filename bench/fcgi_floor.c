@@ -40,14 +40,17 @@ thread_main(void *arg)
 	while (FCGX_Accept_r(&fr) >= 0) {
 		if (FCGX_GetParam("JOBCELL_AUTH", fr.envp)) {
 			(void) FCGX_PutS("Status: 200\r\n"
-			    "X-Jobcell-Consumer: 1\r\n\r\n", fr.out);
+					 "X-Jobcell-Consumer: 1\r\n\r\n",
+			    fr.out);
 		} else {
 			while (FCGX_GetStr(buf, sizeof(buf), fr.in) > 0)
-				;	/* the body, read as the API reads it */
-			(void) FCGX_PutS("Status: 201\r\n"
-			    "Content-Type: application/json\r\n"
-			    "Location: /v1/jobs/x\r\n\r\n"
-			    "{\"id\":\"x\",\"status\":\"queued\"}\n", fr.out);
+				; /* the body, read as the API reads it */
+			(void)
+			    FCGX_PutS("Status: 201\r\n"
+				      "Content-Type: application/json\r\n"
+				      "Location: /v1/jobs/x\r\n\r\n"
+				      "{\"id\":\"x\",\"status\":\"queued\"}\n",
+				fr.out);
 		}
 		FCGX_Finish_r(&fr);
 	}
@@ -71,13 +74,16 @@ main(int argc, char **argv)
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 's': path = optarg; break;
+		case 's':
+			path = optarg;
+			break;
 		case 't':
 			threads = strtol(optarg, &end, 10);
 			if (*end || threads < 1 || threads > FLOOR_MAX_THREADS)
 				goto usage;
 			break;
-		default: goto usage;
+		default:
+			goto usage;
 		}
 	}
 	if (!path || optind != argc || strlen(path) >= sizeof(sa.sun_path))

@@ -30,12 +30,12 @@
 
 #include "banned.h"
 
-#define LOAD_MAX_CONNS	1024
-#define LOAD_MAX_BODY	(1024 * 1024)	/* kept per answer, for --want */
+#define LOAD_MAX_CONNS 1024
+#define LOAD_MAX_BODY (1024 * 1024) /* kept per answer, for --want */
 
 struct conn {
 	CURL *easy;
-	char *reply;		/* first LOAD_MAX_BODY bytes of the answer */
+	char *reply; /* first LOAD_MAX_BODY bytes of the answer */
 	size_t reply_len;
 	uint64_t start_ns;
 };
@@ -96,7 +96,8 @@ pct_ms(const uint64_t *v, size_t n, double p)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: load --url URL --cacert CA [--key KEY] "
+	fprintf(f,
+	    "usage: load --url URL --cacert CA [--key KEY] "
 	    "[--conns C] [--seconds S | --requests N]\n"
 	    "            [--path P] [--body JSON] [--expect CODE] "
 	    "[--want TEXT] [--http1]\n");
@@ -125,13 +126,27 @@ parse_args(int argc, char **argv)
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'u': arg_url = optarg; break;
-		case 'c': arg_cacert = optarg; break;
-		case 'k': arg_key = optarg; break;
-		case 'p': arg_path = optarg; break;
-		case 'b': arg_body = optarg; break;
-		case 'w': arg_want = optarg; break;
-		case '1': arg_http1 = true; break;
+		case 'u':
+			arg_url = optarg;
+			break;
+		case 'c':
+			arg_cacert = optarg;
+			break;
+		case 'k':
+			arg_key = optarg;
+			break;
+		case 'p':
+			arg_path = optarg;
+			break;
+		case 'b':
+			arg_body = optarg;
+			break;
+		case 'w':
+			arg_want = optarg;
+			break;
+		case '1':
+			arg_http1 = true;
+			break;
 		case 'n':
 			arg_conns = strtol(optarg, &end, 10);
 			if (*end || arg_conns < 1 || arg_conns > LOAD_MAX_CONNS)
@@ -152,8 +167,11 @@ parse_args(int argc, char **argv)
 			if (*end || !(arg_seconds > 0))
 				return -EINVAL;
 			break;
-		case 'h': usage(stdout); exit(0);
-		default: return -EINVAL;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return -EINVAL;
 		}
 	}
 	if (!arg_url || !arg_cacert || optind != argc)
@@ -176,11 +194,13 @@ conn_setup(struct conn *c, const char *url, struct curl_slist *hdrs)
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, c) ||
 	    curl_easy_setopt(e, CURLOPT_PRIVATE, c) ||
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
-	    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, arg_http1 ?
-	    CURL_HTTP_VERSION_1_1 : CURL_HTTP_VERSION_2TLS))
+	    curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+		arg_http1 ? CURL_HTTP_VERSION_1_1 : CURL_HTTP_VERSION_2TLS))
 		return -EINVAL;
-	if (*arg_body && (curl_easy_setopt(e, CURLOPT_POSTFIELDS, arg_body) ||
-	    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long) strlen(arg_body))))
+	if (*arg_body &&
+	    (curl_easy_setopt(e, CURLOPT_POSTFIELDS, arg_body) ||
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE,
+		    (long) strlen(arg_body))))
 		return -EINVAL;
 	return 0;
 }
@@ -202,8 +222,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if ((size_t) snprintf(url, sizeof(url), "%s%s", arg_url, arg_path) >=
-	    sizeof(url) || (arg_key && (size_t) snprintf(auth, sizeof(auth),
-	    "Authorization: Bearer %s", arg_key) >= sizeof(auth))) {
+		sizeof(url) ||
+	    (arg_key &&
+		(size_t) snprintf(auth, sizeof(auth),
+		    "Authorization: Bearer %s", arg_key) >= sizeof(auth))) {
 		fprintf(stderr, "load: --url or --key too long\n");
 		return 2;
 	}
@@ -256,28 +278,32 @@ main(int argc, char **argv)
 			    CURLINFO_PRIVATE, (char **) &c);
 			(void) curl_easy_getinfo(c->easy,
 			    CURLINFO_RESPONSE_CODE, &code);
-			(void) curl_easy_getinfo(c->easy,
-			    CURLINFO_HTTP_VERSION, &ver);
+			(void) curl_easy_getinfo(c->easy, CURLINFO_HTTP_VERSION,
+			    &ver);
 			if (ver == CURL_HTTP_VERSION_2_0)
 				http2 = 1;
 			(void) curl_multi_remove_handle(m, c->easy);
 			if (msg->data.result == CURLE_OK &&
-			    code == arg_expect && (!arg_want ||
-			    strstr(c->reply, arg_want))) {
+			    code == arg_expect &&
+			    (!arg_want || strstr(c->reply, arg_want))) {
 				ok++;
 				if (nlat < cap)
 					lat[nlat++] = t - c->start_ns;
 			} else {
 				if (bad < 3)
-					fprintf(stderr, "load: answer %ld (%s): "
-					    "%.200s\n", code, curl_easy_strerror(
-					    msg->data.result), c->reply);
+					fprintf(stderr,
+					    "load: answer %ld (%s): "
+					    "%.200s\n",
+					    code,
+					    curl_easy_strerror(
+						msg->data.result),
+					    c->reply);
 				bad++;
 			}
 			c->reply_len = 0;
 			c->reply[0] = '\0';
 			more = arg_requests >= 0 ? started < arg_requests :
-			    t < deadline;
+						   t < deadline;
 			if (more) {
 				c->start_ns = now_ns();
 				if (curl_multi_add_handle(m, c->easy) !=
@@ -293,8 +319,9 @@ main(int argc, char **argv)
 
 	qsort(lat, nlat, sizeof(*lat), cmp_u64);
 	printf("RESULT ok=%ld bad=%ld seconds=%.2f rps=%.1f p50_ms=%.2f "
-	    "p99_ms=%.2f http=%d\n", ok, bad, secs, (double) ok / secs,
-	    pct_ms(lat, nlat, 50), pct_ms(lat, nlat, 99), http2 ? 2 : 1);
+	       "p99_ms=%.2f http=%d\n",
+	    ok, bad, secs, (double) ok / secs, pct_ms(lat, nlat, 50),
+	    pct_ms(lat, nlat, 99), http2 ? 2 : 1);
 	for (long i = 0; i < arg_conns; i++) {
 		curl_easy_cleanup(conns[i].easy);
 		free(conns[i].reply);

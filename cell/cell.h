@@ -164,9 +164,9 @@ int cell_unpacker_find(char *buf, size_t size);
  * and applies that job's limits, size, files and argv then; any other
  * job takes the cold path. Each is used once. Single-threaded callers. */
 struct cell_pool_config {
-	uid_t host_uid;		/* the slot's ids, never 0 */
+	uid_t host_uid; /* the slot's ids, never 0 */
 	gid_t host_gid;
-	uint64_t disk_mb;	/* /work and /tmp size it is built with */
+	uint64_t disk_mb; /* /work and /tmp size it is built with */
 };
 /* Makes sure a warm cell for cfg waits (builds one if none does): 0, or
  * -errno (-EHOSTDOWN once warm cells kept failing: cold from then on). */

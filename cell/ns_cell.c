@@ -262,9 +262,13 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 		abort();	/* a worker that cannot be root again must not
 				 * go on: its supervisor forks a new one */
 	if (pid == 0) {
-		f = (struct cell_fds) {
-			.out_w = out_w, .err_w = err_w, .report_w = rep_w,
-			.sync_r = sync_r, .stdin_fd = spec->stdin_fd, .job_r = -1,
+		f = (struct cell_fds){
+			.out_w = out_w,
+			.err_w = err_w,
+			.report_w = rep_w,
+			.sync_r = sync_r,
+			.stdin_fd = spec->stdin_fd,
+			.job_r = -1,
 		};
 		(void) close(out_r);
 		(void) close(err_r);
@@ -436,7 +440,7 @@ ns_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 	(void) str_copy(nc->job_id, sizeof(nc->job_id), spec->job_id ?
 	    spec->job_id : "");
 	if (ns_pool_take(spec, nc) == 0)
-		goto started;	/* a warm cell (ns_pool.c) */
+		goto started; /* a warm cell (ns_pool.c) */
 	if (!(spec->flags & CELL_NO_CGROUP)) {
 		if ((r = cell_cgroup_create(spec, &nc->cg)) < 0) {
 			(void) snprintf(msg, size, "the cell could not be built: "

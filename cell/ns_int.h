@@ -77,7 +77,7 @@ struct cell_fds {
 	int report_w;
 	int sync_r;
 	int stdin_fd;		/* the worker's, or -1 */
-	int job_r;		/* a warm cell's job socket (ns_pool.c), or -1 */
+	int job_r; /* a warm cell's job socket (ns_pool.c), or -1 */
 };
 
 /* Fixed-size record the cell writes on report_fd. */

@@ -54,10 +54,10 @@
 #include "seccomp.h"
 #include "banned.h"
 
-#define POOL_MSG_MAGIC	0x6a63776dU	/* "jcwm" */
-#define POOL_MSG_MAX	(64u * 1024 * 1024)	/* argv + env + files */
+#define POOL_MSG_MAGIC 0x6a63776dU	 /* "jcwm" */
+#define POOL_MSG_MAX (64u * 1024 * 1024) /* argv + env + files */
 #define POOL_MAX_STRINGS 65536u
-#define POOL_MAX_FAILS	3	/* warm cells that died idle: stop trying */
+#define POOL_MAX_FAILS 3 /* warm cells that died idle: stop trying */
 
 /* The job, as the worker sends it to a warm cell; payload follows:
  * argv and env strings (NUL-terminated), cwd (if has_cwd), then per file
@@ -74,15 +74,18 @@ struct pool_msg {
 };
 
 struct warm_cell {
-	pid_t pid;		/* our child, waiting for its job; -1: none */
+	pid_t pid; /* our child, waiting for its job; -1: none */
 	int out_r, err_r, report_r, job_w;
 	uid_t uid;
 	gid_t gid;
 	uint64_t disk_mb;
 };
 
-static struct warm_cell pool = { .pid = -1, .out_r = -1, .err_r = -1,
-	.report_r = -1, .job_w = -1 };
+static struct warm_cell pool = { .pid = -1,
+	.out_r = -1,
+	.err_r = -1,
+	.report_r = -1,
+	.job_w = -1 };
 static int pool_fails;
 
 /* ---- the warm cell's side ---- */
@@ -112,8 +115,10 @@ read_job(int fd, struct cell_spec *spec, int *ret_stdin)
 	struct pool_msg m;
 	struct iovec iov = { &m, sizeof(m) };
 	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cm.buf, .msg_controllen = sizeof(cm.buf),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cm.buf,
+		.msg_controllen = sizeof(cm.buf),
 	};
 	struct cmsghdr *c;
 	char *blob, **argv, **envp;
@@ -134,10 +139,9 @@ read_job(int fd, struct cell_spec *spec, int *ret_stdin)
 		    c->cmsg_len == CMSG_LEN(sizeof(int)))
 			memcpy(ret_stdin, CMSG_DATA(c), sizeof(int));
 	if ((size_t) n != sizeof(m) || m.magic != POOL_MSG_MAGIC ||
-	    m.len > POOL_MSG_MAX || m.nargv < 1 ||
-	    m.nargv > POOL_MAX_STRINGS || m.nenv > POOL_MAX_STRINGS ||
-	    m.nfiles > POOL_MAX_STRINGS || m.disk_mb < 1 ||
-	    m.disk_mb > CELL_DISK_MB_MAX)
+	    m.len > POOL_MSG_MAX || m.nargv < 1 || m.nargv > POOL_MAX_STRINGS ||
+	    m.nenv > POOL_MAX_STRINGS || m.nfiles > POOL_MAX_STRINGS ||
+	    m.disk_mb < 1 || m.disk_mb > CELL_DISK_MB_MAX)
 		return -EPROTO;
 	blob = malloc((size_t) m.len + 1);
 	argv = calloc((size_t) m.nargv + 1, sizeof(*argv));
@@ -155,8 +159,11 @@ read_job(int fd, struct cell_spec *spec, int *ret_stdin)
 	for (uint32_t i = 0; i < m.nenv; i++)
 		if (!(envp[i] = take_str(blob, m.len, &off)))
 			return -EPROTO;
-	*spec = (struct cell_spec) { .argv = argv, .envp = envp,
-		.disk_mb = m.disk_mb, .files = files, .nfiles = m.nfiles };
+	*spec = (struct cell_spec){ .argv = argv,
+		.envp = envp,
+		.disk_mb = m.disk_mb,
+		.files = files,
+		.nfiles = m.nfiles };
 	if (m.has_cwd && !(spec->cwd = take_str(blob, m.len, &off)))
 		return -EPROTO;
 	for (uint32_t i = 0; i < m.nfiles; i++) {
@@ -187,7 +194,7 @@ warm_main(const struct cell_spec *tmpl, struct cell_fds *f)
 	(void) prctl(PR_SET_NAME, (unsigned long) "cell-warm", 0L, 0L, 0L);
 	if ((r = read_job(f->job_r, &spec, &in_fd)) != 0) {
 		if (r > 0)
-			_exit(0);	/* dropped before any job */
+			_exit(0); /* dropped before any job */
 		ns_die(f->report_w, CELL_STEP_SYNC, r);
 	}
 	(void) close(f->job_r);
@@ -221,12 +228,14 @@ log_lost(struct warm_cell *w)
 {
 	struct cell_report rec;
 
-	if (read_full(w->report_r, &rec, sizeof(rec)) == (ssize_t) sizeof(rec) &&
+	if (read_full(w->report_r, &rec, sizeof(rec)) ==
+		(ssize_t) sizeof(rec) &&
 	    rec.kind == CELL_REPORT_SETUP_FAILED)
 		log_warn("warm cell: could not be built (step %d: %s), using "
-		    "cold cells%s", (int) rec.step, strerror(rec.err > 0 &&
-		    rec.err < 4096 ? rec.err : EIO), pool_fails + 1 >=
-		    POOL_MAX_FAILS ? " from now on" : "");
+			 "cold cells%s",
+		    (int) rec.step,
+		    strerror(rec.err > 0 && rec.err < 4096 ? rec.err : EIO),
+		    pool_fails + 1 >= POOL_MAX_FAILS ? " from now on" : "");
 	else
 		log_warn("warm cell: ended while idle, ignoring");
 }
@@ -243,7 +252,7 @@ warm_alive(struct warm_cell *w)
 	if (r == 0)
 		return true;
 	if (r == w->pid)
-		w->pid = -1;	/* reaped: nothing to kill */
+		w->pid = -1; /* reaped: nothing to kill */
 	log_lost(w);
 	pool_fails++;
 	warm_end(w);
@@ -257,8 +266,10 @@ warm_clone(const struct cell_pool_config *cfg, struct warm_cell *w)
 	_cleanup_close_ int sync_w = -1;
 	int sv[2];
 	struct cell_spec tmpl = {
-		.host_uid = cfg->host_uid, .host_gid = cfg->host_gid,
-		.disk_mb = cfg->disk_mb, .stdin_fd = -1,
+		.host_uid = cfg->host_uid,
+		.host_gid = cfg->host_gid,
+		.disk_mb = cfg->disk_mb,
+		.stdin_fd = -1,
 	};
 	struct privs_owner owner;
 	struct cell_fds f;
@@ -286,16 +297,21 @@ warm_clone(const struct cell_pool_config *cfg, struct warm_cell *w)
 		(void) close(sv[1]);
 		return r;
 	}
-	pid = (pid_t) syscall(SYS_clone, (unsigned long) (CLONE_NEWUSER |
-	    CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS |
-	    CLONE_NEWIPC | SIGCHLD), NULL, NULL, NULL, 0UL);
+	pid = (pid_t) syscall(SYS_clone,
+	    (unsigned long) (CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS |
+		CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD),
+	    NULL, NULL, NULL, 0UL);
 	r = pid < 0 ? -errno : 0;
 	if (pid != 0 && privs_owner_end(&owner) < 0)
-		abort();	/* as ns_cell_start: never go on as non-root */
+		abort(); /* as ns_cell_start: never go on as non-root */
 	if (pid == 0) {
-		f = (struct cell_fds) {
-			.out_w = out_w, .err_w = err_w, .report_w = rep_w,
-			.sync_r = sync_r, .stdin_fd = -1, .job_r = sv[1],
+		f = (struct cell_fds){
+			.out_w = out_w,
+			.err_w = err_w,
+			.report_w = rep_w,
+			.sync_r = sync_r,
+			.stdin_fd = -1,
+			.job_r = sv[1],
 		};
 		(void) close(w->out_r);
 		(void) close(w->err_r);
@@ -313,7 +329,7 @@ warm_clone(const struct cell_pool_config *cfg, struct warm_cell *w)
 	if (r < 0)
 		return r;
 	if ((r = privs_write_id_maps(pid, CELL_UID, cfg->host_uid, CELL_GID,
-	    cfg->host_gid)) < 0)
+		 cfg->host_gid)) < 0)
 		return r;
 	if ((n = write(sync_w, "g", 1)) != 1)
 		return n < 0 ? -errno : -EIO;
@@ -326,8 +342,11 @@ warm_clone(const struct cell_pool_config *cfg, struct warm_cell *w)
 int
 cell_pool_prepare(const struct cell_pool_config *cfg)
 {
-	struct warm_cell w = { .pid = -1, .out_r = -1, .err_r = -1,
-		.report_r = -1, .job_w = -1 };
+	struct warm_cell w = { .pid = -1,
+		.out_r = -1,
+		.err_r = -1,
+		.report_r = -1,
+		.job_w = -1 };
 	int r;
 
 	if (!cfg || cfg->host_uid == 0 || cfg->host_gid == 0 ||
@@ -378,8 +397,10 @@ static int
 build_msg(const struct cell_spec *spec, struct pool_msg *ret_m,
     char **ret_payload)
 {
-	struct pool_msg m = { .magic = POOL_MSG_MAGIC, .disk_mb = spec->disk_mb,
-		.nfiles = (uint32_t) spec->nfiles, .has_cwd = spec->cwd != NULL };
+	struct pool_msg m = { .magic = POOL_MSG_MAGIC,
+		.disk_mb = spec->disk_mb,
+		.nfiles = (uint32_t) spec->nfiles,
+		.has_cwd = spec->cwd != NULL };
 	uint64_t len = 0;
 	char *buf, *p;
 
@@ -449,7 +470,7 @@ send_job(int fd, const struct cell_spec *spec)
 		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n != (ssize_t) sizeof(m))
-		return n < 0 ? -errno : -EIO;	/* a stream socket: all or
+		return n < 0 ? -errno : -EIO; /* a stream socket: all or
 						 * nothing below its buffer */
 	while (done < m.len) {
 		n = send(fd, payload + done, (size_t) m.len - done,
@@ -481,9 +502,12 @@ ns_pool_take(const struct cell_spec *spec, struct ns_cell *nc)
 
 	if (pool.pid <= 0 || !spec_fits(spec, &pool) || !warm_alive(&pool))
 		return -ENOENT;
-	w = pool;		/* used once: the pool forgets it now */
-	pool = (struct warm_cell) { .pid = -1, .out_r = -1, .err_r = -1,
-		.report_r = -1, .job_w = -1 };
+	w = pool; /* used once: the pool forgets it now */
+	pool = (struct warm_cell){ .pid = -1,
+		.out_r = -1,
+		.err_r = -1,
+		.report_r = -1,
+		.job_w = -1 };
 	/* The job's cgroup, with its limits, before anything of the job
 	 * runs: init joins it, then unshares its cgroup namespace there. */
 	if (!(spec->flags & CELL_NO_CGROUP)) {
@@ -504,12 +528,14 @@ ns_pool_take(const struct cell_spec *spec, struct ns_cell *nc)
 	nc->report_fd = w.report_r;
 	for (i = 0; i + 1 < sizeof(nc->argv0) && spec->argv[0][i]; i++)
 		nc->argv0[i] = (unsigned char) spec->argv[0][i] < 0x20 ||
-		    spec->argv[0][i] == 0x7f ? '?' : spec->argv[0][i];
+			spec->argv[0][i] == 0x7f ?
+		    '?' :
+		    spec->argv[0][i];
 	nc->argv0[i] = '\0';
 	return 0;
 fail:
-	log_warn("job=%s: warm cell unusable: %s, using a cold one",
-	    nc->job_id, strerror(-r));
+	log_warn("job=%s: warm cell unusable: %s, using a cold one", nc->job_id,
+	    strerror(-r));
 	warm_end(&w);
 	if (nc->have_cg)
 		cell_cgroup_destroy(nc->job_id, &nc->cg, false);

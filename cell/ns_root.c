@@ -418,8 +418,8 @@ ns_resize_scratch(uint64_t size_mb)
 	if (n < 0 || (size_t) n >= sizeof(opts))
 		return -E2BIG;
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
-		if (mount(NULL, dirs[i], NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV,
-		    opts) < 0)
+		if (mount(NULL, dirs[i], NULL,
+			MS_REMOUNT | MS_NOSUID | MS_NODEV, opts) < 0)
 			return -errno;
 	return 0;
 }

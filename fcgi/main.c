@@ -450,8 +450,9 @@ main(int argc, char **argv)
 	 * SQLite initialises, i.e. before the first connection. */
 	if (sqlite3_config(SQLITE_CONFIG_LOOKASIDE, 128, 64) != SQLITE_OK ||
 	    sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *) NULL, 0, 0) !=
-	    SQLITE_OK)
-		log_warn("cannot size SQLite's per-connection memory, ignoring");
+		SQLITE_OK)
+		log_warn(
+		    "cannot size SQLite's per-connection memory, ignoring");
 	if ((r = db_open(arg_db, 0, 0, &db, errmsg, sizeof(errmsg))) < 0) {
 		log_err("cannot open the database: %s", errmsg);
 		return 1;
@@ -501,12 +502,14 @@ main(int argc, char **argv)
 	 * RLIMIT_STACK): a request needs a few tens of KiB (its largest
 	 * frame is request.c's 16 KiB read buffer, then SQLite's own). */
 	if ((r = pthread_attr_init(&attr)) != 0 ||
-	    (r = pthread_attr_setstacksize(&attr, API_THREAD_STACK_BYTES)) != 0) {
+	    (r = pthread_attr_setstacksize(&attr, API_THREAD_STACK_BYTES)) !=
+		0) {
 		log_errno(-r, "cannot size the threads' stacks");
 		return 1;
 	}
 	for (int64_t i = 0; i < arg_threads; i++)
-		if ((r = pthread_create(&threads[i], &attr, thread_main, NULL))) {
+		if ((r = pthread_create(&threads[i], &attr, thread_main,
+			 NULL))) {
 			log_errno(-r, "cannot start a thread");
 			return 1;
 		}

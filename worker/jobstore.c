@@ -38,8 +38,9 @@ rollback(sqlite3 *db, int r)
 static void
 flush_commits(sqlite3 *db, bool full)
 {
-	if (db_exec_cached(db, full ? "PRAGMA synchronous=FULL" :
-	    "PRAGMA synchronous=NORMAL") < 0)
+	if (db_exec_cached(db,
+		full ? "PRAGMA synchronous=FULL" :
+		       "PRAGMA synchronous=NORMAL") < 0)
 		log_debug("cannot set synchronous, ignoring");
 }
 

@@ -84,7 +84,7 @@ static bool docker_up;		/* the daemon answered the last ping */
 static char docker_unpacker[JC_PATH_MAX];	/* "": not found */
 static int64_t arg_drain_grace_ms = -1;
 static bool arg_verbose;
-static bool arg_cold_cells;	/* --cold-cells: no warm cells (ns_pool.c) */
+static bool arg_cold_cells; /* --cold-cells: no warm cells (ns_pool.c) */
 
 /* What the workers run with: the config file, then the flags over it. */
 struct settings {
@@ -117,7 +117,8 @@ usage(FILE *f)
 	    "Usage: jobcell-worker [--config FILE] --db PATH [OPTION]...\n"
 	    "Run queued jobcell jobs in namespace cells or docker containers\n"
 	    "(must start as root).\n\n"
-	    "  --config FILE      the config file (default " CONFIG_DEFAULT_PATH "\n"
+	    "  --config FILE      the config file (default " CONFIG_DEFAULT_PATH
+	    "\n"
 	    "                     if it exists); flags override it; SIGHUP\n"
 	    "                     re-reads it\n"
 	    "  --db PATH          the SQLite database (created by jobcell-admin init)\n"
@@ -440,7 +441,9 @@ static pid_t
 spawn(int slot, int bell_fd, const sigset_t *oldmask)
 {
 	struct worker_config cfg = {
-		.db_path = cur.db, .doorbell_fd = bell_fd, .slot = slot,
+		.db_path = cur.db,
+		.doorbell_fd = bell_fd,
+		.slot = slot,
 		.uid_base = (uid_t) cur.uid_base,
 		.output_cap = (uint64_t) cur.output_cap,
 		.kill_grace_ms = (int) cur.kill_grace_ms,
@@ -588,7 +591,9 @@ parse_args(int argc, char **argv, enum log_level *level)
 		case 'd': arg_db = optarg; break;
 		case 'b': arg_doorbell = optarg; break;
 		case 'v': *level = LOG_LEVEL_DEBUG; arg_verbose = true; break;
-		case 'C': arg_cold_cells = true; break;
+		case 'C':
+			arg_cold_cells = true;
+			break;
 		case 's':
 			if (parse_i64(optarg, 1, JC_MAX_SLOTS, &arg_slots) < 0)
 				bad = "--slots";

@@ -121,7 +121,7 @@ worker_warm_cell(const struct worker_config *cfg, uint64_t disk_mb)
 	if (!cfg->warm_cells || worker_draining || worker_retiring)
 		return;
 	if (disk_mb > 0)
-		last_disk_mb = disk_mb;	/* most jobs take the default */
+		last_disk_mb = disk_mb; /* most jobs take the default */
 	pc.disk_mb = last_disk_mb;
 	if ((r = cell_pool_prepare(&pc)) < 0 && r != -EHOSTDOWN)
 		log_warn("slot %d: cannot prepare a warm cell: %s, ignoring",

@@ -30,7 +30,8 @@
 #define WORKER_CANCEL_QUIET_MS	1000
 #define WORKER_CANCEL_POLL_MS	100
 #define WORKER_IDLE_POLL_MS	1000	/* fallback poll when no doorbell rings */
-#define WORKER_WARM_DISK_MB	256	/* a warm cell's size before any job (config.c's default) */
+/* A warm cell's size before any job (config.c's default). */
+#define WORKER_WARM_DISK_MB 256
 #define LOG_FLUSH_MS		50	/* max age of unflushed output */
 #define LOG_FLUSH_QUIET_MS	10	/* once the pipes are empty, flush if the
 					 * last flush is this old (live lag) */
@@ -48,7 +49,7 @@ struct worker_config {
 	const char *docker_socket;	/* NULL: no docker backend */
 	const char *docker_image;	/* default image; NULL: none */
 	const char *docker_unpacker;	/* jobcell-cell-unpack; NULL: none */
-	bool warm_cells;	/* keep a namespace cell prepared (ns_pool.c) */
+	bool warm_cells; /* keep a namespace cell prepared (ns_pool.c) */
 };
 
 /* A claimed job, as the worker needs it. */
