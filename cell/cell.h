@@ -171,8 +171,14 @@ struct cell_pool_config {
 /* Makes sure a warm cell for cfg waits (builds one if none does): 0, or
  * -errno (-EHOSTDOWN once warm cells kept failing: cold from then on). */
 int cell_pool_prepare(const struct cell_pool_config *cfg);
+/* Forks the helper that clones warm cells (ns_pool.c: they then share
+ * none of the caller's later pages); call it early, before the caller's
+ * memory grows (before SQLite). Optional: without it, or once it is gone,
+ * the caller clones them itself. 0 or -errno. */
+int cell_pool_start_helper(void);
 /* Ends the warm cell, if any: nothing of it is left (processes, mounts,
- * namespaces; it has no cgroup). On reload and drain, and before exit. */
+ * namespaces; it has no cgroup), and the helper. On reload and drain, and
+ * before exit. */
 void cell_pool_drop(void);
 /* The host pid of the waiting warm cell's init, or -1 (benches, logs). */
 pid_t cell_pool_pid(void);

@@ -168,20 +168,27 @@ worker_setup(const struct worker_config *cfg, sqlite3 **ret_db,
 		return -1;
 	(void) signal(SIGHUP, SIG_IGN);
 	(void) signal(SIGPIPE, SIG_IGN);
-	if ((r = db_open(cfg->db_path, 0, 0, &db, errmsg, sizeof(errmsg))) < 0) {
-		log_err("slot %d: cannot open the database: %s", cfg->slot, errmsg);
-		return -1;
-	}
 	if ((r = cell_host_limit_worker()) < 0) {
 		log_errno(r, "slot %d: cannot limit the worker's capabilities",
 		    cfg->slot);
-		db = db_close(db);
 		return -1;
 	}
 	if ((r = cell_host_init(&host, NULL, errmsg, sizeof(errmsg))) < 0) {
 		log_errno(r, "slot %d: no usable cgroup hierarchies (memory, pids, "
 		    "cpu)", cfg->slot);
-		db = db_close(db);
+		return -1;
+	}
+	/* Before SQLite: the helper that clones warm cells keeps only this
+	 * small memory (ns_pool.c). */
+	if (cfg->warm_cells && (r = cell_pool_start_helper()) < 0)
+		log_warn("slot %d: no warm cell helper: %s; the worker clones "
+			 "them",
+		    cfg->slot, strerror(-r));
+	if ((r = db_open(cfg->db_path, 0, 0, &db, errmsg, sizeof(errmsg))) <
+	    0) {
+		log_err("slot %d: cannot open the database: %s", cfg->slot,
+		    errmsg);
+		cell_pool_drop();
 		return -1;
 	}
 	if ((r = logcap_init(lc, cfg->output_cap)) < 0) {

@@ -126,7 +126,7 @@ echo "fresh sleeps=$n"'
 	wait_for 20 _gone $new || fail "warm cells left after a drain: $new"
 	wait_for 10 _no_procs_at_all ||
 		fail "$(all_cell_procs) process(es) of the cell uids left"
-	run -0 cgroup_dirs
-	[[ $output != *jobcell/* ]] || fail "cgroups left: $output"
+	wait_for 5 _no_leftover_cgroups ||
+		fail "cgroups of finished jobs left: $(leftover_cgroups)"
 	"$JOBCELL_SRCDIR/tools/stack" respawn "$JOBCELL_STACK_DIR" worker
 }
