@@ -481,6 +481,11 @@ main(int argc, char **argv)
 	 * most of the idle RSS (issue 17). Requests allocate little; two
 	 * arenas are plenty for two cores. */
 	(void) mallopt(M_ARENA_MAX, 2);
+	/* A fixed threshold (glibc raises it after each big free, up to
+	 * 32 MiB, and keeps what it frees in the arena): buffers of a log
+	 * page or a reply over 256 KiB are mapped and given back at free, so
+	 * 8 clients paging a big log leave nothing behind. */
+	(void) mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	if (FCGX_Init() != 0) {
 		log_err("cannot initialise libfcgi");
 		return 1;
