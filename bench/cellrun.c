@@ -11,7 +11,14 @@
  * one a line, in run order); --plain runs argv with a plain
  * fork+execve instead of a cell, as the baseline. Each cell gets a cgroup
  * of its own (memory 256 MiB, 64 pids, 1 CPU), removed after it, as the
- * worker does; --no-cgroup leaves that out. */
+ * worker does; --no-cgroup leaves that out.
+ *
+ * --warm: each cell comes from the namespace backend's pool (ns_pool.c),
+ * prepared before the clock starts and waiting, as a worker's is while it
+ * waits for a job. --first: the time measured is start -> the job's first
+ * output, which must be the realtime clock in ns (argv: /bin/date +%s%N),
+ * i.e. claimed -> the job runs (date's own start-up included; --plain
+ * measures that alone). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -49,6 +56,11 @@ static bool arg_quiet = false;
 static bool arg_plain = false;
 static bool arg_cgroup = true;
 static bool arg_samples = false;
+static bool arg_warm = false;
+static bool arg_first = false;
+
+static char first_buf[64]; /* --first: the job's first output */
+static size_t first_len;
 
 static uint64_t cg_seq;
 
@@ -74,6 +86,16 @@ pump(int *fd, int out)
 		if (n <= 0) {
 			*fd = -1;	/* the cell's release closes it */
 			return n < 0 ? -errno : 0;
+		}
+		if (arg_first && out == 1) {
+			size_t k = (size_t) n <
+				sizeof(first_buf) - 1 - first_len ?
+			    (size_t) n :
+			    sizeof(first_buf) - 1 - first_len;
+
+			memcpy(first_buf + first_len, buf, k);
+			first_len += k;
+			first_buf[first_len] = '\0';
 		}
 		if (arg_quiet)
 			continue;
@@ -193,18 +215,31 @@ static int
 run_plain(char *const *argv)
 {
 	pid_t pid, w;
-	int st, nul;
+	int st, nul, p[2] = { -1, -1 };
 
+	if (arg_first && pipe2(p, O_CLOEXEC) < 0)
+		return EXIT_SETUP;
 	if ((pid = fork()) < 0)
 		return EXIT_SETUP;
 	if (pid == 0) {
-		if (arg_quiet) {
+		if (arg_first && dup2(p[1], 1) < 0)
+			_exit(127);
+		if (arg_quiet && !arg_first) {
 			if ((nul = open("/dev/null", O_WRONLY)) < 0 ||
 			    dup2(nul, 1) < 0 || dup2(nul, 2) < 0)
 				_exit(127);
 		}
 		(void) execve(argv[0], argv, job_env);
 		_exit(127);
+	}
+	if (arg_first) {
+		ssize_t n;
+
+		(void) close(p[1]);
+		n = read_full(p[0], first_buf, sizeof(first_buf) - 1);
+		first_len = n > 0 ? (size_t) n : 0;
+		first_buf[first_len] = '\0';
+		(void) close(p[0]);
 	}
 	do
 		w = waitpid(pid, &st, 0);
@@ -222,6 +257,50 @@ cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static int64_t
+real_ns(void)
+{
+	struct timespec ts;
+
+	(void) clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* --warm: a warm cell prepared and waiting for its job (its init named
+ * itself cell-warm and sleeps) before the clock starts. */
+static int
+warm_up(void)
+{
+	struct cell_pool_config pc = {
+		.host_uid = (uid_t) arg_uid,
+		.host_gid = (gid_t) (arg_gid ? arg_gid : arg_uid),
+		.disk_mb = arg_disk_mb,
+	};
+	char path[64], buf[512];
+	int r;
+
+	if ((r = cell_pool_prepare(&pc)) < 0) {
+		fprintf(stderr, "cellrun: cannot prepare a warm cell: %s\n",
+		    strerror(-r));
+		return 1;
+	}
+	(void) snprintf(path, sizeof(path), "/proc/%ld/stat",
+	    (long) cell_pool_pid());
+	for (int i = 0; i < 100000; i++) {
+		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+		if (n > 0) {
+			buf[n] = '\0';
+			if (strstr(buf, "(cell-warm) S"))
+				return 0;
+		}
+		(void) poll(NULL, 0, 0);
+	}
+	fprintf(stderr, "cellrun: the warm cell did not get ready\n");
+	return 1;
+}
+
 static int
 repeat(char *const *argv)
 {
@@ -234,9 +313,28 @@ repeat(char *const *argv)
 		return 1;
 	}
 	for (uint64_t i = 0; i < arg_repeat; i++) {
+		int64_t t0_real_ns;
+		uint64_t first_ns;
+
+		if (arg_warm && (status = warm_up()) != 0)
+			return status;
+		first_len = 0;
+		first_buf[0] = '\0';
+		t0_real_ns = real_ns();
 		t0 = time_mono_us();
 		status = arg_plain ? run_plain(argv) : run_cell(argv);
 		t[i] = time_mono_us() - t0;
+		if (arg_first && status == 0) {
+			first_buf[strcspn(first_buf, "\n")] = '\0';
+			if (parse_u64(first_buf, 1, INT64_MAX, &first_ns) < 0) {
+				fprintf(stderr,
+				    "cellrun: --first: the job printed "
+				    "'%s', not a time in ns\n",
+				    first_buf);
+				return 1;
+			}
+			t[i] = ((int64_t) first_ns - t0_real_ns) / 1000;
+		}
 		if (status != 0) {
 			fprintf(stderr, "cellrun: run %" PRIu64 " exited %d\n",
 			    i + 1, status);
@@ -262,7 +360,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: cellrun [--uid N] [--gid N] [--disk-mb N] [--timeout-ms N]\n"
-	    "               [--no-cgroup] [--repeat N [--quiet] [--plain] [--samples]]\n"
+	    "               [--no-cgroup] [--repeat N [--quiet] [--plain] [--samples]\n"
+	    "               [--warm] [--first]]\n"
 	    "               -- argv...\n");
 }
 
@@ -279,6 +378,8 @@ main(int argc, char **argv)
 		{ "plain", no_argument, NULL, 'p' },
 		{ "no-cgroup", no_argument, NULL, 'n' },
 		{ "samples", no_argument, NULL, 'S' },
+		{ "warm", no_argument, NULL, 'w' },
+		{ "first", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -298,6 +399,12 @@ main(int argc, char **argv)
 		case 'p': arg_plain = true; continue;
 		case 'n': arg_cgroup = false; continue;
 		case 'S': arg_samples = true; continue;
+		case 'w':
+			arg_warm = true;
+			continue;
+		case 'f':
+			arg_first = true;
+			continue;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -212,6 +212,31 @@ void cell_workspace_destroy(struct cell_workspace *ws);
  * DATA/work (mounts, mount points, images). A count, or -errno. */
 int cell_workspace_sweep(const char *data_dir);
 
+/* Warm cells (namespace backend, cell/ns_pool.c; issue 17): one cell per
+ * worker process prepared ahead of its job (namespaces, root, init
+ * waiting on a socket, no CPU, no cgroup yet); the namespace backend's
+ * start() uses it for the next job that fits (no network, these host ids)
+ * and applies that job's limits, size, files and argv then; any other
+ * job takes the cold path. Each is used once. Single-threaded callers. */
+struct cell_pool_config {
+	uid_t host_uid; /* the slot's ids, never 0 */
+	gid_t host_gid;
+	uint64_t disk_mb; /* /work and /tmp size it is built with */
+};
+/* Makes sure a warm cell for cfg waits (builds one if none does): 0, or
+ * -errno (-EHOSTDOWN once warm cells kept failing: cold from then on). */
+int cell_pool_prepare(const struct cell_pool_config *cfg);
+/* Forks the helper that clones warm cells (ns_pool.c: they then share
+ * none of the caller's later pages); call it early, before the caller's
+ * memory grows (before SQLite). Optional: without it, or once it is gone,
+ * the caller clones them itself. 0 or -errno. */
+int cell_pool_start_helper(void);
+/* Ends the warm cell, if any: nothing of it is left (processes, mounts,
+ * namespaces; it has no cgroup), and the helper. On reload and drain, and
+ * before exit. */
+void cell_pool_drop(void);
+/* The host pid of the waiting warm cell's init, or -1 (benches, logs). */
+pid_t cell_pool_pid(void);
 #define CELL_UNPACKER_NAME	"jobcell-cell-unpack"
 #define CELL_DOCKER_SOCKET_DEFAULT	"/var/run/docker.sock"
 #define CELL_DOCKER_SOCKET_MAX	108	/* sizeof(sun_path) */

@@ -272,6 +272,7 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 			.sync_r = sync_r,
 			.stdin_fd = spec->stdin_fd,
 			.work_fd = work_fd,
+			.job_r = -1,
 		};
 		(void) close(out_r);
 		(void) close(err_r);
@@ -443,6 +444,8 @@ ns_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 		.report_fd = -1, .slirp_pid = -1, .slirp_exit_fd = -1 };
 	(void) str_copy(nc->job_id, sizeof(nc->job_id), spec->job_id ?
 	    spec->job_id : "");
+	if (ns_pool_take(spec, nc) == 0)
+		goto started; /* a warm cell (ns_pool.c) */
 	if (!(spec->flags & CELL_NO_CGROUP)) {
 		if ((r = cell_cgroup_create(spec, &nc->cg)) < 0) {
 			(void) snprintf(msg, size, "the cell could not be built: "
@@ -460,6 +463,7 @@ ns_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 		free(nc);
 		return r;
 	}
+started:
 	*ret = (struct cell) { .ops = &cell_ns_ops, .stdout_fd = nc->stdout_fd,
 		.stderr_fd = nc->stderr_fd, .priv = nc };
 	/* Readable once the cell's init has exited: wakes the run loop at

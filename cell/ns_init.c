@@ -154,10 +154,10 @@ ns_close_all_except(const int *keep, size_t n)
 static int
 keep_cell_fds(struct cell_fds *f)
 {
-	int keep[5];
+	int keep[6];
 	size_t n = 0;
 	int *mine[] = { &f->out_w, &f->err_w, &f->report_w, &f->stdin_fd,
-		&f->work_fd };
+		&f->work_fd, &f->job_r };
 
 	for (size_t i = 0; i < ARRAY_SIZE(mine); i++) {
 		if (*mine[i] < 0)
@@ -269,13 +269,14 @@ init_main(pid_t job, int report_w)
 	_exit(0);
 }
 
-/* The cloned child: pid 1 of the new pid namespace, all capabilities in the
- * new user namespace, all signals blocked (inherited from ns_cell_start). */
-_Noreturn void
-ns_cell_main(const struct cell_spec *spec, struct cell_fds *f)
+/* The cloned child's first part, which needs nothing of the job but the
+ * size of its scratch space and whether it has a network: ids, fds,
+ * hostname, loopback, the root. A warm cell (ns_pool.c) stops after it
+ * and waits for its job; f->job_r (if >= 0) is kept open through it. */
+void
+ns_init_setup(const struct cell_spec *spec, struct cell_fds *f)
 {
 	struct pollfd pfd;
-	pid_t job;
 	char go;
 	ssize_t n;
 	int r, step;
@@ -305,10 +306,6 @@ ns_cell_main(const struct cell_spec *spec, struct cell_fds *f)
 		ns_die(f->report_w, CELL_STEP_PDEATHSIG, -errno);
 	if (pfd.revents & POLLERR)
 		_exit(127);
-	/* Now that the worker attached us to the job's cgroup, a cgroup
-	 * namespace rooted there hides the host's hierarchy. */
-	if (unshare(CLONE_NEWCGROUP) < 0)
-		ns_die(f->report_w, CELL_STEP_CGROUP_NS, -errno);
 	if ((r = keep_cell_fds(f)) < 0)
 		ns_die(f->report_w, CELL_STEP_FDS, r);
 	(void) umask(022);
@@ -328,6 +325,21 @@ ns_cell_main(const struct cell_spec *spec, struct cell_fds *f)
 	 * ProtectKernelTunables=), a fresh proc mount's is not. */
 	if ((r = bound_user_counters()) < 0)
 		ns_die(f->report_w, CELL_STEP_USER_LIMITS, r);
+}
+
+/* The cloned child's second part, the job's own: the cgroup namespace
+ * (the worker has attached us to the job's cgroup by now), its files, its
+ * cwd, dropping privileges, the job's process; then reaping. */
+_Noreturn void
+ns_init_run(const struct cell_spec *spec, struct cell_fds *f)
+{
+	pid_t job;
+	int r, step;
+
+	/* A cgroup namespace rooted at the job's cgroup hides the host's
+	 * hierarchy (nothing before needed it: /proc reads it per look). */
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		ns_die(f->report_w, CELL_STEP_CGROUP_NS, -errno);
 	if ((r = ns_write_files(spec)) < 0)
 		ns_die(f->report_w, CELL_STEP_FILES, r);
 	if ((r = ns_enter_cwd(spec->cwd)) < 0)
@@ -349,4 +361,13 @@ ns_cell_main(const struct cell_spec *spec, struct cell_fds *f)
 	if ((job = ns_job_clone(spec, f)) < 0)
 		ns_die(f->report_w, CELL_STEP_FORK, job);
 	init_main(job, f->report_w);
+}
+
+/* The cloned child: pid 1 of the new pid namespace, all capabilities in the
+ * new user namespace, all signals blocked (inherited from ns_cell_start). */
+_Noreturn void
+ns_cell_main(const struct cell_spec *spec, struct cell_fds *f)
+{
+	ns_init_setup(spec, f);
+	ns_init_run(spec, f);
 }

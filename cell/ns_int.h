@@ -80,6 +80,7 @@ struct cell_fds {
 	int work_fd;		/* a disk workspace: a detached clone of its
 				 * mount (open_tree), moved onto /work; -1:
 				 * /work is a tmpfs */
+	int job_r; /* a warm cell's job socket (ns_pool.c), or -1 */
 };
 
 /* Fixed-size record the cell writes on report_fd. */
@@ -129,6 +130,17 @@ int ns_fd_above_stdio(int fd);
 int ns_close_all_except(const int *keep, size_t n);
 /* The cloned child: sets the cell up, clones the job, reaps. */
 _Noreturn void ns_cell_main(const struct cell_spec *spec, struct cell_fds *f);
+/* Its two halves: what needs nothing of the job but spec->disk_mb and
+ * spec->network (a warm cell stops after it), and the job's own part. */
+void ns_init_setup(const struct cell_spec *spec, struct cell_fds *f);
+_Noreturn void ns_init_run(const struct cell_spec *spec, struct cell_fds *f);
+
+/* ns_pool.c: a warm cell for this job, if the pool has one that fits
+ * (no network, the same host ids): 0 with *nc filled as ns_cell_start
+ * fills it (and its cgroup, unless CELL_NO_CGROUP), the job started;
+ * -ENOENT (none fits, or it was lost: nothing is left of it) -> the cold
+ * path. Never used twice: the pool forgets it either way. */
+int ns_pool_take(const struct cell_spec *spec, struct ns_cell *nc);
 
 /* ns_job.c (the job's process) */
 pid_t ns_job_clone(const struct cell_spec *spec, const struct cell_fds *f);
@@ -143,6 +155,8 @@ int ns_workspace_tree(const struct cell_spec *spec);
 /* ns_workspace.c (the cell): moves the workspace clone onto
  * NEWROOT/work. 0 or -errno. */
 int ns_mount_workspace(int work_fd);
+/* After ns_build_root, in the cell: /work, /tmp, /dev/shm resized. */
+int ns_resize_scratch(uint64_t size_mb);
 
 /* ns_files.c: spec->files under /work (our cwd); chdir into /work/cwd. */
 int ns_write_files(const struct cell_spec *spec);

@@ -402,3 +402,26 @@ ns_build_root(const struct cell_spec *spec, int work_fd, int *step)
 		return -errno;
 	return 0;
 }
+
+/* A warm cell (ns_pool.c) was built for another size: /work, /tmp and
+ * /dev/shm, still empty, are remounted at the job's (after pivot_root,
+ * as the cell's init; tmpfs takes a new size and inode count on remount,
+ * the flags stay those of the mount). */
+int
+ns_resize_scratch(uint64_t size_mb)
+{
+	static const char *const dirs[] = { "/work", "/tmp", "/dev/shm" };
+	char opts[64];
+	int n;
+
+	n = snprintf(opts, sizeof(opts), "size=%llum,nr_inodes=%llu",
+	    (unsigned long long) size_mb,
+	    (unsigned long long) (size_mb < 4 ? 1024 : size_mb * 256));
+	if (n < 0 || (size_t) n >= sizeof(opts))
+		return -E2BIG;
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+		if (mount(NULL, dirs[i], NULL,
+			MS_REMOUNT | MS_NOSUID | MS_NODEV, opts) < 0)
+			return -errno;
+	return 0;
+}

@@ -19,6 +19,9 @@
 #include "job_status.h"
 #include "strbuf.h"
 
+#define API_THREAD_STACK_BYTES (256 * 1024) /* each request thread's */
+#define API_DB_CACHE_KIB "-256" /* PRAGMA cache_size: 256 KiB a thread */
+
 /* Server-wide settings, read-only after start (shared by all threads). */
 struct api_server {
 	const char *db_path;

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -212,6 +213,11 @@ thread_main(void *arg)
 		log_err("cannot open the database: %s", errmsg);
 		exit(EXIT_FAILURE);	/* before serving: a broken start */
 	}
+	/* One connection a thread: bound each one's page cache (SQLite's
+	 * default is 2 MiB, x 64 threads); the OS page cache holds the file
+	 * anyway. */
+	if ((r = db_exec(db, "PRAGMA cache_size=" API_DB_CACHE_KIB)) < 0)
+		log_warn("cannot bound the connection's cache, ignoring");
 	fr = request_new();
 	for (;;) {
 		struct req rq = { 0 };
@@ -382,6 +388,7 @@ main(int argc, char **argv)
 	enum log_level level = LOG_LEVEL_INFO;
 	bool verbose = false;
 	pthread_t *threads;
+	pthread_attr_t attr;
 	sigset_t set;
 	sqlite3 *db = NULL;
 	char errmsg[256];
@@ -455,6 +462,16 @@ main(int argc, char **argv)
 	set_shares(&server, &cfg);
 
 	/* Check the database once before serving, to fail loudly. */
+	/* One connection a thread, and each one allocates at open a lookaside
+	 * (120 KiB by default) and a bulk page cache (20 pages, ~86 KiB):
+	 * x 64 threads that was most of the idle RSS (issue 17). 8 KiB of
+	 * lookaside, pages one by one (as the worker: supervisor.c). Before
+	 * SQLite initialises, i.e. before the first connection. */
+	if (sqlite3_config(SQLITE_CONFIG_LOOKASIDE, 128, 64) != SQLITE_OK ||
+	    sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *) NULL, 0, 0) !=
+		SQLITE_OK)
+		log_warn(
+		    "cannot size SQLite's per-connection memory, ignoring");
 	if ((r = db_open(arg_db, 0, 0, &db, errmsg, sizeof(errmsg))) < 0) {
 		log_err("cannot open the database: %s", errmsg);
 		return 1;
@@ -478,6 +495,16 @@ main(int argc, char **argv)
 		log_errno(-r, "cannot block signals");
 		return 1;
 	}
+	/* glibc gives each thread that allocates an arena of its own (up to
+	 * 8 x cores), each keeping freed memory: with 64 threads that was
+	 * most of the idle RSS (issue 17). Requests allocate little; two
+	 * arenas are plenty for two cores. */
+	(void) mallopt(M_ARENA_MAX, 2);
+	/* A fixed threshold (glibc raises it after each big free, up to
+	 * 32 MiB, and keeps what it frees in the arena): buffers of a log
+	 * page or a reply over 256 KiB are mapped and given back at free, so
+	 * 8 clients paging a big log leave nothing behind. */
+	(void) mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	if (FCGX_Init() != 0) {
 		log_err("cannot initialise libfcgi");
 		return 1;
@@ -495,11 +522,22 @@ main(int argc, char **argv)
 		log_err("cannot start the waiters' loop: %s", errmsg);
 		return 1;
 	}
+	/* Sized stacks (the default is 8 MiB of address space a thread,
+	 * RLIMIT_STACK): a request needs a few tens of KiB (its largest
+	 * frame is request.c's 16 KiB read buffer, then SQLite's own). */
+	if ((r = pthread_attr_init(&attr)) != 0 ||
+	    (r = pthread_attr_setstacksize(&attr, API_THREAD_STACK_BYTES)) !=
+		0) {
+		log_errno(-r, "cannot size the threads' stacks");
+		return 1;
+	}
 	for (int64_t i = 0; i < arg_threads; i++)
-		if ((r = pthread_create(&threads[i], NULL, thread_main, NULL))) {
+		if ((r = pthread_create(&threads[i], &attr, thread_main,
+			 NULL))) {
 			log_errno(-r, "cannot start a thread");
 			return 1;
 		}
+	(void) pthread_attr_destroy(&attr);
 	log_info("serving on '%s'%s with %lld threads", arg_socket,
 	    socket_activated ? " (from systemd)" : "", (long long) arg_threads);
 	/* The database opened and the socket listens: ready for nginx. */

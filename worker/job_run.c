@@ -591,6 +591,11 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		return;
 	}
 	log_debug("job=%s: started in a %s cell", j->id, ops->name);
+	/* The next job's cell is prepared while this one runs (the job has
+	 * a core of its own, or shares it anyway): with jobs claimed by the
+	 * previous result's commit the worker is never idle in between. */
+	if (ops == &cell_ns_ops)
+		worker_warm_cell(cfg, (uint64_t) j->disk_mb);
 	/* The wall time is the job's, counted from its start: a container
 	 * takes ~1 s to start (bench/README.md), a namespace cell a few ms.
 	 * The first look for a cancel 25 ms in: a cancel before the claim

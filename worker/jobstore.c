@@ -4,6 +4,7 @@
  * section 8: BUSY_SNAPSHOT is not retried by busy_timeout). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "cleanup.h"
 #include "db.h"
+#include "log.h"
 #include "parse.h"
 #include "timefmt.h"
 #include "worker.h"
@@ -21,6 +23,25 @@ rollback(sqlite3 *db, int r)
 {
 	(void) db_exec(db, "ROLLBACK");
 	return r;
+}
+
+/* Which commits must be on disk before anyone is told (issue 17): a
+ * submission (the API answers 201 after its flush) and a result (a
+ * client may read it at once). A claim and a batch of output need not:
+ * in WAL mode a commit at synchronous=NORMAL is written but not flushed,
+ * and the next flushed commit (this job's result) flushes it too, in
+ * order. A power loss in between loses at most the claim and the output
+ * of a job whose result was never stored: the job is queued again (or its
+ * output is the stored part) instead of ending "worker lost". A process
+ * crash loses nothing: the WAL is written either way. One flush fewer per
+ * job, and none per output batch. */
+static void
+flush_commits(sqlite3 *db, bool full)
+{
+	if (db_exec_cached(db,
+		full ? "PRAGMA synchronous=FULL" :
+		       "PRAGMA synchronous=NORMAL") < 0)
+		log_debug("cannot set synchronous, ignoring");
 }
 
 void
@@ -144,16 +165,19 @@ jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
 	struct claimed_job j = { 0 };
 	int r, n;
 
-	if ((r = db_exec_cached(db, "BEGIN IMMEDIATE")) < 0)
-		return r;
-	if ((n = claim_locked(db, worker_pid, &j)) <= 0)
-		return rollback(db, n);
-	if ((r = db_exec_cached(db, "COMMIT")) < 0) {
+	flush_commits(db, false);
+	r = db_exec_cached(db, "BEGIN IMMEDIATE");
+	if (r == 0 && (n = claim_locked(db, worker_pid, &j)) <= 0)
+		r = rollback(db, n);
+	else if (r == 0 && (r = db_exec_cached(db, "COMMIT")) < 0) {
 		claimed_job_release(&j);
-		return rollback(db, r);
-	}
-	*ret = j;
-	return 1;
+		r = rollback(db, r);
+	} else if (r == 0)
+		r = 1;
+	flush_commits(db, true);
+	if (r > 0)
+		*ret = j;
+	return r;
 }
 
 int
@@ -234,15 +258,14 @@ chunks_stored(sqlite3 *db, struct logcap *lc)
 	lc->last_flush_mono_ms = time_mono_ms();
 }
 
-int
-jobstore_flush_logs(sqlite3 *db, const char *job_id, struct logcap *lc)
+/* One transaction storing lc's chunks; 0 or -errno (rolled back). */
+static int
+flush_logs_locked(sqlite3 *db, const char *job_id, struct logcap *lc)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int64_t bytes;
 	int r, rc;
 
-	if (lc->n == 0)
-		return 0;
 	if ((r = db_exec_cached(db, "BEGIN IMMEDIATE")) < 0)
 		return r;
 	if ((r = insert_chunks(db, job_id, lc, &bytes)) < 0)
@@ -259,7 +282,6 @@ jobstore_flush_logs(sqlite3 *db, const char *job_id, struct logcap *lc)
 		return rollback(db, db_errno(rc));
 	if ((r = db_exec_cached(db, "COMMIT")) < 0)
 		return rollback(db, r);
-	chunks_stored(db, lc);
 	return 0;
 }
 
@@ -297,6 +319,21 @@ insert_artifacts(sqlite3 *db, const char *job_id, const struct job_result *res,
 			return db_errno(rc);
 	}
 	return 0;
+}
+
+int
+jobstore_flush_logs(sqlite3 *db, const char *job_id, struct logcap *lc)
+{
+	int r;
+
+	if (lc->n == 0)
+		return 0;
+	flush_commits(db, false);
+	r = flush_logs_locked(db, job_id, lc);
+	flush_commits(db, true);
+	if (r == 0)
+		chunks_stored(db, lc);
+	return r;
 }
 
 int

@@ -85,6 +85,7 @@ static bool docker_up;		/* the daemon answered the last ping */
 static char docker_unpacker[JC_PATH_MAX];	/* "": not found */
 static int64_t arg_drain_grace_ms = -1;
 static bool arg_verbose;
+static bool arg_cold_cells; /* --cold-cells: no warm cells (ns_pool.c) */
 
 /* What the workers run with: the config file, then the flags over it. */
 struct settings {
@@ -124,7 +125,8 @@ usage(FILE *f)
 	    "Usage: jobcell-worker [--config FILE] --db PATH [OPTION]...\n"
 	    "Run queued jobcell jobs in namespace cells or docker containers\n"
 	    "(must start as root).\n\n"
-	    "  --config FILE      the config file (default " CONFIG_DEFAULT_PATH "\n"
+	    "  --config FILE      the config file (default " CONFIG_DEFAULT_PATH
+	    "\n"
 	    "                     if it exists); flags override it; SIGHUP\n"
 	    "                     re-reads it\n"
 	    "  --db PATH          the SQLite database (created by jobcell-admin init)\n"
@@ -137,6 +139,9 @@ usage(FILE *f)
 	    "  --kill-grace-ms N  TERM -> KILL grace on timeout/cancel (default %d)\n"
 	    "  --drain-grace-ms N on SIGTERM, how long running jobs may go on\n"
 	    "                     before they are cancelled (default %d)\n"
+	    "  --cold-cells       build every namespace cell when its job is\n"
+	    "                     claimed (default: each worker keeps one warm\n"
+	    "                     cell prepared)\n"
 	    "  --docker-socket PATH  run \"sandbox\":\"docker\" jobs through the\n"
 	    "                     Docker daemon at PATH (default: no docker)\n"
 	    "  --docker-image REF default image of docker jobs\n"
@@ -469,6 +474,8 @@ spawn(int slot, int bell_fd, const sigset_t *oldmask)
 		.artifacts_max_bytes = (uint64_t) cur.artifacts_max_mb << 20,
 		.artifacts_max_files = (size_t) cur.artifacts_max_files,
 		.artifacts_keep_ms = cur.artifacts_hours * 3600 * 1000,
+		.warm_cells = !arg_cold_cells &&
+		    (run_sandboxes & SANDBOX_NAMESPACE),
 	};
 	pid_t pid = fork();
 
@@ -586,6 +593,7 @@ parse_args(int argc, char **argv, enum log_level *level)
 		{ "kill-grace-ms", required_argument, NULL, 'g' },
 		{ "drain-grace-ms", required_argument, NULL, 'G' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "cold-cells", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -614,6 +622,9 @@ parse_args(int argc, char **argv, enum log_level *level)
 		case 'd': arg_db = optarg; break;
 		case 'b': arg_doorbell = optarg; break;
 		case 'v': *level = LOG_LEVEL_DEBUG; arg_verbose = true; break;
+		case 'C':
+			arg_cold_cells = true;
+			break;
 		case 's':
 			if (parse_i64(optarg, 1, JC_MAX_SLOTS, &arg_slots) < 0)
 				bad = "--slots";

@@ -108,6 +108,26 @@ wait_for_bell(int fd)
 		;
 }
 
+void
+worker_warm_cell(const struct worker_config *cfg, uint64_t disk_mb)
+{
+	static uint64_t last_disk_mb = WORKER_WARM_DISK_MB;
+	struct cell_pool_config pc = {
+		.host_uid = cfg->uid_base + (uid_t) cfg->slot,
+		.host_gid = cfg->uid_base + (gid_t) cfg->slot,
+	};
+	int r;
+
+	if (!cfg->warm_cells || worker_draining || worker_retiring)
+		return;
+	if (disk_mb > 0)
+		last_disk_mb = disk_mb; /* most jobs take the default */
+	pc.disk_mb = last_disk_mb;
+	if ((r = cell_pool_prepare(&pc)) < 0 && r != -EHOSTDOWN)
+		log_warn("slot %d: cannot prepare a warm cell: %s, ignoring",
+		    cfg->slot, strerror(-r));
+}
+
 /* Signals, the parent-death link, the database, the cell host (limited
  * capabilities, cgroups) and the log buffer. 0, or -1 after logging: the
  * worker exits 1. */
@@ -148,20 +168,27 @@ worker_setup(const struct worker_config *cfg, sqlite3 **ret_db,
 		return -1;
 	(void) signal(SIGHUP, SIG_IGN);
 	(void) signal(SIGPIPE, SIG_IGN);
-	if ((r = db_open(cfg->db_path, 0, 0, &db, errmsg, sizeof(errmsg))) < 0) {
-		log_err("slot %d: cannot open the database: %s", cfg->slot, errmsg);
-		return -1;
-	}
 	if ((r = cell_host_limit_worker()) < 0) {
 		log_errno(r, "slot %d: cannot limit the worker's capabilities",
 		    cfg->slot);
-		db = db_close(db);
 		return -1;
 	}
 	if ((r = cell_host_init(&host, NULL, errmsg, sizeof(errmsg))) < 0) {
 		log_errno(r, "slot %d: no usable cgroup hierarchies (memory, pids, "
 		    "cpu)", cfg->slot);
-		db = db_close(db);
+		return -1;
+	}
+	/* Before SQLite: the helper that clones warm cells keeps only this
+	 * small memory (ns_pool.c). */
+	if (cfg->warm_cells && (r = cell_pool_start_helper()) < 0)
+		log_warn("slot %d: no warm cell helper: %s; the worker clones "
+			 "them",
+		    cfg->slot, strerror(-r));
+	if ((r = db_open(cfg->db_path, 0, 0, &db, errmsg, sizeof(errmsg))) <
+	    0) {
+		log_err("slot %d: cannot open the database: %s", cfg->slot,
+		    errmsg);
+		cell_pool_drop();
 		return -1;
 	}
 	if ((r = logcap_init(lc, cfg->output_cap)) < 0) {
@@ -200,6 +227,7 @@ worker_main(const struct worker_config *cfg)
 			 * ran is still queued on the socket). */
 			if (idle_after_job) {
 				idle_after_job = false;
+				worker_warm_cell(cfg, 0);
 				wait_for_bell(cfg->doorbell_fd);
 				continue;
 			}
@@ -211,6 +239,7 @@ worker_main(const struct worker_config *cfg)
 				continue;
 			}
 			if (r == 0) {
+				worker_warm_cell(cfg, 0);
 				wait_for_bell(cfg->doorbell_fd);
 				continue;
 			}
@@ -225,6 +254,8 @@ worker_main(const struct worker_config *cfg)
 		j = next;
 		idle_after_job = !j.id[0] && !worker_draining && !worker_retiring;
 	}
+	/* Reload (retire) and drain alike: nothing of a warm cell stays. */
+	cell_pool_drop();
 	logcap_release(&lc);
 	db = db_close(db);
 	return 0;

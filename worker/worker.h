@@ -31,6 +31,8 @@
 #define WORKER_CANCEL_QUIET_MS	1000
 #define WORKER_CANCEL_POLL_MS	100
 #define WORKER_IDLE_POLL_MS	1000	/* fallback poll when no doorbell rings */
+/* A warm cell's size before any job (config.c's default). */
+#define WORKER_WARM_DISK_MB 256
 #define LOG_FLUSH_MS		50	/* max age of unflushed output */
 #define LOG_FLUSH_QUIET_MS	10	/* once the pipes are empty, flush if the
 					 * last flush is this old (live lag) */
@@ -53,6 +55,7 @@ struct worker_config {
 	uint64_t artifacts_max_bytes; /* [storage] artifacts_max_mb */
 	size_t artifacts_max_files;   /* [storage] artifacts_max_files */
 	int64_t artifacts_keep_ms;    /* [retention] artifacts_hours */
+	bool warm_cells; /* keep a namespace cell prepared (ns_pool.c) */
 };
 
 /* A claimed job, as the worker needs it. */
@@ -259,6 +262,9 @@ int job_store_result(sqlite3 *db, const char *id, struct logcap *lc,
     const struct job_result *res, struct claimed_job *next);
 
 /* worker.c */
+/* With cfg->warm_cells: makes sure a warm namespace cell waits, built for
+ * disk_mb (0: the last size asked for). Failures only cost the cold path. */
+void worker_warm_cell(const struct worker_config *cfg, uint64_t disk_mb);
 /* poll() that lets the worker's signals in only while it waits. */
 int worker_ppoll_ms(struct pollfd *pfd, nfds_t n, int timeout_ms);
 /* The worker process's main loop; returns the exit status. */

@@ -100,10 +100,27 @@ cells_setup_file() {
 	jobcell_admin set-quota --name attacker --max-concurrent 2 >/dev/null
 }
 
-# cell_procs: how many host processes run as one of the stack's cell uids.
+# cell_procs: how many host processes run as one of the stack's cell uids,
+# not counting the warm cells the workers keep prepared between jobs
+# (cell/ns_pool.c): a process named cell-warm whose parent is a
+# jobcell-worker. A job cannot pass for one: its processes are children of
+# its cell's init, never of the worker, and comm can only be set by the
+# process itself.
 cell_procs() {
-	ps -e -o uid= | awk -v lo="$CELLS_UID_BASE" -v hi=$((CELLS_UID_BASE + CELLS_SLOTS)) \
-	    '$1 >= lo && $1 < hi { n++ } END { print n + 0 }'
+	ps -e -o uid=,pid=,ppid=,comm= | awk -v lo="$CELLS_UID_BASE" \
+	    -v hi=$((CELLS_UID_BASE + CELLS_SLOTS)) '
+	    { comm[$2] = $4; uid[$2] = $1; ppid[$2] = $3; pids[NR] = $2 }
+	    END {
+		for (i in pids) {
+			p = pids[i]
+			if (uid[p] < lo || uid[p] >= hi)
+				continue
+			if (comm[p] == "cell-warm" && comm[ppid[p]] == "jobcell-worker")
+				continue
+			n++
+		}
+		print n + 0
+	    }'
 }
 
 _no_cell_procs() {

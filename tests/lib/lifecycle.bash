@@ -84,20 +84,32 @@ health_ok() {
 }
 
 # cell_pids: the host pids of every process running as one of this stack's
-# cell uids (LC_UID_BASE .. +63): cells' inits and jobs.
+# cell uids (LC_UID_BASE .. +63): cells' inits and jobs; not the warm cells
+# that live workers keep prepared (cell/ns_pool.c: named cell-warm, child
+# of a jobcell-worker; a job cannot pass for one, see tests/lib/cells.bash).
 cell_pids() {
-	local f k v lo=$LC_UID_BASE hi=$((LC_UID_BASE + 63)) pid
+	local f k v lo=$LC_UID_BASE hi=$((LC_UID_BASE + 63)) pid name ppid pcomm
 	for f in /proc/[0-9]*/status; do
 		pid=${f#/proc/}
 		pid=${pid%/status}
-		v=""
+		v="" name="" ppid=""
 		{
 			while read -r k v _; do
-				[[ $k == Uid: ]] && break
+				case $k in
+				Name:) name=$v ;;
+				PPid:) ppid=$v ;;
+				Uid:) break ;;
+				esac
 			done <"$f"
 		} 2>/dev/null || continue
 		[[ $v =~ ^[0-9]+$ ]] || continue
-		((v >= lo && v <= hi)) && alive "$pid" && echo "$pid"
+		((v >= lo && v <= hi)) || continue
+		if [[ $name == cell-warm && $ppid =~ ^[0-9]+$ ]]; then
+			pcomm=""
+			read -r pcomm 2>/dev/null <"/proc/$ppid/comm" || true
+			[[ $pcomm == jobcell-worker ]] && continue
+		fi
+		alive "$pid" && echo "$pid"
 	done
 	return 0
 }

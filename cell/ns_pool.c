@@ -1,0 +1,741 @@
+/* ns_pool.c - warm cells for the namespace backend (issue 17): while a
+ * worker is idle (or its job runs) it prepares the next cell, so that a
+ * claimed job pays only for what is its own. Runs in a jobcell-worker
+ * process (single-threaded, root) and, after clone(), as the warm cell's
+ * init. The worker trusts nothing from the cell but the report records
+ * ns_cell.c reads; the cell trusts only the worker's job message.
+ *
+ * How it works
+ *
+ *   worker (cell_pool_prepare)        warm init (pid 1 of new namespaces)
+ *   --------------------------        -----------------------------------
+ *   pipes out, err, report, sync;
+ *   socketpair job; clone(the cold
+ *   path's namespaces)           ->   ns_init_setup: ids, fds, hostname,
+ *   id maps; "g" on sync              lo, root (pool's disk size, no
+ *   (back to the doorbell)            network), /proc, counters; then
+ *                                     blocks in recvmsg(job): no CPU
+ *   a job is claimed (ns_start ->
+ *   ns_pool_take): the job's cgroup
+ *   created, limits written, init
+ *   attached; the job message    ->   reads it (argv, env, cwd, files,
+ *   (+ its stdin fd, SCM_RIGHTS)      disk size); resizes /work, /tmp,
+ *                                     /dev/shm if needed; ns_init_run:
+ *                                     cgroup ns, files, cwd, privileges
+ *                                     dropped, the job, reaping
+ *
+ * From there the cell is the cold path's: the same struct ns_cell, the
+ * same report pipe, try_wait, collect, release. A warm cell is taken once
+ * and forgotten by the pool whatever happens; a job it cannot serve
+ * (network, another slot's ids) takes the cold path. An idle warm cell
+ * has no cgroup: dropping it (cell_pool_drop, or the worker's death via
+ * PDEATHSIG) is one SIGKILL, and its namespaces and mounts go with it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "io.h"
+#include "jc_limits.h"
+#include "cell_int.h"
+#include "log.h"
+#include "ns_int.h"
+#include "privs.h"
+#include "seccomp.h"
+#include "banned.h"
+
+#define POOL_MSG_MAGIC 0x6a63776dU	 /* "jcwm" */
+#define POOL_MSG_MAX (64u * 1024 * 1024) /* argv + env + files */
+#define POOL_MAX_STRINGS 65536u
+#define POOL_MAX_FAILS 3 /* warm cells that died idle: stop trying */
+
+/* The job, as the worker sends it to a warm cell; payload follows:
+ * argv and env strings (NUL-terminated), cwd (if has_cwd), then per file
+ * its path (NUL-terminated), an 8-byte length and its bytes. */
+struct pool_msg {
+	uint32_t magic;
+	uint32_t nargv;
+	uint32_t nenv;
+	uint32_t nfiles;
+	uint64_t disk_mb;
+	uint64_t len;
+	uint32_t has_cwd;
+	uint32_t pad;
+};
+
+struct warm_cell {
+	pid_t pid; /* our child, waiting for its job; -1: none */
+	int out_r, err_r, report_r, job_w;
+	uid_t uid;
+	gid_t gid;
+	uint64_t disk_mb;
+};
+
+static struct warm_cell pool = { .pid = -1,
+	.out_r = -1,
+	.err_r = -1,
+	.report_r = -1,
+	.job_w = -1 };
+static int pool_fails;
+
+/* ---- the warm cell's side ---- */
+
+/* The next NUL-terminated string of p[*off, len); NULL if there is none. */
+static char *
+take_str(char *p, uint64_t len, uint64_t *off)
+{
+	char *s = p + *off, *nul;
+
+	if (*off >= len || !(nul = memchr(s, '\0', len - *off)))
+		return NULL;
+	*off += (uint64_t) (nul - s) + 1;
+	return s;
+}
+
+/* Reads the job message into a spec pointing into *ret_blob (never
+ * freed: the init lives as long as the cell). 0, 1 on EOF (the pool
+ * dropped us), -errno. */
+static int
+read_job(int fd, struct cell_spec *spec, int *ret_stdin)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct pool_msg m;
+	struct iovec iov = { &m, sizeof(m) };
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cm.buf,
+		.msg_controllen = sizeof(cm.buf),
+	};
+	struct cmsghdr *c;
+	char *blob, **argv, **envp;
+	struct cell_file *files = NULL;
+	uint64_t off = 0;
+	ssize_t n;
+
+	*ret_stdin = -1;
+	do
+		n = recvmsg(fd, &mh, MSG_WAITALL | MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return 1;
+	if (n < 0)
+		return -errno;
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(ret_stdin, CMSG_DATA(c), sizeof(int));
+	if ((size_t) n != sizeof(m) || m.magic != POOL_MSG_MAGIC ||
+	    m.len > POOL_MSG_MAX || m.nargv < 1 || m.nargv > POOL_MAX_STRINGS ||
+	    m.nenv > POOL_MAX_STRINGS || m.nfiles > POOL_MAX_STRINGS ||
+	    m.disk_mb < 1 || m.disk_mb > CELL_DISK_MB_MAX)
+		return -EPROTO;
+	blob = malloc((size_t) m.len + 1);
+	argv = calloc((size_t) m.nargv + 1, sizeof(*argv));
+	envp = calloc((size_t) m.nenv + 1, sizeof(*envp));
+	if (m.nfiles)
+		files = calloc(m.nfiles, sizeof(*files));
+	if (!blob || !argv || !envp || (m.nfiles && !files))
+		return -ENOMEM;
+	if (read_full(fd, blob, (size_t) m.len) != (ssize_t) m.len)
+		return -EPROTO;
+	blob[m.len] = '\0';
+	for (uint32_t i = 0; i < m.nargv; i++)
+		if (!(argv[i] = take_str(blob, m.len, &off)))
+			return -EPROTO;
+	for (uint32_t i = 0; i < m.nenv; i++)
+		if (!(envp[i] = take_str(blob, m.len, &off)))
+			return -EPROTO;
+	*spec = (struct cell_spec){ .argv = argv,
+		.envp = envp,
+		.disk_mb = m.disk_mb,
+		.files = files,
+		.nfiles = m.nfiles };
+	if (m.has_cwd && !(spec->cwd = take_str(blob, m.len, &off)))
+		return -EPROTO;
+	for (uint32_t i = 0; i < m.nfiles; i++) {
+		uint64_t flen;
+
+		if (!(files[i].path = take_str(blob, m.len, &off)) ||
+		    m.len - off < sizeof(flen))
+			return -EPROTO;
+		memcpy(&flen, blob + off, sizeof(flen));
+		off += sizeof(flen);
+		if (flen > m.len - off)
+			return -EPROTO;
+		files[i].data = blob + off;
+		files[i].len = (size_t) flen;
+		off += flen;
+	}
+	return off == m.len ? 0 : -EPROTO;
+}
+
+/* The warm cell's init: the cold path's setup, then a wait for the job. */
+static _Noreturn void
+warm_main(const struct cell_spec *tmpl, struct cell_fds *f)
+{
+	struct cell_spec spec;
+	int r, in_fd;
+
+	ns_init_setup(tmpl, f);
+	(void) prctl(PR_SET_NAME, (unsigned long) "cell-warm", 0L, 0L, 0L);
+	if ((r = read_job(f->job_r, &spec, &in_fd)) != 0) {
+		if (r > 0)
+			_exit(0); /* dropped before any job */
+		ns_die(f->report_w, CELL_STEP_SYNC, r);
+	}
+	(void) close(f->job_r);
+	f->job_r = -1;
+	if (in_fd >= 0 && (in_fd = ns_fd_above_stdio(in_fd)) < 0)
+		ns_die(f->report_w, CELL_STEP_STDIO, in_fd);
+	f->stdin_fd = in_fd;
+	if (spec.disk_mb != tmpl->disk_mb &&
+	    (r = ns_resize_scratch(spec.disk_mb)) < 0)
+		ns_die(f->report_w, CELL_STEP_WORK, r);
+	ns_init_run(&spec, f);
+}
+
+/* ---- the worker's side ---- */
+
+static void
+warm_end(struct warm_cell *w)
+{
+	if (w->pid > 0)
+		ns_kill_and_reap(w->pid);
+	w->pid = -1;
+	close_fd(&w->out_r);
+	close_fd(&w->err_r);
+	close_fd(&w->report_r);
+	close_fd(&w->job_w);
+}
+
+/* Why a warm cell ended before its job: its report, for the log. */
+static void
+log_lost(struct warm_cell *w)
+{
+	struct cell_report rec;
+
+	if (read_full(w->report_r, &rec, sizeof(rec)) ==
+		(ssize_t) sizeof(rec) &&
+	    rec.kind == CELL_REPORT_SETUP_FAILED)
+		log_warn("warm cell: could not be built (step %d: %s), using "
+			 "cold cells%s",
+		    (int) rec.step,
+		    strerror(rec.err > 0 && rec.err < 4096 ? rec.err : EIO),
+		    pool_fails + 1 >= POOL_MAX_FAILS ? " from now on" : "");
+	else
+		log_warn("warm cell: ended while idle, ignoring");
+}
+
+/* True while the prepared cell waits; reaps and forgets it otherwise. */
+static bool
+warm_alive(struct warm_cell *w)
+{
+	pid_t r;
+
+	if (w->pid <= 0)
+		return false;
+	r = waitpid(w->pid, NULL, WNOHANG);
+	if (r == 0)
+		return true;
+	if (r == w->pid)
+		w->pid = -1; /* reaped: nothing to kill */
+	log_lost(w);
+	pool_fails++;
+	warm_end(w);
+	return false;
+}
+
+static int
+warm_clone(const struct cell_pool_config *cfg, struct warm_cell *w,
+    unsigned long extra_flags)
+{
+	_cleanup_close_ int out_w = -1, err_w = -1, rep_w = -1, sync_r = -1;
+	_cleanup_close_ int sync_w = -1;
+	int sv[2];
+	struct cell_spec tmpl = {
+		.host_uid = cfg->host_uid,
+		.host_gid = cfg->host_gid,
+		.disk_mb = cfg->disk_mb,
+		.stdin_fd = -1,
+	};
+	struct privs_owner owner;
+	struct cell_fds f;
+	sigset_t all, old;
+	ssize_t n;
+	pid_t pid;
+	int r;
+
+	if ((r = ns_make_pipe(&w->out_r, &out_w, true)) < 0 ||
+	    (r = ns_make_pipe(&w->err_r, &err_w, true)) < 0 ||
+	    (r = ns_make_pipe(&w->report_r, &rep_w, true)) < 0 ||
+	    (r = ns_make_pipe(&sync_r, &sync_w, false)) < 0)
+		return r;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	w->job_w = sv[0];
+	/* As ns_cell_start: every signal blocked in the child, the user
+	 * namespace owned by the slot's uid. */
+	if (sigfillset(&all) < 0 || sigprocmask(SIG_SETMASK, &all, &old) < 0) {
+		(void) close(sv[1]);
+		return -errno;
+	}
+	if ((r = privs_owner_begin(cfg->host_uid, cfg->host_gid, &owner)) < 0) {
+		(void) sigprocmask(SIG_SETMASK, &old, NULL);
+		(void) close(sv[1]);
+		return r;
+	}
+	pid = (pid_t) syscall(SYS_clone,
+	    (unsigned long) (CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS |
+		CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD) |
+		extra_flags,
+	    NULL, NULL, NULL, 0UL);
+	r = pid < 0 ? -errno : 0;
+	if (pid != 0 && privs_owner_end(&owner) < 0)
+		abort(); /* as ns_cell_start: never go on as non-root */
+	if (pid == 0) {
+		f = (struct cell_fds){
+			.out_w = out_w,
+			.err_w = err_w,
+			.report_w = rep_w,
+			.sync_r = sync_r,
+			.stdin_fd = -1,
+			.job_r = sv[1],
+		};
+		(void) close(w->out_r);
+		(void) close(w->err_r);
+		(void) close(w->report_r);
+		(void) close(w->job_w);
+		(void) close(sync_w);
+		warm_main(&tmpl, &f);
+	}
+	(void) close(sv[1]);
+	if (sigprocmask(SIG_SETMASK, &old, NULL) < 0 && r == 0)
+		r = -errno;
+	if (pid < 0)
+		return r;
+	w->pid = pid;
+	if (r < 0)
+		return r;
+	if ((r = privs_write_id_maps(pid, CELL_UID, cfg->host_uid, CELL_GID,
+		 cfg->host_gid)) < 0)
+		return r;
+	if ((n = write(sync_w, "g", 1)) != 1)
+		return n < 0 ? -errno : -EIO;
+	w->uid = cfg->host_uid;
+	w->gid = cfg->host_gid;
+	w->disk_mb = cfg->disk_mb;
+	return 0;
+}
+
+/* ---- the helper (a "zygote") ----
+ *
+ * A cell cloned from the worker shares the worker's pages copy-on-write
+ * for as long as it lives, and a warm cell lives through the worker's
+ * whole next transaction: every page the worker then writes (SQLite's
+ * cache, malloc) was copied, each with a TLB shootdown (perf: the largest
+ * item of the worker's profile). So warm cells are cloned by a helper
+ * forked before the worker opens SQLite: its memory is small and the
+ * worker never forks again for them. CLONE_PARENT makes each cell the
+ * worker's child all the same (waitpid, pidfd, PDEATHSIG as before). */
+
+struct zyg_req {
+	uint32_t uid;
+	uint32_t gid;
+	uint64_t disk_mb;
+};
+
+struct zyg_rep {
+	int32_t err; /* 0, or -errno */
+	int32_t pid; /* the cell (the worker's child), or -1 */
+};
+
+#define ZYG_NFDS 4 /* out_r, err_r, report_r, job_w */
+
+static int zygote_fd = -1; /* the worker's end, SOCK_SEQPACKET */
+static pid_t zygote_pid = -1;
+
+static _Noreturn void
+zygote_main(int fd, pid_t parent)
+{
+	struct zyg_req q;
+	ssize_t n;
+
+	if (prctl(PR_SET_PDEATHSIG, (unsigned long) SIGKILL, 0L, 0L, 0L) < 0 ||
+	    getppid() != parent)
+		_exit(0);
+	(void) prctl(PR_SET_NAME, (unsigned long) "cell-zygote", 0L, 0L, 0L);
+	for (;;) {
+		struct warm_cell w = { .pid = -1,
+			.out_r = -1,
+			.err_r = -1,
+			.report_r = -1,
+			.job_w = -1 };
+		struct cell_pool_config c;
+		struct zyg_rep rep;
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(ZYG_NFDS * sizeof(int))];
+		} cm;
+		struct iovec iov = { &rep, sizeof(rep) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		int r = 0;
+
+		n = recv(fd, &q, sizeof(q), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t) sizeof(q))
+			_exit(0); /* the worker closed its end */
+		c = (struct cell_pool_config){ .host_uid = q.uid,
+			.host_gid = q.gid,
+			.disk_mb = q.disk_mb };
+		if (!ns_cell_filter.insns)
+			r = seccomp_prog_build(EPERM, &ns_cell_filter);
+		if (r == 0)
+			r = warm_clone(&c, &w, CLONE_PARENT);
+		rep = (struct zyg_rep){ .err = r, .pid = w.pid };
+		if (r == 0) {
+			int fds[ZYG_NFDS] = { w.out_r, w.err_r, w.report_r,
+				w.job_w };
+
+			memset(&cm, 0, sizeof(cm));
+			mh.msg_control = cm.buf;
+			mh.msg_controllen = sizeof(cm.buf);
+			cm.h.cmsg_level = SOL_SOCKET;
+			cm.h.cmsg_type = SCM_RIGHTS;
+			cm.h.cmsg_len = CMSG_LEN(sizeof(fds));
+			memcpy(CMSG_DATA(&cm.h), fds, sizeof(fds));
+		} else if (w.pid > 0) {
+			(void) kill(w.pid, SIGKILL); /* the worker reaps */
+		}
+		if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t) sizeof(rep))
+			_exit(0);
+		/* Ours are copies now; the cell is the worker's child. */
+		w.pid = -1;
+		warm_end(&w);
+	}
+}
+
+int
+cell_pool_start_helper(void)
+{
+	int sv[2];
+	pid_t parent = getpid(), pid;
+
+	if (zygote_fd >= 0)
+		return 0;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	if ((pid = fork()) < 0) {
+		int r = -errno;
+
+		(void) close(sv[0]);
+		(void) close(sv[1]);
+		return r;
+	}
+	if (pid == 0) {
+		(void) close(sv[0]);
+		zygote_main(sv[1], parent);
+	}
+	(void) close(sv[1]);
+	zygote_fd = sv[0];
+	zygote_pid = pid;
+	return 0;
+}
+
+static void
+zygote_stop(void)
+{
+	close_fd(&zygote_fd); /* it exits on EOF */
+	if (zygote_pid > 0)
+		ns_kill_and_reap(zygote_pid);
+	zygote_pid = -1;
+}
+
+/* A warm cell from the helper: 0 with *w filled; -EPIPE if the helper is
+ * gone (stopped here: the caller clones itself); another -errno. */
+static int
+zygote_prepare(const struct cell_pool_config *cfg, struct warm_cell *w)
+{
+	struct zyg_req q = { .uid = cfg->host_uid,
+		.gid = cfg->host_gid,
+		.disk_mb = cfg->disk_mb };
+	struct zyg_rep rep;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(ZYG_NFDS * sizeof(int))];
+	} cm;
+	struct iovec iov = { &rep, sizeof(rep) };
+	struct msghdr mh = { .msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cm.buf,
+		.msg_controllen = sizeof(cm.buf) };
+	struct cmsghdr *c;
+	int fds[ZYG_NFDS] = { -1, -1, -1, -1 };
+	ssize_t n;
+
+	do
+		n = send(zygote_fd, &q, sizeof(q), MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t) sizeof(q)) {
+		do
+			n = recvmsg(zygote_fd, &mh, MSG_CMSG_CLOEXEC);
+		while (n < 0 && errno == EINTR);
+	}
+	if (n != (ssize_t) sizeof(rep)) {
+		log_warn("warm cell: the helper is gone, cloning from the "
+			 "worker");
+		zygote_stop();
+		return -EPIPE;
+	}
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(fds)))
+			memcpy(fds, CMSG_DATA(c), sizeof(fds));
+	w->pid = rep.pid > 0 ? (pid_t) rep.pid : -1;
+	w->out_r = fds[0];
+	w->err_r = fds[1];
+	w->report_r = fds[2];
+	w->job_w = fds[3];
+	if (rep.err < 0 || fds[3] < 0) {
+		warm_end(w); /* kills and reaps our child, closes */
+		return rep.err < 0 ? rep.err : -EIO;
+	}
+	w->uid = cfg->host_uid;
+	w->gid = cfg->host_gid;
+	w->disk_mb = cfg->disk_mb;
+	return 0;
+}
+
+int
+cell_pool_prepare(const struct cell_pool_config *cfg)
+{
+	struct warm_cell w = { .pid = -1,
+		.out_r = -1,
+		.err_r = -1,
+		.report_r = -1,
+		.job_w = -1 };
+	int r;
+
+	if (!cfg || cfg->host_uid == 0 || cfg->host_gid == 0 ||
+	    cfg->disk_mb < 1 || cfg->disk_mb > CELL_DISK_MB_MAX)
+		return -EINVAL;
+	if (warm_alive(&pool)) {
+		if (pool.uid == cfg->host_uid && pool.gid == cfg->host_gid)
+			return 0;
+		warm_end(&pool);
+	}
+	if (pool_fails >= POOL_MAX_FAILS)
+		return -EHOSTDOWN;
+	/* The filter the job installs is built once, before any clone. */
+	if (!ns_cell_filter.insns &&
+	    (r = seccomp_prog_build(EPERM, &ns_cell_filter)) < 0)
+		return r;
+	if (zygote_fd >= 0) {
+		if ((r = zygote_prepare(cfg, &w)) == 0) {
+			pool = w;
+			return 0;
+		}
+		if (r != -EPIPE) {
+			pool_fails++;
+			return r;
+		}
+		/* the helper is gone: clone from here from now on */
+	}
+	if ((r = warm_clone(cfg, &w, 0)) < 0) {
+		warm_end(&w);
+		pool_fails++;
+		return r;
+	}
+	pool = w;
+	return 0;
+}
+
+void
+cell_pool_drop(void)
+{
+	warm_end(&pool);
+	zygote_stop();
+}
+
+pid_t
+cell_pool_pid(void)
+{
+	return warm_alive(&pool) ? pool.pid : -1;
+}
+
+/* Adds n bytes of src at *p (the caller sized the buffer). */
+static void
+put(char **p, const void *src, size_t n)
+{
+	memcpy(*p, src, n);
+	*p += n;
+}
+
+/* The job message for spec: a header and a payload (malloc'd). */
+static int
+build_msg(const struct cell_spec *spec, struct pool_msg *ret_m,
+    char **ret_payload)
+{
+	struct pool_msg m = { .magic = POOL_MSG_MAGIC,
+		.disk_mb = spec->disk_mb,
+		.nfiles = (uint32_t) spec->nfiles,
+		.has_cwd = spec->cwd != NULL };
+	uint64_t len = 0;
+	char *buf, *p;
+
+	for (; spec->argv[m.nargv]; m.nargv++)
+		len += strlen(spec->argv[m.nargv]) + 1;
+	for (; spec->envp[m.nenv]; m.nenv++)
+		len += strlen(spec->envp[m.nenv]) + 1;
+	if (spec->cwd)
+		len += strlen(spec->cwd) + 1;
+	for (size_t i = 0; i < spec->nfiles; i++)
+		len += strlen(spec->files[i].path) + 1 + sizeof(uint64_t) +
+		    spec->files[i].len;
+	if (len > POOL_MSG_MAX || m.nargv > POOL_MAX_STRINGS ||
+	    m.nenv > POOL_MAX_STRINGS || spec->nfiles > POOL_MAX_STRINGS)
+		return -E2BIG;
+	m.len = len;
+	if (!(buf = malloc(len ? (size_t) len : 1)))
+		return -ENOMEM;
+	p = buf;
+	for (uint32_t i = 0; i < m.nargv; i++)
+		put(&p, spec->argv[i], strlen(spec->argv[i]) + 1);
+	for (uint32_t i = 0; i < m.nenv; i++)
+		put(&p, spec->envp[i], strlen(spec->envp[i]) + 1);
+	if (spec->cwd)
+		put(&p, spec->cwd, strlen(spec->cwd) + 1);
+	for (size_t i = 0; i < spec->nfiles; i++) {
+		uint64_t flen = spec->files[i].len;
+
+		put(&p, spec->files[i].path, strlen(spec->files[i].path) + 1);
+		put(&p, &flen, sizeof(flen));
+		put(&p, spec->files[i].data, spec->files[i].len);
+	}
+	*ret_m = m;
+	*ret_payload = buf;
+	return 0;
+}
+
+/* Sends the header (with the stdin fd, if any) and the payload; the cell
+ * reads as we write (MSG_NOSIGNAL: a dead cell is -EPIPE, not a signal). */
+static int
+send_job(int fd, const struct cell_spec *spec)
+{
+	_cleanup_free_ char *payload = NULL;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct pool_msg m;
+	struct iovec iov = { &m, sizeof(m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	size_t done = 0;
+	ssize_t n;
+	int r;
+
+	if ((r = build_msg(spec, &m, &payload)) < 0)
+		return r;
+	if (spec->stdin_fd >= 0) {
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		cm.h.cmsg_level = SOL_SOCKET;
+		cm.h.cmsg_type = SCM_RIGHTS;
+		cm.h.cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(&cm.h), &spec->stdin_fd, sizeof(int));
+	}
+	do
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t) sizeof(m))
+		return n < 0 ? -errno : -EIO; /* a stream socket: all or
+						 * nothing below its buffer */
+	while (done < m.len) {
+		n = send(fd, payload + done, (size_t) m.len - done,
+		    MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (size_t) n;
+	}
+	return 0;
+}
+
+static bool
+spec_fits(const struct cell_spec *spec, const struct warm_cell *w)
+{
+	/* A disk workspace is mounted into the cell as it is built
+	 * (ns_workspace.c): a warm cell has a tmpfs /work, so such a job
+	 * takes the cold path. */
+	return spec->argv && spec->argv[0] && spec->envp && !spec->network &&
+	    !spec->workspace &&
+	    spec->host_uid == w->uid && spec->host_gid == w->gid &&
+	    spec->disk_mb >= 1 && spec->disk_mb <= CELL_DISK_MB_MAX &&
+	    (spec->nfiles == 0 || spec->files);
+}
+
+int
+ns_pool_take(const struct cell_spec *spec, struct ns_cell *nc)
+{
+	struct warm_cell w;
+	size_t i;
+	int r;
+
+	if (pool.pid <= 0 || !spec_fits(spec, &pool) || !warm_alive(&pool))
+		return -ENOENT;
+	w = pool; /* used once: the pool forgets it now */
+	pool = (struct warm_cell){ .pid = -1,
+		.out_r = -1,
+		.err_r = -1,
+		.report_r = -1,
+		.job_w = -1 };
+	/* The job's cgroup, with its limits, before anything of the job
+	 * runs: init joins it, then unshares its cgroup namespace there. */
+	if (!(spec->flags & CELL_NO_CGROUP)) {
+		if ((r = cell_cgroup_create(spec, &nc->cg)) < 0)
+			goto fail;
+		nc->have_cg = true;
+		if ((r = cgroup_attach(&nc->cg, w.pid)) < 0)
+			goto fail;
+	}
+	if ((r = send_job(w.job_w, spec)) < 0)
+		goto fail;
+	close_fd(&w.job_w);
+	nc->pid = w.pid;
+	nc->slirp_pid = -1;
+	nc->slirp_exit_fd = -1;
+	nc->stdout_fd = w.out_r;
+	nc->stderr_fd = w.err_r;
+	nc->report_fd = w.report_r;
+	for (i = 0; i + 1 < sizeof(nc->argv0) && spec->argv[0][i]; i++)
+		nc->argv0[i] = (unsigned char) spec->argv[0][i] < 0x20 ||
+			spec->argv[0][i] == 0x7f ?
+		    '?' :
+		    spec->argv[0][i];
+	nc->argv0[i] = '\0';
+	return 0;
+fail:
+	log_warn("job=%s: warm cell unusable: %s, using a cold one", nc->job_id,
+	    strerror(-r));
+	warm_end(&w);
+	if (nc->have_cg)
+		cell_cgroup_destroy(nc->job_id, &nc->cg, false);
+	nc->have_cg = false;
+	return -ENOENT;
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env bats
+# Warm cells (issue 17, cell/ns_pool.c): each worker keeps one namespace
+# cell prepared before its job is claimed. Jobs really run in them, each
+# in its own, never two in one; dropping them (reload, drain) leaves
+# nothing. That they isolate exactly like cold cells is shown by the other
+# 10-cells-* suites, which run with warm cells on (the default).
+
+bats_require_minimum_version 1.5.0
+
+load ../lib/common
+load ../lib/cells
+
+setup_file() {
+	cells_setup_file
+}
+
+teardown_file() {
+	cells_teardown_file
+}
+
+# warm_pids: the pids of the stack's warm cells (cell-warm children of its
+# workers), one a line.
+warm_pids() {
+	local sup w
+	sup=$(cat "$JOBCELL_STACK_DIR/worker.pid")
+	for w in $(cat /proc/"$sup"/task/*/children 2>/dev/null); do
+		for c in $(cat /proc/"$w"/task/*/children 2>/dev/null); do
+			[[ $(cat /proc/"$c"/comm 2>/dev/null) == cell-warm ]] && echo "$c"
+		done
+	done
+	return 0
+}
+
+_two_warm_cells() {
+	[[ $(warm_pids | wc -l) == 2 ]]
+}
+
+_gone() {
+	local p
+	for p in "$@"; do
+		[[ ! -e /proc/$p ]] || return 1
+	done
+}
+
+# all_cell_procs: every process of the stack's cell uids, warm cells too.
+all_cell_procs() {
+	ps -e -o uid= | awk -v lo="$CELLS_UID_BASE" -v hi=$((CELLS_UID_BASE + CELLS_SLOTS)) \
+	    '$1 >= lo && $1 < hi { n++ } END { print n + 0 }'
+}
+
+_no_procs_at_all() {
+	[[ $(all_cell_procs) == 0 ]]
+}
+
+@test "a job runs in the warm cell prepared for it, which is then used up" {
+	local p users=() ns
+	wait_for 20 _two_warm_cells || fail "no warm cells: $(warm_pids)"
+	for p in $(warm_pids); do
+		users+=("$(readlink /proc/"$p"/ns/user)")
+	done
+	hostile_cmd 'readlink /proc/self/ns/user'
+	assert_job .status succeeded
+	ns=$out
+	[[ " ${users[*]} " == *" $ns "* ]] ||
+		fail "the job's user namespace $ns is not a warm cell's (${users[*]})"
+	# The cell that served it is gone; a new one waits in its place.
+	for p in $(warm_pids); do
+		[[ $(readlink /proc/"$p"/ns/user) != "$ns" ]] ||
+			fail "warm cell $p still waits after serving a job"
+	done
+	assert_host_healthy
+}
+
+@test "two jobs never share a cell: each starts empty, alone in its namespaces" {
+	local i
+	for i in 1 2 3 4 5 6; do
+		hostile_cmd 'for f in /tmp/mark /work/mark /dev/shm/mark; do
+	[ -e $f ] && echo "found $f"; done
+n=$(cat /proc/[0-9]*/comm | grep -c "^sleep$")
+touch /tmp/mark /work/mark /dev/shm/mark
+(setsid sleep 300 >/dev/null 2>&1 &)
+echo "fresh sleeps=$n"'
+		assert_job .status succeeded
+		# No file and no process of an earlier job.
+		assert_equal "$out" "fresh sleeps=0"
+	done
+	assert_host_healthy
+}
+
+@test "two jobs at once get two cells" {
+	local a b
+	submit "$(cell_body '{"command":"readlink /proc/self/ns/mnt /proc/self/ns/pid; sleep 2","timeout":20}')"
+	a=$job_id
+	submit "$(cell_body '{"command":"readlink /proc/self/ns/mnt /proc/self/ns/pid; sleep 2","timeout":20}')"
+	b=$job_id
+	wait_job "$a" 60
+	wait_job "$b" 60
+	job_output "$a" stdout "$BATS_TEST_TMPDIR/a"
+	job_output "$b" stdout "$BATS_TEST_TMPDIR/b"
+	run -0 cat "$BATS_TEST_TMPDIR/a"
+	[[ $output == mnt:* ]] || fail "job a printed '$output'"
+	run -1 grep -Fxf "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+	assert_host_healthy
+}
+
+@test "a warm cell takes the job's disk size" {
+	hostile_cmd 'df -m /work /tmp | awk "NR > 1 { print \$2 }"' '{"disk_mb":12,"timeout":20}'
+	assert_job .status succeeded
+	assert_equal "$out" "12
+12"
+	assert_host_healthy
+}
+
+@test "reload and drain drop the warm cells and leave nothing" {
+	local old new sup
+	wait_for 20 _two_warm_cells || fail "no warm cells: $(warm_pids)"
+	old=$(warm_pids)
+	sup=$(cat "$JOBCELL_STACK_DIR/worker.pid")
+	kill -HUP "$sup"
+	# shellcheck disable=SC2086 # a list of pids
+	wait_for 20 _gone $old || fail "warm cells left after a reload: $old"
+	wait_for 20 _two_warm_cells || fail "no warm cells after the reload"
+	new=$(warm_pids)
+	kill -TERM "$sup"
+	# shellcheck disable=SC2086
+	wait_for 20 _gone $new || fail "warm cells left after a drain: $new"
+	wait_for 10 _no_procs_at_all ||
+		fail "$(all_cell_procs) process(es) of the cell uids left"
+	wait_for 5 _no_leftover_cgroups ||
+		fail "cgroups of finished jobs left: $(leftover_cgroups)"
+	"$JOBCELL_SRCDIR/tools/stack" respawn "$JOBCELL_STACK_DIR" worker
+}
