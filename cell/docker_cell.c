@@ -680,6 +680,14 @@ dk_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 	struct docker_create o;
 	int r;
 
+	if (spec->compile_argv) {
+		/* XXX(#14): compile steps in docker cells. The API offers
+		 * only namespace runtimes. */
+		free(dc);
+		(void) snprintf(msg, size, "the cell could not be built: the "
+		    "docker sandbox runs no compile steps");
+		return -ENOTSUP;
+	}
 	if (!dc) {
 		(void) snprintf(msg, size, "the cell could not be built: %s",
 		    strerror(ENOMEM));
@@ -716,7 +724,8 @@ dk_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 	}
 	*ret = (struct cell) { .ops = &cell_docker_ops,
 		.stdout_fd = dc->dk.stdout_fd, .stderr_fd = dc->dk.stderr_fd,
-		.exit_fd = -1, .priv = dc };
+		.exit_fd = -1, .compile_out_fd = -1, .compile_err_fd = -1,
+		.priv = dc };
 	return 0;
 }
 
