@@ -22,6 +22,9 @@ static const struct route routes[] = {
 	{ "POST", "/v1/jobs/{id}/cancel", ROUTE_JOB_CANCEL },
 	{ "GET", "/v1/jobs/{id}/logs", ROUTE_JOB_LOGS },
 	{ "GET", "/v1/jobs/{id}/output", ROUTE_JOB_OUTPUT },
+	{ "GET", "/v1/runtimes", ROUTE_RUNTIMES },
+	{ "GET", "/api/v2/runtimes", ROUTE_PISTON_RUNTIMES },
+	{ "POST", "/api/v2/execute", ROUTE_PISTON_EXECUTE },
 	{ "GET", "/metrics", ROUTE_METRICS },
 };
 
@@ -69,6 +72,8 @@ router_match(const char *method, const char *path, struct route_match *ret)
 		[ROUTE_RUN] = "POST", [ROUTE_JOB_GET] = "GET",
 		[ROUTE_JOB_CANCEL] = "POST", [ROUTE_JOB_LOGS] = "GET",
 		[ROUTE_JOB_OUTPUT] = "GET", [ROUTE_METRICS] = "GET",
+		[ROUTE_RUNTIMES] = "GET", [ROUTE_PISTON_RUNTIMES] = "GET",
+		[ROUTE_PISTON_EXECUTE] = "POST",
 	};
 	char id[ROUTE_ID_MAX + 1];
 	bool path_known = false;
