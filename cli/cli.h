@@ -283,6 +283,11 @@ int cmd_run(struct cli_global *g, int argc, char **argv);
 int job_interrupted(const struct cli_global *g, struct http *h,
     const char *what, const char *id, bool cancel);
 
+/* cmd_runtimes.c */
+int cmd_runtimes(struct cli_global *g, int argc, char **argv);
+/* cmd_submit.c: exec --runtime R FILE [ARGS...] (issue 14) */
+int cmd_exec(struct cli_global *g, int argc, char **argv);
+
 /* cmd_jobs.c */
 int cmd_status(struct cli_global *g, int argc, char **argv);
 int cmd_list(struct cli_global *g, int argc, char **argv);
