@@ -14,9 +14,9 @@ runtimes_usage(FILE *f)
 {
 	fprintf(f, "Usage: jobcell runtimes [--json]\n\n"
 	    "Lists the runtimes the server can run code with now: name, "
-	    "version,\nwhether it compiles, and its aliases. Use a name or "
-	    "alias (or NAME@VERSION)\nwith 'jobcell exec --runtime' or "
-	    "'jobcell submit --runtime'.\n"
+	    "version,\nwhether it compiles, and its aliases. A name or "
+	    "alias (or NAME@VERSION) is\nwhat 'jobcell exec' and 'jobcell "
+	    "submit' take as the runtime.\n"
 	    "  --json        the API's JSON\n"
 	    "  --profile P   use profile P\n"
 	    "  --help        this help\n");
