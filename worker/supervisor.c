@@ -721,9 +721,11 @@ startup(int *ret_bell_fd)
 	}
 	/* Before any worker exists: every container of ours is an orphan. */
 	docker_beat();
+	/* The runtimes before the first heartbeat: the API offers them
+	 * from the moment it sees this supervisor alive. */
+	(void) with_db(do_runtimes, NULL);
 	/* The row workers' claims read, before the first worker. */
 	(void) with_db(do_heartbeat, NULL);
-	(void) with_db(do_runtimes, NULL);
 	if (arg_docker_socket && cell_unpacker_find(docker_unpacker,
 	    sizeof(docker_unpacker)) < 0) {
 		docker_unpacker[0] = '\0';

@@ -14,6 +14,9 @@ load ../lib/common
 setup_file() {
 	stack_start
 	new_consumer alice ALICE_KEY
+	# The worker publishes its runtimes once it has found their versions.
+	JOBCELL_KEY=$ALICE_KEY wait_for 60 runtimes_offered python c ||
+		return 1
 	new_consumer dora DORA_KEY
 	jobcell_admin disable-consumer --name dora >/dev/null
 }

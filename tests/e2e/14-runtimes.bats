@@ -28,6 +28,9 @@ setup_file() {
 	EOF
 	JOBCELL_STACK_CONFIG=$BATS_FILE_TMPDIR/jobcell.conf stack_start
 	new_consumer alice ALICE_KEY
+	# The worker publishes its runtimes once it has found their versions.
+	JOBCELL_KEY=$ALICE_KEY wait_for 60 runtimes_offered python c ||
+		return 1
 }
 
 teardown_file() {
