@@ -100,7 +100,7 @@ struct cell_result {
 	bool compiled;
 	bool compile_failed;
 	bool compile_timed_out;
-	int compile_exit_code;	/* valid unless compile_signal */
+	int compile_exit_code; /* valid unless compile_signal */
 	int compile_signal;
 	int64_t compile_duration_ms;
 };
@@ -116,7 +116,7 @@ struct cell_usage {
 /* ops->flags */
 #define CELL_OPS_IMAGE	(1u << 0)	/* jobs name an image, whose own PATH
 					 * stays (docker) */
-#define CELL_OPS_COMPILE (1u << 1)	/* runs spec->compile_argv (namespace) */
+#define CELL_OPS_COMPILE (1u << 1) /* runs spec->compile_argv (namespace) */
 
 struct cell_ops {
 	const char *name;	/* the jobs' "sandbox" value */

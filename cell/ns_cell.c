@@ -75,7 +75,6 @@
 #include "seccomp.h"
 #include "banned.h"
 
-
 static const char *const cell_step_names[CELL_STEP__MAX] = {
 	[CELL_STEP_SYNC] = "waiting for the worker",
 	[CELL_STEP_SIGNALS] = "resetting signal handlers",
@@ -236,7 +235,7 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 		return r;
 	if (spec->compile_argv &&
 	    ((r = ns_make_pipe(&cout_r, &cout_w, true)) < 0 ||
-	    (r = ns_make_pipe(&cerr_r, &cerr_w, true)) < 0))
+		(r = ns_make_pipe(&cerr_r, &cerr_w, true)) < 0))
 		return r;
 
 	/* The child starts with every signal blocked, so none of the worker's
@@ -268,10 +267,14 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 		abort();	/* a worker that cannot be root again must not
 				 * go on: its supervisor forks a new one */
 	if (pid == 0) {
-		f = (struct cell_fds) {
-			.out_w = out_w, .err_w = err_w, .report_w = rep_w,
-			.sync_r = sync_r, .stdin_fd = spec->stdin_fd,
-			.compile_out_w = cout_w, .compile_err_w = cerr_w,
+		f = (struct cell_fds){
+			.out_w = out_w,
+			.err_w = err_w,
+			.report_w = rep_w,
+			.sync_r = sync_r,
+			.stdin_fd = spec->stdin_fd,
+			.compile_out_w = cout_w,
+			.compile_err_w = cerr_w,
 		};
 		(void) close(out_r);
 		(void) close(err_r);
@@ -465,8 +468,14 @@ ns_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 		    strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	*nc = (struct ns_cell) { .pid = -1, .stdout_fd = -1, .stderr_fd = -1,
-		.compile_out_fd = -1, .compile_err_fd = -1, .report_fd = -1, .slirp_pid = -1, .slirp_exit_fd = -1 };
+	*nc = (struct ns_cell){ .pid = -1,
+		.stdout_fd = -1,
+		.stderr_fd = -1,
+		.compile_out_fd = -1,
+		.compile_err_fd = -1,
+		.report_fd = -1,
+		.slirp_pid = -1,
+		.slirp_exit_fd = -1 };
 	(void) str_copy(nc->job_id, sizeof(nc->job_id), spec->job_id ?
 	    spec->job_id : "");
 	if (!(spec->flags & CELL_NO_CGROUP)) {
@@ -486,9 +495,12 @@ ns_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 		free(nc);
 		return r;
 	}
-	*ret = (struct cell) { .ops = &cell_ns_ops, .stdout_fd = nc->stdout_fd,
-		.stderr_fd = nc->stderr_fd, .compile_out_fd = nc->compile_out_fd,
-		.compile_err_fd = nc->compile_err_fd, .priv = nc };
+	*ret = (struct cell){ .ops = &cell_ns_ops,
+		.stdout_fd = nc->stdout_fd,
+		.stderr_fd = nc->stderr_fd,
+		.compile_out_fd = nc->compile_out_fd,
+		.compile_err_fd = nc->compile_err_fd,
+		.priv = nc };
 	/* Readable once the cell's init has exited: wakes the run loop at
 	 * once (pidfd_open(2), Linux 5.3; always close-on-exec); without
 	 * it the loop looks every few ms. Our unreaped child: the pid

@@ -67,12 +67,12 @@ ns_compile(const struct cell_spec *spec, struct cell_fds *f)
 			continue;
 		}
 		if (left <= 0)
-			left = 100;	/* KILLed: it goes within a moment */
+			left = 100; /* KILLed: it goes within a moment */
 		ts.tv_sec = (time_t) (left / 1000);
 		ts.tv_nsec = (long) (left % 1000) * 1000000;
 		sig = sigtimedwait(&wait_set, NULL, &ts);
 		if (sig == SIGTERM)
-			(void) kill(-1, SIGTERM);	/* timeout or cancel */
+			(void) kill(-1, SIGTERM); /* timeout or cancel */
 	}
 	kill_rest();
 	/* EOF on the compile pipes for the worker: nothing else holds them

@@ -67,9 +67,8 @@ enum cell_step {
 	CELL_STEP_USER_LIMITS,
 	CELL_STEP_COMPILE,
 	CELL_STEP__MAX,
-	CELL_STEP_PRIVS = 100,		/* + enum privs_step */
+	CELL_STEP_PRIVS = 100, /* + enum privs_step */
 };
-
 
 /* The fds the cell keeps from the worker. */
 struct cell_fds {
@@ -84,9 +83,9 @@ struct cell_fds {
 
 /* Fixed-size record the cell writes on report_fd. */
 enum cell_report_kind {
-	CELL_REPORT_SETUP_FAILED = 1,	/* step + err: building the cell failed */
-	CELL_REPORT_EXITED = 2,		/* wstatus: the job's main process ended */
-	CELL_REPORT_COMPILED = 3,	/* wstatus: the compile step ended;
+	CELL_REPORT_SETUP_FAILED = 1, /* step + err: building the cell failed */
+	CELL_REPORT_EXITED = 2,	  /* wstatus: the job's main process ended */
+	CELL_REPORT_COMPILED = 3, /* wstatus: the compile step ended;
 					 * step: 1 if its time was up; err: its
 					 * duration in ms */
 };
@@ -102,7 +101,7 @@ struct ns_cell {
 	pid_t pid;		/* host pid of the cell's init (our child) */
 	int stdout_fd;		/* read ends, O_NONBLOCK | O_CLOEXEC */
 	int stderr_fd;
-	int compile_out_fd;	/* the compile step's stdout, stderr; or -1 */
+	int compile_out_fd; /* the compile step's stdout, stderr; or -1 */
 	int compile_err_fd;
 	int report_fd;		/* read end of the report pipe, O_CLOEXEC */
 	pid_t slirp_pid;	/* network: slirp4netns, our child; else -1 */

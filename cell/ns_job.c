@@ -86,7 +86,10 @@ XX than the workspace; a bounded fd table. */
 static int
 set_rlimits(uint64_t disk_mb, uint64_t data_mb)
 {
-	const struct { int res; rlim_t v; } lims[] = {
+	const struct {
+		int res;
+		rlim_t v;
+	} lims[] = {
 		{ RLIMIT_CORE, 0 },
 		{ RLIMIT_NOFILE, CELL_NOFILE },
 		{ RLIMIT_SIGPENDING, CELL_SIGPENDING },
@@ -94,8 +97,8 @@ set_rlimits(uint64_t disk_mb, uint64_t data_mb)
 		/* A compile step's memory (issue 14): RLIMIT_DATA counts what
 		 * a process writes (brk, private writable maps), not address
 		 * space it only reserves (Go, the JVM), unlike RLIMIT_AS. */
-		{ RLIMIT_DATA, data_mb ? (rlim_t) data_mb * 1024 * 1024 :
-		    RLIM_INFINITY },
+		{ RLIMIT_DATA,
+		    data_mb ? (rlim_t) data_mb * 1024 * 1024 : RLIM_INFINITY },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(lims); i++) {
@@ -119,7 +122,6 @@ struct job_args {
 	uint64_t data_mb;
 };
 static struct job_args job_args;
-
 
 /* The job's first process (or the compile step's), cloned by init;
  * privileges are already gone. */
@@ -158,8 +160,8 @@ job_main(const struct job_args *a)
 	if ((r = seccomp_prog_install(&ns_cell_filter)) < 0)
 		ns_die(f->report_w, CELL_STEP_SECCOMP, r);
 	r = exec_job(a->argv, spec->envp);
-	ns_die(f->report_w, a->argv == spec->argv ? CELL_STEP_EXEC :
-	    CELL_STEP_COMPILE, r);
+	ns_die(f->report_w,
+	    a->argv == spec->argv ? CELL_STEP_EXEC : CELL_STEP_COMPILE, r);
 }
 
 static int
@@ -184,16 +186,23 @@ step_clone(const struct job_args *a)
 pid_t
 ns_job_clone(const struct cell_spec *spec, const struct cell_fds *f)
 {
-	return step_clone(&(struct job_args) { .spec = spec, .f = f,
-	    .argv = spec->argv, .out_w = f->out_w, .err_w = f->err_w,
-	    .in = f->stdin_fd, .data_mb = spec->run_data_mb });
+	return step_clone(&(struct job_args){ .spec = spec,
+	    .f = f,
+	    .argv = spec->argv,
+	    .out_w = f->out_w,
+	    .err_w = f->err_w,
+	    .in = f->stdin_fd,
+	    .data_mb = spec->run_data_mb });
 }
 
 pid_t
 ns_compile_clone(const struct cell_spec *spec, const struct cell_fds *f)
 {
-	return step_clone(&(struct job_args) { .spec = spec, .f = f,
-	    .argv = spec->compile_argv, .out_w = f->compile_out_w,
-	    .err_w = f->compile_err_w, .in = -1,
+	return step_clone(&(struct job_args){ .spec = spec,
+	    .f = f,
+	    .argv = spec->compile_argv,
+	    .out_w = f->compile_out_w,
+	    .err_w = f->compile_err_w,
+	    .in = -1,
 	    .data_mb = spec->compile_memory_mb });
 }

@@ -12,7 +12,8 @@
 static void
 runtimes_usage(FILE *f)
 {
-	fprintf(f, "Usage: jobcell runtimes [--json]\n\n"
+	fprintf(f,
+	    "Usage: jobcell runtimes [--json]\n\n"
 	    "Lists the runtimes the server can run code with now: name, "
 	    "version,\nwhether it compiles, and its aliases. A name or "
 	    "alias (or NAME@VERSION) is\nwhat 'jobcell exec' and 'jobcell "
@@ -58,7 +59,8 @@ cmd_runtimes(struct cli_global *g, int argc, char **argv)
 	}
 	list = jr_obj_get(doc, jr_root(doc), "runtimes");
 	if (list < 0 || jr_type(doc, list) != JR_ARRAY) {
-		cli_err("runtimes", "the server's reply has no 'runtimes' list");
+		cli_err("runtimes",
+		    "the server's reply has no 'runtimes' list");
 		goto out;
 	}
 	printf("%-12s  %-12s  %-8s  %s\n", "NAME", "VERSION", "COMPILED",
@@ -70,15 +72,16 @@ cmd_runtimes(struct cli_global *g, int argc, char **argv)
 		cli_json_str(doc, rt, "name", name, sizeof(name), "?");
 		cli_json_str(doc, rt, "version", version, sizeof(version), "?");
 		cli_put_safe(stdout, name);
-		printf("%*s  ", strlen(name) < 12 ? (int) (12 - strlen(name)) :
-		    0, "");
+		printf("%*s  ",
+		    strlen(name) < 12 ? (int) (12 - strlen(name)) : 0, "");
 		cli_put_safe(stdout, version);
-		printf("%*s  %-8s  ", strlen(version) < 12 ?
-		    (int) (12 - strlen(version)) : 0, "",
+		printf("%*s  %-8s  ",
+		    strlen(version) < 12 ? (int) (12 - strlen(version)) : 0, "",
 		    cli_json_bool(doc, rt, "compiled") ? "yes" : "no");
 		al = jr_obj_get(doc, rt, "aliases");
 		for (int k = 0; al >= 0 && jr_type(doc, al) == JR_ARRAY &&
-		    k < jr_len(doc, al); k++) {
+		     k < jr_len(doc, al);
+		     k++) {
 			int a = jr_child(doc, al, k);
 
 			if (jr_type(doc, a) != JR_STRING ||

@@ -24,11 +24,31 @@
 				 * worker's TERM -> KILL grace and more */
 
 enum {
-	OPT_COMMAND = 0x2000, OPT_COMMAND_FILE, OPT_STDIN, OPT_ARGV,
-	OPT_WAIT, OPT_FOLLOW, OPT_TIMEOUT, OPT_ENV, OPT_NAME, OPT_STDIN_FILE, OPT_INPUT,
-	OPT_MEMORY, OPT_MEMORY_MB, OPT_CPUS, OPT_PIDS, OPT_DISK, OPT_DISK_MB,
-	OPT_NETWORK, OPT_SANDBOX, OPT_FILE, OPT_CWD, OPT_IMAGE,
-	OPT_CANCEL_ON_INT, OPT_RUNTIME, OPT_CODE_FILE,
+	OPT_COMMAND = 0x2000,
+	OPT_COMMAND_FILE,
+	OPT_STDIN,
+	OPT_ARGV,
+	OPT_WAIT,
+	OPT_FOLLOW,
+	OPT_TIMEOUT,
+	OPT_ENV,
+	OPT_NAME,
+	OPT_STDIN_FILE,
+	OPT_INPUT,
+	OPT_MEMORY,
+	OPT_MEMORY_MB,
+	OPT_CPUS,
+	OPT_PIDS,
+	OPT_DISK,
+	OPT_DISK_MB,
+	OPT_NETWORK,
+	OPT_SANDBOX,
+	OPT_FILE,
+	OPT_CWD,
+	OPT_IMAGE,
+	OPT_CANCEL_ON_INT,
+	OPT_RUNTIME,
+	OPT_CODE_FILE,
 };
 
 static const char *arg_command;
@@ -54,7 +74,7 @@ static size_t arg_n_files;
 /* Code jobs (issue 14): --runtime R with --code-file F, or exec's FILE. */
 static const char *arg_runtime;
 static const char *arg_code_file;
-static bool arg_exec;		/* jobcell exec: FILE [ARGS...] operands */
+static bool arg_exec; /* jobcell exec: FILE [ARGS...] operands */
 
 static void
 submit_usage(FILE *f, const char *cmd)
@@ -62,7 +82,8 @@ submit_usage(FILE *f, const char *cmd)
 	bool is_submit = strcmp(cmd, "submit") == 0;
 
 	if (strcmp(cmd, "exec") == 0) {
-		fprintf(f, "Usage: jobcell exec --runtime R [OPTION]... FILE "
+		fprintf(f,
+		    "Usage: jobcell exec --runtime R [OPTION]... FILE "
 		    "[ARG]...\n\n"
 		    "Runs the source FILE with runtime R (a name, alias or "
 		    "NAME@VERSION from\n'jobcell runtimes'): compiled first "
@@ -73,7 +94,8 @@ submit_usage(FILE *f, const char *cmd)
 		    "compile failed). Options as for 'jobcell run'.\n");
 		return;
 	}
-	fprintf(f, "Usage: jobcell %s (--command STR | --command-file FILE | "
+	fprintf(f,
+	    "Usage: jobcell %s (--command STR | --command-file FILE | "
 	    "--stdin | --argv -- ARG... |\n"
 	    "           --runtime R --code-file FILE)\n"
 	    "           [--name N] [--timeout S] [--env K=V]... "
@@ -100,7 +122,8 @@ submit_usage(FILE *f, const char *cmd)
 		    "(124 timed out, 125 the cell could not be built, 130 "
 		    "interrupted). --json\nprints the output records as NDJSON "
 		    "instead.\n");
-	fprintf(f, "  --command STR       run STR with /bin/sh -c\n"
+	fprintf(f,
+	    "  --command STR       run STR with /bin/sh -c\n"
 	    "  --command-file FILE the shell script in FILE\n"
 	    "  --stdin             the shell script on standard input\n"
 	    "  --argv -- ARG...    run ARG... directly (no shell)\n"
@@ -216,7 +239,8 @@ code_check(const char *cmd, int argc, char **argv)
 			return cli_usage_err(cmd, "missing the source FILE");
 		if (arg_code_file || arg_command || arg_command_file ||
 		    arg_stdin_script || arg_argv)
-			return cli_usage_err(cmd, "give the source as FILE, "
+			return cli_usage_err(cmd,
+			    "give the source as FILE, "
 			    "without --code-file, --command or --argv");
 		arg_code_file = argv[optind++];
 		if (argc - optind > JC_MAX_ARGV - 64)
@@ -225,7 +249,8 @@ code_check(const char *cmd, int argc, char **argv)
 		return -1;
 	}
 	if (!!arg_runtime != !!arg_code_file)
-		return cli_usage_err(cmd, "--runtime and --code-file go "
+		return cli_usage_err(cmd,
+		    "--runtime and --code-file go "
 		    "together");
 	return -1;
 }
@@ -241,7 +266,8 @@ submit_check(const char *cmd, int argc, char **argv)
 	sources = !!arg_command + !!arg_command_file + arg_stdin_script +
 	    arg_argv + !!arg_code_file;
 	if (sources != 1)
-		return cli_usage_err(cmd, "give exactly one of --command, "
+		return cli_usage_err(cmd,
+		    "give exactly one of --command, "
 		    "--command-file, --stdin, --argv, --code-file");
 	if (arg_argv && optind >= argc)
 		return cli_usage_err(cmd, "--argv needs the program after "
@@ -314,7 +340,7 @@ submit_opts(struct cli_global *g, const char *cmd, int argc, char **argv)
 	/* "+": exec's operands end the options (its ARGS are the
 	 * program's, dashes and all). */
 	while ((c = getopt_long(argc, argv, arg_exec ? "+h" : "h", longopts,
-	    NULL)) != -1) {
+		    NULL)) != -1) {
 		if (cli_common_opt(g, c, optarg))
 			continue;
 		switch (c) {
@@ -413,7 +439,8 @@ submit_opts(struct cli_global *g, const char *cmd, int argc, char **argv)
 			break;
 		case OPT_CODE_FILE:
 			if (arg_exec)
-				return cli_usage_err(cmd, "give the source as "
+				return cli_usage_err(cmd,
+				    "give the source as "
 				    "FILE, not --code-file");
 			arg_code_file = optarg;
 			break;
@@ -507,11 +534,12 @@ add_code(const char *cmd, struct jw *w, char **args, int nargs)
 	size_t len = 0;
 
 	if (read_input(cmd, "source file", arg_code_file, JC_MAX_CODE_BYTES,
-	    &code, &len) < 0)
+		&code, &len) < 0)
 		return -EINVAL;
 	if (!utf8_valid(code, len) || memchr(code, '\0', len))
 		return cli_err(cmd, "'%s' is not UTF-8 text without NUL bytes",
-		    arg_code_file), -EINVAL;
+			   arg_code_file),
+		       -EINVAL;
 	jw_kv_str(w, "runtime", arg_runtime);
 	jw_key(w, "code");
 	jw_strn(w, code, len);

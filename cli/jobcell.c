@@ -18,7 +18,8 @@ static const struct command commands[] = {
 	{ "me", cmd_me, "show the caller's limits and usage" },
 	{ "submit", cmd_submit, "submit a job" },
 	{ "run", cmd_run, "submit, follow the output, exit with its code" },
-	{ "exec", cmd_exec, "run a source file with a runtime, exit with its "
+	{ "exec", cmd_exec,
+	    "run a source file with a runtime, exit with its "
 	    "code" },
 	{ "runtimes", cmd_runtimes, "list the runtimes code can run with" },
 	{ "status", cmd_status, "show a job" },

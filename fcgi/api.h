@@ -68,7 +68,7 @@ enum route_id {
 	ROUTE_RUNTIMES,
 	ROUTE_PISTON_RUNTIMES,
 	ROUTE_PISTON_EXECUTE,
-	ROUTE_METRICS,		/* last: metrics.c counts after it */
+	ROUTE_METRICS, /* last: metrics.c counts after it */
 };
 #define ROUTE_ID_MAX 64	/* longest path segment we capture */
 struct route_match {
@@ -118,17 +118,17 @@ struct job_request {
 	char image[JC_MAX_IMAGE_BYTES + 1];	/* docker: "" = the worker's
 						 * default image */
 	/* A code job (issue 14): parsed by job_request_parse_code ... */
-	char runtime[96];		/* as asked; "": not a code job */
-	char *code;			/* moved into files by ..._apply_runtime */
+	char runtime[96]; /* as asked; "": not a code job */
+	char *code;	  /* moved into files by ..._apply_runtime */
 	size_t code_len;
 	char **args;
 	size_t nargs;
-	int64_t compile_timeout_s;	/* 0: the runtime's */
-	int64_t compile_memory_mb;	/* 0: the runtime's (then set) */
+	int64_t compile_timeout_s; /* 0: the runtime's */
+	int64_t compile_memory_mb; /* 0: the runtime's (then set) */
 	/* ... and made argv, files and compile by job_request_apply_runtime */
 	char runtime_name[32];
 	char runtime_version[64];
-	char **compile_argv;		/* NULL: no compile step */
+	char **compile_argv; /* NULL: no compile step */
 	size_t compile_argc;
 	int64_t compile_timeout_ms;
 };
@@ -137,8 +137,8 @@ struct runtime_info {
 	char name[32];
 	char version[64];
 	char file[64];
-	char *compile;			/* JSON argv, or NULL */
-	char *run;			/* JSON argv */
+	char *compile; /* JSON argv, or NULL */
+	char *run;     /* JSON argv */
 	int64_t compile_timeout_ms, compile_memory_mb;
 };
 int job_request_parse(const char *body, size_t len,
@@ -212,20 +212,22 @@ int jobs_cancel(struct req *rq, const char *id, struct api_err *err);
 /* POST /v1/run: submit, wait for the end (bounded), job + capped output. */
 int jobs_run(struct req *rq, struct api_err *err);
 /* Writes the job object for a row of JOB_COLUMNS. */
-#define JOB_COLUMNS "id, name, status, exit_code, signal, timed_out, " \
+#define JOB_COLUMNS \
+	"id, name, status, exit_code, signal, timed_out, " \
 	"oom_killed, error, created_at, started_at, finished_at, sandbox, " \
 	"timeout_ms, memory_mb, cpus, pids, disk_mb, cpu_ms, max_rss_kb, " \
 	"log_bytes, log_truncated, " JOB_CODE_COLUMNS
 /* A code job's columns (issue 14), at JOB_CODE_COLUMNS_AT of JOB_COLUMNS. */
-#define JOB_CODE_COLUMNS "runtime, runtime_version, compile_exit_code, " \
+#define JOB_CODE_COLUMNS \
+	"runtime, runtime_version, compile_exit_code, " \
 	"compile_signal, compile_timed_out, compile_duration_ms"
 #define JOB_CODE_COLUMNS_AT 21
 /* "runtime" and "compile" of a code job from JOB_CODE_COLUMNS at col. */
 void job_write_code_fields(struct jw *w, sqlite3_stmt *st, int col);
 /* Stores a validated request (resolving its runtime first): as
  * job_submit, 0 or 1 with ret_id, else err. jr stays the caller's. */
-int jobs_store_request(struct req *rq, struct job_request *jr,
-    const char *idem, struct api_err *err, char ret_id[JC_ID_LEN + 1]);
+int jobs_store_request(struct req *rq, struct job_request *jr, const char *idem,
+    struct api_err *err, char ret_id[JC_ID_LEN + 1]);
 /* Writes ,"<name>":"<output>","<name>_truncated":bool of a job's stream
  * into the sink's open object (1 MiB at most). */
 struct sink;

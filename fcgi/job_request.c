@@ -12,10 +12,28 @@
 #include "banned.h"
 
 static const char *const allowed_keys[] = {
-	"name", "command", "argv", "code", "runtime", "stdin", "env", "files",
-	"cwd", "timeout", "memory_mb", "cpus", "pids", "disk_mb", "network",
-	"sandbox", "image", "artifacts", "args", "compile_timeout",
-	"compile_memory_mb", NULL,
+	"name",
+	"command",
+	"argv",
+	"code",
+	"runtime",
+	"stdin",
+	"env",
+	"files",
+	"cwd",
+	"timeout",
+	"memory_mb",
+	"cpus",
+	"pids",
+	"disk_mb",
+	"network",
+	"sandbox",
+	"image",
+	"artifacts",
+	"args",
+	"compile_timeout",
+	"compile_memory_mb",
+	NULL,
 };
 
 /* Names the cell sets itself; a job may not override them. */
@@ -119,7 +137,11 @@ env_name_ok(const char *s)
  * "args" its program's arguments, "compile_*" its compile step's limits.
  * What the runtime makes of them is job_request_apply_runtime's. */
 static const char *const code_only[] = {
-	"runtime", "args", "compile_timeout", "compile_memory_mb", NULL,
+	"runtime",
+	"args",
+	"compile_timeout",
+	"compile_memory_mb",
+	NULL,
 };
 
 void
@@ -138,16 +160,16 @@ job_request_release_code(struct job_request *jr)
 }
 
 static int
-get_positive(const struct jr_doc *doc, int obj, const char *field,
-    int64_t max, int64_t *ret, struct api_err *err)
+get_positive(const struct jr_doc *doc, int obj, const char *field, int64_t max,
+    int64_t *ret, struct api_err *err)
 {
 	int tok = jr_obj_get(doc, obj, field);
 	int64_t v;
 
 	if (tok == -ENOENT)
 		return 0;
-	if (tok < 0 || jr_type(doc, tok) != JR_NUMBER || jr_i64(doc, tok, &v) < 0 ||
-	    v < 1 || v > max)
+	if (tok < 0 || jr_type(doc, tok) != JR_NUMBER ||
+	    jr_i64(doc, tok, &v) < 0 || v < 1 || v > max)
 		return api_err_set(err, 400, "invalid_request",
 		    "field '%s' must be a whole number from 1 to %lld", field,
 		    (long long) max);
@@ -174,31 +196,34 @@ job_request_parse_code(const struct jr_doc *doc, int root,
 	    len == 0)
 		return api_err_set(err, 400, "invalid_request",
 		    "field 'runtime' must be a runtime name, alias or "
-		    "name@version of 1 to %zu bytes", sizeof(jr->runtime) - 1);
+		    "name@version of 1 to %zu bytes",
+		    sizeof(jr->runtime) - 1);
 	if ((r = get_string(doc, code, "code", JC_MAX_CODE_BYTES, &jr->code,
-	    &jr->code_len, err)) < 0)
+		 &jr->code_len, err)) < 0)
 		return r;
 	if (args >= 0) {
 		if (jr_type(doc, args) != JR_ARRAY ||
 		    jr_len(doc, args) > JC_MAX_ARGV - 64)
 			return api_err_set(err, 400, "invalid_request",
 			    "field 'args' must be an array of at most %d "
-			    "strings", JC_MAX_ARGV - 64);
+			    "strings",
+			    JC_MAX_ARGV - 64);
 		jr->args = calloc((size_t) jr_len(doc, args) + 1,
 		    sizeof(char *));
 		if (!jr->args)
 			return api_err_internal(err, -ENOMEM);
 		for (int i = 0; i < jr_len(doc, args); i++) {
 			if ((r = get_string(doc, jr_child(doc, args, i), "args",
-			    JC_MAX_ARG_BYTES, &jr->args[i], &len, err)) < 0)
+				 JC_MAX_ARG_BYTES, &jr->args[i], &len, err)) <
+			    0)
 				return r;
 			jr->nargs++;
 		}
 	}
 	if ((r = get_positive(doc, root, "compile_timeout", 3600,
-	    &jr->compile_timeout_s, err)) < 0 ||
+		 &jr->compile_timeout_s, err)) < 0 ||
 	    (r = get_positive(doc, root, "compile_memory_mb", 1048576,
-	    &jr->compile_memory_mb, err)) < 0)
+		 &jr->compile_memory_mb, err)) < 0)
 		return r;
 	return 0;
 }
@@ -230,7 +255,7 @@ argv_from_json(const char *json, const char *path, char *const *extra,
 			if (!(v[n] = strdup(path)))
 				goto out;
 		} else if ((r = jr_str_dup(doc, el, JC_MAX_ARG_BYTES, &v[n],
-		    NULL)) < 0)
+				NULL)) < 0)
 			goto out;
 		n++;
 		r = -ENOMEM;
@@ -263,7 +288,8 @@ job_request_apply_runtime(struct job_request *jr, const struct runtime_info *rt,
 		    path_above(rt->file, jr->files[i].path))
 			return api_err_set(err, 400, "invalid_request",
 			    "field 'files' names '%s', the file runtime '%s' "
-			    "writes 'code' to", rt->file, rt->name);
+			    "writes 'code' to",
+			    rt->file, rt->name);
 	if ((size_t) snprintf(path, sizeof(path), "/work/%s", rt->file) >=
 	    sizeof(path))
 		return api_err_internal(err, -E2BIG);
@@ -277,11 +303,14 @@ job_request_apply_runtime(struct job_request *jr, const struct runtime_info *rt,
 	files[jr->nfiles].len = jr->code_len;
 	jr->nfiles++;
 	if ((r = argv_from_json(rt->run, path, jr->args, jr->nargs, &jr->argv,
-	    &jr->argc)) < 0 || (rt->compile && (r = argv_from_json(rt->compile,
-	    path, NULL, 0, &jr->compile_argv, &jr->compile_argc)) < 0))
+		 &jr->argc)) < 0 ||
+	    (rt->compile &&
+		(r = argv_from_json(rt->compile, path, NULL, 0,
+		     &jr->compile_argv, &jr->compile_argc)) < 0))
 		return api_err_internal(err, r);
 	jr->compile_timeout_ms = jr->compile_timeout_s ?
-	    jr->compile_timeout_s * 1000 : rt->compile_timeout_ms;
+	    jr->compile_timeout_s * 1000 :
+	    rt->compile_timeout_ms;
 	if (!jr->compile_memory_mb)
 		jr->compile_memory_mb = rt->compile_memory_mb;
 	(void) str_copy(jr->runtime_name, sizeof(jr->runtime_name), rt->name);
@@ -302,8 +331,8 @@ parse_argv(const struct jr_doc *doc, int root, struct job_request *jr,
 		if (cmd >= 0 || argv >= 0)
 			return api_err_set(err, 400, "invalid_request",
 			    "give exactly one of 'command', 'argv' and 'code', "
-			    "not '%s' with 'code'", cmd >= 0 ? "command" :
-			    "argv");
+			    "not '%s' with 'code'",
+			    cmd >= 0 ? "command" : "argv");
 		return job_request_parse_code(doc, root, jr, err);
 	}
 	for (size_t i = 0; code_only[i]; i++)

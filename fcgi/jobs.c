@@ -151,7 +151,7 @@ job_write_code_fields(struct jw *w, sqlite3_stmt *st, int col)
 	kv_text_or_null(w, "version", st, col + 1);
 	jw_obj_close(w);
 	if (sqlite3_column_type(st, col + 5) == SQLITE_NULL)
-		return;		/* no compile step ran (yet) */
+		return; /* no compile step ran (yet) */
 	jw_key(w, "compile");
 	jw_obj_open(w);
 	kv_int_or_null(w, "exit_code", st, col + 2);
@@ -391,13 +391,16 @@ insert_runtime(sqlite3 *db, const char *id, const struct job_request *jr)
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prepare_cached(db, "UPDATE jobs SET runtime = ?2, "
-	    "runtime_version = ?3 WHERE id = ?1", &st)) < 0)
+	if ((r = db_prepare_cached(db,
+		 "UPDATE jobs SET runtime = ?2, "
+		 "runtime_version = ?3 WHERE id = ?1",
+		 &st)) < 0)
 		return r;
 	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 2, jr->runtime_name, -1, SQLITE_TRANSIENT) !=
-	    SQLITE_OK || sqlite3_bind_text(st, 3, jr->runtime_version, -1,
-	    SQLITE_TRANSIENT) != SQLITE_OK)
+		SQLITE_OK ||
+	    sqlite3_bind_text(st, 3, jr->runtime_version, -1,
+		SQLITE_TRANSIENT) != SQLITE_OK)
 		return -EIO;
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		return db_errno(rc);
@@ -460,7 +463,7 @@ store_one(sqlite3 *db, struct submission *s, int64_t now)
 	if ((r = quota_check(db, s->consumer_id, now, s->err)) != 0)
 		return r < 0 ? r : -EINVAL;
 	if ((r = insert_job(db, s->consumer_id, s->id, s->jr, s->spec, s->idem,
-	    now)) < 0)
+		 now)) < 0)
 		return r;
 	return s->jr->runtime_name[0] ? insert_runtime(db, s->id, s->jr) : 0;
 }
@@ -580,12 +583,15 @@ jobs_store_request(struct req *rq, struct job_request *jr, const char *idem,
 	if ((r = job_request_spec_json(jr, &spec)) < 0 ||
 	    (r = id_generate(id)) < 0)
 		return api_err_internal(err, r);
-	sub = (struct submission) { .consumer_id = rq->consumer_id, .jr = jr,
-		.spec = &spec, .idem = idem, .err = err };
+	sub = (struct submission){ .consumer_id = rq->consumer_id,
+		.jr = jr,
+		.spec = &spec,
+		.idem = idem,
+		.err = err };
 	memcpy(sub.id, id, sizeof(id));
 	r = submission_store(&sub);
 	if (r == -EINVAL)
-		return r;	/* refused: err says why */
+		return r; /* refused: err says why */
 	if (r < 0) {
 		log_errno(r, "consumer=%lld: cannot store a job",
 		    (long long) rq->consumer_id);
@@ -768,7 +774,7 @@ jobs_run_reply(sqlite3 *db, FCGX_Request *fr, int64_t consumer_id,
 		st = NULL;
 		if (compiled &&
 		    ((r = run_output(db, id, 3, "compile_stdout", &k)) < 0 ||
-		    (r = run_output(db, id, 4, "compile_stderr", &k)) < 0))
+			(r = run_output(db, id, 4, "compile_stderr", &k)) < 0))
 			goto commit;
 		if ((r = run_output(db, id, 1, "stdout", &k)) >= 0 &&
 		    (r = run_output(db, id, 2, "stderr", &k)) >= 0 &&

@@ -139,7 +139,9 @@ logs_page(struct req *rq, const char *id, struct api_err *err)
 /* The stored stream numbers (sql/schema.sql): the compile step's output
  * is kept apart from the program's (issue 14). */
 static const char *const stream_names[] = {
-	[1] = "stdout", [2] = "stderr", [3] = "compile_stdout",
+	[1] = "stdout",
+	[2] = "stderr",
+	[3] = "compile_stdout",
 	[4] = "compile_stderr",
 };
 

@@ -254,7 +254,8 @@ finisher_main(void *arg)
 		if (!finish_head)
 			finish_tail = NULL;
 		(void) pthread_mutex_unlock(&park_lock);
-		r = p->piston ? piston_reply(db, p->fr, p->consumer_id, p->id) :
+		r = p->piston ?
+		    piston_reply(db, p->fr, p->consumer_id, p->id) :
 		    jobs_run_reply(db, p->fr, p->consumer_id, p->id, p->found);
 		if (r < 0 && r != -EPIPE)
 			(void) log_errno(r, "job=%s: the run reply was cut",

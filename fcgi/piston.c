@@ -20,18 +20,41 @@
 #include "wspath.h"
 #include "banned.h"
 
-#define PISTON_OUTPUT_CAP (1024u * 1024)	/* per stream in a reply */
+#define PISTON_OUTPUT_CAP (1024u * 1024) /* per stream in a reply */
 #define PISTON_FILES_MAX 64
 
 static const char *const signal_names[] = {
-	[1] = "SIGHUP", [2] = "SIGINT", [3] = "SIGQUIT", [4] = "SIGILL",
-	[5] = "SIGTRAP", [6] = "SIGABRT", [7] = "SIGBUS", [8] = "SIGFPE",
-	[9] = "SIGKILL", [10] = "SIGUSR1", [11] = "SIGSEGV", [12] = "SIGUSR2",
-	[13] = "SIGPIPE", [14] = "SIGALRM", [15] = "SIGTERM", [16] = "SIGSTKFLT",
-	[17] = "SIGCHLD", [18] = "SIGCONT", [19] = "SIGSTOP", [20] = "SIGTSTP",
-	[21] = "SIGTTIN", [22] = "SIGTTOU", [23] = "SIGURG", [24] = "SIGXCPU",
-	[25] = "SIGXFSZ", [26] = "SIGVTALRM", [27] = "SIGPROF",
-	[28] = "SIGWINCH", [29] = "SIGIO", [30] = "SIGPWR", [31] = "SIGSYS",
+	[1] = "SIGHUP",
+	[2] = "SIGINT",
+	[3] = "SIGQUIT",
+	[4] = "SIGILL",
+	[5] = "SIGTRAP",
+	[6] = "SIGABRT",
+	[7] = "SIGBUS",
+	[8] = "SIGFPE",
+	[9] = "SIGKILL",
+	[10] = "SIGUSR1",
+	[11] = "SIGSEGV",
+	[12] = "SIGUSR2",
+	[13] = "SIGPIPE",
+	[14] = "SIGALRM",
+	[15] = "SIGTERM",
+	[16] = "SIGSTKFLT",
+	[17] = "SIGCHLD",
+	[18] = "SIGCONT",
+	[19] = "SIGSTOP",
+	[20] = "SIGTSTP",
+	[21] = "SIGTTIN",
+	[22] = "SIGTTOU",
+	[23] = "SIGURG",
+	[24] = "SIGXCPU",
+	[25] = "SIGXFSZ",
+	[26] = "SIGVTALRM",
+	[27] = "SIGPROF",
+	[28] = "SIGWINCH",
+	[29] = "SIGIO",
+	[30] = "SIGPWR",
+	[31] = "SIGSYS",
 };
 
 int
@@ -66,10 +89,12 @@ piston_runtimes(struct req *rq, struct api_err *err)
 	int r, rc;
 
 	strbuf_init(&out, 256 * 1024);
-	if ((r = db_prepare_cached(rq->db, "SELECT name, version, aliases "
-	    "FROM runtimes WHERE supervisor_pid IN (SELECT pid FROM supervisors "
-	    "WHERE heartbeat_at > ?1) GROUP BY name, version ORDER BY name, "
-	    "version DESC", &st)) < 0)
+	if ((r = db_prepare_cached(rq->db,
+		 "SELECT name, version, aliases "
+		 "FROM runtimes WHERE supervisor_pid IN (SELECT pid FROM supervisors "
+		 "WHERE heartbeat_at > ?1) GROUP BY name, version ORDER BY name, "
+		 "version DESC",
+		 &st)) < 0)
 		return api_err_internal(err, r);
 	if (sqlite3_bind_int64(st, 1, time_now_ms() - 15000) != SQLITE_OK)
 		return api_err_internal(err, -EIO);
@@ -110,8 +135,8 @@ piston_runtimes(struct req *rq, struct api_err *err)
  * falsy values); -1 for memory is "no limit" (the server's default). 1
  * with *ret, 0 not given, or err. */
 static int
-get_limit(const struct jr_doc *doc, int root, const char *field,
-    int64_t max, int64_t *ret, struct api_err *err)
+get_limit(const struct jr_doc *doc, int root, const char *field, int64_t max,
+    int64_t *ret, struct api_err *err)
 {
 	int tok = jr_obj_get(doc, root, field);
 	int64_t v;
@@ -126,8 +151,10 @@ get_limit(const struct jr_doc *doc, int root, const char *field,
 	if (v < 0)
 		return bad(err, "%s must be non-negative", field);
 	if (v > max) {
-		return api_err_set(err, 400, "invalid_request", "%s cannot "
-		    "exceed the configured limit of %" PRId64, field, max);
+		return api_err_set(err, 400, "invalid_request",
+		    "%s cannot "
+		    "exceed the configured limit of %" PRId64,
+		    field, max);
 	}
 	*ret = v;
 	return 1;
@@ -156,8 +183,10 @@ parse_files(const struct jr_doc *doc, int root, struct job_request *jr,
 		return bad(err, "%s", "files is required as an array");
 	n = jr_len(doc, files);
 	if (n > PISTON_FILES_MAX)
-		return api_err_set(err, 400, "invalid_request", "files may hold "
-		    "at most %d files here", PISTON_FILES_MAX);
+		return api_err_set(err, 400, "invalid_request",
+		    "files may hold "
+		    "at most %d files here",
+		    PISTON_FILES_MAX);
 	if (!(jr->files = calloc((size_t) n + 1, sizeof(*jr->files))))
 		return api_err_internal(err, -ENOMEM);
 	for (int i = 0; i < n; i++) {
@@ -166,24 +195,31 @@ parse_files(const struct jr_doc *doc, int root, struct job_request *jr,
 		size_t len, nlen;
 
 		(void) snprintf(idx, sizeof(idx), "%d", i);
-		c = jr_type(doc, f) == JR_OBJECT ? jr_obj_get(doc, f, "content") :
+		c = jr_type(doc, f) == JR_OBJECT ?
+		    jr_obj_get(doc, f, "content") :
 		    -ENOENT;
 		if (c < 0 || jr_type(doc, c) != JR_STRING)
-			return bad(err, "files[%s].content is required as a "
-			    "string", idx);
+			return bad(err,
+			    "files[%s].content is required as a "
+			    "string",
+			    idx);
 		e = jr_obj_get(doc, f, "encoding");
 		if (e >= 0 && jr_type(doc, e) != JR_NULL &&
 		    !jr_str_eq(doc, e, "utf8"))
-			return bad(err, "files[%s]: only the utf8 encoding is "
-			    "supported by this server", idx);
+			return bad(err,
+			    "files[%s]: only the utf8 encoding is "
+			    "supported by this server",
+			    idx);
 		r = get_str(doc, c, JC_MAX_CODE_BYTES, &data, &len);
 		if (r == -E2BIG)
 			return api_err_set(err, 400, "invalid_request",
 			    "files[%d].content is longer than %u bytes", i,
 			    JC_MAX_CODE_BYTES);
 		if (r < 0)
-			return bad(err, "files[%s].content must be valid UTF-8 "
-			    "without NUL bytes", idx);
+			return bad(err,
+			    "files[%s].content must be valid UTF-8 "
+			    "without NUL bytes",
+			    idx);
 		if (!have_code) {
 			jr->code = data;
 			jr->code_len = len;
@@ -196,8 +232,10 @@ parse_files(const struct jr_doc *doc, int root, struct job_request *jr,
 			if (r < 0 || wspath_check_len(name, nlen) < 0) {
 				free(name);
 				free(data);
-				return bad(err, "files[%s].name must be a "
-				    "relative path", idx);
+				return bad(err,
+				    "files[%s].name must be a "
+				    "relative path",
+				    idx);
 			}
 		} else if (asprintf(&name, "file%d.code", i) < 0) {
 			free(data);
@@ -210,11 +248,13 @@ parse_files(const struct jr_doc *doc, int root, struct job_request *jr,
 				return bad(err, "files[%s].name is given twice",
 				    idx);
 			}
-		jr->files[jr->nfiles++] = (struct job_file) { .path = name,
-			.data = data, .len = len };
+		jr->files[jr->nfiles++] = (struct job_file){ .path = name,
+			.data = data,
+			.len = len };
 	}
 	if (!have_code)
-		return bad(err, "%s", "files must include at least one utf8 "
+		return bad(err, "%s",
+		    "files must include at least one utf8 "
 		    "encoded file");
 	return 0;
 }
@@ -222,8 +262,8 @@ parse_files(const struct jr_doc *doc, int root, struct job_request *jr,
 /* A Piston execute body as a code job. 0, or err (400: a Piston
  * message). */
 static int
-parse_execute(struct req *rq, const struct jr_doc *doc,
-    struct job_request *jr, struct api_err *err)
+parse_execute(struct req *rq, const struct jr_doc *doc, struct job_request *jr,
+    struct api_err *err)
 {
 	const struct config_limits *lim = &rq->srv->limits;
 	int root = jr_root(doc), lang, ver, tok, r;
@@ -244,15 +284,18 @@ parse_execute(struct req *rq, const struct jr_doc *doc,
 	if ((r = parse_files(doc, root, jr, err)) < 0)
 		return r;
 	if ((size_t) snprintf(jr->runtime, sizeof(jr->runtime), "%s@%s",
-	    language, version) >= sizeof(jr->runtime))
-		return api_err_set(err, 400, "invalid_request", "%s-%s runtime "
-		    "is unknown", language, version);
+		language, version) >= sizeof(jr->runtime))
+		return api_err_set(err, 400, "invalid_request",
+		    "%s-%s runtime "
+		    "is unknown",
+		    language, version);
 	if ((tok = jr_obj_get(doc, root, "stdin")) >= 0 &&
 	    jr_type(doc, tok) != JR_NULL) {
 		if (jr_type(doc, tok) != JR_STRING ||
 		    get_str(doc, tok, JC_MAX_STDIN_BYTES, &jr->stdin_data,
-		    &jr->stdin_len) < 0)
-			return api_err_set(err, 400, "invalid_request", "stdin "
+			&jr->stdin_len) < 0)
+			return api_err_set(err, 400, "invalid_request",
+			    "stdin "
 			    "must be a UTF-8 string of at most %u bytes",
 			    JC_MAX_STDIN_BYTES);
 	}
@@ -260,17 +303,19 @@ parse_execute(struct req *rq, const struct jr_doc *doc,
 	    jr_type(doc, tok) != JR_NULL) {
 		if (jr_type(doc, tok) != JR_ARRAY ||
 		    jr_len(doc, tok) > JC_MAX_ARGV - 64)
-			return bad(err, "%s", "args must be an array of strings");
+			return bad(err, "%s",
+			    "args must be an array of strings");
 		if (!(jr->args = calloc((size_t) jr_len(doc, tok) + 1,
-		    sizeof(char *))))
+			  sizeof(char *))))
 			return api_err_internal(err, -ENOMEM);
 		for (int i = 0; i < jr_len(doc, tok); i++) {
 			int el = jr_child(doc, tok, i);
 
 			if (jr_type(doc, el) != JR_STRING ||
 			    get_str(doc, el, JC_MAX_ARG_BYTES, &jr->args[i],
-			    NULL) < 0)
-				return bad(err, "%s", "args must be an array of "
+				NULL) < 0)
+				return bad(err, "%s",
+				    "args must be an array of "
 				    "strings");
 			jr->nargs++;
 		}
@@ -280,29 +325,30 @@ parse_execute(struct req *rq, const struct jr_doc *doc,
 	jr->timeout_s = lim->timeout_default_s;
 	jr->memory_mb = lim->memory_default_mb;
 	if ((r = get_limit(doc, root, "run_timeout", lim->timeout_max_s * 1000,
-	    &v, err)) < 0)
+		 &v, err)) < 0)
 		return r;
 	if (r > 0)
 		jr->timeout_s = (v + 999) / 1000;
 	if ((r = get_limit(doc, root, "compile_timeout",
-	    lim->timeout_max_s * 1000, &v, err)) < 0)
+		 lim->timeout_max_s * 1000, &v, err)) < 0)
 		return r;
 	if (r > 0)
 		jr->compile_timeout_s = (v + 999) / 1000;
 	if ((r = get_limit(doc, root, "run_memory_limit",
-	    lim->memory_max_mb * 1048576, &v, err)) < 0)
+		 lim->memory_max_mb * 1048576, &v, err)) < 0)
 		return r;
 	if (r > 0)
 		jr->memory_mb = (v + 1048575) / 1048576;
 	if ((r = get_limit(doc, root, "compile_memory_limit",
-	    lim->memory_max_mb * 1048576, &v, err)) < 0)
+		 lim->memory_max_mb * 1048576, &v, err)) < 0)
 		return r;
 	if (r > 0)
 		jr->compile_memory_mb = (v + 1048575) / 1048576;
 	/* CPU time: checked like Piston, bounded by the wall time here. */
-	if ((r = get_limit(doc, root, "run_cpu_time", INT64_MAX, &v, err)) < 0 ||
-	    (r = get_limit(doc, root, "compile_cpu_time", INT64_MAX, &v,
-	    err)) < 0)
+	if ((r = get_limit(doc, root, "run_cpu_time", INT64_MAX, &v, err)) <
+		0 ||
+	    (r = get_limit(doc, root, "compile_cpu_time", INT64_MAX, &v, err)) <
+		0)
 		return r;
 	jr->cpus = lim->cpus_default;
 	jr->pids = lim->pids_default;
@@ -332,8 +378,7 @@ piston_execute(struct req *rq, struct api_err *err)
 	if (!content_type_ok(req_param(rq, "CONTENT_TYPE")))
 		return api_err_set(err, 415, "unsupported_media_type",
 		    "requests must be of type application/json");
-	if ((r = park_reserve(rq->srv, PARK_RUN, rq->consumer_id, err,
-	    &p)) < 0)
+	if ((r = park_reserve(rq->srv, PARK_RUN, rq->consumer_id, err, &p)) < 0)
 		return r == -EBUSY ? r : api_err_internal(err, r);
 	if ((r = req_read_body(rq, err)) < 0)
 		goto fail;
@@ -356,14 +401,16 @@ piston_execute(struct req *rq, struct api_err *err)
 
 		if (at)
 			*at = '-';
-		(void) api_err_set(err, 400, "invalid_request", "%s runtime is "
-		    "unknown", jr.runtime);
+		(void) api_err_set(err, 400, "invalid_request",
+		    "%s runtime is "
+		    "unknown",
+		    jr.runtime);
 	}
 	if (r < 0)
 		goto fail;
 	job_request_release(&jr);
-	park_run_piston(p, rq, id, time_mono_ms() +
-	    rq->srv->limits.timeout_max_s * 2000 + 30000);
+	park_run_piston(p, rq, id,
+	    time_mono_ms() + rq->srv->limits.timeout_max_s * 2000 + 30000);
 	return 0;
 fail:
 	doc = jr_free(doc);
@@ -375,8 +422,8 @@ fail:
 /* ---- the reply ---- */
 
 struct piston_out {
-	struct strbuf s[5];	/* [stream]: 1 stdout ... 4 compile stderr */
-	struct strbuf output[2];	/* [0] run, [1] compile: interleaved */
+	struct strbuf s[5];	 /* [stream]: 1 stdout ... 4 compile stderr */
+	struct strbuf output[2]; /* [0] run, [1] compile: interleaved */
 };
 
 static int
@@ -385,8 +432,10 @@ read_logs(sqlite3 *db, const char *id, struct piston_out *o)
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prepare_cached(db, "SELECT stream, data FROM job_logs "
-	    "WHERE job_id = ? ORDER BY seq", &st)) < 0)
+	if ((r = db_prepare_cached(db,
+		 "SELECT stream, data FROM job_logs "
+		 "WHERE job_id = ? ORDER BY seq",
+		 &st)) < 0)
 		return r;
 	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK)
 		return -EIO;
@@ -411,8 +460,8 @@ read_logs(sqlite3 *db, const char *id, struct piston_out *o)
 static void
 put_stage(struct jw *w, const char *key, const struct strbuf *out,
     const struct strbuf *err, const struct strbuf *both, bool has_code,
-    int code, int sig, bool timed_out, const char *message,
-    sqlite3_stmt *st, bool usage)
+    int code, int sig, bool timed_out, const char *message, sqlite3_stmt *st,
+    bool usage)
 {
 	const char *status = NULL;
 	char msg[128] = "";
@@ -424,7 +473,8 @@ put_stage(struct jw *w, const char *key, const struct strbuf *out,
 		has_code = false;
 	} else if (sig > 0) {
 		status = "SG";
-		(void) snprintf(msg, sizeof(msg), "Caught fatal signal %d", sig);
+		(void) snprintf(msg, sizeof(msg), "Caught fatal signal %d",
+		    sig);
 		has_code = false;
 	} else if (has_code && code != 0) {
 		status = "RE";
@@ -472,8 +522,7 @@ put_stage(struct jw *w, const char *key, const struct strbuf *out,
 }
 
 int
-piston_reply(sqlite3 *db, FCGX_Request *fr, int64_t consumer_id,
-    const char *id)
+piston_reply(sqlite3 *db, FCGX_Request *fr, int64_t consumer_id, const char *id)
 {
 	_cleanup_strbuf_ struct strbuf buf;
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
@@ -495,11 +544,12 @@ piston_reply(sqlite3 *db, FCGX_Request *fr, int64_t consumer_id,
 		goto out;
 	/* 0 status, 1 exit_code, 2 signal, 3 timed_out, 4 error, 5 runtime,
 	 * 6 runtime_version, 7 cpu_ms, 8 max_rss_kb, 9.. compile_* */
-	r = job_row(db, "SELECT status, exit_code, signal, timed_out, error, "
+	r = job_row(db,
+	    "SELECT status, exit_code, signal, timed_out, error, "
 	    "runtime, runtime_version, cpu_ms, max_rss_kb, compile_exit_code, "
 	    "compile_signal, compile_timed_out, compile_duration_ms "
-	    "FROM jobs WHERE id = ?1 AND consumer_id = ?2", id, consumer_id,
-	    &st);
+	    "FROM jobs WHERE id = ?1 AND consumer_id = ?2",
+	    id, consumer_id, &st);
 	if (r >= 0)
 		r = jobs_status_column(st, 0, &status);
 	if (r >= 0)
@@ -510,9 +560,10 @@ piston_reply(sqlite3 *db, FCGX_Request *fr, int64_t consumer_id,
 	}
 	final = job_status_is_final(status);
 	compiled = sqlite3_column_type(st, 12) != SQLITE_NULL;
-	compile_failed = compiled && (sqlite3_column_int(st, 11) ||
-	    sqlite3_column_type(st, 10) != SQLITE_NULL ||
-	    sqlite3_column_int(st, 9) != 0);
+	compile_failed = compiled &&
+	    (sqlite3_column_int(st, 11) ||
+		sqlite3_column_type(st, 10) != SQLITE_NULL ||
+		sqlite3_column_int(st, 9) != 0);
 	if (!final)
 		message = "the job did not finish in time";
 	else if (status == JOB_ERROR || status == JOB_CANCELLED)
@@ -539,9 +590,9 @@ piston_reply(sqlite3 *db, FCGX_Request *fr, int64_t consumer_id,
 	else
 		put_stage(&w, "run", &o.s[1], &o.s[2], &o.output[0],
 		    sqlite3_column_type(st, 1) != SQLITE_NULL &&
-		    status != JOB_TIMED_OUT, sqlite3_column_int(st, 1),
-		    sqlite3_column_int(st, 2), sqlite3_column_int(st, 3) != 0,
-		    message, st, true);
+			status != JOB_TIMED_OUT,
+		    sqlite3_column_int(st, 1), sqlite3_column_int(st, 2),
+		    sqlite3_column_int(st, 3) != 0, message, st, true);
 	jw_obj_close(&w);
 	r = jw_finish(&w);
 	(void) sqlite3_reset(st);

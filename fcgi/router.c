@@ -67,12 +67,18 @@ int
 router_match(const char *method, const char *path, struct route_match *ret)
 {
 	static const char *const allow_for[] = {
-		[ROUTE_HEALTH] = "GET", [ROUTE_ME] = "GET",
-		[ROUTE_JOBS_CREATE] = "GET, POST", [ROUTE_JOBS_LIST] = "GET, POST",
-		[ROUTE_RUN] = "POST", [ROUTE_JOB_GET] = "GET",
-		[ROUTE_JOB_CANCEL] = "POST", [ROUTE_JOB_LOGS] = "GET",
-		[ROUTE_JOB_OUTPUT] = "GET", [ROUTE_METRICS] = "GET",
-		[ROUTE_RUNTIMES] = "GET", [ROUTE_PISTON_RUNTIMES] = "GET",
+		[ROUTE_HEALTH] = "GET",
+		[ROUTE_ME] = "GET",
+		[ROUTE_JOBS_CREATE] = "GET, POST",
+		[ROUTE_JOBS_LIST] = "GET, POST",
+		[ROUTE_RUN] = "POST",
+		[ROUTE_JOB_GET] = "GET",
+		[ROUTE_JOB_CANCEL] = "POST",
+		[ROUTE_JOB_LOGS] = "GET",
+		[ROUTE_JOB_OUTPUT] = "GET",
+		[ROUTE_METRICS] = "GET",
+		[ROUTE_RUNTIMES] = "GET",
+		[ROUTE_PISTON_RUNTIMES] = "GET",
 		[ROUTE_PISTON_EXECUTE] = "POST",
 	};
 	char id[ROUTE_ID_MAX + 1];

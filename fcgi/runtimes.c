@@ -16,7 +16,8 @@
 /* A supervisor counts as alive if it wrote a heartbeat this recently
  * (as for /v1/health). */
 #define RUNTIME_HEARTBEAT_MS 15000
-#define LIVE "supervisor_pid IN (SELECT pid FROM supervisors WHERE " \
+#define LIVE \
+	"supervisor_pid IN (SELECT pid FROM supervisors WHERE " \
 	"heartbeat_at > ?1)"
 
 /* True if word is one of the space-separated words of list. */
@@ -80,9 +81,11 @@ runtime_find(sqlite3 *db, const char *name, const char *version,
 
 	if (ret_have && have_size)
 		ret_have[0] = '\0';
-	if ((r = db_prepare_cached(db, "SELECT name, version, aliases, file, "
-	    "compile, run, compile_timeout_ms, compile_memory_mb FROM runtimes "
-	    "WHERE " LIVE " ORDER BY name, version DESC", &st)) < 0)
+	if ((r = db_prepare_cached(db,
+		 "SELECT name, version, aliases, file, "
+		 "compile, run, compile_timeout_ms, compile_memory_mb FROM runtimes "
+		 "WHERE " LIVE " ORDER BY name, version DESC",
+		 &st)) < 0)
 		return r;
 	if (sqlite3_bind_int64(st, 1, time_now_ms() - RUNTIME_HEARTBEAT_MS) !=
 	    SQLITE_OK)
@@ -93,8 +96,8 @@ runtime_find(sqlite3 *db, const char *name, const char *version,
 		const char *a = (const char *) sqlite3_column_text(st, 2);
 		const char *f = (const char *) sqlite3_column_text(st, 3);
 
-		if (!n || !v || !f || (strcmp(n, name) != 0 &&
-		    !(a && word_in(a, name))))
+		if (!n || !v || !f ||
+		    (strcmp(n, name) != 0 && !(a && word_in(a, name))))
 			continue;
 		if (!named && ret_have && have_size)
 			(void) str_copy(ret_have, have_size, v);
@@ -138,11 +141,13 @@ runtime_resolve(struct req *rq, struct job_request *jr, struct api_err *err)
 	if (r == -ENOENT)
 		return api_err_set(err, 400, "invalid_request",
 		    "field 'runtime': this server has no runtime '%s' (see GET "
-		    "/v1/runtimes)", name);
+		    "/v1/runtimes)",
+		    name);
 	if (r == -ESRCH)
 		return api_err_set(err, 400, "invalid_request",
 		    "field 'runtime': runtime '%s' has no version '%s' here "
-		    "(it has %s)", name, version, have);
+		    "(it has %s)",
+		    name, version, have);
 	if (r < 0)
 		return api_err_internal(err, r);
 	/* Runtimes run in namespace cells (the host's toolchain). */
@@ -151,7 +156,8 @@ runtime_resolve(struct req *rq, struct job_request *jr, struct api_err *err)
 		runtime_info_release(&rt);
 		return api_err_set(err, 400, "invalid_request",
 		    "field 'sandbox': runtime '%s' runs in the namespace "
-		    "sandbox", rt.name);
+		    "sandbox",
+		    rt.name);
 	}
 	(void) str_copy(jr->sandbox, sizeof(jr->sandbox), "namespace");
 	jr->image[0] = '\0';
@@ -159,13 +165,15 @@ runtime_resolve(struct req *rq, struct job_request *jr, struct api_err *err)
 		runtime_info_release(&rt);
 		return api_err_set(err, 400, "invalid_request",
 		    "field 'compile_memory_mb' must be a whole number from 1 to "
-		    "%lld", (long long) rq->srv->limits.memory_max_mb);
+		    "%lld",
+		    (long long) rq->srv->limits.memory_max_mb);
 	}
 	if (jr->compile_timeout_s > rq->srv->limits.timeout_max_s) {
 		runtime_info_release(&rt);
 		return api_err_set(err, 400, "invalid_request",
 		    "field 'compile_timeout' must be a whole number from 1 to "
-		    "%lld", (long long) rq->srv->limits.timeout_max_s);
+		    "%lld",
+		    (long long) rq->srv->limits.timeout_max_s);
 	}
 	r = job_request_apply_runtime(jr, &rt, err);
 	runtime_info_release(&rt);
@@ -181,9 +189,11 @@ runtimes_handle(struct req *rq, struct api_err *err)
 	int r, rc;
 
 	strbuf_init(&out, 256 * 1024);
-	if ((r = db_prepare_cached(rq->db, "SELECT name, version, aliases, "
-	    "sandbox, compile IS NOT NULL FROM runtimes WHERE " LIVE
-	    " GROUP BY name, version ORDER BY name, version DESC", &st)) < 0)
+	if ((r = db_prepare_cached(rq->db,
+		 "SELECT name, version, aliases, "
+		 "sandbox, compile IS NOT NULL FROM runtimes WHERE " LIVE
+		 " GROUP BY name, version ORDER BY name, version DESC",
+		 &st)) < 0)
 		return api_err_internal(err, r);
 	if (sqlite3_bind_int64(st, 1, time_now_ms() - RUNTIME_HEARTBEAT_MS) !=
 	    SQLITE_OK)
@@ -196,7 +206,8 @@ runtimes_handle(struct req *rq, struct api_err *err)
 		const char *a = (const char *) sqlite3_column_text(st, 2);
 
 		jw_obj_open(&w);
-		jw_kv_str(&w, "name", (const char *) sqlite3_column_text(st, 0));
+		jw_kv_str(&w, "name",
+		    (const char *) sqlite3_column_text(st, 0));
 		jw_kv_str(&w, "version",
 		    (const char *) sqlite3_column_text(st, 1));
 		jw_key(&w, "aliases");

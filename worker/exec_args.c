@@ -134,7 +134,7 @@ exec_args_compile(const struct jr_doc *doc, struct exec_args *a)
 		return -ENOMEM;
 	for (int i = 0; i < n; i++) {
 		if ((r = jr_str_dup(doc, jr_child(doc, av, i), JC_MAX_ARG_BYTES,
-		    &a->compile_argv[i], NULL)) < 0)
+			 &a->compile_argv[i], NULL)) < 0)
 			return r;
 		a->compile_argc++;
 	}

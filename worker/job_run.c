@@ -55,8 +55,8 @@ struct job_run {
 	int64_t drain_at;	/* worker stopping: cancel then; 0: not */
 	int64_t reaped_at;
 	bool reaped, killed, out_open, err_open;
-	bool cout_open, cerr_open;	/* the compile step's pipes */
-	bool compiling;		/* its pipes were open at the last look */
+	bool cout_open, cerr_open; /* the compile step's pipes */
+	bool compiling;		   /* its pipes were open at the last look */
 	bool busy;		/* a pipe may hold more: flush by size only */
 	bool db_changed;	/* the WAL was written since the last look */
 };
@@ -186,8 +186,10 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 		return r;
 	}
 	if (ea.compile_argv && !(ops->flags & CELL_OPS_COMPILE)) {
-		(void) snprintf(msg, size, "the %s sandbox runs no compile "
-		    "steps", ops->name);
+		(void) snprintf(msg, size,
+		    "the %s sandbox runs no compile "
+		    "steps",
+		    ops->name);
 		exec_args_release(&ea);
 		return -ENOTSUP;
 	}
@@ -196,29 +198,37 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 	mem = (uint64_t) j->memory_mb;
 	if (ea.compile_argv && (uint64_t) ea.compile_memory_mb > mem)
 		mem = (uint64_t) ea.compile_memory_mb;
-	spec = (struct cell_spec) {
-		.job_id = j->id, .argv = ea.argv, .envp = ea.envp,
+	spec = (struct cell_spec){
+		.job_id = j->id,
+		.argv = ea.argv,
+		.envp = ea.envp,
 		.stdin_fd = in_fd,
 		.host_uid = cfg->uid_base + (uid_t) cfg->slot,
 		.host_gid = cfg->uid_base + (gid_t) cfg->slot,
 		.disk_mb = (uint64_t) j->disk_mb,
 		.memory_mb = mem,
-		.cpus = (uint64_t) j->cpus, .pids = (uint64_t) j->pids,
-		.files = ea.files, .nfiles = ea.nfiles, .cwd = ea.cwd,
-		.network = ea.network, .image = ea.image,
+		.cpus = (uint64_t) j->cpus,
+		.pids = (uint64_t) j->pids,
+		.files = ea.files,
+		.nfiles = ea.nfiles,
+		.cwd = ea.cwd,
+		.network = ea.network,
+		.image = ea.image,
 		.max_run_ms = j->timeout_ms + cfg->kill_grace_ms,
-		.keepalive = renew_lease, .keepalive_arg = &lease,
+		.keepalive = renew_lease,
+		.keepalive_arg = &lease,
 		.compile_argv = ea.compile_argv,
 		.compile_timeout_ms = ea.compile_timeout_ms,
 		.compile_memory_mb = (uint64_t) ea.compile_memory_mb,
 		.run_data_mb = mem > (uint64_t) j->memory_mb ?
-		    (uint64_t) j->memory_mb : 0,
+		    (uint64_t) j->memory_mb :
+		    0,
 	};
 	if (ea.compile_argv)
 		spec.max_run_ms += ea.compile_timeout_ms;
 	r = ops->start(&spec, &run->cell, msg, size);
-	run->cout_open = run->cerr_open = run->compiling =
-	    r >= 0 && ea.compile_argv;
+	run->cout_open = run->cerr_open = run->compiling = r >= 0 &&
+	    ea.compile_argv;
 	run->compile_ms = ea.compile_argv ? ea.compile_timeout_ms : 0;
 	exec_args_release(&ea);
 	return r;
@@ -350,11 +360,11 @@ wait_set(struct job_run *run, int64_t now, struct pollfd *pfd, nfds_t *ret_n)
 	if (run->err_open)
 		pfd[n++] = (struct pollfd) { run->cell.stderr_fd, POLLIN, 0 };
 	if (run->cout_open)
-		pfd[n++] = (struct pollfd) { run->cell.compile_out_fd, POLLIN,
-		    0 };
+		pfd[n++] = (struct pollfd){ run->cell.compile_out_fd, POLLIN,
+			0 };
 	if (run->cerr_open)
-		pfd[n++] = (struct pollfd) { run->cell.compile_err_fd, POLLIN,
-		    0 };
+		pfd[n++] = (struct pollfd){ run->cell.compile_err_fd, POLLIN,
+			0 };
 	if (!run->reaped) {
 		if (!run->kill_at)
 			wait_ms = min_wait(wait_ms, run->deadline, now);
@@ -436,9 +446,10 @@ run_loop(struct job_run *run)
 		int wait_ms;
 
 		step_reap(run, now);
-		if (run->reaped && ((!run->out_open && !run->err_open &&
-		    !run->cout_open && !run->cerr_open) ||
-		    now - run->reaped_at > 1000))
+		if (run->reaped &&
+		    ((!run->out_open && !run->err_open && !run->cout_open &&
+			 !run->cerr_open) ||
+			now - run->reaped_at > 1000))
 			break;
 		step_deadline(run, now);
 		step_cancel(run, now);

@@ -271,15 +271,19 @@ store_compile(sqlite3 *db, const char *job_id, const struct job_result *res)
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prepare_cached(db, "UPDATE jobs SET compile_exit_code = ?2, "
-	    "compile_signal = ?3, compile_timed_out = ?4, "
-	    "compile_duration_ms = ?5 WHERE id = ?1", &st)) < 0)
+	if ((r = db_prepare_cached(db,
+		 "UPDATE jobs SET compile_exit_code = ?2, "
+		 "compile_signal = ?3, compile_timed_out = ?4, "
+		 "compile_duration_ms = ?5 WHERE id = ?1",
+		 &st)) < 0)
 		return r;
 	if (sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC) ||
-	    (res->compile_signal ? sqlite3_bind_null(st, 2) :
-	    sqlite3_bind_int(st, 2, res->compile_exit_code)) ||
-	    (res->compile_signal ? sqlite3_bind_int(st, 3,
-	    res->compile_signal) : sqlite3_bind_null(st, 3)) ||
+	    (res->compile_signal ?
+		    sqlite3_bind_null(st, 2) :
+		    sqlite3_bind_int(st, 2, res->compile_exit_code)) ||
+	    (res->compile_signal ?
+		    sqlite3_bind_int(st, 3, res->compile_signal) :
+		    sqlite3_bind_null(st, 3)) ||
 	    sqlite3_bind_int(st, 4, res->compile_timed_out) ||
 	    sqlite3_bind_int64(st, 5, res->compile_duration_ms))
 		return -EIO;
@@ -567,12 +571,16 @@ jobstore_runtimes_publish(sqlite3 *db, pid_t pid,
 	if ((r = db_exec(db, "BEGIN IMMEDIATE")) < 0)
 		return r;
 	/* Ours, and those of supervisors that are gone. */
-	if ((r = db_prepare(db, "DELETE FROM runtimes WHERE supervisor_pid = ?1 "
-	    "OR supervisor_pid NOT IN (SELECT pid FROM supervisors)", &del)) < 0 ||
-	    (r = db_prepare(db, "INSERT INTO runtimes (supervisor_pid, name, "
-	    "version, aliases, sandbox, file, compile, run, compile_timeout_ms, "
-	    "compile_memory_mb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-	    "?10)", &ins)) < 0)
+	if ((r = db_prepare(db,
+		 "DELETE FROM runtimes WHERE supervisor_pid = ?1 "
+		 "OR supervisor_pid NOT IN (SELECT pid FROM supervisors)",
+		 &del)) < 0 ||
+	    (r = db_prepare(db,
+		 "INSERT INTO runtimes (supervisor_pid, name, "
+		 "version, aliases, sandbox, file, compile, run, compile_timeout_ms, "
+		 "compile_memory_mb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+		 "?10)",
+		 &ins)) < 0)
 		return rollback(db, r);
 	if (sqlite3_bind_int64(del, 1, pid) != SQLITE_OK)
 		return rollback(db, -EIO);
@@ -592,7 +600,8 @@ jobstore_runtimes_publish(sqlite3 *db, pid_t pid,
 		    sqlite3_bind_text(ins, 5, rt->sandbox, -1, SQLITE_STATIC) ||
 		    sqlite3_bind_text(ins, 6, rt->file, -1, SQLITE_STATIC) ||
 		    (rt->compile[0] ? sqlite3_bind_text(ins, 7, comp.buf, -1,
-		    SQLITE_STATIC) : sqlite3_bind_null(ins, 7)) ||
+					  SQLITE_STATIC) :
+				      sqlite3_bind_null(ins, 7)) ||
 		    sqlite3_bind_text(ins, 8, run.buf, -1, SQLITE_STATIC) ||
 		    sqlite3_bind_int64(ins, 9, rt->compile_timeout_ms) ||
 		    sqlite3_bind_int64(ins, 10, rt->compile_memory_mb))

@@ -27,10 +27,10 @@
 #include "worker.h"
 #include "banned.h"
 
-#define RUNTIME_FILE_MAX	(16 * 1024)	/* one INI file */
-#define RUNTIME_PROBE_MS	10000		/* a version command's time */
-#define RUNTIME_PROBE_OUT	4096		/* ... and output read */
-#define RUNTIME_PATH		"/usr/local/bin:/usr/bin:/bin"	/* the cells' */
+#define RUNTIME_FILE_MAX (16 * 1024) /* one INI file */
+#define RUNTIME_PROBE_MS 10000	     /* a version command's time */
+#define RUNTIME_PROBE_OUT 4096	     /* ... and output read */
+#define RUNTIME_PATH "/usr/local/bin:/usr/bin:/bin" /* the cells' */
 
 static bool
 name_ok(const char *s, size_t max)
@@ -41,8 +41,8 @@ name_ok(const char *s, size_t max)
 		return false;
 	for (; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		    *s == '+' || *s == '-' || *s == '_' || *s == '.' ||
-		    (*s >= 'A' && *s <= 'Z')))
+			*s == '+' || *s == '-' || *s == '_' || *s == '.' ||
+			(*s >= 'A' && *s <= 'Z')))
 			return false;
 	return true;
 }
@@ -77,14 +77,16 @@ runtime_set(struct runtime_def *rt, const char *key, const char *v,
 		r = set_str(rt->version_cmd, sizeof(rt->version_cmd), v);
 	else if (strcmp(key, "compile_timeout") == 0) {
 		if (parse_i64(v, 1, 3600, &n) < 0) {
-			(void) snprintf(errmsg, size, "'compile_timeout' must be "
+			(void) snprintf(errmsg, size,
+			    "'compile_timeout' must be "
 			    "1..3600 seconds");
 			return -EINVAL;
 		}
 		rt->compile_timeout_ms = n * 1000;
 	} else if (strcmp(key, "compile_memory_mb") == 0) {
 		if (parse_i64(v, 1, 1048576, &n) < 0) {
-			(void) snprintf(errmsg, size, "'compile_memory_mb' must "
+			(void) snprintf(errmsg, size,
+			    "'compile_memory_mb' must "
 			    "be 1..1048576");
 			return -EINVAL;
 		}
@@ -112,10 +114,10 @@ runtime_check(const struct runtime_def *rt, char *errmsg, size_t size)
 		bad = "'run' is required";
 	else if (!rt->version_cmd[0])
 		bad = "'version' (the command that prints the version) is "
-		    "required";
+		      "required";
 	else if (strcmp(rt->sandbox, "namespace") != 0)
 		bad = "'sandbox' must be namespace (docker runtimes are not "
-		    "supported yet)";
+		      "supported yet)";
 	if (bad)
 		(void) snprintf(errmsg, size, "%s", bad);
 	return bad ? -EINVAL : 0;
@@ -123,13 +125,14 @@ runtime_check(const struct runtime_def *rt, char *errmsg, size_t size)
 
 /* Reads one runtime file. 0, or -errno with errmsg (no FILE: prefix). */
 static int
-runtime_read(int dfd, const char *fname, struct runtime_def *ret,
-    char *errmsg, size_t size)
+runtime_read(int dfd, const char *fname, struct runtime_def *ret, char *errmsg,
+    size_t size)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *text = NULL;
 	struct runtime_def rt = {
-		.sandbox = "namespace", .compile_timeout_ms = 10000,
+		.sandbox = "namespace",
+		.compile_timeout_ms = 10000,
 		.compile_memory_mb = 512,
 	};
 	struct ini_reader rd;
@@ -139,7 +142,8 @@ runtime_read(int dfd, const char *fname, struct runtime_def *ret,
 	int r;
 
 	if ((fd = openat(dfd, fname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		(void) snprintf(errmsg, size, "cannot open: %s", strerror(errno));
+		(void) snprintf(errmsg, size, "cannot open: %s",
+		    strerror(errno));
 		return -errno;
 	}
 	if (!(text = malloc(RUNTIME_FILE_MAX + 1)))
@@ -150,41 +154,53 @@ runtime_read(int dfd, const char *fname, struct runtime_def *ret,
 		return (int) n;
 	}
 	if (n > RUNTIME_FILE_MAX || memchr(text, '\0', (size_t) n)) {
-		(void) snprintf(errmsg, size, "longer than %d bytes or holds a "
-		    "NUL byte", RUNTIME_FILE_MAX);
+		(void) snprintf(errmsg, size,
+		    "longer than %d bytes or holds a "
+		    "NUL byte",
+		    RUNTIME_FILE_MAX);
 		return -EINVAL;
 	}
 	text[n] = '\0';
 	ini_init(&rd, text);
 	while ((r = ini_next(&rd, &it)) > 0) {
 		if (it.kind == INI_SECTION) {
-			in_runtime = strcmp(ini_trim(it.section), "runtime") == 0;
+			in_runtime = strcmp(ini_trim(it.section), "runtime") ==
+			    0;
 			if (!in_runtime) {
-				(void) snprintf(errmsg, size, "line %u: the only "
-				    "section is [runtime]", rd.line);
+				(void) snprintf(errmsg, size,
+				    "line %u: the only "
+				    "section is [runtime]",
+				    rd.line);
 				return -EINVAL;
 			}
 			continue;
 		}
 		if (!in_runtime) {
-			(void) snprintf(errmsg, size, "line %u: a key before "
-			    "[runtime]", rd.line);
+			(void) snprintf(errmsg, size,
+			    "line %u: a key before "
+			    "[runtime]",
+			    rd.line);
 			return -EINVAL;
 		}
 		if (runtime_set(&rt, it.key, it.value, errmsg, size) < 0) {
 			char tmp[300];
-			size_t k = (size_t) snprintf(tmp, sizeof(tmp), "line "
-			    "%u: ", rd.line);
+			size_t k = (size_t) snprintf(tmp, sizeof(tmp),
+			    "line "
+			    "%u: ",
+			    rd.line);
 
 			if (k < sizeof(tmp))
-				(void) str_copy(tmp + k, sizeof(tmp) - k, errmsg);
+				(void) str_copy(tmp + k, sizeof(tmp) - k,
+				    errmsg);
 			(void) str_copy(errmsg, size, tmp);
 			return -EINVAL;
 		}
 	}
 	if (r < 0) {
-		(void) snprintf(errmsg, size, "line %u: not a [section] or a "
-		    "key = value line", rd.line);
+		(void) snprintf(errmsg, size,
+		    "line %u: not a [section] or a "
+		    "key = value line",
+		    rd.line);
 		return -EINVAL;
 	}
 	if ((r = runtime_check(&rt, errmsg, size)) < 0)
@@ -213,7 +229,7 @@ runtimes_load(const char *dir, struct runtime_def **ret, size_t *ret_n)
 		return -errno;
 	if (!(d = fdopendir(dfd)))
 		return -errno;
-	dfd = -1;	/* closedir closes it */
+	dfd = -1; /* closedir closes it */
 	if (!(list = calloc(JC_MAX_RUNTIMES, sizeof(*list)))) {
 		(void) closedir(d);
 		return -ENOMEM;
@@ -228,21 +244,24 @@ runtimes_load(const char *dir, struct runtime_def **ret, size_t *ret_n)
 		    e->d_name[0] == '.')
 			continue;
 		if (n == JC_MAX_RUNTIMES) {
-			log_warn("runtimes: more than %d files in '%s': the rest "
-			    "is ignored", JC_MAX_RUNTIMES, dir);
+			log_warn(
+			    "runtimes: more than %d files in '%s': the rest "
+			    "is ignored",
+			    JC_MAX_RUNTIMES, dir);
 			break;
 		}
 		if (runtime_read(dirfd(d), e->d_name, &rt, errmsg,
-		    sizeof(errmsg)) < 0) {
-			log_warn("runtimes: %s/%s: %s, ignoring", dir, e->d_name,
-			    errmsg);
+			sizeof(errmsg)) < 0) {
+			log_warn("runtimes: %s/%s: %s, ignoring", dir,
+			    e->d_name, errmsg);
 			continue;
 		}
 		for (size_t i = 0; i < n; i++)
 			dup = dup || strcmp(list[i].name, rt.name) == 0;
 		if (dup) {
 			log_warn("runtimes: %s/%s: a second runtime '%s', "
-			    "ignoring", dir, e->d_name, rt.name);
+				 "ignoring",
+			    dir, e->d_name, rt.name);
 			continue;
 		}
 		list[n++] = rt;
@@ -260,13 +279,16 @@ static int
 find_program(const char *prog, char *buf, size_t size)
 {
 	if (strchr(prog, '/'))
-		return access(prog, X_OK) == 0 && str_copy(buf, size, prog) == 0 ?
-		    0 : -ENOENT;
+		return access(prog, X_OK) == 0 &&
+			str_copy(buf, size, prog) == 0 ?
+		    0 :
+		    -ENOENT;
 	for (const char *p = RUNTIME_PATH; *p;) {
 		size_t w = strcspn(p, ":");
 
 		if ((size_t) snprintf(buf, size, "%.*s/%s", (int) w, p, prog) <
-		    size && access(buf, X_OK) == 0)
+			size &&
+		    access(buf, X_OK) == 0)
 			return 0;
 		p += w;
 		p += *p == ':';
@@ -324,8 +346,8 @@ version_from(const char *out, char *ver, size_t size)
 static int
 runtime_probe(struct runtime_def *rt, uid_t uid)
 {
-	static char env_path[] = "PATH=" RUNTIME_PATH, env_lang[] =
-	    "LANG=C.UTF-8", env_home[] = "HOME=/";
+	static char env_path[] = "PATH=" RUNTIME_PATH,
+		    env_lang[] = "LANG=C.UTF-8", env_home[] = "HOME=/";
 	char *const envp[] = { env_path, env_lang, env_home, NULL };
 	char cmd[sizeof(rt->version_cmd)], *words[32], path[512];
 	char out[RUNTIME_PROBE_OUT + 1];
@@ -389,7 +411,7 @@ runtime_probe(struct runtime_def *rt, uid_t uid)
 			break;
 	}
 	(void) close(p[0]);
-	(void) kill(-pid, SIGKILL);	/* its group: whatever it started */
+	(void) kill(-pid, SIGKILL); /* its group: whatever it started */
 	(void) kill(pid, SIGKILL);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
@@ -410,9 +432,10 @@ runtimes_probe(struct runtime_def *list, size_t n, uid_t uid)
 
 		if (r < 0) {
 			log_info("runtime '%s': not available ('%s' %s), not "
-			    "listed", list[i].name, list[i].version_cmd,
+				 "listed",
+			    list[i].name, list[i].version_cmd,
 			    r == -ENOENT ? "found no toolchain or no version" :
-			    strerror(-r));
+					   strerror(-r));
 			continue;
 		}
 		log_info("runtime '%s' %s available", list[i].name,

@@ -118,7 +118,8 @@ usage(FILE *f)
 	    "Usage: jobcell-worker [--config FILE] --db PATH [OPTION]...\n"
 	    "Run queued jobcell jobs in namespace cells or docker containers\n"
 	    "(must start as root).\n\n"
-	    "  --config FILE      the config file (default " CONFIG_DEFAULT_PATH "\n"
+	    "  --config FILE      the config file (default " CONFIG_DEFAULT_PATH
+	    "\n"
 	    "                     if it exists); flags override it; SIGHUP\n"
 	    "                     re-reads it\n"
 	    "  --db PATH          the SQLite database (created by jobcell-admin init)\n"
@@ -162,7 +163,9 @@ runtimes_dir_of(const struct config *cfg, char *buf, size_t size)
 		return str_copy(buf, size, cfg->worker_runtimes_dir);
 	if (arg_config && (slash = strrchr(arg_config, '/')))
 		return (size_t) snprintf(buf, size, "%.*s/runtimes.d",
-		    (int) (slash - arg_config), arg_config) < size ? 0 : -E2BIG;
+			   (int) (slash - arg_config), arg_config) < size ?
+		    0 :
+		    -E2BIG;
 	if (arg_config)
 		return str_copy(buf, size, "runtimes.d");
 	return str_copy(buf, size, SYSCONFDIR "/jobcell/runtimes.d");
@@ -225,9 +228,10 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 	s.drain_grace_ms = arg_drain_grace_ms >= 0 ? arg_drain_grace_ms :
 	    cfg->worker_drain_grace_ms;
 	memcpy(s.log_level, cfg->worker_log_level, sizeof(s.log_level));
-	if ((r = runtimes_dir_of(cfg, s.runtimes_dir,
-	    sizeof(s.runtimes_dir))) < 0) {
-		(void) snprintf(errmsg, size, "the runtimes directory's path is "
+	if ((r = runtimes_dir_of(cfg, s.runtimes_dir, sizeof(s.runtimes_dir))) <
+	    0) {
+		(void) snprintf(errmsg, size,
+		    "the runtimes directory's path is "
 		    "too long");
 		goto out;
 	}
@@ -638,7 +642,9 @@ parse_args(int argc, char **argv, enum log_level *level)
 			break;
 		}
 		case 'd': arg_db = optarg; break;
-		case 'R': arg_runtimes_dir = optarg; break;
+		case 'R':
+			arg_runtimes_dir = optarg;
+			break;
 		case 'b': arg_doorbell = optarg; break;
 		case 'v': *level = LOG_LEVEL_DEBUG; arg_verbose = true; break;
 		case 's':

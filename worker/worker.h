@@ -74,17 +74,18 @@ struct job_result {
 	bool oom_killed;
 	/* A code job's compile step ran: its result (stored apart). */
 	bool has_compile;
-	int compile_exit_code;	/* valid unless compile_signal */
+	int compile_exit_code; /* valid unless compile_signal */
 	int compile_signal;
 	bool compile_timed_out;
 	int64_t compile_duration_ms;
 };
 
 /* logcap.c: output chunks waiting to be stored, in arrival order. */
-#define LOG_STREAMS	4	/* 1 stdout, 2 stderr, 3 and 4: the compile
+#define LOG_STREAMS \
+	4 /* 1 stdout, 2 stderr, 3 and 4: the compile
 				 * step's stdout and stderr (issue 14) */
 struct log_chunk {
-	int stream;		/* 1 .. LOG_STREAMS */
+	int stream; /* 1 .. LOG_STREAMS */
 	int64_t ts_ms;
 	size_t len;
 	char data[JC_LOG_CHUNK_BYTES];
@@ -132,14 +133,14 @@ int logcap_wait_ms(const struct logcap *lc, int64_t now_mono_ms, bool quiet);
  * stands for the code's path in the cell. */
 struct runtime_def {
 	char name[32];
-	char aliases[256];	/* space-separated */
-	char sandbox[16];	/* "namespace" */
-	char file[64];		/* the code's file name in /work */
-	char compile[1024];	/* "": no compile step */
+	char aliases[256];  /* space-separated */
+	char sandbox[16];   /* "namespace" */
+	char file[64];	    /* the code's file name in /work */
+	char compile[1024]; /* "": no compile step */
 	char run[1024];
 	char version_cmd[512];
 	int64_t compile_timeout_ms, compile_memory_mb;
-	char version[64];	/* found by runtimes_probe */
+	char version[64]; /* found by runtimes_probe */
 };
 /* Reads dir/\*.ini into *ret (calloc'd, JC_MAX_RUNTIMES at most, sorted by
  * name; a bad file is logged and skipped). 0 or -errno (dir unreadable). */

@@ -182,14 +182,19 @@ main(void)
 	is_int(scalar(db, "SELECT storage_bytes FROM consumers", &v), 0,
 	    "storage_bytes");
 	is_int(v, 200, "migration 4 counts the stored log bytes");
-	is_int(scalar(db, "SELECT stream FROM job_logs WHERE job_id = 'j3' AND "
-	    "data = x'6869'", &v), 0, "the old log row");
+	is_int(scalar(db,
+		   "SELECT stream FROM job_logs WHERE job_id = 'j3' AND "
+		   "data = x'6869'",
+		   &v),
+	    0, "the old log row");
 	is_int(v, 2, "migration 5 keeps the log rows");
-	is_int(db_exec(db, "INSERT INTO job_logs VALUES ('j3', 2, 3, 0, x'00');"
-	    "UPDATE jobs SET compile_exit_code = 1 WHERE id = 'j3'; "
-	    "DELETE FROM job_logs WHERE seq = 2"),
+	is_int(db_exec(db,
+		   "INSERT INTO job_logs VALUES ('j3', 2, 3, 0, x'00');"
+		   "UPDATE jobs SET compile_exit_code = 1 WHERE id = 'j3'; "
+		   "DELETE FROM job_logs WHERE seq = 2"),
 	    0, "migration 5 takes compile streams and results");
-	is_int(db_exec(db, "INSERT INTO job_logs VALUES ('j3', 3, 5, 0, x'00')"),
+	is_int(db_exec(db,
+		   "INSERT INTO job_logs VALUES ('j3', 3, 5, 0, x'00')"),
 	    -EEXIST, "but no stream 5");
 	is_int(
 	    db_exec(db,
