@@ -45,7 +45,11 @@ version_match(const char *version, const char *want)
 {
 	size_t n = strlen(want);
 
-	if (n == 0 || strcmp(want, "*") == 0)
+	/* Piston clients write ranges as "3.x" or "3.*": a prefix too. */
+	while (n >= 2 && want[n - 2] == '.' &&
+	    (want[n - 1] == 'x' || want[n - 1] == 'X' || want[n - 1] == '*'))
+		n -= 2;
+	if (n == 0 || strcmp(want, "*") == 0 || strcmp(want, "x") == 0)
 		return true;
 	return strncmp(version, want, n) == 0 &&
 	    (version[n] == '\0' || version[n] == '.');

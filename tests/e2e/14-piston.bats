@@ -71,6 +71,10 @@ assert_piston_error() {
 	assert_api_status 200
 	run -0 json_get '[.language, .run.stdout] | @json' "$api_body"
 	assert_output '["python","2\n"]'
+	execute "{language: \"python3\", version: \"${v%%.*}.x\", files: [{content: \"print(3)\"}]}"
+	assert_api_status 200
+	run -0 json_get .run.stdout "$api_body"
+	assert_output 3
 }
 
 @test "execute: a compiled language has compile{}; a compile failure repeats it as run{}" {

@@ -216,3 +216,24 @@ int main(void) { return 0; }'
 	run -2 --separate-stderr "$(jobcell_bin jobcell)" submit --runtime c
 	[[ $stderr == *--code-file* ]]
 }
+
+@test "SIGHUP: a runtime file added or removed is offered or withdrawn" {
+	cat >"$BATS_FILE_TMPDIR/runtimes.d/shell2.ini" <<-EOF
+		[runtime]
+		name = shell2
+		file = s.sh
+		run = sh {file}
+		version = bash --version
+	EOF
+	mv "$BATS_FILE_TMPDIR/runtimes.d/perl.ini" "$BATS_FILE_TMPDIR/perl.ini.off"
+	kill -HUP "$(cat "$JOBCELL_STACK_DIR/worker.pid")"
+	wait_for 60 runtimes_offered shell2
+	run -0 json_get '.runtimes | map(.name) | index("perl")' "$api_body"
+	assert_output null
+	api POST /v1/run "$(code_body shell2 'echo reloaded')"
+	assert_api_status 201
+	run -0 json_get .stdout "$api_body"
+	assert_output reloaded
+	api POST /v1/jobs "$(code_body perl 'print 1')"
+	assert_api_error 400 invalid_request
+}
