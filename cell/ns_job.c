@@ -104,6 +104,10 @@ set_rlimits(uint64_t disk_mb, uint64_t data_mb)
 	for (size_t i = 0; i < ARRAY_SIZE(lims); i++) {
 		struct rlimit rl = { .rlim_cur = lims[i].v, .rlim_max = lims[i].v };
 
+		/* No data bound asked: leave the inherited one (raising a
+		 * hard limit would need CAP_SYS_RESOURCE). */
+		if (lims[i].res == RLIMIT_DATA && !data_mb)
+			continue;
 		if (setrlimit(lims[i].res, &rl) < 0)
 			return -errno;
 	}
