@@ -57,6 +57,18 @@ struct cell_spec {
 	int64_t max_run_ms;		/* bound on the run, for backends that
 					 * wait in a helper; 0: a day */
 	unsigned flags;			/* CELL_NO_CGROUP */
+	/* Code jobs (issue 14), backends with CELL_OPS_COMPILE only: a
+	 * compile step run in the same cell before argv; NULL: none. Its
+	 * stdout and stderr go to the cell's compile_out_fd/compile_err_fd
+	 * (no stdin); it gets compile_timeout_ms of wall time and
+	 * compile_memory_mb of data (RLIMIT_DATA, inside the cell's
+	 * memory_mb, which the caller makes the larger of the two); what
+	 * it leaves running is killed when it ends; argv runs only if it
+	 * exits 0. run_data_mb: RLIMIT_DATA of argv, 0: none. */
+	char *const *compile_argv;
+	int64_t compile_timeout_ms;
+	uint64_t compile_memory_mb;
+	uint64_t run_data_mb;
 	/* Optional: called between slow steps of start() (a daemon's
 	 * calls, each bounded by 10 s), e.g. to renew the job's lease. */
 	void (*keepalive)(void *arg);
@@ -70,6 +82,8 @@ struct cell {
 	int stderr_fd;
 	int exit_fd;		/* readable once the cell ended (a pidfd), or
 				 * -1: poll try_wait every few ms */
+	int compile_out_fd;	/* spec->compile_argv: the compile step's */
+	int compile_err_fd;	/* stdout and stderr, like the above */
 	void *priv;		/* the backend's state */
 };
 
@@ -88,6 +102,15 @@ struct cell_result {
 	char error[320];	/* human sentence: for SETUP_FAILED why the cell
 				 * could not be built; for LOST the whole
 				 * sentence ("the docker cell was lost: ...") */
+	/* A compile step ran (spec->compile_argv): how it ended. With
+	 * compile_failed (non-zero exit, signal, or its time was up) argv
+	 * never ran and outcome is CELL_EXITED with exit_code 0. */
+	bool compiled;
+	bool compile_failed;
+	bool compile_timed_out;
+	int compile_exit_code; /* valid unless compile_signal */
+	int compile_signal;
+	int64_t compile_duration_ms;
 };
 
 /* What the cell used, read from its cgroup by collect(). */
@@ -101,6 +124,7 @@ struct cell_usage {
 /* ops->flags */
 #define CELL_OPS_IMAGE	(1u << 0)	/* jobs name an image, whose own PATH
 					 * stays (docker) */
+#define CELL_OPS_COMPILE (1u << 1) /* runs spec->compile_argv (namespace) */
 
 struct cell_ops {
 	const char *name;	/* the jobs' "sandbox" value */

@@ -680,6 +680,15 @@ dk_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 	struct docker_create o;
 	int r;
 
+	if (spec->compile_argv) {
+		/* XXX(#14): compile steps in docker cells. The API offers
+		 * only namespace runtimes. */
+		free(dc);
+		(void) snprintf(msg, size,
+		    "the cell could not be built: the "
+		    "docker sandbox runs no compile steps");
+		return -ENOTSUP;
+	}
 	if (!dc) {
 		(void) snprintf(msg, size, "the cell could not be built: %s",
 		    strerror(ENOMEM));
@@ -714,9 +723,13 @@ dk_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 		    detail);
 		return dk_start_fail(dc, r);
 	}
-	*ret = (struct cell) { .ops = &cell_docker_ops,
-		.stdout_fd = dc->dk.stdout_fd, .stderr_fd = dc->dk.stderr_fd,
-		.exit_fd = -1, .priv = dc };
+	*ret = (struct cell){ .ops = &cell_docker_ops,
+		.stdout_fd = dc->dk.stdout_fd,
+		.stderr_fd = dc->dk.stderr_fd,
+		.exit_fd = -1,
+		.compile_out_fd = -1,
+		.compile_err_fd = -1,
+		.priv = dc };
 	return 0;
 }
 

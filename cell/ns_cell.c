@@ -75,7 +75,6 @@
 #include "seccomp.h"
 #include "banned.h"
 
-
 static const char *const cell_step_names[CELL_STEP__MAX] = {
 	[CELL_STEP_SYNC] = "waiting for the worker",
 	[CELL_STEP_SIGNALS] = "resetting signal handlers",
@@ -105,6 +104,7 @@ static const char *const cell_step_names[CELL_STEP__MAX] = {
 	[CELL_STEP_SECCOMP] = "installing the seccomp filter",
 	[CELL_STEP_FILES] = "writing the job's files",
 	[CELL_STEP_CWD] = "entering the job's cwd",
+	[CELL_STEP_COMPILE] = "starting the compile step",
 };
 
 struct seccomp_prog ns_cell_filter;
@@ -216,6 +216,7 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 	_cleanup_close_ int rep_r = -1, rep_w = -1, sync_r = -1, sync_w = -1;
 	_cleanup_close_ int slirp_w = -1, netns_fd = -1, userns_fd = -1;
 	_cleanup_close_ int work_fd = -1;
+	_cleanup_close_ int cout_r = -1, cout_w = -1, cerr_r = -1, cerr_w = -1;
 	pid_t slirp_pid = -1;
 	struct privs_owner owner;
 	struct cell_fds f;
@@ -235,6 +236,10 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 		return r;
 	if ((work_fd = ns_workspace_tree(spec)) < -1)
 		return work_fd;
+	if (spec->compile_argv &&
+	    ((r = ns_make_pipe(&cout_r, &cout_w, true)) < 0 ||
+		(r = ns_make_pipe(&cerr_r, &cerr_w, true)) < 0))
+		return r;
 
 	/* The child starts with every signal blocked, so none of the worker's
 	 * handlers runs in it and a TERM sent before init installs its
@@ -273,9 +278,15 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 			.stdin_fd = spec->stdin_fd,
 			.work_fd = work_fd,
 			.job_r = -1,
+			.compile_out_w = cout_w,
+			.compile_err_w = cerr_w,
 		};
 		(void) close(out_r);
 		(void) close(err_r);
+		if (cout_r >= 0)
+			(void) close(cout_r);
+		if (cerr_r >= 0)
+			(void) close(cerr_r);
 		(void) close(rep_r);
 		(void) close(sync_w);
 		ns_cell_main(spec, &f);
@@ -289,6 +300,8 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 	close_fd(&rep_w);
 	close_fd(&sync_r);
 	close_fd(&work_fd);
+	close_fd(&cout_w);
+	close_fd(&cerr_w);
 	if (r < 0)
 		goto fail;
 
@@ -302,6 +315,8 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 	ret->stdout_fd = steal_fd(&out_r);
 	ret->stderr_fd = steal_fd(&err_r);
 	ret->report_fd = steal_fd(&rep_r);
+	ret->compile_out_fd = steal_fd(&cout_r);
+	ret->compile_err_fd = steal_fd(&cerr_r);
 	copy_name(ret->argv0, sizeof(ret->argv0), spec->argv[0]);
 	return 0;
 fail:
@@ -354,8 +369,8 @@ describe_failure(const struct ns_cell *c, const struct cell_report *rec,
 static int
 ns_cell_try_wait(struct ns_cell *c, struct cell_result *ret)
 {
-	struct cell_report rec, failed = { 0 }, exited = { 0 };
-	bool have_failed = false, have_exited = false;
+	struct cell_report rec, failed = { 0 }, exited = { 0 }, comp = { 0 };
+	bool have_failed = false, have_exited = false, have_comp = false;
 	struct cell_result res;
 	ssize_t n;
 	pid_t w;
@@ -384,10 +399,24 @@ ns_cell_try_wait(struct ns_cell *c, struct cell_result *ret)
 		} else if (rec.kind == CELL_REPORT_EXITED && !have_exited) {
 			exited = rec;
 			have_exited = true;
+		} else if (rec.kind == CELL_REPORT_COMPILED && !have_comp) {
+			comp = rec;
+			have_comp = true;
 		}
 	}
 
 	memset(&res, 0, sizeof(res));
+	if (have_comp) {
+		res.compiled = true;
+		res.compile_timed_out = comp.step == 1;
+		res.compile_duration_ms = comp.err;
+		if (WIFSIGNALED(comp.wstatus))
+			res.compile_signal = WTERMSIG(comp.wstatus);
+		else
+			res.compile_exit_code = WEXITSTATUS(comp.wstatus);
+		res.compile_failed = res.compile_timed_out ||
+		    res.compile_signal || res.compile_exit_code != 0;
+	}
 	if (have_failed) {
 		res.outcome = CELL_SETUP_FAILED;
 		describe_failure(c, &failed, res.error, sizeof(res.error));
@@ -397,6 +426,9 @@ ns_cell_try_wait(struct ns_cell *c, struct cell_result *ret)
 	} else if (have_exited && WIFSIGNALED(exited.wstatus)) {
 		res.outcome = CELL_SIGNALED;
 		res.signal = WTERMSIG(exited.wstatus);
+	} else if (!have_exited && res.compile_failed && WIFEXITED(st)) {
+		/* The compile step failed: the program never ran. */
+		res.outcome = CELL_EXITED;
 	} else if (!have_exited && WIFSIGNALED(st)) {
 		/* Init killed before the job ended: our SIGKILL (timeout,
 		 * cancel) or the worker's death taking it along. */
@@ -422,6 +454,8 @@ ns_cell_end(struct ns_cell *c)
 	ns_slirp_stop(c);
 	close_fd(&c->stdout_fd);
 	close_fd(&c->stderr_fd);
+	close_fd(&c->compile_out_fd);
+	close_fd(&c->compile_err_fd);
 	close_fd(&c->report_fd);
 }
 
@@ -440,8 +474,14 @@ ns_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 		    strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	*nc = (struct ns_cell) { .pid = -1, .stdout_fd = -1, .stderr_fd = -1,
-		.report_fd = -1, .slirp_pid = -1, .slirp_exit_fd = -1 };
+	*nc = (struct ns_cell){ .pid = -1,
+		.stdout_fd = -1,
+		.stderr_fd = -1,
+		.compile_out_fd = -1,
+		.compile_err_fd = -1,
+		.report_fd = -1,
+		.slirp_pid = -1,
+		.slirp_exit_fd = -1 };
 	(void) str_copy(nc->job_id, sizeof(nc->job_id), spec->job_id ?
 	    spec->job_id : "");
 	if (ns_pool_take(spec, nc) == 0)
@@ -464,8 +504,12 @@ ns_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 		return r;
 	}
 started:
-	*ret = (struct cell) { .ops = &cell_ns_ops, .stdout_fd = nc->stdout_fd,
-		.stderr_fd = nc->stderr_fd, .priv = nc };
+	*ret = (struct cell){ .ops = &cell_ns_ops,
+		.stdout_fd = nc->stdout_fd,
+		.stderr_fd = nc->stderr_fd,
+		.compile_out_fd = nc->compile_out_fd,
+		.compile_err_fd = nc->compile_err_fd,
+		.priv = nc };
 	/* Readable once the cell's init has exited: wakes the run loop at
 	 * once (pidfd_open(2), Linux 5.3; always close-on-exec); without
 	 * it the loop looks every few ms. Our unreaped child: the pid
@@ -496,6 +540,7 @@ ns_collect(struct cell *c, struct cell_result *res, struct cell_usage *ret)
 	ns_cell_end(nc);
 	nc->collected = true;
 	c->stdout_fd = c->stderr_fd = -1;
+	c->compile_out_fd = c->compile_err_fd = -1;
 	if (nc->have_cg)
 		cell_cgroup_usage(nc->job_id, &nc->cg,
 		    res->outcome == CELL_SIGNALED && res->signal == SIGKILL, ret);
@@ -538,6 +583,7 @@ ns_reap(const char *job_id)
 
 const struct cell_ops cell_ns_ops = {
 	.name = "namespace",
+	.flags = CELL_OPS_COMPILE,
 	.start = ns_start,
 	.signal = ns_signal,
 	.try_wait = ns_try_wait,

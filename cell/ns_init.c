@@ -154,10 +154,10 @@ ns_close_all_except(const int *keep, size_t n)
 static int
 keep_cell_fds(struct cell_fds *f)
 {
-	int keep[6];
+	int keep[8];
 	size_t n = 0;
 	int *mine[] = { &f->out_w, &f->err_w, &f->report_w, &f->stdin_fd,
-		&f->work_fd, &f->job_r };
+		&f->work_fd, &f->job_r, &f->compile_out_w, &f->compile_err_w };
 
 	for (size_t i = 0; i < ARRAY_SIZE(mine); i++) {
 		if (*mine[i] < 0)
@@ -358,6 +358,18 @@ ns_init_run(const struct cell_spec *spec, struct cell_fds *f)
 	 * was the largest single cost of a cell (bench/README.md). Init is
 	 * suspended meanwhile, so nothing races on the shared memory; the
 	 * job's writes there are to its own stack and errno. */
+	/* A code job's compile step first, in this same cell (issue 14).
+	 * The compiler is job code too: init is hidden from it as from the
+	 * job (init_main). A failed compile ends the cell here; its record
+	 * tells the worker why. */
+	if (spec->compile_argv) {
+		if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) < 0)
+			ns_die(f->report_w, CELL_STEP_INIT, -errno);
+		if ((r = scrub_cmdline()) < 0)
+			ns_die(f->report_w, CELL_STEP_INIT, r);
+		if (ns_compile(spec, f) != 0)
+			_exit(0);
+	}
 	if ((job = ns_job_clone(spec, f)) < 0)
 		ns_die(f->report_w, CELL_STEP_FORK, job);
 	init_main(job, f->report_w);

@@ -65,10 +65,10 @@ enum cell_step {
 	CELL_STEP_FILES,
 	CELL_STEP_CWD,
 	CELL_STEP_USER_LIMITS,
+	CELL_STEP_COMPILE,
 	CELL_STEP__MAX,
-	CELL_STEP_PRIVS = 100,		/* + enum privs_step */
+	CELL_STEP_PRIVS = 100, /* + enum privs_step */
 };
-
 
 /* The fds the cell keeps from the worker. */
 struct cell_fds {
@@ -81,12 +81,17 @@ struct cell_fds {
 				 * mount (open_tree), moved onto /work; -1:
 				 * /work is a tmpfs */
 	int job_r; /* a warm cell's job socket (ns_pool.c), or -1 */
+	int compile_out_w;	/* spec->compile_argv: its stdout, stderr; */
+	int compile_err_w;	/* else -1 */
 };
 
 /* Fixed-size record the cell writes on report_fd. */
 enum cell_report_kind {
-	CELL_REPORT_SETUP_FAILED = 1,	/* step + err: building the cell failed */
-	CELL_REPORT_EXITED = 2,		/* wstatus: the job's main process ended */
+	CELL_REPORT_SETUP_FAILED = 1, /* step + err: building the cell failed */
+	CELL_REPORT_EXITED = 2,	  /* wstatus: the job's main process ended */
+	CELL_REPORT_COMPILED = 3, /* wstatus: the compile step ended;
+					 * step: 1 if its time was up; err: its
+					 * duration in ms */
 };
 struct cell_report {
 	int32_t kind;
@@ -100,6 +105,8 @@ struct ns_cell {
 	pid_t pid;		/* host pid of the cell's init (our child) */
 	int stdout_fd;		/* read ends, O_NONBLOCK | O_CLOEXEC */
 	int stderr_fd;
+	int compile_out_fd; /* the compile step's stdout, stderr; or -1 */
+	int compile_err_fd;
 	int report_fd;		/* read end of the report pipe, O_CLOEXEC */
 	pid_t slirp_pid;	/* network: slirp4netns, our child; else -1 */
 	int slirp_exit_fd;	/* closing it ends slirp4netns; else -1 */
@@ -144,6 +151,14 @@ int ns_pool_take(const struct cell_spec *spec, struct ns_cell *nc);
 
 /* ns_job.c (the job's process) */
 pid_t ns_job_clone(const struct cell_spec *spec, const struct cell_fds *f);
+/* The compile step's process, the same way: compile_argv with stdout and
+ * stderr on the compile pipes, stdin /dev/null, RLIMIT_DATA. */
+pid_t ns_compile_clone(const struct cell_spec *spec, const struct cell_fds *f);
+
+/* ns_compile.c (the cell's init, before the job): runs the compile step
+ * to its end or its time, kills what it left, reports CELL_REPORT_COMPILED.
+ * 0 if it exited 0 (the job may run), 1 if not. */
+int ns_compile(const struct cell_spec *spec, struct cell_fds *f);
 
 /* ns_root.c: builds the root under NEWROOT and enters it. -errno with
  * *step set. */

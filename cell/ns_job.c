@@ -84,18 +84,30 @@ exec_job(char *const *argv, char *const *envp)
  * hold secrets of other processes' memory... of the job only, but still
 XX than the workspace; a bounded fd table. */
 static int
-set_rlimits(uint64_t disk_mb)
+set_rlimits(uint64_t disk_mb, uint64_t data_mb)
 {
-	const struct { int res; rlim_t v; } lims[] = {
+	const struct {
+		int res;
+		rlim_t v;
+	} lims[] = {
 		{ RLIMIT_CORE, 0 },
 		{ RLIMIT_NOFILE, CELL_NOFILE },
 		{ RLIMIT_SIGPENDING, CELL_SIGPENDING },
 		{ RLIMIT_FSIZE, (rlim_t) disk_mb * 1024 * 1024 },
+		/* A compile step's memory (issue 14): RLIMIT_DATA counts what
+		 * a process writes (brk, private writable maps), not address
+		 * space it only reserves (Go, the JVM), unlike RLIMIT_AS. */
+		{ RLIMIT_DATA,
+		    data_mb ? (rlim_t) data_mb * 1024 * 1024 : RLIM_INFINITY },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(lims); i++) {
 		struct rlimit rl = { .rlim_cur = lims[i].v, .rlim_max = lims[i].v };
 
+		/* No data bound asked: leave the inherited one (raising a
+		 * hard limit would need CAP_SYS_RESOURCE). */
+		if (lims[i].res == RLIMIT_DATA && !data_mb)
+			continue;
 		if (setrlimit(lims[i].res, &rl) < 0)
 			return -errno;
 	}
@@ -109,16 +121,21 @@ static char job_stack[64 * 1024] __attribute__((aligned(16)));
 struct job_args {
 	const struct cell_spec *spec;
 	const struct cell_fds *f;
+	char *const *argv;
+	int out_w, err_w, in;
+	uint64_t data_mb;
 };
 static struct job_args job_args;
 
-
-/* The job's first process, cloned by init; privileges are already gone. */
+/* The job's first process (or the compile step's), cloned by init;
+ * privileges are already gone. */
 static _Noreturn void
-job_main(const struct cell_spec *spec, const struct cell_fds *f)
+job_main(const struct job_args *a)
 {
+	const struct cell_spec *spec = a->spec;
+	const struct cell_fds *f = a->f;
 	sigset_t none;
-	int in = f->stdin_fd, r;
+	int in = a->in, r;
 
 	/* Signal handlers are all default already: init reset them first
 	 * thing and installs its TERM handler only once we have exec'd
@@ -132,30 +149,40 @@ job_main(const struct cell_spec *spec, const struct cell_fds *f)
 			ns_die(f->report_w, CELL_STEP_STDIO, in);
 	}
 	/* All sources are >= 3 (keep_cell_fds), so no dup2 clobbers another. */
-	if (dup2(in, 0) < 0 || dup2(f->out_w, 1) < 0 || dup2(f->err_w, 2) < 0)
+	if (dup2(in, 0) < 0 || dup2(a->out_w, 1) < 0 || dup2(a->err_w, 2) < 0)
 		ns_die(f->report_w, CELL_STEP_STDIO, -errno);
 	/* Everything else goes; the report fd is close-on-exec and stays
 	 * only so that a failing execve can be told. */
 	if (ns_close_all_except((const int[]) { 0, 1, 2, f->report_w }, 4) < 0)
 		ns_die(f->report_w, CELL_STEP_FDS, -errno);
 	(void) umask(022);
-	if ((r = set_rlimits(spec->disk_mb)) < 0)
+	if ((r = set_rlimits(spec->disk_mb, a->data_mb)) < 0)
 		ns_die(f->report_w, CELL_STEP_RLIMITS, r);
 	if (sigemptyset(&none) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
 		ns_die(f->report_w, CELL_STEP_SIGNALS, -errno);
 	/* Last: from here on only execve (and, on failure, write + exit). */
 	if ((r = seccomp_prog_install(&ns_cell_filter)) < 0)
 		ns_die(f->report_w, CELL_STEP_SECCOMP, r);
-	r = exec_job(spec->argv, spec->envp);
-	ns_die(f->report_w, CELL_STEP_EXEC, r);
+	r = exec_job(a->argv, spec->envp);
+	ns_die(f->report_w,
+	    a->argv == spec->argv ? CELL_STEP_EXEC : CELL_STEP_COMPILE, r);
 }
 
 static int
 job_start(void *arg)
 {
-	const struct job_args *a = arg;
+	job_main(arg);
+}
 
-	job_main(a->spec, a->f);
+static pid_t
+step_clone(const struct job_args *a)
+{
+	pid_t job;
+
+	job_args = *a;
+	job = clone(job_start, job_stack + sizeof(job_stack),
+	    CLONE_VM | CLONE_VFORK | SIGCHLD, &job_args);
+	return job < 0 ? -errno : job;
 }
 
 /* posix_spawn-style clone of the job (see ns_cell_main): returns its pid
@@ -163,10 +190,23 @@ job_start(void *arg)
 pid_t
 ns_job_clone(const struct cell_spec *spec, const struct cell_fds *f)
 {
-	pid_t job;
+	return step_clone(&(struct job_args){ .spec = spec,
+	    .f = f,
+	    .argv = spec->argv,
+	    .out_w = f->out_w,
+	    .err_w = f->err_w,
+	    .in = f->stdin_fd,
+	    .data_mb = spec->run_data_mb });
+}
 
-	job_args = (struct job_args) { .spec = spec, .f = f };
-	job = clone(job_start, job_stack + sizeof(job_stack),
-	    CLONE_VM | CLONE_VFORK | SIGCHLD, &job_args);
-	return job < 0 ? -errno : job;
+pid_t
+ns_compile_clone(const struct cell_spec *spec, const struct cell_fds *f)
+{
+	return step_clone(&(struct job_args){ .spec = spec,
+	    .f = f,
+	    .argv = spec->compile_argv,
+	    .out_w = f->compile_out_w,
+	    .err_w = f->compile_err_w,
+	    .in = -1,
+	    .data_mb = spec->compile_memory_mb });
 }

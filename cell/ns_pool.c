@@ -313,7 +313,10 @@ warm_clone(const struct cell_pool_config *cfg, struct warm_cell *w,
 			.report_w = rep_w,
 			.sync_r = sync_r,
 			.stdin_fd = -1,
+			.work_fd = -1,
 			.job_r = sv[1],
+			.compile_out_w = -1,
+			.compile_err_w = -1,
 		};
 		(void) close(w->out_r);
 		(void) close(w->err_r);
@@ -684,7 +687,7 @@ spec_fits(const struct cell_spec *spec, const struct warm_cell *w)
 	 * (ns_workspace.c): a warm cell has a tmpfs /work, so such a job
 	 * takes the cold path. */
 	return spec->argv && spec->argv[0] && spec->envp && !spec->network &&
-	    !spec->workspace &&
+	    !spec->workspace && !spec->compile_argv &&
 	    spec->host_uid == w->uid && spec->host_gid == w->gid &&
 	    spec->disk_mb >= 1 && spec->disk_mb <= CELL_DISK_MB_MAX &&
 	    (spec->nfiles == 0 || spec->files);
@@ -722,6 +725,8 @@ ns_pool_take(const struct cell_spec *spec, struct ns_cell *nc)
 	nc->slirp_exit_fd = -1;
 	nc->stdout_fd = w.out_r;
 	nc->stderr_fd = w.err_r;
+	nc->compile_out_fd = -1; /* no compile step: spec_fits */
+	nc->compile_err_fd = -1;
 	nc->report_fd = w.report_r;
 	for (i = 0; i + 1 < sizeof(nc->argv0) && spec->argv[0][i]; i++)
 		nc->argv0[i] = (unsigned char) spec->argv[0][i] < 0x20 ||

@@ -41,7 +41,8 @@ static void
 sink_data(struct sink *k, const char *stream, int64_t seq, const char *data,
     size_t len)
 {
-	FILE *f = strcmp(stream, "stderr") == 0 ? stderr : stdout;
+	/* stderr, and the compile step's output (issue 14): stderr */
+	FILE *f = strcmp(stream, "stdout") == 0 ? stdout : stderr;
 
 	if ((k->only == 1 && f != stdout) || (k->only == 2 && f != stderr))
 		return;
@@ -336,7 +337,9 @@ follow_line(const char *line, size_t len, void *p)
 		}
 		return 0;
 	}
-	if (strcmp(type, "stdout") != 0 && strcmp(type, "stderr") != 0)
+	if (strcmp(type, "stdout") != 0 && strcmp(type, "stderr") != 0 &&
+	    strcmp(type, "compile_stdout") != 0 &&
+	    strcmp(type, "compile_stderr") != 0)
 		return 0;	/* a record type newer than us: not progress */
 	fo->progress = true;
 	(void) cli_json_i64(doc, root, "seq", &seq);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "job_status.h"
@@ -50,6 +51,8 @@ enum {
 	OPT_ARTIFACT,
 	OPT_ARTIFACTS_REQUIRED,
 	OPT_FILE_EXEC,
+	OPT_RUNTIME,
+	OPT_CODE_FILE,
 };
 
 static const char *arg_command;
@@ -80,15 +83,33 @@ static size_t arg_n_artifacts;
 static bool arg_artifacts_required;
 /* the uploaded inputs, filled after the options are read */
 static struct cli_input inputs[CLI_INPUTS_MAX];
+/* Code jobs (issue 14): --runtime R with --code-file F, or exec's FILE. */
+static const char *arg_runtime;
+static const char *arg_code_file;
+static bool arg_exec; /* jobcell exec: FILE [ARGS...] operands */
 
 static void
 submit_usage(FILE *f, const char *cmd)
 {
 	bool is_submit = strcmp(cmd, "submit") == 0;
 
+	if (strcmp(cmd, "exec") == 0) {
+		fprintf(f,
+		    "Usage: jobcell exec --runtime R [OPTION]... FILE "
+		    "[ARG]...\n\n"
+		    "Runs the source FILE with runtime R (a name, alias or "
+		    "NAME@VERSION from\n'jobcell runtimes'): compiled first "
+		    "if R compiles, the compiler's output on\nstderr; then run "
+		    "with ARGs and this program's standard input (unless it\n"
+		    "is a terminal). Exits with the program's exit code (124 "
+		    "timed out, 125 the\ncell could not be built, 1 the "
+		    "compile failed). Options as for 'jobcell run'.\n");
+		return;
+	}
 	fprintf(f,
 	    "Usage: jobcell %s (--command STR | --command-file FILE | "
-	    "--stdin | --argv -- ARG...)\n"
+	    "--stdin | --argv -- ARG... |\n"
+	    "           --runtime R --code-file FILE)\n"
 	    "           [--name N] [--timeout S] [--env K=V]... "
 	    "[--stdin-file FILE]\n"
 	    "           [--file LOCAL[:PATH]]... [--file-exec LOCAL[:PATH]]...\n"
@@ -120,6 +141,9 @@ submit_usage(FILE *f, const char *cmd)
 	    "  --command-file FILE the shell script in FILE\n"
 	    "  --stdin             the shell script on standard input\n"
 	    "  --argv -- ARG...    run ARG... directly (no shell)\n"
+	    "  --runtime R --code-file FILE\n"
+	    "                      run the source FILE with runtime R (see "
+	    "'jobcell runtimes')\n"
 	    "  --name N            a name for the job\n"
 	    "  --timeout S         wall-time limit in seconds\n"
 	    "  --env K=V           an environment variable (repeatable)\n"
@@ -271,22 +295,55 @@ reset_submit_args(void)
 	arg_disk_mb = -1;
 	arg_n_env = arg_n_files = arg_n_inputs = arg_n_artifacts = 0;
 	arg_artifacts_required = false;
+	arg_runtime = arg_code_file = NULL;
+	arg_exec = false;
+}
+
+/* exec's and --code-file's part of submit_check: -1 or an exit status. */
+static int
+code_check(const char *cmd, int argc, char **argv)
+{
+	if (arg_exec) {
+		if (!arg_runtime)
+			return cli_usage_err(cmd, "--runtime is required");
+		if (optind >= argc)
+			return cli_usage_err(cmd, "missing the source FILE");
+		if (arg_code_file || arg_command || arg_command_file ||
+		    arg_stdin_script || arg_argv)
+			return cli_usage_err(cmd,
+			    "give the source as FILE, "
+			    "without --code-file, --command or --argv");
+		arg_code_file = argv[optind++];
+		if (argc - optind > JC_MAX_ARGV - 64)
+			return cli_usage_err(cmd, "more than %d arguments",
+			    JC_MAX_ARGV - 64);
+		return -1;
+	}
+	if (!!arg_runtime != !!arg_code_file)
+		return cli_usage_err(cmd,
+		    "--runtime and --code-file go "
+		    "together");
+	return -1;
 }
 
 /* Checks the combination of options once all are read. */
 static int
 submit_check(const char *cmd, int argc, char **argv)
 {
-	int sources = !!arg_command + !!arg_command_file + arg_stdin_script +
-	    arg_argv;
+	int sources, r;
 
+	if ((r = code_check(cmd, argc, argv)) >= 0)
+		return r;
+	sources = !!arg_command + !!arg_command_file + arg_stdin_script +
+	    arg_argv + !!arg_code_file;
 	if (sources != 1)
-		return cli_usage_err(cmd, "give exactly one of --command, "
-		    "--command-file, --stdin, --argv");
+		return cli_usage_err(cmd,
+		    "give exactly one of --command, "
+		    "--command-file, --stdin, --argv, --code-file");
 	if (arg_argv && optind >= argc)
 		return cli_usage_err(cmd, "--argv needs the program after "
 		    "'--'");
-	if (!arg_argv && optind < argc)
+	if (!arg_argv && !arg_exec && optind < argc)
 		return cli_usage_err(cmd, "unexpected argument '%s' (use "
 		    "--argv -- ARG... to pass a program and its arguments)",
 		    argv[optind]);
@@ -352,12 +409,17 @@ submit_opts(struct cli_global *g, const char *cmd, int argc, char **argv)
 		{ "sandbox", required_argument, NULL, OPT_SANDBOX },
 		{ "image", required_argument, NULL, OPT_IMAGE },
 		{ "cancel-on-interrupt", no_argument, NULL, OPT_CANCEL_ON_INT },
+		{ "runtime", required_argument, NULL, OPT_RUNTIME },
+		{ "code-file", required_argument, NULL, OPT_CODE_FILE },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool is_submit = strcmp(cmd, "submit") == 0;
 	int c, r = 0;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	/* "+": exec's operands end the options (its ARGS are the
+	 * program's, dashes and all). */
+	while ((c = getopt_long(argc, argv, arg_exec ? "+h" : "h", longopts,
+		    NULL)) != -1) {
 		if (cli_common_opt(g, c, optarg))
 			continue;
 		switch (c) {
@@ -452,6 +514,16 @@ submit_opts(struct cli_global *g, const char *cmd, int argc, char **argv)
 			break;
 		case OPT_CANCEL_ON_INT:
 			arg_cancel_on_interrupt = true;
+			break;
+		case OPT_RUNTIME:
+			arg_runtime = optarg;
+			break;
+		case OPT_CODE_FILE:
+			if (arg_exec)
+				return cli_usage_err(cmd,
+				    "give the source as "
+				    "FILE, not --code-file");
+			arg_code_file = optarg;
 			break;
 		default:
 			return cli_bad_option(cmd);
@@ -590,6 +662,33 @@ add_env(struct jw *w)
 	jw_obj_close(w);
 }
 
+/* "runtime", "code" (the file's text) and exec's "args". */
+static int
+add_code(const char *cmd, struct jw *w, char **args, int nargs)
+{
+	_cleanup_free_ char *code = NULL;
+	size_t len = 0;
+
+	if (read_input(cmd, "source file", arg_code_file, JC_MAX_CODE_BYTES,
+		&code, &len) < 0)
+		return -EINVAL;
+	if (!utf8_valid(code, len) || memchr(code, '\0', len))
+		return cli_err(cmd, "'%s' is not UTF-8 text without NUL bytes",
+			   arg_code_file),
+		       -EINVAL;
+	jw_kv_str(w, "runtime", arg_runtime);
+	jw_key(w, "code");
+	jw_strn(w, code, len);
+	if (arg_exec && nargs > 0) {
+		jw_key(w, "args");
+		jw_arr_open(w);
+		for (int i = 0; i < nargs; i++)
+			jw_str(w, args[i]);
+		jw_arr_close(w);
+	}
+	return 0;
+}
+
 /* The job request body (DESIGN section 4, "The job request"). */
 static int
 build_request(const char *cmd, char **argv_rest, int n_rest,
@@ -609,6 +708,9 @@ build_request(const char *cmd, char **argv_rest, int n_rest,
 	    read_input(cmd, "script", "-", JC_MAX_COMMAND_BYTES, &script,
 	    &script_len) < 0)
 		return -EINVAL;
+	/* exec passes our stdin through, unless it is a terminal. */
+	if (arg_exec && !arg_stdin_file && !isatty(0))
+		arg_stdin_file = "-";
 	if (arg_stdin_file &&
 	    read_input(cmd, "stdin-file", arg_stdin_file, JC_MAX_STDIN_BYTES, &input,
 	    &input_len) < 0)
@@ -618,7 +720,10 @@ build_request(const char *cmd, char **argv_rest, int n_rest,
 
 	jw_init(&w, body);
 	jw_obj_open(&w);
-	if (arg_argv) {
+	if (arg_code_file) {
+		if ((r = add_code(cmd, &w, argv_rest, n_rest)) < 0)
+			return r;
+	} else if (arg_argv) {
 		jw_key(&w, "argv");
 		jw_arr_open(&w);
 		for (int i = 0; i < n_rest; i++)
@@ -796,7 +901,7 @@ after_submit(struct cli_global *g, struct http *h, const char *cmd,
 
 	if ((r = cli_interrupt_catch()) < 0)
 		return cli_err(cmd, "cannot catch Ctrl-C: %s", strerror(-r));
-	if (strcmp(cmd, "run") == 0) {
+	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "exec") == 0) {
 		r = logs_follow(h, cmd, id, 0, g->json, &code);
 		if (r == -EINTR)
 			return job_interrupted(g, h, cmd, id,
@@ -837,6 +942,7 @@ submit_or_run(struct cli_global *g, const char *cmd, int argc, char **argv)
 	int r, code = EXIT_FAIL;
 
 	reset_submit_args();
+	arg_exec = strcmp(cmd, "exec") == 0;
 	if ((r = submit_opts(g, cmd, argc, argv)) >= 0)
 		return r;
 	strbuf_init(&body, JC_MAX_BODY_BYTES);
@@ -855,7 +961,7 @@ submit_or_run(struct cli_global *g, const char *cmd, int argc, char **argv)
 		goto out;
 	if (submit_job(&h, cmd, &body, id, sizeof(id), &resp) < 0)
 		goto out;
-	if (strcmp(cmd, "run") != 0 && !arg_wait && !arg_follow) {
+	if (strcmp(cmd, "submit") == 0 && !arg_wait && !arg_follow) {
 		if (g->json)
 			cli_print_body(&resp);
 		else
@@ -880,4 +986,10 @@ int
 cmd_run(struct cli_global *g, int argc, char **argv)
 {
 	return submit_or_run(g, "run", argc, argv);
+}
+
+int
+cmd_exec(struct cli_global *g, int argc, char **argv)
+{
+	return submit_or_run(g, "exec", argc, argv);
 }

@@ -18,6 +18,10 @@ static const struct command commands[] = {
 	{ "me", cmd_me, "show the caller's limits and usage" },
 	{ "submit", cmd_submit, "submit a job" },
 	{ "run", cmd_run, "submit, follow the output, exit with its code" },
+	{ "exec", cmd_exec,
+	    "run a source file with a runtime, exit with its "
+	    "code" },
+	{ "runtimes", cmd_runtimes, "list the runtimes code can run with" },
 	{ "status", cmd_status, "show a job" },
 	{ "logs", cmd_logs, "print a job's output so far" },
 	{ "tail", cmd_tail, "follow a job's output until it ends" },

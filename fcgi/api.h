@@ -77,7 +77,10 @@ enum route_id {
 	ROUTE_BLOB_HEAD,
 	ROUTE_JOB_ARTIFACTS,
 	ROUTE_JOB_ARTIFACT,
-	ROUTE_METRICS,		/* last: metrics.c counts from it */
+	ROUTE_RUNTIMES,
+	ROUTE_PISTON_RUNTIMES,
+	ROUTE_PISTON_EXECUTE,
+	ROUTE_METRICS, /* last: metrics.c counts after it */
 };
 #define ROUTE_ID_MAX 64	/* longest path segment we capture */
 struct route_match {
@@ -145,10 +148,42 @@ struct job_request {
 	char **artifacts;		/* globs (wsglob_check_len), owned */
 	size_t nartifacts;		/* <= WSGLOB_MAX_PATTERNS */
 	bool artifacts_required;
+	/* A code job (issue 14): parsed by job_request_parse_code ... */
+	char runtime[96]; /* as asked; "": not a code job */
+	char *code;	  /* moved into files by ..._apply_runtime */
+	size_t code_len;
+	char **args;
+	size_t nargs;
+	int64_t compile_timeout_s; /* 0: the runtime's */
+	int64_t compile_memory_mb; /* 0: the runtime's (then set) */
+	/* ... and made argv, files and compile by job_request_apply_runtime */
+	char runtime_name[32];
+	char runtime_version[64];
+	char **compile_argv; /* NULL: no compile step */
+	size_t compile_argc;
+	int64_t compile_timeout_ms;
+};
+/* A runtime as the runtimes table holds it (fcgi/runtimes.c). */
+struct runtime_info {
+	char name[32];
+	char version[64];
+	char file[64];
+	char *compile; /* JSON argv, or NULL */
+	char *run;     /* JSON argv */
+	int64_t compile_timeout_ms, compile_memory_mb;
 };
 int job_request_parse(const char *body, size_t len,
     const struct config_limits *lim, struct job_request *ret, struct api_err *err);
 void job_request_release(struct job_request *jr);
+/* job_request.c, code jobs: the fields of a request with "code" (called by
+ * job_request_parse); frees them. */
+int job_request_parse_code(const struct jr_doc *doc, int root,
+    struct job_request *jr, struct api_err *err);
+void job_request_release_code(struct job_request *jr);
+/* The runtime rt made of a parsed code job: the code as rt's file among
+ * files, argv (rt's run words + args), the compile step. 0 or err. */
+int job_request_apply_runtime(struct job_request *jr,
+    const struct runtime_info *rt, struct api_err *err);
 /* The stored spec: {"argv":[...],"env":{...}} plus "files":{path:data},
  * "cwd" and "network":true when given, and "image" for a docker job that
  * names one or has a configured default, and "artifacts":[globs] with
@@ -209,11 +244,28 @@ int jobs_cancel(struct req *rq, const char *id, struct api_err *err);
 /* POST /v1/run: submit, wait for the end (bounded), job + capped output. */
 int jobs_run(struct req *rq, struct api_err *err);
 /* Writes the job object for a row of JOB_COLUMNS. */
-#define JOB_COLUMNS "id, name, status, exit_code, signal, timed_out, " \
+#define JOB_COLUMNS \
+	"id, name, status, exit_code, signal, timed_out, " \
 	"oom_killed, error, created_at, started_at, finished_at, sandbox, " \
 	"timeout_ms, memory_mb, cpus, pids, disk_mb, cpu_ms, max_rss_kb, " \
 	"log_bytes, log_truncated, " \
-	"json_type(spec, '$.artifacts') IS NOT NULL"
+	"json_type(spec, '$.artifacts') IS NOT NULL, " JOB_CODE_COLUMNS
+/* A code job's columns (issue 14), at JOB_CODE_COLUMNS_AT of JOB_COLUMNS. */
+#define JOB_CODE_COLUMNS \
+	"runtime, runtime_version, compile_exit_code, " \
+	"compile_signal, compile_timed_out, compile_duration_ms"
+#define JOB_CODE_COLUMNS_AT 22
+/* "runtime" and "compile" of a code job from JOB_CODE_COLUMNS at col. */
+void job_write_code_fields(struct jw *w, sqlite3_stmt *st, int col);
+/* Stores a validated request (resolving its runtime first): as
+ * job_submit, 0 or 1 with ret_id, else err. jr stays the caller's. */
+int jobs_store_request(struct req *rq, struct job_request *jr, const char *idem,
+    struct api_err *err, char ret_id[JC_ID_LEN + 1]);
+/* Writes ,"<name>":"<output>","<name>_truncated":bool of a job's stream
+ * into the sink's open object (1 MiB at most). */
+struct sink;
+int run_output(sqlite3 *db, const char *id, int stream, const char *name,
+    struct sink *k);
 void job_write_json(struct jw *w, sqlite3_stmt *st);
 /* The members only, inside an object the caller opened. */
 void job_write_fields(struct jw *w, sqlite3_stmt *st);
@@ -250,8 +302,35 @@ void artifacts_write_json(struct jw *w, sqlite3 *db, const char *job_id,
     int64_t now_ms);
 
 /* logs.c */
+/* "stdout", "stderr", "compile_stdout", "compile_stderr" of a stored
+ * stream number 1..4, and back (0: no such name). */
+const char *log_stream_name(int stream);
+int log_stream_number(const char *name);
 int logs_page(struct req *rq, const char *id, struct api_err *err);
 int logs_output(struct req *rq, const char *id, struct api_err *err);
+
+/* runtimes.c: GET /v1/runtimes and the runtime of a code job. */
+int runtimes_handle(struct req *rq, struct api_err *err);
+/* The live runtime whose name or alias is name and whose version matches
+ * version ("", "*", equal, or a dotted prefix), the newest first. 0 with
+ * *ret (runtime_info_release it); -ENOENT no such name; -ESRCH the name
+ * but no such version (ret_have gets a version it has); -errno. */
+int runtime_find(sqlite3 *db, const char *name, const char *version,
+    struct runtime_info *ret, char *ret_have, size_t have_size);
+void runtime_info_release(struct runtime_info *rt);
+/* jr->runtime ("name", "alias", "name@version") resolved and applied
+ * (job_request_apply_runtime); 0, or err (400 naming it). */
+int runtime_resolve(struct req *rq, struct job_request *jr,
+    struct api_err *err);
+
+/* piston.c: Piston's v2 API (issue 14): GET /api/v2/runtimes, POST
+ * /api/v2/execute (parked like POST /v1/run), and the execute reply. */
+int piston_runtimes(struct req *rq, struct api_err *err);
+int piston_execute(struct req *rq, struct api_err *err);
+int piston_reply(sqlite3 *db, FCGX_Request *fr, int64_t consumer_id,
+    const char *id);
+/* A Piston-shaped error reply {"message":...} of e. */
+int piston_error(struct req *rq, const struct api_err *e);
 
 /* metrics.c: GET /metrics (Prometheus text), and the request counters
  * dispatch() keeps. route: an enum route_id, METRICS_ROUTE_AUTH for the
@@ -301,6 +380,9 @@ int park_count(enum park_kind kind);
 /* Parks rq (sets rq->parked): a run answered by jobs_run_reply once the
  * job is final or at deadline_mono_ms; a stream fed by stream_read. */
 void park_run(struct park *p, struct req *rq, const char *id, bool found,
+    int64_t deadline_mono_ms);
+/* The same, answered by piston_reply (POST /api/v2/execute). */
+void park_run_piston(struct park *p, struct req *rq, const char *id,
     int64_t deadline_mono_ms);
 void park_stream(struct park *p, struct req *rq, const char *id,
     int64_t after);

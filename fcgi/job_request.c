@@ -16,7 +16,8 @@
 static const char *const allowed_keys[] = {
 	"name", "command", "argv", "code", "runtime", "stdin", "env", "files",
 	"cwd", "timeout", "memory_mb", "cpus", "pids", "disk_mb", "network",
-	"sandbox", "image", "artifacts", "artifacts_required", "inputs",
+	"sandbox", "image", "artifacts", "artifacts_required", "inputs", "args", "compile_timeout",
+	"compile_memory_mb",
 	NULL,
 };
 static const char *const file_keys[] = {
@@ -37,6 +38,8 @@ static const char *const input_keys[] = {
 static const char *const reserved_env[] = {
 	"HOME", "USER", "LOGNAME", "PWD", "HOSTNAME", "SHELL", NULL,
 };
+
+static bool path_above(const char *dir, const char *path);
 
 void
 api_limits_default(struct config_limits *lim)
@@ -73,6 +76,7 @@ job_request_release(struct job_request *jr)
 	free(jr->cwd);
 	free(jr->name);
 	free(jr->stdin_data);
+	job_request_release_code(jr);
 	memset(jr, 0, sizeof(*jr));
 }
 
@@ -133,6 +137,192 @@ env_name_ok(const char *s)
 	return true;
 }
 
+/* The fields of a code job (issue 14): "runtime" names the runtime,
+ * "args" its program's arguments, "compile_*" its compile step's limits.
+ * What the runtime makes of them is job_request_apply_runtime's. */
+static const char *const code_only[] = {
+	"runtime",
+	"args",
+	"compile_timeout",
+	"compile_memory_mb",
+	NULL,
+};
+
+void
+job_request_release_code(struct job_request *jr)
+{
+	for (size_t i = 0; jr->args && i < jr->nargs; i++)
+		free(jr->args[i]);
+	free(jr->args);
+	for (size_t i = 0; jr->compile_argv && i < jr->compile_argc; i++)
+		free(jr->compile_argv[i]);
+	free(jr->compile_argv);
+	free(jr->code);
+	jr->args = jr->compile_argv = NULL;
+	jr->code = NULL;
+	jr->nargs = jr->compile_argc = 0;
+}
+
+static int
+get_positive(const struct jr_doc *doc, int obj, const char *field, int64_t max,
+    int64_t *ret, struct api_err *err)
+{
+	int tok = jr_obj_get(doc, obj, field);
+	int64_t v;
+
+	if (tok == -ENOENT)
+		return 0;
+	if (tok < 0 || jr_type(doc, tok) != JR_NUMBER ||
+	    jr_i64(doc, tok, &v) < 0 || v < 1 || v > max)
+		return api_err_set(err, 400, "invalid_request",
+		    "field '%s' must be a whole number from 1 to %lld", field,
+		    (long long) max);
+	*ret = v;
+	return 0;
+}
+
+int
+job_request_parse_code(const struct jr_doc *doc, int root,
+    struct job_request *jr, struct api_err *err)
+{
+	int rt = jr_obj_get(doc, root, "runtime");
+	int code = jr_obj_get(doc, root, "code");
+	int args = jr_obj_get(doc, root, "args");
+	size_t len;
+	int r;
+
+	if (rt < 0)
+		return api_err_set(err, 400, "invalid_request",
+		    "field 'runtime' is required with 'code' (see GET "
+		    "/v1/runtimes)");
+	if (jr_type(doc, rt) != JR_STRING ||
+	    jr_str(doc, rt, jr->runtime, sizeof(jr->runtime), &len) < 0 ||
+	    len == 0)
+		return api_err_set(err, 400, "invalid_request",
+		    "field 'runtime' must be a runtime name, alias or "
+		    "name@version of 1 to %zu bytes",
+		    sizeof(jr->runtime) - 1);
+	if ((r = get_string(doc, code, "code", JC_MAX_CODE_BYTES, &jr->code,
+		 &jr->code_len, err)) < 0)
+		return r;
+	if (args >= 0) {
+		if (jr_type(doc, args) != JR_ARRAY ||
+		    jr_len(doc, args) > JC_MAX_ARGV - 64)
+			return api_err_set(err, 400, "invalid_request",
+			    "field 'args' must be an array of at most %d "
+			    "strings",
+			    JC_MAX_ARGV - 64);
+		jr->args = calloc((size_t) jr_len(doc, args) + 1,
+		    sizeof(char *));
+		if (!jr->args)
+			return api_err_internal(err, -ENOMEM);
+		for (int i = 0; i < jr_len(doc, args); i++) {
+			if ((r = get_string(doc, jr_child(doc, args, i), "args",
+				 JC_MAX_ARG_BYTES, &jr->args[i], &len, err)) <
+			    0)
+				return r;
+			jr->nargs++;
+		}
+	}
+	if ((r = get_positive(doc, root, "compile_timeout", 3600,
+		 &jr->compile_timeout_s, err)) < 0 ||
+	    (r = get_positive(doc, root, "compile_memory_mb", 1048576,
+		 &jr->compile_memory_mb, err)) < 0)
+		return r;
+	return 0;
+}
+
+/* A JSON array of strings (a runtimes row) with each "{file}" word made
+ * path, and extra words appended: a NULL-terminated calloc'd argv. */
+static int
+argv_from_json(const char *json, const char *path, char *const *extra,
+    size_t nextra, char ***ret, size_t *ret_n)
+{
+	struct jr_doc *doc = NULL;
+	char **v = NULL;
+	size_t n = 0;
+	int root, r;
+
+	if ((r = jr_parse(json, strlen(json), JC_MAX_ARGV * 2, &doc)) < 0)
+		return r;
+	root = jr_root(doc);
+	r = -EINVAL;
+	if (jr_type(doc, root) != JR_ARRAY || jr_len(doc, root) < 1)
+		goto out;
+	r = -ENOMEM;
+	if (!(v = calloc((size_t) jr_len(doc, root) + nextra + 1, sizeof(*v))))
+		goto out;
+	for (int i = 0; i < jr_len(doc, root); i++) {
+		int el = jr_child(doc, root, i);
+
+		if (jr_str_eq(doc, el, "{file}")) {
+			if (!(v[n] = strdup(path)))
+				goto out;
+		} else if ((r = jr_str_dup(doc, el, JC_MAX_ARG_BYTES, &v[n],
+				NULL)) < 0)
+			goto out;
+		n++;
+		r = -ENOMEM;
+	}
+	for (size_t i = 0; i < nextra; i++)
+		if (!(v[n++] = strdup(extra[i])))
+			goto out;
+	*ret = v;
+	*ret_n = n;
+	v = NULL;
+	r = 0;
+out:
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+	doc = jr_free(doc);
+	return r;
+}
+
+int
+job_request_apply_runtime(struct job_request *jr, const struct runtime_info *rt,
+    struct api_err *err)
+{
+	struct job_file *files;
+	char path[128];
+	int r;
+
+	for (size_t i = 0; i < jr->nfiles; i++)
+		if (strcmp(jr->files[i].path, rt->file) == 0 ||
+		    path_above(rt->file, jr->files[i].path))
+			return api_err_set(err, 400, "invalid_request",
+			    "field 'files' names '%s', the file runtime '%s' "
+			    "writes 'code' to",
+			    rt->file, rt->name);
+	if ((size_t) snprintf(path, sizeof(path), "/work/%s", rt->file) >=
+	    sizeof(path))
+		return api_err_internal(err, -E2BIG);
+	if (!(files = realloc(jr->files, (jr->nfiles + 2) * sizeof(*files))))
+		return api_err_internal(err, -ENOMEM);
+	jr->files = files;
+	memset(&files[jr->nfiles], 0, 2 * sizeof(*files));
+	if (!(files[jr->nfiles].path = strdup(rt->file)))
+		return api_err_internal(err, -ENOMEM);
+	files[jr->nfiles].data = steal_ptr(&jr->code);
+	files[jr->nfiles].len = jr->code_len;
+	jr->nfiles++;
+	if ((r = argv_from_json(rt->run, path, jr->args, jr->nargs, &jr->argv,
+		 &jr->argc)) < 0 ||
+	    (rt->compile &&
+		(r = argv_from_json(rt->compile, path, NULL, 0,
+		     &jr->compile_argv, &jr->compile_argc)) < 0))
+		return api_err_internal(err, r);
+	jr->compile_timeout_ms = jr->compile_timeout_s ?
+	    jr->compile_timeout_s * 1000 :
+	    rt->compile_timeout_ms;
+	if (!jr->compile_memory_mb)
+		jr->compile_memory_mb = rt->compile_memory_mb;
+	(void) str_copy(jr->runtime_name, sizeof(jr->runtime_name), rt->name);
+	(void) str_copy(jr->runtime_version, sizeof(jr->runtime_version),
+	    rt->version);
+	return 0;
+}
+
 static int
 parse_argv(const struct jr_doc *doc, int root, struct job_request *jr,
     struct api_err *err)
@@ -141,11 +331,18 @@ parse_argv(const struct jr_doc *doc, int root, struct job_request *jr,
 	int argv = jr_obj_get(doc, root, "argv");
 	int r;
 
-	if (jr_obj_get(doc, root, "code") >= 0 ||
-	    jr_obj_get(doc, root, "runtime") >= 0)
-		return api_err_set(err, 400, "invalid_request",
-		    "field '%s' is not supported: this server offers no runtimes",
-		    jr_obj_get(doc, root, "code") >= 0 ? "code" : "runtime");
+	if (jr_obj_get(doc, root, "code") >= 0) {
+		if (cmd >= 0 || argv >= 0)
+			return api_err_set(err, 400, "invalid_request",
+			    "give exactly one of 'command', 'argv' and 'code', "
+			    "not '%s' with 'code'",
+			    cmd >= 0 ? "command" : "argv");
+		return job_request_parse_code(doc, root, jr, err);
+	}
+	for (size_t i = 0; code_only[i]; i++)
+		if (jr_obj_get(doc, root, code_only[i]) >= 0)
+			return api_err_set(err, 400, "invalid_request",
+			    "field '%s' is only for 'code' jobs", code_only[i]);
 	if (cmd >= 0 && argv >= 0)
 		return api_err_set(err, 400, "invalid_request",
 		    "give exactly one of 'command' and 'argv', not both");
@@ -776,6 +973,18 @@ job_request_spec_json(const struct job_request *jr, struct strbuf *out)
 		jw_arr_close(&w);
 		if (jr->artifacts_required)
 			jw_kv_bool(&w, "artifacts_required", true);
+	}
+	if (jr->compile_argv) {
+		jw_key(&w, "compile");
+		jw_obj_open(&w);
+		jw_key(&w, "argv");
+		jw_arr_open(&w);
+		for (size_t i = 0; i < jr->compile_argc; i++)
+			jw_str(&w, jr->compile_argv[i]);
+		jw_arr_close(&w);
+		jw_kv_i64(&w, "timeout_ms", jr->compile_timeout_ms);
+		jw_kv_i64(&w, "memory_mb", jr->compile_memory_mb);
+		jw_obj_close(&w);
 	}
 	jw_obj_close(&w);
 	return jw_finish(&w);

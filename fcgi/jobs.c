@@ -144,6 +144,28 @@ job_write_fields(struct jw *w, sqlite3_stmt *st)
 		artifacts_write_json(w, sqlite3_db_handle(st),
 		    (const char *) sqlite3_column_text(st, 0), time_now_ms());
 	}
+	job_write_code_fields(w, st, JOB_CODE_COLUMNS_AT);
+}
+
+void
+job_write_code_fields(struct jw *w, sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return;
+	jw_key(w, "runtime");
+	jw_obj_open(w);
+	kv_text_or_null(w, "name", st, col);
+	kv_text_or_null(w, "version", st, col + 1);
+	jw_obj_close(w);
+	if (sqlite3_column_type(st, col + 5) == SQLITE_NULL)
+		return; /* no compile step ran (yet) */
+	jw_key(w, "compile");
+	jw_obj_open(w);
+	kv_int_or_null(w, "exit_code", st, col + 2);
+	kv_int_or_null(w, "signal", st, col + 3);
+	jw_kv_bool(w, "timed_out", sqlite3_column_int(st, col + 4) != 0);
+	kv_int_or_null(w, "duration_ms", st, col + 5);
+	jw_obj_close(w);
 }
 
 void
@@ -459,6 +481,29 @@ insert_job_blobs(sqlite3 *db, int64_t consumer_id, const char *id,
 	return 0;
 }
 
+/* A code job's runtime (issue 14), next to insert_job's row. */
+static int
+insert_runtime(sqlite3 *db, const char *id, const struct job_request *jr)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare_cached(db,
+		 "UPDATE jobs SET runtime = ?2, "
+		 "runtime_version = ?3 WHERE id = ?1",
+		 &st)) < 0)
+		return r;
+	if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, jr->runtime_name, -1, SQLITE_TRANSIENT) !=
+		SQLITE_OK ||
+	    sqlite3_bind_text(st, 3, jr->runtime_version, -1,
+		SQLITE_TRANSIENT) != SQLITE_OK)
+		return -EIO;
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		return db_errno(rc);
+	return 0;
+}
+
 /* ---- group commit: one writer stores every waiting submission ----
  *
  * A submission is only "accepted" (201) once its row is committed with
@@ -520,7 +565,9 @@ store_one(sqlite3 *db, struct submission *s, int64_t now)
 	if ((r = insert_job(db, s->consumer_id, s->id, s->jr, s->spec, s->idem,
 		 now)) < 0)
 		return r;
-	return insert_job_blobs(db, s->consumer_id, s->id, s->jr, now);
+	if ((r = insert_job_blobs(db, s->consumer_id, s->id, s->jr, now)) < 0)
+		return r;
+	return s->jr->runtime_name[0] ? insert_runtime(db, s->id, s->jr) : 0;
 }
 
 static void
@@ -622,19 +669,49 @@ jobs_writer_start(const struct api_server *srv, char *errmsg, size_t size)
 	return 0;
 }
 
-/* Validates and stores a submission. 0 and ret_id (a new job, 201) or 1 and
- * ret_id (an earlier job with the same Idempotency-Key, 200); else err. */
-static int
-job_submit(struct req *rq, struct api_err *err, char ret_id[JC_ID_LEN + 1])
+int
+jobs_store_request(struct req *rq, struct job_request *jr, const char *idem,
+    struct api_err *err, char ret_id[JC_ID_LEN + 1])
 {
 	_cleanup_strbuf_ struct strbuf spec;
-	struct job_request jr = { 0 };
-	const char *idem = req_param(rq, "HTTP_IDEMPOTENCY_KEY");
 	struct submission sub;
 	char id[JC_ID_LEN + 1];
 	int r;
 
 	strbuf_init(&spec, JC_MAX_BODY_BYTES * 2);
+	if (jr->runtime[0] && !jr->runtime_name[0] &&
+	    (r = runtime_resolve(rq, jr, err)) < 0)
+		return r;
+	if ((r = job_request_spec_json(jr, &spec)) < 0 ||
+	    (r = id_generate(id)) < 0)
+		return api_err_internal(err, r);
+	sub = (struct submission){ .consumer_id = rq->consumer_id,
+		.jr = jr,
+		.spec = &spec,
+		.idem = idem,
+		.err = err };
+	memcpy(sub.id, id, sizeof(id));
+	r = submission_store(&sub);
+	if (r == -EINVAL)
+		return r; /* refused: err says why */
+	if (r < 0) {
+		log_errno(r, "consumer=%lld: cannot store a job",
+		    (long long) rq->consumer_id);
+		return api_err_internal(err, r);
+	}
+	memcpy(ret_id, sub.id, sizeof(sub.id));
+	return r;
+}
+
+/* Validates and stores a submission. 0 and ret_id (a new job, 201) or 1 and
+ * ret_id (an earlier job with the same Idempotency-Key, 200); else err. */
+static int
+job_submit(struct req *rq, struct api_err *err, char ret_id[JC_ID_LEN + 1])
+{
+	struct job_request jr = { 0 };
+	const char *idem = req_param(rq, "HTTP_IDEMPOTENCY_KEY");
+	int r;
+
 	if (!content_type_json(req_param(rq, "CONTENT_TYPE")))
 		return api_err_set(err, 415, "unsupported_media_type",
 		    "the body must be sent as Content-Type: application/json");
@@ -659,24 +736,8 @@ job_submit(struct req *rq, struct api_err *err, char ret_id[JC_ID_LEN + 1])
 		    "field 'artifacts': this server keeps no artifacts (no "
 		    "[storage] data_dir)");
 	}
-	if ((r = job_request_spec_json(&jr, &spec)) < 0 ||
-	    (r = id_generate(id)) < 0) {
-		job_request_release(&jr);
-		return api_err_internal(err, r);
-	}
-	sub = (struct submission) { .consumer_id = rq->consumer_id, .jr = &jr,
-		.spec = &spec, .idem = idem, .err = err };
-	memcpy(sub.id, id, sizeof(id));
-	r = submission_store(&sub);
+	r = jobs_store_request(rq, &jr, idem, err, ret_id);
 	job_request_release(&jr);
-	if (r == -EINVAL)
-		return r;	/* refused: err says why */
-	if (r < 0) {
-		log_errno(r, "consumer=%lld: cannot store a job",
-		    (long long) rq->consumer_id);
-		return api_err_internal(err, r);
-	}
-	memcpy(ret_id, sub.id, sizeof(sub.id));
 	return r;
 }
 
@@ -738,7 +799,7 @@ run_escape(struct sink *k, const char *s, size_t len)
 
 /* Writes ,"<name>":"<output>","<name>_truncated":bool into the open object
  * of the sink, RUN_OUTPUT_CAP bytes at most, chunk by chunk. */
-static int
+int
 run_output(sqlite3 *db, const char *id, int stream, const char *name,
     struct sink *k)
 {
@@ -803,6 +864,7 @@ jobs_run_reply(sqlite3 *db, FCGX_Request *fr, int64_t consumer_id,
 	char hdr[128];
 	struct sink k;
 	struct jw w;
+	bool compiled;
 	int r;
 
 	/* Flushed at SINK_FLUSH_BYTES; one escaped chunk may come on top. */
@@ -821,8 +883,13 @@ jobs_run_reply(sqlite3 *db, FCGX_Request *fr, int64_t consumer_id,
 		job_write_fields(&w, st);
 		if ((r = w.err) < 0)
 			goto commit;	/* (jw_finish: the object is open) */
+		compiled = sqlite3_column_type(st, 26) != SQLITE_NULL;
 		(void) sqlite3_reset(st);
 		st = NULL;
+		if (compiled &&
+		    ((r = run_output(db, id, 3, "compile_stdout", &k)) < 0 ||
+			(r = run_output(db, id, 4, "compile_stderr", &k)) < 0))
+			goto commit;
 		if ((r = run_output(db, id, 1, "stdout", &k)) >= 0 &&
 		    (r = run_output(db, id, 2, "stderr", &k)) >= 0 &&
 		    (r = strbuf_addstr(&buf, "}\n")) >= 0)

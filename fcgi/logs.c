@@ -57,8 +57,8 @@ write_entries(sqlite3 *db, const char *id, int64_t after, int64_t limit,
 		last = sqlite3_column_int64(st, 0);
 		jw_obj_open(&w);
 		jw_kv_i64(&w, "seq", last);
-		jw_kv_str(&w, "stream", sqlite3_column_int(st, 1) == 2 ?
-		    "stderr" : "stdout");
+		jw_kv_str(&w, "stream",
+		    log_stream_name(sqlite3_column_int(st, 1)));
 		jw_key(&w, "data");
 		jw_strn(&w, sqlite3_column_blob(st, 3),
 		    (size_t) sqlite3_column_bytes(st, 3));
@@ -136,11 +136,35 @@ logs_page(struct req *rq, const char *id, struct api_err *err)
 	return 0;
 }
 
+/* The stored stream numbers (sql/schema.sql): the compile step's output
+ * is kept apart from the program's (issue 14). */
+static const char *const stream_names[] = {
+	[1] = "stdout",
+	[2] = "stderr",
+	[3] = "compile_stdout",
+	[4] = "compile_stderr",
+};
+
+const char *
+log_stream_name(int stream)
+{
+	return stream >= 1 && stream <= 4 ? stream_names[stream] : "stdout";
+}
+
+int
+log_stream_number(const char *name)
+{
+	for (int i = 1; i <= 4; i++)
+		if (strcmp(name, stream_names[i]) == 0)
+			return i;
+	return 0;
+}
+
 int
 logs_output(struct req *rq, const char *id, struct api_err *err)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	char stream[16] = "stdout";
+	char stream[24] = "stdout";
 	enum job_status status;
 	int r, rc, want;
 
@@ -149,11 +173,14 @@ logs_output(struct req *rq, const char *id, struct api_err *err)
 	r = query_get(rq->query, "stream", stream, sizeof(stream));
 	if (r == -ENOENT)
 		(void) str_copy(stream, sizeof(stream), "stdout");
-	else if (r < 0 || (strcmp(stream, "stdout") != 0 &&
-	    strcmp(stream, "stderr") != 0))
+	if (r < 0 && r != -ENOENT)
+		want = 0;
+	else
+		want = log_stream_number(stream);
+	if (want == 0)
 		return api_err_set(err, 400, "invalid_request",
-		    "parameter 'stream' must be stdout or stderr");
-	want = strcmp(stream, "stderr") == 0 ? 2 : 1;
+		    "parameter 'stream' must be stdout, stderr, compile_stdout "
+		    "or compile_stderr");
 	if ((r = db_exec(rq->db, "BEGIN")) < 0)
 		return api_err_internal(err, r);
 	r = jobs_lookup(rq, id, &status);

@@ -148,6 +148,15 @@ dispatch(struct req *rq)
 	case ROUTE_JOB_ARTIFACT:
 		r = artifacts_get(rq, m.job_id, m.rest, &err);
 		break;
+	case ROUTE_RUNTIMES:
+		r = runtimes_handle(rq, &err);
+		break;
+	case ROUTE_PISTON_RUNTIMES:
+		r = piston_runtimes(rq, &err);
+		break;
+	case ROUTE_PISTON_EXECUTE:
+		r = piston_execute(rq, &err);
+		break;
 	case ROUTE_HEALTH:
 	case ROUTE_METRICS:
 	default:
@@ -163,7 +172,11 @@ error:
 	if (err.status >= 500)
 		log_warn("%s %s: %d %s: %s", rq->method, rq->path, err.status,
 		    err.code, err.message);
-	(void) reply_error(rq, &err);
+	/* Piston's API answers errors in its own shape (issue 14). */
+	if (strncmp(rq->path, "/api/v2/", 8) == 0)
+		(void) piston_error(rq, &err);
+	else
+		(void) reply_error(rq, &err);
 }
 
 /* The route a request counts under in /metrics (router.c is pure). */

@@ -66,6 +66,7 @@ struct park {
 	char id[JC_ID_LEN + 1];
 	/* PARK_RUN */
 	bool found;			/* 200 rather than 201 */
+	bool piston;			/* answered by piston_reply */
 	int64_t deadline_ms;		/* mono */
 	bool final;
 	/* PARK_STREAM */
@@ -219,6 +220,14 @@ park_run(struct park *p, struct req *rq, const char *id, bool found,
 }
 
 void
+park_run_piston(struct park *p, struct req *rq, const char *id,
+    int64_t deadline_mono_ms)
+{
+	p->piston = true;
+	park_run(p, rq, id, false, deadline_mono_ms);
+}
+
+void
 park_stream(struct park *p, struct req *rq, const char *id, int64_t after)
 {
 	p->after = after;
@@ -245,8 +254,10 @@ finisher_main(void *arg)
 		if (!finish_head)
 			finish_tail = NULL;
 		(void) pthread_mutex_unlock(&park_lock);
-		if ((r = jobs_run_reply(db, p->fr, p->consumer_id, p->id,
-		    p->found)) < 0 && r != -EPIPE)
+		r = p->piston ?
+		    piston_reply(db, p->fr, p->consumer_id, p->id) :
+		    jobs_run_reply(db, p->fr, p->consumer_id, p->id, p->found);
+		if (r < 0 && r != -EPIPE)
 			(void) log_errno(r, "job=%s: the run reply was cut",
 			    p->id);
 		park_free(p, true);

@@ -24,6 +24,9 @@ static const struct route routes[] = {
 	{ "GET", "/v1/jobs/{id}/output", ROUTE_JOB_OUTPUT },
 	{ "GET", "/v1/jobs/{id}/artifacts", ROUTE_JOB_ARTIFACTS },
 	{ "GET", "/v1/jobs/{id}/artifacts/{rest}", ROUTE_JOB_ARTIFACT },
+	{ "GET", "/v1/runtimes", ROUTE_RUNTIMES },
+	{ "GET", "/api/v2/runtimes", ROUTE_PISTON_RUNTIMES },
+	{ "POST", "/api/v2/execute", ROUTE_PISTON_EXECUTE },
 	{ "GET", "/metrics", ROUTE_METRICS },
 	{ "PUT", "/v1/blobs/sha256:{id}", ROUTE_BLOB_PUT },
 	{ "HEAD", "/v1/blobs/sha256:{id}", ROUTE_BLOB_HEAD },
@@ -76,13 +79,23 @@ int
 router_match(const char *method, const char *path, struct route_match *ret)
 {
 	static const char *const allow_for[] = {
-		[ROUTE_HEALTH] = "GET", [ROUTE_ME] = "GET",
-		[ROUTE_JOBS_CREATE] = "GET, POST", [ROUTE_JOBS_LIST] = "GET, POST",
-		[ROUTE_RUN] = "POST", [ROUTE_JOB_GET] = "GET",
-		[ROUTE_JOB_CANCEL] = "POST", [ROUTE_JOB_LOGS] = "GET",
-		[ROUTE_JOB_OUTPUT] = "GET", [ROUTE_JOB_ARTIFACTS] = "GET",
-		[ROUTE_JOB_ARTIFACT] = "GET", [ROUTE_METRICS] = "GET",
-		[ROUTE_BLOB_PUT] = "HEAD, PUT", [ROUTE_BLOB_HEAD] = "HEAD, PUT",
+		[ROUTE_HEALTH] = "GET",
+		[ROUTE_ME] = "GET",
+		[ROUTE_JOBS_CREATE] = "GET, POST",
+		[ROUTE_JOBS_LIST] = "GET, POST",
+		[ROUTE_RUN] = "POST",
+		[ROUTE_JOB_GET] = "GET",
+		[ROUTE_JOB_CANCEL] = "POST",
+		[ROUTE_JOB_LOGS] = "GET",
+		[ROUTE_JOB_OUTPUT] = "GET",
+		[ROUTE_JOB_ARTIFACTS] = "GET",
+		[ROUTE_JOB_ARTIFACT] = "GET",
+		[ROUTE_BLOB_PUT] = "HEAD, PUT",
+		[ROUTE_BLOB_HEAD] = "HEAD, PUT",
+		[ROUTE_METRICS] = "GET",
+		[ROUTE_RUNTIMES] = "GET",
+		[ROUTE_PISTON_RUNTIMES] = "GET",
+		[ROUTE_PISTON_EXECUTE] = "POST",
 	};
 	char id[ROUTE_ID_MAX + 1];
 	const char *rest = NULL;

@@ -86,8 +86,8 @@ read_entries(sqlite3 *db, const char *id, int64_t *after, struct strbuf *out)
 			return 1;
 		jw_init(&w, out);
 		jw_obj_open(&w);
-		jw_kv_str(&w, "type", sqlite3_column_int(st, 1) == 2 ?
-		    "stderr" : "stdout");
+		jw_kv_str(&w, "type",
+		    log_stream_name(sqlite3_column_int(st, 1)));
 		jw_kv_i64(&w, "seq", sqlite3_column_int64(st, 0));
 		jw_key(&w, "data");
 		jw_strn(&w, sqlite3_column_blob(st, 2),

@@ -52,6 +52,7 @@ static const struct key_def keys[] = {
 	    3600000 },
 	{ "worker", "docker_socket", KEY_PATH, OFF(worker_docker_socket), 0,
 	    0 },
+	{ "worker", "runtimes_dir", KEY_PATH, OFF(worker_runtimes_dir), 0, 0 },
 	{ "worker", "sandbox", KEY_STR, OFF(worker_sandbox), 0,
 	    sizeof(((struct config *) 0)->worker_sandbox) },
 	{ "worker", "docker_image", KEY_STR, OFF(limits.docker_image), 0,

@@ -51,6 +51,9 @@ struct config {
 	int64_t worker_kill_grace_ms;
 	int64_t worker_drain_grace_ms;	/* SIGTERM: running jobs get this long */
 	char worker_docker_socket[CONFIG_PATH_MAX];	/* "": no docker */
+	/* The runtimes' INI files (issue 14); "": runtimes.d beside the
+	 * config file, or SYSCONFDIR/jobcell/runtimes.d without one. */
+	char worker_runtimes_dir[CONFIG_PATH_MAX];
 	char worker_sandbox[32];	/* the backends it runs; "": namespace,
 					 * and docker if docker_socket is set */
 	/* [limits] */

@@ -7,6 +7,8 @@
 #define JC_MAX_JSON_DEPTH	32		/* nesting in and out */
 #define JC_MAX_NAME_CHARS	200		/* job name */
 #define JC_MAX_STDIN_BYTES	(1024u * 1024)	/* job stdin */
+#define JC_MAX_CODE_BYTES (1024u * 1024)	/* a code job's source */
+#define JC_MAX_RUNTIMES 64			/* runtimes of one supervisor */
 #define JC_MAX_COMMAND_BYTES	(256u * 1024)	/* command string */
 #define JC_MAX_ARGV		1024		/* argv entries */
 #define JC_MAX_ARG_BYTES	(128u * 1024)	/* one argv entry */

@@ -1,6 +1,6 @@
--- jobcell schema, version 4 (PRAGMA user_version = 4).
+-- jobcell schema, version 5 (PRAGMA user_version = 5).
 -- Applied by lib/db.c in one transaction when user_version is 0; an older
--- database is brought up to date by sql/migrate-N.sql, N = 2 ... 4.
+-- database is brought up to date by sql/migrate-N.sql, N = 2 ... 5.
 -- Times are integer milliseconds since the Unix epoch (UTC).
 
 CREATE TABLE consumers (
@@ -54,7 +54,14 @@ CREATE TABLE jobs (
 	log_bytes	INTEGER NOT NULL DEFAULT 0,
 	log_truncated	INTEGER NOT NULL DEFAULT 0,
 	next_seq	INTEGER NOT NULL DEFAULT 1,
-	artifacts_truncated INTEGER NOT NULL DEFAULT 0
+	artifacts_truncated INTEGER NOT NULL DEFAULT 0,
+	-- code jobs: the runtime and the result of the compile step
+	runtime		TEXT,
+	runtime_version	TEXT,
+	compile_exit_code INTEGER,
+	compile_signal	INTEGER,
+	compile_timed_out INTEGER,
+	compile_duration_ms INTEGER
 );
 CREATE INDEX jobs_consumer ON jobs (consumer_id, id);
 CREATE INDEX jobs_consumer_day ON jobs (consumer_id, created_at);
@@ -65,7 +72,8 @@ CREATE UNIQUE INDEX jobs_idempotency ON jobs (consumer_id, idempotency_key)
 CREATE TABLE job_logs (
 	job_id		TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
 	seq		INTEGER NOT NULL,	-- 1, 2, 3 ... per job, no gaps
-	stream		INTEGER NOT NULL CHECK (stream IN (1, 2)),	-- 1 stdout, 2 stderr
+	-- 1 stdout, 2 stderr; 3, 4: the compile step's stdout, stderr
+	stream		INTEGER NOT NULL CHECK (stream IN (1, 2, 3, 4)),
 	ts		INTEGER NOT NULL,
 	data		BLOB NOT NULL,
 	PRIMARY KEY (job_id, seq)
@@ -166,4 +174,19 @@ WHEN OLD.log_bytes != 0 BEGIN
 	WHERE id = OLD.consumer_id;
 END;
 
-PRAGMA user_version = 4;
+-- The runtimes a live supervisor can run now (sql/migrate-5.sql).
+CREATE TABLE runtimes (
+	supervisor_pid	INTEGER NOT NULL,
+	name		TEXT NOT NULL,
+	version		TEXT NOT NULL,
+	aliases		TEXT NOT NULL DEFAULT '',	-- space-separated
+	sandbox		TEXT NOT NULL DEFAULT 'namespace',
+	file		TEXT NOT NULL,		-- the code's file name in /work
+	compile		TEXT,			-- JSON argv, or NULL: none
+	run		TEXT NOT NULL,		-- JSON argv
+	compile_timeout_ms INTEGER NOT NULL,
+	compile_memory_mb INTEGER NOT NULL,
+	PRIMARY KEY (supervisor_pid, name)
+) WITHOUT ROWID;
+
+PRAGMA user_version = 5;

@@ -32,6 +32,9 @@ exec_args_release(struct exec_args *a)
 		free((char *) (uintptr_t) a->files[i].path);
 		free((char *) (uintptr_t) a->files[i].data);
 	}
+	for (size_t i = 0; a->compile_argv && i < a->compile_argc; i++)
+		free(a->compile_argv[i]);
+	free(a->compile_argv);
 	free(a->argv);
 	free(a->envp);
 	free(a->files);
@@ -174,6 +177,36 @@ exec_args_inputs(const struct jr_doc *doc, struct exec_args *a)
 	return 0;
 }
 
+/* A code job's "compile":{"argv":[...],"timeout_ms":N,"memory_mb":N}
+ * (fcgi/runtimes.c wrote it), if any. */
+static int
+exec_args_compile(const struct jr_doc *doc, struct exec_args *a)
+{
+	int c = jr_obj_get(doc, jr_root(doc), "compile");
+	int av, t, m, n, r;
+
+	if (c < 0)
+		return 0;
+	if (jr_type(doc, c) != JR_OBJECT ||
+	    (av = jr_obj_get(doc, c, "argv")) < 0 ||
+	    (t = jr_obj_get(doc, c, "timeout_ms")) < 0 ||
+	    (m = jr_obj_get(doc, c, "memory_mb")) < 0 ||
+	    jr_type(doc, av) != JR_ARRAY || (n = jr_len(doc, av)) < 1 ||
+	    n > JC_MAX_ARGV || jr_i64(doc, t, &a->compile_timeout_ms) < 0 ||
+	    jr_i64(doc, m, &a->compile_memory_mb) < 0 ||
+	    a->compile_timeout_ms < 1 || a->compile_memory_mb < 1)
+		return -EINVAL;
+	if (!(a->compile_argv = calloc((size_t) n + 1, sizeof(char *))))
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		if ((r = jr_str_dup(doc, jr_child(doc, av, i), JC_MAX_ARG_BYTES,
+			 &a->compile_argv[i], NULL)) < 0)
+			return r;
+		a->compile_argc++;
+	}
+	return 0;
+}
+
 int
 exec_args_build(const struct claimed_job *j, bool image,
     struct exec_args *ret)
@@ -218,7 +251,8 @@ exec_args_build(const struct claimed_job *j, bool image,
 		a.argc++;
 	}
 	if ((r = exec_args_files(doc, &a)) < 0 ||
-	    (r = exec_args_inputs(doc, &a)) < 0)
+	    (r = exec_args_inputs(doc, &a)) < 0 ||
+	    (r = exec_args_compile(doc, &a)) < 0)
 		goto fail;
 	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
 		/* An image's own PATH (a toolchain's) stays. */

@@ -41,6 +41,11 @@ job_classify(const struct job_end *e, struct job_result *res, char *msg,
 		res->error = msg;
 		return;
 	}
+	res->has_compile = cr->compiled;
+	res->compile_exit_code = cr->compile_exit_code;
+	res->compile_signal = cr->compile_signal;
+	res->compile_timed_out = cr->compile_timed_out;
+	res->compile_duration_ms = cr->compile_duration_ms;
 	res->has_usage = e->usage.has_usage;
 	res->cpu_ms = e->usage.cpu_ms;
 	res->max_rss_kb = e->usage.max_rss_kb;
@@ -54,6 +59,10 @@ job_classify(const struct job_end *e, struct job_result *res, char *msg,
 		res->status = JOB_CANCELLED;
 		if (e->stopped)
 			res->error = "the worker was stopped";
+	} else if (cr->compile_failed) {
+		/* The compile step failed (issue 14): the program never ran,
+		 * so no exit code; compile{} in the job says how. */
+		res->status = JOB_FAILED;
 	} else if (res->oom_killed) {
 		/* A process of the cell was OOM-killed: the job failed even
 		 * if its main process got past it (DESIGN section 5); the

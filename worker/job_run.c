@@ -51,6 +51,7 @@ struct job_run {
 	struct job_end end;
 	sqlite3_stmt *cancel_st;	/* jobstore_cancel_requested's cache */
 	int64_t deadline;	/* the job's wall time ends (mono ms) */
+	int64_t compile_ms;	/* the compile step's time, 0: none */
 	int64_t kill_at;	/* TERM sent: KILL then; 0: no TERM yet */
 	int64_t check_min;	/* next look for a cancel: not before ... */
 	int64_t check_max;	/* ... and not after */
@@ -59,6 +60,8 @@ struct job_run {
 	int64_t drain_at;	/* worker stopping: cancel then; 0: not */
 	int64_t reaped_at;
 	bool reaped, killed, out_open, err_open;
+	bool cout_open, cerr_open; /* the compile step's pipes */
+	bool compiling;		   /* its pipes were open at the last look */
 	bool busy;		/* a pipe may hold more: flush by size only */
 	bool db_changed;	/* the WAL was written since the last look */
 };
@@ -232,6 +235,7 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 {
 	const struct worker_config *cfg = run->cfg;
 	const struct claimed_job *j = run->j;
+	uint64_t mem;
 	struct lease_arg lease = { run->db, j->id };
 	struct exec_args ea = { 0 };
 	_cleanup_close_ int in_fd = -1;
@@ -254,6 +258,19 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 		exec_args_release(&ea);
 		return r;
 	}
+	if (ea.compile_argv && !(ops->flags & CELL_OPS_COMPILE)) {
+		(void) snprintf(msg, size,
+		    "the %s sandbox runs no compile "
+		    "steps",
+		    ops->name);
+		exec_args_release(&ea);
+		return -ENOTSUP;
+	}
+	/* One memory cgroup for both steps: the larger of the two; each
+	 * step's own bound is its RLIMIT_DATA (cell.h). */
+	mem = (uint64_t) j->memory_mb;
+	if (ea.compile_argv && (uint64_t) ea.compile_memory_mb > mem)
+		mem = (uint64_t) ea.compile_memory_mb;
 	spec = (struct cell_spec){
 		.job_id = j->id,
 		.argv = ea.argv,
@@ -262,7 +279,7 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 		.host_uid = cfg->uid_base + (uid_t) cfg->slot,
 		.host_gid = cfg->uid_base + (gid_t) cfg->slot,
 		.disk_mb = (uint64_t) j->disk_mb,
-		.memory_mb = (uint64_t) j->memory_mb,
+		.memory_mb = mem,
 		.cpus = (uint64_t) j->cpus,
 		.pids = (uint64_t) j->pids,
 		.files = ea.files,
@@ -274,12 +291,23 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 		.max_run_ms = j->timeout_ms + cfg->kill_grace_ms,
 		.keepalive = renew_lease,
 		.keepalive_arg = &lease,
+		.compile_argv = ea.compile_argv,
+		.compile_timeout_ms = ea.compile_timeout_ms,
+		.compile_memory_mb = (uint64_t) ea.compile_memory_mb,
+		.run_data_mb = mem > (uint64_t) j->memory_mb ?
+		    (uint64_t) j->memory_mb :
+		    0,
 	};
 	if (run->ws) { /* filled already */
 		spec.files = NULL;
 		spec.nfiles = 0;
 	}
+	if (ea.compile_argv)
+		spec.max_run_ms += ea.compile_timeout_ms;
 	r = ops->start(&spec, &run->cell, msg, size);
+	run->cout_open = run->cerr_open = run->compiling = r >= 0 &&
+	    ea.compile_argv;
+	run->compile_ms = ea.compile_argv ? ea.compile_timeout_ms : 0;
 	exec_args_release(&ea);
 	return r;
 }
@@ -380,6 +408,13 @@ terminate(struct job_run *run, int64_t now)
 static void
 step_deadline(struct job_run *run, int64_t now)
 {
+	/* The compile step has its own time (the cell's init keeps it);
+	 * the job's wall time starts when it ends: both of its pipes are
+	 * at EOF (init closes them once the compiler's processes are gone). */
+	if (run->compiling && !run->cout_open && !run->cerr_open) {
+		run->compiling = false;
+		run->deadline = now + run->j->timeout_ms;
+	}
 	if (!run->reaped && !run->kill_at && now >= run->deadline) {
 		run->end.timed_out = true;
 		terminate(run, now);
@@ -458,7 +493,7 @@ step_flush(struct job_run *run, int64_t now)
 		    run->j->id, strerror(-r));
 }
 
-/* The fds to wait on (pfd has room for 4) and how long: the nearest of
+/* The fds to wait on (pfd has room for 6) and how long: the nearest of
  * the deadlines the steps above keep. */
 static int
 wait_set(struct job_run *run, int64_t now, struct pollfd *pfd, nfds_t *ret_n)
@@ -470,6 +505,12 @@ wait_set(struct job_run *run, int64_t now, struct pollfd *pfd, nfds_t *ret_n)
 		pfd[n++] = (struct pollfd) { run->cell.stdout_fd, POLLIN, 0 };
 	if (run->err_open)
 		pfd[n++] = (struct pollfd) { run->cell.stderr_fd, POLLIN, 0 };
+	if (run->cout_open)
+		pfd[n++] = (struct pollfd){ run->cell.compile_out_fd, POLLIN,
+			0 };
+	if (run->cerr_open)
+		pfd[n++] = (struct pollfd){ run->cell.compile_err_fd, POLLIN,
+			0 };
 	if (!run->reaped) {
 		if (!run->kill_at)
 			wait_ms = min_wait(wait_ms, run->deadline, now);
@@ -516,7 +557,16 @@ read_ready(struct job_run *run, const struct pollfd *pfd, nfds_t n)
 			run->db_changed = true;
 			continue;
 		}
-		if (pfd[i].fd == run->cell.stdout_fd) {
+		if (run->cout_open && pfd[i].fd == run->cell.compile_out_fd) {
+			r = pump(run->db, run->j->id, run->lc,
+			    run->cell.compile_out_fd, 3);
+			run->cout_open = r != 0;
+		} else if (run->cerr_open &&
+		    pfd[i].fd == run->cell.compile_err_fd) {
+			r = pump(run->db, run->j->id, run->lc,
+			    run->cell.compile_err_fd, 4);
+			run->cerr_open = r != 0;
+		} else if (pfd[i].fd == run->cell.stdout_fd) {
 			r = pump(run->db, run->j->id, run->lc,
 			    run->cell.stdout_fd, 1);
 			run->out_open = r != 0;
@@ -536,14 +586,16 @@ static void
 run_loop(struct job_run *run)
 {
 	for (;;) {
-		struct pollfd pfd[4];
+		struct pollfd pfd[6];
 		int64_t now = time_mono_ms();
 		nfds_t n;
 		int wait_ms;
 
 		step_reap(run, now);
-		if (run->reaped && ((!run->out_open && !run->err_open) ||
-		    now - run->reaped_at > 1000))
+		if (run->reaped &&
+		    ((!run->out_open && !run->err_open && !run->cout_open &&
+			 !run->cerr_open) ||
+			now - run->reaped_at > 1000))
 			break;
 		step_deadline(run, now);
 		step_cancel(run, now);
@@ -584,7 +636,8 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	lc->truncated = false;
 	lc->next_seq = 1;
 	lc->oldest_mono_ms = 0;
-	lc->carry_len[1] = lc->carry_len[2] = 0;
+	for (int i = 0; i <= LOG_STREAMS; i++)
+		lc->carry_len[i] = 0;
 	if (run_start(&run, ops, msg, sizeof(msg)) < 0) {
 		cell_workspace_destroy(run.ws);
 		finish_error(db, j->id, lc, msg, next);
@@ -601,7 +654,7 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	 * The first look for a cancel 25 ms in: a cancel before the claim
 	 * was seen by the claim, and a short job is over by then. */
 	now = time_mono_ms();
-	run.deadline = now + j->timeout_ms;
+	run.deadline = now + j->timeout_ms + run.compile_ms;
 	run.check_min = run.check_max = now + WORKER_CANCEL_CHECK_MS;
 	run.next_renew = now + WORKER_RENEW_MS;
 	run_loop(&run);

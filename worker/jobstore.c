@@ -13,7 +13,9 @@
 #include "cleanup.h"
 #include "db.h"
 #include "log.h"
+#include "json_writer.h"
 #include "parse.h"
+#include "strbuf.h"
 #include "timefmt.h"
 #include "worker.h"
 #include "banned.h"
@@ -336,6 +338,34 @@ jobstore_flush_logs(sqlite3 *db, const char *job_id, struct logcap *lc)
 	return r;
 }
 
+/* A code job's compile step (issue 14), inside jobstore_finish's
+ * transaction. */
+static int
+store_compile(sqlite3 *db, const char *job_id, const struct job_result *res)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare_cached(db,
+		 "UPDATE jobs SET compile_exit_code = ?2, "
+		 "compile_signal = ?3, compile_timed_out = ?4, "
+		 "compile_duration_ms = ?5 WHERE id = ?1",
+		 &st)) < 0)
+		return r;
+	if (sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC) ||
+	    (res->compile_signal ?
+		    sqlite3_bind_null(st, 2) :
+		    sqlite3_bind_int(st, 2, res->compile_exit_code)) ||
+	    (res->compile_signal ?
+		    sqlite3_bind_int(st, 3, res->compile_signal) :
+		    sqlite3_bind_null(st, 3)) ||
+	    sqlite3_bind_int(st, 4, res->compile_timed_out) ||
+	    sqlite3_bind_int64(st, 5, res->compile_duration_ms))
+		return -EIO;
+	rc = sqlite3_step(st);
+	return rc == SQLITE_DONE ? 0 : db_errno(rc);
+}
+
 int
 jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
     const struct job_result *res, pid_t claim_pid, struct claimed_job *ret_next)
@@ -388,6 +418,8 @@ jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
 	 * meanwhile gets none: its directory goes with GC). */
 	if (res->artifacts && sqlite3_changes(db) == 1 &&
 	    (r = insert_artifacts(db, job_id, res, now)) < 0)
+		return rollback(db, r);
+	if (res->has_compile && (r = store_compile(db, job_id, res)) < 0)
 		return rollback(db, r);
 	/* The next job rides on the same commit (one disk flush for both).
 	 * A claim that fails half-way (its UPDATE done, the copy of the job
@@ -587,4 +619,83 @@ jobstore_job_running(sqlite3 *db, const char *job_id)
 {
 	return job_test(db, "SELECT status IN ('queued', 'running') "
 	    "FROM jobs WHERE id = ?", job_id, -ENOENT);
+}
+
+/* The words of cmd as a JSON array into sb. */
+static int
+argv_json(const char *cmd, struct strbuf *sb)
+{
+	struct jw w;
+
+	strbuf_reset(sb);
+	jw_init(&w, sb);
+	jw_arr_open(&w);
+	for (const char *p = cmd; *p;) {
+		size_t n;
+
+		p += strspn(p, " \t");
+		if (!*p)
+			break;
+		n = strcspn(p, " \t");
+		jw_strn(&w, p, n);
+		p += n;
+	}
+	jw_arr_close(&w);
+	return jw_finish(&w);
+}
+
+int
+jobstore_runtimes_publish(sqlite3 *db, pid_t pid,
+    const struct runtime_def *list, size_t n)
+{
+	_cleanup_stmt_ sqlite3_stmt *del = NULL, *ins = NULL;
+	_cleanup_strbuf_ struct strbuf run, comp;
+	int r, rc;
+
+	strbuf_init(&run, 8192);
+	strbuf_init(&comp, 8192);
+	if ((r = db_exec(db, "BEGIN IMMEDIATE")) < 0)
+		return r;
+	/* Ours, and those of supervisors that are gone. */
+	if ((r = db_prepare(db,
+		 "DELETE FROM runtimes WHERE supervisor_pid = ?1 "
+		 "OR supervisor_pid NOT IN (SELECT pid FROM supervisors)",
+		 &del)) < 0 ||
+	    (r = db_prepare(db,
+		 "INSERT INTO runtimes (supervisor_pid, name, "
+		 "version, aliases, sandbox, file, compile, run, compile_timeout_ms, "
+		 "compile_memory_mb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+		 "?10)",
+		 &ins)) < 0)
+		return rollback(db, r);
+	if (sqlite3_bind_int64(del, 1, pid) != SQLITE_OK)
+		return rollback(db, -EIO);
+	if ((rc = sqlite3_step(del)) != SQLITE_DONE)
+		return rollback(db, db_errno(rc));
+	for (size_t i = 0; i < n; i++) {
+		const struct runtime_def *rt = &list[i];
+
+		if ((r = argv_json(rt->run, &run)) < 0 ||
+		    (r = argv_json(rt->compile, &comp)) < 0)
+			return rollback(db, r);
+		if (sqlite3_reset(ins) != SQLITE_OK ||
+		    sqlite3_bind_int64(ins, 1, pid) != SQLITE_OK ||
+		    sqlite3_bind_text(ins, 2, rt->name, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_text(ins, 3, rt->version, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_text(ins, 4, rt->aliases, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_text(ins, 5, rt->sandbox, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_text(ins, 6, rt->file, -1, SQLITE_STATIC) ||
+		    (rt->compile[0] ? sqlite3_bind_text(ins, 7, comp.buf, -1,
+					  SQLITE_STATIC) :
+				      sqlite3_bind_null(ins, 7)) ||
+		    sqlite3_bind_text(ins, 8, run.buf, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_int64(ins, 9, rt->compile_timeout_ms) ||
+		    sqlite3_bind_int64(ins, 10, rt->compile_memory_mb))
+			return rollback(db, -EIO);
+		if ((rc = sqlite3_step(ins)) != SQLITE_DONE)
+			return rollback(db, db_errno(rc));
+	}
+	if ((r = db_exec(db, "COMMIT")) < 0)
+		return rollback(db, r);
+	return 0;
 }

@@ -174,7 +174,7 @@ logcap_add(struct logcap *lc, int stream, const char *data, size_t len)
 
 	if (lc->truncated)
 		return 0;
-	if (stream < 1 || stream > 2)
+	if (stream < 1 || stream > LOG_STREAMS)
 		return -EINVAL;
 	if ((r = append_carry(lc, stream)) < 0)
 		return r;
@@ -203,7 +203,7 @@ logcap_finish(struct logcap *lc)
 
 	if (lc->n + 2 > LOG_BATCH_CHUNKS)
 		return -ENOBUFS;
-	for (int stream = 1; stream <= 2; stream++)
+	for (int stream = 1; stream <= LOG_STREAMS; stream++)
 		if ((r = append_carry(lc, stream)) < 0)
 			return r;
 	return 0;

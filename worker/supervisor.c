@@ -86,6 +86,7 @@ static char docker_unpacker[JC_PATH_MAX];	/* "": not found */
 static int64_t arg_drain_grace_ms = -1;
 static bool arg_verbose;
 static bool arg_cold_cells; /* --cold-cells: no warm cells (ns_pool.c) */
+static const char *arg_runtimes_dir;
 
 /* What the workers run with: the config file, then the flags over it. */
 struct settings {
@@ -102,6 +103,7 @@ struct settings {
 	int64_t artifacts_max_files;
 	int64_t jobs_days, artifacts_hours, blobs_hours;	/* [retention] */
 	int64_t gc_interval_ms;
+	char runtimes_dir[CONFIG_PATH_MAX];
 };
 
 static pid_t gc_pid;	/* the collector child running now, 0: none */
@@ -151,11 +153,34 @@ usage(FILE *f)
 	    "                     it (default: namespace, and docker when a\n"
 	    "                     docker socket is set; docker alone uses\n"
 	    "                     " CELL_DOCKER_SOCKET_DEFAULT " unless set)\n"
+	    "  --runtimes-dir DIR the runtimes of code jobs, one *.ini each\n"
+	    "                     (default: runtimes.d beside the config file)\n"
 	    "  --verbose          log debug lines\n"
 	    "  --help             show this help and exit\n"
 	    "  --version          show the version and exit\n",
 	    JC_MAX_SLOTS, JC_OUTPUT_CAP_DEFAULT, JC_KILL_GRACE_MS,
 	    JC_DRAIN_GRACE_MS);
+}
+
+/* --runtimes-dir, [worker] runtimes_dir, runtimes.d beside the config
+ * file, or the installed one. */
+static int
+runtimes_dir_of(const struct config *cfg, char *buf, size_t size)
+{
+	const char *slash;
+
+	if (arg_runtimes_dir)
+		return str_copy(buf, size, arg_runtimes_dir);
+	if (cfg->worker_runtimes_dir[0])
+		return str_copy(buf, size, cfg->worker_runtimes_dir);
+	if (arg_config && (slash = strrchr(arg_config, '/')))
+		return (size_t) snprintf(buf, size, "%.*s/runtimes.d",
+			   (int) (slash - arg_config), arg_config) < size ?
+		    0 :
+		    -E2BIG;
+	if (arg_config)
+		return str_copy(buf, size, "runtimes.d");
+	return str_copy(buf, size, SYSCONFDIR "/jobcell/runtimes.d");
 }
 
 /* Reads the config (if any) and lays the flags over it. */
@@ -225,6 +250,13 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 	s.artifacts_hours = cfg->retention_artifacts_hours;
 	s.blobs_hours = cfg->retention_blobs_hours;
 	s.gc_interval_ms = cfg->retention_gc_interval_s * 1000;
+	if ((r = runtimes_dir_of(cfg, s.runtimes_dir, sizeof(s.runtimes_dir))) <
+	    0) {
+		(void) snprintf(errmsg, size,
+		    "the runtimes directory's path is "
+		    "too long");
+		goto out;
+	}
 	*ret = s;
 	r = 0;
 out:
@@ -298,6 +330,34 @@ do_heartbeat(sqlite3 *db, void *arg)
 		log_warn("%d job(s) with an expired lease ended as error", n);
 	return jobstore_heartbeat(db, getpid(), cur.slots, started_at,
 	    sandboxes_now());
+}
+
+/* The runtimes of cur.runtimes_dir whose toolchain answers, published for
+ * the API (issue 14). At start and on SIGHUP; a missing directory is no
+ * runtimes. */
+static int
+do_runtimes(sqlite3 *db, void *arg)
+{
+	_cleanup_free_ struct runtime_def *list = NULL;
+	size_t n = 0;
+	int r;
+
+	(void) arg;
+	if ((r = runtimes_load(cur.runtimes_dir, &list, &n)) < 0) {
+		if (r != -ENOENT)
+			log_warn("runtimes: cannot read '%s': %s, ignoring",
+			    cur.runtimes_dir, strerror(-r));
+		else
+			log_info("runtimes: no directory '%s': no runtimes",
+			    cur.runtimes_dir);
+		n = 0;
+	}
+	if (n > 0)
+		n = runtimes_probe(list, n, (uid_t) cur.uid_base);
+	if ((r = jobstore_runtimes_publish(db, getpid(), list, n)) < 0)
+		return log_errno(r, "runtimes: cannot publish them");
+	log_info("runtimes: %zu available from '%s'", n, cur.runtimes_dir);
+	return 0;
 }
 
 static int
@@ -521,6 +581,7 @@ reload(void)
 	    next.slots, (long long) next.kill_grace_ms,
 	    (long long) next.drain_grace_ms, (long long) next.output_cap);
 	cur = next;
+	(void) with_db(do_runtimes, NULL);
 	for (int i = 0; i < JC_MAX_SLOTS; i++)
 		if (slots[i].pid > 0 && !slots[i].retiring) {
 			slots[i].retiring = true;
@@ -592,6 +653,7 @@ parse_args(int argc, char **argv, enum log_level *level)
 		{ "output-cap", required_argument, NULL, 'o' },
 		{ "kill-grace-ms", required_argument, NULL, 'g' },
 		{ "drain-grace-ms", required_argument, NULL, 'G' },
+		{ "runtimes-dir", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "cold-cells", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
@@ -620,6 +682,9 @@ parse_args(int argc, char **argv, enum log_level *level)
 			break;
 		}
 		case 'd': arg_db = optarg; break;
+		case 'R':
+			arg_runtimes_dir = optarg;
+			break;
 		case 'b': arg_doorbell = optarg; break;
 		case 'v': *level = LOG_LEVEL_DEBUG; arg_verbose = true; break;
 		case 'C':
@@ -725,6 +790,9 @@ startup(int *ret_bell_fd)
 	 * and every disk workspace a crash's leftover. */
 	docker_beat();
 	sweep_workspaces();
+	/* The runtimes before the first heartbeat: the API offers them
+	 * from the moment it sees this supervisor alive. */
+	(void) with_db(do_runtimes, NULL);
 	/* The row workers' claims read, before the first worker. */
 	(void) with_db(do_heartbeat, NULL);
 	if (arg_docker_socket && cell_unpacker_find(docker_unpacker,

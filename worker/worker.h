@@ -86,11 +86,20 @@ struct job_result {
 	 * result, each expiring artifacts_keep_ms after it. */
 	const struct artifact_set *artifacts;
 	int64_t artifacts_keep_ms;
+	/* A code job's compile step ran: its result (stored apart). */
+	bool has_compile;
+	int compile_exit_code; /* valid unless compile_signal */
+	int compile_signal;
+	bool compile_timed_out;
+	int64_t compile_duration_ms;
 };
 
 /* logcap.c: output chunks waiting to be stored, in arrival order. */
+#define LOG_STREAMS \
+	4 /* 1 stdout, 2 stderr, 3 and 4: the compile
+				 * step's stdout and stderr (issue 14) */
 struct log_chunk {
-	int stream;		/* 1 stdout, 2 stderr */
+	int stream; /* 1 .. LOG_STREAMS */
 	int64_t ts_ms;
 	size_t len;
 	char data[JC_LOG_CHUNK_BYTES];
@@ -111,8 +120,8 @@ struct logcap {
 	int64_t next_seq;	/* sequence number of the next stored chunk */
 	/* An unfinished UTF-8 character at the end of a stream's output,
 	 * held back until the rest arrives (or the job ends): [stream]. */
-	char carry[3][4];
-	size_t carry_len[3];
+	char carry[LOG_STREAMS + 1][4];
+	size_t carry_len[LOG_STREAMS + 1];
 };
 int logcap_init(struct logcap *lc, uint64_t cap);
 void logcap_release(struct logcap *lc);
@@ -133,7 +142,32 @@ bool logcap_due(const struct logcap *lc, int64_t now_mono_ms, bool quiet);
 /* ms until logcap_due becomes true, or -1 if nothing is pending. */
 int logcap_wait_ms(const struct logcap *lc, int64_t now_mono_ms, bool quiet);
 
+/* runtimes.c (supervisor): the runtimes of code jobs (issue 14). One
+ * INI file per runtime; commands are words split on blanks, "{file}"
+ * stands for the code's path in the cell. */
+struct runtime_def {
+	char name[32];
+	char aliases[256];  /* space-separated */
+	char sandbox[16];   /* "namespace" */
+	char file[64];	    /* the code's file name in /work */
+	char compile[1024]; /* "": no compile step */
+	char run[1024];
+	char version_cmd[512];
+	int64_t compile_timeout_ms, compile_memory_mb;
+	char version[64]; /* found by runtimes_probe */
+};
+/* Reads dir/\*.ini into *ret (calloc'd, JC_MAX_RUNTIMES at most, sorted by
+ * name; a bad file is logged and skipped). 0 or -errno (dir unreadable). */
+int runtimes_load(const char *dir, struct runtime_def **ret, size_t *ret_n);
+/* Runs each version command as uid; keeps (moving them to the front) the
+ * runtimes whose toolchain answered with a version. Returns how many. */
+size_t runtimes_probe(struct runtime_def *list, size_t n, uid_t uid);
+
 /* jobstore.c: every SQLite statement the worker runs. */
+/* Replaces the runtimes rows of supervisor pid (and drops those of gone
+ * supervisors) with list, in one transaction. */
+int jobstore_runtimes_publish(sqlite3 *db, pid_t pid,
+    const struct runtime_def *list, size_t n);
 int jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret);
 /* Claims (jobstore_claim, jobstore_finish's next) take only jobs of a
  * sandbox that the supervisors row of supervisor_pid lists. */
@@ -195,6 +229,10 @@ struct exec_args {
 	char *image;		/* image backends: the spec's "image", or NULL */
 	struct exec_input *inputs; /* the spec's "inputs", owned */
 	size_t ninputs;
+	/* A code job's compile step (the spec's "compile"), or NULL. */
+	char **compile_argv;
+	size_t compile_argc;
+	int64_t compile_timeout_ms, compile_memory_mb;
 };
 /* image: the backend runs images (CELL_OPS_IMAGE): read "image", keep the
  * image's PATH. 0 or -errno (-EINVAL: the spec does not parse). */

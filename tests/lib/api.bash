@@ -161,3 +161,15 @@ job_output() {
 	assert_api_status 200
 	cp "$api_body_file" "$3"
 }
+
+# runtimes_offered NAME...: GET /v1/runtimes lists every NAME (code jobs,
+# issue 14: the worker publishes them once it has found their versions).
+runtimes_offered() {
+	local name
+	api GET /v1/runtimes 2>/dev/null || return 1
+	[[ $api_status == 200 ]] || return 1
+	for name in "$@"; do
+		[[ $(json_get ".runtimes | map(.name) | index(\"$name\") != null" \
+		    "$api_body") == true ]] || return 1
+	done
+}

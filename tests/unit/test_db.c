@@ -128,6 +128,18 @@ main(void)
 		"ALTER TABLE consumers DROP COLUMN max_storage_mb; "
 		"ALTER TABLE consumers DROP COLUMN storage_bytes; "
 		"ALTER TABLE jobs DROP COLUMN artifacts_truncated; "
+		"DROP TABLE runtimes; "
+		"ALTER TABLE jobs DROP COLUMN runtime; "
+		"ALTER TABLE jobs DROP COLUMN runtime_version; "
+		"ALTER TABLE jobs DROP COLUMN compile_exit_code; "
+		"ALTER TABLE jobs DROP COLUMN compile_signal; "
+		"ALTER TABLE jobs DROP COLUMN compile_timed_out; "
+		"ALTER TABLE jobs DROP COLUMN compile_duration_ms; "
+		"DROP TABLE job_logs; CREATE TABLE job_logs (job_id TEXT NOT "
+		"NULL REFERENCES jobs(id) ON DELETE CASCADE, seq INTEGER NOT "
+		"NULL, stream INTEGER NOT NULL CHECK (stream IN (1, 2)), ts "
+		"INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (job_id, "
+		"seq)) WITHOUT ROWID; "
 		"PRAGMA user_version = 1"),
 	    0, "make a version-1 file");
 	/* Jobs of a version-1 file: two queued today, one running today, one
@@ -145,7 +157,8 @@ main(void)
 		"('j3', 1, '{}', 1, 1, 1, 1, 1, 'running', "
 		" CAST(strftime('%s', 'now') AS INTEGER) * 1000), "
 		"('j4', 1, '{}', 1, 1, 1, 1, 1, 'queued', 1000); "
-		"UPDATE jobs SET log_bytes = 100 WHERE id IN ('j3', 'j4')"),
+		"UPDATE jobs SET log_bytes = 100 WHERE id IN ('j3', 'j4'); "
+		"INSERT INTO job_logs VALUES ('j3', 1, 2, 0, x'6869')"),
 	    0, "version-1 jobs");
 	db = db_close(db);
 	is_int(db_open(path, 0, 0, &db, err, sizeof(err)), -EPROTO,
@@ -169,6 +182,20 @@ main(void)
 	is_int(scalar(db, "SELECT storage_bytes FROM consumers", &v), 0,
 	    "storage_bytes");
 	is_int(v, 200, "migration 4 counts the stored log bytes");
+	is_int(scalar(db,
+		   "SELECT stream FROM job_logs WHERE job_id = 'j3' AND "
+		   "data = x'6869'",
+		   &v),
+	    0, "the old log row");
+	is_int(v, 2, "migration 5 keeps the log rows");
+	is_int(db_exec(db,
+		   "INSERT INTO job_logs VALUES ('j3', 2, 3, 0, x'00');"
+		   "UPDATE jobs SET compile_exit_code = 1 WHERE id = 'j3'; "
+		   "DELETE FROM job_logs WHERE seq = 2"),
+	    0, "migration 5 takes compile streams and results");
+	is_int(db_exec(db,
+		   "INSERT INTO job_logs VALUES ('j3', 3, 5, 0, x'00')"),
+	    -EEXIST, "but no stream 5");
 	is_int(
 	    db_exec(db,
 		"INSERT INTO blobs VALUES (1, 'ab', 50, 0, 0); "

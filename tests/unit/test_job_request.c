@@ -206,8 +206,36 @@ main(void)
 		    "invalid_request", "'cwd'" },
 		{ "{\"command\":\"true\",\"cwd\":5}", 400, "invalid_request",
 		    "'cwd'" },
-		{ "{\"code\":\"print(1)\",\"runtime\":\"python\"}", 400,
-		    "invalid_request", "'code'" },
+		{ "{\"code\":\"print(1)\",\"runtime\":\"python\"}", 0, NULL,
+		    NULL },
+		{ "{\"code\":\"print(1)\"}", 400, "invalid_request",
+		    "'runtime'" },
+		{ "{\"code\":\"x\",\"runtime\":\"\"}", 400, "invalid_request",
+		    "'runtime'" },
+		{ "{\"code\":\"x\",\"runtime\":5}", 400, "invalid_request",
+		    "'runtime'" },
+		{ "{\"code\":5,\"runtime\":\"c\"}", 400, "invalid_request",
+		    "'code'" },
+		{ "{\"code\":\"x\",\"command\":\"true\",\"runtime\":\"c\"}",
+		    400, "invalid_request", "'command'" },
+		{ "{\"code\":\"x\",\"argv\":[\"a\"],\"runtime\":\"c\"}", 400,
+		    "invalid_request", "'argv'" },
+		{ "{\"command\":\"true\",\"runtime\":\"c\"}", 400,
+		    "invalid_request", "'runtime'" },
+		{ "{\"command\":\"true\",\"args\":[]}", 400, "invalid_request",
+		    "'args'" },
+		{ "{\"code\":\"x\",\"runtime\":\"c\",\"args\":[1]}", 400,
+		    "invalid_request", "'args'" },
+		{ "{\"code\":\"x\",\"runtime\":\"c\",\"args\":\"a\"}", 400,
+		    "invalid_request", "'args'" },
+		{ "{\"code\":\"x\",\"runtime\":\"c\",\"compile_timeout\":0}",
+		    400, "invalid_request", "'compile_timeout'" },
+		{ "{\"code\":\"x\",\"runtime\":\"c\","
+		  "\"compile_memory_mb\":-1}",
+		    400, "invalid_request", "'compile_memory_mb'" },
+		{ "{\"code\":\"x\",\"runtime\":\"c\",\"args\":[\"a\"],"
+		  "\"compile_timeout\":5,\"compile_memory_mb\":64}",
+		    0, NULL, NULL },
 		{ "{\"command\":\"true\",\"\\u0000\":1}", 400, NULL, NULL },
 		/* artifacts: globs relative to the workspace, at most 32 */
 		{ "{\"command\":\"true\",\"artifacts\":[\"out/*.tar.gz\","
@@ -401,6 +429,60 @@ main(void)
 		strbuf_release(&sb);
 	}
 
+	/* A code job: the runtime makes argv, the file and the compile step;
+	 * "{file}" words become the code's path in the cell. */
+	{
+		static const char b[] = "{\"code\":\"int main(){}\","
+					"\"runtime\":\"c\",\"args\":[\"x y\"],"
+					"\"compile_memory_mb\":64}";
+		char comp[] = "[\"gcc\",\"-o\",\"/work/a.out\",\"{file}\"]";
+		char run[] = "[\"/work/a.out\"]";
+		struct runtime_info rt = { .name = "c",
+			.version = "12.2.0",
+			.file = "main.c",
+			.compile = comp,
+			.run = run,
+			.compile_timeout_ms = 10000,
+			.compile_memory_mb = 512 };
+		struct strbuf sb;
+
+		is_int(try(b, strlen(b), &jr, &e), 0, "code job");
+		is_str(jr.runtime, "c", "runtime as asked");
+		is_int(job_request_apply_runtime(&jr, &rt, &e), 0, "apply");
+		is_int((int64_t) jr.argc, 2, "run argv + args");
+		is_str(jr.argv[1], "x y", "args kept whole");
+		is_int((int64_t) jr.nfiles, 1, "the code is a file");
+		is_str(jr.files[0].path, "main.c", "named as the runtime says");
+		is_str(jr.compile_argv[3], "/work/main.c", "{file} replaced");
+		is_int(jr.compile_timeout_ms, 10000, "runtime's compile time");
+		is_int(jr.compile_memory_mb, 64, "asked compile memory");
+		strbuf_init(&sb, 4096);
+		is_int(job_request_spec_json(&jr, &sb), 0, "spec json of code");
+		is_str(sb.buf,
+		    "{\"argv\":[\"/work/a.out\",\"x y\"],\"env\":"
+		    "{},\"files\":{\"main.c\":\"int main(){}\"},\"compile\":"
+		    "{\"argv\":[\"gcc\",\"-o\",\"/work/a.out\",\"/work/main.c\"],"
+		    "\"timeout_ms\":10000,\"memory_mb\":64}}",
+		    "spec text of code");
+		strbuf_release(&sb);
+		job_request_release(&jr);
+	}
+	{
+		static const char b[] = "{\"code\":\"1\",\"runtime\":\"py\","
+					"\"files\":{\"main.py\":\"2\"}}";
+		char run[] = "[\"python3\",\"{file}\"]";
+		struct runtime_info rt = { .name = "python",
+			.version = "3.11.2",
+			.file = "main.py",
+			.run = run };
+
+		is_int(try(b, strlen(b), &jr, &e), 0, "code job with files");
+		is_int(job_request_apply_runtime(&jr, &rt, &e), -EINVAL,
+		    "a file where the code goes is refused");
+		ok(strstr(e.message, "'main.py'") != NULL, "and named: %s",
+		    e.message);
+		job_request_release(&jr);
+	}
 	/* files, cwd and network reach the stored spec. */
 	{
 		static const char b[] = "{\"argv\":[\"ls\"],\"files\":{\"d/a b\":"
