@@ -1,6 +1,7 @@
 /* admin.c - jobcell-admin: local administration of the jobcell database
- * (consumers, keys, quotas). Runs as the operator on the database file
- * directly; shows a key exactly once, when it is created or rotated. */
+ * (consumers, keys, quotas, garbage collection). Runs as the operator on
+ * the database file (and, for gc, the data directory) directly; shows a
+ * key exactly once, when it is created or rotated. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include "cleanup.h"
 #include "jc_config.h"
 #include "db.h"
+#include "gc.h"
 #include "job_status.h"
 #include "json_writer.h"
 #include "keys.h"
@@ -25,8 +27,11 @@ static const char *arg_db;
 static const char *arg_name;
 static bool arg_json;
 static bool arg_yes;
+static bool arg_dry_run;
 static int64_t arg_max_concurrent = -1, arg_max_per_day = -1,
-    arg_max_queued = -1;
+	       arg_max_queued = -1, arg_max_storage_mb = -1;
+static struct config cfg; /* the config file's (gc reads [storage],
+				 * [retention]) */
 
 static void
 usage(FILE *f)
@@ -37,20 +42,25 @@ usage(FILE *f)
 	    "Commands:\n"
 	    "  init                              create or migrate the database\n"
 	    "  create-consumer --name N [--max-concurrent C] [--max-per-day D]\n"
-	    "                  [--max-queued Q]  add a consumer; prints its key once\n"
+	    "                  [--max-queued Q] [--max-storage-mb S]\n"
+	    "                                    add a consumer; prints its key once\n"
 	    "  list-consumers                    list consumers and their quotas\n"
 	    "  disable-consumer --name N         refuse its key (403) from now on\n"
 	    "  enable-consumer --name N          accept its key again\n"
 	    "  set-quota --name N [--max-concurrent C] [--max-per-day D]\n"
-	    "            [--max-queued Q]        change its quotas\n"
+	    "            [--max-queued Q] [--max-storage-mb S]  change its quotas\n"
 	    "  rotate-key --name N               new key; the old one fails at once\n"
 	    "  delete-consumer --name N --yes    delete it with all its jobs\n"
-	    "  db-info                           schema version, job counts, sizes\n\n"
+	    "  db-info                           schema version, job counts, sizes\n"
+	    "  gc [--dry-run]                    delete what [retention] no longer\n"
+	    "                                    keeps (jobs, logs, artifacts, blobs,\n"
+	    "                                    orphan files) and shrink the database\n\n"
 	    "Options:\n"
 	    "  --db PATH     the SQLite database file\n"
 	    "  --config FILE read the database path from [api] db of FILE\n"
 	    "                (default " CONFIG_DEFAULT_PATH " if it exists)\n"
 	    "  --json        machine-readable output\n"
+	    "  --dry-run     gc: list what would go, delete nothing\n"
 	    "  --help        show this help and exit\n"
 	    "  --version     show the version and exit\n");
 }
@@ -118,7 +128,19 @@ print_key(const char *name, const struct api_key *k)
 static int
 cmd_init(sqlite3 *db)
 {
-	(void) db;
+	int r = db_auto_vacuum_convert(db);
+
+	if (r == 1)
+		fprintf(stderr,
+		    "jobcell-admin: the database now returns freed "
+		    "pages to the filesystem (auto_vacuum, one VACUUM)\n");
+	else if (r < 0)
+		fprintf(stderr,
+		    "jobcell-admin: cannot switch the database to "
+		    "auto_vacuum now (%s): it works, but its file will not "
+		    "shrink; run 'jobcell-admin init' again with the services "
+		    "stopped\n",
+		    r == -EBUSY ? "it is in use" : strerror(-r));
 	if (arg_json)
 		printf("{\"db\":\"ok\",\"schema_version\":%d}\n", DB_SCHEMA_VERSION);
 	else
@@ -139,20 +161,25 @@ cmd_create(sqlite3 *db)
 		    "[A-Za-z0-9._-]", JC_CONSUMER_NAME_MAX);
 	if ((r = key_generate(&k)) < 0 || (r = key_hash(k.secret, hash)) < 0)
 		return fail("cannot generate a key: %s", strerror(-r));
-	if (db_prepare(db, "INSERT INTO consumers (name, key_id, key_hash, "
-	    "max_concurrent, max_per_day, max_queued, created_at) VALUES "
-	    "(?, ?, ?, ?, ?, ?, ?)", &st) < 0)
+	if (db_prepare(db,
+		"INSERT INTO consumers (name, key_id, key_hash, "
+		"max_concurrent, max_per_day, max_queued, created_at, "
+		"max_storage_mb) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		&st) < 0)
 		return fail("%s", sqlite3_errmsg(db));
 	if (sqlite3_bind_text(st, 1, arg_name, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_text(st, 2, k.id, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_blob(st, 3, hash, KEY_HASH_LEN, SQLITE_TRANSIENT) ||
-	    sqlite3_bind_int64(st, 4, arg_max_concurrent > 0 ?
-	    arg_max_concurrent : 2) ||
-	    sqlite3_bind_int64(st, 5, arg_max_per_day > 0 ?
-	    arg_max_per_day : 10000) ||
-	    sqlite3_bind_int64(st, 6, arg_max_queued > 0 ?
-	    arg_max_queued : 1000) ||
-	    sqlite3_bind_int64(st, 7, time_now_ms()))
+	    sqlite3_bind_int64(st, 4,
+		arg_max_concurrent > 0 ? arg_max_concurrent : 2) ||
+	    sqlite3_bind_int64(st, 5,
+		arg_max_per_day > 0 ? arg_max_per_day : 10000) ||
+	    sqlite3_bind_int64(st, 6,
+		arg_max_queued > 0 ? arg_max_queued : 1000) ||
+	    sqlite3_bind_int64(st, 7, time_now_ms()) ||
+	    sqlite3_bind_int64(st, 8,
+		arg_max_storage_mb > 0 ? arg_max_storage_mb :
+					 JC_MAX_STORAGE_MB_DEFAULT))
 		return fail("%s", sqlite3_errmsg(db));
 	rc = sqlite3_step(st);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT)
@@ -218,17 +245,22 @@ cmd_set_quota(sqlite3 *db)
 
 	if (!arg_name)
 		return fail("set-quota needs --name");
-	if (arg_max_concurrent < 0 && arg_max_per_day < 0 && arg_max_queued < 0)
-		return fail("set-quota needs --max-concurrent, --max-per-day "
-		    "or --max-queued");
-	if (db_prepare(db, "UPDATE consumers SET "
-	    "max_concurrent = CASE WHEN ?1 > 0 THEN ?1 ELSE max_concurrent END, "
-	    "max_per_day = CASE WHEN ?2 > 0 THEN ?2 ELSE max_per_day END, "
-	    "max_queued = CASE WHEN ?3 > 0 THEN ?3 ELSE max_queued END "
-	    "WHERE name = ?4", &st) < 0 ||
+	if (arg_max_concurrent < 0 && arg_max_per_day < 0 &&
+	    arg_max_queued < 0 && arg_max_storage_mb < 0)
+		return fail("set-quota needs --max-concurrent, --max-per-day, "
+			    "--max-queued or --max-storage-mb");
+	if (db_prepare(db,
+		"UPDATE consumers SET "
+		"max_concurrent = CASE WHEN ?1 > 0 THEN ?1 ELSE max_concurrent END, "
+		"max_per_day = CASE WHEN ?2 > 0 THEN ?2 ELSE max_per_day END, "
+		"max_queued = CASE WHEN ?3 > 0 THEN ?3 ELSE max_queued END, "
+		"max_storage_mb = CASE WHEN ?5 > 0 THEN ?5 ELSE max_storage_mb END "
+		"WHERE name = ?4",
+		&st) < 0 ||
 	    sqlite3_bind_int64(st, 1, arg_max_concurrent) ||
 	    sqlite3_bind_int64(st, 2, arg_max_per_day) ||
 	    sqlite3_bind_int64(st, 3, arg_max_queued) ||
+	    sqlite3_bind_int64(st, 5, arg_max_storage_mb) ||
 	    sqlite3_bind_text(st, 4, arg_name, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_step(st) != SQLITE_DONE)
 		return fail("%s", sqlite3_errmsg(db));
@@ -250,8 +282,11 @@ cmd_list(sqlite3 *db)
 	int rc;
 
 	strbuf_init(&sb, 64 * 1024 * 1024);
-	if (db_prepare(db, "SELECT name, key_id, disabled, max_concurrent, "
-	    "max_per_day, max_queued FROM consumers ORDER BY name", &st) < 0)
+	if (db_prepare(db,
+		"SELECT name, key_id, disabled, max_concurrent, "
+		"max_per_day, max_queued, max_storage_mb, storage_bytes FROM "
+		"consumers ORDER BY name",
+		&st) < 0)
 		return fail("%s", sqlite3_errmsg(db));
 	jw_init(&w, &sb);
 	jw_obj_open(&w);
@@ -273,6 +308,10 @@ cmd_list(sqlite3 *db)
 			jw_kv_i64(&w, "max_concurrent", sqlite3_column_int64(st, 3));
 			jw_kv_i64(&w, "max_per_day", sqlite3_column_int64(st, 4));
 			jw_kv_i64(&w, "max_queued", sqlite3_column_int64(st, 5));
+			jw_kv_i64(&w, "max_storage_mb",
+			    sqlite3_column_int64(st, 6));
+			jw_kv_i64(&w, "storage_bytes",
+			    sqlite3_column_int64(st, 7));
 			jw_obj_close(&w);
 		} else
 			printf("%-24s %-16s %-8s %6lld %8lld %7lld\n", name, kid,
@@ -347,6 +386,73 @@ cmd_db_info(sqlite3 *db)
 	return 0;
 }
 
+static void
+gc_seen(void *arg, enum gc_kind kind, const char *what, int64_t bytes)
+{
+	(void) arg;
+	if (!arg_json)
+		printf("%s %s %s (%lld bytes)\n",
+		    arg_dry_run ? "would delete" : "deleted",
+		    gc_kind_name(kind), what, (long long) bytes);
+}
+
+static int
+cmd_gc(sqlite3 *db)
+{
+	_cleanup_strbuf_ struct strbuf sb;
+	struct gc_policy p = {
+		.data_dir = cfg.storage_data_dir,
+		.now_ms = time_now_ms(),
+		.jobs_days = cfg.retention_jobs_days,
+		.artifacts_hours = cfg.retention_artifacts_hours,
+		.blobs_hours = cfg.retention_blobs_hours,
+		.dry_run = arg_dry_run,
+		.seen = gc_seen,
+	};
+	struct gc_stats s;
+	struct jw w;
+	int r;
+
+	strbuf_init(&sb, 4096);
+	if ((r = gc_run(db, &p, &s)) < 0)
+		return fail("gc stopped: %s%s", strerror(-r),
+		    r == -EBUSY ?
+			" (the database stayed locked; what was done is done)" :
+			"");
+	if (!arg_json) {
+		printf(
+		    "%s: %lld jobs (%lld log bytes), %lld artifacts (%lld "
+		    "bytes), %lld blobs (%lld bytes), %lld orphan files (%lld "
+		    "bytes); %lld database pages freed%s\n",
+		    arg_dry_run ? "would delete" : "deleted",
+		    (long long) s.jobs, (long long) s.job_log_bytes,
+		    (long long) s.artifacts, (long long) s.artifact_bytes,
+		    (long long) s.blobs, (long long) s.blob_bytes,
+		    (long long) s.orphans, (long long) s.orphan_bytes,
+		    (long long) s.db_pages_freed,
+		    s.errors ? "; some files could not be removed" : "");
+		return s.errors ? 1 : 0;
+	}
+	jw_init(&w, &sb);
+	jw_obj_open(&w);
+	jw_kv_bool(&w, "dry_run", arg_dry_run);
+	jw_kv_i64(&w, "jobs", s.jobs);
+	jw_kv_i64(&w, "job_log_bytes", s.job_log_bytes);
+	jw_kv_i64(&w, "artifacts", s.artifacts);
+	jw_kv_i64(&w, "artifact_bytes", s.artifact_bytes);
+	jw_kv_i64(&w, "blobs", s.blobs);
+	jw_kv_i64(&w, "blob_bytes", s.blob_bytes);
+	jw_kv_i64(&w, "orphans", s.orphans);
+	jw_kv_i64(&w, "orphan_bytes", s.orphan_bytes);
+	jw_kv_i64(&w, "db_pages_freed", s.db_pages_freed);
+	jw_kv_i64(&w, "errors", s.errors);
+	jw_obj_close(&w);
+	if (jw_finish(&w) < 0)
+		return fail("cannot write JSON");
+	printf("%s\n", sb.buf);
+	return s.errors ? 1 : 0;
+}
+
 static int
 parse_quota(const char *opt, const char *val, int64_t *ret)
 {
@@ -369,6 +475,8 @@ main(int argc, char **argv)
 		{ "max-concurrent", required_argument, NULL, 'c' },
 		{ "max-per-day", required_argument, NULL, 'p' },
 		{ "max-queued", required_argument, NULL, 'q' },
+		{ "max-storage-mb", required_argument, NULL, 's' },
+		{ "dry-run", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -401,6 +509,14 @@ main(int argc, char **argv)
 			    &arg_max_queued) < 0)
 				return 2;
 			break;
+		case 's':
+			if (parse_quota("--max-storage-mb", optarg,
+				&arg_max_storage_mb) < 0)
+				return 2;
+			break;
+		case 'D':
+			arg_dry_run = true;
+			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("jobcell-admin %s\n", PACKAGE_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -416,8 +532,6 @@ main(int argc, char **argv)
 	{
 		/* Read (and so check) the config even when --db is given:
 		 * flags override it, they do not skip it. */
-		static struct config cfg;
-
 		if (config_resolve(arg_config, &cfg, errmsg, sizeof(errmsg)) < 0)
 			return fail("%s", errmsg);
 		if (!arg_db && cfg.api_db[0])
@@ -432,7 +546,8 @@ main(int argc, char **argv)
 	    strcmp(cmd, "disable-consumer") != 0 &&
 	    strcmp(cmd, "enable-consumer") != 0 &&
 	    strcmp(cmd, "set-quota") != 0 && strcmp(cmd, "rotate-key") != 0 &&
-	    strcmp(cmd, "delete-consumer") != 0 && strcmp(cmd, "db-info") != 0) {
+	    strcmp(cmd, "delete-consumer") != 0 &&
+	    strcmp(cmd, "db-info") != 0 && strcmp(cmd, "gc") != 0) {
 		fail("unknown command '%s'", cmd);
 		usage(stderr);
 		return 2;
@@ -465,6 +580,8 @@ main(int argc, char **argv)
 	else if (strcmp(cmd, "delete-consumer") == 0)
 		r = update_by_name(db, "DELETE FROM consumers WHERE name = ?",
 		    "deleted");
+	else if (strcmp(cmd, "gc") == 0)
+		r = cmd_gc(db);
 	else
 		r = cmd_db_info(db);
 	db = db_close(db);

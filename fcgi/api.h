@@ -31,6 +31,9 @@ struct api_server {
 	int max_streams_per_consumer;	/* ... of one consumer */
 	int max_waiters;		/* parked POST /v1/run, all */
 	int max_waiters_per_consumer;	/* ... of one consumer */
+	const char *data_dir;		/* [storage] data_dir; "": none */
+	int64_t max_blob_mb;		/* [storage] max_blob_mb */
+	int retry_storage_s;		/* Retry-After of a storage 429 */
 };
 
 /* One error, as DESIGN section 4 spells it. */
@@ -67,12 +70,19 @@ enum route_id {
 	ROUTE_JOB_CANCEL,
 	ROUTE_JOB_LOGS,
 	ROUTE_JOB_OUTPUT,
-	ROUTE_METRICS,
+	ROUTE_BLOB_PUT,
+	ROUTE_BLOB_HEAD,
+	ROUTE_JOB_ARTIFACTS,
+	ROUTE_JOB_ARTIFACT,
+	ROUTE_METRICS,		/* last: metrics.c counts from it */
 };
 #define ROUTE_ID_MAX 64	/* longest path segment we capture */
 struct route_match {
 	enum route_id id;
 	char job_id[ROUTE_ID_MAX + 1];	/* "" unless the route has {id} */
+	const char *rest;		/* {rest}: the rest of the path (in
+					 * the caller's string, not empty);
+					 * else NULL */
 	const char *allow;		/* on -EPERM: the Allow header value */
 };
 /* 0 and *ret on a match; -ENOENT no such path (404); -EPERM the path exists
@@ -129,13 +139,17 @@ struct job_request {
 	char sandbox[16];		/* "namespace" or "docker" */
 	char image[JC_MAX_IMAGE_BYTES + 1];	/* docker: "" = the worker's
 						 * default image */
+	char **artifacts;		/* globs (wsglob_check_len), owned */
+	size_t nartifacts;		/* <= WSGLOB_MAX_PATTERNS */
+	bool artifacts_required;
 };
 int job_request_parse(const char *body, size_t len,
     const struct config_limits *lim, struct job_request *ret, struct api_err *err);
 void job_request_release(struct job_request *jr);
 /* The stored spec: {"argv":[...],"env":{...}} plus "files":{path:data},
  * "cwd" and "network":true when given, and "image" for a docker job that
- * names one or has a configured default (read back by the worker). */
+ * names one or has a configured default, and "artifacts":[globs] with
+ * "artifacts_required":true when asked (read back by the worker). */
 int job_request_spec_json(const struct job_request *jr, struct strbuf *out);
 /* The built-in limits of config_defaults(). */
 void api_limits_default(struct config_limits *lim);
@@ -195,7 +209,8 @@ int jobs_run(struct req *rq, struct api_err *err);
 #define JOB_COLUMNS "id, name, status, exit_code, signal, timed_out, " \
 	"oom_killed, error, created_at, started_at, finished_at, sandbox, " \
 	"timeout_ms, memory_mb, cpus, pids, disk_mb, cpu_ms, max_rss_kb, " \
-	"log_bytes, log_truncated"
+	"log_bytes, log_truncated, " \
+	"json_type(spec, '$.artifacts') IS NOT NULL"
 void job_write_json(struct jw *w, sqlite3_stmt *st);
 /* The members only, inside an object the caller opened. */
 void job_write_fields(struct jw *w, sqlite3_stmt *st);
@@ -217,6 +232,19 @@ int job_row(sqlite3 *db, const char *sql, const char *id, int64_t consumer_id,
  * -errno (the reply may be cut). */
 int jobs_run_reply(sqlite3 *db, FCGX_Request *fr, int64_t consumer_id,
     const char *id, bool found);
+
+/* blobs.c: PUT and HEAD /v1/blobs/sha256:{hex} (hex: the router's {id}). */
+int blobs_put(struct req *rq, const char *hex, struct api_err *err);
+int blobs_head(struct req *rq, const char *hex, struct api_err *err);
+/* artifacts.c: GET /v1/jobs/{id}/artifacts and .../artifacts/{path}. */
+int artifacts_list(struct req *rq, const char *id, struct api_err *err);
+/* path: decoded by nginx (DOCUMENT_URI); answered with X-Accel-Redirect. */
+int artifacts_get(struct req *rq, const char *id, const char *path,
+    struct api_err *err);
+/* The "artifacts" array of a job (unexpired, by path) into w, which has
+ * an open key or array; an error of the database goes into w->err. */
+void artifacts_write_json(struct jw *w, sqlite3 *db, const char *job_id,
+    int64_t now_ms);
 
 /* logs.c */
 int logs_page(struct req *rq, const char *id, struct api_err *err);

@@ -9,6 +9,7 @@
 #include "base64.h"
 #include "parse.h"
 #include "utf8.h"
+#include "wsglob.h"
 #include "wspath.h"
 #include "banned.h"
 
@@ -31,6 +32,7 @@ static const char *const allowed_keys[] = {
 	"sandbox",
 	"image",
 	"artifacts",
+	"artifacts_required",
 	"inputs",
 	NULL,
 };
@@ -79,6 +81,9 @@ job_request_release(struct job_request *jr)
 		free(jr->files[i].data);
 	}
 	free(jr->files);
+	for (size_t i = 0; i < jr->nartifacts; i++)
+		free(jr->artifacts[i]);
+	free(jr->artifacts);
 	for (size_t i = 0; i < jr->ninputs; i++)
 		free(jr->inputs[i].path);
 	free(jr->inputs);
@@ -576,6 +581,49 @@ parse_cwd(const struct jr_doc *doc, int root, struct job_request *jr,
 	    "field 'cwd' must name a directory that 'files' creates");
 }
 
+/* "artifacts" (globs, wsglob.h) and "artifacts_required". Whether the
+ * server keeps artifacts at all is the caller's question (jobs.c). */
+static int
+parse_artifacts(const struct jr_doc *doc, int root, struct job_request *jr,
+    struct api_err *err)
+{
+	int arr = jr_obj_get(doc, root, "artifacts");
+	int req = jr_obj_get(doc, root, "artifacts_required");
+	int r, n;
+
+	if (req >= 0 && jr_bool(doc, req, &jr->artifacts_required) < 0)
+		return api_err_set(err, 400, "invalid_request",
+		    "field 'artifacts_required' must be true or false");
+	if (arr == -ENOENT)
+		return 0;
+	if (jr_type(doc, arr) != JR_ARRAY ||
+	    (n = jr_len(doc, arr)) > WSGLOB_MAX_PATTERNS)
+		return api_err_set(err, 400, "invalid_request",
+		    "field 'artifacts' must be an array of at most %d globs",
+		    WSGLOB_MAX_PATTERNS);
+	if (!(jr->artifacts = calloc((size_t) n + 1, sizeof(char *))))
+		return api_err_internal(err, -ENOMEM);
+	for (int i = 0; i < n; i++) {
+		size_t len;
+
+		if ((r = get_string(doc, jr_child(doc, arr, i), "artifacts",
+		    WSGLOB_MAX, &jr->artifacts[i], &len, err)) < 0)
+			return r;
+		jr->nartifacts++;
+		if (wsglob_check_len(jr->artifacts[i], len) < 0)
+			return api_err_set(err, 400, "invalid_request",
+			    "field 'artifacts' has a glob that is not relative "
+			    "to the workspace (absolute, empty part, '.' or "
+			    "'..', a control byte, a part over 255 bytes, or "
+			    "more than %d parts)", WSGLOB_MAX_PARTS);
+		for (int j = 0; j < i; j++)
+			if (strcmp(jr->artifacts[j], jr->artifacts[i]) == 0)
+				return api_err_set(err, 400, "invalid_request",
+				    "field 'artifacts' names a glob twice");
+	}
+	return 0;
+}
+
 int
 job_request_parse(const char *body, size_t len, const struct config_limits *lim,
     struct job_request *ret, struct api_err *err)
@@ -665,14 +713,8 @@ job_request_parse(const char *body, size_t len, const struct config_limits *lim,
 	}
 	if ((r = parse_sandbox(doc, root, lim, &jr, err)) < 0)
 		goto fail;
-	static const char *const later[] = { "artifacts", NULL };
-	for (size_t i = 0; later[i]; i++)
-		if (jr_obj_get(doc, root, later[i]) >= 0) {
-			r = api_err_set(err, 400, "invalid_request",
-			    "field '%s' is not supported by this server yet",
-			    later[i]);
-			goto fail;
-		}
+	if ((r = parse_artifacts(doc, root, &jr, err)) < 0)
+		goto fail;
 	doc = jr_free(doc);
 	*ret = jr;
 	return 0;
@@ -742,6 +784,15 @@ job_request_spec_json(const struct job_request *jr, struct strbuf *out)
 		jw_kv_bool(&w, "network", true);
 	if (jr->image[0])
 		jw_kv_str(&w, "image", jr->image);
+	if (jr->nartifacts > 0) {
+		jw_key(&w, "artifacts");
+		jw_arr_open(&w);
+		for (size_t i = 0; i < jr->nartifacts; i++)
+			jw_str(&w, jr->artifacts[i]);
+		jw_arr_close(&w);
+		if (jr->artifacts_required)
+			jw_kv_bool(&w, "artifacts_required", true);
+	}
 	jw_obj_close(&w);
 	return jw_finish(&w);
 }

@@ -137,6 +137,13 @@ job_write_fields(struct jw *w, sqlite3_stmt *st)
 	jw_obj_close(w);
 	jw_kv_i64(w, "log_bytes", sqlite3_column_int64(st, 19));
 	jw_kv_bool(w, "log_truncated", sqlite3_column_int(st, 20) != 0);
+	/* Only for a job that asked for any (DESIGN section 4), read on
+	 * the row's own connection. */
+	if (sqlite3_column_int(st, 21) != 0) {
+		jw_key(w, "artifacts");
+		artifacts_write_json(w, sqlite3_db_handle(st),
+		    (const char *) sqlite3_column_text(st, 0), time_now_ms());
+	}
 }
 
 void
@@ -285,15 +292,16 @@ idempotency_find(sqlite3 *db, int64_t consumer_id, const char *key,
  * however many jobs the consumer has. */
 static int
 quota_check(sqlite3 *db, int64_t consumer_id, int64_t now,
-    struct api_err *err)
+    int retry_storage_s, struct api_err *err)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int64_t day_start = now / 86400000 * 86400000;
 	int r, rc;
 
 	if ((r = db_prepare_cached(db, "SELECT max_per_day, max_queued, "
-	    "CASE WHEN day_start = ? THEN day_count ELSE 0 END, queued "
-	    "FROM consumers WHERE id = ?", &st)) < 0)
+	    "CASE WHEN day_start = ? THEN day_count ELSE 0 END, queued, "
+	    "max_storage_mb, storage_bytes FROM consumers WHERE id = ?",
+	    &st)) < 0)
 		return r;
 	if (sqlite3_bind_int64(st, 1, day_start) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, consumer_id) != SQLITE_OK)
@@ -319,6 +327,19 @@ quota_check(sqlite3 *db, int64_t consumer_id, int64_t now,
 		    "%lld jobs are already queued, the most this consumer may "
 		    "have", (long long) sqlite3_column_int64(st, 1));
 		err->retry_after_s = 5;
+		return 1;
+	}
+	/* Over max_storage_mb (logs + blobs + artifacts, kept by the schema's
+	 * triggers): no new output until the collector or the consumer's
+	 * own expiries free some (issue 13). */
+	if (sqlite3_column_int64(st, 5) > sqlite3_column_int64(st, 4) *
+	    1024 * 1024) {
+		api_err_set(err, 429, "quota_exceeded",
+		    "this consumer stores %lld MiB, over its storage quota of "
+		    "%lld MiB; wait for old jobs, artifacts and blobs to expire",
+		    (long long) ((sqlite3_column_int64(st, 5) + 1048575) /
+		    1048576), (long long) sqlite3_column_int64(st, 4));
+		err->retry_after_s = retry_storage_s;
 		return 1;
 	}
 	return 0;
@@ -491,7 +512,8 @@ store_one(sqlite3 *db, struct submission *s, int64_t now)
 		    "docker daemon");
 		return -EINVAL;	/* a refusal, not a database error */
 	}
-	if ((r = quota_check(db, s->consumer_id, now, s->err)) != 0)
+	if ((r = quota_check(db, s->consumer_id, now,
+	    writer_srv->retry_storage_s, s->err)) != 0)
 		return r < 0 ? r : -EINVAL;
 	if ((r = inputs_check(db, s->consumer_id, s->jr, s->err)) != 0)
 		return r < 0 ? r : -EINVAL;
@@ -630,6 +652,12 @@ job_submit(struct req *rq, struct api_err *err, char ret_id[JC_ID_LEN + 1])
 		return api_err_set(err, 400, "invalid_request",
 		    "field 'inputs': this server keeps no blobs (no [storage] "
 		    "data_dir is configured), so jobs cannot have inputs");
+	}
+	if (jr.nartifacts > 0 && !rq->srv->has_data_dir) {
+		job_request_release(&jr);
+		return api_err_set(err, 400, "invalid_request",
+		    "field 'artifacts': this server keeps no artifacts (no "
+		    "[storage] data_dir)");
 	}
 	if ((r = job_request_spec_json(&jr, &spec)) < 0 ||
 	    (r = id_generate(id)) < 0) {

@@ -135,6 +135,18 @@ dispatch(struct req *rq)
 	case ROUTE_RUN:
 		r = jobs_run(rq, &err);
 		break;
+	case ROUTE_BLOB_PUT:
+		r = blobs_put(rq, m.job_id, &err);
+		break;
+	case ROUTE_BLOB_HEAD:
+		r = blobs_head(rq, m.job_id, &err);
+		break;
+	case ROUTE_JOB_ARTIFACTS:
+		r = artifacts_list(rq, m.job_id, &err);
+		break;
+	case ROUTE_JOB_ARTIFACT:
+		r = artifacts_get(rq, m.job_id, m.rest, &err);
+		break;
 	case ROUTE_HEALTH:
 	case ROUTE_METRICS:
 	default:
@@ -264,6 +276,9 @@ set_shares(struct api_server *s, const struct config *c)
 	    DEFAULT_MAX_WAITERS;
 	s->max_waiters_per_consumer = c->api_max_waiters_per_consumer > 0 ?
 	    (int) c->api_max_waiters_per_consumer : DEFAULT_SHARE;
+	s->max_blob_mb = c->storage_max_blob_mb;
+	/* Space comes back when the collector runs. */
+	s->retry_storage_s = (int) c->retention_gc_interval_s;
 }
 
 /* SIGHUP: the keys that can change live, for requests from now on. */
@@ -434,6 +449,8 @@ main(int argc, char **argv)
 	server.doorbell_path = arg_doorbell;
 	server.doorbell_fd = -1;
 	server.limits = cfg.limits;
+	/* data_dir needs a restart (SIGHUP keeps this one). */
+	server.data_dir = cfg.storage_data_dir;
 	server.has_data_dir = cfg.storage_data_dir[0] != '\0';
 	set_shares(&server, &cfg);
 

@@ -1,4 +1,5 @@
-/* me.c - GET /v1/me: the calling consumer, its limits and its usage. */
+/* me.c - GET /v1/me: the calling consumer, its limits and its usage
+ * (running, queued, today, and storage: logs + blobs + artifacts). */
 #include <errno.h>
 
 #include "api.h"
@@ -16,12 +17,14 @@ me_handle(struct req *rq, struct api_err *err)
 	int r, rc;
 
 	strbuf_init(&sb, 4096);
-	r = db_prepare_cached(rq->db, "SELECT name, max_concurrent, max_per_day, "
+	r = db_prepare_cached(rq->db,
+	    "SELECT name, max_concurrent, max_per_day, "
 	    "max_queued, "
 	    "(SELECT COUNT(*) FROM jobs WHERE consumer_id = c.id AND "
 	    " status = 'running'), "
-	    "queued, CASE WHEN day_start = ? THEN day_count ELSE 0 END "
-	    "FROM consumers c WHERE id = ?", &st);
+	    "queued, CASE WHEN day_start = ? THEN day_count ELSE 0 END, "
+	    "max_storage_mb, storage_bytes FROM consumers c WHERE id = ?",
+	    &st);
 	if (r < 0)
 		return api_err_internal(err, r);
 	if (sqlite3_bind_int64(st, 1, day_start) != SQLITE_OK ||
@@ -41,12 +44,17 @@ me_handle(struct req *rq, struct api_err *err)
 	jw_kv_i64(&w, "max_concurrent", sqlite3_column_int64(st, 1));
 	jw_kv_i64(&w, "max_per_day", sqlite3_column_int64(st, 2));
 	jw_kv_i64(&w, "max_queued", sqlite3_column_int64(st, 3));
+	jw_kv_i64(&w, "max_storage_mb", sqlite3_column_int64(st, 7));
 	jw_obj_close(&w);
 	jw_key(&w, "usage");
 	jw_obj_open(&w);
 	jw_kv_i64(&w, "running", sqlite3_column_int64(st, 4));
 	jw_kv_i64(&w, "queued", sqlite3_column_int64(st, 5));
 	jw_kv_i64(&w, "today", sqlite3_column_int64(st, 6));
+	/* Logs + blobs + artifacts, MiB rounded up (a byte stored shows). */
+	jw_kv_i64(&w, "storage_mb",
+	    (sqlite3_column_int64(st, 8) + 1024 * 1024 - 1) / (1024 * 1024));
+	jw_kv_i64(&w, "storage_bytes", sqlite3_column_int64(st, 8));
 	jw_obj_close(&w);
 	jw_obj_close(&w);
 	if ((r = jw_finish(&w)) < 0)

@@ -22,7 +22,11 @@ static const struct route routes[] = {
 	{ "POST", "/v1/jobs/{id}/cancel", ROUTE_JOB_CANCEL },
 	{ "GET", "/v1/jobs/{id}/logs", ROUTE_JOB_LOGS },
 	{ "GET", "/v1/jobs/{id}/output", ROUTE_JOB_OUTPUT },
+	{ "GET", "/v1/jobs/{id}/artifacts", ROUTE_JOB_ARTIFACTS },
+	{ "GET", "/v1/jobs/{id}/artifacts/{rest}", ROUTE_JOB_ARTIFACT },
 	{ "GET", "/metrics", ROUTE_METRICS },
+	{ "PUT", "/v1/blobs/sha256:{id}", ROUTE_BLOB_PUT },
+	{ "HEAD", "/v1/blobs/sha256:{id}", ROUTE_BLOB_HEAD },
 };
 
 static bool
@@ -32,13 +36,21 @@ id_char(char c)
 	    (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
-/* 1 if path matches pattern, copying the {id} segment into id[]. */
+/* 1 if path matches pattern, copying the {id} segment into id[] and
+ * pointing *rest at what a final {rest} matched (not empty). */
 static int
-pattern_match(const char *pattern, const char *path, char *id, size_t size)
+pattern_match(const char *pattern, const char *path, char *id, size_t size,
+    const char **rest)
 {
 	const char *p = pattern, *s = path;
 
 	while (*p) {
+		if (strcmp(p, "{rest}") == 0) {
+			if (*s == '\0')
+				return 0;
+			*rest = s;
+			return 1;
+		}
 		if (strncmp(p, "{id}", 4) == 0) {
 			size_t n = 0;
 
@@ -68,9 +80,12 @@ router_match(const char *method, const char *path, struct route_match *ret)
 		[ROUTE_JOBS_CREATE] = "GET, POST", [ROUTE_JOBS_LIST] = "GET, POST",
 		[ROUTE_RUN] = "POST", [ROUTE_JOB_GET] = "GET",
 		[ROUTE_JOB_CANCEL] = "POST", [ROUTE_JOB_LOGS] = "GET",
-		[ROUTE_JOB_OUTPUT] = "GET", [ROUTE_METRICS] = "GET",
+		[ROUTE_JOB_OUTPUT] = "GET", [ROUTE_JOB_ARTIFACTS] = "GET",
+		[ROUTE_JOB_ARTIFACT] = "GET", [ROUTE_METRICS] = "GET",
+		[ROUTE_BLOB_PUT] = "HEAD, PUT", [ROUTE_BLOB_HEAD] = "HEAD, PUT",
 	};
 	char id[ROUTE_ID_MAX + 1];
+	const char *rest = NULL;
 	bool path_known = false;
 	enum route_id known = ROUTE_HEALTH;
 
@@ -78,13 +93,16 @@ router_match(const char *method, const char *path, struct route_match *ret)
 		return -ENOENT;
 	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
 		id[0] = '\0';
-		if (!pattern_match(routes[i].pattern, path, id, sizeof(id)))
+		rest = NULL;
+		if (!pattern_match(routes[i].pattern, path, id, sizeof(id),
+		    &rest))
 			continue;
 		if (strcmp(routes[i].method, method) == 0 ||
 		    (strcmp(method, "HEAD") == 0 &&
 		    strcmp(routes[i].method, "GET") == 0)) {
 			ret->id = routes[i].id;
 			memcpy(ret->job_id, id, sizeof(id));
+			ret->rest = rest;
 			ret->allow = allow_for[routes[i].id];
 			return 0;
 		}

@@ -198,6 +198,14 @@ db_open(const char *path, int create, int do_migrate, sqlite3 **ret_db,
 	(void) sqlite3_extended_result_codes(db, 1);
 	if ((r = db_errno(sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS))) < 0)
 		goto fail;
+	/* Freed pages go back to the filesystem when the collector asks
+	 * (lib/gc.c, PRAGMA incremental_vacuum). This takes effect only in a
+	 * fresh file, before journal_mode=WAL writes its header; in an older
+	 * database it is a no-op until db_auto_vacuum_convert. */
+	if ((r = db_exec(db, "PRAGMA auto_vacuum=INCREMENTAL")) < 0) {
+		set_err(errmsg, errmsg_size, "cannot set auto_vacuum", db);
+		goto fail;
+	}
 	/* WAL survives in the file; setting it again is cheap and makes a
 	 * fresh file WAL before the first write. */
 	if ((r = db_exec(db, "PRAGMA journal_mode=WAL")) < 0 ||
@@ -242,4 +250,36 @@ db_close(sqlite3 *db)
 	if (db)
 		(void) sqlite3_close_v2(db);
 	return NULL;
+}
+
+int
+db_auto_vacuum_convert(sqlite3 *db)
+{
+	const char *path = sqlite3_db_filename(db, "main");
+	sqlite3_stmt *st = NULL;
+	sqlite3 *look = NULL;
+	int mode = -1, r;
+
+	/* The file's own mode, through a connection that has not asked for
+	 * another one (db_open did: this one would report its wish). */
+	if (!path || !*path)
+		return -EINVAL;
+	if (sqlite3_open_v2(path, &look, SQLITE_OPEN_READONLY, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_prepare_v2(look, "PRAGMA auto_vacuum", -1, &st, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		mode = sqlite3_column_int(st, 0);
+	(void) sqlite3_finalize(st);
+	(void) sqlite3_close_v2(look);
+	if (mode < 0)
+		return -EIO;
+	if (mode == 2)
+		return 0;
+	/* VACUUM rewrites the file (needs its size again in free space)
+	 * and needs every other connection idle: -EBUSY otherwise. */
+	if ((r = db_exec(db, "PRAGMA auto_vacuum=INCREMENTAL")) < 0 ||
+	    (r = db_exec(db, "VACUUM")) < 0)
+		return r;
+	return 1;
 }

@@ -35,6 +35,12 @@ int db_prepare_cached(sqlite3 *db, const char *sql, sqlite3_stmt **ret);
 /* db_exec through db_prepare_cached (BEGIN, COMMIT, savepoints of hot
  * paths). sql: a literal, as there. */
 int db_exec_cached(sqlite3 *db, const char *sql);
+/* Makes an older database (auto_vacuum NONE, from before schema 4's
+ * collector) return freed pages: PRAGMA auto_vacuum=INCREMENTAL and a
+ * one-time VACUUM, which rewrites the file and needs every other
+ * connection idle. 0 already so, 1 converted, -EBUSY (in use: retry when
+ * the services are stopped), -errno. */
+int db_auto_vacuum_convert(sqlite3 *db);
 /* Maps a SQLite result code to -errno: BUSY/LOCKED -> -EBUSY, FULL ->
  * -ENOSPC, CONSTRAINT -> -EEXIST, others -> -EIO. */
 int db_errno(int rc);

@@ -33,6 +33,8 @@
 #define JC_LIST_MAX		200		/* jobs per list page */
 #define JC_LIST_DEFAULT		20
 #define JC_OUTPUT_CAP_DEFAULT	(16u * 1024 * 1024)	/* stored output per job */
+/* A new consumer's max_storage_mb (the schema's default). */
+#define JC_MAX_STORAGE_MB_DEFAULT 10240
 #define JC_TIMEOUT_DEFAULT_S	60
 #define JC_TIMEOUT_MAX_S	3600
 #define JC_KILL_GRACE_MS	2000	/* TERM -> KILL */

@@ -185,3 +185,18 @@ wspath_open(int dirfd, const char *path, int oflags, mode_t mode,
 	(void) close(dfd);
 	return r;
 }
+
+int
+wspath_open_name(int dirfd, const char *name, int oflags)
+{
+	int r, fd;
+
+	/* Any byte but '/' and NUL: the name came from readdir. */
+	if (name[0] == '\0' || strchr(name, '/') ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -EINVAL;
+	if ((r = open_beneath(dirfd, name, oflags, 0)) != -ENOSYS)
+		return r;
+	fd = openat(dirfd, name, oflags | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}

@@ -70,5 +70,11 @@ int wspath_open_dir(int dirfd, const char *path, unsigned flags);
  * linkat). fd >= 0 or -errno; *ret_leaf is set only on success. */
 int wspath_open_parent(int dirfd, const char *path, unsigned flags,
     const char **ret_leaf);
+/* Opens the one entry name of dirfd (as readdir(3) gave it: any bytes
+ * but '/' and NUL, not "." or ".."; the path rules above do not apply)
+ * with oflags (no O_CREAT), the same way: openat2 beneath dirfd with no
+ * link, else openat with O_NOFOLLOW. For walkers of a tree the job
+ * wrote (artifact collection). fd >= 0 or -errno (-ELOOP: a symlink). */
+int wspath_open_name(int dirfd, const char *name, int oflags);
 
 #endif

@@ -19,7 +19,10 @@
  *
  * then sleeps in ppoll() on the cell's pipes, its exit fd and the WAL
  * watch until the nearest of their deadlines, and reads what came. The
- * result's classification is job_classify() (job_result.c). */
+ * result's classification is job_classify() (job_result.c). Once the
+ * cell has ended (every process of it dead) and before it is released,
+ * the job's artifacts are collected from its workspace (job_artifacts.c)
+ * and stored with the result in one transaction. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -281,6 +284,60 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 	return r;
 }
 
+/* The job's workspace as a directory fd on the host (the disk
+ * workspace's root, cell.h), valid until it is destroyed; -1 where the
+ * cell keeps none (a tmpfs /work, without [storage] data_dir). */
+static int
+run_workspace_fd(const struct job_run *run)
+{
+	return run->ws ? cell_workspace_dirfd(run->ws) : -1;
+}
+
+/* Collects the artifacts of a job that ran to its end (succeeded, failed
+ * or timed out; not cancelled, not a cell that failed) into the store,
+ * and hangs them on res; a glob that "artifacts_required" finds empty, or
+ * a store that cannot take them, fails a job that succeeded and names
+ * why in its error (msg). */
+static void
+run_artifacts(struct job_run *run, struct job_artifacts *a,
+    struct job_result *res, char *msg, size_t size)
+{
+	const char *id = run->j->id, *miss;
+	int r;
+
+	if ((r = job_artifacts_parse(run->j, a)) <= 0) {
+		if (r < 0)
+			log_warn("job=%s: the stored artifact globs do not "
+			    "parse: %s, ignoring", id, strerror(-r));
+		return;
+	}
+	if (res->status != JOB_SUCCEEDED && res->status != JOB_FAILED &&
+	    res->status != JOB_TIMED_OUT)
+		return;
+	if ((r = job_artifacts_collect(run->cfg, id, run_workspace_fd(run), a,
+	    msg, size)) < 0) {
+		log_warn("job=%s: %s", id, msg);
+		if (res->status == JOB_SUCCEEDED)
+			res->status = JOB_FAILED;
+		if (!res->error)
+			res->error = msg;
+		return;
+	}
+	res->artifacts = &a->set;
+	res->artifacts_keep_ms = run->cfg->artifacts_keep_ms;
+	log_debug("job=%s: %zu artifacts, %llu bytes%s", id, a->set.n,
+	    (unsigned long long) a->set.bytes, a->set.truncated ?
+	    " (truncated)" : "");
+	if ((miss = job_artifacts_missing(a)) != NULL) {
+		(void) snprintf(msg, size, "artifact glob '%s' matched no file "
+		    "(artifacts_required)", miss);
+		if (res->status == JOB_SUCCEEDED)
+			res->status = JOB_FAILED;
+		if (!res->error)
+			res->error = msg;
+	}
+}
+
 static void
 step_reap(struct job_run *run, int64_t now)
 {
@@ -499,8 +556,9 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		.cfg = cfg, .db = db, .j = j, .lc = lc, .wal_fd = wal_fd,
 		.trail = 2, .out_open = true, .err_open = true,
 	};
+	struct job_artifacts arts = { 0 };
 	struct job_result res;
-	char msg[400];
+	char msg[400], amsg[WSGLOB_MAX + 200];
 	int64_t now;
 	int r;
 
@@ -529,21 +587,24 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	run.next_renew = now + WORKER_RENEW_MS;
 	run_loop(&run);
 	ops->collect(&run.cell, &run.end.cell, &run.end.usage);
-	/* XXX(#13) artifacts: collected here, from
-	 * cell_workspace_dirfd(run.ws): the job's processes are gone. */
+	run.end.stopped = worker_draining && run.drain_at;
+	job_classify(&run.end, &res, msg, sizeof(msg));
+	/* Every process of the cell is gone now; its workspace is not. */
+	run_artifacts(&run, &arts, &res, amsg, sizeof(amsg));
 	ops->release(&run.cell);
 	cell_workspace_destroy(run.ws); /* after the cell: docker's bind */
 	run.ws = NULL;
 	(void) sqlite3_finalize(run.cancel_st);	/* NULL is a no-op */
 	run.cancel_st = NULL;
-	run.end.stopped = worker_draining && run.drain_at;
-	job_classify(&run.end, &res, msg, sizeof(msg));
 	if (res.status == JOB_ERROR)
 		finish_error(db, j->id, lc, msg, next);
-	else if ((r = job_store_result(db, j->id, lc, &res, next)) < 0)
+	else if ((r = job_store_result(db, j->id, lc, &res, next)) < 0) {
 		log_err("job=%s: result lost: %s; the lease sweep will end it",
 		    j->id, strerror(-r));
-	else
+		if (arts.collected)
+			job_artifacts_discard(cfg, j->id);
+	} else
 		log_debug("job=%s: %s", j->id,
 		    job_status_to_string(res.status));
+	job_artifacts_release(&arts);
 }

@@ -263,24 +263,60 @@ jobstore_flush_logs(sqlite3 *db, const char *job_id, struct logcap *lc)
 	return 0;
 }
 
+/* The rows of the collected artifacts, inside jobstore_finish's
+ * transaction: the consumer is the job's, expires_at is now + keep. */
+static int
+insert_artifacts(sqlite3 *db, const char *job_id,
+    const struct job_result *res, int64_t now)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	const struct artifact_set *set = res->artifacts;
+	int r, rc;
+
+	if ((r = db_prepare_cached(db, "INSERT INTO artifacts (job_id, "
+	    "consumer_id, path, file, size, sha256, created_at, expires_at) "
+	    "SELECT ?1, consumer_id, ?2, ?3, ?4, ?5, ?6, ?7 FROM jobs "
+	    "WHERE id = ?1", &st)) < 0)
+		return r;
+	for (size_t i = 0; i < set->n; i++) {
+		const struct artifact *a = &set->v[i];
+
+		if (sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_text(st, 2, a->path, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_text(st, 3, a->file, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_int64(st, 4, a->size) ||
+		    sqlite3_bind_text(st, 5, a->sha256, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_int64(st, 6, now) ||
+		    sqlite3_bind_int64(st, 7, now + res->artifacts_keep_ms))
+			return -EIO;
+		rc = sqlite3_step(st);
+		(void) sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return db_errno(rc);
+	}
+	return 0;
+}
+
 int
 jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
     const struct job_result *res, pid_t claim_pid, struct claimed_job *ret_next)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	struct claimed_job next = { 0 };
-	int64_t bytes;
+	int64_t bytes, now = time_now_ms();
 	int r, rc, n = 0;
 
 	if ((r = db_exec_cached(db, "BEGIN IMMEDIATE")) < 0)
 		return r;
 	if ((r = insert_chunks(db, job_id, lc, &bytes)) < 0)
 		return rollback(db, r);
+
 	if ((r = db_prepare_cached(db, "UPDATE jobs SET status = ?1, exit_code = ?2, "
 	    "signal = ?3, timed_out = ?4, error = ?5, finished_at = ?6, "
 	    "log_bytes = log_bytes + ?7, next_seq = ?8, log_truncated = ?9, "
 	    "lease_until = NULL, cpu_ms = ?11, max_rss_kb = ?12, "
-	    "oom_killed = ?13 WHERE id = ?10 AND status = 'running'",
+	    "oom_killed = ?13, artifacts_truncated = ?14 "
+	    "WHERE id = ?10 AND status = 'running'",
 	    &st)) < 0)
 		return rollback(db, r);
 	if (sqlite3_bind_text(st, 1,
@@ -292,7 +328,7 @@ jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
 	    sqlite3_bind_int(st, 4, res->timed_out) ||
 	    (res->error ? sqlite3_bind_text(st, 5, res->error, -1,
 	    SQLITE_STATIC) : sqlite3_bind_null(st, 5)) ||
-	    sqlite3_bind_int64(st, 6, time_now_ms()) ||
+	    sqlite3_bind_int64(st, 6, now) ||
 	    sqlite3_bind_int64(st, 7, bytes) ||
 	    sqlite3_bind_int64(st, 8, lc->next_seq + (int64_t) lc->n) ||
 	    sqlite3_bind_int(st, 9, lc->truncated) ||
@@ -301,10 +337,17 @@ jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
 	    sqlite3_bind_null(st, 11)) ||
 	    (res->has_usage ? sqlite3_bind_int64(st, 12, res->max_rss_kb) :
 	    sqlite3_bind_null(st, 12)) ||
-	    sqlite3_bind_int(st, 13, res->oom_killed))
+	    sqlite3_bind_int(st, 13, res->oom_killed) ||
+	    sqlite3_bind_int(st, 14, res->artifacts &&
+	    res->artifacts->truncated))
 		return rollback(db, -EIO);
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		return rollback(db, db_errno(rc));
+	/* Only for a result that was stored (a job the lease sweep ended
+	 * meanwhile gets none: its directory goes with GC). */
+	if (res->artifacts && sqlite3_changes(db) == 1 &&
+	    (r = insert_artifacts(db, job_id, res, now)) < 0)
+		return rollback(db, r);
 	/* The next job rides on the same commit (one disk flush for both).
 	 * A claim that fails half-way (its UPDATE done, the copy of the job
 	 * out of memory) is undone to the savepoint: the result is committed

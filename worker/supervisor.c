@@ -24,7 +24,8 @@
  *   timer     every HEARTBEAT_MS a heartbeat row for /v1/health and a
  *             sweep of jobs whose lease expired: their worker is hung, so
  *             it is killed (its cell with it) and the job ends "worker
- *             lost"
+ *             lost"; every [retention] gc_interval_s a garbage collector
+ *             child (collector.c), one at a time, never waited for
  *
  * It opens SQLite only for those short moments and never across fork().
  * Workers die with it (PR_SET_PDEATHSIG, checked against a race with our
@@ -95,8 +96,14 @@ struct settings {
 	int64_t kill_grace_ms;
 	int64_t drain_grace_ms;
 	char log_level[8];		/* [worker] log_level, "" if unset */
-	char data_dir[CONFIG_PATH_MAX]; /* [storage] data_dir, "" if none */
+	char data_dir[CONFIG_PATH_MAX];	/* [storage] data_dir, "" if none */
+	int64_t artifacts_max_mb;
+	int64_t artifacts_max_files;
+	int64_t jobs_days, artifacts_hours, blobs_hours;	/* [retention] */
+	int64_t gc_interval_ms;
 };
+
+static pid_t gc_pid;	/* the collector child running now, 0: none */
 
 static struct settings cur;
 
@@ -206,6 +213,13 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 	s.drain_grace_ms = arg_drain_grace_ms >= 0 ? arg_drain_grace_ms :
 	    cfg->worker_drain_grace_ms;
 	memcpy(s.log_level, cfg->worker_log_level, sizeof(s.log_level));
+	memcpy(s.data_dir, cfg->storage_data_dir, sizeof(s.data_dir));
+	s.artifacts_max_mb = cfg->storage_artifacts_max_mb;
+	s.artifacts_max_files = cfg->storage_artifacts_max_files;
+	s.jobs_days = cfg->retention_jobs_days;
+	s.artifacts_hours = cfg->retention_artifacts_hours;
+	s.blobs_hours = cfg->retention_blobs_hours;
+	s.gc_interval_ms = cfg->retention_gc_interval_s * 1000;
 	*ret = s;
 	r = 0;
 out:
@@ -452,6 +466,9 @@ spawn(int slot, int bell_fd, const sigset_t *oldmask)
 		.docker_image = arg_docker_image,
 		.docker_unpacker = docker_unpacker[0] ? docker_unpacker : NULL,
 		.data_dir = cur.data_dir[0] ? cur.data_dir : NULL,
+		.artifacts_max_bytes = (uint64_t) cur.artifacts_max_mb << 20,
+		.artifacts_max_files = (size_t) cur.artifacts_max_files,
+		.artifacts_keep_ms = cur.artifacts_hours * 3600 * 1000,
 	};
 	pid_t pid = fork();
 
@@ -510,6 +527,13 @@ reaped(pid_t pid, int status, bool stopping)
 {
 	int64_t now = time_mono_ms();
 
+	if (pid == gc_pid) {
+		gc_pid = 0;	/* it logged its own result */
+		if (WIFSIGNALED(status) && !stopping)
+			log_warn("gc: collector %ld killed by signal %d",
+			    (long) pid, WTERMSIG(status));
+		return;
+	}
 	for (int i = 0; i < JC_MAX_SLOTS; i++) {
 		struct slot *sl = &slots[i];
 		bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -752,8 +776,32 @@ start_drain(int sig)
 	for (int i = 0; i < JC_MAX_SLOTS; i++)
 		if (slots[i].pid > 0)
 			(void) kill(slots[i].pid, SIGTERM);
+	if (gc_pid > 0)
+		(void) kill(gc_pid, SIGTERM);	/* a pass may stop anywhere */
 	return time_mono_ms() + cur.drain_grace_ms + cur.kill_grace_ms +
 	    STOP_MARGIN_MS;
+}
+
+/* Starts a collector pass unless one still runs; when the next is due. */
+static int64_t
+collect_garbage(const sigset_t *oldmask, int64_t now)
+{
+	struct collector_config c = {
+		.db_path = cur.db, .data_dir = cur.data_dir,
+		.jobs_days = cur.jobs_days,
+		.artifacts_hours = cur.artifacts_hours,
+		.blobs_hours = cur.blobs_hours,
+	};
+	pid_t pid;
+
+	if (gc_pid == 0) {
+		if ((pid = collector_spawn(&c, oldmask)) < 0)
+			log_errno((int) pid, "gc: cannot fork the collector, "
+			    "retrying at the next interval");
+		else
+			gc_pid = pid;
+	}
+	return now + cur.gc_interval_ms;
 }
 
 /* Reaps every worker that has exited (on every wakeup: SIGCHLD may
@@ -782,7 +830,7 @@ main(int argc, char **argv)
 	char errmsg[512];
 	int bell_fd = -1, r;
 	bool stopping = false;
-	int64_t stop_deadline = 0, next_beat = 0;
+	int64_t stop_deadline = 0, next_beat = 0, next_gc;
 
 	if ((r = parse_args(argc, argv, &level)) >= 0)
 		return r;
@@ -817,6 +865,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_info("starting %d slot(s)", cur.slots);
+	next_gc = time_mono_ms() + cur.gc_interval_ms;
 	/* The database is open and migrated, stale jobs ended, the doorbell
 	 * bound: ready (sd_notify(3), a no-op outside systemd). */
 	(void) sd_notifyf(0, "READY=1\nSTATUS=running %d slot(s)", cur.slots);
@@ -830,7 +879,7 @@ main(int argc, char **argv)
 		alive = fill_slots(stopping, bell_fd, &oldmask, now, &wake);
 		/* Slots above a reduced count were told to retire; they are
 		 * not replaced. */
-		if (stopping && alive == 0)
+		if (stopping && alive == 0 && gc_pid == 0)
 			break;
 		if (stopping) {
 			if (now >= stop_deadline) {
@@ -847,7 +896,10 @@ main(int argc, char **argv)
 				(void) with_db(do_heartbeat, NULL);
 				next_beat = now + HEARTBEAT_MS;
 			}
+			if (now >= next_gc)
+				next_gc = collect_garbage(&oldmask, now);
 			wake = min64(wake, next_beat);
+			wake = min64(wake, next_gc);
 		}
 		wake -= now;
 		if (wake < 1)

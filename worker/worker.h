@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include "artifacts.h"
 #include "cell.h"
 #include "jc_limits.h"
 #include "job_status.h"
@@ -49,6 +50,9 @@ struct worker_config {
 	const char *docker_unpacker;	/* jobcell-cell-unpack; NULL: none */
 	const char *data_dir; /* [storage] data_dir: disk workspaces and
 				 * blobs; NULL: /work is a tmpfs, no inputs */
+	uint64_t artifacts_max_bytes;	/* [storage] artifacts_max_mb */
+	size_t artifacts_max_files;	/* [storage] artifacts_max_files */
+	int64_t artifacts_keep_ms;	/* [retention] artifacts_hours */
 };
 
 /* A claimed job, as the worker needs it. */
@@ -75,6 +79,10 @@ struct job_result {
 	int64_t cpu_ms;
 	int64_t max_rss_kb;
 	bool oom_killed;
+	/* Collected artifacts (NULL: none asked): rows stored with the
+	 * result, each expiring artifacts_keep_ms after it. */
+	const struct artifact_set *artifacts;
+	int64_t artifacts_keep_ms;
 };
 
 /* logcap.c: output chunks waiting to be stored, in arrival order. */
@@ -194,6 +202,31 @@ void exec_args_release(struct exec_args *a);
  * has no stdin (*ret_fd untouched), -errno. */
 int exec_args_stdin(const struct claimed_job *j, int *ret_fd);
 
+/* job_artifacts.c: the artifacts of one job (artifacts.c collects). */
+struct job_artifacts {
+	char **patterns;	/* from the spec, owned */
+	size_t npatterns;
+	bool asked;		/* the job named at least one glob */
+	bool required;		/* "artifacts_required" */
+	bool collected;		/* set holds what is in the store */
+	struct artifact_set set;
+};
+/* The job's globs: 1 (asked) or 0 (none) with *ret filled (release it
+ * either way), or -errno (the spec does not parse). */
+int job_artifacts_parse(const struct claimed_job *j, struct job_artifacts *ret);
+/* Collects from ws_fd (the job's workspace, its processes dead; -1: the
+ * backend has none) into DATA/artifacts/<job id>/. 0, or -errno with a
+ * sentence for the job's error in msg (nothing left in the store). */
+int job_artifacts_collect(const struct worker_config *cfg, const char *job_id,
+    int ws_fd, struct job_artifacts *a, char *msg, size_t size);
+/* The first glob that matched no regular file, if "artifacts_required";
+ * else NULL. */
+const char *job_artifacts_missing(const struct job_artifacts *a);
+/* Removes DATA/artifacts/<job id> (its result could not be stored). */
+void job_artifacts_discard(const struct worker_config *cfg,
+    const char *job_id);
+void job_artifacts_release(struct job_artifacts *a);
+
 /* job_result.c: how a job ended, as the run saw it. */
 struct job_end {
 	struct cell_result cell;	/* from the backend's try_wait/collect */
@@ -225,6 +258,18 @@ int job_store_result(sqlite3 *db, const char *id, struct logcap *lc,
 int worker_ppoll_ms(struct pollfd *pfd, nfds_t n, int timeout_ms);
 /* The worker process's main loop; returns the exit status. */
 int worker_main(const struct worker_config *cfg);
+
+/* collector.c: the garbage collector's child (lib/gc.c). */
+struct collector_config {
+	const char *db_path;
+	const char *data_dir;		/* "": rows only */
+	int64_t jobs_days, artifacts_hours, blobs_hours;
+};
+/* Forks a child that runs one pass and exits (0 done, 1 failed, logged
+ * there). The pid, or -errno. Called by the single-threaded supervisor;
+ * oldmask: the signal mask the child restores. */
+pid_t collector_spawn(const struct collector_config *c,
+    const sigset_t *oldmask);
 /* Set by SIGTERM in a worker: finish (or cancel after the grace) and exit. */
 extern volatile sig_atomic_t worker_draining;
 /* Set by SIGUSR1 (the config was reloaded): finish the current job, exit. */

@@ -16,7 +16,7 @@ setup() {
 @test "init is repeatable and reports the schema version" {
 	run -0 "$admin" --db "$db" --json init
 	run -0 jq -r .schema_version <<<"$output"
-	assert_output 3
+	assert_output "$(sqlite3 "$db" 'PRAGMA user_version')"
 	run -0 "$admin" --db "$db" init
 }
 
@@ -47,7 +47,7 @@ setup() {
 @test "db-info shows the schema, counts per status and file sizes" {
 	run -0 "$admin" --db "$db" db-info --json
 	run -0 jq -c '[.schema_version, .jobs.queued, .jobs.succeeded, (.file_bytes > 0)]' <<<"$output"
-	assert_output '[3,0,0,true]'
+	assert_output "[$(sqlite3 "$db" 'PRAGMA user_version'),0,0,true]"
 }
 
 @test "usage errors exit 2 and name what is wrong" {

@@ -280,6 +280,34 @@ main(void)
 		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
 		  "\"dest\":\"x\"}]}",
 		    400, "invalid_request", "'dest'" },
+		/* artifacts: globs relative to the workspace, at most 32 */
+		{ "{\"command\":\"true\",\"artifacts\":[\"out/*.tar.gz\","
+		  "\"reports/**/*.xml\",\"[ab]?\"],\"artifacts_required\":true}",
+		  0, NULL, NULL },
+		{ "{\"command\":\"true\",\"artifacts\":[]}", 0, NULL, NULL },
+		{ "{\"command\":\"true\",\"artifacts\":\"*\"}", 400,
+		  "invalid_request", "'artifacts'" },
+		{ "{\"command\":\"true\",\"artifacts\":[5]}", 400,
+		  "invalid_request", "'artifacts'" },
+		{ "{\"command\":\"true\",\"artifacts\":[\"\"]}", 400,
+		  "invalid_request", "'artifacts'" },
+		{ "{\"command\":\"true\",\"artifacts\":[\"/etc/passwd\"]}", 400,
+		  "invalid_request", "'artifacts'" },
+		{ "{\"command\":\"true\",\"artifacts\":[\"../x\"]}", 400,
+		  "invalid_request", "'artifacts'" },
+		{ "{\"command\":\"true\",\"artifacts\":[\"a/../../x\"]}", 400,
+		  "invalid_request", "'artifacts'" },
+		{ "{\"command\":\"true\",\"artifacts\":[\"a//b\"]}", 400,
+		  "invalid_request", "'artifacts'" },
+		{ "{\"command\":\"true\",\"artifacts\":[\"a\\nb\"]}", 400,
+		  "invalid_request", "'artifacts'" },
+		{ "{\"command\":\"true\",\"artifacts\":[\"a\\u0000\"]}", 400,
+		  "invalid_request", "'artifacts'" },
+		{ "{\"command\":\"true\",\"artifacts\":[\"a\",\"a\"]}", 400,
+		  "invalid_request", "twice" },
+		{ "{\"command\":\"true\",\"artifacts\":[\"a\"],"
+		  "\"artifacts_required\":1}", 400, "invalid_request",
+		  "'artifacts_required'" },
 	};
 	struct job_request jr;
 	struct api_err e;
@@ -322,6 +350,51 @@ main(void)
 		strbuf_release(&sb);
 	}
 	job_request_release(&jr);
+
+	/* artifacts reach the stored spec; 32 globs pass, 33 do not; a glob
+	 * of WSGLOB_MAX bytes passes, one more does not. */
+	{
+		static const char b[] = "{\"argv\":[\"ls\"],\"artifacts\":"
+		    "[\"a/*\",\"**/%\"],\"artifacts_required\":true}";
+		struct strbuf sb;
+		int st;
+
+		is_int(try(b, strlen(b), &jr, &e), 0, "artifacts");
+		is_int((int64_t) jr.nartifacts, 2, "two globs");
+		ok(jr.artifacts_required, "artifacts_required");
+		strbuf_init(&sb, JC_MAX_BODY_BYTES);
+		is_int(job_request_spec_json(&jr, &sb), 0, "spec with artifacts");
+		is_str(sb.buf, "{\"argv\":[\"ls\"],\"env\":{},\"artifacts\":"
+		    "[\"a/*\",\"**/%\"],\"artifacts_required\":true}",
+		    "spec text with artifacts");
+		job_request_release(&jr);
+		strbuf_reset(&sb);
+		(void) strbuf_addstr(&sb, "{\"command\":\"true\",\"artifacts\":[");
+		for (int i = 0; i < 32; i++)
+			(void) strbuf_addf(&sb, "%s\"g%d\"", i ? "," : "", i);
+		(void) strbuf_addstr(&sb, "]}");
+		is_int(try(sb.buf, sb.len, &jr, &e), 0, "32 globs");
+		job_request_release(&jr);
+		sb.len -= 2;
+		sb.buf[sb.len] = '\0';
+		(void) strbuf_addstr(&sb, ",\"g32\"]}");
+		st = try(sb.buf, sb.len, &jr, &e);
+		is_int(st, 400, "33 globs");
+		job_request_release(&jr);
+		strbuf_reset(&sb);
+		(void) strbuf_addstr(&sb, "{\"command\":\"true\",\"artifacts\":[\"");
+		for (int i = 0; i < 1024; i++)
+			(void) strbuf_addstr(&sb, i % 200 == 199 ? "/" : "x");
+		(void) strbuf_addstr(&sb, "\"]}");
+		is_int(try(sb.buf, sb.len, &jr, &e), 0, "a 1024-byte glob");
+		job_request_release(&jr);
+		sb.len -= 3;
+		sb.buf[sb.len] = '\0';
+		(void) strbuf_addstr(&sb, "x\"]}");
+		is_int(try(sb.buf, sb.len, &jr, &e), 400, "a 1025-byte glob");
+		job_request_release(&jr);
+		strbuf_release(&sb);
+	}
 
 	/* files, cwd and network reach the stored spec. */
 	{

@@ -25,8 +25,21 @@ main(void)
 		{ "POST", "/v1/jobs/a-b_c/cancel", 0, ROUTE_JOB_CANCEL, "a-b_c" },
 		{ "GET", "/v1/jobs/x/logs", 0, ROUTE_JOB_LOGS, "x" },
 		{ "GET", "/v1/jobs/x/output", 0, ROUTE_JOB_OUTPUT, "x" },
+		{ "GET", "/v1/jobs/x/artifacts", 0, ROUTE_JOB_ARTIFACTS, "x" },
+		{ "GET", "/v1/jobs/x/artifacts/a", 0, ROUTE_JOB_ARTIFACT, "x" },
+		{ "HEAD", "/v1/jobs/x/artifacts/d/e f", 0, ROUTE_JOB_ARTIFACT,
+		  "x" },
+		{ "GET", "/v1/jobs/x/artifacts/", -ENOENT, 0, "" },
+		{ "POST", "/v1/jobs/x/artifacts/a", -EPERM, 0, "" },
 		{ "GET", "/metrics", 0, ROUTE_METRICS, "" },
 		{ "POST", "/metrics", -EPERM, 0, "" },
+		{ "PUT", "/v1/blobs/sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", 0, ROUTE_BLOB_PUT, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" },
+		{ "HEAD", "/v1/blobs/sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", 0, ROUTE_BLOB_HEAD, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" },
+		{ "GET", "/v1/blobs/sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", -EPERM, 0, "" },
+		{ "PUT", "/v1/blobs/sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0", -ENOENT, 0, "" },
+		{ "PUT", "/v1/blobs/md5:abc", -ENOENT, 0, "" },
+		{ "PUT", "/v1/blobs/sha256:", -ENOENT, 0, "" },
+		{ "PUT", "/v1/blobs/sha256:a/b", -ENOENT, 0, "" },
 		{ "GET", "/v1/metrics", -ENOENT, 0, "" },
 		{ "GET", "/metrics/", -ENOENT, 0, "" },
 		{ "DELETE", "/v1/jobs", -EPERM, 0, "" },
@@ -71,6 +84,15 @@ main(void)
 	};
 	struct route_match m;
 	char buf[32];
+
+	/* {rest}: what follows .../artifacts/, any bytes */
+	memset(&m, 0, sizeof(m));
+	is_int(router_match("GET", "/v1/jobs/j1/artifacts/a/b\nc%d", &m), 0,
+	    "an artifact path");
+	is_str(m.rest ? m.rest : "(null)", "a/b\nc%d", "its rest");
+	memset(&m, 0, sizeof(m));
+	is_int(router_match("GET", "/v1/jobs/j1/logs", &m), 0, "logs");
+	ok(m.rest == NULL, "no rest for a route without one");
 
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
 		int r;
