@@ -55,13 +55,15 @@ cell_workspace_dirfd(const struct cell_workspace *ws)
 	return ws->root_fd;
 }
 
-/* DATA/work, made if missing: root's, 0711 (each workspace below is its
- * slot's own, 0700; docker's daemon and the cell's init reach it). */
+/* DATA/work, made if missing (DATA too, not its parents): root's, 0711
+ * (each workspace below is its slot's own, 0700). */
 static int
 work_dir(const char *data_dir, char *buf, size_t size)
 {
 	if ((size_t) snprintf(buf, size, "%s/work", data_dir) >= size)
 		return -ENAMETOOLONG;
+	if (mkdir(data_dir, 0711) < 0 && errno != EEXIST)
+		return -errno;
 	if (mkdir(buf, 0711) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;

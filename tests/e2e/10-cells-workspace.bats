@@ -356,3 +356,28 @@ cat: /work/secret-a: No such file or directory
 	assert_host_healthy
 	assert_no_workspace_leftovers
 }
+
+@test "a workspace left by a killed supervisor is removed at its next start" {
+	# (the last test of the suite: it restarts the stack's worker)
+	submit "$(cell_body '{"command":"echo started; sleep 300","timeout":600}')"
+	local id=$job_id sup
+	wait_for 30 test -d "$WS_DATA/work/$id" || fail "no workspace for job $id"
+	wait_for 30 grep -qF " $WS_DATA/work/$id " /proc/self/mountinfo ||
+		fail "the workspace of $id is not mounted"
+	read -r sup <"$JOBCELL_STACK_DIR/worker.pid"
+	kill -KILL "$sup"
+	wait_for 20 _no_cell_procs || fail "cells outlived the supervisor"
+	# The crash left the mount (nothing could unmount it) ...
+	grep -qF " $WS_DATA/work/$id " /proc/self/mountinfo ||
+		fail "nothing left to sweep: the test did not test"
+	# ... which the next start removes before any work.
+	"$JOBCELL_SRCDIR/tools/stack" respawn "$JOBCELL_STACK_DIR" worker >/dev/null ||
+		fail "tools/stack respawn worker failed"
+	wait_job "$id" 60
+	[[ $(json_get '[.status, .error] | join(",")' "$job") == "error,worker lost" ]] ||
+		fail "job: $job"
+	assert_no_workspace_leftovers
+	run -0 grep -c "removed 1 workspace(s) left by a worker that died mid-job" \
+	    "$JOBCELL_STACK_DIR/worker.log"
+	assert_host_healthy
+}
