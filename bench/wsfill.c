@@ -40,13 +40,13 @@ main(int argc, char **argv)
 	double t0, t1, t2;
 	int r;
 
-	if (argc < 3 || (argc > 3 && parse_i64(argv[3], 1, 1 << 20,
-	    &disk_mb) < 0) || (argc > 4 && parse_i64(argv[4], 1, 1 << 30,
-	    &uid) < 0)) {
+	if (argc < 3 ||
+	    (argc > 3 && parse_i64(argv[3], 1, 1 << 20, &disk_mb) < 0) ||
+	    (argc > 4 && parse_i64(argv[4], 1, 1 << 30, &uid) < 0)) {
 		fprintf(stderr, "usage: wsfill DATA_DIR TAR [DISK_MB] [UID]\n");
 		return 2;
 	}
-	bool none = strcmp(argv[2], "-") == 0;	/* an empty workspace */
+	bool none = strcmp(argv[2], "-") == 0; /* an empty workspace */
 
 	if (!none && (in.fd = open(argv[2], O_RDONLY | O_CLOEXEC)) < 0) {
 		perror(argv[2]);
@@ -55,13 +55,14 @@ main(int argc, char **argv)
 	(void) snprintf(id, sizeof(id), "bench-%ld", (long) getpid());
 	t0 = now_ms();
 	if ((r = cell_workspace_create(argv[1], id, (uid_t) uid, (gid_t) uid,
-	    (uint64_t) disk_mb, &ws, msg, sizeof(msg))) < 0) {
+		 (uint64_t) disk_mb, &ws, msg, sizeof(msg))) < 0) {
 		fprintf(stderr, "%s\n", msg);
 		return 1;
 	}
 	t1 = now_ms();
-	r = cell_workspace_fill(ws, (uid_t) uid, (gid_t) uid, (uint64_t) disk_mb,
-	    NULL, 0, &in, none ? 0 : 1, 0, NULL, NULL, msg, sizeof(msg));
+	r = cell_workspace_fill(ws, (uid_t) uid, (gid_t) uid,
+	    (uint64_t) disk_mb, NULL, 0, &in, none ? 0 : 1, 0, NULL, NULL, msg,
+	    sizeof(msg));
 	t2 = now_ms();
 	if (r < 0)
 		fprintf(stderr, "%s\n", msg);

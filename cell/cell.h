@@ -17,9 +17,9 @@
  * the cell checks again and never follows a symlink. */
 struct cell_file {
 	const char *path;
-	const char *data;	/* len bytes, any (binary) */
+	const char *data; /* len bytes, any (binary) */
 	size_t len;
-	bool executable;	/* mode 0755, else 0644 */
+	bool executable; /* mode 0755, else 0644 */
 };
 
 /* A disk workspace (workspace.c): a sparse ext4 image of the job's own,
@@ -47,7 +47,7 @@ struct cell_spec {
 	const struct cell_file *files;	/* nfiles entries, or NULL */
 	size_t nfiles;
 	const char *cwd;		/* relative to /work; NULL: /work */
-	const struct cell_workspace *workspace;	/* /work: this disk
+	const struct cell_workspace *workspace; /* /work: this disk
 					 * workspace (filled before start; files
 					 * then NULL); NULL: a tmpfs of disk_mb */
 	bool network;			/* outbound network (docs/operations.md,
@@ -170,12 +170,12 @@ int cell_unpacker_find(char *buf, size_t size);
 /* An input of the job: a blob the worker opened, unpacked (tar) or placed
  * (a file) at path in the workspace. */
 struct cell_input {
-	int fd;			/* the blob, read from its offset; not closed */
-	const char *name;	/* "inputs[N]", for the error sentence */
-	const char *path;	/* wspath; "" (tar only): the workspace root */
-	bool tar;		/* a tar archive (plain, gzip, xz, zstd, bzip2);
+	int fd;		  /* the blob, read from its offset; not closed */
+	const char *name; /* "inputs[N]", for the error sentence */
+	const char *path; /* wspath; "" (tar only): the workspace root */
+	bool tar;	  /* a tar archive (plain, gzip, xz, zstd, bzip2);
 				 * else a single file */
-	bool executable;	/* a file: mode 0755, else 0644 */
+	bool executable;  /* a file: mode 0755, else 0644 */
 };
 /* Makes the workspace of job_id under DATA/work: a sparse image of disk_mb
  * (mkfs.ext4, no journal, inodes bounded), attached to a loop device with

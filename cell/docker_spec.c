@@ -146,11 +146,11 @@ host_config(struct jw *w, const struct cell_spec *s,
 			return -ENAMETOOLONG;
 		jw_str(w, bind);
 	}
-	if (s->workspace) {	/* the disk workspace (workspace.c) */
+	if (s->workspace) { /* the disk workspace (workspace.c) */
 		char bind[JC_PATH_MAX + 16];
 
 		if ((size_t) snprintf(bind, sizeof(bind), "%s:/work:rw",
-		    cell_workspace_path(s->workspace)) >= sizeof(bind))
+			cell_workspace_path(s->workspace)) >= sizeof(bind))
 			return -ENAMETOOLONG;
 		jw_str(w, bind);
 	}

@@ -265,9 +265,12 @@ ns_cell_start(const struct cell_spec *spec, struct ns_cell *ret)
 		abort();	/* a worker that cannot be root again must not
 				 * go on: its supervisor forks a new one */
 	if (pid == 0) {
-		f = (struct cell_fds) {
-			.out_w = out_w, .err_w = err_w, .report_w = rep_w,
-			.sync_r = sync_r, .stdin_fd = spec->stdin_fd,
+		f = (struct cell_fds){
+			.out_w = out_w,
+			.err_w = err_w,
+			.report_w = rep_w,
+			.sync_r = sync_r,
+			.stdin_fd = spec->stdin_fd,
 			.work_fd = work_fd,
 		};
 		(void) close(out_r);

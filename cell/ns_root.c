@@ -373,8 +373,9 @@ ns_build_root(const struct cell_spec *spec, int work_fd, int *step)
 	if ((r = build_dev(spec->disk_mb)) < 0)
 		return r;
 	*step = CELL_STEP_WORK;
-	if ((r = work_fd >= 0 ? ns_mount_workspace(work_fd) :
-	    mount_scratch("/work", "0700", spec->disk_mb)) < 0)
+	if ((r = work_fd >= 0 ?
+		    ns_mount_workspace(work_fd) :
+		    mount_scratch("/work", "0700", spec->disk_mb)) < 0)
 		return r;
 	*step = CELL_STEP_TMP;
 	if ((r = mount_scratch("/tmp", "1777", spec->disk_mb)) < 0)

@@ -42,7 +42,7 @@ ns_mount_workspace(int work_fd)
 	if (mkdir(dst, 0755) < 0)
 		return -errno;
 	if (syscall(SYS_move_mount, work_fd, "", AT_FDCWD, dst,
-	    MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return -errno;
 	return 0;
 }

@@ -81,8 +81,15 @@ static const char *const step_names[PRIVS_STEP__MAX] = {
  * Cells need none of them: a new user namespace starts with a full set of
  * its own, whatever the bounding set of its creator. */
 static const cap_value_t worker_caps[] = {
-	CAP_SETUID, CAP_SETGID, CAP_KILL, CAP_DAC_OVERRIDE, CAP_SYS_ADMIN,
-	CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_CHOWN, CAP_FOWNER,
+	CAP_SETUID,
+	CAP_SETGID,
+	CAP_KILL,
+	CAP_DAC_OVERRIDE,
+	CAP_SYS_ADMIN,
+	CAP_SETPCAP,
+	CAP_NET_BIND_SERVICE,
+	CAP_CHOWN,
+	CAP_FOWNER,
 	CAP_SYS_CHROOT,
 };
 

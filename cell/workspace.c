@@ -36,10 +36,10 @@
 #define S(lit) ((char *) (uintptr_t) (lit))
 
 struct cell_workspace {
-	char mnt[JC_PATH_MAX];	/* DATA/work/<job id>: the mount point */
-	char img[JC_PATH_MAX];	/* DATA/work/<job id>.img (unlinked once
+	char mnt[JC_PATH_MAX]; /* DATA/work/<job id>: the mount point */
+	char img[JC_PATH_MAX]; /* DATA/work/<job id>.img (unlinked once
 				 * mounted) */
-	int root_fd;		/* the mounted root, O_DIRECTORY */
+	int root_fd;	       /* the mounted root, O_DIRECTORY */
 	bool mounted;
 };
 
@@ -74,27 +74,28 @@ static int
 run_mkfs(const char *img, uid_t uid, gid_t gid, uint64_t inodes)
 {
 	char owner[64], ninodes[32];
-	char *argv[] = { S(MKFS_EXT4), S("-q"), S("-F"),
-		S("-O"), S("^has_journal,^resize_inode"),
-		S("-E"), owner, S("-m"), S("0"),
-		S("-N"), ninodes, S(img), NULL };
+	char *argv[] = { S(MKFS_EXT4), S("-q"), S("-F"), S("-O"),
+		S("^has_journal,^resize_inode"), S("-E"), owner, S("-m"),
+		S("0"), S("-N"), ninodes, S(img), NULL };
 	char *envp[] = { S("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), NULL };
 	posix_spawn_file_actions_t fa;
 	pid_t pid;
 	int r, st;
 
-	if ((size_t) snprintf(owner, sizeof(owner), "lazy_itable_init=1,"
-	    "nodiscard,root_owner=%lu:%lu", (unsigned long) uid,
-	    (unsigned long) gid) >= sizeof(owner) ||
+	if ((size_t) snprintf(owner, sizeof(owner),
+		"lazy_itable_init=1,"
+		"nodiscard,root_owner=%lu:%lu",
+		(unsigned long) uid, (unsigned long) gid) >= sizeof(owner) ||
 	    (size_t) snprintf(ninodes, sizeof(ninodes), "%llu",
-	    (unsigned long long) inodes) >= sizeof(ninodes))
+		(unsigned long long) inodes) >= sizeof(ninodes))
 		return -E2BIG;
 	if ((r = posix_spawn_file_actions_init(&fa)) != 0)
 		return -r;
 	/* stdio to /dev/null: its chatter is not ours to log */
 	if ((r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY,
-	    0)) != 0 || (r = posix_spawn_file_actions_addopen(&fa, 1,
-	    "/dev/null", O_WRONLY, 0)) != 0 ||
+		 0)) != 0 ||
+	    (r = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY,
+		 0)) != 0 ||
 	    (r = posix_spawn_file_actions_adddup2(&fa, 1, 2)) != 0) {
 		(void) posix_spawn_file_actions_destroy(&fa);
 		return -r;
@@ -174,9 +175,10 @@ cell_workspace_create(const char *data_dir, const char *job_id, uid_t uid,
 		goto fail;
 	what = "the workspace path is too long";
 	r = -ENAMETOOLONG;
-	if ((size_t) snprintf(ws->mnt, sizeof(ws->mnt), "%s/%s", dir,
-	    job_id) >= sizeof(ws->mnt) || (size_t) snprintf(ws->img,
-	    sizeof(ws->img), "%s/%s.img", dir, job_id) >= sizeof(ws->img))
+	if ((size_t) snprintf(ws->mnt, sizeof(ws->mnt), "%s/%s", dir, job_id) >=
+		sizeof(ws->mnt) ||
+	    (size_t) snprintf(ws->img, sizeof(ws->img), "%s/%s.img", dir,
+		job_id) >= sizeof(ws->img))
 		goto fail;
 	/* Docker's Binds split on ':' and ','. */
 	what = "the data directory's path holds ':' or ','";
@@ -184,10 +186,11 @@ cell_workspace_create(const char *data_dir, const char *job_id, uid_t uid,
 	if (strpbrk(ws->mnt, ":,"))
 		goto fail;
 	what = "cannot make the image";
-	if ((img_fd = open(ws->img, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) < 0) {
+	if ((img_fd = open(ws->img,
+		 O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) <
+	    0) {
 		r = -errno;
-		ws->img[0] = '\0';	/* not ours to unlink */
+		ws->img[0] = '\0'; /* not ours to unlink */
 		goto fail;
 	}
 	if (ftruncate(img_fd, (off_t) (disk_mb << 20)) < 0) {
@@ -209,7 +212,7 @@ cell_workspace_create(const char *data_dir, const char *job_id, uid_t uid,
 	}
 	(void) snprintf(dev, sizeof(dev), "/dev/loop%d", loop_num);
 	if (mount(dev, ws->mnt, "ext4", MS_NOSUID | MS_NODEV | MS_NOATIME,
-	    "errors=remount-ro") < 0) {
+		"errors=remount-ro") < 0) {
 		r = -errno;
 		(void) rmdir(ws->mnt);
 		goto fail;
@@ -220,8 +223,8 @@ cell_workspace_create(const char *data_dir, const char *job_id, uid_t uid,
 	(void) unlink(ws->img);
 	ws->img[0] = '\0';
 	what = "cannot prepare the workspace's root";
-	if ((ws->root_fd = open(ws->mnt, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) < 0) {
+	if ((ws->root_fd = open(ws->mnt,
+		 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		r = -errno;
 		goto fail_dir;
 	}
@@ -232,7 +235,8 @@ cell_workspace_create(const char *data_dir, const char *job_id, uid_t uid,
 		r = -errno;
 		goto fail_dir;
 	}
-	if (fchown(ws->root_fd, uid, gid) < 0 || fchmod(ws->root_fd, 0700) < 0) {
+	if (fchown(ws->root_fd, uid, gid) < 0 ||
+	    fchmod(ws->root_fd, 0700) < 0) {
 		r = -errno;
 		goto fail_dir;
 	}
@@ -305,15 +309,20 @@ cell_workspace_sweep(const char *data_dir)
 			continue;
 		if (e->d_type == DT_DIR) {
 			if ((r = workspace_unmount(p)) < 0)
-				log_errno(r, "workspace '%s': cannot remove it, "
-				    "ignoring", p);
+				log_errno(r,
+				    "workspace '%s': cannot remove it, "
+				    "ignoring",
+				    p);
 			else
 				n++;
-		} else if (e->d_type == DT_REG && (len = strlen(e->d_name)) > 4 &&
+		} else if (e->d_type == DT_REG &&
+		    (len = strlen(e->d_name)) > 4 &&
 		    strcmp(e->d_name + len - 4, ".img") == 0) {
 			if (unlink(p) < 0)
-				log_errno(-errno, "workspace image '%s': cannot "
-				    "remove it, ignoring", p);
+				log_errno(-errno,
+				    "workspace image '%s': cannot "
+				    "remove it, ignoring",
+				    p);
 			else
 				n++;
 		}

@@ -41,14 +41,14 @@
 #include "banned.h"
 
 struct fill_report {
-	int32_t err;		/* positive errno, 0: done */
-	char msg[280];		/* the sentence for the job's error */
+	int32_t err;   /* positive errno, 0: done */
+	char msg[280]; /* the sentence for the job's error */
 };
 
 struct fill_ctx {
-	int root;		/* "/" of the chroot: the workspace */
+	int root; /* "/" of the chroot: the workspace */
 	uint64_t disk_bytes;
-	uint64_t declared;	/* sum of the entries' sizes so far */
+	uint64_t declared; /* sum of the entries' sizes so far */
 	size_t entries;
 	struct fill_report rep;
 	char *buf;
@@ -63,7 +63,7 @@ quote(char *dst, size_t size, const char *s)
 
 	for (i = 0; s && i + 1 < size && i < 80 && s[i]; i++)
 		dst[i] = (unsigned char) s[i] < 0x20 || s[i] == 0x7f ? '?' :
-		    s[i];
+								       s[i];
 	dst[i] = '\0';
 }
 
@@ -84,12 +84,14 @@ static int
 fail_write(struct fill_ctx *c, int neg, const char *path)
 {
 	if (neg == -ENOSPC || neg == -EFBIG || neg == -EDQUOT)
-		return fail(c, -neg, "does not fit in the workspace (disk_mb: "
-		    "too many bytes or files), at", path);
+		return fail(c, -neg,
+		    "does not fit in the workspace (disk_mb: "
+		    "too many bytes or files), at",
+		    path);
 	char ebuf[96];
 
-	(void) snprintf(ebuf, sizeof(ebuf), "cannot write (%s):",
-	    strerror(-neg));
+	(void) snprintf(ebuf, sizeof(ebuf),
+	    "cannot write (%s):", strerror(-neg));
 	return fail(c, -neg, ebuf, path);
 }
 
@@ -126,8 +128,9 @@ open_leaf(struct fill_ctx *c, const char *path, bool keep_dir,
 	if (pfd < 0)
 		return pfd;
 	if (fstatat(pfd, *leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (S_ISDIR(st.st_mode) ? (!keep_dir && unlinkat(pfd, *leaf,
-		    AT_REMOVEDIR) < 0) : unlinkat(pfd, *leaf, 0) < 0) {
+		if (S_ISDIR(st.st_mode) ?
+			(!keep_dir && unlinkat(pfd, *leaf, AT_REMOVEDIR) < 0) :
+			unlinkat(pfd, *leaf, 0) < 0) {
 			int r = -errno;
 
 			(void) close(pfd);
@@ -150,8 +153,10 @@ extract_data(struct fill_ctx *c, struct archive *a, int fd, const char *path,
 		if (r == ARCHIVE_EOF)
 			return 0;
 		if (r < ARCHIVE_WARN)
-			return fail(c, EINVAL, "is truncated or corrupt "
-			    "(libarchive cannot read the data) at", name);
+			return fail(c, EINVAL,
+			    "is truncated or corrupt "
+			    "(libarchive cannot read the data) at",
+			    name);
 		for (size_t done = 0; done < len;) {
 			ssize_t n = pwrite(fd, (const char *) blk + done,
 			    len - done, (off_t) off + (off_t) done);
@@ -183,23 +188,29 @@ extract_entry(struct fill_ctx *c, struct archive *a, struct archive_entry *e,
 	if (++c->entries > JC_MAX_INPUT_ENTRIES) {
 		char m[96];
 
-		(void) snprintf(m, sizeof(m), "has more than %u entries, the "
-		    "most an input may have; at", JC_MAX_INPUT_ENTRIES);
+		(void) snprintf(m, sizeof(m),
+		    "has more than %u entries, the "
+		    "most an input may have; at",
+		    JC_MAX_INPUT_ENTRIES);
 		return fail(c, EFBIG, m, src);
 	}
 	if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0) {
 		c->declared += (uint64_t) archive_entry_size(e);
 		if (c->declared > c->disk_bytes)
-			return fail(c, ENOSPC, "unpacks to more bytes than the "
-			    "workspace holds (disk_mb), at", src);
+			return fail(c, ENOSPC,
+			    "unpacks to more bytes than the "
+			    "workspace holds (disk_mb), at",
+			    src);
 	}
 	if (rel[0] == '\0' && type == AE_IFDIR)
-		return 0;	/* "./": the workspace itself */
+		return 0; /* "./": the workspace itself */
 	if ((size_t) snprintf(full, sizeof(full), "%s%s%s", base,
-	    base[0] && rel[0] ? "/" : "", rel) >= sizeof(full) ||
+		base[0] && rel[0] ? "/" : "", rel) >= sizeof(full) ||
 	    wspath_check(full) < 0)
-		return fail(c, EINVAL, "has an unsafe path (absolute, '..', "
-		    "or too long):", src);
+		return fail(c, EINVAL,
+		    "has an unsafe path (absolute, '..', "
+		    "or too long):",
+		    src);
 	if (archive_entry_hardlink(e)) {
 		const char *t = archive_entry_hardlink(e), *tleaf;
 		char tfull[JC_PATH_MAX];
@@ -207,57 +218,73 @@ extract_entry(struct fill_ctx *c, struct archive *a, struct archive_entry *e,
 
 		if (!(t = archive_rel(t, tbuf, sizeof(tbuf))) ||
 		    (size_t) snprintf(tfull, sizeof(tfull), "%s%s%s", base,
-		    base[0] && t[0] ? "/" : "", t) >= sizeof(tfull) ||
+			base[0] && t[0] ? "/" : "", t) >= sizeof(tfull) ||
 		    wspath_check(tfull) < 0)
-			return fail(c, EINVAL, "has a hardlink to outside "
-			    "the workspace:", archive_entry_hardlink(e));
+			return fail(c, EINVAL,
+			    "has a hardlink to outside "
+			    "the workspace:",
+			    archive_entry_hardlink(e));
 		if ((tfd = wspath_open_parent(c->root, tfull, 0, &tleaf)) < 0 ||
 		    (pfd = open_leaf(c, full, false, &leaf)) < 0)
-			return fail(c, tfd < 0 ? -tfd : -pfd, "has a hardlink "
+			return fail(c, tfd < 0 ? -tfd : -pfd,
+			    "has a hardlink "
 			    "to a path it did not make:",
 			    archive_entry_hardlink(e));
 		if (linkat(tfd, tleaf, pfd, leaf, 0) < 0)
-			return fail(c, errno, "has a hardlink that cannot be "
-			    "made:", src);
+			return fail(c, errno,
+			    "has a hardlink that cannot be "
+			    "made:",
+			    src);
 		return 0;
 	}
 	switch (type) {
 	case AE_IFDIR:
 		if ((fd = wspath_open_dir(c->root, full, WSPATH_MKDIR)) < 0)
-			return fail(c, -fd, "has a directory that cannot be "
-			    "made (a link or a file in its way):", src);
+			return fail(c, -fd,
+			    "has a directory that cannot be "
+			    "made (a link or a file in its way):",
+			    src);
 		/* the owner keeps rwx, or the rest could not be unpacked */
 		if (fchmod(fd, mode | 0700) < 0)
 			return fail_write(c, -errno, full);
 		return 0;
 	case AE_IFLNK:
 		if ((pfd = open_leaf(c, full, false, &leaf)) < 0)
-			return fail(c, -pfd, "has a symlink that cannot be "
-			    "made:", src);
+			return fail(c, -pfd,
+			    "has a symlink that cannot be "
+			    "made:",
+			    src);
 		/* The target may say anything: nothing here ever follows a
 		 * link, and the job sees only its own file system. */
 		if (symlinkat(archive_entry_symlink(e) ?
-		    archive_entry_symlink(e) : "", pfd, leaf) < 0)
+			    archive_entry_symlink(e) :
+			    "",
+			pfd, leaf) < 0)
 			return fail_write(c, -errno, full);
 		return 0;
 	case AE_IFREG:
 		if ((pfd = open_leaf(c, full, false, &leaf)) < 0)
-			return fail(c, -pfd, "has a file that cannot be made "
-			    "(a link or a file in its way):", src);
-		if ((fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+			return fail(c, -pfd,
+			    "has a file that cannot be made "
+			    "(a link or a file in its way):",
+			    src);
+		if ((fd = openat(pfd, leaf,
+			 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			 0600)) < 0)
 			return fail_write(c, -errno, full);
 		if ((r = extract_data(c, a, fd, full, src)) < 0)
 			return r;
-		if (archive_entry_size_is_set(e) && ftruncate(fd,
-		    (off_t) archive_entry_size(e)) < 0)
+		if (archive_entry_size_is_set(e) &&
+		    ftruncate(fd, (off_t) archive_entry_size(e)) < 0)
 			return fail_write(c, -errno, full);
 		if (fchmod(fd, mode) < 0)
 			return fail_write(c, -errno, full);
 		return 0;
 	default:
-		return fail(c, EPERM, "has a device node, FIFO or socket, which "
-		    "inputs may not hold:", src);
+		return fail(c, EPERM,
+		    "has a device node, FIFO or socket, which "
+		    "inputs may not hold:",
+		    src);
 	}
 }
 
@@ -278,16 +305,22 @@ extract_tar(struct fill_ctx *c, int blob_fd, const char *base)
 	    archive_read_support_filter_bzip2(a) != ARCHIVE_OK ||
 	    archive_read_support_format_tar(a) != ARCHIVE_OK ||
 	    archive_read_open_fd(a, blob_fd, 1 << 17) != ARCHIVE_OK) {
-		r = fail(c, EINVAL, "is not a readable tar archive (plain, gzip, "
-		    "xz, zstd or bzip2):", archive_error_string(a));
+		r = fail(c, EINVAL,
+		    "is not a readable tar archive (plain, gzip, "
+		    "xz, zstd or bzip2):",
+		    archive_error_string(a));
 		goto out;
 	}
 	while ((ar = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
 		if (ar < ARCHIVE_WARN) {
-			r = fail(c, EINVAL, c->entries ? "is truncated or "
-			    "corrupt after its first entries:" : "is not a "
-			    "readable tar archive (plain, gzip, xz, zstd or "
-			    "bzip2):", archive_error_string(a));
+			r = fail(c, EINVAL,
+			    c->entries ?
+				"is truncated or "
+				"corrupt after its first entries:" :
+				"is not a "
+				"readable tar archive (plain, gzip, xz, zstd or "
+				"bzip2):",
+			    archive_error_string(a));
 			goto out;
 		}
 		if ((r = extract_entry(c, a, e, base)) < 0)
@@ -306,10 +339,13 @@ place_file(struct fill_ctx *c, int src_fd, const char *data, size_t len,
 	const char *leaf;
 
 	if ((pfd = open_leaf(c, path, false, &leaf)) < 0)
-		return fail(c, -pfd, "cannot be placed (a link or a file in its "
-		    "way) at", path);
-	if ((fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) < 0)
+		return fail(c, -pfd,
+		    "cannot be placed (a link or a file in its "
+		    "way) at",
+		    path);
+	if ((fd = openat(pfd, leaf,
+		 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) <
+	    0)
 		return fail_write(c, -errno, path);
 	if (src_fd >= 0) {
 		for (;;) {
@@ -336,6 +372,43 @@ place_file(struct fill_ctx *c, int src_fd, const char *data, size_t len,
 	return 0;
 }
 
+static int
+cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *) a, y = *(const int *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Closes every fd but the workspace's root, the report pipe and the
+ * inputs: the worker's others (the database, the doorbell, other pipes)
+ * must not be within reach of code that parses hostile archives. */
+static int
+close_other_fds(int root_fd, int rep_w, const struct cell_input *inputs,
+    size_t ninputs)
+{
+	int keep[2 + JC_MAX_INPUTS];
+	size_t n = 0;
+	unsigned lo = 0;
+
+	if (ninputs > JC_MAX_INPUTS)
+		return -E2BIG;
+	keep[n++] = root_fd;
+	keep[n++] = rep_w;
+	for (size_t i = 0; i < ninputs; i++)
+		keep[n++] = inputs[i].fd;
+	qsort(keep, n, sizeof(*keep), cmp_int);
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < 0)
+			continue;
+		if ((unsigned) keep[i] > lo &&
+		    close_range(lo, (unsigned) keep[i] - 1, 0) < 0)
+			return -errno;
+		lo = (unsigned) keep[i] + 1;
+	}
+	return close_range(lo, ~0U, 0) < 0 ? -errno : 0;
+}
+
 /* The unpacker: never returns. */
 static _Noreturn void
 fill_child(int root_fd, int rep_w, uid_t uid, gid_t gid, uint64_t disk_mb,
@@ -348,6 +421,8 @@ fill_child(int root_fd, int rep_w, uid_t uid, gid_t gid, uint64_t disk_mb,
 	int r = 0;
 
 	(void) prctl(PR_SET_PDEATHSIG, (unsigned long) SIGKILL, 0L, 0L, 0L);
+	if ((errno = -close_other_fds(root_fd, rep_w, inputs, ninputs)) != 0)
+		goto sys;
 	/* Its own mount namespace (nothing it could mount reaches the
 	 * host), chrooted into the workspace, then the slot's ids: setuid
 	 * from root clears every capability (capabilities(7)). */
@@ -380,10 +455,13 @@ fill_child(int root_fd, int rep_w, uid_t uid, gid_t gid, uint64_t disk_mb,
 
 			/* the directory of path, made first (a link in its
 			 * way fails) */
-			if (in->path[0] && (d = wspath_open_dir(c.root,
-			    in->path, WSPATH_MKDIR)) < 0)
-				r = fail(&c, -d, "cannot be unpacked (a link or "
-				    "a file in its way) at", in->path);
+			if (in->path[0] &&
+			    (d = wspath_open_dir(c.root, in->path,
+				 WSPATH_MKDIR)) < 0)
+				r = fail(&c, -d,
+				    "cannot be unpacked (a link or "
+				    "a file in its way) at",
+				    in->path);
 			else {
 				if (d >= 0)
 					(void) close(d);
@@ -403,7 +481,7 @@ fill_child(int root_fd, int rep_w, uid_t uid, gid_t gid, uint64_t disk_mb,
 	}
 	for (size_t i = 0; i < nfiles && r == 0; i++)
 		if ((r = place_file(&c, -1, files[i].data, files[i].len,
-		    files[i].path, files[i].executable)) < 0) {
+			 files[i].path, files[i].executable)) < 0) {
 			char m[sizeof(c.rep.msg) + 64];
 
 			(void) snprintf(m, sizeof(m), "file %s", c.rep.msg);
@@ -492,12 +570,15 @@ cell_workspace_fill(struct cell_workspace *ws, uid_t uid, gid_t gid,
 		return 0;
 	rep.msg[sizeof(rep.msg) - 1] = '\0';
 	if (late) {
-		(void) snprintf(rep.msg, sizeof(rep.msg), "the inputs took "
+		(void) snprintf(rep.msg, sizeof(rep.msg),
+		    "the inputs took "
 		    "longer than the job's timeout to unpack");
 		rep.err = ETIMEDOUT;
 	} else if (n != (ssize_t) sizeof(rep))
-		(void) snprintf(rep.msg, sizeof(rep.msg), "the unpacker ended "
-		    "without a report (status 0x%x)", (unsigned) st);
+		(void) snprintf(rep.msg, sizeof(rep.msg),
+		    "the unpacker ended "
+		    "without a report (status 0x%x)",
+		    (unsigned) st);
 	(void) snprintf(msg, size, "the workspace could not be filled: %s",
 	    rep.msg);
 	return -(rep.err > 0 ? rep.err : EIO);

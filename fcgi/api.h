@@ -105,16 +105,16 @@ struct job_file {
 	char *data;			/* len bytes: UTF-8 without NUL, or any
 					 * bytes if binary */
 	size_t len;
-	bool binary;			/* given as base64: stored so */
-	bool executable;		/* mode 0755 */
+	bool binary;	 /* given as base64: stored so */
+	bool executable; /* mode 0755 */
 };
 /* One of "inputs": a blob of the caller's, checked against the blobs
  * table when the job is stored (jobs.c). */
 struct job_input {
-	char digest[65];		/* 64 lowercase hex */
-	char *path;			/* wspath; "" (tar): the workspace */
-	bool tar;			/* "format": "tar" (default) or "file" */
-	bool executable;		/* "file" only */
+	char digest[65]; /* 64 lowercase hex */
+	char *path;	 /* wspath; "" (tar): the workspace */
+	bool tar;	 /* "format": "tar" (default) or "file" */
+	bool executable; /* "file" only */
 };
 struct job_request {
 	char *name;			/* NULL if not given */

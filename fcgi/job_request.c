@@ -14,16 +14,40 @@
 #include "banned.h"
 
 static const char *const allowed_keys[] = {
-	"name", "command", "argv", "code", "runtime", "stdin", "env", "files",
-	"cwd", "timeout", "memory_mb", "cpus", "pids", "disk_mb", "network",
-	"sandbox", "image", "artifacts", "artifacts_required", "inputs",
+	"name",
+	"command",
+	"argv",
+	"code",
+	"runtime",
+	"stdin",
+	"env",
+	"files",
+	"cwd",
+	"timeout",
+	"memory_mb",
+	"cpus",
+	"pids",
+	"disk_mb",
+	"network",
+	"sandbox",
+	"image",
+	"artifacts",
+	"artifacts_required",
+	"inputs",
 	NULL,
 };
 static const char *const file_keys[] = {
-	"content", "encoding", "executable", NULL,
+	"content",
+	"encoding",
+	"executable",
+	NULL,
 };
 static const char *const input_keys[] = {
-	"blob", "path", "format", "executable", NULL,
+	"blob",
+	"path",
+	"format",
+	"executable",
+	NULL,
 };
 
 /* Names the cell sets itself; a job may not override them. */
@@ -362,14 +386,15 @@ parse_file_value(const struct jr_doc *doc, int v, struct job_file *f,
 		    &f->len, err);
 	/* base64: ASCII text of at most 4/3 of the bound, then decoded */
 	if ((r = get_string(doc, c, "files", JC_MAX_FILES_BYTES / 3 * 4 + 4,
-	    &raw, &len, err)) < 0)
+		 &raw, &len, err)) < 0)
 		return r;
 	r = base64_decode(raw, len, JC_MAX_FILES_BYTES, &f->data, &f->len);
 	if (r == -ENOMEM)
 		return api_err_internal(err, r);
 	if (r == -E2BIG)
 		return api_err_set(err, 400, "invalid_request",
-		    "field 'files' holds more than %u bytes", JC_MAX_FILES_BYTES);
+		    "field 'files' holds more than %u bytes",
+		    JC_MAX_FILES_BYTES);
 	if (r < 0)
 		return api_err_set(err, 400, "invalid_request",
 		    "field 'files': 'content' is not valid base64 (RFC 4648, "
@@ -457,8 +482,8 @@ parse_inputs(const struct jr_doc *doc, int root, struct job_request *jr,
 
 	if (arr == -ENOENT)
 		return 0;
-	if (jr_type(doc, arr) != JR_ARRAY || (n = jr_len(doc, arr)) >
-	    JC_MAX_INPUTS)
+	if (jr_type(doc, arr) != JR_ARRAY ||
+	    (n = jr_len(doc, arr)) > JC_MAX_INPUTS)
 		return api_err_set(err, 400, "invalid_request",
 		    "field 'inputs' must be an array of at most %d objects",
 		    JC_MAX_INPUTS);
@@ -489,7 +514,8 @@ parse_inputs(const struct jr_doc *doc, int root, struct job_request *jr,
 		    !digest_ok(digest))
 			return api_err_set(err, 400, "invalid_request",
 			    "field 'inputs[%d].blob' must be \"sha256:\" and 64 "
-			    "lowercase hex digits", i);
+			    "lowercase hex digits",
+			    i);
 		memcpy(in->digest, digest + 7, 65);
 		in->tar = true;
 		if (fm >= 0) {
@@ -498,24 +524,29 @@ parse_inputs(const struct jr_doc *doc, int root, struct job_request *jr,
 			else if (!jr_str_eq(doc, fm, "tar"))
 				return api_err_set(err, 400, "invalid_request",
 				    "field 'inputs[%d].format' must be \"tar\" "
-				    "or \"file\"", i);
+				    "or \"file\"",
+				    i);
 		}
-		if (x >= 0 && (jr_bool(doc, x, &in->executable) < 0 ||
-		    (in->executable && in->tar)))
+		if (x >= 0 &&
+		    (jr_bool(doc, x, &in->executable) < 0 ||
+			(in->executable && in->tar)))
 			return api_err_set(err, 400, "invalid_request",
 			    "field 'inputs[%d].executable' must be true or "
-			    "false, and true only with \"format\": \"file\"", i);
+			    "false, and true only with \"format\": \"file\"",
+			    i);
 		if (p < 0 && in->tar) {
 			if (!(in->path = strdup("")))
 				return api_err_internal(err, -ENOMEM);
 			continue;
 		}
-		if (p < 0 || jr_str_dup(doc, p, WSPATH_MAX, &in->path, &len) < 0 ||
+		if (p < 0 ||
+		    jr_str_dup(doc, p, WSPATH_MAX, &in->path, &len) < 0 ||
 		    wspath_check_len(in->path, len) < 0)
 			return api_err_set(err, 400, "invalid_request",
 			    "field 'inputs[%d].path' must be a path relative to "
 			    "the workspace (no '..', not absolute, at most %u "
-			    "bytes)%s", i, WSPATH_MAX,
+			    "bytes)%s",
+			    i, WSPATH_MAX,
 			    in->tar ? "" : "; a \"file\" input needs one");
 	}
 	return 0;
@@ -741,8 +772,8 @@ job_request_spec_json(const struct job_request *jr, struct strbuf *out)
 			jw_obj_open(&w);
 			jw_kv_str(&w, "digest", jr->inputs[i].digest);
 			jw_kv_str(&w, "path", jr->inputs[i].path);
-			jw_kv_str(&w, "format", jr->inputs[i].tar ? "tar" :
-			    "file");
+			jw_kv_str(&w, "format",
+			    jr->inputs[i].tar ? "tar" : "file");
 			jw_kv_bool(&w, "executable", jr->inputs[i].executable);
 			jw_obj_close(&w);
 		}

@@ -381,22 +381,23 @@ inputs_check(sqlite3 *db, int64_t consumer_id, const struct job_request *jr,
 		_cleanup_reset_ sqlite3_stmt *st = NULL;
 		int r, rc;
 
-		if ((r = db_prepare_cached(db, "SELECT 1 FROM blobs "
-		    "WHERE consumer_id = ? AND digest = ?", &st)) < 0)
+		if ((r = db_prepare_cached(db,
+			 "SELECT 1 FROM blobs "
+			 "WHERE consumer_id = ? AND digest = ?",
+			 &st)) < 0)
 			return r;
 		if (sqlite3_bind_int64(st, 1, consumer_id) != SQLITE_OK ||
 		    sqlite3_bind_text(st, 2, jr->inputs[i].digest, -1,
-		    SQLITE_TRANSIENT) != SQLITE_OK)
+			SQLITE_TRANSIENT) != SQLITE_OK)
 			return -EIO;
-		if ((rc = sqlite3_step(st)) != SQLITE_ROW &&
-		    rc != SQLITE_DONE)
+		if ((rc = sqlite3_step(st)) != SQLITE_ROW && rc != SQLITE_DONE)
 			return db_errno(rc);
 		if (rc == SQLITE_DONE) {
 			(void) api_err_set(err, 400, "invalid_request",
 			    "field 'inputs[%zu].blob': this consumer has no "
 			    "blob sha256:%s (upload it first: PUT "
-			    "/v1/blobs/sha256:%s)", i, jr->inputs[i].digest,
-			    jr->inputs[i].digest);
+			    "/v1/blobs/sha256:%s)",
+			    i, jr->inputs[i].digest, jr->inputs[i].digest);
 			return 1;
 		}
 	}
@@ -415,24 +416,28 @@ insert_job_blobs(sqlite3 *db, int64_t consumer_id, const char *id,
 		_cleanup_reset_ sqlite3_stmt *up = NULL;
 		int r, rc;
 
-		if ((r = db_prepare_cached(db, "UPDATE blobs SET last_used_at = ? "
-		    "WHERE consumer_id = ? AND digest = ?", &up)) < 0)
+		if ((r = db_prepare_cached(db,
+			 "UPDATE blobs SET last_used_at = ? "
+			 "WHERE consumer_id = ? AND digest = ?",
+			 &up)) < 0)
 			return r;
 		if (sqlite3_bind_int64(up, 1, now) != SQLITE_OK ||
 		    sqlite3_bind_int64(up, 2, consumer_id) != SQLITE_OK ||
 		    sqlite3_bind_text(up, 3, jr->inputs[i].digest, -1,
-		    SQLITE_TRANSIENT) != SQLITE_OK)
+			SQLITE_TRANSIENT) != SQLITE_OK)
 			return -EIO;
 		if ((rc = sqlite3_step(up)) != SQLITE_DONE)
 			return db_errno(rc);
-		if ((r = db_prepare_cached(db, "INSERT OR IGNORE INTO job_blobs "
-		    "(job_id, consumer_id, digest) VALUES (?, ?, ?)", &st)) < 0)
+		if ((r = db_prepare_cached(db,
+			 "INSERT OR IGNORE INTO job_blobs "
+			 "(job_id, consumer_id, digest) VALUES (?, ?, ?)",
+			 &st)) < 0)
 			return r;
 		if (sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT) !=
-		    SQLITE_OK ||
+			SQLITE_OK ||
 		    sqlite3_bind_int64(st, 2, consumer_id) != SQLITE_OK ||
 		    sqlite3_bind_text(st, 3, jr->inputs[i].digest, -1,
-		    SQLITE_TRANSIENT) != SQLITE_OK)
+			SQLITE_TRANSIENT) != SQLITE_OK)
 			return -EIO;
 		if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 			return db_errno(rc);
@@ -498,7 +503,7 @@ store_one(sqlite3 *db, struct submission *s, int64_t now)
 	if ((r = inputs_check(db, s->consumer_id, s->jr, s->err)) != 0)
 		return r < 0 ? r : -EINVAL;
 	if ((r = insert_job(db, s->consumer_id, s->id, s->jr, s->spec, s->idem,
-	    now)) < 0)
+		 now)) < 0)
 		return r;
 	return insert_job_blobs(db, s->consumer_id, s->id, s->jr, now);
 }

@@ -56,9 +56,9 @@ base64_decode(const char *in, size_t len, size_t max, char **ret,
 		uint32_t w = (uint32_t) v[0] << 18 | (uint32_t) v[1] << 12 |
 		    (uint32_t) v[2] << 6 | (uint32_t) v[3];
 
-		if (last && ((pad == 1 && (w & 0xff)) || (pad == 2 &&
-		    (w & 0xffff))))
-			goto bad;	/* non-canonical: unused bits set */
+		if (last &&
+		    ((pad == 1 && (w & 0xff)) || (pad == 2 && (w & 0xffff))))
+			goto bad; /* non-canonical: unused bits set */
 		out[n++] = (char) (w >> 16);
 		if (!(last && pad == 2))
 			out[n++] = (char) (w >> 8);

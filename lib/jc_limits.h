@@ -17,8 +17,8 @@
 #define JC_MAX_FILE_PATH	1024		/* bytes of one path (and cwd) */
 #define JC_MAX_FILE_PART	255		/* bytes of one path component */
 #define JC_MAX_FILES_BYTES	(1024u * 1024)	/* all contents together */
-#define JC_MAX_INPUTS		16		/* entries of "inputs" */
-#define JC_MAX_INPUT_ENTRIES	100000u		/* entries of one input archive */
+#define JC_MAX_INPUTS 16			/* entries of "inputs" */
+#define JC_MAX_INPUT_ENTRIES 100000u /* entries of one input archive */
 #define JC_ID_LEN		26		/* job id characters */
 #define JC_CONSUMER_NAME_MAX	64		/* consumer name bytes */
 #define JC_KEY_ID_LEN		16		/* hex chars of the key id */

@@ -108,8 +108,10 @@ exec_args_files(const struct jr_doc *doc, struct exec_args *a)
 			_cleanup_free_ char *b64 = NULL;
 			size_t blen;
 
-			r = b < 0 ? -EINVAL : jr_str_dup(doc, b,
-			    JC_MAX_FILES_BYTES / 3 * 4 + 4, &b64, &blen);
+			r = b < 0 ?
+			    -EINVAL :
+			    jr_str_dup(doc, b, JC_MAX_FILES_BYTES / 3 * 4 + 4,
+				&b64, &blen);
 			if (r == 0)
 				r = base64_decode(b64, blen, JC_MAX_FILES_BYTES,
 				    &data, &len);
@@ -123,8 +125,10 @@ exec_args_files(const struct jr_doc *doc, struct exec_args *a)
 			free(data);
 			return r;
 		}
-		a->files[a->nfiles++] = (struct cell_file) {
-			.path = path, .data = data, .len = len,
+		a->files[a->nfiles++] = (struct cell_file){
+			.path = path,
+			.data = data,
+			.len = len,
 			.executable = exec,
 		};
 	}
@@ -141,8 +145,8 @@ exec_args_inputs(const struct jr_doc *doc, struct exec_args *a)
 
 	if (arr < 0)
 		return 0;
-	if (jr_type(doc, arr) != JR_ARRAY || (n = jr_len(doc, arr)) >
-	    JC_MAX_INPUTS)
+	if (jr_type(doc, arr) != JR_ARRAY ||
+	    (n = jr_len(doc, arr)) > JC_MAX_INPUTS)
 		return -EINVAL;
 	if (!(a->inputs = calloc((size_t) n + 1, sizeof(*a->inputs))))
 		return -ENOMEM;
@@ -155,13 +159,13 @@ exec_args_inputs(const struct jr_doc *doc, struct exec_args *a)
 		int x = jr_obj_get(doc, o, "executable");
 		size_t len = 0;
 
-		if (d < 0 || p < 0 || f < 0 || jr_str(doc, d, in->digest,
-		    sizeof(in->digest), &len) < 0 || len != 64 ||
-		    strspn(in->digest, "0123456789abcdef") != 64)
+		if (d < 0 || p < 0 || f < 0 ||
+		    jr_str(doc, d, in->digest, sizeof(in->digest), &len) < 0 ||
+		    len != 64 || strspn(in->digest, "0123456789abcdef") != 64)
 			return -EINVAL;
 		a->ninputs++;
 		if ((r = jr_str_dup(doc, p, JC_MAX_FILE_PATH, &in->path,
-		    NULL)) < 0)
+			 NULL)) < 0)
 			return r;
 		in->tar = jr_str_eq(doc, f, "tar");
 		if (x >= 0 && jr_bool(doc, x, &in->executable) < 0)

@@ -47,7 +47,7 @@ struct job_run {
 	struct logcap *lc;
 	int wal_fd;
 	struct cell cell;
-	struct cell_workspace *ws;	/* the disk workspace, or NULL */
+	struct cell_workspace *ws; /* the disk workspace, or NULL */
 	struct job_end end;
 	sqlite3_stmt *cancel_st;	/* jobstore_cancel_requested's cache */
 	int64_t deadline;	/* the job's wall time ends (mono ms) */
@@ -181,41 +181,44 @@ run_workspace(struct job_run *run, struct exec_args *ea, uid_t uid, gid_t gid,
 	if (!cfg->data_dir) {
 		if (ea->ninputs == 0)
 			return 0;
-		(void) snprintf(msg, size, "the job has inputs but this worker "
+		(void) snprintf(msg, size,
+		    "the job has inputs but this worker "
 		    "has no [storage] data_dir");
 		return -ENOTSUP;
 	}
 	if (ea->ninputs > JC_MAX_INPUTS)
 		return -E2BIG;
 	if ((r = cell_workspace_create(cfg->data_dir, j->id, uid, gid,
-	    (uint64_t) j->disk_mb, &run->ws, msg, size)) < 0)
+		 (uint64_t) j->disk_mb, &run->ws, msg, size)) < 0)
 		return r;
 	for (n = 0; n < ea->ninputs; n++) {
 		char p[JC_PATH_MAX];
 
 		(void) snprintf(names[n], sizeof(names[n]), "inputs[%zu]", n);
-		in[n] = (struct cell_input) { .name = names[n],
-			.path = ea->inputs[n].path, .tar = ea->inputs[n].tar,
+		in[n] = (struct cell_input){ .name = names[n],
+			.path = ea->inputs[n].path,
+			.tar = ea->inputs[n].tar,
 			.executable = ea->inputs[n].executable };
 		if ((size_t) snprintf(p, sizeof(p), "%s/blobs/%lld/%s",
-		    cfg->data_dir, (long long) j->consumer_id,
-		    ea->inputs[n].digest) >= sizeof(p)) {
+			cfg->data_dir, (long long) j->consumer_id,
+			ea->inputs[n].digest) >= sizeof(p)) {
 			r = -ENAMETOOLONG;
 			break;
 		}
 		if ((in[n].fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) <
 		    0) {
 			r = -errno;
-			(void) snprintf(msg, size, "input %s: the blob "
-			    "sha256:%s is gone (%s)", names[n],
-			    ea->inputs[n].digest, strerror(-r));
+			(void) snprintf(msg, size,
+			    "input %s: the blob "
+			    "sha256:%s is gone (%s)",
+			    names[n], ea->inputs[n].digest, strerror(-r));
 			break;
 		}
 	}
 	if (r == 0)
-		r = cell_workspace_fill(run->ws, uid, gid, (uint64_t) j->disk_mb,
-		    ea->files, ea->nfiles, in, n, j->timeout_ms, renew_lease,
-		    lease, msg, size);
+		r = cell_workspace_fill(run->ws, uid, gid,
+		    (uint64_t) j->disk_mb, ea->files, ea->nfiles, in, n,
+		    j->timeout_ms, renew_lease, lease, msg, size);
 	for (size_t i = 0; i < n; i++)
 		(void) close(in[i].fd);
 	return r;
@@ -247,25 +250,32 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 		return r;
 	}
 	if ((r = run_workspace(run, &ea, cfg->uid_base + (uid_t) cfg->slot,
-	    cfg->uid_base + (gid_t) cfg->slot, &lease, msg, size)) < 0) {
+		 cfg->uid_base + (gid_t) cfg->slot, &lease, msg, size)) < 0) {
 		exec_args_release(&ea);
 		return r;
 	}
-	spec = (struct cell_spec) {
-		.job_id = j->id, .argv = ea.argv, .envp = ea.envp,
+	spec = (struct cell_spec){
+		.job_id = j->id,
+		.argv = ea.argv,
+		.envp = ea.envp,
 		.stdin_fd = in_fd,
 		.host_uid = cfg->uid_base + (uid_t) cfg->slot,
 		.host_gid = cfg->uid_base + (gid_t) cfg->slot,
 		.disk_mb = (uint64_t) j->disk_mb,
 		.memory_mb = (uint64_t) j->memory_mb,
-		.cpus = (uint64_t) j->cpus, .pids = (uint64_t) j->pids,
-		.files = ea.files, .nfiles = ea.nfiles, .cwd = ea.cwd,
-		.network = ea.network, .image = ea.image,
+		.cpus = (uint64_t) j->cpus,
+		.pids = (uint64_t) j->pids,
+		.files = ea.files,
+		.nfiles = ea.nfiles,
+		.cwd = ea.cwd,
+		.network = ea.network,
+		.image = ea.image,
 		.workspace = run->ws,
 		.max_run_ms = j->timeout_ms + cfg->kill_grace_ms,
-		.keepalive = renew_lease, .keepalive_arg = &lease,
+		.keepalive = renew_lease,
+		.keepalive_arg = &lease,
 	};
-	if (run->ws) {	/* filled already */
+	if (run->ws) { /* filled already */
 		spec.files = NULL;
 		spec.nfiles = 0;
 	}
@@ -596,7 +606,7 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	/* Every process of the cell is gone now; its workspace is not. */
 	run_artifacts(&run, &arts, &res, amsg, sizeof(amsg));
 	ops->release(&run.cell);
-	cell_workspace_destroy(run.ws);	/* after the cell: docker's bind */
+	cell_workspace_destroy(run.ws); /* after the cell: docker's bind */
 	run.ws = NULL;
 	(void) sqlite3_finalize(run.cancel_st);	/* NULL is a no-op */
 	run.cancel_st = NULL;

@@ -92,12 +92,13 @@ claim_locked(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
 	    (const char *) sqlite3_column_text(pick, 0)) < 0)
 		return -EIO;
 	(void) snprintf(who, sizeof(who), "%ld", (long) worker_pid);
-	if ((r = db_prepare_cached(db, "UPDATE jobs SET status = 'running', "
-	    "started_at = ?1, worker = ?2, lease_until = ?3 "
-	    "WHERE id = ?4 AND status = 'queued' "
-	    "RETURNING spec, stdin, timeout_ms, disk_mb, memory_mb, cpus, pids, "
-	    "sandbox, consumer_id",
-	    &up)) < 0)
+	if ((r = db_prepare_cached(db,
+		 "UPDATE jobs SET status = 'running', "
+		 "started_at = ?1, worker = ?2, lease_until = ?3 "
+		 "WHERE id = ?4 AND status = 'queued' "
+		 "RETURNING spec, stdin, timeout_ms, disk_mb, memory_mb, cpus, pids, "
+		 "sandbox, consumer_id",
+		 &up)) < 0)
 		return r;
 	if (sqlite3_bind_int64(up, 1, now) != SQLITE_OK ||
 	    sqlite3_bind_text(up, 2, who, -1, SQLITE_TRANSIENT) != SQLITE_OK ||

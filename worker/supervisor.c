@@ -95,7 +95,7 @@ struct settings {
 	int64_t kill_grace_ms;
 	int64_t drain_grace_ms;
 	char log_level[8];		/* [worker] log_level, "" if unset */
-	char data_dir[CONFIG_PATH_MAX];	/* [storage] data_dir, "" if none */
+	char data_dir[CONFIG_PATH_MAX]; /* [storage] data_dir, "" if none */
 	int64_t artifacts_max_mb;
 	int64_t artifacts_max_files;
 	int64_t artifacts_hours;	/* [retention] artifacts_hours */
@@ -191,11 +191,12 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 			arg_docker_socket = CELL_DOCKER_SOCKET_DEFAULT;
 	}
 	r = -E2BIG;
-	if (str_copy(s.db, sizeof(s.db), arg_db ? arg_db : cfg->worker_db) < 0 ||
-	    str_copy(s.doorbell, sizeof(s.doorbell), arg_doorbell ?
-	    arg_doorbell : cfg->worker_doorbell) < 0 ||
+	if (str_copy(s.db, sizeof(s.db), arg_db ? arg_db : cfg->worker_db) <
+		0 ||
+	    str_copy(s.doorbell, sizeof(s.doorbell),
+		arg_doorbell ? arg_doorbell : cfg->worker_doorbell) < 0 ||
 	    str_copy(s.data_dir, sizeof(s.data_dir), cfg->storage_data_dir) <
-	    0) {
+		0) {
 		(void) snprintf(errmsg, size, "a path is too long");
 		goto out;
 	}
@@ -446,7 +447,9 @@ static pid_t
 spawn(int slot, int bell_fd, const sigset_t *oldmask)
 {
 	struct worker_config cfg = {
-		.db_path = cur.db, .doorbell_fd = bell_fd, .slot = slot,
+		.db_path = cur.db,
+		.doorbell_fd = bell_fd,
+		.slot = slot,
 		.uid_base = (uid_t) cur.uid_base,
 		.output_cap = (uint64_t) cur.output_cap,
 		.kill_grace_ms = (int) cur.kill_grace_ms,
@@ -654,7 +657,8 @@ sweep_workspaces(void)
 		    cur.data_dir);
 	else
 		log_warn("removed %d workspace(s) left by a worker that died "
-		    "mid-job", r);
+			 "mid-job",
+		    r);
 }
 
 /* Before the first worker: the cell host (cgroups), the previous run's

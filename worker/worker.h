@@ -48,7 +48,7 @@ struct worker_config {
 	const char *docker_socket;	/* NULL: no docker backend */
 	const char *docker_image;	/* default image; NULL: none */
 	const char *docker_unpacker;	/* jobcell-cell-unpack; NULL: none */
-	const char *data_dir;	/* [storage] data_dir: disk workspaces and
+	const char *data_dir; /* [storage] data_dir: disk workspaces and
 				 * blobs; NULL: /work is a tmpfs, no inputs */
 	uint64_t artifacts_max_bytes; /* [storage] artifacts_max_mb */
 	size_t artifacts_max_files;   /* [storage] artifacts_max_files */
@@ -176,8 +176,8 @@ int jobstore_job_final(sqlite3 *db, const char *job_id);
 
 /* exec_args.c: the job's argv and environment, built from the stored spec. */
 struct exec_input {
-	char digest[65];	/* hex: DATA/blobs/<consumer id>/<digest> */
-	char *path;		/* "" (tar): the workspace */
+	char digest[65]; /* hex: DATA/blobs/<consumer id>/<digest> */
+	char *path;	 /* "" (tar): the workspace */
 	bool tar;
 	bool executable;
 };
@@ -190,7 +190,7 @@ struct exec_args {
 	char *cwd;
 	bool network;
 	char *image;		/* image backends: the spec's "image", or NULL */
-	struct exec_input *inputs;	/* the spec's "inputs", owned */
+	struct exec_input *inputs; /* the spec's "inputs", owned */
 	size_t ninputs;
 };
 /* image: the backend runs images (CELL_OPS_IMAGE): read "image", keep the

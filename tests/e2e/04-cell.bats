@@ -102,3 +102,28 @@ t"
 	cell_run 'ls /work/left /tmp/left 2>/dev/null | wc -l'
 	assert_output 0
 }
+
+@test "files with binary content and the executable bit land in the tmpfs /work" {
+	run_job "$(cell_body '{"command":"./run.sh; od -An -tx1 b.bin; stat -c %a run.sh b.bin t.txt; df -P /work | tail -1 | cut -d\" \" -f1","timeout":20,"files":{"run.sh":{"content":"#!/bin/sh\necho run.sh ran\n","executable":true},"b.bin":{"content":"AAH/gA==","encoding":"base64"},"t.txt":{"content":"text","encoding":"utf-8"}}}')" 40
+	[[ $(json_get .status "$job") == succeeded ]] || fail "job: $job"
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	run -0 cat "$BATS_TEST_TMPDIR/out"
+	assert_output "run.sh ran
+ 00 01 ff 80
+755
+644
+644
+tmpfs"
+}
+
+@test "without a data directory, a job with inputs is refused naming 'inputs'" {
+	# This stack has no [storage] data_dir (tools/stack's default config).
+	[[ ! -e $JOBCELL_STACK_DIR/jobcell.conf ]] ||
+		! grep -q '^data_dir' "$JOBCELL_STACK_DIR/jobcell.conf" ||
+		skip_because "the stack has a data dir"
+	api POST /v1/jobs "$(cell_body "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:$(printf '%064d' 0)\"}]}")"
+	assert_api_error 400 invalid_request
+	run -0 json_get .error.message "$api_body"
+	assert_output --partial "'inputs'"
+	assert_output --partial "data_dir"
+}

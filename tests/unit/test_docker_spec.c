@@ -83,7 +83,8 @@ test_full(void)
 	char *argv[] = { a_sh, a_c, a_cmd, NULL };
 	char *envp[] = { e_path, e_odd, NULL };
 	static const struct cell_file files[] = {
-		{ "a.txt", "hello\n", 6 }, { "d/e/b.bin", "\0\1", 2 },
+		{ "a.txt", "hello\n", 6, false },
+		{ "d/e/b.bin", "\0\1", 2, false },
 	};
 	struct cell_spec s = {
 		.job_id = "job_ABC-123", .argv = argv, .envp = envp,
@@ -133,9 +134,20 @@ test_files_stream(void)
 {
 	static const struct cell_file files[] = { { "a/b", "xyz", 3, false },
 		{ "x", "\0\1", 2, true } };
-	static const char want[] = "JCF2" "\0\0\0\3" "a/b" "\0\0\0\0"
-	    "\0\0\0\3" "xyz" "\0\0\0\1" "x" "\0\0\0\1" "\0\0\0\2" "\0\1"
-	    "\0\0\0\0" "\0\0\0\1" "w";
+	static const char want[] = "JCF2"
+				   "\0\0\0\3"
+				   "a/b"
+				   "\0\0\0\0"
+				   "\0\0\0\3"
+				   "xyz"
+				   "\0\0\0\1"
+				   "x"
+				   "\0\0\0\1"
+				   "\0\0\0\2"
+				   "\0\1"
+				   "\0\0\0\0"
+				   "\0\0\0\1"
+				   "w";
 	struct cell_spec s = { .files = files, .nfiles = 2, .cwd = "w" };
 	_cleanup_strbuf_ struct strbuf sb;
 

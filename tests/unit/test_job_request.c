@@ -237,6 +237,77 @@ main(void)
 		{ "{\"command\":\"true\",\"artifacts\":[\"a\"],"
 		  "\"artifacts_required\":1}",
 		    400, "invalid_request", "'artifacts_required'" },
+		/* files: the object form (issue 13) */
+		{ "{\"command\":\"true\",\"files\":{\"a\":{\"content\":\"x\"}}}",
+		    0, NULL, NULL },
+		{ "{\"command\":\"true\",\"files\":{\"a\":{\"content\":\"AA==\","
+		  "\"encoding\":\"base64\",\"executable\":true}}}",
+		    0, NULL, NULL },
+		{ "{\"command\":\"true\",\"files\":{\"a\":{\"content\":\"AA=\","
+		  "\"encoding\":\"base64\"}}}",
+		    400, "invalid_request", "base64" },
+		{ "{\"command\":\"true\",\"files\":{\"a\":{\"content\":\"AB==\","
+		  "\"encoding\":\"base64\"}}}",
+		    400, "invalid_request", "base64" },
+		{ "{\"command\":\"true\",\"files\":{\"a\":{\"content\":\"A A=\","
+		  "\"encoding\":\"base64\"}}}",
+		    400, "invalid_request", "base64" },
+		{ "{\"command\":\"true\",\"files\":{\"a\":{\"content\":\"x\","
+		  "\"encoding\":\"latin1\"}}}",
+		    400, "invalid_request", "'encoding'" },
+		{ "{\"command\":\"true\",\"files\":{\"a\":{\"content\":\"x\","
+		  "\"executable\":1}}}",
+		    400, "invalid_request", "'executable'" },
+		{ "{\"command\":\"true\",\"files\":{\"a\":{\"content\":\"x\","
+		  "\"mode\":1}}}",
+		    400, "invalid_request", "'mode'" },
+		{ "{\"command\":\"true\",\"files\":{\"a\":{}}}", 400,
+		    "invalid_request", "'content'" },
+		{ "{\"command\":\"true\",\"files\":{\"a\":{\"content\":\"x\","
+		  "\"content\":\"y\"}}}",
+		    400, "invalid_request", "'content'" },
+		/* inputs */
+		{ "{\"command\":\"true\",\"inputs\":[]}", 0, NULL, NULL },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}]}",
+		    0, NULL, NULL },
+		{ "{\"command\":\"true\",\"cwd\":\"src\",\"inputs\":[{\"blob\":"
+		  "\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"path\":\"src\",\"format\":\"tar\"}]}",
+		    0, NULL, NULL },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+		  "\"path\":\"bin/x\",\"format\":\"file\",\"executable\":true}]}",
+		    0, NULL, NULL },
+		{ "{\"command\":\"true\",\"inputs\":{}}", 400,
+		    "invalid_request", "'inputs'" },
+		{ "{\"command\":\"true\",\"inputs\":[1]}", 400,
+		    "invalid_request", "'inputs[0]'" },
+		{ "{\"command\":\"true\",\"inputs\":[{}]}", 400,
+		    "invalid_request", "'inputs[0].blob'" },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"},"
+		  "{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa0\"}]}",
+		    400, "invalid_request", "'inputs[1].blob'" },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:"
+		  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}]}",
+		    400, "invalid_request", "'inputs[0].blob'" },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"md5:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}]}",
+		    400, "invalid_request", "'inputs[0].blob'" },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+		  "\"path\":\"../x\"}]}",
+		    400, "invalid_request", "'inputs[0].path'" },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+		  "\"path\":\"/etc/x\"}]}",
+		    400, "invalid_request", "'inputs[0].path'" },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+		  "\"format\":\"file\"}]}",
+		    400, "invalid_request", "'inputs[0].path'" },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+		  "\"format\":\"zip\"}]}",
+		    400, "invalid_request", "'inputs[0].format'" },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+		  "\"executable\":true}]}",
+		    400, "invalid_request", "'inputs[0].executable'" },
+		{ "{\"command\":\"true\",\"inputs\":[{\"blob\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+		  "\"dest\":\"x\"}]}",
+		    400, "invalid_request", "'dest'" },
 	};
 	struct job_request jr;
 	struct api_err e;
@@ -390,6 +461,59 @@ main(void)
 		strbuf_release(&sb);
 	}
 	/* The path rules themselves: test_wspath. */
+
+	/* Inputs: at the bound and one past; binary files and inputs reach
+	 * the stored spec. */
+	{
+		struct strbuf sb;
+
+		strbuf_init(&sb, 64 * 1024);
+		for (int extra = 0; extra <= 1; extra++) {
+			strbuf_reset(&sb);
+			(void) strbuf_addstr(&sb,
+			    "{\"command\":\"true\",\"inputs\":[");
+			for (int i = 0; i < JC_MAX_INPUTS + extra; i++)
+				(void) strbuf_addf(&sb,
+				    "%s{\"blob\":\"sha256:%064d\","
+				    "\"path\":\"p%d\"}",
+				    i ? "," : "", i, i);
+			(void) strbuf_addstr(&sb, "]}");
+			is_int(try(sb.buf, sb.len, &jr, &e), extra ? 400 : 0,
+			    "%d inputs", JC_MAX_INPUTS + extra);
+			if (extra)
+				ok(strstr(e.message, "'inputs'") != NULL,
+				    "names 'inputs': %s", e.message);
+			job_request_release(&jr);
+		}
+		strbuf_reset(&sb);
+		(void) strbuf_addstr(&sb,
+		    "{\"argv\":[\"x\"],\"files\":{\"b\":"
+		    "{\"content\":\"AP8=\",\"encoding\":\"base64\"},\"s\":"
+		    "{\"content\":\"#!\",\"executable\":true}},\"inputs\":"
+		    "[{\"blob\":\"sha256:");
+		for (int i = 0; i < 64; i++)
+			(void) strbuf_addch(&sb, 'f');
+		(void) strbuf_addstr(&sb,
+		    "\",\"path\":\"t\",\"format\":\"file\","
+		    "\"executable\":true}]}");
+		is_int(try(sb.buf, sb.len, &jr, &e), 0, "binary files, inputs");
+		is_int((int64_t) jr.files[0].len, 2, "decoded length");
+		ok(jr.files[0].binary &&
+			(unsigned char) jr.files[0].data[1] == 0xff,
+		    "decoded bytes");
+		ok(jr.files[1].executable && !jr.files[1].binary, "executable");
+		strbuf_reset(&sb);
+		is_int(job_request_spec_json(&jr, &sb), 0, "spec json, inputs");
+		is_str(sb.buf,
+		    "{\"argv\":[\"x\"],\"env\":{},\"files\":{\"b\":"
+		    "{\"base64\":\"AP8=\",\"executable\":false},\"s\":{\"base64\":"
+		    "\"IyE=\",\"executable\":true}},\"inputs\":[{\"digest\":"
+		    "\"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+		    "\",\"path\":\"t\",\"format\":\"file\",\"executable\":true}]}",
+		    "spec text with binary files and inputs");
+		job_request_release(&jr);
+		strbuf_release(&sb);
+	}
 
 	/* NUL inside the body itself, not escaped. */
 	is_int(try("{\"command\":\"a\0b\"}", 17, &jr, &e), 400, "raw NUL");
