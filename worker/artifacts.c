@@ -20,9 +20,10 @@
  * Why a copy and not a rename: the workspace is its own file system (a
  * loop-mounted ext4 image of the job's) and the store is the data
  * directory's; rename(2) and link(2) across file systems are EXDEV, and
- * copy_file_range(2) between file systems is refused too (EXDEV, Linux
- * 5.19 on) unless they are of one type, so the bytes are read (and
- * hashed on the way: the digest costs no second read) and written. */
+ * since Linux 5.19 so is copy_file_range(2) between two file systems,
+ * unless their type implements it across instances (NFS, CIFS, FUSE; not
+ * ext4: both are ext4 here), so the bytes are read (and hashed on the
+ * way: the digest costs no second read) and written. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -72,9 +73,9 @@ md_freep(EVP_MD_CTX **p)
 /* Copies size bytes of in (at offset 0) to out with its sha256. Where
  * copy_file_range(2) works the kernel copies (or shares the blocks: a
  * reflink) and the copy is read back for the digest, from the page
- * cache; where it does not (EXDEV: across file systems of different
- * types, Linux 5.19 on; this machine's workspace images), one pass of
- * read, hash, write. 0 with *ret_size (what was copied: size, unless the
+ * cache; where it does not (EXDEV between two ext4 file systems, Linux
+ * 5.19 on: the workspace image and the store), one pass of read, hash,
+ * write. 0 with *ret_size (what was copied: size, unless the
  * file was shorter), or -errno. */
 static int
 copy_hash(const struct artifacts_spec *spec, int in, int out, uint64_t size,
