@@ -80,9 +80,12 @@ teardown_file() {
 	    --cacert "$JOBCELL_CACERT" "$JOBCELL_URL/v1/health"
 }
 
-@test "a path outside /v1 is a JSON 404" {
-	api --no-key GET /
+@test "a path outside /v1 and the web page's files is a JSON 404" {
+	# / and /index.html are the web page now (issue 18, 50-web.bats).
+	api --no-key GET /index.php
 	assert_api_error 404 not_found
-	api --no-key GET /index.html
+	api --no-key GET /web/index.html
+	assert_api_error 404 not_found
+	api --no-key GET /jobcell.js.map
 	assert_api_error 404 not_found
 }
