@@ -106,9 +106,9 @@ privileges(struct jw *w, const struct swarm_create *o)
 	_cleanup_strbuf_ struct strbuf b64;
 	int r;
 
+	strbuf_init(&b64, 256 * 1024);
 	if (o->api_minor < SWARM_API_MINOR)
 		return 0;
-	strbuf_init(&b64, 256 * 1024);
 	jw_key(w, "Privileges");
 	jw_obj_open(w);
 	jw_kv_bool(w, "NoNewPrivileges", true);

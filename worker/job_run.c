@@ -191,6 +191,8 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 		.cpus = (uint64_t) j->cpus, .pids = (uint64_t) j->pids,
 		.files = ea.files, .nfiles = ea.nfiles, .cwd = ea.cwd,
 		.network = ea.network, .image = ea.image,
+		.constraints = (const char *const *) ea.constraints,
+		.nconstraints = ea.nconstraints,
 		.max_run_ms = j->timeout_ms + cfg->kill_grace_ms,
 		.keepalive = renew_lease, .keepalive_arg = &lease,
 	};

@@ -66,6 +66,10 @@
 #define RESTART_MIN_MS	200	/* first restart delay of a dead worker */
 #define RESTART_MAX_MS	10000	/* ... doubling up to this */
 #define YOUNG_MS	10000	/* a worker dying younger doubles the delay */
+/* Slots [0, slots) run local jobs (namespace, docker); slots
+ * [JC_MAX_SLOTS, JC_MAX_SLOTS + swarm_slots) swarm jobs, so that swarm
+ * jobs in flight never take a local slot (issue 16). */
+#define NSLOTS		(2 * JC_MAX_SLOTS)
 
 static const char *arg_config;
 static const char *arg_db;
@@ -82,6 +86,11 @@ static char docker_socket_buf[CONFIG_PATH_MAX];
 static char docker_image_buf[256];
 static bool docker_up;		/* the daemon answered the last ping */
 static char docker_unpacker[JC_PATH_MAX];	/* "": not found */
+static const char *arg_swarm_endpoint;
+static int64_t arg_swarm_slots = -1;
+static char swarm_endpoint_buf[CONFIG_PATH_MAX];
+static char swarm_tls[3][CONFIG_PATH_MAX];	/* ca, cert, key; "": none */
+static bool swarm_up;		/* the manager answered the last beat */
 static int64_t arg_drain_grace_ms = -1;
 static bool arg_verbose;
 
@@ -90,6 +99,7 @@ struct settings {
 	char db[CONFIG_PATH_MAX];
 	char doorbell[CONFIG_PATH_MAX];	/* "" if none */
 	int slots;
+	int swarm_slots;	/* 0 unless the swarm backend runs */
 	int64_t uid_base;
 	int64_t output_cap;
 	int64_t kill_grace_ms;
@@ -107,7 +117,7 @@ struct slot {
 	int64_t restart_delay;	/* ms, doubled while workers die young */
 };
 
-static struct slot slots[JC_MAX_SLOTS];
+static struct slot slots[NSLOTS];
 
 static void
 usage(FILE *f)
@@ -138,6 +148,12 @@ usage(FILE *f)
 	    "                     it (default: namespace, and docker when a\n"
 	    "                     docker socket is set; docker alone uses\n"
 	    "                     " CELL_DOCKER_SOCKET_DEFAULT " unless set)\n"
+	    "  --swarm-endpoint URL  run \"sandbox\":\"swarm\" jobs as services\n"
+	    "                     of the swarm whose manager's Engine API is\n"
+	    "                     at URL (unix:///path or tcp://host:port;\n"
+	    "                     TLS files: [worker] swarm_tls_*)\n"
+	    "  --swarm-slots N    swarm jobs in flight, apart from --slots\n"
+	    "                     (default 4)\n"
 	    "  --verbose          log debug lines\n"
 	    "  --help             show this help and exit\n"
 	    "  --version          show the version and exit\n",
@@ -167,6 +183,16 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 	    str_copy(docker_image_buf, sizeof(docker_image_buf),
 	    cfg->limits.docker_image) == 0)
 		arg_docker_image = docker_image_buf;
+	if (!arg_swarm_endpoint && cfg->worker_swarm_endpoint[0] &&
+	    str_copy(swarm_endpoint_buf, sizeof(swarm_endpoint_buf),
+	    cfg->worker_swarm_endpoint) == 0) {
+		arg_swarm_endpoint = swarm_endpoint_buf;
+		memcpy(swarm_tls[0], cfg->worker_swarm_tls_ca, sizeof(swarm_tls[0]));
+		memcpy(swarm_tls[1], cfg->worker_swarm_tls_cert,
+		    sizeof(swarm_tls[1]));
+		memcpy(swarm_tls[2], cfg->worker_swarm_tls_key,
+		    sizeof(swarm_tls[2]));
+	}
 	/* The backends, also from the first load only. */
 	if (!run_sandboxes) {
 		const char *list = arg_sandbox ? arg_sandbox :
@@ -174,13 +200,22 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 
 		if (!list)
 			run_sandboxes = SANDBOX_NAMESPACE |
-			    (arg_docker_socket ? SANDBOX_DOCKER : 0);
+			    (arg_docker_socket ? SANDBOX_DOCKER : 0) |
+			    (arg_swarm_endpoint ? SANDBOX_SWARM : 0);
 		else if (config_sandboxes(list, &run_sandboxes) < 0) {
 			(void) snprintf(errmsg, size, "--sandbox: '%s' must be "
-			    "namespace, docker, or both", list);
+			    "namespace, docker, swarm, or several", list);
 			r = -EINVAL;
 			goto out;
 		}
+		if ((run_sandboxes & SANDBOX_SWARM) && !arg_swarm_endpoint) {
+			(void) snprintf(errmsg, size, "the swarm sandbox needs "
+			    "--swarm-endpoint (or [worker] swarm_endpoint)");
+			r = -EINVAL;
+			goto out;
+		}
+		if (!(run_sandboxes & SANDBOX_SWARM))
+			arg_swarm_endpoint = NULL;
 		if (!(run_sandboxes & SANDBOX_DOCKER))
 			arg_docker_socket = NULL;
 		else if (!arg_docker_socket)
@@ -194,6 +229,11 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 		goto out;
 	}
 	s.slots = (int) (arg_slots >= 0 ? arg_slots : cfg->worker_slots);
+	/* Only the local backends: a swarm-only worker has no local slot. */
+	if (!(run_sandboxes & (SANDBOX_NAMESPACE | SANDBOX_DOCKER)))
+		s.slots = 0;
+	s.swarm_slots = !arg_swarm_endpoint ? 0 : (int) (arg_swarm_slots >= 0 ?
+	    arg_swarm_slots : cfg->worker_swarm_slots);
 	s.uid_base = arg_uid_base >= 0 ? arg_uid_base : cfg->worker_uid_base;
 	s.output_cap = arg_output_cap >= 0 ? arg_output_cap :
 	    cfg->worker_output_cap;
@@ -242,18 +282,29 @@ do_fail_lost(sqlite3 *db, void *arg)
 static const char *
 sandboxes_now(void)
 {
+	static char buf[128];
 	bool ns = run_sandboxes & SANDBOX_NAMESPACE;
 	bool dk = (run_sandboxes & SANDBOX_DOCKER) && docker_up;
+	bool sw = (run_sandboxes & SANDBOX_SWARM) && swarm_up;
 
-	return ns && dk ? "namespace docker" : ns ? "namespace" :
-	    dk ? "docker" : "";
+	/* The swarm's node count and slots ride along as words that no
+	 * job's sandbox matches (health.c reads them). */
+	(void) snprintf(buf, sizeof(buf), "%s%s%s", ns ? "namespace " : "",
+	    dk ? "docker " : "", sw ? "swarm " : "");
+	if (sw)
+		(void) snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+		    "swarm-nodes=%d swarm-slots=%d", cell_swarm_nodes(),
+		    cur.swarm_slots);
+	else if (buf[0])
+		buf[strlen(buf) - 1] = '\0';
+	return buf;
 }
 
 static int
 do_heartbeat(sqlite3 *db, void *arg)
 {
 	static int64_t started_at;
-	pid_t hung[JC_MAX_SLOTS];
+	pid_t hung[NSLOTS];
 	int n;
 
 	(void) arg;
@@ -264,7 +315,7 @@ do_heartbeat(sqlite3 *db, void *arg)
 	 * a result over the error; it is replaced like any dead worker. */
 	if ((n = jobstore_expired_workers(db, hung, ARRAY_SIZE(hung))) > 0)
 		for (int k = 0; k < n; k++)
-			for (int i = 0; i < JC_MAX_SLOTS; i++)
+			for (int i = 0; i < NSLOTS; i++)
 				if (slots[i].pid == hung[k]) {
 					log_warn("slot %d: worker %ld let a job's "
 					    "lease expire, killing it", i,
@@ -273,8 +324,8 @@ do_heartbeat(sqlite3 *db, void *arg)
 				}
 	if ((n = jobstore_fail_lost(db, 0, true)) > 0)
 		log_warn("%d job(s) with an expired lease ended as error", n);
-	return jobstore_heartbeat(db, getpid(), cur.slots, started_at,
-	    sandboxes_now());
+	return jobstore_heartbeat(db, getpid(), cur.slots + cur.swarm_slots,
+	    started_at, sandboxes_now());
 }
 
 static int
@@ -297,7 +348,7 @@ static int
 do_startup(sqlite3 *db, void *arg)
 {
 	static const struct cell_ops *const backends[] = {
-		&cell_ns_ops, &cell_docker_ops,
+		&cell_ns_ops, &cell_docker_ops, &cell_swarm_ops,
 	};
 	pid_t zero = 0;
 	int n;
@@ -412,6 +463,41 @@ docker_beat(void)
 }
 
 static int
+do_swarm_sweep(sqlite3 *db, void *arg)
+{
+	int r;
+
+	(void) arg;
+	r = cell_swarm_ops.sweep(keep_container, db);
+	if (r < 0)
+		log_warn("swarm: cannot sweep services: %s, retrying",
+		    strerror(-r));
+	return r;
+}
+
+/* Asks the swarm manager (logging each change) and, if it answers, sweeps
+ * the services of jobs whose worker is gone. */
+static void
+swarm_beat(void)
+{
+	bool was = swarm_up;
+	int r;
+
+	if (!arg_swarm_endpoint)
+		return;
+	r = cell_swarm_ops.available();
+	swarm_up = r == 0;
+	if (swarm_up && !was)
+		log_info("swarm: the manager at '%s' answers (%d nodes): swarm "
+		    "jobs run", arg_swarm_endpoint, cell_swarm_nodes());
+	else if (!swarm_up && was)
+		log_warn("swarm: the manager at '%s' does not answer (%s): "
+		    "swarm jobs are refused", arg_swarm_endpoint, strerror(-r));
+	if (swarm_up)
+		(void) with_db(do_swarm_sweep, NULL);
+}
+
+static int
 bind_doorbell(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -445,6 +531,11 @@ spawn(int slot, int bell_fd, const sigset_t *oldmask)
 		.docker_socket = arg_docker_socket,
 		.docker_image = arg_docker_image,
 		.docker_unpacker = docker_unpacker[0] ? docker_unpacker : NULL,
+		.swarm_endpoint = arg_swarm_endpoint,
+		.swarm_tls_ca = swarm_tls[0][0] ? swarm_tls[0] : NULL,
+		.swarm_tls_cert = swarm_tls[1][0] ? swarm_tls[1] : NULL,
+		.swarm_tls_key = swarm_tls[2][0] ? swarm_tls[2] : NULL,
+		.swarm_slot = slot >= JC_MAX_SLOTS,
 	};
 	pid_t pid = fork();
 
@@ -488,7 +579,7 @@ reload(void)
 	    next.slots, (long long) next.kill_grace_ms,
 	    (long long) next.drain_grace_ms, (long long) next.output_cap);
 	cur = next;
-	for (int i = 0; i < JC_MAX_SLOTS; i++)
+	for (int i = 0; i < NSLOTS; i++)
 		if (slots[i].pid > 0 && !slots[i].retiring) {
 			slots[i].retiring = true;
 			(void) kill(slots[i].pid, SIGUSR1);
@@ -501,7 +592,7 @@ reaped(pid_t pid, int status, bool stopping)
 {
 	int64_t now = time_mono_ms();
 
-	for (int i = 0; i < JC_MAX_SLOTS; i++) {
+	for (int i = 0; i < NSLOTS; i++) {
 		struct slot *sl = &slots[i];
 		bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 
@@ -552,6 +643,8 @@ parse_args(int argc, char **argv, enum log_level *level)
 		{ "output-cap", required_argument, NULL, 'o' },
 		{ "kill-grace-ms", required_argument, NULL, 'g' },
 		{ "drain-grace-ms", required_argument, NULL, 'G' },
+		{ "swarm-endpoint", required_argument, NULL, 'W' },
+		{ "swarm-slots", required_argument, NULL, 'w' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -579,6 +672,11 @@ parse_args(int argc, char **argv, enum log_level *level)
 			break;
 		}
 		case 'd': arg_db = optarg; break;
+		case 'W': arg_swarm_endpoint = optarg; break;
+		case 'w':
+			if (parse_i64(optarg, 1, JC_MAX_SLOTS, &arg_swarm_slots) < 0)
+				bad = "--swarm-slots";
+			break;
 		case 'b': arg_doorbell = optarg; break;
 		case 'v': *level = LOG_LEVEL_DEBUG; arg_verbose = true; break;
 		case 's':
@@ -644,7 +742,11 @@ startup(int *ret_bell_fd)
 		log_warn("cannot configure the SQLite page cache, ignoring");
 	/* Cells without limits would break DESIGN section 5: refuse to run. */
 	host = (struct cell_host_config) { .docker_socket = arg_docker_socket,
-		.docker_image = arg_docker_image };
+		.docker_image = arg_docker_image,
+		.swarm_endpoint = arg_swarm_endpoint,
+		.swarm_tls_ca = swarm_tls[0][0] ? swarm_tls[0] : NULL,
+		.swarm_tls_cert = swarm_tls[1][0] ? swarm_tls[1] : NULL,
+		.swarm_tls_key = swarm_tls[2][0] ? swarm_tls[2] : NULL };
 	if ((r = cell_host_init(&host, &cg_version, errmsg,
 	    sizeof(errmsg))) < 0) {
 		log_errno(r, "%s", errmsg);
@@ -661,6 +763,7 @@ startup(int *ret_bell_fd)
 	}
 	/* Before any worker exists: every container of ours is an orphan. */
 	docker_beat();
+	swarm_beat();
 	/* The row workers' claims read, before the first worker. */
 	(void) with_db(do_heartbeat, NULL);
 	if (arg_docker_socket && cell_unpacker_find(docker_unpacker,
@@ -686,14 +789,15 @@ fill_slots(bool stopping, int bell_fd, const sigset_t *oldmask, int64_t now,
 {
 	int alive = 0;
 
-	for (int i = 0; i < JC_MAX_SLOTS; i++) {
+	for (int i = 0; i < NSLOTS; i++) {
 		struct slot *sl = &slots[i];
 
 		if (sl->pid > 0) {
 			alive++;
 			continue;
 		}
-		if (stopping || i >= cur.slots)
+		if (stopping || (i < JC_MAX_SLOTS && i >= cur.slots) ||
+		    (i >= JC_MAX_SLOTS && i - JC_MAX_SLOTS >= cur.swarm_slots))
 			continue;
 		if (now < sl->restart_at) {
 			*wake = min64(*wake, sl->restart_at);
@@ -720,7 +824,7 @@ start_drain(int sig)
 {
 	log_info("signal %d: draining (running jobs get %lld ms)", sig,
 	    (long long) cur.drain_grace_ms);
-	for (int i = 0; i < JC_MAX_SLOTS; i++)
+	for (int i = 0; i < NSLOTS; i++)
 		if (slots[i].pid > 0)
 			(void) kill(slots[i].pid, SIGTERM);
 	return time_mono_ms() + cur.drain_grace_ms + cur.kill_grace_ms +
@@ -806,7 +910,7 @@ main(int argc, char **argv)
 		if (stopping) {
 			if (now >= stop_deadline) {
 				log_warn("workers did not stop in time, killing");
-				for (int i = 0; i < JC_MAX_SLOTS; i++)
+				for (int i = 0; i < NSLOTS; i++)
 					if (slots[i].pid > 0)
 						(void) kill(slots[i].pid, SIGKILL);
 				stop_deadline = now + 60000;
@@ -815,6 +919,7 @@ main(int argc, char **argv)
 		} else {
 			if (now >= next_beat) {
 				docker_beat();
+				swarm_beat();
 				(void) with_db(do_heartbeat, NULL);
 				next_beat = now + HEARTBEAT_MS;
 			}

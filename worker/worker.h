@@ -47,6 +47,10 @@ struct worker_config {
 	const char *docker_socket;	/* NULL: no docker backend */
 	const char *docker_image;	/* default image; NULL: none */
 	const char *docker_unpacker;	/* jobcell-cell-unpack; NULL: none */
+	const char *swarm_endpoint;	/* NULL: no swarm backend */
+	const char *swarm_tls_ca, *swarm_tls_cert, *swarm_tls_key;
+	bool swarm_slot;	/* claims only swarm jobs (a swarm slot), else
+				 * only the others */
 };
 
 /* A claimed job, as the worker needs it. */
@@ -58,7 +62,8 @@ struct claimed_job {
 	size_t stdin_len;
 	int64_t timeout_ms;
 	int64_t memory_mb, cpus, pids, disk_mb;
-	char sandbox[16];	/* the backend's name: "namespace", "docker" */
+	char sandbox[16];	/* the backend's name: "namespace", "docker",
+				 * "swarm" */
 };
 
 struct job_result {
@@ -123,7 +128,7 @@ int logcap_wait_ms(const struct logcap *lc, int64_t now_mono_ms, bool quiet);
 int jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret);
 /* Claims (jobstore_claim, jobstore_finish's next) take only jobs of a
  * sandbox that the supervisors row of supervisor_pid lists. */
-void jobstore_claim_scope(pid_t supervisor_pid);
+void jobstore_claim_scope(pid_t supervisor_pid, bool swarm_slot);
 void claimed_job_release(struct claimed_job *j);
 /* Stores the pending chunks (and empties lc) in one transaction. */
 int jobstore_flush_logs(sqlite3 *db, const char *job_id, struct logcap *lc);
@@ -173,6 +178,8 @@ struct exec_args {
 	char *cwd;
 	bool network;
 	char *image;		/* image backends: the spec's "image", or NULL */
+	char **constraints;	/* swarm: the spec's "constraints" */
+	size_t nconstraints;
 };
 /* image: the backend runs images (CELL_OPS_IMAGE): read "image", keep the
  * image's PATH. 0 or -errno (-EINVAL: the spec does not parse). */
