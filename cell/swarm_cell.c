@@ -23,14 +23,23 @@
  *                                             complete/failed: GET
  *                                             /services/{id}/logs -> demux
  *   TERM/KILL: SIGUSR1 to the helper -----> -> out / err; report EXITED
- *                                           SIGUSR1: logs so far, DELETE
- *                                             the service (the node stops
- *                                             the task: StopSignal TERM,
- *                                             KILL after StopGracePeriod),
- *                                             wait for its task to go
+ *                                           SIGUSR1: logs so far, stop the
+ *                                             task (below), wait (bounded)
+ *                                             for it to end, DELETE the
+ *                                             service
  *   sw_try_wait: reap, read the report <--- report, _exit(0)
  *   sw_collect/sw_release: DELETE
  *     /services/{id}, always
+ *
+ * Stopping: no API signals a service's task, and a swarm before Docker
+ * 24 (swarmkit before PR 3112) leaves the tasks of a removed job service
+ * running. So the helper updates the service first, with ForceUpdate 1
+ * and a constraint no node meets: the orchestrator shuts down the task of
+ * the old iteration (its node sends StopSignal TERM, then KILL after
+ * StopGracePeriod, and removes the container) and its replacement stays
+ * pending, never placed; then the service is removed. The same update
+ * goes out when the task's node is lost, so a node that comes back stops
+ * the task rather than finishing it.
  *
  * A service's output can be read back only through its log driver: the
  * helper fetches it when the task has ended, so a swarm job's output
@@ -185,7 +194,8 @@ fetch_logs(struct docker *api, const char *id, int out_w, int err_w,
 }
 
 static int
-get_task(struct docker *api, const char *id, struct swarm_task *ret)
+get_task(struct docker *api, const char *id, const char *want,
+    struct swarm_task *ret)
 {
 	_cleanup_strbuf_ struct strbuf path, reply;
 	char filt[128];
@@ -202,7 +212,7 @@ get_task(struct docker *api, const char *id, struct swarm_task *ret)
 		return r;
 	if (r != 200)
 		return -EIO;
-	return swarm_task_parse(reply.buf, reply.len, ret);
+	return swarm_task_parse(reply.buf, reply.len, want, ret);
 }
 
 /* 1 if the node is down, 0 if not, -errno if it could not be asked. */
@@ -240,29 +250,60 @@ report(int fd, int kind, int code, const char *fmt, ...)
 	(void) write_full(fd, &rep, sizeof(rep));
 }
 
-/* Stop: the output so far, then the service goes (the node TERMs its
- * task, KILLs it after the grace); bounded wait until its task is gone. */
-static void
-helper_stop_job(struct docker *api, const char *id, int out_w, int err_w,
-    int rep_w)
+/* The update that stops the job's task (see "Stopping" at the top). */
+static int
+update_to_stop(struct docker *api, const char *id, const struct strbuf *body)
 {
-	int64_t until = time_mono_ms() + SWARM_REMOVE_WAIT_MS;
+	_cleanup_strbuf_ struct strbuf reply;
+	char path[192];
+	int64_t version;
+	int r;
+
+	strbuf_init(&reply, DOCKER_REPLY_MAX);
+	(void) snprintf(path, sizeof(path), "/services/%s", id);
+	if ((r = docker_call(api, "GET", path, NULL, SWARM_STEP_MS, &reply)) < 0)
+		return r;
+	if (r != 200)
+		return r == 404 ? -ENOENT : -EIO;
+	if ((r = swarm_service_version(reply.buf, reply.len, &version)) < 0)
+		return r;
+	(void) snprintf(path, sizeof(path), "/services/%s/update?version=%lld",
+	    id, (long long) version);
+	if ((r = docker_call(api, "POST", path, body, SWARM_STEP_MS, NULL)) < 0)
+		return r;
+	return r == 200 ? 0 : -EIO;
+}
+
+/* Stop: the output so far, then the update that makes the node stop the
+ * task (TERM, KILL after StopGracePeriod); bounded wait until that task
+ * has ended or is gone; then the service goes. */
+static void
+helper_stop_job(struct docker *api, const char *id, const char *task_id,
+    const struct strbuf *stop_body, int out_w, int err_w, int rep_w)
+{
+	int64_t until = time_mono_ms() + JC_KILL_GRACE_MS + SWARM_REMOVE_WAIT_MS;
 	struct swarm_task t;
+	int r;
 
 	(void) fetch_logs(api, id, out_w, err_w, SWARM_STEP_MS);
-	(void) remove_service(api, id);
-	while (time_mono_ms() < until && get_task(api, id, &t) == 0 &&
-	    t.state != SWARM_TASK_NONE)
+	if ((r = update_to_stop(api, id, stop_body)) < 0)
+		(void) fprintf(stderr, "job service %s: cannot stop its task: "
+		    "%s\n", id, strerror(-r));
+	while (r == 0 && task_id[0] && time_mono_ms() < until &&
+	    get_task(api, id, task_id, &t) == 0 &&
+	    (t.state == SWARM_TASK_RUNNING || t.state == SWARM_TASK_PENDING))
 		(void) poll(NULL, 0, SWARM_POLL_MAX_MS);
+	(void) remove_service(api, id);
 	report(rep_w, SWARM_REPORT_EXITED, 128 + SIGTERM, "stopped");
 }
 
 /* The helper's loop (see the top of the file); never returns. Gives up
  * on a manager that does not answer for SWARM_REMOVE_WAIT_MS. */
 __attribute__((noreturn)) static void
-helper_main(struct docker *api, const char *id, pid_t parent, int out_w,
-    int err_w, int rep_w, int64_t max_run_ms)
+helper_main(struct docker *api, const char *id, const struct strbuf *stop_body,
+    pid_t parent, int out_w, int err_w, int rep_w, int64_t max_run_ms)
 {
+	char task_id[SWARM_ID_MAX + 1] = "";
 	struct sigaction sa = { .sa_handler = on_stop };
 	int64_t start = time_mono_ms(), next_node = start, silent_since = 0;
 	int wait_ms = SWARM_POLL_MS;
@@ -281,7 +322,8 @@ helper_main(struct docker *api, const char *id, pid_t parent, int out_w,
 		int r;
 
 		if (helper_stop) {
-			helper_stop_job(api, id, out_w, err_w, rep_w);
+			helper_stop_job(api, id, task_id, stop_body, out_w,
+			    err_w, rep_w);
 			_exit(0);
 		}
 		if (now - start > max_run_ms + WAIT_MARGIN_MS) {
@@ -289,7 +331,7 @@ helper_main(struct docker *api, const char *id, pid_t parent, int out_w,
 			    "past its time and its task did not stop");
 			_exit(0);
 		}
-		if ((r = get_task(api, id, &t)) < 0) {
+		if ((r = get_task(api, id, task_id, &t)) < 0) {
 			if (!silent_since)
 				silent_since = now;
 			if (now - silent_since > SWARM_REMOVE_WAIT_MS) {
@@ -300,6 +342,8 @@ helper_main(struct docker *api, const char *id, pid_t parent, int out_w,
 			}
 		} else
 			silent_since = 0;
+		if (r == 0 && !task_id[0] && t.id[0])	/* follow this one */
+			(void) str_copy(task_id, sizeof(task_id), t.id);
 		if (r == 0 && t.state == SWARM_TASK_EXITED) {
 			r = fetch_logs(api, id, out_w, err_w, SWARM_LOGS_MS);
 			if (r < 0)
@@ -322,6 +366,9 @@ helper_main(struct docker *api, const char *id, pid_t parent, int out_w,
 		if (r == 0 && t.node_id[0] && now >= next_node) {
 			next_node = now + SWARM_NODE_CHECK_MS;
 			if (node_down(api, t.node_id) == 1) {
+				/* Should the node come back, its task is
+				 * told to stop, never to finish late. */
+				(void) update_to_stop(api, id, stop_body);
 				report(rep_w, SWARM_REPORT_LOST, 0, "node lost: "
 				    "the swarm node %s running the job went down",
 				    t.node_id);
@@ -355,8 +402,8 @@ swarm_seccomp(void)
 }
 
 static int
-create_service(const struct cell_spec *spec, struct swarm_cell *c, char *msg,
-    size_t size)
+create_service(const struct cell_spec *spec, struct swarm_cell *c,
+    struct strbuf *stop_body, char *msg, size_t size)
 {
 	_cleanup_strbuf_ struct strbuf body, reply;
 	struct swarm_create o = {
@@ -378,7 +425,8 @@ create_service(const struct cell_spec *spec, struct swarm_cell *c, char *msg,
 		    "has no default image");
 		return -EINVAL;
 	}
-	if ((r = swarm_service_body(spec, &o, &body)) < 0) {
+	if ((r = swarm_service_body(spec, &o, &body)) < 0 ||
+	    (o.stopping = true, r = swarm_service_body(spec, &o, stop_body)) < 0) {
 		docker_setmsg(msg, size, "cannot build the service's settings: "
 		    "%s", r == -EINVAL ? "files, stdin, cwd and network are not "
 		    "carried by swarm cells" : strerror(-r));
@@ -445,9 +493,11 @@ sw_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 	int64_t max_run_ms = spec->max_run_ms > 0 ? spec->max_run_ms :
 	    MAX_RUN_DEFAULT_MS;
 	pid_t parent = getpid();
+	_cleanup_strbuf_ struct strbuf stop_body;
 	char detail[300];
 	int r;
 
+	strbuf_init(&stop_body, CREATE_BODY_MAX);
 	if (!c) {
 		(void) snprintf(msg, size, "the cell could not be built: %s",
 		    strerror(ENOMEM));
@@ -467,7 +517,7 @@ sw_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 		goto fail_noapi;
 	if (spec->keepalive)
 		spec->keepalive(spec->keepalive_arg);
-	if ((r = create_service(spec, c, detail, sizeof(detail))) < 0)
+	if ((r = create_service(spec, c, &stop_body, detail, sizeof(detail))) < 0)
 		goto fail;
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
 	    pipe2(rep, O_CLOEXEC) < 0 || fd_nonblock(out[0]) < 0 ||
@@ -487,8 +537,8 @@ sw_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 		(void) close(out[0]);
 		(void) close(err[0]);
 		(void) close(rep[0]);
-		helper_main(&c->api, c->id, parent, out[1], err[1], rep[1],
-		    max_run_ms);
+		helper_main(&c->api, c->id, &stop_body, parent, out[1], err[1],
+		    rep[1], max_run_ms);
 	}
 	close_fd(&out[1]);
 	close_fd(&err[1]);

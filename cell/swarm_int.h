@@ -36,7 +36,12 @@ struct swarm_create {
 	int64_t stop_grace_ms;		/* TERM -> KILL on the node */
 	const char *const *constraints;	/* Placement.Constraints, or NULL */
 	size_t nconstraints;
+	/* The body that stops the job (see swarm_cell.c, "Stopping"): the
+	 * same service, ForceUpdate 1 and a constraint no node meets. */
+	bool stopping;
 };
+#define SWARM_STOP_CONSTRAINT	"node.id==jobcell-stopped"	/* no node's id
+								 * has a '-' */
 
 /* swarm_spec.c: pure, no daemon, no I/O. */
 /* POST /services/create's body for the job, into sb. 0, -EINVAL (a job
@@ -58,13 +63,18 @@ enum swarm_task_state {
 };
 struct swarm_task {
 	enum swarm_task_state state;
+	char id[SWARM_ID_MAX + 1];
 	int exit_code;
 	char node_id[SWARM_ID_MAX + 1];
 	char err[200];
 };
-/* The first task of a GET /tasks answer (a job service has one). 0, or
- * -EPROTO. */
-int swarm_task_parse(const char *buf, size_t len, struct swarm_task *ret);
+/* A task of a GET /tasks answer: the one whose ID is want, or the first
+ * if want is NULL or "" (a job service has one until it is stopped); state
+ * SWARM_TASK_NONE if there is none. 0, or -EPROTO. */
+int swarm_task_parse(const char *buf, size_t len, const char *want,
+    struct swarm_task *ret);
+/* The Version.Index of a GET /services/{id} answer. 0, or -EPROTO. */
+int swarm_service_version(const char *buf, size_t len, int64_t *ret);
 /* Whether a GET /nodes/{id} answer says the node is down or gone. */
 bool swarm_node_down(const char *buf, size_t len);
 

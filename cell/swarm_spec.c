@@ -215,10 +215,14 @@ task_template(struct jw *w, const struct cell_spec *s,
 	jw_obj_open(w);
 	jw_key(w, "Constraints");
 	jw_arr_open(w);
-	for (size_t i = 0; i < o->nconstraints; i++)
+	if (o->stopping)
+		jw_str(w, SWARM_STOP_CONSTRAINT);
+	for (size_t i = 0; !o->stopping && i < o->nconstraints; i++)
 		jw_str(w, o->constraints[i]);
 	jw_arr_close(w);
 	jw_obj_close(w);
+	if (o->stopping)
+		jw_kv_i64(w, "ForceUpdate", 1);
 	/* No network attachment: the task's container has only loopback. */
 	jw_key(w, "Networks");
 	jw_arr_open(w);
@@ -303,8 +307,53 @@ task_state(const char *st)
 	return SWARM_TASK_LOST;
 }
 
+/* The index of the task whose ID is want (the first if want is NULL or
+ * ""), -ENOENT if none, -EPROTO. */
+static int
+task_pick(const struct jr_doc *doc, int root, const char *want)
+{
+	int n = jr_len(doc, root);
+
+	for (int i = 0; i < n; i++) {
+		int task = jr_child(doc, root, i), tok;
+		char id[SWARM_ID_MAX + 1];
+
+		if (jr_type(doc, task) != JR_OBJECT)
+			return -EPROTO;
+		if (!want || !want[0])
+			return task;
+		if ((tok = jr_obj_get(doc, task, "ID")) >= 0 &&
+		    jr_str(doc, tok, id, sizeof(id), NULL) >= 0 &&
+		    strcmp(id, want) == 0)
+			return task;
+	}
+	return -ENOENT;
+}
+
 int
-swarm_task_parse(const char *buf, size_t len, struct swarm_task *ret)
+swarm_service_version(const char *buf, size_t len, int64_t *ret)
+{
+	struct jr_doc *doc = NULL;
+	int ver, tok, r = -EPROTO;
+	int64_t v;
+
+	if (jr_parse(buf, len, JC_MAX_JSON_TOKENS, &doc) < 0)
+		return -EPROTO;
+	if (jr_type(doc, jr_root(doc)) == JR_OBJECT &&
+	    (ver = jr_obj_get(doc, jr_root(doc), "Version")) >= 0 &&
+	    jr_type(doc, ver) == JR_OBJECT &&
+	    (tok = jr_obj_get(doc, ver, "Index")) >= 0 &&
+	    jr_i64(doc, tok, &v) == 0 && v >= 0) {
+		*ret = v;
+		r = 0;
+	}
+	doc = jr_free(doc);
+	return r;
+}
+
+int
+swarm_task_parse(const char *buf, size_t len, const char *want,
+    struct swarm_task *ret)
 {
 	struct jr_doc *doc = NULL;
 	struct swarm_task t = { .state = SWARM_TASK_NONE };
@@ -317,18 +366,21 @@ swarm_task_parse(const char *buf, size_t len, struct swarm_task *ret)
 	root = jr_root(doc);
 	if (jr_type(doc, root) != JR_ARRAY)
 		goto out;
-	if (jr_len(doc, root) == 0) {
+	if ((task = task_pick(doc, root, want)) == -ENOENT) {
 		r = 0;
 		goto out;
 	}
-	task = jr_child(doc, root, 0);
-	if (jr_type(doc, task) != JR_OBJECT ||
+	if (task < 0 || jr_type(doc, task) != JR_OBJECT ||
 	    (st = jr_obj_get(doc, task, "Status")) < 0 ||
 	    jr_type(doc, st) != JR_OBJECT ||
 	    (tok = jr_obj_get(doc, st, "State")) < 0 ||
 	    jr_str(doc, tok, state, sizeof(state), NULL) < 0)
 		goto out;
 	t.state = task_state(state);
+	if ((tok = jr_obj_get(doc, task, "ID")) >= 0 &&
+	    (jr_str(doc, tok, t.id, sizeof(t.id), NULL) < 0 ||
+	    !swarm_id_ok(t.id)))
+		t.id[0] = '\0';
 	if ((tok = jr_obj_get(doc, task, "NodeID")) >= 0 &&
 	    (jr_str(doc, tok, t.node_id, sizeof(t.node_id), NULL) < 0 ||
 	    !swarm_id_ok(t.node_id)))

@@ -91,6 +91,8 @@ test_bodies(void)
 	check_body("swarm_service_full.json", &s, &o);
 	o.api_minor = 46;
 	check_body("swarm_service_146.json", &s, &o);
+	o.stopping = true;	/* the update that stops it */
+	check_body("swarm_service_stop.json", &s, &o);
 }
 
 static void
@@ -170,7 +172,8 @@ test_tasks(void)
 
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
 		struct swarm_task t = { .state = 99 };
-		int r = swarm_task_parse(rows[i].in, strlen(rows[i].in), &t);
+		int r = swarm_task_parse(rows[i].in, strlen(rows[i].in), NULL,
+		    &t);
 
 		is_int(r, rows[i].r, "task '%s': result", rows[i].in);
 		if (r < 0 || rows[i].r < 0)
@@ -180,6 +183,34 @@ test_tasks(void)
 		    rows[i].in);
 		is_str(t.node_id, rows[i].node, "task '%s': node", rows[i].in);
 	}
+}
+
+static void
+test_task_pick_and_version(void)
+{
+	static const char two[] = "[{\"ID\":\"new1\",\"Status\":{\"State\":"
+	    "\"pending\"}},{\"ID\":\"old1\",\"NodeID\":\"n2\",\"Status\":"
+	    "{\"State\":\"running\"}}]";
+	struct swarm_task t;
+	int64_t v = -1;
+
+	is_int(swarm_task_parse(two, strlen(two), "old1", &t), 0, "pick by id");
+	is_int(t.state, SWARM_TASK_RUNNING, "the picked task's state");
+	is_str(t.id, "old1", "the picked task's id");
+	is_str(t.node_id, "n2", "the picked task's node");
+	is_int(swarm_task_parse(two, strlen(two), "gone1", &t), 0,
+	    "a task that is gone");
+	is_int(t.state, SWARM_TASK_NONE, "... is NONE");
+	is_int(swarm_task_parse(two, strlen(two), "", &t), 0, "no id: first");
+	is_str(t.id, "new1", "... the first");
+	static const char ver[] = "{\"Version\":{\"Index\":42}}";
+
+	is_int(swarm_service_version(ver, strlen(ver), &v), 0,
+	    "service version read");
+	is_int(v, 42, "... 42");
+	is_int(swarm_service_version("{\"Version\":{}}", 14, &v), -EPROTO,
+	    "no index: refused");
+	is_int(swarm_service_version("[]", 2, &v), -EPROTO, "not an object");
 }
 
 static void
@@ -209,6 +240,7 @@ main(void)
 	test_bodies();
 	test_refusals();
 	test_tasks();
+	test_task_pick_and_version();
 	test_nodes_and_ids();
 	return done_testing();
 }
