@@ -57,23 +57,45 @@ base64(struct strbuf *sb, const char *s, size_t len)
 	return r;
 }
 
-/* A tmpfs mount: sized (disk_mb), with a mode (the job's user cannot own
- * it: a swarm tmpfs has no uid option). */
-static void
+/* A tmpfs for the job, as an anonymous volume of the node's local driver
+ * (type tmpfs): a service's own tmpfs mounts take the mode and owner of
+ * the image's directory (Docker 20.10 copies them up over TmpfsOptions),
+ * so /work of an image that has one was root's 0755; the volume's mount
+ * options set the owner, size and inodes as the docker cell's tmpfs
+ * (docker_spec.c), exec. Its memory goes when its container stops. */
+static int
 tmpfs_mount(struct jw *w, const char *target, const struct cell_spec *s,
-    int mode)
+    const char *mode)
 {
+	unsigned long long mb = (unsigned long long) s->disk_mb;
+	char o[192];
+	int n;
+
+	n = snprintf(o, sizeof(o), "size=%llum,nr_inodes=%llu,uid=%lu,gid=%lu,"
+	    "mode=%s,exec,nosuid,nodev", mb, mb < 4 ? 1024 : mb * 256,
+	    (unsigned long) s->host_uid, (unsigned long) s->host_gid, mode);
+	if (n < 0 || (size_t) n >= sizeof(o))
+		return -E2BIG;
 	jw_obj_open(w);
-	jw_kv_str(w, "Type", "tmpfs");
+	jw_kv_str(w, "Type", "volume");
 	jw_kv_str(w, "Target", target);
 	jw_kv_bool(w, "ReadOnly", false);
-	jw_key(w, "TmpfsOptions");
+	jw_key(w, "VolumeOptions");
 	jw_obj_open(w);
-	if (s->disk_mb)
-		jw_kv_i64(w, "SizeBytes", (int64_t) s->disk_mb << 20);
-	jw_kv_i64(w, "Mode", mode);
+	jw_kv_bool(w, "NoCopy", true);
+	jw_key(w, "DriverConfig");
+	jw_obj_open(w);
+	jw_kv_str(w, "Name", "local");
+	jw_key(w, "Options");
+	jw_obj_open(w);
+	jw_kv_str(w, "type", "tmpfs");
+	jw_kv_str(w, "device", "tmpfs");
+	jw_kv_str(w, "o", o);
 	jw_obj_close(w);
 	jw_obj_close(w);
+	jw_obj_close(w);
+	jw_obj_close(w);
+	return 0;
 }
 
 static void
@@ -161,8 +183,9 @@ container_spec(struct jw *w, const struct cell_spec *s,
 	jw_kv_bool(w, "Init", true);
 	jw_key(w, "Mounts");
 	jw_arr_open(w);
-	tmpfs_mount(w, "/work", s, 01777);
-	tmpfs_mount(w, "/tmp", s, 01777);
+	if ((r = tmpfs_mount(w, "/work", s, "0755")) < 0 ||
+	    (r = tmpfs_mount(w, "/tmp", s, "1777")) < 0)
+		return r;
 	jw_arr_close(w);
 	jw_key(w, "CapabilityDrop");
 	jw_arr_open(w);

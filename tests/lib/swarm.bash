@@ -40,6 +40,7 @@ _sw_holder() {
 	unshare --net --uts sleep infinity </dev/null >/dev/null 2>&1 &
 	echo $! >"$dir/$name.pid"
 	echo $!
+	disown $!	# ended by swarm_stop; no job-control notice
 }
 
 # _sw_in PID CMD...: CMD inside PID's network and UTS namespaces.
@@ -73,6 +74,7 @@ _sw_dockerd() {
 	    </dev/null >>"$ndir/dockerd.log" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 	echo $! >"$ndir/dockerd.launch.pid"
 	pid=$!
+	disown "$pid"	# ended by swarm_stop or swarm_node_kill
 	deadline=$(($(_dk_now_ms) + DOCKERD_START_TIMEOUT_S * 1000))
 	until _dk_ping "$ndir"; do
 		if ! _dk_alive "$pid"; then
@@ -171,6 +173,35 @@ _sw_holder_stop() {
 	fi
 }
 
+# _sw_orphans DIR: the containers of DIR's nodes that outlived their
+# daemon (a node killed with swarm_node_kill keeps its shims and their
+# containers): every process in each container's cgroup (the ids are
+# those under the nodes' own data roots), then the shims that name DIR.
+_sw_orphans() {
+	local dir=$1 c f pid args
+	for c in "$dir"/n*/data/containers/*/; do
+		[[ -d $c ]] || continue
+		c=${c%/}
+		c=${c##*/}
+		[[ $c =~ ^[0-9a-f]{64}$ ]] || continue
+		for f in /sys/fs/cgroup/pids/docker/"$c"/cgroup.procs \
+		    /sys/fs/cgroup/docker/"$c"/cgroup.procs \
+		    /sys/fs/cgroup/system.slice/docker-"$c".scope/cgroup.procs; do
+			[[ -r $f ]] || continue
+			while read -r pid; do
+				kill -KILL "$pid" 2>/dev/null || true
+			done <"$f"
+		done
+	done
+	for f in /proc/[0-9]*/cmdline; do
+		pid=${f#/proc/}
+		pid=${pid%/cmdline}
+		args=$(tr '\0' ' ' <"$f" 2>/dev/null) || continue
+		[[ $args == *containerd-shim*"-address $dir/"* ]] &&
+			kill -KILL "$pid" 2>/dev/null || true
+	done
+}
+
 swarm_stop() {
 	local dir=$1 n
 	[[ -n $dir && -d $dir ]] || return 0
@@ -179,6 +210,7 @@ swarm_stop() {
 		# a node's containers: the shims die with the daemons' stop
 		dockerd_stop "${n%/}"
 	done
+	_sw_orphans "$dir"
 	for n in "$dir"/node*.pid "$dir"/hub.pid; do
 		[[ -e $n ]] && _sw_holder_stop "$n"
 	done
