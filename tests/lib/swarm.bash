@@ -196,7 +196,7 @@ _sw_orphans() {
 	for f in /proc/[0-9]*/cmdline; do
 		pid=${f#/proc/}
 		pid=${pid%/cmdline}
-		args=$(tr '\0' ' ' <"$f" 2>/dev/null) || continue
+		{ args=$(tr '\0' ' ' <"$f"); } 2>/dev/null || continue
 		[[ $args == *containerd-shim*"-address $dir/"* ]] &&
 			kill -KILL "$pid" 2>/dev/null || true
 	done
