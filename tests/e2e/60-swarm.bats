@@ -346,3 +346,63 @@ node_ready() {
 	    --command true
 	[[ $stderr == *--constraint* ]] || fail "stderr: $stderr"
 }
+
+# tls_files DIR: a CA, a server certificate for 127.0.0.1 and a client
+# certificate, both signed by the CA (PEM, in DIR).
+tls_files() {
+	local d=$1
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=jobcell-test-ca \
+	    -keyout "$d/ca-key.pem" -out "$d/ca.pem" 2>/dev/null || return 1
+	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
+	    -keyout "$d/server-key.pem" -out "$d/server.csr" 2>/dev/null || return 1
+	printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$d/server.ext"
+	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca-key.pem" \
+	    -CAcreateserial -days 1 -extfile "$d/server.ext" -out "$d/server.pem" 2>/dev/null || return 1
+	openssl req -newkey rsa:2048 -nodes -subj /CN=jobcell-worker \
+	    -keyout "$d/key.pem" -out "$d/client.csr" 2>/dev/null || return 1
+	printf 'extendedKeyUsage=clientAuth\n' >"$d/client.ext"
+	openssl x509 -req -in "$d/client.csr" -CA "$d/ca.pem" -CAkey "$d/ca-key.pem" \
+	    -CAcreateserial -days 1 -extfile "$d/client.ext" -out "$d/cert.pem" 2>/dev/null
+}
+
+# worker_with_conf FILE: the stack's worker restarted with that config.
+worker_with_conf() {
+	local pid
+	cp "$1" "$JOBCELL_STACK_DIR/jobcell.conf"
+	read -r pid <"$JOBCELL_STACK_DIR/worker.pid"
+	kill -TERM "$pid"
+	wait_for 30 pid_gone "$pid" || fail "the worker did not stop"
+	"$JOBCELL_SRCDIR/tools/stack" respawn "$JOBCELL_STACK_DIR" worker >/dev/null ||
+		fail "cannot restart the worker"
+}
+
+@test "swarm: a worker reaches the manager over TCP with TLS client certificates" {
+	local d=$BATS_TEST_TMPDIR port
+	skip_unless command -v socat
+	tls_files "$d" || fail "cannot make the TLS files"
+	# The manager's API behind a TLS listener on loopback that demands a
+	# client certificate of our CA (as dockerd --tlsverify does).
+	port=$((20000 + RANDOM % 20000))
+	socat "OPENSSL-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork,cert=$d/server.pem,key=$d/server-key.pem,cafile=$d/ca.pem,verify=1" \
+	    "UNIX-CONNECT:$SWARM_MANAGER_SOCKET" </dev/null >/dev/null 2>"$d/socat.log" &
+	echo $! >"$d/socat.pid"
+	cp "$JOBCELL_STACK_DIR/jobcell.conf" "$d/unix.conf"
+	sed -e "s|^swarm_endpoint = .*|swarm_endpoint = tcp://127.0.0.1:$port|" \
+	    "$d/unix.conf" >"$d/tls.conf"
+	printf 'swarm_tls_ca = %s\nswarm_tls_cert = %s\nswarm_tls_key = %s\n' \
+	    "$d/ca.pem" "$d/cert.pem" "$d/key.pem" >>"$d/tls.conf"
+	worker_with_conf "$d/tls.conf"
+	wait_for 30 health_has_swarm || {
+		kill "$(cat "$d/socat.pid")"
+		worker_with_conf "$d/unix.conf"
+		fail "the swarm was never listed over TLS: $(tail -n 5 "$JOBCELL_STACK_DIR/worker.log")"
+	}
+	run_job "$(swarm_job '{command: "echo over-tls"}')" 120
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	kill "$(cat "$d/socat.pid")"
+	worker_with_conf "$d/unix.conf"
+	assert_equal "$(json_get .status "$job")" succeeded
+	run -0 cat "$BATS_TEST_TMPDIR/out"
+	assert_output over-tls
+	wait_for 30 health_has_swarm || fail "the swarm was not listed again"
+}
