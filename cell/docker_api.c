@@ -86,15 +86,18 @@ docker_init_endpoint(struct docker *d, const char *endpoint,
 		return -EINVAL;
 	if ((r = docker_init(d, NULL)) < 0)
 		return r;
-	use_tls = tls && ((tls->ca && tls->ca[0]) || (tls->cert &&
-	    tls->cert[0]) || (tls->key && tls->key[0]));
+	use_tls = tls &&
+	    ((tls->ca && tls->ca[0]) || (tls->cert && tls->cert[0]) ||
+		(tls->key && tls->key[0]));
 	n = snprintf(d->url_base, sizeof(d->url_base), "%s://%s",
 	    use_tls ? "https" : "http", hostport);
 	if (n < 0 || (size_t) n >= sizeof(d->url_base))
 		return -ENAMETOOLONG;
-	if (tls && ((r = copy_opt(d->tls_ca, sizeof(d->tls_ca), tls->ca)) < 0 ||
-	    (r = copy_opt(d->tls_cert, sizeof(d->tls_cert), tls->cert)) < 0 ||
-	    (r = copy_opt(d->tls_key, sizeof(d->tls_key), tls->key)) < 0))
+	if (tls &&
+	    ((r = copy_opt(d->tls_ca, sizeof(d->tls_ca), tls->ca)) < 0 ||
+		(r = copy_opt(d->tls_cert, sizeof(d->tls_cert), tls->cert)) <
+		    0 ||
+		(r = copy_opt(d->tls_key, sizeof(d->tls_key), tls->key)) < 0))
 		return r;
 	return 0;
 }
@@ -117,9 +120,9 @@ docker_forget_handle(struct docker *d)
 struct sink {
 	struct strbuf *sb;
 	int err;
-	int (*fn)(const char *data, size_t len, void *arg);	/* or sb */
+	int (*fn)(const char *data, size_t len, void *arg); /* or sb */
 	void *arg;
-	long status;	/* of a streamed answer, once known */
+	long status; /* of a streamed answer, once known */
 	CURL *h;
 };
 
@@ -131,8 +134,9 @@ sink_write(char *data, size_t size, size_t nmemb, void *arg)
 	int r;
 
 	if (s->fn) {
-		if (!s->status && curl_easy_getinfo(s->h,
-		    CURLINFO_RESPONSE_CODE, &s->status) != CURLE_OK)
+		if (!s->status &&
+		    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE,
+			&s->status) != CURLE_OK)
 			s->status = 0;
 		/* An error answer is a message, not the stream. */
 		if (s->status >= 400 || s->status < 100)
@@ -228,14 +232,14 @@ set_tcp(struct docker *d, CURL *h)
 	if (curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") !=
 	    CURLE_OK)
 		return -EINVAL;
-	if (d->tls_ca[0] && curl_easy_setopt(h, CURLOPT_CAINFO, d->tls_ca) !=
-	    CURLE_OK)
+	if (d->tls_ca[0] &&
+	    curl_easy_setopt(h, CURLOPT_CAINFO, d->tls_ca) != CURLE_OK)
 		return -EINVAL;
-	if (d->tls_cert[0] && curl_easy_setopt(h, CURLOPT_SSLCERT,
-	    d->tls_cert) != CURLE_OK)
+	if (d->tls_cert[0] &&
+	    curl_easy_setopt(h, CURLOPT_SSLCERT, d->tls_cert) != CURLE_OK)
 		return -EINVAL;
-	if (d->tls_key[0] && curl_easy_setopt(h, CURLOPT_SSLKEY, d->tls_key) !=
-	    CURLE_OK)
+	if (d->tls_key[0] &&
+	    curl_easy_setopt(h, CURLOPT_SSLKEY, d->tls_key) != CURLE_OK)
 		return -EINVAL;
 	return 0;
 }
@@ -245,13 +249,15 @@ set_common(struct docker *d, CURL *h, const char *url, int timeout_ms)
 {
 	if (d->url_base[0])
 		return curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
-		    set_tcp(d, h) < 0 ||
-		    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-		    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) timeout_ms) !=
-		    CURLE_OK ||
-		    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-		    (long) (timeout_ms < 5000 ? timeout_ms : 5000)) != CURLE_OK ?
-		    -EINVAL : 0;
+			set_tcp(d, h) < 0 ||
+			curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+			    (long) timeout_ms) != CURLE_OK ||
+			curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+			    (long) (timeout_ms < 5000 ? timeout_ms : 5000)) !=
+			    CURLE_OK ?
+		    -EINVAL :
+		    0;
 	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, d->socket_path) !=
 	    CURLE_OK ||
@@ -291,8 +297,8 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 		return -ENOMEM;
 	h = d->curl;
 	curl_easy_reset(h);	/* keeps the connection cache */
-	if ((r = strbuf_addf(&url, "%s%s", d->url_base[0] ? d->url_base :
-	    DOCKER_URL_HOST, abspath)) < 0)
+	if ((r = strbuf_addf(&url, "%s%s",
+		 d->url_base[0] ? d->url_base : DOCKER_URL_HOST, abspath)) < 0)
 		return r;
 	if (!reply)
 		s.sb = &errbody;
@@ -348,7 +354,7 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 	if (rc != CURLE_OK)
 		return curl_errno(h, rc, &s);
 	if (stream)
-		s.sb = &errbody;	/* an error answer was not streamed */
+		s.sb = &errbody; /* an error answer was not streamed */
 	if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
 	    status < 100 || status > 599)
 		return -EPROTO;
@@ -427,13 +433,15 @@ docker_negotiate(struct docker *d, int timeout_ms)
 
 	strbuf_init(&reply, 64 * 1024);
 	d->api_minor = 0;
-	if ((r = call_raw(d, "GET", "/_ping", NULL, timeout_ms, &reply, NULL)) < 0)
+	if ((r = call_raw(d, "GET", "/_ping", NULL, timeout_ms, &reply, NULL)) <
+	    0)
 		return r;
 	if (r == 200 && str_copy(ver, sizeof(ver), d->api_header) == 0 &&
 	    parse_api_minor(ver, &minor) == 0)
 		goto found;
 	/* A daemon without the header: ask /version. */
-	if ((r = call_raw(d, "GET", "/version", NULL, timeout_ms, &reply, NULL)) < 0)
+	if ((r = call_raw(d, "GET", "/version", NULL, timeout_ms, &reply,
+		 NULL)) < 0)
 		return r;
 	if (r != 200)
 		return -EIO;

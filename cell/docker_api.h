@@ -22,8 +22,8 @@
 #define DOCKER_API_MIN_MINOR	40	/* oldest with MaskedPaths (Docker 19.03) */
 #define DOCKER_CALL_TIMEOUT_MS	30000	/* default bound of one call */
 
-#define DOCKER_URL_BASE_MAX	256	/* "https://host:port" of a TCP endpoint */
-#define DOCKER_TLS_PATH_MAX	256
+#define DOCKER_URL_BASE_MAX 256 /* "https://host:port" of a TCP endpoint */
+#define DOCKER_TLS_PATH_MAX 256
 
 struct docker {
 	char socket_path[DOCKER_SOCKET_MAX];
@@ -34,7 +34,7 @@ struct docker {
 	char tls_ca[DOCKER_TLS_PATH_MAX];
 	char tls_cert[DOCKER_TLS_PATH_MAX];
 	char tls_key[DOCKER_TLS_PATH_MAX];
-	int max_minor;		/* newest API to negotiate; 0: DOCKER_API_MAX_MINOR */
+	int max_minor; /* newest API to negotiate; 0: DOCKER_API_MAX_MINOR */
 	int api_minor;		/* negotiated 1.N; 0 before docker_negotiate */
 	void *curl;		/* CURL *, made on first use, reused (keep-alive) */
 	char err[256];		/* the daemon's message for the last failure */

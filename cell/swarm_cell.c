@@ -73,15 +73,15 @@
 
 enum swarm_report_kind {
 	SWARM_REPORT_EXITED = 1,
-	SWARM_REPORT_LOST = 2,		/* msg: the whole sentence */
-	SWARM_REPORT_SETUP = 3,		/* msg: why it never ran */
+	SWARM_REPORT_LOST = 2,	/* msg: the whole sentence */
+	SWARM_REPORT_SETUP = 3, /* msg: why it never ran */
 };
 
 /* struct cell's priv. */
 struct swarm_cell {
-	pid_t pid;		/* the helper; -1 once reaped */
+	pid_t pid; /* the helper; -1 once reaped */
 	int stdout_fd, stderr_fd, report_fd;
-	char id[SWARM_ID_MAX + 1];	/* the service */
+	char id[SWARM_ID_MAX + 1]; /* the service */
 	char job_id[JOB_ID_MAX + 1];
 	bool removed, stopped, memory_limited;
 	struct docker api;
@@ -90,24 +90,30 @@ struct swarm_cell {
 static int
 swarm_api_open(struct docker *api, char *msg, size_t size)
 {
-	struct docker_tls tls = { cell_host.swarm_tls_ca, cell_host.swarm_tls_cert,
-		cell_host.swarm_tls_key };
+	struct docker_tls tls = { cell_host.swarm_tls_ca,
+		cell_host.swarm_tls_cert, cell_host.swarm_tls_key };
 	int r;
 
-	if ((r = docker_init_endpoint(api, cell_host.swarm_endpoint, &tls)) < 0) {
-		docker_setmsg(msg, size, "the swarm endpoint '%s' is not a "
-		    "unix socket nor tcp://host:port", cell_host.swarm_endpoint);
+	if ((r = docker_init_endpoint(api, cell_host.swarm_endpoint, &tls)) <
+	    0) {
+		docker_setmsg(msg, size,
+		    "the swarm endpoint '%s' is not a "
+		    "unix socket nor tcp://host:port",
+		    cell_host.swarm_endpoint);
 		return r;
 	}
 	api->max_minor = SWARM_API_MINOR;
 	if ((r = docker_negotiate(api, NEGOTIATE_TIMEOUT_MS)) < 0) {
-		docker_setmsg(msg, size, "the swarm manager does not answer: %s",
-		    r == -EPROTONOSUPPORT ? api->err : docker_daemon_failure(r));
+		docker_setmsg(msg, size,
+		    "the swarm manager does not answer: %s",
+		    r == -EPROTONOSUPPORT ? api->err :
+					    docker_daemon_failure(r));
 		docker_release(api);
 		return r;
 	}
 	if (api->api_minor < SWARM_API_MIN_MINOR) {
-		docker_setmsg(msg, size, "the swarm manager speaks API 1.%d; "
+		docker_setmsg(msg, size,
+		    "the swarm manager speaks API 1.%d; "
 		    "swarm jobs need 1.%d (Docker 20.10) or newer",
 		    api->api_minor, SWARM_API_MIN_MINOR);
 		docker_release(api);
@@ -185,8 +191,10 @@ fetch_logs(struct docker *api, const char *id, int out_w, int err_w,
 	int r;
 
 	docker_demux_init(&ls.dm);
-	(void) snprintf(path, sizeof(path), "/services/%s/logs?stdout=1&"
-	    "stderr=1&follow=0&timestamps=0", id);
+	(void) snprintf(path, sizeof(path),
+	    "/services/%s/logs?stdout=1&"
+	    "stderr=1&follow=0&timestamps=0",
+	    id);
 	r = docker_get_stream(api, path, timeout_ms, log_bytes, &ls);
 	if (r < 0)
 		return r;
@@ -208,7 +216,7 @@ get_task(struct docker *api, const char *id, const char *want,
 	    (r = docker_query_escape(&path, filt)) < 0)
 		return r;
 	if ((r = docker_call(api, "GET", path.buf, NULL, SWARM_STEP_MS,
-	    &reply)) < 0)
+		 &reply)) < 0)
 		return r;
 	if (r != 200)
 		return -EIO;
@@ -225,17 +233,17 @@ node_down(struct docker *api, const char *node)
 
 	strbuf_init(&reply, DOCKER_REPLY_MAX);
 	(void) snprintf(path, sizeof(path), "/nodes/%s", node);
-	if ((r = docker_call(api, "GET", path, NULL, SWARM_STEP_MS, &reply)) < 0)
+	if ((r = docker_call(api, "GET", path, NULL, SWARM_STEP_MS, &reply)) <
+	    0)
 		return r;
 	if (r == 404)
-		return 1;	/* removed from the swarm */
+		return 1; /* removed from the swarm */
 	if (r != 200)
 		return -EIO;
 	return swarm_node_down(reply.buf, reply.len);
 }
 
-static void
-report(int fd, int kind, int code, const char *fmt, ...)
+static void report(int fd, int kind, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void
@@ -261,7 +269,8 @@ update_to_stop(struct docker *api, const char *id, const struct strbuf *body)
 
 	strbuf_init(&reply, DOCKER_REPLY_MAX);
 	(void) snprintf(path, sizeof(path), "/services/%s", id);
-	if ((r = docker_call(api, "GET", path, NULL, SWARM_STEP_MS, &reply)) < 0)
+	if ((r = docker_call(api, "GET", path, NULL, SWARM_STEP_MS, &reply)) <
+	    0)
 		return r;
 	if (r != 200)
 		return r == 404 ? -ENOENT : -EIO;
@@ -281,14 +290,17 @@ static void
 helper_stop_job(struct docker *api, const char *id, const char *task_id,
     const struct strbuf *stop_body, int out_w, int err_w, int rep_w)
 {
-	int64_t until = time_mono_ms() + JC_KILL_GRACE_MS + SWARM_REMOVE_WAIT_MS;
+	int64_t until = time_mono_ms() + JC_KILL_GRACE_MS +
+	    SWARM_REMOVE_WAIT_MS;
 	struct swarm_task t;
 	int r;
 
 	(void) fetch_logs(api, id, out_w, err_w, SWARM_STEP_MS);
 	if ((r = update_to_stop(api, id, stop_body)) < 0)
-		(void) fprintf(stderr, "job service %s: cannot stop its task: "
-		    "%s\n", id, strerror(-r));
+		(void) fprintf(stderr,
+		    "job service %s: cannot stop its task: "
+		    "%s\n",
+		    id, strerror(-r));
 	while (r == 0 && task_id[0] && time_mono_ms() < until &&
 	    get_task(api, id, task_id, &t) == 0 &&
 	    (t.state == SWARM_TASK_RUNNING || t.state == SWARM_TASK_PENDING))
@@ -311,7 +323,7 @@ helper_main(struct docker *api, const char *id, const struct strbuf *stop_body,
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(1);
-	docker_forget_handle(api);	/* the parent's; ours comes on use */
+	docker_forget_handle(api); /* the parent's; ours comes on use */
 	sigemptyset(&sa.sa_mask);
 	sigemptyset(&none);
 	(void) sigaction(SIGUSR1, &sa, NULL);
@@ -327,7 +339,8 @@ helper_main(struct docker *api, const char *id, const struct strbuf *stop_body,
 			_exit(0);
 		}
 		if (now - start > max_run_ms + WAIT_MARGIN_MS) {
-			report(rep_w, SWARM_REPORT_LOST, 0, "the swarm job ran "
+			report(rep_w, SWARM_REPORT_LOST, 0,
+			    "the swarm job ran "
 			    "past its time and its task did not stop");
 			_exit(0);
 		}
@@ -335,32 +348,39 @@ helper_main(struct docker *api, const char *id, const struct strbuf *stop_body,
 			if (!silent_since)
 				silent_since = now;
 			if (now - silent_since > SWARM_REMOVE_WAIT_MS) {
-				report(rep_w, SWARM_REPORT_LOST, 0, "the swarm "
+				report(rep_w, SWARM_REPORT_LOST, 0,
+				    "the swarm "
 				    "manager stopped answering: %s",
 				    docker_daemon_failure(r));
 				_exit(0);
 			}
 		} else
 			silent_since = 0;
-		if (r == 0 && !task_id[0] && t.id[0])	/* follow this one */
+		if (r == 0 && !task_id[0] && t.id[0]) /* follow this one */
 			(void) str_copy(task_id, sizeof(task_id), t.id);
 		if (r == 0 && t.state == SWARM_TASK_EXITED) {
 			r = fetch_logs(api, id, out_w, err_w, SWARM_LOGS_MS);
 			if (r < 0)
-				(void) fprintf(stderr, "job service %s: cannot "
-				    "read its output: %s\n", id, strerror(-r));
-			report(rep_w, SWARM_REPORT_EXITED, t.exit_code, "exited");
+				(void) fprintf(stderr,
+				    "job service %s: cannot "
+				    "read its output: %s\n",
+				    id, strerror(-r));
+			report(rep_w, SWARM_REPORT_EXITED, t.exit_code,
+			    "exited");
 			_exit(0);
 		}
 		if (r == 0 && t.state == SWARM_TASK_REJECTED) {
-			report(rep_w, SWARM_REPORT_SETUP, 0, "the swarm could not "
-			    "start the job: %s", t.err[0] ? t.err : "rejected");
+			report(rep_w, SWARM_REPORT_SETUP, 0,
+			    "the swarm could not "
+			    "start the job: %s",
+			    t.err[0] ? t.err : "rejected");
 			_exit(0);
 		}
 		if (r == 0 && t.state == SWARM_TASK_LOST) {
-			report(rep_w, SWARM_REPORT_LOST, 0, "node lost: the "
-			    "swarm ended the job's task (%s)", t.err[0] ? t.err :
-			    "no reason");
+			report(rep_w, SWARM_REPORT_LOST, 0,
+			    "node lost: the "
+			    "swarm ended the job's task (%s)",
+			    t.err[0] ? t.err : "no reason");
 			_exit(0);
 		}
 		if (r == 0 && t.node_id[0] && now >= next_node) {
@@ -369,13 +389,14 @@ helper_main(struct docker *api, const char *id, const struct strbuf *stop_body,
 				/* Should the node come back, its task is
 				 * told to stop, never to finish late. */
 				(void) update_to_stop(api, id, stop_body);
-				report(rep_w, SWARM_REPORT_LOST, 0, "node lost: "
+				report(rep_w, SWARM_REPORT_LOST, 0,
+				    "node lost: "
 				    "the swarm node %s running the job went down",
 				    t.node_id);
 				_exit(0);
 			}
 		}
-		(void) poll(NULL, 0, wait_ms);	/* SIGUSR1 cuts it short */
+		(void) poll(NULL, 0, wait_ms); /* SIGUSR1 cuts it short */
 		if (wait_ms < SWARM_POLL_MAX_MS)
 			wait_ms += SWARM_POLL_MS;
 	}
@@ -421,15 +442,20 @@ create_service(const struct cell_spec *spec, struct swarm_cell *c,
 	strbuf_init(&body, CREATE_BODY_MAX);
 	strbuf_init(&reply, 64 * 1024);
 	if (!o.image) {
-		docker_setmsg(msg, size, "the job names no image and the server "
+		docker_setmsg(msg, size,
+		    "the job names no image and the server "
 		    "has no default image");
 		return -EINVAL;
 	}
 	if ((r = swarm_service_body(spec, &o, &body)) < 0 ||
-	    (o.stopping = true, r = swarm_service_body(spec, &o, stop_body)) < 0) {
-		docker_setmsg(msg, size, "cannot build the service's settings: "
-		    "%s", r == -EINVAL ? "files, stdin, cwd and network are not "
-		    "carried by swarm cells" : strerror(-r));
+	    (o.stopping = true, r = swarm_service_body(spec, &o, stop_body)) <
+		0) {
+		docker_setmsg(msg, size,
+		    "cannot build the service's settings: "
+		    "%s",
+		    r == -EINVAL ? "files, stdin, cwd and network are not "
+				   "carried by swarm cells" :
+				   strerror(-r));
 		return r;
 	}
 	r = docker_call(&c->api, "POST", "/services/create", &body,
@@ -440,8 +466,10 @@ create_service(const struct cell_spec *spec, struct swarm_cell *c,
 		return r;
 	}
 	if (r != 201 && r != 200) {
-		docker_setmsg(msg, size, "the swarm refused the job's service "
-		    "(HTTP %d): %s", r, c->api.err[0] ? c->api.err : "no reason");
+		docker_setmsg(msg, size,
+		    "the swarm refused the job's service "
+		    "(HTTP %d): %s",
+		    r, c->api.err[0] ? c->api.err : "no reason");
 		return r == 409 ? -EEXIST : -EIO;
 	}
 	r = -EPROTO;
@@ -454,7 +482,8 @@ create_service(const struct cell_spec *spec, struct swarm_cell *c,
 	doc = jr_free(doc);
 	if (r < 0) {
 		c->id[0] = '\0';
-		docker_setmsg(msg, size, "the swarm's answer held no service id");
+		docker_setmsg(msg, size,
+		    "the swarm's answer held no service id");
 	}
 	return r;
 }
@@ -467,8 +496,8 @@ sw_free(struct swarm_cell *c)
 
 		if (r < 0)
 			log_warn("job=%s: cannot remove its swarm service %s: "
-			    "%s; the supervisor's sweep will", c->job_id, c->id,
-			    docker_daemon_failure(r));
+				 "%s; the supervisor's sweep will",
+			    c->job_id, c->id, docker_daemon_failure(r));
 		else
 			c->removed = true;
 	}
@@ -485,13 +514,12 @@ sw_free(struct swarm_cell *c)
 }
 
 static int
-sw_start(const struct cell_spec *spec, struct cell *ret, char *msg,
-    size_t size)
+sw_start(const struct cell_spec *spec, struct cell *ret, char *msg, size_t size)
 {
 	struct swarm_cell *c = calloc(1, sizeof(*c));
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, rep[2] = { -1, -1 };
 	int64_t max_run_ms = spec->max_run_ms > 0 ? spec->max_run_ms :
-	    MAX_RUN_DEFAULT_MS;
+						    MAX_RUN_DEFAULT_MS;
 	pid_t parent = getpid();
 	_cleanup_strbuf_ struct strbuf stop_body;
 	char detail[300];
@@ -503,12 +531,16 @@ sw_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 		    strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	*c = (struct swarm_cell) { .pid = -1, .stdout_fd = -1, .stderr_fd = -1,
-		.report_fd = -1, .memory_limited = spec->memory_mb > 0 };
-	(void) str_copy(c->job_id, sizeof(c->job_id), spec->job_id ?
-	    spec->job_id : "");
+	*c = (struct swarm_cell){ .pid = -1,
+		.stdout_fd = -1,
+		.stderr_fd = -1,
+		.report_fd = -1,
+		.memory_limited = spec->memory_mb > 0 };
+	(void) str_copy(c->job_id, sizeof(c->job_id),
+	    spec->job_id ? spec->job_id : "");
 	if (!cell_host.swarm_endpoint) {
-		docker_setmsg(detail, sizeof(detail), "this worker runs no swarm "
+		docker_setmsg(detail, sizeof(detail),
+		    "this worker runs no swarm "
 		    "sandbox");
 		r = -ENOTSUP;
 		goto fail_noapi;
@@ -517,7 +549,8 @@ sw_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 		goto fail_noapi;
 	if (spec->keepalive)
 		spec->keepalive(spec->keepalive_arg);
-	if ((r = create_service(spec, c, &stop_body, detail, sizeof(detail))) < 0)
+	if ((r = create_service(spec, c, &stop_body, detail, sizeof(detail))) <
+	    0)
 		goto fail;
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
 	    pipe2(rep, O_CLOEXEC) < 0 || fd_nonblock(out[0]) < 0 ||
@@ -529,8 +562,8 @@ sw_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 	}
 	if ((c->pid = fork()) < 0) {
 		r = -errno;
-		docker_setmsg(detail, sizeof(detail), "cannot fork the helper: %s",
-		    strerror(-r));
+		docker_setmsg(detail, sizeof(detail),
+		    "cannot fork the helper: %s", strerror(-r));
 		goto fail;
 	}
 	if (c->pid == 0) {
@@ -546,8 +579,11 @@ sw_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 	c->stdout_fd = out[0];
 	c->stderr_fd = err[0];
 	c->report_fd = rep[0];
-	*ret = (struct cell) { .ops = &cell_swarm_ops, .stdout_fd = out[0],
-		.stderr_fd = err[0], .exit_fd = -1, .priv = c };
+	*ret = (struct cell){ .ops = &cell_swarm_ops,
+		.stdout_fd = out[0],
+		.stderr_fd = err[0],
+		.exit_fd = -1,
+		.priv = c };
 	log_debug("job=%s: swarm service %s", c->job_id, c->id);
 	return 0;
 fail:
@@ -597,7 +633,7 @@ sw_try_wait(struct cell *cell, struct cell_result *ret)
 	c->pid = -1;
 	n = read_full(c->report_fd, &rep, sizeof(rep));
 	if (n != (ssize_t) sizeof(rep))
-		return -EIO;	/* the helper died without a word */
+		return -EIO; /* the helper died without a word */
 	rep.msg[sizeof(rep.msg) - 1] = '\0';
 	switch (rep.kind) {
 	case SWARM_REPORT_EXITED:
@@ -629,11 +665,11 @@ sw_collect(struct cell *cell, struct cell_result *res, struct cell_usage *ret)
 	/* No cgroup of ours on the node: no usage numbers. The task status
 	 * has no OOMKilled; a SIGKILL under a memory limit that we did not
 	 * send is the OOM killer's. */
-	*ret = (struct cell_usage) { 0 };
+	*ret = (struct cell_usage){ 0 };
 	if (res->outcome == CELL_EXITED && res->exit_code == 128 + SIGKILL &&
 	    c->memory_limited && !c->stopped) {
 		ret->oom_killed = true;
-		*res = (struct cell_result) { .outcome = CELL_SIGNALED,
+		*res = (struct cell_result){ .outcome = CELL_SIGNALED,
 			.signal = SIGKILL };
 	}
 }
@@ -683,8 +719,8 @@ sw_available(void)
 	docker_release(&api);
 	if (r < 0)
 		return r;
-	if (r != 200 || jr_parse(reply.buf, reply.len, JC_MAX_JSON_TOKENS,
-	    &doc) < 0)
+	if (r != 200 ||
+	    jr_parse(reply.buf, reply.len, JC_MAX_JSON_TOKENS, &doc) < 0)
 		return -EIO;
 	if (jr_type(doc, jr_root(doc)) == JR_OBJECT &&
 	    (sw = jr_obj_get(doc, jr_root(doc), "Swarm")) >= 0) {
@@ -698,7 +734,7 @@ sw_available(void)
 	}
 	doc = jr_free(doc);
 	if (strcmp(state, "active") != 0 || !control)
-		return -ENOTCONN;	/* not a manager of an active swarm */
+		return -ENOTCONN; /* not a manager of an active swarm */
 	swarm_nodes_seen = (int) nodes;
 	return 0;
 }
@@ -721,7 +757,8 @@ sweep_labels(const struct jr_doc *doc, int obj, char *id, size_t id_size,
 		return false;
 	job[0] = '\0';
 	if ((tok = jr_obj_get(doc, labels, "jobcell.job")) >= 0 &&
-	    (jr_str(doc, tok, job, job_size, NULL) < 0 || !docker_job_id_ok(job)))
+	    (jr_str(doc, tok, job, job_size, NULL) < 0 ||
+		!docker_job_id_ok(job)))
 		job[0] = '\0';
 	*ret_worker = 0;
 	if ((tok = jr_obj_get(doc, labels, "jobcell.worker")) >= 0 &&
@@ -749,12 +786,14 @@ sw_sweep(bool (*keep)(const char *job_id, long worker_pid, void *arg),
 	strbuf_init(&path, 512);
 	strbuf_init(&reply, 4u * DOCKER_REPLY_MAX);
 	if ((r = strbuf_addstr(&path, "/services?filters=")) < 0 ||
-	    (r = docker_query_escape(&path, "{\"label\":[\"jobcell.job\"]}")) < 0)
+	    (r = docker_query_escape(&path, "{\"label\":[\"jobcell.job\"]}")) <
+		0)
 		return r;
 	if ((r = swarm_api_open(&api, msg, sizeof(msg))) < 0)
 		return r;
 	if ((r = docker_call(&api, "GET", path.buf, NULL, DOCKER_SWEEP_MS,
-	    &reply)) < 0 || r != 200) {
+		 &reply)) < 0 ||
+	    r != 200) {
 		docker_release(&api);
 		return r < 0 ? r : -EIO;
 	}
@@ -770,14 +809,15 @@ sw_sweep(bool (*keep)(const char *job_id, long worker_pid, void *arg),
 		long worker;
 
 		if (!sweep_labels(doc, jr_child(doc, jr_root(doc), i), id,
-		    sizeof(id), job, sizeof(job), &worker))
+			sizeof(id), job, sizeof(job), &worker))
 			continue;
 		if (job[0] && worker > 0 && keep(job, worker, arg))
 			continue;
 		if ((r = remove_service(&api, id)) < 0) {
-			log_warn("swarm service %s of job %s: cannot remove it: "
-			    "%s, retrying later", id, job[0] ? job : "?",
-			    docker_daemon_failure(r));
+			log_warn(
+			    "swarm service %s of job %s: cannot remove it: "
+			    "%s, retrying later",
+			    id, job[0] ? job : "?", docker_daemon_failure(r));
 			continue;
 		}
 		log_info("swarm service %s of job %s (worker %ld): removed", id,
@@ -802,7 +842,8 @@ sw_reap(const char *job_id)
 	(void) snprintf(name, sizeof(name), "jobcell-%s", job_id);
 	if (remove_service(&api, name) < 0)
 		log_warn("job=%s: cannot remove its swarm service, the sweep "
-		    "will", job_id);
+			 "will",
+		    job_id);
 	docker_release(&api);
 }
 

@@ -14,18 +14,18 @@
 #include "docker_api.h"
 #include "strbuf.h"
 
-#define SWARM_ID_MAX		64	/* a swarm object id: [a-z0-9], 25 here */
-#define SWARM_API_MINOR		46	/* Privileges.Seccomp, NoNewPrivileges */
-#define SWARM_API_MIN_MINOR	41	/* Mode.ReplicatedJob, Limits.Pids */
-#define SWARM_STEP_MS		10000	/* bound of one call */
-#define SWARM_POLL_MS		100	/* task state polled this often ... */
-#define SWARM_POLL_MAX_MS	500	/* ... slowing to this */
-#define SWARM_NODE_CHECK_MS	1000	/* the task's node looked at */
-#define SWARM_REMOVE_WAIT_MS	30000	/* a removed service's task stops */
-#define SWARM_LOGS_MS		60000	/* bound of the log fetch */
-#define SWARM_LOG_MAX		"64m"	/* json-file max-size on the node */
-#define SWARM_SWEEP_MAX		200	/* services looked at per sweep */
-#define SWARM_CONSTRAINTS_MAX	8
+#define SWARM_ID_MAX 64		   /* a swarm object id: [a-z0-9], 25 here */
+#define SWARM_API_MINOR 46	   /* Privileges.Seccomp, NoNewPrivileges */
+#define SWARM_API_MIN_MINOR 41	   /* Mode.ReplicatedJob, Limits.Pids */
+#define SWARM_STEP_MS 10000	   /* bound of one call */
+#define SWARM_POLL_MS 100	   /* task state polled this often ... */
+#define SWARM_POLL_MAX_MS 500	   /* ... slowing to this */
+#define SWARM_NODE_CHECK_MS 1000   /* the task's node looked at */
+#define SWARM_REMOVE_WAIT_MS 30000 /* a removed service's task stops */
+#define SWARM_LOGS_MS 60000	   /* bound of the log fetch */
+#define SWARM_LOG_MAX "64m"	   /* json-file max-size on the node */
+#define SWARM_SWEEP_MAX 200	   /* services looked at per sweep */
+#define SWARM_CONSTRAINTS_MAX 8
 
 /* What a service needs besides the job's spec: the host's side. */
 struct swarm_create {
@@ -34,13 +34,14 @@ struct swarm_create {
 	int api_minor;			/* negotiated: >= 46 adds Privileges */
 	const char *seccomp_profile;	/* Docker seccomp JSON, or NULL */
 	int64_t stop_grace_ms;		/* TERM -> KILL on the node */
-	const char *const *constraints;	/* Placement.Constraints, or NULL */
+	const char *const *constraints; /* Placement.Constraints, or NULL */
 	size_t nconstraints;
 	/* The body that stops the job (see swarm_cell.c, "Stopping"): the
 	 * same service, ForceUpdate 1 and a constraint no node meets. */
 	bool stopping;
 };
-#define SWARM_STOP_CONSTRAINT	"node.id==jobcell-stopped"	/* no node's id
+#define SWARM_STOP_CONSTRAINT \
+	"node.id==jobcell-stopped" /* no node's id
 								 * has a '-' */
 
 /* swarm_spec.c: pure, no daemon, no I/O. */
@@ -54,12 +55,12 @@ bool swarm_id_ok(const char *s);
 
 /* A task as the helper sees it. */
 enum swarm_task_state {
-	SWARM_TASK_NONE,	/* no task yet */
-	SWARM_TASK_PENDING,	/* new .. starting: not ended */
+	SWARM_TASK_NONE,    /* no task yet */
+	SWARM_TASK_PENDING, /* new .. starting: not ended */
 	SWARM_TASK_RUNNING,
-	SWARM_TASK_EXITED,	/* complete or failed: exit_code valid */
-	SWARM_TASK_REJECTED,	/* never ran: err says why */
-	SWARM_TASK_LOST,	/* orphaned, or shut down by someone else */
+	SWARM_TASK_EXITED,   /* complete or failed: exit_code valid */
+	SWARM_TASK_REJECTED, /* never ran: err says why */
+	SWARM_TASK_LOST,     /* orphaned, or shut down by someone else */
 };
 struct swarm_task {
 	enum swarm_task_state state;

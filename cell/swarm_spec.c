@@ -25,8 +25,8 @@ swarm_id_ok(const char *s)
 	size_t n = 0;
 
 	for (; s[n]; n++)
-		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' &&
-		    s[n] <= '9')))
+		if (!((s[n] >= 'a' && s[n] <= 'z') ||
+			(s[n] >= '0' && s[n] <= '9')))
 			return false;
 	return n > 0 && n <= SWARM_ID_MAX;
 }
@@ -36,7 +36,7 @@ static int
 base64(struct strbuf *sb, const char *s, size_t len)
 {
 	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *p = (const unsigned char *) s;
 	int r = 0;
 
@@ -71,9 +71,11 @@ tmpfs_mount(struct jw *w, const char *target, const struct cell_spec *s,
 	char o[192];
 	int n;
 
-	n = snprintf(o, sizeof(o), "size=%llum,nr_inodes=%llu,uid=%lu,gid=%lu,"
-	    "mode=%s,exec,nosuid,nodev", mb, mb < 4 ? 1024 : mb * 256,
-	    (unsigned long) s->host_uid, (unsigned long) s->host_gid, mode);
+	n = snprintf(o, sizeof(o),
+	    "size=%llum,nr_inodes=%llu,uid=%lu,gid=%lu,"
+	    "mode=%s,exec,nosuid,nodev",
+	    mb, mb < 4 ? 1024 : mb * 256, (unsigned long) s->host_uid,
+	    (unsigned long) s->host_gid, mode);
 	if (n < 0 || (size_t) n >= sizeof(o))
 		return -E2BIG;
 	jw_obj_open(w);
@@ -136,7 +138,7 @@ privileges(struct jw *w, const struct swarm_create *o)
 	jw_kv_bool(w, "NoNewPrivileges", true);
 	if (o->seccomp_profile) {
 		if ((r = base64(&b64, o->seccomp_profile,
-		    strlen(o->seccomp_profile))) < 0)
+			 strlen(o->seccomp_profile))) < 0)
 			return r;
 		jw_key(w, "Seccomp");
 		jw_obj_open(w);
@@ -158,12 +160,12 @@ container_spec(struct jw *w, const struct cell_spec *s,
 	int r;
 
 	/* Numeric: the image need not know the uid; never root. */
-	(void) snprintf(user, sizeof(user), "%lu:%lu", (unsigned long) s->host_uid,
-	    (unsigned long) s->host_gid);
+	(void) snprintf(user, sizeof(user), "%lu:%lu",
+	    (unsigned long) s->host_uid, (unsigned long) s->host_gid);
 	jw_key(w, "ContainerSpec");
 	jw_obj_open(w);
 	jw_kv_str(w, "Image", o->image);
-	jw_key(w, "Command");	/* replaces the image's ENTRYPOINT and CMD */
+	jw_key(w, "Command"); /* replaces the image's ENTRYPOINT and CMD */
 	jw_arr_open(w);
 	for (size_t i = 0; s->argv[i]; i++)
 		jw_str(w, s->argv[i]);
@@ -215,11 +217,11 @@ resources(struct jw *w, const struct cell_spec *s)
 	jw_obj_open(w);
 	jw_key(w, "Limits");
 	jw_obj_open(w);
-	if (s->cpus)	/* 1e9 per CPU */
+	if (s->cpus) /* 1e9 per CPU */
 		jw_kv_i64(w, "NanoCPUs", (int64_t) (s->cpus * 1000000000u));
 	if (s->memory_mb)
 		jw_kv_i64(w, "MemoryBytes", (int64_t) s->memory_mb << 20);
-	if (s->pids)	/* + 1: the container's init counts too */
+	if (s->pids) /* + 1: the container's init counts too */
 		jw_kv_i64(w, "Pids", (int64_t) s->pids + 1);
 	jw_obj_close(w);
 	jw_obj_close(w);
@@ -229,7 +231,7 @@ static void
 task_template(struct jw *w, const struct cell_spec *s,
     const struct swarm_create *o)
 {
-	jw_key(w, "RestartPolicy");	/* a job never runs twice */
+	jw_key(w, "RestartPolicy"); /* a job never runs twice */
 	jw_obj_open(w);
 	jw_kv_str(w, "Condition", "none");
 	jw_kv_i64(w, "MaxAttempts", 0);
@@ -306,9 +308,12 @@ swarm_service_body(const struct cell_spec *s, const struct swarm_create *o,
 static enum swarm_task_state
 task_state(const char *st)
 {
-	static const struct { const char *name; enum swarm_task_state s; }
-	    map[] = {
-		{ "new", SWARM_TASK_PENDING }, { "allocated", SWARM_TASK_PENDING },
+	static const struct {
+		const char *name;
+		enum swarm_task_state s;
+	} map[] = {
+		{ "new", SWARM_TASK_PENDING },
+		{ "allocated", SWARM_TASK_PENDING },
 		{ "pending", SWARM_TASK_PENDING },
 		{ "assigned", SWARM_TASK_PENDING },
 		{ "accepted", SWARM_TASK_PENDING },
@@ -402,24 +407,23 @@ swarm_task_parse(const char *buf, size_t len, const char *want,
 	t.state = task_state(state);
 	if ((tok = jr_obj_get(doc, task, "ID")) >= 0 &&
 	    (jr_str(doc, tok, t.id, sizeof(t.id), NULL) < 0 ||
-	    !swarm_id_ok(t.id)))
+		!swarm_id_ok(t.id)))
 		t.id[0] = '\0';
 	if ((tok = jr_obj_get(doc, task, "NodeID")) >= 0 &&
 	    (jr_str(doc, tok, t.node_id, sizeof(t.node_id), NULL) < 0 ||
-	    !swarm_id_ok(t.node_id)))
+		!swarm_id_ok(t.node_id)))
 		t.node_id[0] = '\0';
 	if ((tok = jr_obj_get(doc, st, "Err")) >= 0 &&
 	    jr_str(doc, tok, t.err, sizeof(t.err), NULL) == -E2BIG)
 		t.err[sizeof(t.err) - 1] = '\0';
-	for (char *p = t.err; *p; p++)	/* goes into job errors */
+	for (char *p = t.err; *p; p++) /* goes into job errors */
 		if ((unsigned char) *p < 0x20 || *p == 0x7f)
 			*p = '?';
 	if (t.state == SWARM_TASK_EXITED) {
 		if ((cs = jr_obj_get(doc, st, "ContainerStatus")) < 0 ||
 		    (tok = jr_obj_get(doc, cs, "ExitCode")) < 0)
 			code = strcmp(state, "complete") == 0 ? 0 : -1;
-		else if (jr_i64(doc, tok, &code) < 0 || code < 0 ||
-		    code > 255)
+		else if (jr_i64(doc, tok, &code) < 0 || code < 0 || code > 255)
 			goto out;
 		if (code < 0)
 			goto out;
@@ -442,7 +446,7 @@ swarm_node_down(const char *buf, size_t len)
 	bool down = false;
 
 	if (jr_parse(buf, len, JC_MAX_JSON_TOKENS, &doc) < 0)
-		return false;	/* unreadable: ask again */
+		return false; /* unreadable: ask again */
 	root = jr_root(doc);
 	if (jr_type(doc, root) == JR_OBJECT &&
 	    (st = jr_obj_get(doc, root, "Status")) >= 0 &&

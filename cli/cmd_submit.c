@@ -23,10 +23,29 @@
 				 * worker's TERM -> KILL grace and more */
 
 enum {
-	OPT_COMMAND = 0x2000, OPT_COMMAND_FILE, OPT_STDIN, OPT_ARGV,
-	OPT_WAIT, OPT_FOLLOW, OPT_TIMEOUT, OPT_ENV, OPT_NAME, OPT_STDIN_FILE, OPT_INPUT,
-	OPT_MEMORY, OPT_MEMORY_MB, OPT_CPUS, OPT_PIDS, OPT_DISK, OPT_DISK_MB,
-	OPT_NETWORK, OPT_SANDBOX, OPT_FILE, OPT_CWD, OPT_IMAGE, OPT_CONSTRAINT,
+	OPT_COMMAND = 0x2000,
+	OPT_COMMAND_FILE,
+	OPT_STDIN,
+	OPT_ARGV,
+	OPT_WAIT,
+	OPT_FOLLOW,
+	OPT_TIMEOUT,
+	OPT_ENV,
+	OPT_NAME,
+	OPT_STDIN_FILE,
+	OPT_INPUT,
+	OPT_MEMORY,
+	OPT_MEMORY_MB,
+	OPT_CPUS,
+	OPT_PIDS,
+	OPT_DISK,
+	OPT_DISK_MB,
+	OPT_NETWORK,
+	OPT_SANDBOX,
+	OPT_FILE,
+	OPT_CWD,
+	OPT_IMAGE,
+	OPT_CONSTRAINT,
 	OPT_CANCEL_ON_INT,
 };
 
@@ -58,7 +77,8 @@ submit_usage(FILE *f, const char *cmd)
 {
 	bool is_submit = strcmp(cmd, "submit") == 0;
 
-	fprintf(f, "Usage: jobcell %s (--command STR | --command-file FILE | "
+	fprintf(f,
+	    "Usage: jobcell %s (--command STR | --command-file FILE | "
 	    "--stdin | --argv -- ARG...)\n"
 	    "           [--name N] [--timeout S] [--env K=V]... "
 	    "[--stdin-file FILE]\n"
@@ -84,7 +104,8 @@ submit_usage(FILE *f, const char *cmd)
 		    "(124 timed out, 125 the cell could not be built, 130 "
 		    "interrupted). --json\nprints the output records as NDJSON "
 		    "instead.\n");
-	fprintf(f, "  --command STR       run STR with /bin/sh -c\n"
+	fprintf(f,
+	    "  --command STR       run STR with /bin/sh -c\n"
 	    "  --command-file FILE the shell script in FILE\n"
 	    "  --stdin             the shell script on standard input\n"
 	    "  --argv -- ARG...    run ARG... directly (no shell)\n"
@@ -219,10 +240,12 @@ submit_check(const char *cmd, int argc, char **argv)
 	if (arg_sandbox && strcmp(arg_sandbox, "namespace") != 0 &&
 	    strcmp(arg_sandbox, "docker") != 0 &&
 	    strcmp(arg_sandbox, "swarm") != 0)
-		return cli_usage_err(cmd, "--sandbox is namespace, docker or "
-		    "swarm, not '%s'", arg_sandbox);
-	if (arg_n_constraints > 0 && (!arg_sandbox ||
-	    strcmp(arg_sandbox, "swarm") != 0))
+		return cli_usage_err(cmd,
+		    "--sandbox is namespace, docker or "
+		    "swarm, not '%s'",
+		    arg_sandbox);
+	if (arg_n_constraints > 0 &&
+	    (!arg_sandbox || strcmp(arg_sandbox, "swarm") != 0))
 		return cli_usage_err(cmd, "--constraint needs --sandbox swarm");
 	if (arg_cwd && !wspath_valid(arg_cwd))
 		return cli_usage_err(cmd, "--cwd wants a path relative to the "
@@ -360,8 +383,10 @@ submit_opts(struct cli_global *g, const char *cmd, int argc, char **argv)
 			break;
 		case OPT_CONSTRAINT:
 			if (arg_n_constraints >= JC_MAX_CONSTRAINTS)
-				return cli_usage_err(cmd, "more than %d "
-				    "--constraint", JC_MAX_CONSTRAINTS);
+				return cli_usage_err(cmd,
+				    "more than %d "
+				    "--constraint",
+				    JC_MAX_CONSTRAINTS);
 			arg_constraints[arg_n_constraints++] = optarg;
 			break;
 		case OPT_CANCEL_ON_INT:

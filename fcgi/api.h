@@ -111,8 +111,8 @@ struct job_request {
 	char *cwd;			/* NULL: the workspace itself */
 	int64_t timeout_s, memory_mb, cpus, pids, disk_mb;
 	bool network;
-	char sandbox[16];		/* "namespace", "docker", "swarm" */
-	char image[JC_MAX_IMAGE_BYTES + 1];	/* docker, swarm: "" = the
+	char sandbox[16];		    /* "namespace", "docker", "swarm" */
+	char image[JC_MAX_IMAGE_BYTES + 1]; /* docker, swarm: "" = the
 						 * worker's default image */
 	/* swarm: placement constraints, each one of [worker]
 	 * swarm_constraints */

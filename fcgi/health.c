@@ -71,9 +71,11 @@ health_swarm(sqlite3 *db, int64_t *ret_nodes, int64_t *ret_slots)
 	bool any = false;
 	int r;
 
-	if ((r = db_prepare_cached(db, "SELECT sandboxes FROM supervisors "
-	    "WHERE heartbeat_at > ?1 AND "
-	    "instr(' ' || sandboxes || ' ', ' swarm ') > 0", &st)) < 0)
+	if ((r = db_prepare_cached(db,
+		 "SELECT sandboxes FROM supervisors "
+		 "WHERE heartbeat_at > ?1 AND "
+		 "instr(' ' || sandboxes || ' ', ' swarm ') > 0",
+		 &st)) < 0)
 		return r;
 	if (sqlite3_bind_int64(st, 1, time_now_ms() - HEALTH_HEARTBEAT_MS) !=
 	    SQLITE_OK)

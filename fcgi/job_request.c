@@ -12,9 +12,26 @@
 #include "banned.h"
 
 static const char *const allowed_keys[] = {
-	"name", "command", "argv", "code", "runtime", "stdin", "env", "files",
-	"cwd", "timeout", "memory_mb", "cpus", "pids", "disk_mb", "network",
-	"sandbox", "image", "artifacts", "constraints", NULL,
+	"name",
+	"command",
+	"argv",
+	"code",
+	"runtime",
+	"stdin",
+	"env",
+	"files",
+	"cwd",
+	"timeout",
+	"memory_mb",
+	"cpus",
+	"pids",
+	"disk_mb",
+	"network",
+	"sandbox",
+	"image",
+	"artifacts",
+	"constraints",
+	NULL,
 };
 
 /* Names the cell sets itself; a job may not override them. */
@@ -269,8 +286,8 @@ parse_sandbox(const struct jr_doc *doc, int root,
 	if (tok >= 0) {
 		if (jr_type(doc, tok) != JR_STRING ||
 		    (!jr_str_eq(doc, tok, "namespace") &&
-		    !jr_str_eq(doc, tok, "docker") &&
-		    !jr_str_eq(doc, tok, "swarm")))
+			!jr_str_eq(doc, tok, "docker") &&
+			!jr_str_eq(doc, tok, "swarm")))
 			return api_err_set(err, 400, "invalid_request",
 			    "field 'sandbox' must be \"namespace\", "
 			    "\"docker\" or \"swarm\"");
@@ -341,20 +358,24 @@ parse_constraints(const struct jr_doc *doc, int root,
 	    (n = jr_len(doc, tok)) > JC_MAX_CONSTRAINTS)
 		return api_err_set(err, 400, "invalid_request",
 		    "field 'constraints' must be an array of at most %d "
-		    "strings", JC_MAX_CONSTRAINTS);
+		    "strings",
+		    JC_MAX_CONSTRAINTS);
 	for (int i = 0; i < n; i++) {
 		int k = jr_child(doc, tok, i);
 		char *c = jr->constraints[i];
 
-		if (jr_type(doc, k) != JR_STRING || jr_str(doc, k, c,
-		    sizeof(jr->constraints[i]), NULL) < 0 || !c[0])
+		if (jr_type(doc, k) != JR_STRING ||
+		    jr_str(doc, k, c, sizeof(jr->constraints[i]), NULL) < 0 ||
+		    !c[0])
 			return api_err_set(err, 400, "invalid_request",
 			    "field 'constraints' must hold strings of 1 to %d "
-			    "bytes", JC_MAX_CONSTRAINT_BYTES);
+			    "bytes",
+			    JC_MAX_CONSTRAINT_BYTES);
 		if (!constraint_listed(lim->swarm_constraints, c))
 			return api_err_set(err, 400, "invalid_request",
 			    "field 'constraints': '%s' is not one this server "
-			    "allows", c);
+			    "allows",
+			    c);
 		jr->nconstraints++;
 	}
 	return 0;
@@ -363,8 +384,8 @@ parse_constraints(const struct jr_doc *doc, int root,
 /* What a swarm job cannot carry yet (no shared filesystem reaches its
  * node): refused, naming the field, rather than silently dropped. */
 static int
-swarm_refusals(const struct jr_doc *doc, int root,
-    const struct job_request *jr, struct api_err *err)
+swarm_refusals(const struct jr_doc *doc, int root, const struct job_request *jr,
+    struct api_err *err)
 {
 	static const char *const unsupported[] = { "stdin", "files", "inputs",
 		"cwd", "artifacts", NULL };
@@ -375,7 +396,8 @@ swarm_refusals(const struct jr_doc *doc, int root,
 		if (jr_obj_get(doc, root, unsupported[i]) >= 0)
 			return api_err_set(err, 400, "invalid_request",
 			    "field '%s' is not supported by \"sandbox\": "
-			    "\"swarm\" yet", unsupported[i]);
+			    "\"swarm\" yet",
+			    unsupported[i]);
 	if (jr->network)
 		return api_err_set(err, 400, "invalid_request",
 		    "field 'network' is not supported by \"sandbox\": "

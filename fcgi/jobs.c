@@ -410,10 +410,13 @@ store_one(sqlite3 *db, struct submission *s, int64_t now)
 	    (r = health_sandbox_live(db, s->jr->sandbox)) <= 0) {
 		if (r < 0)
 			return r;
-		(void) api_err_set(s->err, 503, "unavailable", "the %s "
+		(void) api_err_set(s->err, 503, "unavailable",
+		    "the %s "
 		    "sandbox is not available now: no worker reaches a "
-		    "%s", s->jr->sandbox, strcmp(s->jr->sandbox, "swarm") == 0 ?
-		    "swarm manager" : "docker daemon");
+		    "%s",
+		    s->jr->sandbox,
+		    strcmp(s->jr->sandbox, "swarm") == 0 ? "swarm manager" :
+							   "docker daemon");
 		return -EINVAL;	/* a refusal, not a database error */
 	}
 	if ((r = quota_check(db, s->consumer_id, now, s->err)) != 0)

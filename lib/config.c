@@ -61,9 +61,8 @@ static const struct key_def keys[] = {
 	    0 },
 	{ "worker", "swarm_tls_key", KEY_PATH, OFF(worker_swarm_tls_key), 0,
 	    0 },
-	{ "worker", "swarm_constraints", KEY_STR,
-	    OFF(limits.swarm_constraints), 0,
-	    sizeof(((struct config_limits *) 0)->swarm_constraints) },
+	{ "worker", "swarm_constraints", KEY_STR, OFF(limits.swarm_constraints),
+	    0, sizeof(((struct config_limits *) 0)->swarm_constraints) },
 	{ "worker", "sandbox", KEY_STR, OFF(worker_sandbox), 0,
 	    sizeof(((struct config *) 0)->worker_sandbox) },
 	{ "worker", "docker_image", KEY_STR, OFF(limits.docker_image), 0,
@@ -278,15 +277,19 @@ config_check(const struct config *c, char *errmsg, size_t size)
 
 	if (c->worker_sandbox[0] && config_sandboxes(c->worker_sandbox,
 	    &mask) < 0) {
-		(void) snprintf(errmsg, size, "[worker]: sandbox '%s' must be "
-		    "namespace, docker, swarm, or several", c->worker_sandbox);
+		(void) snprintf(errmsg, size,
+		    "[worker]: sandbox '%s' must be "
+		    "namespace, docker, swarm, or several",
+		    c->worker_sandbox);
 		return -EINVAL;
 	}
 	if (strcmp(l->sandbox, "namespace") != 0 &&
 	    strcmp(l->sandbox, "docker") != 0 &&
 	    strcmp(l->sandbox, "swarm") != 0) {
-		(void) snprintf(errmsg, size, "[limits]: sandbox '%s' must be "
-		    "namespace, docker or swarm", l->sandbox);
+		(void) snprintf(errmsg, size,
+		    "[limits]: sandbox '%s' must be "
+		    "namespace, docker or swarm",
+		    l->sandbox);
 		return -EINVAL;
 	}
 	if (l->docker_image[0] && !image_ref_ok(l->docker_image)) {

@@ -55,8 +55,8 @@ struct config {
 	int64_t worker_drain_grace_ms;	/* SIGTERM: running jobs get this long */
 	char worker_docker_socket[CONFIG_PATH_MAX];	/* "": no docker */
 	/* [worker] swarm_*: the swarm backend (cell.h, cell_host_config) */
-	char worker_swarm_endpoint[CONFIG_PATH_MAX];	/* "": no swarm */
-	int64_t worker_swarm_slots;	/* swarm jobs in flight, own slots */
+	char worker_swarm_endpoint[CONFIG_PATH_MAX]; /* "": no swarm */
+	int64_t worker_swarm_slots; /* swarm jobs in flight, own slots */
 	char worker_swarm_tls_ca[CONFIG_PATH_MAX];
 	char worker_swarm_tls_cert[CONFIG_PATH_MAX];
 	char worker_swarm_tls_key[CONFIG_PATH_MAX];
@@ -88,7 +88,7 @@ struct config {
 /* The sandboxes of a [worker] sandbox / --sandbox list. */
 #define SANDBOX_NAMESPACE	1u
 #define SANDBOX_DOCKER		2u
-#define SANDBOX_SWARM		4u
+#define SANDBOX_SWARM 4u
 /* "namespace", "docker", "swarm", or several separated by spaces or commas: *ret is
  * their SANDBOX_* mask. 0, or -EINVAL (empty, or an unknown word). */
 int config_sandboxes(const char *list, unsigned *ret);

@@ -84,18 +84,18 @@ exec_args_files(const struct jr_doc *doc, struct exec_args *a)
 
 	if (net >= 0 && jr_bool(doc, net, &a->network) < 0)
 		return -EINVAL;
-	if (cons >= 0) {	/* swarm placement, checked by the API */
+	if (cons >= 0) { /* swarm placement, checked by the API */
 		int nc = jr_len(doc, cons);
 
 		if (jr_type(doc, cons) != JR_ARRAY || nc > JC_MAX_CONSTRAINTS)
 			return -EINVAL;
 		if (!(a->constraints = calloc((size_t) nc + 1,
-		    sizeof(*a->constraints))))
+			  sizeof(*a->constraints))))
 			return -ENOMEM;
 		for (int i = 0; i < nc; i++) {
 			if ((r = jr_str_dup(doc, jr_child(doc, cons, i),
-			    JC_MAX_CONSTRAINT_BYTES, &a->constraints[i],
-			    NULL)) < 0)
+				 JC_MAX_CONSTRAINT_BYTES, &a->constraints[i],
+				 NULL)) < 0)
 				return r;
 			a->nconstraints++;
 		}

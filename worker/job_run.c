@@ -181,20 +181,27 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 		exec_args_release(&ea);
 		return r;
 	}
-	spec = (struct cell_spec) {
-		.job_id = j->id, .argv = ea.argv, .envp = ea.envp,
+	spec = (struct cell_spec){
+		.job_id = j->id,
+		.argv = ea.argv,
+		.envp = ea.envp,
 		.stdin_fd = in_fd,
 		.host_uid = cfg->uid_base + (uid_t) cfg->slot,
 		.host_gid = cfg->uid_base + (gid_t) cfg->slot,
 		.disk_mb = (uint64_t) j->disk_mb,
 		.memory_mb = (uint64_t) j->memory_mb,
-		.cpus = (uint64_t) j->cpus, .pids = (uint64_t) j->pids,
-		.files = ea.files, .nfiles = ea.nfiles, .cwd = ea.cwd,
-		.network = ea.network, .image = ea.image,
+		.cpus = (uint64_t) j->cpus,
+		.pids = (uint64_t) j->pids,
+		.files = ea.files,
+		.nfiles = ea.nfiles,
+		.cwd = ea.cwd,
+		.network = ea.network,
+		.image = ea.image,
 		.constraints = (const char *const *) ea.constraints,
 		.nconstraints = ea.nconstraints,
 		.max_run_ms = j->timeout_ms + cfg->kill_grace_ms,
-		.keepalive = renew_lease, .keepalive_arg = &lease,
+		.keepalive = renew_lease,
+		.keepalive_arg = &lease,
 	};
 	r = ops->start(&spec, &run->cell, msg, size);
 	exec_args_release(&ea);

@@ -84,7 +84,8 @@ claim_locked(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
 	if ((r = db_prepare_cached(db, claim_pick_sql, &pick)) < 0)
 		return r;
 	if (sqlite3_bind_int64(pick, 1, (sqlite3_int64) claim_supervisor) !=
-	    SQLITE_OK || sqlite3_bind_int(pick, 2, claim_swarm) != SQLITE_OK)
+		SQLITE_OK ||
+	    sqlite3_bind_int(pick, 2, claim_swarm) != SQLITE_OK)
 		return -EIO;
 	rc = sqlite3_step(pick);
 	if (rc == SQLITE_DONE)

@@ -69,7 +69,7 @@
 /* Slots [0, slots) run local jobs (namespace, docker); slots
  * [JC_MAX_SLOTS, JC_MAX_SLOTS + swarm_slots) swarm jobs, so that swarm
  * jobs in flight never take a local slot (issue 16). */
-#define NSLOTS		(2 * JC_MAX_SLOTS)
+#define NSLOTS (2 * JC_MAX_SLOTS)
 
 static const char *arg_config;
 static const char *arg_db;
@@ -89,8 +89,8 @@ static char docker_unpacker[JC_PATH_MAX];	/* "": not found */
 static const char *arg_swarm_endpoint;
 static int64_t arg_swarm_slots = -1;
 static char swarm_endpoint_buf[CONFIG_PATH_MAX];
-static char swarm_tls[3][CONFIG_PATH_MAX];	/* ca, cert, key; "": none */
-static bool swarm_up;		/* the manager answered the last beat */
+static char swarm_tls[3][CONFIG_PATH_MAX]; /* ca, cert, key; "": none */
+static bool swarm_up; /* the manager answered the last beat */
 static int64_t arg_drain_grace_ms = -1;
 static bool arg_verbose;
 
@@ -99,7 +99,7 @@ struct settings {
 	char db[CONFIG_PATH_MAX];
 	char doorbell[CONFIG_PATH_MAX];	/* "" if none */
 	int slots;
-	int swarm_slots;	/* 0 unless the swarm backend runs */
+	int swarm_slots; /* 0 unless the swarm backend runs */
 	int64_t uid_base;
 	int64_t output_cap;
 	int64_t kill_grace_ms;
@@ -126,7 +126,8 @@ usage(FILE *f)
 	    "Usage: jobcell-worker [--config FILE] --db PATH [OPTION]...\n"
 	    "Run queued jobcell jobs in namespace cells or docker containers\n"
 	    "(must start as root).\n\n"
-	    "  --config FILE      the config file (default " CONFIG_DEFAULT_PATH "\n"
+	    "  --config FILE      the config file (default " CONFIG_DEFAULT_PATH
+	    "\n"
 	    "                     if it exists); flags override it; SIGHUP\n"
 	    "                     re-reads it\n"
 	    "  --db PATH          the SQLite database (created by jobcell-admin init)\n"
@@ -185,9 +186,10 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 		arg_docker_image = docker_image_buf;
 	if (!arg_swarm_endpoint && cfg->worker_swarm_endpoint[0] &&
 	    str_copy(swarm_endpoint_buf, sizeof(swarm_endpoint_buf),
-	    cfg->worker_swarm_endpoint) == 0) {
+		cfg->worker_swarm_endpoint) == 0) {
 		arg_swarm_endpoint = swarm_endpoint_buf;
-		memcpy(swarm_tls[0], cfg->worker_swarm_tls_ca, sizeof(swarm_tls[0]));
+		memcpy(swarm_tls[0], cfg->worker_swarm_tls_ca,
+		    sizeof(swarm_tls[0]));
 		memcpy(swarm_tls[1], cfg->worker_swarm_tls_cert,
 		    sizeof(swarm_tls[1]));
 		memcpy(swarm_tls[2], cfg->worker_swarm_tls_key,
@@ -203,13 +205,16 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 			    (arg_docker_socket ? SANDBOX_DOCKER : 0) |
 			    (arg_swarm_endpoint ? SANDBOX_SWARM : 0);
 		else if (config_sandboxes(list, &run_sandboxes) < 0) {
-			(void) snprintf(errmsg, size, "--sandbox: '%s' must be "
-			    "namespace, docker, swarm, or several", list);
+			(void) snprintf(errmsg, size,
+			    "--sandbox: '%s' must be "
+			    "namespace, docker, swarm, or several",
+			    list);
 			r = -EINVAL;
 			goto out;
 		}
 		if ((run_sandboxes & SANDBOX_SWARM) && !arg_swarm_endpoint) {
-			(void) snprintf(errmsg, size, "the swarm sandbox needs "
+			(void) snprintf(errmsg, size,
+			    "the swarm sandbox needs "
 			    "--swarm-endpoint (or [worker] swarm_endpoint)");
 			r = -EINVAL;
 			goto out;
@@ -232,8 +237,10 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 	/* Only the local backends: a swarm-only worker has no local slot. */
 	if (!(run_sandboxes & (SANDBOX_NAMESPACE | SANDBOX_DOCKER)))
 		s.slots = 0;
-	s.swarm_slots = !arg_swarm_endpoint ? 0 : (int) (arg_swarm_slots >= 0 ?
-	    arg_swarm_slots : cfg->worker_swarm_slots);
+	s.swarm_slots = !arg_swarm_endpoint ?
+	    0 :
+	    (int) (arg_swarm_slots >= 0 ? arg_swarm_slots :
+					  cfg->worker_swarm_slots);
 	s.uid_base = arg_uid_base >= 0 ? arg_uid_base : cfg->worker_uid_base;
 	s.output_cap = arg_output_cap >= 0 ? arg_output_cap :
 	    cfg->worker_output_cap;
@@ -348,7 +355,9 @@ static int
 do_startup(sqlite3 *db, void *arg)
 {
 	static const struct cell_ops *const backends[] = {
-		&cell_ns_ops, &cell_docker_ops, &cell_swarm_ops,
+		&cell_ns_ops,
+		&cell_docker_ops,
+		&cell_swarm_ops,
 	};
 	pid_t zero = 0;
 	int n;
@@ -489,10 +498,12 @@ swarm_beat(void)
 	swarm_up = r == 0;
 	if (swarm_up && !was)
 		log_info("swarm: the manager at '%s' answers (%d nodes): swarm "
-		    "jobs run", arg_swarm_endpoint, cell_swarm_nodes());
+			 "jobs run",
+		    arg_swarm_endpoint, cell_swarm_nodes());
 	else if (!swarm_up && was)
 		log_warn("swarm: the manager at '%s' does not answer (%s): "
-		    "swarm jobs are refused", arg_swarm_endpoint, strerror(-r));
+			 "swarm jobs are refused",
+		    arg_swarm_endpoint, strerror(-r));
 	if (swarm_up)
 		(void) with_db(do_swarm_sweep, NULL);
 }
@@ -522,7 +533,9 @@ static pid_t
 spawn(int slot, int bell_fd, const sigset_t *oldmask)
 {
 	struct worker_config cfg = {
-		.db_path = cur.db, .doorbell_fd = bell_fd, .slot = slot,
+		.db_path = cur.db,
+		.doorbell_fd = bell_fd,
+		.slot = slot,
 		.uid_base = (uid_t) cur.uid_base,
 		.output_cap = (uint64_t) cur.output_cap,
 		.kill_grace_ms = (int) cur.kill_grace_ms,
@@ -672,9 +685,12 @@ parse_args(int argc, char **argv, enum log_level *level)
 			break;
 		}
 		case 'd': arg_db = optarg; break;
-		case 'W': arg_swarm_endpoint = optarg; break;
+		case 'W':
+			arg_swarm_endpoint = optarg;
+			break;
 		case 'w':
-			if (parse_i64(optarg, 1, JC_MAX_SLOTS, &arg_swarm_slots) < 0)
+			if (parse_i64(optarg, 1, JC_MAX_SLOTS,
+				&arg_swarm_slots) < 0)
 				bad = "--swarm-slots";
 			break;
 		case 'b': arg_doorbell = optarg; break;
@@ -741,7 +757,7 @@ startup(int *ret_bell_fd)
 	    SQLITE_OK)
 		log_warn("cannot configure the SQLite page cache, ignoring");
 	/* Cells without limits would break DESIGN section 5: refuse to run. */
-	host = (struct cell_host_config) { .docker_socket = arg_docker_socket,
+	host = (struct cell_host_config){ .docker_socket = arg_docker_socket,
 		.docker_image = arg_docker_image,
 		.swarm_endpoint = arg_swarm_endpoint,
 		.swarm_tls_ca = swarm_tls[0][0] ? swarm_tls[0] : NULL,

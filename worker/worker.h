@@ -49,7 +49,7 @@ struct worker_config {
 	const char *docker_unpacker;	/* jobcell-cell-unpack; NULL: none */
 	const char *swarm_endpoint;	/* NULL: no swarm backend */
 	const char *swarm_tls_ca, *swarm_tls_cert, *swarm_tls_key;
-	bool swarm_slot;	/* claims only swarm jobs (a swarm slot), else
+	bool swarm_slot; /* claims only swarm jobs (a swarm slot), else
 				 * only the others */
 };
 
@@ -62,7 +62,7 @@ struct claimed_job {
 	size_t stdin_len;
 	int64_t timeout_ms;
 	int64_t memory_mb, cpus, pids, disk_mb;
-	char sandbox[16];	/* the backend's name: "namespace", "docker",
+	char sandbox[16]; /* the backend's name: "namespace", "docker",
 				 * "swarm" */
 };
 

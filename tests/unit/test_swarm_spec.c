@@ -55,7 +55,7 @@ check_body(const char *name, const struct cell_spec *s,
 	is_int(r, 0, "%s: body built", name);
 	is_int(golden(name, &want), 0, "%s: golden file read", name);
 	if (!ok(strcmp(got.buf, want.buf) == 0, "%s: body is the golden one",
-	    name))
+		name))
 		diag("got: %s", got.buf);
 }
 
@@ -72,26 +72,43 @@ test_bodies(void)
 	static const char *const cons[] = { "node.role==worker",
 		"node.labels.gpu==true" };
 	struct cell_spec s = {
-		.job_id = "j0", .argv = argv, .envp = envp, .stdin_fd = -1,
-		.host_uid = 200000, .host_gid = 200000, .disk_mb = 1,
+		.job_id = "j0",
+		.argv = argv,
+		.envp = envp,
+		.stdin_fd = -1,
+		.host_uid = 200000,
+		.host_gid = 200000,
+		.disk_mb = 1,
 	};
-	struct swarm_create o = { .image = "debian:12", .worker_id = 42,
-		.api_minor = 41, .stop_grace_ms = 2000 };
+	struct swarm_create o = { .image = "debian:12",
+		.worker_id = 42,
+		.api_minor = 41,
+		.stop_grace_ms = 2000 };
 
 	check_body("swarm_service_bare.json", &s, &o);
-	s = (struct cell_spec) {
-		.job_id = "job_ABC-123", .argv = argv, .envp = envp2,
-		.stdin_fd = -1, .host_uid = 200001, .host_gid = 200002,
-		.disk_mb = 64, .memory_mb = 256, .cpus = 2, .pids = 64,
+	s = (struct cell_spec){
+		.job_id = "job_ABC-123",
+		.argv = argv,
+		.envp = envp2,
+		.stdin_fd = -1,
+		.host_uid = 200001,
+		.host_gid = 200002,
+		.disk_mb = 64,
+		.memory_mb = 256,
+		.cpus = 2,
+		.pids = 64,
 	};
-	o = (struct swarm_create) { .image = "registry.local:5000/team/img:1.2",
-		.worker_id = 4242, .api_minor = 41, .stop_grace_ms = 5000,
+	o = (struct swarm_create){ .image = "registry.local:5000/team/img:1.2",
+		.worker_id = 4242,
+		.api_minor = 41,
+		.stop_grace_ms = 5000,
 		.seccomp_profile = "{\"defaultAction\":\"SCMP_ACT_ERRNO\"}",
-		.constraints = cons, .nconstraints = 2 };
+		.constraints = cons,
+		.nconstraints = 2 };
 	check_body("swarm_service_full.json", &s, &o);
 	o.api_minor = 46;
 	check_body("swarm_service_146.json", &s, &o);
-	o.stopping = true;	/* the update that stops it */
+	o.stopping = true; /* the update that stops it */
 	check_body("swarm_service_stop.json", &s, &o);
 }
 
@@ -145,24 +162,28 @@ test_tasks(void)
 	} rows[] = {
 		{ "[]", 0, SWARM_TASK_NONE, 0, "" },
 		{ "[{\"NodeID\":\"abc123\",\"Status\":{\"State\":\"running\"}}]",
-		  0, SWARM_TASK_RUNNING, 0, "abc123" },
+		    0, SWARM_TASK_RUNNING, 0, "abc123" },
 		{ "[{\"Status\":{\"State\":\"pending\"}}]", 0,
-		  SWARM_TASK_PENDING, 0, "" },
+		    SWARM_TASK_PENDING, 0, "" },
 		{ "[{\"NodeID\":\"n1\",\"Status\":{\"State\":\"failed\","
 		  "\"Err\":\"task: non-zero exit (3)\",\"ContainerStatus\":"
-		  "{\"ExitCode\":3}}}]", 0, SWARM_TASK_EXITED, 3, "n1" },
+		  "{\"ExitCode\":3}}}]",
+		    0, SWARM_TASK_EXITED, 3, "n1" },
 		{ "[{\"Status\":{\"State\":\"complete\",\"ContainerStatus\":"
-		  "{}}}]", 0, SWARM_TASK_EXITED, 0, "" },
+		  "{}}}]",
+		    0, SWARM_TASK_EXITED, 0, "" },
 		{ "[{\"Status\":{\"State\":\"rejected\",\"Err\":\"No such "
-		  "image\"}}]", 0, SWARM_TASK_REJECTED, 0, "" },
-		{ "[{\"Status\":{\"State\":\"orphaned\"}}]", 0,
-		  SWARM_TASK_LOST, 0, "" },
+		  "image\"}}]",
+		    0, SWARM_TASK_REJECTED, 0, "" },
+		{ "[{\"Status\":{\"State\":\"orphaned\"}}]", 0, SWARM_TASK_LOST,
+		    0, "" },
 		{ "[{\"Status\":{\"State\":\"brand-new\"}}]", 0,
-		  SWARM_TASK_LOST, 0, "" },
+		    SWARM_TASK_LOST, 0, "" },
 		{ "[{\"NodeID\":\"../x\",\"Status\":{\"State\":\"running\"}}]",
-		  0, SWARM_TASK_RUNNING, 0, "" },
+		    0, SWARM_TASK_RUNNING, 0, "" },
 		{ "[{\"Status\":{\"State\":\"failed\",\"ContainerStatus\":"
-		  "{\"ExitCode\":300}}}]", -EPROTO, 0, 0, "" },
+		  "{\"ExitCode\":300}}}]",
+		    -EPROTO, 0, 0, "" },
 		{ "[{\"Status\":{\"State\":\"failed\"}}]", -EPROTO, 0, 0, "" },
 		{ "{}", -EPROTO, 0, 0, "" },
 		{ "[{\"Status\":7}]", -EPROTO, 0, 0, "" },
@@ -188,7 +209,8 @@ test_tasks(void)
 static void
 test_task_pick_and_version(void)
 {
-	static const char two[] = "[{\"ID\":\"new1\",\"Status\":{\"State\":"
+	static const char two[] =
+	    "[{\"ID\":\"new1\",\"Status\":{\"State\":"
 	    "\"pending\"}},{\"ID\":\"old1\",\"NodeID\":\"n2\",\"Status\":"
 	    "{\"State\":\"running\"}}]";
 	struct swarm_task t;
@@ -216,15 +238,25 @@ test_task_pick_and_version(void)
 static void
 test_nodes_and_ids(void)
 {
-	static const struct { const char *in; bool down; } nodes[] = {
+	static const struct {
+		const char *in;
+		bool down;
+	} nodes[] = {
 		{ "{\"Status\":{\"State\":\"ready\"}}", false },
 		{ "{\"Status\":{\"State\":\"down\"}}", true },
 		{ "{\"Status\":{\"State\":\"disconnected\"}}", true },
-		{ "{\"Status\":{}}", false }, { "not json", false },
+		{ "{\"Status\":{}}", false },
+		{ "not json", false },
 	};
-	static const struct { const char *id; bool ok; } ids[] = {
-		{ "nitz7mhzawtwp4hm88zb5bj31", true }, { "", false },
-		{ "A", false }, { "a/b", false }, { "../x", false },
+	static const struct {
+		const char *id;
+		bool ok;
+	} ids[] = {
+		{ "nitz7mhzawtwp4hm88zb5bj31", true },
+		{ "", false },
+		{ "A", false },
+		{ "a/b", false },
+		{ "../x", false },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++)
