@@ -32,7 +32,9 @@ const char *const cell_proc_masked[] = {
 const size_t cell_proc_masked_n = ARRAY_SIZE(cell_proc_masked);
 
 static const struct cell_ops *const backends[] = {
-	&cell_ns_ops, &cell_docker_ops,
+	&cell_ns_ops,
+	&cell_docker_ops,
+	&cell_swarm_ops,
 };
 
 const struct cell_ops *

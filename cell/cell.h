@@ -1,6 +1,6 @@
 /* cell.h - the cell: one job's isolated process tree (docs/architecture.md,
  * "Cells"), behind one ops table per backend (namespace, docker), in the
- * manner of OpenSMTPD's queue_backend. The only header of cell/ that code
+ * manner of OpenSMTPD's queue_backend (and swarm). The only header of cell/ that code
  * outside cell/ includes. Runs in jobcell-worker processes (single-threaded)
  * and, for the housekeeping calls, in the supervisor. Trusts nothing that
  * comes out of a cell but bytes on its pipes and its backend's report. */
@@ -69,6 +69,10 @@ struct cell_spec {
 	int64_t compile_timeout_ms;
 	uint64_t compile_memory_mb;
 	uint64_t run_data_mb;
+	/* swarm: Placement.Constraints (checked by the API against the
+	 * operator's allow-list); nconstraints entries, or NULL. */
+	const char *const *constraints;
+	size_t nconstraints;
 	/* Optional: called between slow steps of start() (a daemon's
 	 * calls, each bounded by 10 s), e.g. to renew the job's lease. */
 	void (*keepalive)(void *arg);
@@ -162,6 +166,11 @@ struct cell_ops {
 
 extern const struct cell_ops cell_ns_ops;
 extern const struct cell_ops cell_docker_ops;
+extern const struct cell_ops cell_swarm_ops;
+
+/* The node count of the swarm as its manager said at the last
+ * cell_swarm_ops.available() that succeeded (0 before). */
+int cell_swarm_nodes(void);
 
 /* The backend of that name, or NULL. */
 const struct cell_ops *cell_backend_find(const char *name);
@@ -171,6 +180,13 @@ struct cell_host_config {
 	const char *docker_socket;	/* NULL: no docker backend */
 	const char *docker_image;	/* default image; NULL: none */
 	const char *docker_unpacker;	/* jobcell-cell-unpack; NULL: none */
+	/* The swarm manager's Engine API: "unix:///path", a path, or
+	 * "tcp://host:port" (with TLS when any of the three files is set);
+	 * NULL: no swarm backend. Swarm jobs' default image: docker_image. */
+	const char *swarm_endpoint;
+	const char *swarm_tls_ca;
+	const char *swarm_tls_cert;
+	const char *swarm_tls_key;
 };
 
 /* Once per process (supervisor, each worker), before any other call:

@@ -51,10 +51,54 @@ int
 docker_init(struct docker *d, const char *socket_path)
 {
 	*d = (struct docker) { 0 };
+	d->max_minor = DOCKER_API_MAX_MINOR;
 	if (!socket_path || !socket_path[0])
 		socket_path = DOCKER_SOCKET_DEFAULT;
 	if (str_copy(d->socket_path, sizeof(d->socket_path), socket_path) < 0)
 		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int
+copy_opt(char *dst, size_t size, const char *src)
+{
+	return str_copy(dst, size, src ? src : "") < 0 ? -ENAMETOOLONG : 0;
+}
+
+int
+docker_init_endpoint(struct docker *d, const char *endpoint,
+    const struct docker_tls *tls)
+{
+	const char *hostport;
+	bool use_tls;
+	int n, r;
+
+	if (!endpoint || !endpoint[0] || endpoint[0] == '/')
+		return docker_init(d, endpoint);
+	if (strncmp(endpoint, "unix://", 7) == 0)
+		return docker_init(d, endpoint + 7);
+	if (strncmp(endpoint, "tcp://", 6) != 0)
+		return -EINVAL;
+	hostport = endpoint + 6;
+	/* host:port only: no path, no user part, nothing curl would read
+	 * as more than an address. */
+	if (!hostport[0] || strpbrk(hostport, "/@?# \t\r\n"))
+		return -EINVAL;
+	if ((r = docker_init(d, NULL)) < 0)
+		return r;
+	use_tls = tls &&
+	    ((tls->ca && tls->ca[0]) || (tls->cert && tls->cert[0]) ||
+		(tls->key && tls->key[0]));
+	n = snprintf(d->url_base, sizeof(d->url_base), "%s://%s",
+	    use_tls ? "https" : "http", hostport);
+	if (n < 0 || (size_t) n >= sizeof(d->url_base))
+		return -ENAMETOOLONG;
+	if (tls &&
+	    ((r = copy_opt(d->tls_ca, sizeof(d->tls_ca), tls->ca)) < 0 ||
+		(r = copy_opt(d->tls_cert, sizeof(d->tls_cert), tls->cert)) <
+		    0 ||
+		(r = copy_opt(d->tls_key, sizeof(d->tls_key), tls->key)) < 0))
+		return r;
 	return 0;
 }
 
@@ -76,6 +120,10 @@ docker_forget_handle(struct docker *d)
 struct sink {
 	struct strbuf *sb;
 	int err;
+	int (*fn)(const char *data, size_t len, void *arg); /* or sb */
+	void *arg;
+	long status; /* of a streamed answer, once known */
+	CURL *h;
 };
 
 static size_t
@@ -85,6 +133,20 @@ sink_write(char *data, size_t size, size_t nmemb, void *arg)
 	size_t n = size * nmemb;	/* curl guarantees no overflow */
 	int r;
 
+	if (s->fn) {
+		if (!s->status &&
+		    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE,
+			&s->status) != CURLE_OK)
+			s->status = 0;
+		/* An error answer is a message, not the stream. */
+		if (s->status >= 400 || s->status < 100)
+			return n;
+		if ((r = s->fn(data, n, s->arg)) < 0) {
+			s->err = r;
+			return 0;
+		}
+		return n;
+	}
 	if (!s->sb)
 		return n;
 	if ((r = strbuf_add(s->sb, data, n)) < 0) {
@@ -163,9 +225,39 @@ take_message(struct docker *d, const struct strbuf *body)
 			*p = '?';
 }
 
+/* A TCP endpoint: no socket path, HTTPS with the client's files. */
+static int
+set_tcp(struct docker *d, CURL *h)
+{
+	if (curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") !=
+	    CURLE_OK)
+		return -EINVAL;
+	if (d->tls_ca[0] &&
+	    curl_easy_setopt(h, CURLOPT_CAINFO, d->tls_ca) != CURLE_OK)
+		return -EINVAL;
+	if (d->tls_cert[0] &&
+	    curl_easy_setopt(h, CURLOPT_SSLCERT, d->tls_cert) != CURLE_OK)
+		return -EINVAL;
+	if (d->tls_key[0] &&
+	    curl_easy_setopt(h, CURLOPT_SSLKEY, d->tls_key) != CURLE_OK)
+		return -EINVAL;
+	return 0;
+}
+
 static int
 set_common(struct docker *d, CURL *h, const char *url, int timeout_ms)
 {
+	if (d->url_base[0])
+		return curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
+			set_tcp(d, h) < 0 ||
+			curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+			    (long) timeout_ms) != CURLE_OK ||
+			curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+			    (long) (timeout_ms < 5000 ? timeout_ms : 5000)) !=
+			    CURLE_OK ?
+		    -EINVAL :
+		    0;
 	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, d->socket_path) !=
 	    CURLE_OK ||
@@ -182,7 +274,8 @@ set_common(struct docker *d, CURL *h, const char *url, int timeout_ms)
 /* One transfer to an absolute path (no version prefix added). */
 static int
 call_raw(struct docker *d, const char *method, const char *abspath,
-    const struct strbuf *body, int timeout_ms, struct strbuf *reply)
+    const struct strbuf *body, int timeout_ms, struct strbuf *reply,
+    struct sink *stream)
 {
 	_cleanup_strbuf_ struct strbuf url, errbody;
 	struct curl_slist *hdrs = NULL, *t;
@@ -204,12 +297,18 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 		return -ENOMEM;
 	h = d->curl;
 	curl_easy_reset(h);	/* keeps the connection cache */
-	if ((r = strbuf_addf(&url, "%s%s", DOCKER_URL_HOST, abspath)) < 0)
+	if ((r = strbuf_addf(&url, "%s%s",
+		 d->url_base[0] ? d->url_base : DOCKER_URL_HOST, abspath)) < 0)
 		return r;
 	if (!reply)
 		s.sb = &errbody;
 	else
 		strbuf_reset(reply);
+	if (stream) {
+		s.fn = stream->fn;
+		s.arg = stream->arg;
+		s.h = h;
+	}
 	if ((r = set_common(d, h, url.buf, timeout_ms)) < 0)
 		return r;
 	/* "Expect:" off: curl would wait up to 1 s for 100-continue. */
@@ -254,6 +353,8 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 	(void) curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	if (rc != CURLE_OK)
 		return curl_errno(h, rc, &s);
+	if (stream)
+		s.sb = &errbody; /* an error answer was not streamed */
 	if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
 	    status < 100 || status > 599)
 		return -EPROTO;
@@ -278,7 +379,23 @@ docker_call(struct docker *d, const char *method, const char *path,
 		n = snprintf(abspath, sizeof(abspath), "%s", path);
 	if (n < 0 || (size_t) n >= sizeof(abspath))
 		return -E2BIG;
-	return call_raw(d, method, abspath, body, timeout_ms, reply);
+	return call_raw(d, method, abspath, body, timeout_ms, reply, NULL);
+}
+
+int
+docker_get_stream(struct docker *d, const char *path, int timeout_ms,
+    int (*fn)(const char *data, size_t len, void *arg), void *arg)
+{
+	struct sink stream = { .fn = fn, .arg = arg };
+	char abspath[DOCKER_URL_MAX];
+	int n;
+
+	if (path[0] != '/' || d->api_minor <= 0)
+		return -EINVAL;
+	n = snprintf(abspath, sizeof(abspath), "/v1.%d%s", d->api_minor, path);
+	if (n < 0 || (size_t) n >= sizeof(abspath))
+		return -E2BIG;
+	return call_raw(d, "GET", abspath, NULL, timeout_ms, NULL, &stream);
 }
 
 int
@@ -288,7 +405,7 @@ docker_ping(struct docker *d, int timeout_ms)
 	int r;
 
 	strbuf_init(&reply, 64);
-	r = call_raw(d, "GET", "/_ping", NULL, timeout_ms, &reply);
+	r = call_raw(d, "GET", "/_ping", NULL, timeout_ms, &reply, NULL);
 	if (r < 0)
 		return r;
 	return r == 200 && strcmp(reply.buf, "OK") == 0 ? 0 : -EIO;
@@ -312,17 +429,19 @@ docker_negotiate(struct docker *d, int timeout_ms)
 	_cleanup_strbuf_ struct strbuf reply;
 	struct jr_doc *doc = NULL;
 	char ver[16];
-	int r, tok, minor;
+	int r, tok, minor, max;
 
 	strbuf_init(&reply, 64 * 1024);
 	d->api_minor = 0;
-	if ((r = call_raw(d, "GET", "/_ping", NULL, timeout_ms, &reply)) < 0)
+	if ((r = call_raw(d, "GET", "/_ping", NULL, timeout_ms, &reply, NULL)) <
+	    0)
 		return r;
 	if (r == 200 && str_copy(ver, sizeof(ver), d->api_header) == 0 &&
 	    parse_api_minor(ver, &minor) == 0)
 		goto found;
 	/* A daemon without the header: ask /version. */
-	if ((r = call_raw(d, "GET", "/version", NULL, timeout_ms, &reply)) < 0)
+	if ((r = call_raw(d, "GET", "/version", NULL, timeout_ms, &reply,
+		 NULL)) < 0)
 		return r;
 	if (r != 200)
 		return -EIO;
@@ -344,8 +463,8 @@ found:
 		    DOCKER_API_MIN_MINOR);
 		return -EPROTONOSUPPORT;
 	}
-	d->api_minor = minor < DOCKER_API_MAX_MINOR ? minor :
-	    DOCKER_API_MAX_MINOR;
+	max = d->max_minor > 0 ? d->max_minor : DOCKER_API_MAX_MINOR;
+	d->api_minor = minor < max ? minor : max;
 	return 0;
 }
 

@@ -22,8 +22,19 @@
 #define DOCKER_API_MIN_MINOR	40	/* oldest with MaskedPaths (Docker 19.03) */
 #define DOCKER_CALL_TIMEOUT_MS	30000	/* default bound of one call */
 
+#define DOCKER_URL_BASE_MAX 256 /* "https://host:port" of a TCP endpoint */
+#define DOCKER_TLS_PATH_MAX 256
+
 struct docker {
 	char socket_path[DOCKER_SOCKET_MAX];
+	/* A TCP endpoint ("tcp://host:port", docker_init_endpoint) instead
+	 * of the socket: the URL base, and the client's TLS files ("" none:
+	 * plain HTTP, only for a trusted network). */
+	char url_base[DOCKER_URL_BASE_MAX];
+	char tls_ca[DOCKER_TLS_PATH_MAX];
+	char tls_cert[DOCKER_TLS_PATH_MAX];
+	char tls_key[DOCKER_TLS_PATH_MAX];
+	int max_minor; /* newest API to negotiate; 0: DOCKER_API_MAX_MINOR */
 	int api_minor;		/* negotiated 1.N; 0 before docker_negotiate */
 	void *curl;		/* CURL *, made on first use, reused (keep-alive) */
 	char err[256];		/* the daemon's message for the last failure */
@@ -33,6 +44,18 @@ struct docker {
 /* Fills d; does no I/O. socket_path NULL or "" means the default.
  * -ENAMETOOLONG if the path does not fit a unix socket address. */
 int docker_init(struct docker *d, const char *socket_path);
+/* TLS client files of a TCP endpoint; any may be NULL. */
+struct docker_tls {
+	const char *ca;
+	const char *cert;
+	const char *key;
+};
+/* Fills d for an endpoint: "unix:///path" or a plain path (the socket),
+ * or "tcp://host:port" (HTTPS when tls names a CA, a certificate or a
+ * key; libcurl checks the daemon's certificate against the CA and sends
+ * ours). -EINVAL for another scheme, -ENAMETOOLONG. No I/O. */
+int docker_init_endpoint(struct docker *d, const char *endpoint,
+    const struct docker_tls *tls);
 /* Frees the curl handle (closing its connection); d can be inited again. */
 void docker_release(struct docker *d);
 /* For a child after fork(): forget (never use, never free) the parent's
@@ -59,6 +82,11 @@ int docker_negotiate(struct docker *d, int timeout_ms);
  * daemon's "message" for a status >= 400 if the reply had one. */
 int docker_call(struct docker *d, const char *method, const char *path,
     const struct strbuf *body, int timeout_ms, struct strbuf *reply);
+/* As docker_call for a GET whose body is handed to fn as it arrives (a
+ * log stream, unbounded in size); a negative return of fn aborts the
+ * call and is returned. */
+int docker_get_stream(struct docker *d, const char *path, int timeout_ms,
+    int (*fn)(const char *data, size_t len, void *arg), void *arg);
 
 /* 1 if s is DOCKER_ID_LEN lowercase hex characters. */
 bool docker_id_ok(const char *s);

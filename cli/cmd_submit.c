@@ -47,6 +47,7 @@ enum {
 	OPT_FILE,
 	OPT_CWD,
 	OPT_IMAGE,
+	OPT_CONSTRAINT,
 	OPT_CANCEL_ON_INT,
 	OPT_ARTIFACT,
 	OPT_ARTIFACTS_REQUIRED,
@@ -66,6 +67,8 @@ static const char *arg_name;
 static const char *arg_stdin_file;
 static const char *arg_sandbox;
 static const char *arg_image;
+static const char *arg_constraints[JC_MAX_CONSTRAINTS];
+static size_t arg_n_constraints;
 static const char *arg_cwd;
 static bool arg_network;
 static int64_t arg_timeout_s = -1;
@@ -117,7 +120,7 @@ submit_usage(FILE *f, const char *cmd)
 	    "[--artifacts-required]\n"
 	    "           [--cwd DIR] [--memory SIZE] [--cpus N]\n"
 	    "           [--pids N] [--disk SIZE] [--network] "
-	    "[--sandbox namespace|docker]\n"
+	    "[--sandbox namespace|docker|swarm]\n"
 	    "           [--image IMAGE] %s[--cancel-on-interrupt] "
 	    "[--json]\n\n",
 	    cmd, is_submit ? "[--wait | --follow] " : "");
@@ -175,8 +178,10 @@ submit_usage(FILE *f, const char *cmd)
 	    "  --disk SIZE         workspace size: MiB, or with M or G\n"
 	    "  --disk-mb N         the same, in MiB\n"
 	    "  --network           ask for network access\n"
-	    "  --sandbox NAME      namespace or docker\n"
-	    "  --image IMAGE       the container image (docker sandbox)\n"
+	    "  --sandbox NAME      namespace, docker or swarm\n"
+	    "  --image IMAGE       the container image (docker, swarm)\n"
+	    "  --constraint EXPR   a swarm placement constraint the server\n"
+	    "                      allows (repeatable; swarm sandbox)\n"
 	    "  --cancel-on-interrupt\n"
 	    "                      on Ctrl-C while %s, cancel the job\n"
 	    "                      (default: leave it running and print how "
@@ -294,6 +299,7 @@ reset_submit_args(void)
 	arg_timeout_s = arg_memory_mb = arg_cpus = arg_pids = -1;
 	arg_disk_mb = -1;
 	arg_n_env = arg_n_files = arg_n_inputs = arg_n_artifacts = 0;
+	arg_n_constraints = 0;
 	arg_artifacts_required = false;
 	arg_runtime = arg_code_file = NULL;
 	arg_exec = false;
@@ -361,9 +367,15 @@ submit_check(const char *cmd, int argc, char **argv)
 		return cli_usage_err(cmd, "--cancel-on-interrupt needs --wait "
 		    "or --follow");
 	if (arg_sandbox && strcmp(arg_sandbox, "namespace") != 0 &&
-	    strcmp(arg_sandbox, "docker") != 0)
-		return cli_usage_err(cmd, "--sandbox is namespace or docker, "
-		    "not '%s'", arg_sandbox);
+	    strcmp(arg_sandbox, "docker") != 0 &&
+	    strcmp(arg_sandbox, "swarm") != 0)
+		return cli_usage_err(cmd,
+		    "--sandbox is namespace, docker or "
+		    "swarm, not '%s'",
+		    arg_sandbox);
+	if (arg_n_constraints > 0 &&
+	    (!arg_sandbox || strcmp(arg_sandbox, "swarm") != 0))
+		return cli_usage_err(cmd, "--constraint needs --sandbox swarm");
 	if (arg_cwd && !wspath_valid(arg_cwd))
 		return cli_usage_err(cmd, "--cwd wants a path relative to the "
 		    "workspace, without '.' or '..' parts, not '%s'", arg_cwd);
@@ -408,6 +420,7 @@ submit_opts(struct cli_global *g, const char *cmd, int argc, char **argv)
 		{ "network", no_argument, NULL, OPT_NETWORK },
 		{ "sandbox", required_argument, NULL, OPT_SANDBOX },
 		{ "image", required_argument, NULL, OPT_IMAGE },
+		{ "constraint", required_argument, NULL, OPT_CONSTRAINT },
 		{ "cancel-on-interrupt", no_argument, NULL, OPT_CANCEL_ON_INT },
 		{ "runtime", required_argument, NULL, OPT_RUNTIME },
 		{ "code-file", required_argument, NULL, OPT_CODE_FILE },
@@ -511,6 +524,14 @@ submit_opts(struct cli_global *g, const char *cmd, int argc, char **argv)
 			break;
 		case OPT_IMAGE:
 			arg_image = optarg;
+			break;
+		case OPT_CONSTRAINT:
+			if (arg_n_constraints >= JC_MAX_CONSTRAINTS)
+				return cli_usage_err(cmd,
+				    "more than %d "
+				    "--constraint",
+				    JC_MAX_CONSTRAINTS);
+			arg_constraints[arg_n_constraints++] = optarg;
 			break;
 		case OPT_CANCEL_ON_INT:
 			arg_cancel_on_interrupt = true;
@@ -764,6 +785,13 @@ build_request(const char *cmd, char **argv_rest, int n_rest,
 		jw_kv_str(&w, "sandbox", arg_sandbox);
 	if (arg_image)
 		jw_kv_str(&w, "image", arg_image);
+	if (arg_n_constraints > 0) {
+		jw_key(&w, "constraints");
+		jw_arr_open(&w);
+		for (size_t i = 0; i < arg_n_constraints; i++)
+			jw_str(&w, arg_constraints[i]);
+		jw_arr_close(&w);
+	}
 	jw_obj_close(&w);
 	if ((r = jw_finish(&w)) < 0) {
 		cli_err(cmd, r == -E2BIG ? "the job request is larger than "

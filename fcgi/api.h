@@ -142,9 +142,13 @@ struct job_request {
 	char *cwd;			/* NULL: the workspace itself */
 	int64_t timeout_s, memory_mb, cpus, pids, disk_mb;
 	bool network;
-	char sandbox[16];		/* "namespace" or "docker" */
-	char image[JC_MAX_IMAGE_BYTES + 1];	/* docker: "" = the worker's
-						 * default image */
+	char sandbox[16];		    /* "namespace", "docker", "swarm" */
+	char image[JC_MAX_IMAGE_BYTES + 1]; /* docker, swarm: "" = the
+						 * worker's default image */
+	/* swarm: placement constraints, each one of [worker]
+	 * swarm_constraints */
+	char constraints[JC_MAX_CONSTRAINTS][JC_MAX_CONSTRAINT_BYTES + 1];
+	size_t nconstraints;
 	char **artifacts;		/* globs (wsglob_check_len), owned */
 	size_t nartifacts;		/* <= WSGLOB_MAX_PATTERNS */
 	bool artifacts_required;

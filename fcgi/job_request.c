@@ -17,7 +17,7 @@ static const char *const allowed_keys[] = {
 	"name", "command", "argv", "code", "runtime", "stdin", "env", "files",
 	"cwd", "timeout", "memory_mb", "cpus", "pids", "disk_mb", "network",
 	"sandbox", "image", "artifacts", "artifacts_required", "inputs", "args", "compile_timeout",
-	"compile_memory_mb",
+	"compile_memory_mb", "constraints",
 	NULL,
 };
 static const char *const file_keys[] = {
@@ -466,6 +466,13 @@ image_listed(const char *list, const char *image)
 	return false;
 }
 
+/* The sandboxes that run images. */
+static bool
+image_sandbox(const char *sandbox)
+{
+	return strcmp(sandbox, "docker") == 0 || strcmp(sandbox, "swarm") == 0;
+}
+
 /* "sandbox" and "image". Whether a docker daemon answers now is the
  * caller's question (jobs.c: 503); here only what the request says. */
 static int
@@ -481,24 +488,24 @@ parse_sandbox(const struct jr_doc *doc, int root,
 	if (tok >= 0) {
 		if (jr_type(doc, tok) != JR_STRING ||
 		    (!jr_str_eq(doc, tok, "namespace") &&
-		    !jr_str_eq(doc, tok, "docker")))
+			!jr_str_eq(doc, tok, "docker") &&
+			!jr_str_eq(doc, tok, "swarm")))
 			return api_err_set(err, 400, "invalid_request",
-			    "field 'sandbox' must be \"namespace\" or "
-			    "\"docker\"");
-		if (jr_str_eq(doc, tok, "docker"))
-			(void) str_copy(jr->sandbox, sizeof(jr->sandbox),
-			    "docker");
+			    "field 'sandbox' must be \"namespace\", "
+			    "\"docker\" or \"swarm\"");
+		(void) jr_str(doc, tok, jr->sandbox, sizeof(jr->sandbox), NULL);
 	}
 	if (img < 0) {
 		/* The configured default, if any; else the worker's. */
-		if (strcmp(jr->sandbox, "docker") == 0)
+		if (image_sandbox(jr->sandbox))
 			(void) str_copy(jr->image, sizeof(jr->image),
 			    lim->docker_image);
 		return 0;
 	}
-	if (strcmp(jr->sandbox, "docker") != 0)
+	if (!image_sandbox(jr->sandbox))
 		return api_err_set(err, 400, "invalid_request",
-		    "field 'image' is only for \"sandbox\": \"docker\"");
+		    "field 'image' is only for \"sandbox\": \"docker\" or "
+		    "\"swarm\"");
 	if (jr_type(doc, img) != JR_STRING)
 		return api_err_set(err, 400, "invalid_request",
 		    "field 'image' must be a string");
@@ -515,6 +522,90 @@ parse_sandbox(const struct jr_doc *doc, int root,
 	return 0;
 }
 
+/* 1 if c is one of the comma-separated entries of list (each trimmed). */
+static bool
+constraint_listed(const char *list, const char *c)
+{
+	size_t n = strlen(c);
+
+	for (const char *p = list; *p;) {
+		size_t w;
+
+		p += strspn(p, " \t,");
+		w = strcspn(p, ",");
+		while (w > 0 && (p[w - 1] == ' ' || p[w - 1] == '\t'))
+			w--;
+		if (w == n && w > 0 && memcmp(p, c, n) == 0)
+			return true;
+		p += w;
+		p += strcspn(p, ",");
+	}
+	return false;
+}
+
+/* "constraints": swarm only, each one the operator allows. */
+static int
+parse_constraints(const struct jr_doc *doc, int root,
+    const struct config_limits *lim, struct job_request *jr,
+    struct api_err *err)
+{
+	int tok = jr_obj_get(doc, root, "constraints"), n;
+
+	if (tok < 0)
+		return 0;
+	if (strcmp(jr->sandbox, "swarm") != 0)
+		return api_err_set(err, 400, "invalid_request",
+		    "field 'constraints' is only for \"sandbox\": \"swarm\"");
+	if (jr_type(doc, tok) != JR_ARRAY ||
+	    (n = jr_len(doc, tok)) > JC_MAX_CONSTRAINTS)
+		return api_err_set(err, 400, "invalid_request",
+		    "field 'constraints' must be an array of at most %d "
+		    "strings",
+		    JC_MAX_CONSTRAINTS);
+	for (int i = 0; i < n; i++) {
+		int k = jr_child(doc, tok, i);
+		char *c = jr->constraints[i];
+
+		if (jr_type(doc, k) != JR_STRING ||
+		    jr_str(doc, k, c, sizeof(jr->constraints[i]), NULL) < 0 ||
+		    !c[0])
+			return api_err_set(err, 400, "invalid_request",
+			    "field 'constraints' must hold strings of 1 to %d "
+			    "bytes",
+			    JC_MAX_CONSTRAINT_BYTES);
+		if (!constraint_listed(lim->swarm_constraints, c))
+			return api_err_set(err, 400, "invalid_request",
+			    "field 'constraints': '%s' is not one this server "
+			    "allows",
+			    c);
+		jr->nconstraints++;
+	}
+	return 0;
+}
+
+/* What a swarm job cannot carry yet (no shared filesystem reaches its
+ * node): refused, naming the field, rather than silently dropped. */
+static int
+swarm_refusals(const struct jr_doc *doc, int root, const struct job_request *jr,
+    struct api_err *err)
+{
+	static const char *const unsupported[] = { "stdin", "files", "inputs",
+		"cwd", "artifacts", NULL };
+
+	if (strcmp(jr->sandbox, "swarm") != 0)
+		return 0;
+	for (size_t i = 0; unsupported[i]; i++)
+		if (jr_obj_get(doc, root, unsupported[i]) >= 0)
+			return api_err_set(err, 400, "invalid_request",
+			    "field '%s' is not supported by \"sandbox\": "
+			    "\"swarm\" yet",
+			    unsupported[i]);
+	if (jr->network)
+		return api_err_set(err, 400, "invalid_request",
+		    "field 'network' is not supported by \"sandbox\": "
+		    "\"swarm\" yet");
+	return 0;
+}
 
 /* True if dir names a directory above path ("a/b" above "a/b/c"). */
 static bool
@@ -892,7 +983,9 @@ job_request_parse(const char *body, size_t len, const struct config_limits *lim,
 			goto fail;
 		}
 	}
-	if ((r = parse_sandbox(doc, root, lim, &jr, err)) < 0)
+	if ((r = parse_sandbox(doc, root, lim, &jr, err)) < 0 ||
+	    (r = swarm_refusals(doc, root, &jr, err)) < 0 ||
+	    (r = parse_constraints(doc, root, lim, &jr, err)) < 0)
 		goto fail;
 	if ((r = parse_artifacts(doc, root, &jr, err)) < 0)
 		goto fail;
@@ -985,6 +1078,13 @@ job_request_spec_json(const struct job_request *jr, struct strbuf *out)
 		jw_kv_i64(&w, "timeout_ms", jr->compile_timeout_ms);
 		jw_kv_i64(&w, "memory_mb", jr->compile_memory_mb);
 		jw_obj_close(&w);
+	}
+	if (jr->nconstraints > 0) {
+		jw_key(&w, "constraints");
+		jw_arr_open(&w);
+		for (size_t i = 0; i < jr->nconstraints; i++)
+			jw_str(&w, jr->constraints[i]);
+		jw_arr_close(&w);
 	}
 	jw_obj_close(&w);
 	return jw_finish(&w);

@@ -548,13 +548,17 @@ store_one(sqlite3 *db, struct submission *s, int64_t now)
 	    now, s->id)) != 0)
 		return found;
 	/* Refused now rather than failed later: DESIGN section 4. */
-	if (strcmp(s->jr->sandbox, "docker") == 0 &&
-	    (r = health_sandbox_live(db, "docker")) <= 0) {
+	if (strcmp(s->jr->sandbox, "namespace") != 0 &&
+	    (r = health_sandbox_live(db, s->jr->sandbox)) <= 0) {
 		if (r < 0)
 			return r;
-		(void) api_err_set(s->err, 503, "unavailable", "the docker "
+		(void) api_err_set(s->err, 503, "unavailable",
+		    "the %s "
 		    "sandbox is not available now: no worker reaches a "
-		    "docker daemon");
+		    "%s",
+		    s->jr->sandbox,
+		    strcmp(s->jr->sandbox, "swarm") == 0 ? "swarm manager" :
+							   "docker daemon");
 		return -EINVAL;	/* a refusal, not a database error */
 	}
 	if ((r = quota_check(db, s->consumer_id, now,

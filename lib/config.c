@@ -53,6 +53,17 @@ static const struct key_def keys[] = {
 	{ "worker", "docker_socket", KEY_PATH, OFF(worker_docker_socket), 0,
 	    0 },
 	{ "worker", "runtimes_dir", KEY_PATH, OFF(worker_runtimes_dir), 0, 0 },
+	{ "worker", "swarm_endpoint", KEY_STR, OFF(worker_swarm_endpoint), 0,
+	    sizeof(((struct config *) 0)->worker_swarm_endpoint) },
+	{ "worker", "swarm_slots", KEY_INT, OFF(worker_swarm_slots), 1,
+	    JC_MAX_SLOTS },
+	{ "worker", "swarm_tls_ca", KEY_PATH, OFF(worker_swarm_tls_ca), 0, 0 },
+	{ "worker", "swarm_tls_cert", KEY_PATH, OFF(worker_swarm_tls_cert), 0,
+	    0 },
+	{ "worker", "swarm_tls_key", KEY_PATH, OFF(worker_swarm_tls_key), 0,
+	    0 },
+	{ "worker", "swarm_constraints", KEY_STR, OFF(limits.swarm_constraints),
+	    0, sizeof(((struct config_limits *) 0)->swarm_constraints) },
 	{ "worker", "sandbox", KEY_STR, OFF(worker_sandbox), 0,
 	    sizeof(((struct config *) 0)->worker_sandbox) },
 	{ "worker", "docker_image", KEY_STR, OFF(limits.docker_image), 0,
@@ -108,6 +119,7 @@ config_defaults(struct config *c)
 	c->api_threads = 8;
 	c->worker_slots = 2;
 	c->worker_uid_base = 200000;
+	c->worker_swarm_slots = 4;
 	c->worker_output_cap = JC_OUTPUT_CAP_DEFAULT;
 	c->worker_kill_grace_ms = JC_KILL_GRACE_MS;
 	c->worker_drain_grace_ms = JC_DRAIN_GRACE_MS;
@@ -149,6 +161,8 @@ config_sandboxes(const char *list, unsigned *ret)
 			mask |= SANDBOX_NAMESPACE;
 		else if (n == 6 && memcmp(p, "docker", 6) == 0)
 			mask |= SANDBOX_DOCKER;
+		else if (n == 5 && memcmp(p, "swarm", 5) == 0)
+			mask |= SANDBOX_SWARM;
 		else
 			return -EINVAL;
 		p += n;
@@ -264,14 +278,19 @@ config_check(const struct config *c, char *errmsg, size_t size)
 
 	if (c->worker_sandbox[0] && config_sandboxes(c->worker_sandbox,
 	    &mask) < 0) {
-		(void) snprintf(errmsg, size, "[worker]: sandbox '%s' must be "
-		    "namespace, docker, or both", c->worker_sandbox);
+		(void) snprintf(errmsg, size,
+		    "[worker]: sandbox '%s' must be "
+		    "namespace, docker, swarm, or several",
+		    c->worker_sandbox);
 		return -EINVAL;
 	}
 	if (strcmp(l->sandbox, "namespace") != 0 &&
-	    strcmp(l->sandbox, "docker") != 0) {
-		(void) snprintf(errmsg, size, "[limits]: sandbox '%s' must be "
-		    "namespace or docker", l->sandbox);
+	    strcmp(l->sandbox, "docker") != 0 &&
+	    strcmp(l->sandbox, "swarm") != 0) {
+		(void) snprintf(errmsg, size,
+		    "[limits]: sandbox '%s' must be "
+		    "namespace, docker or swarm",
+		    l->sandbox);
 		return -EINVAL;
 	}
 	if (l->docker_image[0] && !image_ref_ok(l->docker_image)) {

@@ -30,6 +30,9 @@ struct config_limits {
 	char docker_images[JC_MAX_IMAGES_BYTES + 1];	/* space-separated
 							 * allowed list; "":
 							 * any local image */
+	/* [worker] swarm_constraints: the placement constraints a swarm job
+	 * may name (comma-separated); "": none allowed. */
+	char swarm_constraints[1024];
 };
 
 struct config {
@@ -54,6 +57,12 @@ struct config {
 	/* The runtimes' INI files (issue 14); "": runtimes.d beside the
 	 * config file, or SYSCONFDIR/jobcell/runtimes.d without one. */
 	char worker_runtimes_dir[CONFIG_PATH_MAX];
+	/* [worker] swarm_*: the swarm backend (cell.h, cell_host_config) */
+	char worker_swarm_endpoint[CONFIG_PATH_MAX]; /* "": no swarm */
+	int64_t worker_swarm_slots; /* swarm jobs in flight, own slots */
+	char worker_swarm_tls_ca[CONFIG_PATH_MAX];
+	char worker_swarm_tls_cert[CONFIG_PATH_MAX];
+	char worker_swarm_tls_key[CONFIG_PATH_MAX];
 	char worker_sandbox[32];	/* the backends it runs; "": namespace,
 					 * and docker if docker_socket is set */
 	/* [limits] */
@@ -82,7 +91,8 @@ struct config {
 /* The sandboxes of a [worker] sandbox / --sandbox list. */
 #define SANDBOX_NAMESPACE	1u
 #define SANDBOX_DOCKER		2u
-/* "namespace", "docker", or both separated by spaces or commas: *ret is
+#define SANDBOX_SWARM 4u
+/* "namespace", "docker", "swarm", or several separated by spaces or commas: *ret is
  * their SANDBOX_* mask. 0, or -EINVAL (empty, or an unknown word). */
 int config_sandboxes(const char *list, unsigned *ret);
 

@@ -42,6 +42,8 @@
 #define JC_KILL_GRACE_MS	2000	/* TERM -> KILL */
 #define JC_DRAIN_GRACE_MS	10000	/* worker SIGTERM -> running jobs cancelled */
 #define JC_MAX_SLOTS		64
+#define JC_MAX_CONSTRAINTS 8 /* swarm placement constraints of a job */
+#define JC_MAX_CONSTRAINT_BYTES 128
 #define JC_MAX_THREADS		256
 /* Parked requests of jobcell-api (each holds one FastCGI connection fd;
  * libfcgi's close path uses select(), so all fds stay below FD_SETSIZE). */

@@ -43,6 +43,9 @@ exec_args_release(struct exec_args *a)
 	free(a->inputs);
 	free(a->cwd);
 	free(a->image);
+	for (size_t i = 0; a->constraints && i < a->nconstraints; i++)
+		free(a->constraints[i]);
+	free(a->constraints);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -84,8 +87,26 @@ exec_args_files(const struct jr_doc *doc, struct exec_args *a)
 	int net = jr_obj_get(doc, jr_root(doc), "network");
 	int n, r;
 
+	int cons = jr_obj_get(doc, jr_root(doc), "constraints");
+
 	if (net >= 0 && jr_bool(doc, net, &a->network) < 0)
 		return -EINVAL;
+	if (cons >= 0) { /* swarm placement, checked by the API */
+		int nc = jr_len(doc, cons);
+
+		if (jr_type(doc, cons) != JR_ARRAY || nc > JC_MAX_CONSTRAINTS)
+			return -EINVAL;
+		if (!(a->constraints = calloc((size_t) nc + 1,
+			  sizeof(*a->constraints))))
+			return -ENOMEM;
+		for (int i = 0; i < nc; i++) {
+			if ((r = jr_str_dup(doc, jr_child(doc, cons, i),
+				 JC_MAX_CONSTRAINT_BYTES, &a->constraints[i],
+				 NULL)) < 0)
+				return r;
+			a->nconstraints++;
+		}
+	}
 	if (cwd >= 0 && (r = jr_str_dup(doc, cwd, JC_MAX_FILE_PATH, &a->cwd,
 	    NULL)) < 0)
 		return r;

@@ -297,6 +297,8 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 		.run_data_mb = mem > (uint64_t) j->memory_mb ?
 		    (uint64_t) j->memory_mb :
 		    0,
+		.constraints = (const char *const *) ea.constraints,
+		.nconstraints = ea.nconstraints,
 	};
 	if (run->ws) { /* filled already */
 		spec.files = NULL;

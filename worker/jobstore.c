@@ -74,18 +74,23 @@ static const char claim_pick_sql[] =
     "     c.id = q.consumer_id AND c.disabled = 0) AS mc"
     "  FROM jobs q WHERE status = 'queued' AND instr(' ' ||"
     "    (SELECT sandboxes FROM supervisors WHERE pid = ?1) || ' ',"
-    "    ' ' || q.sandbox || ' ') > 0 GROUP BY consumer_id) "
+    "    ' ' || q.sandbox || ' ') > 0 AND (q.sandbox = 'swarm') = ?2"
+    "  GROUP BY consumer_id) "
     "WHERE n < mc";
 
 /* The supervisor whose row says which sandboxes this worker runs now
  * (docker only while its daemon answers): a job of another sandbox is
  * left for a supervisor that runs it, or until the daemon is back. */
 static pid_t claim_supervisor;
+/* Swarm jobs have slots of their own (issue 16): a swarm slot's worker
+ * claims only them, a local slot's worker never. */
+static bool claim_swarm;
 
 void
-jobstore_claim_scope(pid_t supervisor_pid)
+jobstore_claim_scope(pid_t supervisor_pid, bool swarm_slot)
 {
 	claim_supervisor = supervisor_pid;
+	claim_swarm = swarm_slot;
 }
 
 /* Inside BEGIN IMMEDIATE: claims the next job for worker_pid. 1 and *ret,
@@ -102,7 +107,8 @@ claim_locked(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret)
 	if ((r = db_prepare_cached(db, claim_pick_sql, &pick)) < 0)
 		return r;
 	if (sqlite3_bind_int64(pick, 1, (sqlite3_int64) claim_supervisor) !=
-	    SQLITE_OK)
+		SQLITE_OK ||
+	    sqlite3_bind_int(pick, 2, claim_swarm) != SQLITE_OK)
 		return -EIO;
 	rc = sqlite3_step(pick);
 	if (rc == SQLITE_DONE)

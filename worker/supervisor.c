@@ -67,6 +67,10 @@
 #define RESTART_MIN_MS	200	/* first restart delay of a dead worker */
 #define RESTART_MAX_MS	10000	/* ... doubling up to this */
 #define YOUNG_MS	10000	/* a worker dying younger doubles the delay */
+/* Slots [0, slots) run local jobs (namespace, docker); slots
+ * [JC_MAX_SLOTS, JC_MAX_SLOTS + swarm_slots) swarm jobs, so that swarm
+ * jobs in flight never take a local slot (issue 16). */
+#define NSLOTS (2 * JC_MAX_SLOTS)
 
 static const char *arg_config;
 static const char *arg_db;
@@ -83,6 +87,11 @@ static char docker_socket_buf[CONFIG_PATH_MAX];
 static char docker_image_buf[256];
 static bool docker_up;		/* the daemon answered the last ping */
 static char docker_unpacker[JC_PATH_MAX];	/* "": not found */
+static const char *arg_swarm_endpoint;
+static int64_t arg_swarm_slots = -1;
+static char swarm_endpoint_buf[CONFIG_PATH_MAX];
+static char swarm_tls[3][CONFIG_PATH_MAX]; /* ca, cert, key; "": none */
+static bool swarm_up; /* the manager answered the last beat */
 static int64_t arg_drain_grace_ms = -1;
 static bool arg_verbose;
 static bool arg_cold_cells; /* --cold-cells: no warm cells (ns_pool.c) */
@@ -93,6 +102,7 @@ struct settings {
 	char db[CONFIG_PATH_MAX];
 	char doorbell[CONFIG_PATH_MAX];	/* "" if none */
 	int slots;
+	int swarm_slots; /* 0 unless the swarm backend runs */
 	int64_t uid_base;
 	int64_t output_cap;
 	int64_t kill_grace_ms;
@@ -118,7 +128,7 @@ struct slot {
 	int64_t restart_delay;	/* ms, doubled while workers die young */
 };
 
-static struct slot slots[JC_MAX_SLOTS];
+static struct slot slots[NSLOTS];
 
 static void
 usage(FILE *f)
@@ -155,6 +165,12 @@ usage(FILE *f)
 	    "                     " CELL_DOCKER_SOCKET_DEFAULT " unless set)\n"
 	    "  --runtimes-dir DIR the runtimes of code jobs, one *.ini each\n"
 	    "                     (default: runtimes.d beside the config file)\n"
+	    "  --swarm-endpoint URL  run \"sandbox\":\"swarm\" jobs as services\n"
+	    "                     of the swarm whose manager's Engine API is\n"
+	    "                     at URL (unix:///path or tcp://host:port;\n"
+	    "                     TLS files: [worker] swarm_tls_*)\n"
+	    "  --swarm-slots N    swarm jobs in flight, apart from --slots\n"
+	    "                     (default 4)\n"
 	    "  --verbose          log debug lines\n"
 	    "  --help             show this help and exit\n"
 	    "  --version          show the version and exit\n",
@@ -205,6 +221,17 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 	    str_copy(docker_image_buf, sizeof(docker_image_buf),
 	    cfg->limits.docker_image) == 0)
 		arg_docker_image = docker_image_buf;
+	if (!arg_swarm_endpoint && cfg->worker_swarm_endpoint[0] &&
+	    str_copy(swarm_endpoint_buf, sizeof(swarm_endpoint_buf),
+		cfg->worker_swarm_endpoint) == 0) {
+		arg_swarm_endpoint = swarm_endpoint_buf;
+		memcpy(swarm_tls[0], cfg->worker_swarm_tls_ca,
+		    sizeof(swarm_tls[0]));
+		memcpy(swarm_tls[1], cfg->worker_swarm_tls_cert,
+		    sizeof(swarm_tls[1]));
+		memcpy(swarm_tls[2], cfg->worker_swarm_tls_key,
+		    sizeof(swarm_tls[2]));
+	}
 	/* The backends, also from the first load only. */
 	if (!run_sandboxes) {
 		const char *list = arg_sandbox ? arg_sandbox :
@@ -212,13 +239,25 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 
 		if (!list)
 			run_sandboxes = SANDBOX_NAMESPACE |
-			    (arg_docker_socket ? SANDBOX_DOCKER : 0);
+			    (arg_docker_socket ? SANDBOX_DOCKER : 0) |
+			    (arg_swarm_endpoint ? SANDBOX_SWARM : 0);
 		else if (config_sandboxes(list, &run_sandboxes) < 0) {
-			(void) snprintf(errmsg, size, "--sandbox: '%s' must be "
-			    "namespace, docker, or both", list);
+			(void) snprintf(errmsg, size,
+			    "--sandbox: '%s' must be "
+			    "namespace, docker, swarm, or several",
+			    list);
 			r = -EINVAL;
 			goto out;
 		}
+		if ((run_sandboxes & SANDBOX_SWARM) && !arg_swarm_endpoint) {
+			(void) snprintf(errmsg, size,
+			    "the swarm sandbox needs "
+			    "--swarm-endpoint (or [worker] swarm_endpoint)");
+			r = -EINVAL;
+			goto out;
+		}
+		if (!(run_sandboxes & SANDBOX_SWARM))
+			arg_swarm_endpoint = NULL;
 		if (!(run_sandboxes & SANDBOX_DOCKER))
 			arg_docker_socket = NULL;
 		else if (!arg_docker_socket)
@@ -235,6 +274,13 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 		goto out;
 	}
 	s.slots = (int) (arg_slots >= 0 ? arg_slots : cfg->worker_slots);
+	/* Only the local backends: a swarm-only worker has no local slot. */
+	if (!(run_sandboxes & (SANDBOX_NAMESPACE | SANDBOX_DOCKER)))
+		s.slots = 0;
+	s.swarm_slots = !arg_swarm_endpoint ?
+	    0 :
+	    (int) (arg_swarm_slots >= 0 ? arg_swarm_slots :
+					  cfg->worker_swarm_slots);
 	s.uid_base = arg_uid_base >= 0 ? arg_uid_base : cfg->worker_uid_base;
 	s.output_cap = arg_output_cap >= 0 ? arg_output_cap :
 	    cfg->worker_output_cap;
@@ -297,18 +343,29 @@ do_fail_lost(sqlite3 *db, void *arg)
 static const char *
 sandboxes_now(void)
 {
+	static char buf[128];
 	bool ns = run_sandboxes & SANDBOX_NAMESPACE;
 	bool dk = (run_sandboxes & SANDBOX_DOCKER) && docker_up;
+	bool sw = (run_sandboxes & SANDBOX_SWARM) && swarm_up;
 
-	return ns && dk ? "namespace docker" : ns ? "namespace" :
-	    dk ? "docker" : "";
+	/* The swarm's node count and slots ride along as words that no
+	 * job's sandbox matches (health.c reads them). */
+	(void) snprintf(buf, sizeof(buf), "%s%s%s", ns ? "namespace " : "",
+	    dk ? "docker " : "", sw ? "swarm " : "");
+	if (sw)
+		(void) snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+		    "swarm-nodes=%d swarm-slots=%d", cell_swarm_nodes(),
+		    cur.swarm_slots);
+	else if (buf[0])
+		buf[strlen(buf) - 1] = '\0';
+	return buf;
 }
 
 static int
 do_heartbeat(sqlite3 *db, void *arg)
 {
 	static int64_t started_at;
-	pid_t hung[JC_MAX_SLOTS];
+	pid_t hung[NSLOTS];
 	int n;
 
 	(void) arg;
@@ -319,7 +376,7 @@ do_heartbeat(sqlite3 *db, void *arg)
 	 * a result over the error; it is replaced like any dead worker. */
 	if ((n = jobstore_expired_workers(db, hung, ARRAY_SIZE(hung))) > 0)
 		for (int k = 0; k < n; k++)
-			for (int i = 0; i < JC_MAX_SLOTS; i++)
+			for (int i = 0; i < NSLOTS; i++)
 				if (slots[i].pid == hung[k]) {
 					log_warn("slot %d: worker %ld let a job's "
 					    "lease expire, killing it", i,
@@ -328,8 +385,8 @@ do_heartbeat(sqlite3 *db, void *arg)
 				}
 	if ((n = jobstore_fail_lost(db, 0, true)) > 0)
 		log_warn("%d job(s) with an expired lease ended as error", n);
-	return jobstore_heartbeat(db, getpid(), cur.slots, started_at,
-	    sandboxes_now());
+	return jobstore_heartbeat(db, getpid(), cur.slots + cur.swarm_slots,
+	    started_at, sandboxes_now());
 }
 
 /* The runtimes of cur.runtimes_dir whose toolchain answers, published for
@@ -380,7 +437,9 @@ static int
 do_startup(sqlite3 *db, void *arg)
 {
 	static const struct cell_ops *const backends[] = {
-		&cell_ns_ops, &cell_docker_ops,
+		&cell_ns_ops,
+		&cell_docker_ops,
+		&cell_swarm_ops,
 	};
 	pid_t zero = 0;
 	int n;
@@ -495,6 +554,43 @@ docker_beat(void)
 }
 
 static int
+do_swarm_sweep(sqlite3 *db, void *arg)
+{
+	int r;
+
+	(void) arg;
+	r = cell_swarm_ops.sweep(keep_container, db);
+	if (r < 0)
+		log_warn("swarm: cannot sweep services: %s, retrying",
+		    strerror(-r));
+	return r;
+}
+
+/* Asks the swarm manager (logging each change) and, if it answers, sweeps
+ * the services of jobs whose worker is gone. */
+static void
+swarm_beat(void)
+{
+	bool was = swarm_up;
+	int r;
+
+	if (!arg_swarm_endpoint)
+		return;
+	r = cell_swarm_ops.available();
+	swarm_up = r == 0;
+	if (swarm_up && !was)
+		log_info("swarm: the manager at '%s' answers (%d nodes): swarm "
+			 "jobs run",
+		    arg_swarm_endpoint, cell_swarm_nodes());
+	else if (!swarm_up && was)
+		log_warn("swarm: the manager at '%s' does not answer (%s): "
+			 "swarm jobs are refused",
+		    arg_swarm_endpoint, strerror(-r));
+	if (swarm_up)
+		(void) with_db(do_swarm_sweep, NULL);
+}
+
+static int
 bind_doorbell(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -536,6 +632,11 @@ spawn(int slot, int bell_fd, const sigset_t *oldmask)
 		.artifacts_keep_ms = cur.artifacts_hours * 3600 * 1000,
 		.warm_cells = !arg_cold_cells &&
 		    (run_sandboxes & SANDBOX_NAMESPACE),
+		.swarm_endpoint = arg_swarm_endpoint,
+		.swarm_tls_ca = swarm_tls[0][0] ? swarm_tls[0] : NULL,
+		.swarm_tls_cert = swarm_tls[1][0] ? swarm_tls[1] : NULL,
+		.swarm_tls_key = swarm_tls[2][0] ? swarm_tls[2] : NULL,
+		.swarm_slot = slot >= JC_MAX_SLOTS,
 	};
 	pid_t pid = fork();
 
@@ -582,7 +683,7 @@ reload(void)
 	    (long long) next.drain_grace_ms, (long long) next.output_cap);
 	cur = next;
 	(void) with_db(do_runtimes, NULL);
-	for (int i = 0; i < JC_MAX_SLOTS; i++)
+	for (int i = 0; i < NSLOTS; i++)
 		if (slots[i].pid > 0 && !slots[i].retiring) {
 			slots[i].retiring = true;
 			(void) kill(slots[i].pid, SIGUSR1);
@@ -602,7 +703,7 @@ reaped(pid_t pid, int status, bool stopping)
 			    (long) pid, WTERMSIG(status));
 		return;
 	}
-	for (int i = 0; i < JC_MAX_SLOTS; i++) {
+	for (int i = 0; i < NSLOTS; i++) {
 		struct slot *sl = &slots[i];
 		bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 
@@ -654,6 +755,8 @@ parse_args(int argc, char **argv, enum log_level *level)
 		{ "kill-grace-ms", required_argument, NULL, 'g' },
 		{ "drain-grace-ms", required_argument, NULL, 'G' },
 		{ "runtimes-dir", required_argument, NULL, 'R' },
+		{ "swarm-endpoint", required_argument, NULL, 'W' },
+		{ "swarm-slots", required_argument, NULL, 'w' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "cold-cells", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
@@ -684,6 +787,14 @@ parse_args(int argc, char **argv, enum log_level *level)
 		case 'd': arg_db = optarg; break;
 		case 'R':
 			arg_runtimes_dir = optarg;
+			break;
+		case 'W':
+			arg_swarm_endpoint = optarg;
+			break;
+		case 'w':
+			if (parse_i64(optarg, 1, JC_MAX_SLOTS,
+				&arg_swarm_slots) < 0)
+				bad = "--swarm-slots";
 			break;
 		case 'b': arg_doorbell = optarg; break;
 		case 'v': *level = LOG_LEVEL_DEBUG; arg_verbose = true; break;
@@ -770,8 +881,12 @@ startup(int *ret_bell_fd)
 	    SQLITE_OK)
 		log_warn("cannot configure the SQLite page cache, ignoring");
 	/* Cells without limits would break DESIGN section 5: refuse to run. */
-	host = (struct cell_host_config) { .docker_socket = arg_docker_socket,
-		.docker_image = arg_docker_image };
+	host = (struct cell_host_config){ .docker_socket = arg_docker_socket,
+		.docker_image = arg_docker_image,
+		.swarm_endpoint = arg_swarm_endpoint,
+		.swarm_tls_ca = swarm_tls[0][0] ? swarm_tls[0] : NULL,
+		.swarm_tls_cert = swarm_tls[1][0] ? swarm_tls[1] : NULL,
+		.swarm_tls_key = swarm_tls[2][0] ? swarm_tls[2] : NULL };
 	if ((r = cell_host_init(&host, &cg_version, errmsg,
 	    sizeof(errmsg))) < 0) {
 		log_errno(r, "%s", errmsg);
@@ -793,6 +908,7 @@ startup(int *ret_bell_fd)
 	/* The runtimes before the first heartbeat: the API offers them
 	 * from the moment it sees this supervisor alive. */
 	(void) with_db(do_runtimes, NULL);
+	swarm_beat();
 	/* The row workers' claims read, before the first worker. */
 	(void) with_db(do_heartbeat, NULL);
 	if (arg_docker_socket && cell_unpacker_find(docker_unpacker,
@@ -818,14 +934,15 @@ fill_slots(bool stopping, int bell_fd, const sigset_t *oldmask, int64_t now,
 {
 	int alive = 0;
 
-	for (int i = 0; i < JC_MAX_SLOTS; i++) {
+	for (int i = 0; i < NSLOTS; i++) {
 		struct slot *sl = &slots[i];
 
 		if (sl->pid > 0) {
 			alive++;
 			continue;
 		}
-		if (stopping || i >= cur.slots)
+		if (stopping || (i < JC_MAX_SLOTS && i >= cur.slots) ||
+		    (i >= JC_MAX_SLOTS && i - JC_MAX_SLOTS >= cur.swarm_slots))
 			continue;
 		if (now < sl->restart_at) {
 			*wake = min64(*wake, sl->restart_at);
@@ -852,7 +969,7 @@ start_drain(int sig)
 {
 	log_info("signal %d: draining (running jobs get %lld ms)", sig,
 	    (long long) cur.drain_grace_ms);
-	for (int i = 0; i < JC_MAX_SLOTS; i++)
+	for (int i = 0; i < NSLOTS; i++)
 		if (slots[i].pid > 0)
 			(void) kill(slots[i].pid, SIGTERM);
 	if (gc_pid > 0)
@@ -963,7 +1080,7 @@ main(int argc, char **argv)
 		if (stopping) {
 			if (now >= stop_deadline) {
 				log_warn("workers did not stop in time, killing");
-				for (int i = 0; i < JC_MAX_SLOTS; i++)
+				for (int i = 0; i < NSLOTS; i++)
 					if (slots[i].pid > 0)
 						(void) kill(slots[i].pid, SIGKILL);
 				stop_deadline = now + 60000;
@@ -972,6 +1089,7 @@ main(int argc, char **argv)
 		} else {
 			if (now >= next_beat) {
 				docker_beat();
+				swarm_beat();
 				(void) with_db(do_heartbeat, NULL);
 				next_beat = now + HEARTBEAT_MS;
 			}

@@ -140,6 +140,10 @@ worker_setup(const struct worker_config *cfg, sqlite3 **ret_db,
 		.docker_socket = cfg->docker_socket,
 		.docker_image = cfg->docker_image,
 		.docker_unpacker = cfg->docker_unpacker,
+		.swarm_endpoint = cfg->swarm_endpoint,
+		.swarm_tls_ca = cfg->swarm_tls_ca,
+		.swarm_tls_cert = cfg->swarm_tls_cert,
+		.swarm_tls_key = cfg->swarm_tls_key,
 	};
 	sqlite3 *db = NULL;
 	sigset_t block;
@@ -152,7 +156,7 @@ worker_setup(const struct worker_config *cfg, sqlite3 **ret_db,
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
 	    getppid() != cfg->supervisor_pid)
 		return -1;
-	jobstore_claim_scope(cfg->supervisor_pid);
+	jobstore_claim_scope(cfg->supervisor_pid, cfg->swarm_slot);
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);

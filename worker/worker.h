@@ -56,6 +56,10 @@ struct worker_config {
 	size_t artifacts_max_files;   /* [storage] artifacts_max_files */
 	int64_t artifacts_keep_ms;    /* [retention] artifacts_hours */
 	bool warm_cells; /* keep a namespace cell prepared (ns_pool.c) */
+	const char *swarm_endpoint;	/* NULL: no swarm backend */
+	const char *swarm_tls_ca, *swarm_tls_cert, *swarm_tls_key;
+	bool swarm_slot; /* claims only swarm jobs (a swarm slot), else
+				 * only the others */
 };
 
 /* A claimed job, as the worker needs it. */
@@ -68,7 +72,8 @@ struct claimed_job {
 	size_t stdin_len;
 	int64_t timeout_ms;
 	int64_t memory_mb, cpus, pids, disk_mb;
-	char sandbox[16];	/* the backend's name: "namespace", "docker" */
+	char sandbox[16]; /* the backend's name: "namespace", "docker",
+				 * "swarm" */
 };
 
 struct job_result {
@@ -171,7 +176,7 @@ int jobstore_runtimes_publish(sqlite3 *db, pid_t pid,
 int jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret);
 /* Claims (jobstore_claim, jobstore_finish's next) take only jobs of a
  * sandbox that the supervisors row of supervisor_pid lists. */
-void jobstore_claim_scope(pid_t supervisor_pid);
+void jobstore_claim_scope(pid_t supervisor_pid, bool swarm_slot);
 void claimed_job_release(struct claimed_job *j);
 /* Stores the pending chunks (and empties lc) in one transaction. */
 int jobstore_flush_logs(sqlite3 *db, const char *job_id, struct logcap *lc);
@@ -233,6 +238,8 @@ struct exec_args {
 	char **compile_argv;
 	size_t compile_argc;
 	int64_t compile_timeout_ms, compile_memory_mb;
+	char **constraints;	/* swarm: the spec's "constraints" */
+	size_t nconstraints;
 };
 /* image: the backend runs images (CELL_OPS_IMAGE): read "image", keep the
  * image's PATH. 0 or -errno (-EINVAL: the spec does not parse). */

@@ -1,0 +1,82 @@
+/* swarm_int.h - private to the swarm backend (swarm_*.c): one job as one
+ * Docker Swarm service in Mode.ReplicatedJob, made through the Engine API
+ * of a swarm manager (docker_api.c). Runs in a jobcell-worker process and,
+ * after fork(), as the cell's helper. Trusts from the manager only the
+ * task's state, node and exit code. */
+#ifndef JOBCELL_SWARM_INT_H
+#define JOBCELL_SWARM_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cell.h"
+#include "docker_api.h"
+#include "strbuf.h"
+
+#define SWARM_ID_MAX 64		   /* a swarm object id: [a-z0-9], 25 here */
+#define SWARM_API_MINOR 46	   /* Privileges.Seccomp, NoNewPrivileges */
+#define SWARM_API_MIN_MINOR 41	   /* Mode.ReplicatedJob, Limits.Pids */
+#define SWARM_STEP_MS 10000	   /* bound of one call */
+#define SWARM_POLL_MS 100	   /* task state polled this often ... */
+#define SWARM_POLL_MAX_MS 500	   /* ... slowing to this */
+#define SWARM_NODE_CHECK_MS 1000   /* the task's node looked at */
+#define SWARM_REMOVE_WAIT_MS 30000 /* a removed service's task stops */
+#define SWARM_LOGS_MS 60000	   /* bound of the log fetch */
+#define SWARM_LOG_MAX "64m"	   /* json-file max-size on the node */
+#define SWARM_SWEEP_MAX 200	   /* services looked at per sweep */
+#define SWARM_CONSTRAINTS_MAX 8
+
+/* What a service needs besides the job's spec: the host's side. */
+struct swarm_create {
+	const char *image;
+	long worker_id;			/* label jobcell.worker */
+	int api_minor;			/* negotiated: >= 46 adds Privileges */
+	const char *seccomp_profile;	/* Docker seccomp JSON, or NULL */
+	int64_t stop_grace_ms;		/* TERM -> KILL on the node */
+	const char *const *constraints; /* Placement.Constraints, or NULL */
+	size_t nconstraints;
+	/* The body that stops the job (see swarm_cell.c, "Stopping"): the
+	 * same service, ForceUpdate 1 and a constraint no node meets. */
+	bool stopping;
+};
+#define SWARM_STOP_CONSTRAINT \
+	"node.id==jobcell-stopped" /* no node's id
+								 * has a '-' */
+
+/* swarm_spec.c: pure, no daemon, no I/O. */
+/* POST /services/create's body for the job, into sb. 0, -EINVAL (a job
+ * the swarm backend cannot carry: files, stdin, network), or -errno. */
+int swarm_service_body(const struct cell_spec *s, const struct swarm_create *o,
+    struct strbuf *sb);
+/* A swarm object id as the manager makes them: 1..SWARM_ID_MAX of
+ * [a-z0-9]. */
+bool swarm_id_ok(const char *s);
+
+/* A task as the helper sees it. */
+enum swarm_task_state {
+	SWARM_TASK_NONE,    /* no task yet */
+	SWARM_TASK_PENDING, /* new .. starting: not ended */
+	SWARM_TASK_RUNNING,
+	SWARM_TASK_EXITED,   /* complete or failed: exit_code valid */
+	SWARM_TASK_REJECTED, /* never ran: err says why */
+	SWARM_TASK_LOST,     /* orphaned, or shut down by someone else */
+};
+struct swarm_task {
+	enum swarm_task_state state;
+	char id[SWARM_ID_MAX + 1];
+	int exit_code;
+	char node_id[SWARM_ID_MAX + 1];
+	char err[200];
+};
+/* A task of a GET /tasks answer: the one whose ID is want, or the first
+ * if want is NULL or "" (a job service has one until it is stopped); state
+ * SWARM_TASK_NONE if there is none. 0, or -EPROTO. */
+int swarm_task_parse(const char *buf, size_t len, const char *want,
+    struct swarm_task *ret);
+/* The Version.Index of a GET /services/{id} answer. 0, or -EPROTO. */
+int swarm_service_version(const char *buf, size_t len, int64_t *ret);
+/* Whether a GET /nodes/{id} answer says the node is down or gone. */
+bool swarm_node_down(const char *buf, size_t len);
+
+#endif

@@ -1,0 +1,408 @@
+#!/usr/bin/env bats
+# The swarm sandbox (issue 16) against a real three-node Docker Swarm made
+# here (tests/lib/swarm.bash: three dockerds, each in its own network and
+# UTS namespace, joined over addresses that exist only inside them): the
+# cell contract where a swarm service can keep it, placement over the
+# nodes, a node dying mid-job, the worker restarted mid-job, the manager
+# unreachable, and no service left behind after any test.
+
+bats_require_minimum_version 1.5.0
+
+load ../lib/common
+load ../lib/swarm
+
+setup_file() {
+	local missing="" t
+	dockerd_bin >/dev/null || missing+=" dockerd (docker.io)"
+	docker_bin >/dev/null || missing+=" docker (docker.io)"
+	[[ -x /bin/busybox ]] || missing+=" /bin/busybox (busybox-static)"
+	for t in unshare nsenter ip; do
+		command -v "$t" >/dev/null || missing+=" $t"
+	done
+	if [[ -n $missing ]]; then
+		strict && { echo "missing:$missing" >&2; return 1; }
+		# bats 1.8 cannot skip from setup_file: each test skips.
+		export SWARM_SKIP="needs:$missing"
+		return 0
+	fi
+	SWARM_TEST_DIR=$(mktemp -d /tmp/jcsw.XXXXXX)
+	export SWARM_TEST_DIR
+	swarm_start "$SWARM_TEST_DIR" || {
+		swarm_stop "$SWARM_TEST_DIR"
+		return 1
+	}
+	UID_BASE=$((300000 + (RANDOM % 4096) * 64))
+	export UID_BASE
+	# Three swarm slots (one per node), one local slot; constraints from
+	# an allow-list.
+	cat >"$BATS_FILE_TMPDIR/jobcell.conf" <<-EOF
+	[worker]
+	uid_base = $UID_BASE
+	swarm_endpoint = unix://$SWARM_MANAGER_SOCKET
+	swarm_slots = 3
+	docker_image = $JOBCELL_DOCKER_IMAGE
+	swarm_constraints = node.role==worker, node.hostname==node1, node.hostname==node2
+	EOF
+	JOBCELL_STACK_CONFIG=$BATS_FILE_TMPDIR/jobcell.conf \
+	    JOBCELL_STACK_SLOTS=1 stack_start
+	new_consumer alice
+	jobcell_admin set-quota --name alice --max-concurrent 30 >/dev/null
+	wait_for 30 health_has_swarm ||
+		fail "/v1/health never listed the swarm: $api_body"
+}
+
+setup() {
+	[[ -z ${SWARM_SKIP:-} ]] || skip "$SWARM_SKIP"
+}
+
+teardown() {
+	[[ -z ${SWARM_SKIP:-} ]] || return 0
+	# Whatever the test did: no service of ours stays behind.
+	wait_for 30 no_services ||
+		fail "services left behind: $(swarm_services | tr '\n' ' ')"
+}
+
+teardown_file() {
+	[[ -z ${SWARM_SKIP:-} ]] || return 0
+	stack_stop
+	[[ -z ${SWARM_TEST_DIR:-} ]] || swarm_stop "$SWARM_TEST_DIR"
+}
+
+no_services() {
+	local ids
+	ids=$(swarm_services) || return 1
+	[[ -z $ids ]]
+}
+
+health_has_swarm() {
+	api --no-key GET /v1/health &&
+	    [[ $(json_get '.sandboxes | index("swarm") != null' "$api_body") == true ]]
+}
+
+health_lacks_swarm() {
+	api --no-key GET /v1/health &&
+	    [[ $(json_get '.sandboxes | index("swarm") == null' "$api_body") == true ]]
+}
+
+# swarm_job JQ-FILTER [JQ-ARGS...]: a request body with "sandbox":"swarm".
+swarm_job() {
+	local f=$1
+	shift
+	jq -cn "$@" "$f + {sandbox: \"swarm\"}"
+}
+
+pid_gone() {
+	! _dk_alive "$1"
+}
+
+job_running() {
+	api GET "/v1/jobs/$1" && [[ $(json_get .status "$api_body") == running ]]
+}
+
+# task_node JOB: the hostname of the node the job's task runs on.
+task_node() {
+	local node
+	node=$(swarm_docker 0 service ps -q --no-trunc "jobcell-$1" 2>/dev/null | head -n1) || return 1
+	[[ -n $node ]] || return 1
+	node=$(swarm_docker 0 inspect --format '{{.NodeID}}' "$node") || return 1
+	swarm_docker 0 node inspect --format '{{.Description.Hostname}}' "$node"
+}
+
+task_on_node() {
+	local n
+	n=$(task_node "$1") && [[ -n $n ]] && task_state_running "$1"
+}
+
+task_state_running() {
+	[[ $(swarm_docker 0 service ps --format '{{.CurrentState}}' "jobcell-$1" 2>/dev/null) == Running* ]]
+}
+
+@test "swarm: /v1/health reports the swarm and its three nodes" {
+	api --no-key GET /v1/health
+	assert_api_status 200
+	assert_equal "$(json_get .swarm.status "$api_body")" ok
+	assert_equal "$(json_get .swarm.nodes "$api_body")" 3
+	api GET /v1/health
+	assert_equal "$(json_get .swarm.slots "$api_body")" 3
+}
+
+@test "swarm: output comes back byte-exact, stdout and stderr apart" {
+	local script
+	script='printf "h\303\251llo \342\202\254\n"; seq 1 40000; echo to-err >&2; printf "no newline"'
+	printf 'h\303\251llo \342\202\254\n' >"$BATS_TEST_TMPDIR/want"
+	seq 1 40000 >>"$BATS_TEST_TMPDIR/want"
+	printf 'no newline' >>"$BATS_TEST_TMPDIR/want"
+	run_job "$(swarm_job '{command: $c, timeout: 60}' --arg c "$script")" 120
+	assert_equal "$(json_get .status "$job")" succeeded
+	assert_equal "$(json_get .exit_code "$job")" 0
+	assert_equal "$(json_get .sandbox "$job")" swarm
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/out" ||
+		fail "stdout differs from what the job wrote"
+	job_output "$job_id" stderr "$BATS_TEST_TMPDIR/err"
+	run -0 cat "$BATS_TEST_TMPDIR/err"
+	assert_output to-err
+}
+
+@test "swarm: the exit code is the job's; the cell is locked down" {
+	run_job "$(swarm_job '{argv: ["sh", "-c", "exit 7"]}')" 120
+	assert_equal "$(json_get .status "$job")" failed
+	assert_equal "$(json_get .exit_code "$job")" 7
+	# As the job's uid, read-only root, writable /work, no capabilities,
+	# no network but loopback, hostname cell.
+	run_job "$(swarm_job '{command: "id -u; touch /x 2>/dev/null || echo ro; echo w > /work/f && cat /work/f; grep CapEff /proc/self/status; ls /sys/class/net; hostname"}')" 120
+	assert_equal "$(json_get .status "$job")" succeeded
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	run -0 cat "$BATS_TEST_TMPDIR/out"
+	assert_line --index 0 --regexp '^[0-9]+$'
+	(($(sed -n 1p "$BATS_TEST_TMPDIR/out") >= UID_BASE)) || fail "ran as uid $(sed -n 1p "$BATS_TEST_TMPDIR/out")"
+	assert_line --index 1 ro
+	assert_line --index 2 w
+	assert_line --index 3 --regexp '^CapEff:[[:space:]]+0+$'
+	assert_line --index 4 lo
+	assert_line --index 5 cell
+}
+
+@test "swarm: past its timeout a job ends timed_out with 124" {
+	run_job "$(swarm_job '{command: "echo started; sleep 300", timeout: 3}')" 120
+	assert_equal "$(json_get .status "$job")" timed_out
+	assert_equal "$(json_get .exit_code "$job")" 124
+	assert_equal "$(json_get .timed_out "$job")" true
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	run -0 cat "$BATS_TEST_TMPDIR/out"
+	assert_output started
+}
+
+@test "swarm: a cancelled job ends cancelled and its service goes" {
+	submit "$(swarm_job '{command: "sleep 300", timeout: 240}')"
+	wait_for 120 task_state_running "$job_id" ||
+		fail "the job's task never ran"
+	api POST "/v1/jobs/$job_id/cancel"
+	assert_api_status 200
+	wait_job "$job_id" 60
+	assert_equal "$(json_get .status "$job")" cancelled
+}
+
+@test "swarm: over its memory limit a job is oom_killed; pids are bounded" {
+	run_job "$(swarm_job '{command: "x=a; while :; do x=$x$x; done", memory_mb: 32, timeout: 60}')" 120
+	assert_equal "$(json_get .status "$job")" failed
+	assert_equal "$(json_get .oom_killed "$job")" true
+	# 40 background sleeps: under pids 16 a fork fails (the shell says so
+	# and gives up), under pids 64 all start.
+	local spawn='i=0; while [ $i -lt 40 ]; do sleep 30 & i=$((i+1)); done; echo all-started'
+	run_job "$(swarm_job '{command: $c, pids: 16, timeout: 60}' --arg c "$spawn")" 120
+	assert_equal "$(json_get .status "$job")" failed
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	job_output "$job_id" stderr "$BATS_TEST_TMPDIR/err"
+	run -0 cat "$BATS_TEST_TMPDIR/out"
+	refute_output --partial all-started
+	run -0 cat "$BATS_TEST_TMPDIR/err"
+	assert_output --partial fork
+	run_job "$(swarm_job '{command: $c, pids: 64, timeout: 60}' --arg c "$spawn")" 120
+	assert_equal "$(json_get .status "$job")" succeeded
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	run -0 cat "$BATS_TEST_TMPDIR/out"
+	assert_output all-started
+}
+
+@test "swarm: a constraint places the job on a worker node, not the manager" {
+	run_job "$(swarm_job '{command: "hostname", constraints: ["node.role==worker"]}')" 120
+	assert_equal "$(json_get .status "$job")" succeeded
+	submit "$(swarm_job '{command: "sleep 30", constraints: ["node.hostname==node2"], timeout: 60}')"
+	wait_for 120 task_on_node "$job_id" || fail "the job's task never ran"
+	run -0 task_node "$job_id"
+	assert_output node2
+	api POST "/v1/jobs/$job_id/cancel"
+	wait_job "$job_id" 60
+	# Not on the allow-list: refused, naming the field.
+	api POST /v1/jobs "$(swarm_job '{command: "true", constraints: ["node.role==manager"]}')"
+	assert_api_error 400 invalid_request
+	run -0 json_get .error.message "$api_body"
+	assert_output --partial "'constraints'"
+}
+
+@test "swarm: what a service cannot carry yet is refused, naming the field" {
+	local f
+	for f in '{stdin: "x"}' '{files: {"a": "b"}}' '{cwd: "a"}'; do
+		api POST /v1/jobs "$(swarm_job "{command: \"true\"} + $f")"
+		assert_api_error 400 invalid_request
+		run -0 json_get .error.message "$api_body"
+		assert_output --partial "$(jq -rn "$f | keys[0]")"
+	done
+	api POST /v1/jobs "$(swarm_job '{command: "true", inputs: []}')"
+	assert_api_error 400 invalid_request
+	run -0 json_get .error.message "$api_body"
+	assert_output --partial "'inputs'"
+}
+
+@test "swarm: 20 jobs spread over the nodes, each runs once" {
+	# (loop variables named apart: helpers' own variables are dynamic)
+	local ids=() sw_k nodes
+	for ((sw_k = 0; sw_k < 20; sw_k++)); do
+		submit "$(swarm_job '{command: "sleep 1; echo $N", env: {N: $n}}' --arg n "$sw_k")"
+		ids+=("$job_id")
+	done
+	for sw_k in "${!ids[@]}"; do
+		wait_job "${ids[$sw_k]}" 300
+		assert_equal "$(json_get .status "$job")" succeeded
+		job_output "${ids[$sw_k]}" stdout "$BATS_TEST_TMPDIR/out"
+		run -0 cat "$BATS_TEST_TMPDIR/out"
+		assert_output "$sw_k"
+	done
+	# Every node ran some: the nodes' daemons each hold exited containers
+	# of jobcell services (task history is kept until the service goes:
+	# count from the nodes' own event logs instead).
+	nodes=0
+	for ((sw_k = 0; sw_k < SWARM_NODES; sw_k++)); do
+		if swarm_docker "$sw_k" events --since 10m --until 0s \
+		    --filter type=container --filter event=start \
+		    --format '{{index .Actor.Attributes "com.docker.swarm.service.name"}}' |
+		    grep -q '^jobcell-'; then
+			nodes=$((nodes + 1))
+		fi
+	done
+	((nodes == SWARM_NODES)) || fail "only $nodes of $SWARM_NODES nodes ran jobs"
+}
+
+@test "swarm: a node's dockerd killed mid-job ends the job error, node lost" {
+	local node n
+	submit "$(swarm_job '{command: "echo up; sleep 600", constraints: ["node.hostname==node1"], timeout: 900}')"
+	wait_for 120 task_on_node "$job_id" || fail "the job's task never ran"
+	run -0 task_node "$job_id"
+	node=$output
+	n=${node#node}
+	swarm_node_kill "$SWARM_DIR" "$n"
+	wait_job "$job_id" 120
+	assert_equal "$(json_get .status "$job")" error
+	run -0 json_get .error "$job"
+	assert_output --partial "node lost"
+	# The node comes back (for the tests after this one too): the job
+	# does not go on there, nor run again anywhere.
+	swarm_node_restart "$n"
+	wait_for 60 no_job_container "$job_id" "$n" ||
+		fail "the job's container runs again on $node"
+	assert_equal "$(json_get .status "$job")" error
+}
+
+# no_job_container JOB N: no running container of JOB on node N.
+no_job_container() {
+	local ids
+	ids=$(swarm_docker "$2" ps -q --filter "name=jobcell-$1") || return 1
+	[[ -z $ids ]]
+}
+
+# swarm_node_restart N: node N's dockerd started again (same data root:
+# it rejoins the swarm by itself).
+swarm_node_restart() {
+	local n=$1 holder
+	read -r holder <"$SWARM_DIR/node$n.pid"
+	_sw_dockerd "$SWARM_DIR" "$n" "$holder"
+	wait_for 60 node_ready "$n" || fail "node $n did not come back"
+}
+
+node_ready() {
+	[[ $(swarm_docker 0 node inspect --format '{{.Status.State}}' "node$1") == ready ]]
+}
+
+@test "swarm: the worker restarted mid-job: the job ends cleanly, its service goes" {
+	local pid
+	submit "$(swarm_job '{command: "sleep 600", timeout: 900}')"
+	wait_for 120 task_state_running "$job_id" || fail "the job's task never ran"
+	read -r pid <"$JOBCELL_STACK_DIR/worker.pid"
+	kill -KILL "$pid"
+	wait_for 10 pid_gone "$pid" || fail "the worker survived SIGKILL"
+	"$JOBCELL_SRCDIR/tools/stack" respawn "$JOBCELL_STACK_DIR" worker >/dev/null ||
+		fail "cannot restart the worker"
+	wait_job "$job_id" 60
+	assert_equal "$(json_get .status "$job")" error
+	run -0 json_get .error "$job"
+	assert_output --partial "worker lost"
+}
+
+@test "swarm: an unreachable manager: 503 on submit for swarm jobs" {
+	local pid
+	pid=$(_dk_pid "$SWARM_DIR/n0/docker.pid" dockerd)
+	kill -STOP "$pid"
+	wait_for 60 health_lacks_swarm || { kill -CONT "$pid"; fail "the swarm stayed listed"; }
+	api POST /v1/jobs "$(swarm_job '{command: "true"}')"
+	kill -CONT "$pid"
+	assert_api_error 503 unavailable
+	run -0 json_get .error.message "$api_body"
+	assert_output --partial swarm
+	wait_for 60 health_has_swarm || fail "the swarm never came back"
+}
+
+@test "swarm: the CLI submits with --sandbox swarm and --constraint" {
+	local jc
+	jc=$(jobcell_bin jobcell)
+	export HOME=$BATS_TEST_TMPDIR/home
+	mkdir -p "$HOME"
+	"$jc" init --server "$JOBCELL_URL" --key "$JOBCELL_KEY" \
+	    --cacert "$JOBCELL_CACERT" >/dev/null
+	run -0 --separate-stderr "$jc" run --sandbox swarm \
+	    --constraint node.role==worker --command 'echo from-swarm'
+	assert_output from-swarm
+	run -2 --separate-stderr "$jc" run --constraint node.role==worker \
+	    --command true
+	[[ $stderr == *--constraint* ]] || fail "stderr: $stderr"
+}
+
+# tls_files DIR: a CA, a server certificate for 127.0.0.1 and a client
+# certificate, both signed by the CA (PEM, in DIR).
+tls_files() {
+	local d=$1
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=jobcell-test-ca \
+	    -keyout "$d/ca-key.pem" -out "$d/ca.pem" 2>/dev/null || return 1
+	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
+	    -keyout "$d/server-key.pem" -out "$d/server.csr" 2>/dev/null || return 1
+	printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$d/server.ext"
+	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca-key.pem" \
+	    -CAcreateserial -days 1 -extfile "$d/server.ext" -out "$d/server.pem" 2>/dev/null || return 1
+	openssl req -newkey rsa:2048 -nodes -subj /CN=jobcell-worker \
+	    -keyout "$d/key.pem" -out "$d/client.csr" 2>/dev/null || return 1
+	printf 'extendedKeyUsage=clientAuth\n' >"$d/client.ext"
+	openssl x509 -req -in "$d/client.csr" -CA "$d/ca.pem" -CAkey "$d/ca-key.pem" \
+	    -CAcreateserial -days 1 -extfile "$d/client.ext" -out "$d/cert.pem" 2>/dev/null
+}
+
+# worker_with_conf FILE: the stack's worker restarted with that config.
+worker_with_conf() {
+	local pid
+	cp "$1" "$JOBCELL_STACK_DIR/jobcell.conf"
+	read -r pid <"$JOBCELL_STACK_DIR/worker.pid"
+	kill -TERM "$pid"
+	wait_for 30 pid_gone "$pid" || fail "the worker did not stop"
+	"$JOBCELL_SRCDIR/tools/stack" respawn "$JOBCELL_STACK_DIR" worker >/dev/null ||
+		fail "cannot restart the worker"
+}
+
+@test "swarm: a worker reaches the manager over TCP with TLS client certificates" {
+	local d=$BATS_TEST_TMPDIR port
+	skip_unless command -v socat
+	tls_files "$d" || fail "cannot make the TLS files"
+	# The manager's API behind a TLS listener on loopback that demands a
+	# client certificate of our CA (as dockerd --tlsverify does).
+	port=$((20000 + RANDOM % 20000))
+	socat "OPENSSL-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork,cert=$d/server.pem,key=$d/server-key.pem,cafile=$d/ca.pem,verify=1" \
+	    "UNIX-CONNECT:$SWARM_MANAGER_SOCKET" </dev/null >/dev/null 2>"$d/socat.log" &
+	echo $! >"$d/socat.pid"
+	cp "$JOBCELL_STACK_DIR/jobcell.conf" "$d/unix.conf"
+	sed -e "s|^swarm_endpoint = .*|swarm_endpoint = tcp://127.0.0.1:$port|" \
+	    "$d/unix.conf" >"$d/tls.conf"
+	printf 'swarm_tls_ca = %s\nswarm_tls_cert = %s\nswarm_tls_key = %s\n' \
+	    "$d/ca.pem" "$d/cert.pem" "$d/key.pem" >>"$d/tls.conf"
+	worker_with_conf "$d/tls.conf"
+	wait_for 30 health_has_swarm || {
+		kill "$(cat "$d/socat.pid")"
+		worker_with_conf "$d/unix.conf"
+		fail "the swarm was never listed over TLS: $(tail -n 5 "$JOBCELL_STACK_DIR/worker.log")"
+	}
+	run_job "$(swarm_job '{command: "echo over-tls"}')" 120
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	kill "$(cat "$d/socat.pid")"
+	worker_with_conf "$d/unix.conf"
+	assert_equal "$(json_get .status "$job")" succeeded
+	run -0 cat "$BATS_TEST_TMPDIR/out"
+	assert_output over-tls
+	wait_for 30 health_has_swarm || fail "the swarm was not listed again"
+}

@@ -1,0 +1,278 @@
+/* test_swarm_spec.c - the swarm cell's service (cell/swarm_spec.c): the
+ * body of POST /services/create for a bare job, for one with limits,
+ * constraints and hostile env bytes on an old manager (API 1.41: no
+ * Privileges), and on a new one (1.46: no-new-privileges and the seccomp
+ * profile, base64), compared byte for byte with
+ * tests/unit/golden/swarm_service_*.json; what it refuses; the reading of
+ * task and node answers. No daemon needed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "swarm_int.h"
+#include "strbuf.h"
+#include "tap.h"
+#include "banned.h"
+
+#ifndef GOLDEN_DIR
+#error GOLDEN_DIR must name tests/unit/golden
+#endif
+
+static int
+golden(const char *name, struct strbuf *sb)
+{
+	char path[512], buf[4096];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+	int r;
+
+	(void) snprintf(path, sizeof(path), "%s/%s", GOLDEN_DIR, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if ((r = strbuf_add(sb, buf, (size_t) n)) < 0)
+			return r;
+	if (n < 0)
+		return -errno;
+	if (sb->len > 0 && sb->buf[sb->len - 1] == '\n')
+		sb->buf[--sb->len] = '\0';
+	return 0;
+}
+
+static void
+check_body(const char *name, const struct cell_spec *s,
+    const struct swarm_create *o)
+{
+	_cleanup_strbuf_ struct strbuf got, want;
+	int r;
+
+	strbuf_init(&got, 1 << 20);
+	strbuf_init(&want, 1 << 20);
+	r = swarm_service_body(s, o, &got);
+	is_int(r, 0, "%s: body built", name);
+	is_int(golden(name, &want), 0, "%s: golden file read", name);
+	if (!ok(strcmp(got.buf, want.buf) == 0, "%s: body is the golden one",
+		name))
+		diag("got: %s", got.buf);
+}
+
+static char a_sh[] = "sh", a_c[] = "-c", a_cmd[] = "echo \"hi\" > out";
+static char e_path[] = "PATH=/usr/bin:/bin";
+static char e_odd[] = "ODD=\"q\"\\\n\t\x01\x7f caf\xc3\xa9";
+
+static void
+test_bodies(void)
+{
+	char *argv[] = { a_sh, a_c, a_cmd, NULL };
+	char *envp[] = { e_path, NULL };
+	char *envp2[] = { e_path, e_odd, NULL };
+	static const char *const cons[] = { "node.role==worker",
+		"node.labels.gpu==true" };
+	struct cell_spec s = {
+		.job_id = "j0",
+		.argv = argv,
+		.envp = envp,
+		.stdin_fd = -1,
+		.host_uid = 200000,
+		.host_gid = 200000,
+		.disk_mb = 1,
+	};
+	struct swarm_create o = { .image = "debian:12",
+		.worker_id = 42,
+		.api_minor = 41,
+		.stop_grace_ms = 2000 };
+
+	check_body("swarm_service_bare.json", &s, &o);
+	s = (struct cell_spec){
+		.job_id = "job_ABC-123",
+		.argv = argv,
+		.envp = envp2,
+		.stdin_fd = -1,
+		.host_uid = 200001,
+		.host_gid = 200002,
+		.disk_mb = 64,
+		.memory_mb = 256,
+		.cpus = 2,
+		.pids = 64,
+	};
+	o = (struct swarm_create){ .image = "registry.local:5000/team/img:1.2",
+		.worker_id = 4242,
+		.api_minor = 41,
+		.stop_grace_ms = 5000,
+		.seccomp_profile = "{\"defaultAction\":\"SCMP_ACT_ERRNO\"}",
+		.constraints = cons,
+		.nconstraints = 2 };
+	check_body("swarm_service_full.json", &s, &o);
+	o.api_minor = 46;
+	check_body("swarm_service_146.json", &s, &o);
+	o.stopping = true; /* the update that stops it */
+	check_body("swarm_service_stop.json", &s, &o);
+}
+
+static void
+test_refusals(void)
+{
+	char *argv[] = { a_sh, NULL };
+	static const struct cell_file files[] = { { "a", "b", 1, false } };
+	struct cell_spec base = {
+		.job_id = "j", .argv = argv, .stdin_fd = -1,
+		.host_uid = 1, .host_gid = 1, .disk_mb = 1,
+	}, s;
+	struct swarm_create o = { .image = "i", .api_minor = 41 };
+	_cleanup_strbuf_ struct strbuf sb;
+
+	strbuf_init(&sb, 1 << 20);
+	s = base;
+	s.nfiles = 1;
+	s.files = files;
+	is_int(swarm_service_body(&s, &o, &sb), -EINVAL, "files refused");
+	s = base;
+	s.stdin_fd = 0;
+	is_int(swarm_service_body(&s, &o, &sb), -EINVAL, "stdin refused");
+	s = base;
+	s.network = true;
+	is_int(swarm_service_body(&s, &o, &sb), -EINVAL, "network refused");
+	s = base;
+	s.cwd = "d";
+	is_int(swarm_service_body(&s, &o, &sb), -EINVAL, "cwd refused");
+	s = base;
+	s.host_uid = 0;
+	is_int(swarm_service_body(&s, &o, &sb), -EINVAL, "root refused");
+	s = base;
+	s.job_id = "a/b";
+	is_int(swarm_service_body(&s, &o, &sb), -EINVAL, "bad job id refused");
+	strbuf_release(&sb);
+	strbuf_init(&sb, 64);
+	is_int(swarm_service_body(&base, &o, &sb), -E2BIG,
+	    "a body over the buffer's max is refused");
+}
+
+static void
+test_tasks(void)
+{
+	static const struct {
+		const char *in;
+		int r;
+		enum swarm_task_state st;
+		int code;
+		const char *node;
+	} rows[] = {
+		{ "[]", 0, SWARM_TASK_NONE, 0, "" },
+		{ "[{\"NodeID\":\"abc123\",\"Status\":{\"State\":\"running\"}}]",
+		    0, SWARM_TASK_RUNNING, 0, "abc123" },
+		{ "[{\"Status\":{\"State\":\"pending\"}}]", 0,
+		    SWARM_TASK_PENDING, 0, "" },
+		{ "[{\"NodeID\":\"n1\",\"Status\":{\"State\":\"failed\","
+		  "\"Err\":\"task: non-zero exit (3)\",\"ContainerStatus\":"
+		  "{\"ExitCode\":3}}}]",
+		    0, SWARM_TASK_EXITED, 3, "n1" },
+		{ "[{\"Status\":{\"State\":\"complete\",\"ContainerStatus\":"
+		  "{}}}]",
+		    0, SWARM_TASK_EXITED, 0, "" },
+		{ "[{\"Status\":{\"State\":\"rejected\",\"Err\":\"No such "
+		  "image\"}}]",
+		    0, SWARM_TASK_REJECTED, 0, "" },
+		{ "[{\"Status\":{\"State\":\"orphaned\"}}]", 0, SWARM_TASK_LOST,
+		    0, "" },
+		{ "[{\"Status\":{\"State\":\"brand-new\"}}]", 0,
+		    SWARM_TASK_LOST, 0, "" },
+		{ "[{\"NodeID\":\"../x\",\"Status\":{\"State\":\"running\"}}]",
+		    0, SWARM_TASK_RUNNING, 0, "" },
+		{ "[{\"Status\":{\"State\":\"failed\",\"ContainerStatus\":"
+		  "{\"ExitCode\":300}}}]",
+		    -EPROTO, 0, 0, "" },
+		{ "[{\"Status\":{\"State\":\"failed\"}}]", -EPROTO, 0, 0, "" },
+		{ "{}", -EPROTO, 0, 0, "" },
+		{ "[{\"Status\":7}]", -EPROTO, 0, 0, "" },
+		{ "", -EPROTO, 0, 0, "" },
+		{ "[[[[", -EPROTO, 0, 0, "" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct swarm_task t = { .state = 99 };
+		int r = swarm_task_parse(rows[i].in, strlen(rows[i].in), NULL,
+		    &t);
+
+		is_int(r, rows[i].r, "task '%s': result", rows[i].in);
+		if (r < 0 || rows[i].r < 0)
+			continue;
+		is_int(t.state, rows[i].st, "task '%s': state", rows[i].in);
+		is_int(t.exit_code, rows[i].code, "task '%s': exit code",
+		    rows[i].in);
+		is_str(t.node_id, rows[i].node, "task '%s': node", rows[i].in);
+	}
+}
+
+static void
+test_task_pick_and_version(void)
+{
+	static const char two[] =
+	    "[{\"ID\":\"new1\",\"Status\":{\"State\":"
+	    "\"pending\"}},{\"ID\":\"old1\",\"NodeID\":\"n2\",\"Status\":"
+	    "{\"State\":\"running\"}}]";
+	struct swarm_task t;
+	int64_t v = -1;
+
+	is_int(swarm_task_parse(two, strlen(two), "old1", &t), 0, "pick by id");
+	is_int(t.state, SWARM_TASK_RUNNING, "the picked task's state");
+	is_str(t.id, "old1", "the picked task's id");
+	is_str(t.node_id, "n2", "the picked task's node");
+	is_int(swarm_task_parse(two, strlen(two), "gone1", &t), 0,
+	    "a task that is gone");
+	is_int(t.state, SWARM_TASK_NONE, "... is NONE");
+	is_int(swarm_task_parse(two, strlen(two), "", &t), 0, "no id: first");
+	is_str(t.id, "new1", "... the first");
+	static const char ver[] = "{\"Version\":{\"Index\":42}}";
+
+	is_int(swarm_service_version(ver, strlen(ver), &v), 0,
+	    "service version read");
+	is_int(v, 42, "... 42");
+	is_int(swarm_service_version("{\"Version\":{}}", 14, &v), -EPROTO,
+	    "no index: refused");
+	is_int(swarm_service_version("[]", 2, &v), -EPROTO, "not an object");
+}
+
+static void
+test_nodes_and_ids(void)
+{
+	static const struct {
+		const char *in;
+		bool down;
+	} nodes[] = {
+		{ "{\"Status\":{\"State\":\"ready\"}}", false },
+		{ "{\"Status\":{\"State\":\"down\"}}", true },
+		{ "{\"Status\":{\"State\":\"disconnected\"}}", true },
+		{ "{\"Status\":{}}", false },
+		{ "not json", false },
+	};
+	static const struct {
+		const char *id;
+		bool ok;
+	} ids[] = {
+		{ "nitz7mhzawtwp4hm88zb5bj31", true },
+		{ "", false },
+		{ "A", false },
+		{ "a/b", false },
+		{ "../x", false },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++)
+		is_int(swarm_node_down(nodes[i].in, strlen(nodes[i].in)),
+		    nodes[i].down, "node '%s'", nodes[i].in);
+	for (size_t i = 0; i < ARRAY_SIZE(ids); i++)
+		is_int(swarm_id_ok(ids[i].id), ids[i].ok, "id '%s'", ids[i].id);
+}
+
+int
+main(void)
+{
+	test_bodies();
+	test_refusals();
+	test_tasks();
+	test_task_pick_and_version();
+	test_nodes_and_ids();
+	return done_testing();
+}
