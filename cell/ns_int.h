@@ -80,9 +80,9 @@ struct cell_fds {
 	int work_fd;		/* a disk workspace: a detached clone of its
 				 * mount (open_tree), moved onto /work; -1:
 				 * /work is a tmpfs */
-	int job_r; /* a warm cell's job socket (ns_pool.c), or -1 */
-	int compile_out_w;	/* spec->compile_argv: its stdout, stderr; */
-	int compile_err_w;	/* else -1 */
+	int job_r;	   /* a warm cell's job socket (ns_pool.c), or -1 */
+	int compile_out_w; /* spec->compile_argv: its stdout, stderr; */
+	int compile_err_w; /* else -1 */
 };
 
 /* Fixed-size record the cell writes on report_fd. */

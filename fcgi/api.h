@@ -149,8 +149,8 @@ struct job_request {
 	 * swarm_constraints */
 	char constraints[JC_MAX_CONSTRAINTS][JC_MAX_CONSTRAINT_BYTES + 1];
 	size_t nconstraints;
-	char **artifacts;		/* globs (wsglob_check_len), owned */
-	size_t nartifacts;		/* <= WSGLOB_MAX_PATTERNS */
+	char **artifacts;  /* globs (wsglob_check_len), owned */
+	size_t nartifacts; /* <= WSGLOB_MAX_PATTERNS */
 	bool artifacts_required;
 	/* A code job (issue 14): parsed by job_request_parse_code ... */
 	char runtime[96]; /* as asked; "": not a code job */

@@ -313,17 +313,18 @@ idempotency_find(sqlite3 *db, int64_t consumer_id, const char *key,
  * counters are the schema's triggers' (sql/schema.sql): one row read,
  * however many jobs the consumer has. */
 static int
-quota_check(sqlite3 *db, int64_t consumer_id, int64_t now,
-    int retry_storage_s, struct api_err *err)
+quota_check(sqlite3 *db, int64_t consumer_id, int64_t now, int retry_storage_s,
+    struct api_err *err)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int64_t day_start = now / 86400000 * 86400000;
 	int r, rc;
 
-	if ((r = db_prepare_cached(db, "SELECT max_per_day, max_queued, "
-	    "CASE WHEN day_start = ? THEN day_count ELSE 0 END, queued, "
-	    "max_storage_mb, storage_bytes FROM consumers WHERE id = ?",
-	    &st)) < 0)
+	if ((r = db_prepare_cached(db,
+		 "SELECT max_per_day, max_queued, "
+		 "CASE WHEN day_start = ? THEN day_count ELSE 0 END, queued, "
+		 "max_storage_mb, storage_bytes FROM consumers WHERE id = ?",
+		 &st)) < 0)
 		return r;
 	if (sqlite3_bind_int64(st, 1, day_start) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, consumer_id) != SQLITE_OK)
@@ -354,13 +355,14 @@ quota_check(sqlite3 *db, int64_t consumer_id, int64_t now,
 	/* Over max_storage_mb (logs + blobs + artifacts, kept by the schema's
 	 * triggers): no new output until the collector or the consumer's
 	 * own expiries free some (issue 13). */
-	if (sqlite3_column_int64(st, 5) > sqlite3_column_int64(st, 4) *
-	    1024 * 1024) {
+	if (sqlite3_column_int64(st, 5) >
+	    sqlite3_column_int64(st, 4) * 1024 * 1024) {
 		api_err_set(err, 429, "quota_exceeded",
 		    "this consumer stores %lld MiB, over its storage quota of "
 		    "%lld MiB; wait for old jobs, artifacts and blobs to expire",
 		    (long long) ((sqlite3_column_int64(st, 5) + 1048575) /
-		    1048576), (long long) sqlite3_column_int64(st, 4));
+			1048576),
+		    (long long) sqlite3_column_int64(st, 4));
 		err->retry_after_s = retry_storage_s;
 		return 1;
 	}
@@ -562,7 +564,7 @@ store_one(sqlite3 *db, struct submission *s, int64_t now)
 		return -EINVAL;	/* a refusal, not a database error */
 	}
 	if ((r = quota_check(db, s->consumer_id, now,
-	    writer_srv->retry_storage_s, s->err)) != 0)
+		 writer_srv->retry_storage_s, s->err)) != 0)
 		return r < 0 ? r : -EINVAL;
 	if ((r = inputs_check(db, s->consumer_id, s->jr, s->err)) != 0)
 		return r < 0 ? r : -EINVAL;

@@ -108,7 +108,7 @@ router_match(const char *method, const char *path, struct route_match *ret)
 		id[0] = '\0';
 		rest = NULL;
 		if (!pattern_match(routes[i].pattern, path, id, sizeof(id),
-		    &rest))
+			&rest))
 			continue;
 		if (strcmp(routes[i].method, method) == 0 ||
 		    (strcmp(method, "HEAD") == 0 &&

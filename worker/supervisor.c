@@ -108,15 +108,15 @@ struct settings {
 	int64_t kill_grace_ms;
 	int64_t drain_grace_ms;
 	char log_level[8];		/* [worker] log_level, "" if unset */
-	char data_dir[CONFIG_PATH_MAX];	/* [storage] data_dir, "" if none */
+	char data_dir[CONFIG_PATH_MAX]; /* [storage] data_dir, "" if none */
 	int64_t artifacts_max_mb;
 	int64_t artifacts_max_files;
-	int64_t jobs_days, artifacts_hours, blobs_hours;	/* [retention] */
+	int64_t jobs_days, artifacts_hours, blobs_hours; /* [retention] */
 	int64_t gc_interval_ms;
 	char runtimes_dir[CONFIG_PATH_MAX];
 };
 
-static pid_t gc_pid;	/* the collector child running now, 0: none */
+static pid_t gc_pid; /* the collector child running now, 0: none */
 
 static struct settings cur;
 
@@ -697,7 +697,7 @@ reaped(pid_t pid, int status, bool stopping)
 	int64_t now = time_mono_ms();
 
 	if (pid == gc_pid) {
-		gc_pid = 0;	/* it logged its own result */
+		gc_pid = 0; /* it logged its own result */
 		if (WIFSIGNALED(status) && !stopping)
 			log_warn("gc: collector %ld killed by signal %d",
 			    (long) pid, WTERMSIG(status));
@@ -973,7 +973,7 @@ start_drain(int sig)
 		if (slots[i].pid > 0)
 			(void) kill(slots[i].pid, SIGTERM);
 	if (gc_pid > 0)
-		(void) kill(gc_pid, SIGTERM);	/* a pass may stop anywhere */
+		(void) kill(gc_pid, SIGTERM); /* a pass may stop anywhere */
 	return time_mono_ms() + cur.drain_grace_ms + cur.kill_grace_ms +
 	    STOP_MARGIN_MS;
 }
@@ -983,7 +983,8 @@ static int64_t
 collect_garbage(const sigset_t *oldmask, int64_t now)
 {
 	struct collector_config c = {
-		.db_path = cur.db, .data_dir = cur.data_dir,
+		.db_path = cur.db,
+		.data_dir = cur.data_dir,
 		.jobs_days = cur.jobs_days,
 		.artifacts_hours = cur.artifacts_hours,
 		.blobs_hours = cur.blobs_hours,
@@ -992,7 +993,8 @@ collect_garbage(const sigset_t *oldmask, int64_t now)
 
 	if (gc_pid == 0) {
 		if ((pid = collector_spawn(&c, oldmask)) < 0)
-			log_errno((int) pid, "gc: cannot fork the collector, "
+			log_errno((int) pid,
+			    "gc: cannot fork the collector, "
 			    "retrying at the next interval");
 		else
 			gc_pid = pid;

@@ -50,13 +50,13 @@ struct worker_config {
 	const char *docker_socket;	/* NULL: no docker backend */
 	const char *docker_image;	/* default image; NULL: none */
 	const char *docker_unpacker;	/* jobcell-cell-unpack; NULL: none */
-	const char *data_dir; /* [storage] data_dir: disk workspaces and
+	const char *data_dir;	      /* [storage] data_dir: disk workspaces and
 				 * blobs; NULL: /work is a tmpfs, no inputs */
 	uint64_t artifacts_max_bytes; /* [storage] artifacts_max_mb */
 	size_t artifacts_max_files;   /* [storage] artifacts_max_files */
 	int64_t artifacts_keep_ms;    /* [retention] artifacts_hours */
 	bool warm_cells; /* keep a namespace cell prepared (ns_pool.c) */
-	const char *swarm_endpoint;	/* NULL: no swarm backend */
+	const char *swarm_endpoint; /* NULL: no swarm backend */
 	const char *swarm_tls_ca, *swarm_tls_cert, *swarm_tls_key;
 	bool swarm_slot; /* claims only swarm jobs (a swarm slot), else
 				 * only the others */
@@ -238,7 +238,7 @@ struct exec_args {
 	char **compile_argv;
 	size_t compile_argc;
 	int64_t compile_timeout_ms, compile_memory_mb;
-	char **constraints;	/* swarm: the spec's "constraints" */
+	char **constraints; /* swarm: the spec's "constraints" */
 	size_t nconstraints;
 };
 /* image: the backend runs images (CELL_OPS_IMAGE): read "image", keep the
@@ -318,7 +318,7 @@ int worker_main(const struct worker_config *cfg);
 /* collector.c: the garbage collector's child (lib/gc.c). */
 struct collector_config {
 	const char *db_path;
-	const char *data_dir;		/* "": rows only */
+	const char *data_dir; /* "": rows only */
 	int64_t jobs_days, artifacts_hours, blobs_hours;
 };
 /* Forks a child that runs one pass and exits (0 done, 1 failed, logged

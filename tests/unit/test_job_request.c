@@ -263,8 +263,8 @@ main(void)
 		{ "{\"command\":\"true\",\"artifacts\":[\"a\",\"a\"]}", 400,
 		    "invalid_request", "twice" },
 		{ "{\"command\":\"true\",\"artifacts\":[\"a\"],"
-		  "\"artifacts_required\":1}", 400, "invalid_request",
-		  "'artifacts_required'" },
+		  "\"artifacts_required\":1}",
+		    400, "invalid_request", "'artifacts_required'" },
 		/* files: the object form (issue 13) */
 		{ "{\"command\":\"true\",\"files\":{\"a\":{\"content\":\"x\"}}}",
 		    0, NULL, NULL },
