@@ -102,6 +102,10 @@ take_str(char *p, uint64_t len, uint64_t *off)
 	return s;
 }
 
+/* A file's length word also carries its executable bit (a file is far
+ * below 2^63 bytes: POOL_MSG_MAX bounds the whole message). */
+#define POOL_FILE_EXEC (UINT64_C(1) << 63)
+
 /* Reads the job message into a spec pointing into *ret_blob (never
  * freed: the init lives as long as the cell). 0, 1 on EOF (the pool
  * dropped us), -errno. */
@@ -174,6 +178,8 @@ read_job(int fd, struct cell_spec *spec, int *ret_stdin)
 			return -EPROTO;
 		memcpy(&flen, blob + off, sizeof(flen));
 		off += sizeof(flen);
+		files[i].executable = (flen & POOL_FILE_EXEC) != 0;
+		flen &= ~POOL_FILE_EXEC;
 		if (flen > m.len - off)
 			return -EPROTO;
 		files[i].data = blob + off;
@@ -623,7 +629,8 @@ build_msg(const struct cell_spec *spec, struct pool_msg *ret_m,
 	if (spec->cwd)
 		put(&p, spec->cwd, strlen(spec->cwd) + 1);
 	for (size_t i = 0; i < spec->nfiles; i++) {
-		uint64_t flen = spec->files[i].len;
+		uint64_t flen = spec->files[i].len |
+		    (spec->files[i].executable ? POOL_FILE_EXEC : 0);
 
 		put(&p, spec->files[i].path, strlen(spec->files[i].path) + 1);
 		put(&p, &flen, sizeof(flen));

@@ -11,6 +11,10 @@ load ../lib/common
 load ../lib/cells
 
 setup_file() {
+	# No data directory: namespace jobs run in warm cells (ns_pool.c), so
+	# this suite proves they isolate like cold ones (10-cells-warm.bats);
+	# the disk workspace's own escapes are 10-cells-workspace.bats's.
+	export JOBCELL_STACK_NO_DATA=1
 	cells_setup_file
 	MARK=jobcell-e2e-pwned-$$-$RANDOM
 	export MARK

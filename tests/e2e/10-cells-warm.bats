@@ -2,8 +2,11 @@
 # Warm cells (issue 17, cell/ns_pool.c): each worker keeps one namespace
 # cell prepared before its job is claimed. Jobs really run in them, each
 # in its own, never two in one; dropping them (reload, drain) leaves
-# nothing. That they isolate exactly like cold cells is shown by the other
-# 10-cells-* suites, which run with warm cells on (the default).
+# nothing. A warm cell has a tmpfs /work, so only jobs without a disk
+# workspace take one: this suite's stack has no [storage] data_dir. That
+# warm cells isolate exactly like cold ones is shown by 10-cells-escape,
+# whose stack has none either (the other 10-cells-* suites run with the
+# stack's data directory: disk workspaces, cold cells).
 
 bats_require_minimum_version 1.5.0
 
@@ -11,6 +14,7 @@ load ../lib/common
 load ../lib/cells
 
 setup_file() {
+	export JOBCELL_STACK_NO_DATA=1
 	cells_setup_file
 }
 
