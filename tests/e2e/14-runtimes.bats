@@ -157,8 +157,11 @@ code_body() {
 }
 
 @test "a compile bomb in time is stopped by compile_timeout" {
-	# The preprocessor reads /dev/zero forever.
-	api POST /v1/run "$(code_body c $'#include "/dev/zero"\nint main(void) { return 0; }' '{compile_timeout: 2}')"
+	# The preprocessor reads its own stdout, the compile step's pipe, which
+	# nobody writes: it waits forever, using neither CPU nor memory, so
+	# only compile_timeout can end it (reading /dev/zero instead raced the
+	# memory limit on a fast machine).
+	api POST /v1/run "$(code_body c $'#include "/proc/self/fd/1"\nint main(void) { return 0; }' '{compile_timeout: 2}')"
 	assert_api_status 201
 	run -0 json_get '[.status, .exit_code, .compile.timed_out, .compile.signal] | @json' "$api_body"
 	assert_output '["failed",null,true,9]'

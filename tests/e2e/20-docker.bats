@@ -32,7 +32,10 @@ setup_file() {
 	export UID_BASE
 	printf '[worker]\nuid_base = %d\n[limits]\nnetwork = true\n' "$UID_BASE" \
 	    >"$BATS_FILE_TMPDIR/jobcell.conf"
-	JOBCELL_STACK_CONFIG=$BATS_FILE_TMPDIR/jobcell.conf \
+	# No data directory: this suite checks the docker cell with its tmpfs
+	# /work and in-container unpacker; the disk workspace's docker path is
+	# 12-docker-cells-workspace.bats's.
+	JOBCELL_STACK_NO_DATA=1 JOBCELL_STACK_CONFIG=$BATS_FILE_TMPDIR/jobcell.conf \
 	    JOBCELL_STACK_SLOTS=2 stack_start
 	new_consumer alice
 }

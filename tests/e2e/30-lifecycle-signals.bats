@@ -102,6 +102,7 @@ TERM_IGNORING='{"command":"trap \"echo got-term; t=1\" TERM; t=0; echo ready; wh
 	wait_for 10 grep -q 'kill_grace_ms=600000' "$JOBCELL_STACK_DIR/worker.log" ||
 		fail "the reload was not logged"
 	{
+		echo "[worker]" # the file may end in another section ([storage])
 		echo "output_cap = 2048"
 		echo "kill_grace_ms = 200"
 	} >>"$conf"
@@ -158,7 +159,7 @@ worker_count() {
 	conf=$(lc_conf)
 	sup=$(svc_pid worker)
 	wait_for 10 worker_count 2 || fail "expected 2 workers at the start"
-	echo "slots = 3" >>"$conf"
+	printf '[worker]\nslots = 3\n' >>"$conf" # after the stack's [storage]
 	kill -HUP "$sup"
 	wait_for 15 worker_count 3 || fail "slots did not grow to 3"
 	echo "slots = 1" >>"$conf"
