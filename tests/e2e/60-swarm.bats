@@ -389,7 +389,7 @@ worker_with_conf() {
 	cp "$JOBCELL_STACK_DIR/jobcell.conf" "$d/unix.conf"
 	sed -e "s|^swarm_endpoint = .*|swarm_endpoint = tcp://127.0.0.1:$port|" \
 	    "$d/unix.conf" >"$d/tls.conf"
-	printf 'swarm_tls_ca = %s\nswarm_tls_cert = %s\nswarm_tls_key = %s\n' \
+	printf '[worker]\nswarm_tls_ca = %s\nswarm_tls_cert = %s\nswarm_tls_key = %s\n' \
 	    "$d/ca.pem" "$d/cert.pem" "$d/key.pem" >>"$d/tls.conf"
 	worker_with_conf "$d/tls.conf"
 	wait_for 30 health_has_swarm || {
