@@ -74,7 +74,7 @@ teardown_file() {
 	[[ $(wj .url) != *"$JOBCELL_KEY"* ]] || fail "the key is in the URL"
 	web_clean
 	# Nor in a URL nginx saw (the access log has every request line).
-	run -1 grep -F "${JOBCELL_KEY#*.}" "$JOBCELL_STACK_DIR/nginx-access.log"
+	run -1 grep -F -e "${JOBCELL_KEY#*.}" -- "$JOBCELL_STACK_DIR/nginx-access.log" # -e: a key may start with -
 }
 
 @test "a job's output arrives while it runs, stdout and stderr apart; cancel stops it" {

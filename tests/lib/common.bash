@@ -188,6 +188,14 @@ consumer_id() {
 	sqlite3 "$JOBCELL_DB" "SELECT id FROM consumers WHERE name = '$1'"
 }
 
+# sqlite3: the sqlite3 shell with a busy timeout, for every suite. The
+# stack's programs write the file while a test reads it; without one a
+# read that meets a write fails at once with "database is locked" (seen
+# on a busy machine).
+sqlite3() {
+	command sqlite3 -cmd '.timeout 10000' "$@"
+}
+
 # cgroup_mounts: the mount point of every cgroup hierarchy (v1 of any
 # controller or name, and cgroup2), one a line. The fs type follows the
 # " - " that ends mountinfo's optional fields, whose number varies.
