@@ -177,7 +177,7 @@ run_workspace(struct job_run *run, struct exec_args *ea, uid_t uid, gid_t gid,
 	const struct worker_config *cfg = run->cfg;
 	const struct claimed_job *j = run->j;
 	struct cell_input in[JC_MAX_INPUTS];
-	char names[JC_MAX_INPUTS][16];
+	char names[JC_MAX_INPUTS][32]; /* "inputs[N]" of any size_t */
 	size_t n = 0;
 	int r = 0;
 
