@@ -167,6 +167,9 @@ struct job_request {
 	size_t compile_argc;
 	int64_t compile_timeout_ms;
 };
+/* Writes "aliases":[…] from the runtimes table's space-separated list
+ * (NULL: none); shared by /v1/runtimes and Piston's /api/v2/runtimes. */
+void runtime_write_aliases(struct jw *w, const char *list);
 /* A runtime as the runtimes table holds it (fcgi/runtimes.c). */
 struct runtime_info {
 	char name[32];

@@ -108,19 +108,7 @@ piston_runtimes(struct req *rq, struct api_err *err)
 		    (const char *) sqlite3_column_text(st, 0));
 		jw_kv_str(&w, "version",
 		    (const char *) sqlite3_column_text(st, 1));
-		jw_key(&w, "aliases");
-		jw_arr_open(&w);
-		for (const char *p = a ? a : ""; *p;) {
-			size_t n;
-
-			p += strspn(p, " ");
-			if (!*p)
-				break;
-			n = strcspn(p, " ");
-			jw_strn(&w, p, n);
-			p += n;
-		}
-		jw_arr_close(&w);
+		runtime_write_aliases(&w, a);
 		jw_obj_close(&w);
 	}
 	if (rc != SQLITE_DONE)

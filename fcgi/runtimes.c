@@ -184,6 +184,24 @@ runtime_resolve(struct req *rq, struct job_request *jr, struct api_err *err)
 	return r;
 }
 
+void
+runtime_write_aliases(struct jw *w, const char *list)
+{
+	jw_key(w, "aliases");
+	jw_arr_open(w);
+	for (const char *p = list ? list : ""; *p;) {
+		size_t n;
+
+		p += strspn(p, " ");
+		if (!*p)
+			break;
+		n = strcspn(p, " ");
+		jw_strn(w, p, n);
+		p += n;
+	}
+	jw_arr_close(w);
+}
+
 int
 runtimes_handle(struct req *rq, struct api_err *err)
 {
@@ -214,19 +232,7 @@ runtimes_handle(struct req *rq, struct api_err *err)
 		    (const char *) sqlite3_column_text(st, 0));
 		jw_kv_str(&w, "version",
 		    (const char *) sqlite3_column_text(st, 1));
-		jw_key(&w, "aliases");
-		jw_arr_open(&w);
-		for (const char *p = a ? a : ""; *p;) {
-			size_t n;
-
-			p += strspn(p, " ");
-			if (!*p)
-				break;
-			n = strcspn(p, " ");
-			jw_strn(&w, p, n);
-			p += n;
-		}
-		jw_arr_close(&w);
+		runtime_write_aliases(&w, a);
 		jw_kv_str(&w, "sandbox",
 		    (const char *) sqlite3_column_text(st, 3));
 		jw_kv_bool(&w, "compiled", sqlite3_column_int(st, 4) != 0);
