@@ -89,13 +89,20 @@ function flash(msg) {
 	$("flash").textContent = msg || "";
 }
 
+// One formatter for every timestamp: building an Intl.DateTimeFormat costs
+// about a millisecond, and Date.toLocaleString with options builds one per
+// call (20 rows took ~40 ms of the jobs list's first render; bench/web).
+let timeFormat = null;
+
 function fmtTime(s) {
 	if (!s)
 		return "—";
 	const d = new Date(s);
 	if (isNaN(d))
 		return String(s);
-	return d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
+	if (!timeFormat)
+		timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium" });
+	return timeFormat.format(d);
 }
 
 function fmtDuration(ms) {
@@ -223,7 +230,7 @@ function jobsView() {
 			next = r.next || null;
 			$("older").disabled = !next;
 			$("newest").disabled = before === null;
-			$("jobs-updated").textContent = "Updated " + new Date().toLocaleTimeString();
+			$("jobs-updated").textContent = "Updated " + fmtTime(new Date().toISOString());
 		} catch (e) {
 			if (!stopped)
 				flash("Cannot load the jobs: " + e.message);

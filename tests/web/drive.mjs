@@ -398,7 +398,12 @@ const scenarios = {
 			const nav = performance.getEntriesByType("navigation")[0];
 			const api = performance.getEntriesByType("resource")
 				.find((r) => /\/v1\/jobs\?/.test(r.name));
+			const file = (re) => {
+				const e = performance.getEntriesByType("resource").find((r) => re.test(r.name));
+				return e ? e.responseEnd : null;
+			};
 			return {
+				css_end: file(/jobcell\.css$/), js_end: file(/jobcell\.js$/),
 				mark: performance.getEntriesByName(name)[0].startTime,
 				html: nav.responseEnd, dcl: nav.domContentLoadedEventEnd,
 				api_start: api ? api.startTime : null, api_end: api ? api.responseEnd : null,
