@@ -103,6 +103,7 @@ input_prepare(struct http *h, const char *what, const char *local,
 	struct pack_stats st = { 0 };
 	struct stat s;
 	char hex[SHA256_HEX_LEN + 1];
+	int64_t size = 0;
 	bool uploaded;
 	int r;
 
@@ -146,11 +147,12 @@ input_prepare(struct http *h, const char *what, const char *local,
 		    local);
 		goto out;
 	}
-	if ((r = sha256_fd(fd, &ret->size, hex)) < 0) {
+	if ((r = blob_sha256_fd(fd, hex, &size)) < 0) {
 		cli_err(what, "cannot read input '%s': %s", local,
 		    strerror(-r));
 		goto out;
 	}
+	ret->size = (uint64_t) size;
 	(void) snprintf(ret->digest, sizeof(ret->digest), "sha256:%s", hex);
 	r = blob_ensure(h, what, fd, ret->size, hex, local, &uploaded);
 out:

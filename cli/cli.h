@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 
+#include "blob.h"
 #include "cleanup.h"
 #include "json_reader.h"
 #include "jc_limits.h"
@@ -269,10 +270,8 @@ int pack_tree(const char *what, const char *dir, const struct ignore *ig,
     struct pack_stats *st, int *ret_fd);
 /* An unlinked read-write temporary file in $TMPDIR or /tmp; fd or -errno. */
 int tmpfile_open(void);
-/* SHA-256 of all of fd's bytes (pread from 0) as lowercase hex. */
-int sha256_fd(int fd, uint64_t *ret_size, char ret_hex[SHA256_HEX_LEN + 1]);
-void sha256_hex(const unsigned char md[32], char ret_hex[SHA256_HEX_LEN + 1]);
-bool sha256_hex_valid(const char *s); /* 64 lowercase hex digits */
+/* Hashing is lib/blob.h's: blob_sha256_fd (all of an fd's bytes),
+ * blob_hex, blob_hex_check. */
 void names_free(char **v, size_t n);
 
 /* ---- project.c: `jobcell make`'s project root and .jobcell ---- */

@@ -94,7 +94,7 @@ artifacts_fetch(struct http *h, const char *what, const char *id,
 		a->executable = cli_json_bool(doc, t, "executable");
 		if (a->bad == 0 &&
 		    (cli_json_i64(doc, t, "size", &a->size) < 0 ||
-			a->size < 0 || !sha256_hex_valid(a->sha256)))
+			a->size < 0 || blob_hex_check(a->sha256) < 0))
 			a->bad = -EPROTO;
 	}
 	return 0;
@@ -291,7 +291,7 @@ digest_is(EVP_MD_CTX *ctx, const char *want)
 
 	if (EVP_DigestFinal_ex(ctx, md, &len) != 1 || len != 32)
 		return false;
-	sha256_hex(md, hex);
+	blob_hex(md, hex);
 	return strcmp(hex, want) == 0;
 }
 
@@ -344,14 +344,14 @@ download_one(struct http *h, const char *what, const char *id, int dirfd,
 		}
 		if (S_ISREG(st.st_mode)) {
 			char hex[SHA256_HEX_LEN + 1];
-			uint64_t n;
+			int64_t n;
 
 			mode = st.st_mode & 07777; /* keep the user's */
 			fd = openat(pfd, leaf,
 			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
 				O_NONBLOCK);
 			if (fd >= 0 && (uint64_t) st.st_size == size &&
-			    sha256_fd(fd, &n, hex) == 0 && n == size &&
+			    blob_sha256_fd(fd, hex, &n) == 0 && (uint64_t) n == size &&
 			    strcmp(hex, a->sha256) == 0) {
 				say_path(what, "up to date:", dirname, out);
 				fputc('\n', stderr);

@@ -19,8 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "cli.h"
 #include "parse.h"
 #include "io.h"
@@ -38,77 +36,6 @@ struct pack {
 	char *buf;	  /* PACK_BUF bytes */
 	struct pack_stats *st;
 };
-
-int
-sha256_fd(int fd, uint64_t *ret_size, char ret_hex[SHA256_HEX_LEN + 1])
-{
-	_cleanup_free_ char *buf = NULL;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	uint64_t total = 0;
-	EVP_MD_CTX *ctx;
-	int r = 0;
-
-	if (!(buf = malloc(PACK_BUF)))
-		return -ENOMEM;
-	if (!(ctx = EVP_MD_CTX_new()))
-		return -ENOMEM;
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-		r = -EIO;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = pread(fd, buf, PACK_BUF, (off_t) total);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (EVP_DigestUpdate(ctx, buf, (size_t) n) != 1) {
-			r = -EIO;
-			goto out;
-		}
-		total += (uint64_t) n;
-	}
-	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) {
-		r = -EIO;
-		goto out;
-	}
-	sha256_hex(md, ret_hex);
-	if (ret_size)
-		*ret_size = total;
-out:
-	EVP_MD_CTX_free(ctx);
-	return r;
-}
-
-void
-sha256_hex(const unsigned char md[32], char ret_hex[SHA256_HEX_LEN + 1])
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < 32; i++) {
-		ret_hex[2 * i] = hex[md[i] >> 4];
-		ret_hex[2 * i + 1] = hex[md[i] & 0xf];
-	}
-	ret_hex[SHA256_HEX_LEN] = '\0';
-}
-
-bool
-sha256_hex_valid(const char *s)
-{
-	size_t i;
-
-	for (i = 0; s[i]; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-			(s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return i == SHA256_HEX_LEN;
-}
 
 int
 tmpfile_open(void)

@@ -47,10 +47,21 @@ cleanup_mdp(EVP_MD_CTX **p)
 	EVP_MD_CTX_free(*p);
 }
 
+void
+blob_hex(const unsigned char md[32], char ret_hex[BLOB_HEX_LEN + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < 32; i++) {
+		ret_hex[2 * i] = digits[md[i] >> 4];
+		ret_hex[2 * i + 1] = digits[md[i] & 0xf];
+	}
+	ret_hex[BLOB_HEX_LEN] = '\0';
+}
+
 int
 blob_sha256_fd(int fd, char ret_hex[BLOB_HEX_LEN + 1], int64_t *ret_size)
 {
-	static const char digits[] = "0123456789abcdef";
 	__attribute__((cleanup(cleanup_mdp))) EVP_MD_CTX *md = NULL;
 	_cleanup_free_ unsigned char *buf = NULL;
 	unsigned char out[EVP_MAX_MD_SIZE];
@@ -64,7 +75,7 @@ blob_sha256_fd(int fd, char ret_hex[BLOB_HEX_LEN + 1], int64_t *ret_size)
 	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
 		return -EIO;
 	for (;;) {
-		ssize_t n = read(fd, buf, BLOB_HASH_BUF_BYTES);
+		ssize_t n = pread(fd, buf, BLOB_HASH_BUF_BYTES, (off_t) total);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -78,12 +89,9 @@ blob_sha256_fd(int fd, char ret_hex[BLOB_HEX_LEN + 1], int64_t *ret_size)
 	}
 	if (EVP_DigestFinal_ex(md, out, &outlen) != 1 || outlen != 32)
 		return -EIO;
-	for (unsigned int i = 0; i < outlen; i++) {
-		ret_hex[2 * i] = digits[out[i] >> 4];
-		ret_hex[2 * i + 1] = digits[out[i] & 0xf];
-	}
-	ret_hex[BLOB_HEX_LEN] = '\0';
-	*ret_size = total;
+	blob_hex(out, ret_hex);
+	if (ret_size)
+		*ret_size = total;
 	return 0;
 }
 

@@ -17,10 +17,14 @@
 int blob_hex_check(const char *hex);
 /* "sha256:<64 lowercase hex>" -> ret_hex; -EINVAL for anything else. */
 int blob_digest_parse(const char *digest, char ret_hex[BLOB_HEX_LEN + 1]);
-/* Reads fd from its current offset to its end through one heap buffer of
- * BLOB_HASH_BUF_BYTES (so any size costs the same memory) and writes the
- * lowercase hex SHA-256 and the byte count. 0, -ENOMEM, -EIO (libcrypto),
- * or -errno from read(2). */
+/* md, a 32-byte SHA-256, as 64 lowercase hex digits and a NUL. */
+void blob_hex(const unsigned char md[32], char ret_hex[BLOB_HEX_LEN + 1]);
+/* Reads fd from offset 0 to its end (pread: fd's own offset does not
+ * move) through one heap buffer of BLOB_HASH_BUF_BYTES (so any size costs
+ * the same memory) and writes the lowercase hex SHA-256 and the byte
+ * count (ret_size may be NULL). 0, -ENOMEM, -EIO (libcrypto), or -errno
+ * from pread(2). The one hashing loop of the server, the worker and the
+ * CLI. */
 int blob_sha256_fd(int fd, char ret_hex[BLOB_HEX_LEN + 1], int64_t *ret_size);
 /* "DATA/blobs/<consumer_id>" (dir) or ".../<hex>" (hex != NULL) into
  * buf[size]; -E2BIG if it does not fit, -EINVAL on a bad id or hex. */

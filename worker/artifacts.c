@@ -36,6 +36,7 @@
 #include <openssl/evp.h>
 
 #include "artifacts.h"
+#include "blob.h"
 #include "cleanup.h"
 #include "io.h"
 #include "utf8.h"
@@ -150,8 +151,7 @@ copy_hash(const struct artifacts_spec *spec, int in, int out, uint64_t size,
 	/* The row that names the file is committed after this. */
 	if (fdatasync(out) < 0)
 		return -errno;
-	for (size_t i = 0; i < sizeof(dig); i++)
-		(void) snprintf(hex + 2 * i, 3, "%02x", dig[i]);
+	blob_hex(dig, hex);
 	*ret_size = done;
 	return 0;
 }

@@ -329,7 +329,7 @@ test_pack(void)
 	char names[2048], p[600];
 	struct ignore ig = { 0 };
 	struct pack_stats st = { 0 };
-	uint64_t size;
+	int64_t size;
 	int fd = -1, fd2 = -1;
 
 	mk("tree");
@@ -351,7 +351,7 @@ test_pack(void)
 	(void) snprintf(dir, sizeof(dir), "%s/tree", tmp);
 	(void) ignore_add_text(&ig, "*.o\nbuild/\n", 10, NULL);
 	is_int(pack_tree("test", dir, &ig, &st, &fd), 0, "a tree packs");
-	is_int(sha256_fd(fd, &size, hex1), 0, "and hashes");
+	is_int(blob_sha256_fd(fd, hex1, &size), 0, "and hashes");
 	archive_names(fd, names, sizeof(names));
 	is_str(names,
 	    "Makefile empty/ passwd->/etc/passwd run.sh* src/ "
@@ -367,7 +367,7 @@ test_pack(void)
 		(void) utimensat(AT_FDCWD, p, ts, 0);
 	}
 	is_int(pack_tree("test", dir, &ig, &st, &fd2), 0, "packs again");
-	is_int(sha256_fd(fd2, NULL, hex2), 0, "and hashes");
+	is_int(blob_sha256_fd(fd2, hex2, NULL), 0, "and hashes");
 	is_str(hex2, hex1, "the same tree gives the same digest");
 	st.keep_git = true;
 	(void) close(fd2);
@@ -375,8 +375,8 @@ test_pack(void)
 	is_int(pack_tree("test", dir, &ig, &st, &fd2), 0, "keep_git packs");
 	archive_names(fd2, names, sizeof(names));
 	ok(strstr(names, ".git/HEAD") != NULL, "with .git when asked");
-	ok(sha256_hex_valid(hex1), "a digest is 64 hex digits");
-	ok(!sha256_hex_valid("ABC"), "a short one is not");
+	ok(blob_hex_check(hex1) == 0, "a digest is 64 hex digits");
+	ok(blob_hex_check("ABC") < 0, "a short one is not");
 	ignore_release(&ig);
 	if (fd >= 0)
 		(void) close(fd);
