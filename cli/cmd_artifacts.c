@@ -351,7 +351,8 @@ download_one(struct http *h, const char *what, const char *id, int dirfd,
 			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
 				O_NONBLOCK);
 			if (fd >= 0 && (uint64_t) st.st_size == size &&
-			    blob_sha256_fd(fd, hex, &n) == 0 && (uint64_t) n == size &&
+			    blob_sha256_fd(fd, hex, &n) == 0 &&
+			    (uint64_t) n == size &&
 			    strcmp(hex, a->sha256) == 0) {
 				say_path(what, "up to date:", dirname, out);
 				fputc('\n', stderr);
