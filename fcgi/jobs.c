@@ -580,10 +580,16 @@ static void
 store_batch(sqlite3 *db, struct submission *batch)
 {
 	struct submission *s;
-	int64_t now = time_now_ms();
+	int64_t now;
 	int r;
 
 	if ((r = begin_write(db)) == 0) {
+		/* Stamped once the write lock is held, not before waiting for
+		 * it: a claim that committed while this batch waited stamped
+		 * its started_at then, and a job must not look older than a
+		 * claim that could not have seen it (created_at orders fair
+		 * dispatch; 07-contract checks it). */
+		now = time_now_ms();
 		for (s = batch; s && r == 0; s = s->next) {
 			s->result = store_one(db, s, now);
 			if (s->result < 0 && s->result != -EINVAL)
