@@ -3,7 +3,10 @@
  * workspace before any job code runs. Runs in a jobcell-worker process,
  * which forks the unpacker: a child in its own mount namespace, chrooted
  * into the mounted workspace, with the slot's uid and gid, no capabilities
- * and no_new_privs, RLIMIT_FSIZE at disk_mb and SIGXFSZ ignored. Trusts
+ * and no_new_privs, RLIMIT_FSIZE at disk_mb and SIGXFSZ ignored,
+ * RLIMIT_DATA at FILL_DATA_MAX (a decoder's window is the archive's to
+ * declare: xz may ask for up to libarchive's 1 GiB, and the unpacker runs
+ * in the worker's cgroup, not the job's). Trusts
  * nothing it reads: every archive path is checked by the workspace-path
  * rules (lib/wspath.h) and opened under directory fds without following a
  * link, even one the same archive made; hardlinks only to paths inside,
@@ -39,6 +42,11 @@
 #include "jc_limits.h"
 #include "wspath.h"
 #include "banned.h"
+
+/* The unpacker's heap and mappings, the worker's inherited ones included
+ * (a few MiB): room for zstd's default 128 MiB window, not for an xz
+ * stream that declares a 768 MiB dictionary. */
+#define FILL_DATA_MAX (256ull << 20)
 
 struct fill_report {
 	int32_t err;   /* positive errno, 0: done */
@@ -417,6 +425,7 @@ fill_child(int root_fd, int rep_w, uid_t uid, gid_t gid, uint64_t disk_mb,
 {
 	struct fill_ctx c = { .disk_bytes = disk_mb << 20 };
 	struct rlimit fsz = { disk_mb << 20, disk_mb << 20 };
+	struct rlimit data = { FILL_DATA_MAX, FILL_DATA_MAX };
 	const char *step = "cannot enter the workspace";
 	int r = 0;
 
@@ -436,7 +445,8 @@ fill_child(int root_fd, int rep_w, uid_t uid, gid_t gid, uint64_t disk_mb,
 	    prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0 ||
 	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0L, 0L, 0L) < 0 ||
 	    signal(SIGXFSZ, SIG_IGN) == SIG_ERR ||
-	    setrlimit(RLIMIT_FSIZE, &fsz) < 0)
+	    setrlimit(RLIMIT_FSIZE, &fsz) < 0 ||
+	    setrlimit(RLIMIT_DATA, &data) < 0)
 		goto sys;
 	if (geteuid() != uid || getegid() != gid)
 		goto sys;

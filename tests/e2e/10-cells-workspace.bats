@@ -34,6 +34,19 @@ disk_max_mb = 20480"
 	gzip -kn "$WS_TARS/good.tar"
 	xz -k "$WS_TARS/good.tar"
 	zstd -q -k "$WS_TARS/good.tar"
+	# An xz whose block header declares a 768 MiB dictionary (within
+	# libarchive's own 1 GiB limit), over a few bytes of data: the
+	# decoder allocates the window the header declares.
+	xz -k -c --lzma2=dict=1MiB "$WS_TARS/good.tar" >"$WS_TARS/bigdict.tar.xz"
+	/usr/bin/python3 -c '
+import sys, zlib
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+hs = (b[12] + 1) * 4                   # the first block header, after the 12-byte stream header
+assert b[14:16] == b"\x21\x01", "not one LZMA2 filter"
+b[16] = 35                             # dictionary (2 | 35 & 1) << (35 / 2 + 11) = 768 MiB
+b[12 + hs - 4:12 + hs] = zlib.crc32(bytes(b[12:12 + hs - 4])).to_bytes(4, "little")
+open(p, "wb").write(b)' "$WS_TARS/bigdict.tar.xz"
 	# A truncated gzip: the first half of one.
 	head -c $(($(stat -c %s "$WS_TARS/good.tar.gz") / 2)) \
 	    "$WS_TARS/good.tar.gz" >"$WS_TARS/truncated.tar.gz"
@@ -267,6 +280,12 @@ script ran
 	after=$(df -Pk "$WS_DATA" | awk 'NR == 2 { print $3 }')
 	# nothing of it stays (other writers on this disk may move it a bit)
 	((after - before < 100 * 1024)) || fail "the disk grew by $((after - before)) KiB"
+	assert_host_healthy
+	assert_no_workspace_leftovers
+}
+
+@test "an xz that declares a 768 MiB window is refused: the unpacker's memory is bounded" {
+	assert_input_refused bigdict.tar.xz "memory"
 	assert_host_healthy
 	assert_no_workspace_leftovers
 }
