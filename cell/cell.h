@@ -243,8 +243,13 @@ int cell_workspace_fill(struct cell_workspace *ws, uid_t uid, gid_t gid,
  * cell_workspace_destroy: where artifacts are collected from. Open under
  * it with lib/wspath.h's openers only (the job wrote everything there). */
 int cell_workspace_dirfd(const struct cell_workspace *ws);
-/* Its host path (DATA/work/<job id>): docker binds it at /work. */
+/* Its host path (DATA/work/<job id>), where the worker mounted it. */
 const char *cell_workspace_path(const struct cell_workspace *ws);
+/* Its block device ("/dev/loopN"): docker mounts the same file system at
+ * /work itself, because the worker's mounts need not be visible to
+ * dockerd (a systemd unit with ProtectSystem= has a mount namespace of
+ * its own, and nothing mounted in it propagates to the host). */
+const char *cell_workspace_device(const struct cell_workspace *ws);
 /* Unmounts (lazily if still held), removes the mount point; the loop
  * device clears itself and the image goes with it. NULL: nothing. */
 void cell_workspace_destroy(struct cell_workspace *ws);

@@ -146,15 +146,39 @@ host_config(struct jw *w, const struct cell_spec *s,
 			return -ENAMETOOLONG;
 		jw_str(w, bind);
 	}
-	if (s->workspace) { /* the disk workspace (workspace.c) */
-		char bind[JC_PATH_MAX + 16];
-
-		if ((size_t) snprintf(bind, sizeof(bind), "%s:/work:rw",
-			cell_workspace_path(s->workspace)) >= sizeof(bind))
-			return -ENAMETOOLONG;
-		jw_str(w, bind);
-	}
 	jw_arr_close(w);
+	/* The disk workspace (workspace.c): its file system, mounted by
+	 * dockerd from the loop device through an anonymous volume of the
+	 * local driver (removed with the container, v=1), not a bind of the
+	 * worker's mount point, which dockerd cannot see when the worker runs
+	 * in a mount namespace of its own (the packaged systemd unit). A
+	 * second mount of a mounted device shares its super block: the
+	 * worker fills and collects the very same files. */
+	if (s->workspace) {
+		jw_key(w, "Mounts");
+		jw_arr_open(w);
+		jw_obj_open(w);
+		jw_kv_str(w, "Type", "volume");
+		jw_kv_str(w, "Target", "/work");
+		jw_key(w, "VolumeOptions");
+		jw_obj_open(w);
+		/* Not the image's /work copied in, nor its owner and mode
+		 * over the workspace's (the slot's own, 0700). */
+		jw_kv_bool(w, "NoCopy", true);
+		jw_key(w, "DriverConfig");
+		jw_obj_open(w);
+		jw_kv_str(w, "Name", "local");
+		jw_key(w, "Options");
+		jw_obj_open(w);
+		jw_kv_str(w, "type", "ext4");
+		jw_kv_str(w, "device", cell_workspace_device(s->workspace));
+		jw_kv_str(w, "o", "nosuid,nodev,noatime");
+		jw_obj_close(w);
+		jw_obj_close(w);
+		jw_obj_close(w);
+		jw_obj_close(w);
+		jw_arr_close(w);
+	}
 	jw_key(w, "Tmpfs");
 	jw_obj_open(w);
 	jw_kv_str(w, "/tmp", tmp);

@@ -39,6 +39,7 @@ struct cell_workspace {
 	char mnt[JC_PATH_MAX]; /* DATA/work/<job id>: the mount point */
 	char img[JC_PATH_MAX]; /* DATA/work/<job id>.img (unlinked once
 				 * mounted) */
+	char dev[32];	       /* /dev/loopN: the file system's device */
 	int root_fd;	       /* the mounted root, O_DIRECTORY */
 	bool mounted;
 };
@@ -53,6 +54,12 @@ int
 cell_workspace_dirfd(const struct cell_workspace *ws)
 {
 	return ws->root_fd;
+}
+
+const char *
+cell_workspace_device(const struct cell_workspace *ws)
+{
+	return ws->dev;
 }
 
 /* DATA/work, made if missing (DATA too, not its parents): root's, 0711
@@ -165,7 +172,7 @@ cell_workspace_create(const char *data_dir, const char *job_id, uid_t uid,
 {
 	_cleanup_close_ int img_fd = -1, loop_fd = -1;
 	struct cell_workspace *ws;
-	char dir[JC_PATH_MAX], dev[64];
+	char dir[JC_PATH_MAX];
 	const char *what;
 	int loop_num = -1, r;
 
@@ -212,8 +219,8 @@ cell_workspace_create(const char *data_dir, const char *job_id, uid_t uid,
 		r = -errno;
 		goto fail;
 	}
-	(void) snprintf(dev, sizeof(dev), "/dev/loop%d", loop_num);
-	if (mount(dev, ws->mnt, "ext4", MS_NOSUID | MS_NODEV | MS_NOATIME,
+	(void) snprintf(ws->dev, sizeof(ws->dev), "/dev/loop%d", loop_num);
+	if (mount(ws->dev, ws->mnt, "ext4", MS_NOSUID | MS_NODEV | MS_NOATIME,
 		"errors=remount-ro") < 0) {
 		r = -errno;
 		(void) rmdir(ws->mnt);

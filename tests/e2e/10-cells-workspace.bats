@@ -16,6 +16,10 @@ load ../lib/cells
 setup_file() {
 	WS_DATA=$BATS_FILE_TMPDIR/data
 	export WS_DATA
+	# The docker twin runs its worker as the packaged unit does, in a
+	# mount namespace of its own: dockerd never sees the worker's mounts,
+	# so the workspace must reach the container by its device.
+	! docker_cells || export JOBCELL_STACK_WORKER_MOUNTNS=1
 	# disk_mb up to 20 GiB (issue 13): sparse images cost no disk
 	cells_setup_file "[storage]
 data_dir = $WS_DATA
@@ -128,6 +132,22 @@ assert_input_refused() {
 	[[ $e == *"$2"* ]] || fail "the error does not say '$2': $e"
 }
 
+# worker_pid: the stack's worker (supervisor) pid.
+worker_pid() {
+	local pid
+	read -r pid <"$JOBCELL_STACK_DIR/worker.pid" && echo "$pid"
+}
+
+# worker_mountinfo: the mount table the worker mounts workspaces in: the
+# host's, and for the docker twin (whose worker has a mount namespace of
+# its own, as packaged) the worker's, while it runs.
+worker_mountinfo() {
+	cat /proc/self/mountinfo
+	if docker_cells; then
+		cat "/proc/$(worker_pid)/mountinfo" 2>/dev/null || true
+	fi
+}
+
 # workspace_leftovers: what is left of finished jobs' workspaces: entries
 # under DATA/work, mounts there, loop devices backed by files there.
 workspace_leftovers() {
@@ -143,7 +163,7 @@ workspace_leftovers() {
 		*) echo "entry $e (job ${st:-unknown})" ;;
 		esac
 	done
-	grep -F " $WS_DATA/work/" /proc/self/mountinfo | sed 's/^/mount /'
+	worker_mountinfo | grep -F " $WS_DATA/work/" | sed 's/^/mount /'
 	losetup -l -n -O NAME,BACK-FILE 2>/dev/null | grep -F "$WS_DATA/work/" | sed 's/^/loop /'
 	return 0
 }
@@ -359,8 +379,9 @@ wrote" ]] || fail "unexpected: $out"
 	submit "$(cell_body '{"command":"echo secret > /work/secret-a; sleep 30","timeout":60}')"
 	local a=$job_id
 	wait_for 30 test -d "$WS_DATA/work/$a" || fail "no workspace for job $a"
-	# from the host: the slot's own, 0700
-	run -0 stat -c '%a %u' "$WS_DATA/work/$a"
+	# from the host (the worker's view: its mount namespace), the slot's
+	# own, 0700
+	run -0 stat -c '%a %u' "/proc/$(worker_pid)/root$WS_DATA/work/$a"
 	[[ $output == "700 $CELLS_UID_BASE" || $output == "700 $((CELLS_UID_BASE + 1))" ]] ||
 		fail "workspace of $a: $output"
 	hostile_cmd 'ls -A /work | wc -l; cat /work/secret-a 2>&1; find / -xdev -name secret-a 2>/dev/null | wc -l' '{"timeout":20}'
@@ -380,19 +401,26 @@ cat: /work/secret-a: No such file or directory
 	# (the last test of the suite: it restarts the stack's worker)
 	submit "$(cell_body '{"command":"echo started; sleep 300","timeout":600}')"
 	local id=$job_id sup
+	sup=$(worker_pid)
 	wait_for 30 test -d "$WS_DATA/work/$id" || fail "no workspace for job $id"
-	wait_for 30 grep -qF " $WS_DATA/work/$id " /proc/self/mountinfo ||
+	wait_for 30 grep -qF " $WS_DATA/work/$id " "/proc/$sup/mountinfo" ||
 		fail "the workspace of $id is not mounted"
-	read -r sup <"$JOBCELL_STACK_DIR/worker.pid"
 	kill -KILL "$sup"
 	# A namespace cell dies with its worker; a container is dockerd's and
 	# lives on until the next start's docker sweep (checked below).
 	if ! docker_cells; then
 		wait_for 20 _no_cell_procs || fail "cells outlived the supervisor"
 	fi
-	# The crash left the mount (nothing could unmount it) ...
-	grep -qF " $WS_DATA/work/$id " /proc/self/mountinfo ||
-		fail "nothing left to sweep: the test did not test"
+	# The crash left the mount (nothing could unmount it); the docker
+	# twin's worker mounted in a namespace that died with it, and left
+	# the mount point and the container's own mount of the device ...
+	if docker_cells; then
+		test -d "$WS_DATA/work/$id" ||
+			fail "nothing left to sweep: the test did not test"
+	else
+		grep -qF " $WS_DATA/work/$id " /proc/self/mountinfo ||
+			fail "nothing left to sweep: the test did not test"
+	fi
 	# ... which the next start removes before any work.
 	"$JOBCELL_SRCDIR/tools/stack" respawn "$JOBCELL_STACK_DIR" worker >/dev/null ||
 		fail "tools/stack respawn worker failed"
