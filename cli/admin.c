@@ -406,6 +406,7 @@ cmd_gc(sqlite3 *db)
 		.jobs_days = cfg.retention_jobs_days,
 		.artifacts_hours = cfg.retention_artifacts_hours,
 		.blobs_hours = cfg.retention_blobs_hours,
+		.images_days = cfg.retention_images_days,
 		.dry_run = arg_dry_run,
 		.seen = gc_seen,
 	};
@@ -437,6 +438,7 @@ cmd_gc(sqlite3 *db)
 	jw_obj_open(&w);
 	jw_kv_bool(&w, "dry_run", arg_dry_run);
 	jw_kv_i64(&w, "jobs", s.jobs);
+	jw_kv_i64(&w, "images", s.images);
 	jw_kv_i64(&w, "job_log_bytes", s.job_log_bytes);
 	jw_kv_i64(&w, "artifacts", s.artifacts);
 	jw_kv_i64(&w, "artifact_bytes", s.artifact_bytes);
