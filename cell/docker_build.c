@@ -226,9 +226,7 @@ build_query(const struct cell_spec *s, struct strbuf *q)
 	    (r = strbuf_addstr(q, "&dockerfile=")) < 0 ||
 	    (r = docker_query_escape(q, b->dockerfile)) < 0 ||
 	    (r = strbuf_addf(q, "&networkmode=%s&rm=1&forcerm=1&pull=0",
-		 s->network ? "default" : "none")) < 0 ||
-	    (r = strbuf_addstr(q, "&labels=")) < 0 ||
-	    (r = docker_query_escape(q, "{\"jobcell.build\":\"1\"}")) < 0)
+		 s->network ? "default" : "none")) < 0)
 		return r;
 	if (s->memory_mb > 0 &&
 	    (r = strbuf_addf(q, "&memory=%llu&memswap=%llu",
