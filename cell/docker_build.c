@@ -7,7 +7,8 @@
  * How it works: start() forks a helper (PDEATHSIG: the worker's death ends
  * it). The helper renames the bases in the Dockerfile if asked (the
  * context copied through libarchive into a memfd, that one member
- * replaced), then POSTs /build?t=TAG&networkmode=none&memory=...&rm=1&
+ * replaced; a zstd context is copied so too: the daemon cannot read
+ * one), then POSTs /build?t=TAG&networkmode=none&memory=...&rm=1&
  * forcerm=1 with the context as the body (the legacy builder: its answer
  * is a stream of JSON lines). Each {"stream":…} goes to the stdout pipe,
  * each {"error":…} to the stderr pipe, {"aux":{"ID":…}} is kept; at the
@@ -167,7 +168,8 @@ rewrite_context(const struct cell_build *b, int *ret_fd, char *msg,
 	}
 	while ((ar = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
 		const char *p = archive_entry_pathname(e);
-		bool ours = p && archive_entry_filetype(e) == AE_IFREG &&
+		bool ours = p && b->dockerfile_text &&
+		    archive_entry_filetype(e) == AE_IFREG &&
 		    strcmp(strip_dot(p), b->dockerfile) == 0;
 
 		if (ours)
@@ -213,6 +215,16 @@ done:
 	if (r == 0)
 		*ret_fd = steal_fd(&fd);
 	return r;
+}
+
+static bool
+is_zstd(int fd)
+{
+	static const unsigned char magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+	unsigned char m[4];
+
+	return pread(fd, m, sizeof(m), 0) == (ssize_t) sizeof(m) &&
+	    memcmp(m, magic, sizeof(m)) == 0;
 }
 
 static int
@@ -289,7 +301,9 @@ helper_main(const struct cell_spec *s, int out_w, int err_w, int rep_w)
 
 	strbuf_init(&b.line, BUILD_LINE_MAX);
 	strbuf_init(&q, BUILD_QUERY_MAX);
-	if (s->build->dockerfile_text &&
+	/* The daemon reads plain, gzip, bzip2 and xz contexts; a zstd one
+	 * (the CLI's packs) or a renamed base goes through libarchive. */
+	if ((s->build->dockerfile_text || is_zstd(ctx)) &&
 	    (r = rewrite_context(s->build, &ctx, rep.msg, sizeof(rep.msg))) <
 		0) {
 		rep.kind = REPORT_FAILED;

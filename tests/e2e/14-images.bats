@@ -315,3 +315,38 @@ RUN echo sleeping; sleep 60"
 	# A used one stays.
 	docker image inspect "jobcell/$ALICE_ID/tool:1" >/dev/null
 }
+
+@test "CLI: jobcell images build packs a directory, follows the build and exits with its status; list and rm" {
+	local jc d
+	jc=$(jobcell_bin jobcell)
+	d=$BATS_TEST_TMPDIR/clictx
+	mkdir -p "$d"
+	printf 'FROM %s\nCOPY msg /msg\nRUN echo cli-built >> /msg\n' "$BASE" >"$d/Dockerfile"
+	echo from-the-cli >"$d/msg"
+	export JOBCELL_SERVER=$JOBCELL_URL
+	run --separate-stderr "$jc" images build clitool:1 "$d"
+	((status == 0)) || fail "exit $status: $stderr $output"
+	[[ $output == *"Step 1/3 : FROM $BASE"* ]] || fail "$output"
+	[[ $output == *"Successfully tagged jobcell/$ALICE_ID/clitool:1"* ]]
+	[[ $stderr == *succeeded* ]] || fail "$stderr"
+	run -0 --separate-stderr "$jc" run --sandbox docker --image clitool:1 --command 'cat /msg'
+	[[ $output == $'from-the-cli\ncli-built' ]] || fail "$output $stderr"
+	run -0 "$jc" images list
+	[[ $output == *NAME*TAG* ]]
+	[[ $output == *clitool*1* ]]
+	run -0 "$jc" --json images list
+	[[ $(jq -r '.images[] | select(.name == "clitool") | .tag' <<<"$output") == 1 ]]
+	# A failing build: exit 1 and the builder's error on stderr.
+	printf 'FROM %s\nRUN false\n' "$BASE" >"$d/Dockerfile"
+	run -1 --separate-stderr "$jc" images build clibad:1 "$d"
+	[[ $stderr == *"non-zero code"* ]] || fail "$stderr"
+	# Refused before any build: the server's message.
+	printf 'FROM debian:12\n' >"$d/Dockerfile"
+	run -1 --separate-stderr "$jc" images build clibad:2 "$d"
+	[[ $stderr == *"'debian:12'"* ]] || fail "$stderr"
+	run -0 "$jc" images rm clitool:1
+	run -1 --separate-stderr "$jc" images rm clitool:1
+	[[ $stderr == *not_found* ]] || fail "$stderr"
+	run -2 --separate-stderr "$jc" images frob
+	wait_for 30 image_gone "jobcell/$ALICE_ID/clitool:1"
+}
