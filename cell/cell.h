@@ -30,10 +30,10 @@ struct cell_workspace;
  * build endpoint with this context, tagged tag, under the spec's
  * memory_mb, cpus and network. */
 struct cell_build {
-	int context_fd;		/* the context (a tar, maybe compressed),
+	int context_fd;		     /* the context (a tar, maybe compressed),
 				 * read from offset 0; not closed */
-	const char *tag;	/* jobcell/<consumer id>/<name>:<tag> */
-	const char *dockerfile; /* its path in the context */
+	const char *tag;	     /* jobcell/<consumer id>/<name>:<tag> */
+	const char *dockerfile;	     /* its path in the context */
 	const char *dockerfile_text; /* NULL: sent as it is; else that
 				 * member's new content (bases renamed) */
 	size_t dockerfile_len;

@@ -124,7 +124,7 @@ struct sink {
 	void *arg;
 	long status; /* of a streamed answer, once known */
 	CURL *h;
-	int upload_fd;		/* a POST's body read from this fd, or -1 */
+	int upload_fd;		 /* a POST's body read from this fd, or -1 */
 	const char *upload_type; /* its Content-Type */
 };
 
@@ -339,7 +339,8 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 		return -ENOMEM;
 	hdrs = t;
 	if (body || s.upload_fd >= 0) {
-		if (!(t = curl_slist_append(hdrs, s.upload_fd >= 0 ?
+		if (!(t = curl_slist_append(hdrs,
+			  s.upload_fd >= 0 ?
 			      stream->upload_type :
 			      "Content-Type: application/json"))) {
 			curl_slist_free_all(hdrs);
@@ -361,8 +362,9 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 		    curl_easy_setopt(h, CURLOPT_READFUNCTION, upload_read) !=
 			CURLE_OK ||
 		    curl_easy_setopt(h, CURLOPT_READDATA, &s) != CURLE_OK;
-		if (!r && !(t = curl_slist_append(hdrs,
-				"Transfer-Encoding: chunked")))
+		if (!r &&
+		    !(t = curl_slist_append(hdrs,
+			  "Transfer-Encoding: chunked")))
 			r = 1;
 		else if (!r) {
 			hdrs = t;

@@ -67,7 +67,7 @@ struct build_cell {
 struct build_stream {
 	int out_fd, err_fd;
 	struct strbuf line;
-	char error[240];	/* the builder's last error */
+	char error[240]; /* the builder's last error */
 	char image_id[80];
 };
 
@@ -145,8 +145,7 @@ strip_dot(const char *p)
 /* The context with the Dockerfile member replaced, as a plain tar in a
  * memfd at offset 0: *ret_fd. 0 or -errno with msg. */
 static int
-rewrite_context(const struct cell_build *b, int *ret_fd, char *msg,
-    size_t size)
+rewrite_context(const struct cell_build *b, int *ret_fd, char *msg, size_t size)
 {
 	struct archive *in = archive_read_new(), *out = archive_write_new();
 	struct archive_entry *e;
@@ -173,7 +172,8 @@ rewrite_context(const struct cell_build *b, int *ret_fd, char *msg,
 		    strcmp(strip_dot(p), b->dockerfile) == 0;
 
 		if (ours)
-			archive_entry_set_size(e, (la_int64_t) b->dockerfile_len);
+			archive_entry_set_size(e,
+			    (la_int64_t) b->dockerfile_len);
 		if (archive_write_header(out, e) != ARCHIVE_OK) {
 			r = -EIO;
 			goto done;
@@ -191,8 +191,8 @@ rewrite_context(const struct cell_build *b, int *ret_fd, char *msg,
 
 			if (n == 0)
 				break;
-			if (n < 0 || archive_write_data(out, buf,
-					 (size_t) n) != n) {
+			if (n < 0 ||
+			    archive_write_data(out, buf, (size_t) n) != n) {
 				r = -EIO;
 				goto done;
 			}
@@ -355,8 +355,7 @@ helper_main(const struct cell_spec *s, int out_w, int err_w, int rep_w)
 /* ---- the worker's side ---- */
 
 static int
-bd_start(const struct cell_spec *spec, struct cell *ret, char *msg,
-    size_t size)
+bd_start(const struct cell_spec *spec, struct cell *ret, char *msg, size_t size)
 {
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, rep[2] = { -1, -1 };
 	struct build_cell *bc = NULL;
@@ -386,8 +385,7 @@ bd_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 	if (bc->pid == 0) {
 		/* Ends with the worker; a TERM or KILL from signal() ends
 		 * the build (the default actions). */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
-		    getppid() != parent)
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(127);
 		(void) signal(SIGTERM, SIG_DFL);
 		(void) signal(SIGPIPE, SIG_IGN);

@@ -82,8 +82,8 @@ images_build(struct cli_global *g, int argc, char **argv)
 			dockerfile = optarg;
 			break;
 		case OPT_MEMORY:
-			if (cli_opt_i64(what, "--memory-mb", optarg, 1,
-				1 << 30, &mem) < 0)
+			if (cli_opt_i64(what, "--memory-mb", optarg, 1, 1 << 30,
+				&mem) < 0)
 				return EXIT_USAGE;
 			break;
 		case OPT_CPUS:
@@ -92,8 +92,8 @@ images_build(struct cli_global *g, int argc, char **argv)
 				return EXIT_USAGE;
 			break;
 		case OPT_TIMEOUT:
-			if (cli_opt_i64(what, "--timeout", optarg, 1,
-				1 << 30, &timeout) < 0)
+			if (cli_opt_i64(what, "--timeout", optarg, 1, 1 << 30,
+				&timeout) < 0)
 				return EXIT_USAGE;
 			break;
 		case OPT_NETWORK:
@@ -136,8 +136,8 @@ images_build(struct cli_global *g, int argc, char **argv)
 		cli_err(what, "the request is too large");
 		goto out;
 	}
-	if ((r = http_request(&h, "POST", "/v1/images", &body, 0,
-		 CLI_RESP_MAX, &resp)) < 0) {
+	if ((r = http_request(&h, "POST", "/v1/images", &body, 0, CLI_RESP_MAX,
+		 &resp)) < 0) {
 		http_err(what, &h, r);
 		goto out;
 	}
@@ -211,7 +211,8 @@ images_list(struct cli_global *g)
 	}
 	list = jr_obj_get(doc, jr_root(doc), "images");
 	if (list < 0 || jr_type(doc, list) != JR_ARRAY) {
-		cli_err("images list", "the server's reply has no 'images' list");
+		cli_err("images list",
+		    "the server's reply has no 'images' list");
 		goto out;
 	}
 	printf("%-24s  %-12s  %-19s  %10s  %s\n", "NAME", "TAG", "ID", "SIZE",
@@ -255,8 +256,9 @@ images_rm(struct cli_global *g, const char *ref)
 
 	/* NAME:TAG is [a-z0-9._-]:[A-Za-z0-9_.-]: nothing to escape; the
 	 * server refuses anything else. */
-	if (strspn(ref, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			"0123456789._-:") != strlen(ref) ||
+	if (strspn(ref,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"0123456789._-:") != strlen(ref) ||
 	    !ref[0] ||
 	    (size_t) snprintf(path, sizeof(path), "/v1/images/%s", ref) >=
 		sizeof(path))

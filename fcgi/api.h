@@ -158,8 +158,8 @@ struct job_request {
 	char sandbox[16];		    /* "namespace", "docker", "swarm" */
 	char image[JC_MAX_IMAGE_BYTES + 1]; /* docker, swarm: "" = the
 						 * worker's default image */
-	bool image_given;    /* "image" was in the request */
-	bool image_unlisted; /* ... and is not on [worker] docker_images:
+	bool image_given;		    /* "image" was in the request */
+	bool image_unlisted;	/* ... and is not on [worker] docker_images:
 			      * refused unless the caller's own image */
 	char own_image[2][129]; /* the caller's image it names (name, tag),
 				 * "" none: its last use is the job's */
@@ -227,13 +227,12 @@ int images_spec_json(const struct job_request *jr, struct strbuf *out);
 /* A job's "image" naming the caller's own image becomes the daemon's
  * name; another consumer's (jobcell/...) or an unlisted one is refused.
  * 0, or -EINVAL with err. Reads rq->db. */
-int images_resolve(struct req *rq, struct job_request *jr,
-    struct api_err *err);
+int images_resolve(struct req *rq, struct job_request *jr, struct api_err *err);
 /* In the submission's transaction (jobs.c), before and after the job's
  * row: the image quota and a build already running (0, 1 with err set,
  * -errno); then the images row and the job's kind (0 or -errno). */
-int images_check(sqlite3 *db, int64_t consumer_id,
-    const struct job_request *jr, struct api_err *err);
+int images_check(sqlite3 *db, int64_t consumer_id, const struct job_request *jr,
+    struct api_err *err);
 int images_store(sqlite3 *db, int64_t consumer_id, const char *job_id,
     const struct job_request *jr, int64_t now);
 /* jobs.c: 201 (found: 200) with job id's object and a Location. */
@@ -300,7 +299,8 @@ int jobs_run(struct req *rq, struct api_err *err);
 	"oom_killed, error, created_at, started_at, finished_at, sandbox, " \
 	"timeout_ms, memory_mb, cpus, pids, disk_mb, cpu_ms, max_rss_kb, " \
 	"log_bytes, log_truncated, " \
-	"json_type(spec, '$.artifacts') IS NOT NULL, " JOB_CODE_COLUMNS ", kind"
+	"json_type(spec, '$.artifacts') IS NOT NULL, " JOB_CODE_COLUMNS \
+	", kind"
 /* A code job's columns (issue 14), at JOB_CODE_COLUMNS_AT of JOB_COLUMNS. */
 #define JOB_CODE_COLUMNS \
 	"runtime, runtime_version, compile_exit_code, " \

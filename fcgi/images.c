@@ -240,8 +240,8 @@ done:
  * (renamed), or an allowed base; the rewritten text in b when any was
  * renamed. 0 or an error in err. */
 static int
-check_bases(struct req *rq, const char *text, size_t len,
-    struct image_build *b, struct api_err *err)
+check_bases(struct req *rq, const char *text, size_t len, struct image_build *b,
+    struct api_err *err)
 {
 	const struct config_limits *lim = &rq->srv->limits;
 	_cleanup_free_ struct dockerfile *df = calloc(1, sizeof(*df));
@@ -389,8 +389,7 @@ parse_body(struct req *rq, struct image_build *b, struct job_request *jr,
 	}
 	if ((tok = jr_obj_get(doc, root, "context")) < 0 ||
 	    jr_str(doc, tok, ctx, sizeof(ctx), NULL) < 0 ||
-	    !str_startswith(ctx, "sha256:") ||
-	    strlen(ctx + 7) != 64 ||
+	    !str_startswith(ctx, "sha256:") || strlen(ctx + 7) != 64 ||
 	    strspn(ctx + 7, "0123456789abcdef") != 64) {
 		r = api_err_set(err, 400, "invalid_request",
 		    "field 'context' must be a blob digest "
@@ -400,8 +399,7 @@ parse_body(struct req *rq, struct image_build *b, struct job_request *jr,
 	memcpy(b->context, ctx + 7, 65);
 	(void) str_copy(b->dockerfile, sizeof(b->dockerfile), "Dockerfile");
 	if ((tok = jr_obj_get(doc, root, "dockerfile")) >= 0 &&
-	    (jr_str(doc, tok, b->dockerfile, sizeof(b->dockerfile), NULL) <
-		    0 ||
+	    (jr_str(doc, tok, b->dockerfile, sizeof(b->dockerfile), NULL) < 0 ||
 		!b->dockerfile[0] || !member_ok(b->dockerfile) ||
 		strcmp(strip_dot(b->dockerfile), b->dockerfile) != 0)) {
 		r = api_err_set(err, 400, "invalid_request",
@@ -411,8 +409,8 @@ parse_body(struct req *rq, struct image_build *b, struct job_request *jr,
 	}
 	if ((r = get_limit(doc, root, "memory_mb", lim->memory_default_mb,
 		 lim->memory_max_mb, &jr->memory_mb, err)) < 0 ||
-	    (r = get_limit(doc, root, "cpus", lim->cpus_default,
-		 lim->cpus_max, &jr->cpus, err)) < 0 ||
+	    (r = get_limit(doc, root, "cpus", lim->cpus_default, lim->cpus_max,
+		 &jr->cpus, err)) < 0 ||
 	    (r = get_limit(doc, root, "timeout", lim->timeout_default_s,
 		 lim->timeout_max_s, &jr->timeout_s, err)) < 0)
 		goto done;
@@ -455,8 +453,8 @@ images_create(struct req *rq, struct api_err *err)
 	if ((r = parse_body(rq, &b, &jr, err)) < 0)
 		goto out;
 	if ((size_t) snprintf(path, sizeof(path), "%s/blobs/%lld/%s",
-		rq->srv->data_dir, (long long) rq->consumer_id, b.context) >=
-	    sizeof(path)) {
+		rq->srv->data_dir, (long long) rq->consumer_id,
+		b.context) >= sizeof(path)) {
 		r = api_err_internal(err, -ENAMETOOLONG);
 		goto out;
 	}
@@ -625,15 +623,16 @@ images_list(struct req *rq, struct api_err *err)
 		char t[40];
 
 		jw_obj_open(&w);
-		jw_kv_str(&w, "name", (const char *) sqlite3_column_text(st, 0));
+		jw_kv_str(&w, "name",
+		    (const char *) sqlite3_column_text(st, 0));
 		jw_kv_str(&w, "tag", (const char *) sqlite3_column_text(st, 1));
 		jw_kv_str(&w, "id", (const char *) sqlite3_column_text(st, 2));
 		jw_kv_i64(&w, "size", sqlite3_column_int64(st, 3));
-		if (time_format_rfc3339(sqlite3_column_int64(st, 4), t, sizeof(t)) >=
-		    0)
+		if (time_format_rfc3339(sqlite3_column_int64(st, 4), t,
+			sizeof(t)) >= 0)
 			jw_kv_str(&w, "created_at", t);
-		if (time_format_rfc3339(sqlite3_column_int64(st, 5), t, sizeof(t)) >=
-		    0)
+		if (time_format_rfc3339(sqlite3_column_int64(st, 5), t,
+			sizeof(t)) >= 0)
 			jw_kv_str(&w, "last_used_at", t);
 		jw_obj_close(&w);
 	}

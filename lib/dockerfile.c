@@ -273,8 +273,8 @@ dockerfile_parse(const char *text, size_t len, struct dockerfile *ret,
 }
 
 int
-dockerfile_rewrite(const char *text, size_t len,
-    const struct dockerfile *df, const char *const *repl, struct strbuf *out)
+dockerfile_rewrite(const char *text, size_t len, const struct dockerfile *df,
+    const char *const *repl, struct strbuf *out)
 {
 	size_t at = 0;
 	int r;

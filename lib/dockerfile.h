@@ -18,8 +18,8 @@
 struct dockerfile_ref {
 	size_t off, len;		/* the reference's bytes in the text */
 	char image[DOCKERFILE_REF_MAX]; /* those bytes, NUL-terminated */
-	unsigned line;			/* 1-based, where its instruction starts */
-	bool stage; /* names an earlier stage ("FROM x AS build" ...
+	unsigned line; /* 1-based, where its instruction starts */
+	bool stage;    /* names an earlier stage ("FROM x AS build" ...
 		     * "FROM build", "COPY --from=build" or --from=0) */
 };
 

@@ -40,7 +40,7 @@ struct gc_policy {
 	int64_t now_ms;	      /* wall clock, ms */
 	int64_t jobs_days, artifacts_hours, blobs_hours;
 	int64_t images_days; /* 0: images are not expired */
-	bool dry_run; /* count and list, delete nothing */
+	bool dry_run;	     /* count and list, delete nothing */
 	/* Called for each thing deleted (or, dry run, that would be): what
 	 * is a job id, "JOB/PATH", "CONSUMER/sha256:HEX" or a file path.
 	 * May be NULL. */
@@ -56,7 +56,7 @@ struct gc_stats {
 	int64_t orphans, orphan_bytes;
 	int64_t db_pages_freed;
 	int64_t images; /* marked for removal from the daemon */
-	int errors; /* files that could not be removed */
+	int errors;	/* files that could not be removed */
 };
 
 /* One pass. 0 with *ret filled, or -errno (-EBUSY: the database stayed

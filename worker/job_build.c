@@ -58,7 +58,8 @@ job_build_parse(const struct claimed_job *j, struct job_build *ret)
 	    jr_str_dup(doc, t, 512, &ret->tag, NULL) < 0 ||
 	    (t = jr_obj_get(doc, b, "context")) < 0 ||
 	    jr_str_dup(doc, t, 64, &ret->context, NULL) < 0 ||
-	    !hex64(ret->context) || (t = jr_obj_get(doc, b, "dockerfile")) < 0 ||
+	    !hex64(ret->context) ||
+	    (t = jr_obj_get(doc, b, "dockerfile")) < 0 ||
 	    jr_str_dup(doc, t, 4096, &ret->dockerfile, NULL) < 0)
 		r = -EINVAL;
 	if (r == 0 && (t = jr_obj_get(doc, b, "dockerfile_text")) >= 0 &&
