@@ -194,6 +194,8 @@ extern const struct cell_ops cell_docker_build_ops;
  * socket_path: 0 (removed, or there was none), -EBUSY (a container uses
  * it: try later), other -errno. Any process; single-threaded use. */
 int cell_docker_image_remove(const char *socket_path, const char *ref);
+/* 1 if the daemon at socket_path has image ref, 0 if not, -errno. */
+int cell_docker_image_exists(const char *socket_path, const char *ref);
 
 /* The node count of the swarm as its manager said at the last
  * cell_swarm_ops.available() that succeeded (0 before). */

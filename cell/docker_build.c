@@ -551,6 +551,30 @@ cell_docker_image_remove(const char *socket_path, const char *ref)
 	return r == 409 ? -EBUSY : r < 0 ? r : -EIO;
 }
 
+int
+cell_docker_image_exists(const char *socket_path, const char *ref)
+{
+	_cleanup_strbuf_ struct strbuf path;
+	struct docker d;
+	int r;
+
+	strbuf_init(&path, BUILD_QUERY_MAX);
+	if (!image_ref_ok(ref) || strstr(ref, ".."))
+		return -EINVAL;
+	if ((r = docker_init(&d, socket_path)) < 0)
+		return r;
+	if ((r = docker_negotiate(&d, BUILD_PING_MS)) < 0 ||
+	    (r = strbuf_addf(&path, "/images/%s/json", ref)) < 0) {
+		docker_release(&d);
+		return r;
+	}
+	r = docker_call(&d, "GET", path.buf, NULL, BUILD_INSPECT_MS, NULL);
+	docker_release(&d);
+	if (r == 200)
+		return 1;
+	return r == 404 ? 0 : r < 0 ? r : -EIO;
+}
+
 const struct cell_ops cell_docker_build_ops = {
 	.name = "docker",
 	.flags = 0,

@@ -197,6 +197,7 @@ struct runtime_info {
 	char *compile; /* JSON argv, or NULL */
 	char *run;     /* JSON argv */
 	int64_t compile_timeout_ms, compile_memory_mb;
+	char image[JC_MAX_IMAGE_BYTES + 1]; /* "": a namespace runtime */
 };
 int job_request_parse(const char *body, size_t len,
     const struct config_limits *lim, struct job_request *ret, struct api_err *err);

@@ -22,4 +22,6 @@ CREATE TABLE images (
 	PRIMARY KEY (consumer_id, name, tag)
 );
 CREATE INDEX images_job ON images(job_id);
+-- A docker runtime's image (runtimes.d: sandbox = docker, image = ...).
+ALTER TABLE runtimes ADD COLUMN image TEXT;
 PRAGMA user_version = 6;

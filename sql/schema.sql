@@ -188,6 +188,7 @@ CREATE TABLE runtimes (
 	run		TEXT NOT NULL,		-- JSON argv
 	compile_timeout_ms INTEGER NOT NULL,
 	compile_memory_mb INTEGER NOT NULL,
+	image		TEXT,			-- sandbox docker: the image
 	PRIMARY KEY (supervisor_pid, name)
 ) WITHOUT ROWID;
 

@@ -412,7 +412,8 @@ do_runtimes(sqlite3 *db, void *arg)
 		n = 0;
 	}
 	if (n > 0)
-		n = runtimes_probe(list, n, (uid_t) cur.uid_base);
+		n = runtimes_probe(list, n, (uid_t) cur.uid_base,
+		    arg_docker_socket);
 	if ((r = jobstore_runtimes_publish(db, getpid(), list, n)) < 0)
 		return log_errno(r, "runtimes: cannot publish them");
 	log_info("runtimes: %zu available from '%s'", n, cur.runtimes_dir);

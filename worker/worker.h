@@ -158,7 +158,8 @@ int logcap_wait_ms(const struct logcap *lc, int64_t now_mono_ms, bool quiet);
 struct runtime_def {
 	char name[32];
 	char aliases[256];  /* space-separated */
-	char sandbox[16];   /* "namespace" */
+	char sandbox[16];   /* "namespace" or "docker" */
+	char image[256];    /* docker: the image (runtimes.d "image") */
 	char file[64];	    /* the code's file name in /work */
 	char compile[1024]; /* "": no compile step */
 	char run[1024];
@@ -171,7 +172,10 @@ struct runtime_def {
 int runtimes_load(const char *dir, struct runtime_def **ret, size_t *ret_n);
 /* Runs each version command as uid; keeps (moving them to the front) the
  * runtimes whose toolchain answered with a version. Returns how many. */
-size_t runtimes_probe(struct runtime_def *list, size_t n, uid_t uid);
+/* A docker runtime answers if docker_socket (NULL: none) has its image;
+ * its version is the image's tag (XXX(#14): not the toolchain's). */
+size_t runtimes_probe(struct runtime_def *list, size_t n, uid_t uid,
+    const char *docker_socket);
 
 /* jobstore.c: every SQLite statement the worker runs. */
 /* Replaces the runtimes rows of supervisor pid (and drops those of gone

@@ -36,8 +36,15 @@ setup_file() {
 	export UID_BASE
 	# The base image is the server's allowed list; the collector runs
 	# every second (DELETE and expiry remove images from the daemon).
-	printf '[worker]\nuid_base = %d\ndocker_images = %s\n[retention]\ngc_interval_s = 1\n' \
-	    "$UID_BASE" "$BASE" >"$BATS_FILE_TMPDIR/jobcell.conf"
+	# A docker runtime in the base image, and one whose image the
+	# daemon does not have.
+	mkdir -p "$BATS_FILE_TMPDIR/runtimes.d"
+	printf '[runtime]\nname = busybox-sh\naliases = bbsh\nsandbox = docker\nimage = %s\nfile = main.sh\nrun = sh {file}\n' \
+	    "$BASE" >"$BATS_FILE_TMPDIR/runtimes.d/busybox-sh.ini"
+	printf '[runtime]\nname = ghost\nsandbox = docker\nimage = jobcell-test:nowhere\nfile = main.sh\nrun = sh {file}\n' \
+	    >"$BATS_FILE_TMPDIR/runtimes.d/ghost.ini"
+	printf '[worker]\nuid_base = %d\ndocker_images = %s\nruntimes_dir = %s\n[retention]\ngc_interval_s = 1\n' \
+	    "$UID_BASE" "$BASE" "$BATS_FILE_TMPDIR/runtimes.d" >"$BATS_FILE_TMPDIR/jobcell.conf"
 	JOBCELL_STACK_CONFIG=$BATS_FILE_TMPDIR/jobcell.conf \
 	    JOBCELL_STACK_SLOTS=2 stack_start
 	new_consumer alice
@@ -349,4 +356,21 @@ RUN echo sleeping; sleep 60"
 	[[ $stderr == *not_found* ]] || fail "$stderr"
 	run -2 --separate-stderr "$jc" images frob
 	wait_for 30 image_gone "jobcell/$ALICE_ID/clitool:1"
+}
+
+@test "a runtime with sandbox = docker runs code in its image; one whose image is missing is not listed" {
+	wait_for 60 runtimes_offered busybox-sh
+	[[ $(jq -r '.runtimes[] | select(.name == "busybox-sh") | .sandbox' <<<"$api_body") == docker ]]
+	[[ $(jq -r '.runtimes[] | select(.name == "busybox-sh") | .version' <<<"$api_body") == busybox ]]
+	[[ $(jq '[.runtimes[] | select(.name == "ghost")] | length' <<<"$api_body") == 0 ]]
+	run_job '{"runtime":"bbsh","code":"echo \"args: $*\"; cat /built 2>/dev/null || echo no-built; exit 3","args":["a","b c"]}' 60
+	[[ $(json_get .status "$job") == failed ]] || fail "$job"
+	[[ $(json_get .exit_code "$job") == 3 ]]
+	[[ $(json_get .sandbox "$job") == docker ]]
+	[[ $(json_get .runtime.name "$job") == busybox-sh ]]
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	[[ $(<"$BATS_TEST_TMPDIR/out") == $'args: a b c\nno-built' ]]
+	api POST /v1/jobs '{"runtime":"ghost","code":"true"}'
+	assert_api_error 400 invalid_request
+	[[ $(json_get .error.message "$api_body") == *"'ghost'"* ]]
 }
