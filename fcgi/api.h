@@ -236,6 +236,8 @@ int images_check(sqlite3 *db, int64_t consumer_id, const struct job_request *jr,
     struct api_err *err);
 int images_store(sqlite3 *db, int64_t consumer_id, const char *job_id,
     const struct job_request *jr, int64_t now);
+/* jobs.c: 1 if ct is application/json (parameters allowed). */
+bool content_type_json(const char *ct);
 /* jobs.c: 201 (found: 200) with job id's object and a Location. */
 int jobs_reply_created(struct req *rq, const char *id, bool found,
     struct api_err *err);

@@ -444,6 +444,9 @@ images_create(struct req *rq, struct api_err *err)
 	size_t len = 0;
 	int r;
 
+	if (!content_type_json(req_param(rq, "CONTENT_TYPE")))
+		return api_err_set(err, 415, "unsupported_media_type",
+		    "the body must be sent as Content-Type: application/json");
 	if ((r = req_read_body(rq, err)) < 0)
 		return r;
 	if (!rq->srv->data_dir || !*rq->srv->data_dir)

@@ -240,7 +240,7 @@ not_found(struct api_err *err)
 	return api_err_set(err, 404, "not_found", "no such job");
 }
 
-static bool
+bool
 content_type_json(const char *ct)
 {
 	size_t n = strlen("application/json");

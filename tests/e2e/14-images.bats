@@ -207,6 +207,11 @@ FROM \$B"
 	build x:1 "$ctx"
 	assert_api_error 400 invalid_request
 	[[ $(json_get .error.message "$api_body") == *'variables'* ]]
+	api -H 'Content-Type: text/plain' POST /v1/images '{"name":"x:1"}'
+	assert_api_error 415 unsupported_media_type
+	api POST /v1/images '{"name":"x:1","context":"sha256:00","bogus":1}'
+	assert_api_error 400 invalid_request
+	[[ $(json_get .error.message "$api_body") == *"'bogus'"* ]]
 	api GET /v1/jobs
 	[[ $(jq '[.jobs[] | select(.name == "image x:1")] | length' <<<"$api_body") == 0 ]]
 }
