@@ -444,10 +444,11 @@ runtime_probe_docker(struct runtime_def *rt, const char *docker_socket)
 		return -ENOTSUP;
 	if ((r = cell_docker_image_exists(docker_socket, rt->image)) <= 0)
 		return r == 0 ? -ENOENT : r;
-	return str_copy(rt->version, sizeof(rt->version),
-		   colon && !strchr(rt->image, '@') ? colon + 1 : "latest") < 0 ?
-	    -E2BIG :
-	    0;
+	if (!colon || strchr(rt->image, '@'))
+		colon = ":latest";
+	if (str_copy(rt->version, sizeof(rt->version), colon + 1) < 0)
+		return -E2BIG;
+	return 0;
 }
 
 size_t
