@@ -91,9 +91,11 @@ job_store_result(sqlite3 *db, const char *id, struct logcap *lc,
 
 static void
 finish_error(sqlite3 *db, const char *id, struct logcap *lc, const char *msg,
-    struct claimed_job *next)
+    struct claimed_job *next, bool is_build)
 {
-	struct job_result res = { .status = JOB_ERROR, .error = msg };
+	struct job_result res = { .status = JOB_ERROR,
+		.error = msg,
+		.is_build = is_build };
 
 	log_warn("job=%s: %s", id, msg);
 	if (job_store_result(db, id, lc, &res, next) < 0)
@@ -655,10 +657,10 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	for (int i = 0; i <= LOG_STREAMS; i++)
 		lc->carry_len[i] = 0;
 	if (run_start(&run, ops, msg, sizeof(msg)) < 0) {
+		cell_workspace_destroy(run.ws);
+		finish_error(db, j->id, lc, msg, next, run.build != NULL);
 		if (run.build)
 			job_build_release(run.build);
-		cell_workspace_destroy(run.ws);
-		finish_error(db, j->id, lc, msg, next);
 		return;
 	}
 	log_debug("job=%s: started in a %s cell", j->id, ops->name);
@@ -688,7 +690,7 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	(void) sqlite3_finalize(run.cancel_st);	/* NULL is a no-op */
 	run.cancel_st = NULL;
 	if (res.status == JOB_ERROR)
-		finish_error(db, j->id, lc, msg, next);
+		finish_error(db, j->id, lc, msg, next, run.build != NULL);
 	else if ((r = job_store_result(db, j->id, lc, &res, next)) < 0) {
 		log_err("job=%s: result lost: %s; the lease sweep will end it",
 		    j->id, strerror(-r));
