@@ -26,6 +26,20 @@ struct cell_file {
  * loop-mounted at DATA/work/<job id>, its root the slot uid's. */
 struct cell_workspace;
 
+/* An image build (issue 14; cell_docker_build_ops): the Engine API's
+ * build endpoint with this context, tagged tag, under the spec's
+ * memory_mb, cpus and network. */
+struct cell_build {
+	int context_fd;		     /* the context (a tar, maybe compressed),
+				 * read from offset 0; not closed */
+	const char *tag;	     /* jobcell/<consumer id>/<name>:<tag> */
+	const char *dockerfile;	     /* its path in the context */
+	const char *dockerfile_text; /* NULL: sent as it is; else that
+				 * member's new content (bases renamed) */
+	size_t dockerfile_len;
+	const char *build_args; /* a JSON object of strings, or NULL */
+};
+
 /* spec->flags */
 #define CELL_NO_CGROUP	(1u << 0)	/* benches: no cgroup of its own */
 
@@ -57,6 +71,7 @@ struct cell_spec {
 	int64_t max_run_ms;		/* bound on the run, for backends that
 					 * wait in a helper; 0: a day */
 	unsigned flags;			/* CELL_NO_CGROUP */
+	const struct cell_build *build; /* cell_docker_build_ops only */
 	/* Code jobs (issue 14), backends with CELL_OPS_COMPILE only: a
 	 * compile step run in the same cell before argv; NULL: none. Its
 	 * stdout and stderr go to the cell's compile_out_fd/compile_err_fd
@@ -115,6 +130,11 @@ struct cell_result {
 	int compile_exit_code; /* valid unless compile_signal */
 	int compile_signal;
 	int64_t compile_duration_ms;
+	/* An image build that succeeded: the image's id and size. With
+	 * CELL_EXITED and a non-zero exit_code, error holds the builder's
+	 * message (the job's error). */
+	char image_id[80];
+	int64_t image_size;
 };
 
 /* What the cell used, read from its cgroup by collect(). */
@@ -167,6 +187,15 @@ struct cell_ops {
 extern const struct cell_ops cell_ns_ops;
 extern const struct cell_ops cell_docker_ops;
 extern const struct cell_ops cell_swarm_ops;
+/* Image builds (docker_build.c): not a sandbox of jobs, chosen by the
+ * worker for a job of kind "image"; needs the docker socket. */
+extern const struct cell_ops cell_docker_build_ops;
+/* Removes image ref (a consumer's: jobcell/...) from the daemon at
+ * socket_path: 0 (removed, or there was none), -EBUSY (a container uses
+ * it: try later), other -errno. Any process; single-threaded use. */
+int cell_docker_image_remove(const char *socket_path, const char *ref);
+/* 1 if the daemon at socket_path has image ref, 0 if not, -errno. */
+int cell_docker_image_exists(const char *socket_path, const char *ref);
 
 /* The node count of the swarm as its manager said at the last
  * cell_swarm_ops.available() that succeeded (0 before). */

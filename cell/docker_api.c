@@ -124,7 +124,22 @@ struct sink {
 	void *arg;
 	long status; /* of a streamed answer, once known */
 	CURL *h;
+	int upload_fd;		 /* a POST's body read from this fd, or -1 */
+	const char *upload_type; /* its Content-Type */
 };
+
+/* CURLOPT_READFUNCTION of an upload from an fd. */
+static size_t
+upload_read(char *buf, size_t size, size_t nitems, void *arg)
+{
+	const struct sink *s = arg;
+	ssize_t n;
+
+	do
+		n = read(s->upload_fd, buf, size * nitems);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? CURL_READFUNC_ABORT : (size_t) n;
+}
 
 static size_t
 sink_write(char *data, size_t size, size_t nmemb, void *arg)
@@ -138,9 +153,16 @@ sink_write(char *data, size_t size, size_t nmemb, void *arg)
 		    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE,
 			&s->status) != CURLE_OK)
 			s->status = 0;
-		/* An error answer is a message, not the stream. */
-		if (s->status >= 400 || s->status < 100)
+		/* An error answer is a message, not the stream: kept (its
+		 * head) for take_message. */
+		if (s->status >= 400 || s->status < 100) {
+			if (s->sb)
+				(void) strbuf_add(s->sb, data,
+				    n < s->sb->max - s->sb->len ?
+					n :
+					s->sb->max - s->sb->len);
 			return n;
+		}
 		if ((r = s->fn(data, n, s->arg)) < 0) {
 			s->err = r;
 			return 0;
@@ -279,7 +301,7 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 {
 	_cleanup_strbuf_ struct strbuf url, errbody;
 	struct curl_slist *hdrs = NULL, *t;
-	struct sink s = { .sb = reply };
+	struct sink s = { .sb = reply, .upload_fd = -1 };
 	CURLcode rc;
 	CURL *h;
 	long status = 0;
@@ -308,6 +330,7 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 		s.fn = stream->fn;
 		s.arg = stream->arg;
 		s.h = h;
+		s.upload_fd = stream->upload_fd;
 	}
 	if ((r = set_common(d, h, url.buf, timeout_ms)) < 0)
 		return r;
@@ -315,9 +338,11 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 	if (!(t = curl_slist_append(hdrs, "Expect:")))
 		return -ENOMEM;
 	hdrs = t;
-	if (body) {
+	if (body || s.upload_fd >= 0) {
 		if (!(t = curl_slist_append(hdrs,
-		    "Content-Type: application/json"))) {
+			  s.upload_fd >= 0 ?
+			      stream->upload_type :
+			      "Content-Type: application/json"))) {
 			curl_slist_free_all(hdrs);
 			return -ENOMEM;
 		}
@@ -331,7 +356,22 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 		curl_slist_free_all(hdrs);
 		return -EINVAL;
 	}
-	if (strcmp(method, "POST") == 0) {
+	if (strcmp(method, "POST") == 0 && s.upload_fd >= 0) {
+		/* Chunked: the length is not known ahead (a pipe works too). */
+		r = curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK ||
+		    curl_easy_setopt(h, CURLOPT_READFUNCTION, upload_read) !=
+			CURLE_OK ||
+		    curl_easy_setopt(h, CURLOPT_READDATA, &s) != CURLE_OK;
+		if (!r &&
+		    !(t = curl_slist_append(hdrs,
+			  "Transfer-Encoding: chunked")))
+			r = 1;
+		else if (!r) {
+			hdrs = t;
+			r = curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) !=
+			    CURLE_OK;
+		}
+	} else if (strcmp(method, "POST") == 0) {
 		r = curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK ||
 		    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body->buf : "")
 		    != CURLE_OK ||
@@ -396,6 +436,26 @@ docker_get_stream(struct docker *d, const char *path, int timeout_ms,
 	if (n < 0 || (size_t) n >= sizeof(abspath))
 		return -E2BIG;
 	return call_raw(d, "GET", abspath, NULL, timeout_ms, NULL, &stream);
+}
+
+int
+docker_post_stream(struct docker *d, const char *path, int body_fd,
+    const char *content_type, int timeout_ms,
+    int (*fn)(const char *data, size_t len, void *arg), void *arg)
+{
+	struct sink stream = { .fn = fn,
+		.arg = arg,
+		.upload_fd = body_fd,
+		.upload_type = content_type };
+	char abspath[DOCKER_URL_MAX];
+	int n;
+
+	if (path[0] != '/' || d->api_minor <= 0 || body_fd < 0)
+		return -EINVAL;
+	n = snprintf(abspath, sizeof(abspath), "/v1.%d%s", d->api_minor, path);
+	if (n < 0 || (size_t) n >= sizeof(abspath))
+		return -E2BIG;
+	return call_raw(d, "POST", abspath, NULL, timeout_ms, NULL, &stream);
 }
 
 int

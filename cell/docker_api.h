@@ -88,6 +88,13 @@ int docker_call(struct docker *d, const char *method, const char *path,
 int docker_get_stream(struct docker *d, const char *path, int timeout_ms,
     int (*fn)(const char *data, size_t len, void *arg), void *arg);
 
+/* As docker_get_stream for a POST whose body is read from body_fd to its
+ * end (sent chunked) with the header content_type ("Content-Type: ...");
+ * a build's context (docker_build.c). */
+int docker_post_stream(struct docker *d, const char *path, int body_fd,
+    const char *content_type, int timeout_ms,
+    int (*fn)(const char *data, size_t len, void *arg), void *arg);
+
 /* 1 if s is DOCKER_ID_LEN lowercase hex characters. */
 bool docker_id_ok(const char *s);
 /* Appends s to sb escaped for a URL query value. 0 or -E2BIG/-ENOMEM. */

@@ -29,7 +29,8 @@ static bool arg_json;
 static bool arg_yes;
 static bool arg_dry_run;
 static int64_t arg_max_concurrent = -1, arg_max_per_day = -1,
-	       arg_max_queued = -1, arg_max_storage_mb = -1;
+	       arg_max_queued = -1, arg_max_storage_mb = -1,
+	       arg_max_images = -1;
 static struct config cfg; /* the config file's (gc reads [storage],
 				 * [retention]) */
 
@@ -49,6 +50,7 @@ usage(FILE *f)
 	    "  enable-consumer --name N          accept its key again\n"
 	    "  set-quota --name N [--max-concurrent C] [--max-per-day D]\n"
 	    "            [--max-queued Q] [--max-storage-mb S]  change its quotas\n"
+	    "            [--max-images I]\n"
 	    "  rotate-key --name N               new key; the old one fails at once\n"
 	    "  delete-consumer --name N --yes    delete it with all its jobs\n"
 	    "  db-info                           schema version, job counts, sizes\n"
@@ -246,21 +248,23 @@ cmd_set_quota(sqlite3 *db)
 	if (!arg_name)
 		return fail("set-quota needs --name");
 	if (arg_max_concurrent < 0 && arg_max_per_day < 0 &&
-	    arg_max_queued < 0 && arg_max_storage_mb < 0)
+	    arg_max_queued < 0 && arg_max_storage_mb < 0 && arg_max_images < 0)
 		return fail("set-quota needs --max-concurrent, --max-per-day, "
-			    "--max-queued or --max-storage-mb");
+			    "--max-queued, --max-storage-mb or --max-images");
 	if (db_prepare(db,
 		"UPDATE consumers SET "
 		"max_concurrent = CASE WHEN ?1 > 0 THEN ?1 ELSE max_concurrent END, "
 		"max_per_day = CASE WHEN ?2 > 0 THEN ?2 ELSE max_per_day END, "
 		"max_queued = CASE WHEN ?3 > 0 THEN ?3 ELSE max_queued END, "
-		"max_storage_mb = CASE WHEN ?5 > 0 THEN ?5 ELSE max_storage_mb END "
+		"max_storage_mb = CASE WHEN ?5 > 0 THEN ?5 ELSE max_storage_mb END, "
+		"max_images = CASE WHEN ?6 >= 0 THEN ?6 ELSE max_images END "
 		"WHERE name = ?4",
 		&st) < 0 ||
 	    sqlite3_bind_int64(st, 1, arg_max_concurrent) ||
 	    sqlite3_bind_int64(st, 2, arg_max_per_day) ||
 	    sqlite3_bind_int64(st, 3, arg_max_queued) ||
 	    sqlite3_bind_int64(st, 5, arg_max_storage_mb) ||
+	    sqlite3_bind_int64(st, 6, arg_max_images) ||
 	    sqlite3_bind_text(st, 4, arg_name, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_step(st) != SQLITE_DONE)
 		return fail("%s", sqlite3_errmsg(db));
@@ -406,6 +410,7 @@ cmd_gc(sqlite3 *db)
 		.jobs_days = cfg.retention_jobs_days,
 		.artifacts_hours = cfg.retention_artifacts_hours,
 		.blobs_hours = cfg.retention_blobs_hours,
+		.images_days = cfg.retention_images_days,
 		.dry_run = arg_dry_run,
 		.seen = gc_seen,
 	};
@@ -437,6 +442,7 @@ cmd_gc(sqlite3 *db)
 	jw_obj_open(&w);
 	jw_kv_bool(&w, "dry_run", arg_dry_run);
 	jw_kv_i64(&w, "jobs", s.jobs);
+	jw_kv_i64(&w, "images", s.images);
 	jw_kv_i64(&w, "job_log_bytes", s.job_log_bytes);
 	jw_kv_i64(&w, "artifacts", s.artifacts);
 	jw_kv_i64(&w, "artifact_bytes", s.artifact_bytes);
@@ -476,6 +482,7 @@ main(int argc, char **argv)
 		{ "max-per-day", required_argument, NULL, 'p' },
 		{ "max-queued", required_argument, NULL, 'q' },
 		{ "max-storage-mb", required_argument, NULL, 's' },
+		{ "max-images", required_argument, NULL, 'I' },
 		{ "dry-run", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -508,6 +515,15 @@ main(int argc, char **argv)
 			if (parse_quota("--max-queued", optarg,
 			    &arg_max_queued) < 0)
 				return 2;
+			break;
+		case 'I':
+			if (parse_i64(optarg, 0, 1000000, &arg_max_images) <
+			    0) {
+				fprintf(stderr,
+				    "jobcell-admin: --max-images must be "
+				    "0..1000000\n");
+				return 2;
+			}
 			break;
 		case 's':
 			if (parse_quota("--max-storage-mb", optarg,

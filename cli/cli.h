@@ -446,6 +446,8 @@ int download_part_name(const char *leaf, const char *hex, char *buf,
 
 /* cmd_make.c */
 int cmd_make(struct cli_global *g, int argc, char **argv);
+/* cmd_images.c (issue 14) */
+int cmd_images(struct cli_global *g, int argc, char **argv);
 /* cmd_runtimes.c */
 int cmd_runtimes(struct cli_global *g, int argc, char **argv);
 /* cmd_submit.c: exec --runtime R FILE [ARGS...] (issue 14) */

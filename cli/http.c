@@ -361,7 +361,8 @@ http_perform(struct http *h, const char *method, const char *path,
 		    body ? body->buf : "");
 		rc |= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t) (body ? body->len : 0));
-	}
+	} else if (strcmp(method, "DELETE") == 0)
+		rc |= curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
 	if (rc != CURLE_OK) {
 		(void) str_copy(h->err, sizeof(h->err),
 		    "cannot set up the request (libcurl)");

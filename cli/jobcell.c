@@ -29,6 +29,7 @@ static const struct command commands[] = {
 	{ "cancel", cmd_cancel, "cancel a queued or running job" },
 	{ "artifacts", cmd_artifacts, "list a job's artifacts" },
 	{ "download", cmd_download, "download a job's artifacts" },
+	{ "images", cmd_images, "build, list and remove your docker images" },
 	{ "make", cmd_make, "run make remotely on this project" },
 };
 

@@ -80,6 +80,9 @@ enum route_id {
 	ROUTE_RUNTIMES,
 	ROUTE_PISTON_RUNTIMES,
 	ROUTE_PISTON_EXECUTE,
+	ROUTE_IMAGES_CREATE,
+	ROUTE_IMAGES_LIST,
+	ROUTE_IMAGE_DELETE,
 	ROUTE_METRICS, /* last: metrics.c counts after it */
 };
 #define ROUTE_ID_MAX 64	/* longest path segment we capture */
@@ -127,6 +130,16 @@ struct job_input {
 	bool tar;	 /* "format": "tar" (default) or "file" */
 	bool executable; /* "file" only */
 };
+/* An image build's request (images.c, issue 14). */
+struct image_build {
+	char name[65], tag[129];
+	char daemon[JC_MAX_IMAGE_BYTES + 1]; /* jobcell/<consumer>/name:tag */
+	char context[65];		     /* the blob's hex */
+	char dockerfile[257];		     /* its path in the context */
+	char *dockerfile_text; /* owned; NULL: the context's as it is */
+	size_t dockerfile_len;
+	char *build_args; /* owned JSON object text, or NULL */
+};
 struct job_request {
 	char *name;			/* NULL if not given */
 	char **argv;			/* NULL-terminated */
@@ -145,6 +158,12 @@ struct job_request {
 	char sandbox[16];		    /* "namespace", "docker", "swarm" */
 	char image[JC_MAX_IMAGE_BYTES + 1]; /* docker, swarm: "" = the
 						 * worker's default image */
+	bool image_given;		    /* "image" was in the request */
+	bool image_unlisted;	/* ... and is not on [worker] docker_images:
+			      * refused unless the caller's own image */
+	char own_image[2][129]; /* the caller's image it names (name, tag),
+				 * "" none: its last use is the job's */
+	const struct image_build *build; /* an image build, or NULL */
 	/* swarm: placement constraints, each one of [worker]
 	 * swarm_constraints */
 	char constraints[JC_MAX_CONSTRAINTS][JC_MAX_CONSTRAINT_BYTES + 1];
@@ -178,6 +197,7 @@ struct runtime_info {
 	char *compile; /* JSON argv, or NULL */
 	char *run;     /* JSON argv */
 	int64_t compile_timeout_ms, compile_memory_mb;
+	char image[JC_MAX_IMAGE_BYTES + 1]; /* "": a namespace runtime */
 };
 int job_request_parse(const char *body, size_t len,
     const struct config_limits *lim, struct job_request *ret, struct api_err *err);
@@ -196,6 +216,32 @@ int job_request_apply_runtime(struct job_request *jr,
  * names one or has a configured default, and "artifacts":[globs] with
  * "artifacts_required":true when asked (read back by the worker). */
 int job_request_spec_json(const struct job_request *jr, struct strbuf *out);
+/* 1 if image is one of the words of list (job_request.c). */
+bool image_listed(const char *list, const char *image);
+
+/* images.c: POST/GET /v1/images, DELETE /v1/images/{name}:{tag}. */
+int images_create(struct req *rq, struct api_err *err);
+int images_list(struct req *rq, struct api_err *err);
+int images_delete(struct req *rq, const char *ref, struct api_err *err);
+/* The stored spec of a build: {"build":{...},"network":b}. */
+int images_spec_json(const struct job_request *jr, struct strbuf *out);
+/* A job's "image" naming the caller's own image becomes the daemon's
+ * name; another consumer's (jobcell/...) or an unlisted one is refused.
+ * 0, or -EINVAL with err. Reads rq->db. */
+int images_resolve(struct req *rq, struct job_request *jr, struct api_err *err);
+/* In the submission's transaction (jobs.c), before and after the job's
+ * row: the image quota and a build already running (0, 1 with err set,
+ * -errno); then the images row and the job's kind (0 or -errno). */
+int images_check(sqlite3 *db, int64_t consumer_id, const struct job_request *jr,
+    struct api_err *err);
+int images_store(sqlite3 *db, int64_t consumer_id, const char *job_id,
+    const struct job_request *jr, int64_t now);
+/* jobs.c: 1 if ct is application/json (parameters allowed). */
+bool content_type_json(const char *ct);
+/* jobs.c: 201 (found: 200) with job id's object and a Location. */
+int jobs_reply_created(struct req *rq, const char *id, bool found,
+    struct api_err *err);
+
 /* The built-in limits of config_defaults(). */
 void api_limits_default(struct config_limits *lim);
 
@@ -256,12 +302,14 @@ int jobs_run(struct req *rq, struct api_err *err);
 	"oom_killed, error, created_at, started_at, finished_at, sandbox, " \
 	"timeout_ms, memory_mb, cpus, pids, disk_mb, cpu_ms, max_rss_kb, " \
 	"log_bytes, log_truncated, " \
-	"json_type(spec, '$.artifacts') IS NOT NULL, " JOB_CODE_COLUMNS
+	"json_type(spec, '$.artifacts') IS NOT NULL, " JOB_CODE_COLUMNS \
+	", kind"
 /* A code job's columns (issue 14), at JOB_CODE_COLUMNS_AT of JOB_COLUMNS. */
 #define JOB_CODE_COLUMNS \
 	"runtime, runtime_version, compile_exit_code, " \
 	"compile_signal, compile_timed_out, compile_duration_ms"
 #define JOB_CODE_COLUMNS_AT 22
+#define JOB_KIND_COLUMN_AT 28 /* "kind": shown for image builds only */
 /* "runtime" and "compile" of a code job from JOB_CODE_COLUMNS at col. */
 void job_write_code_fields(struct jw *w, sqlite3_stmt *st, int col);
 /* Stores a validated request (resolving its runtime first): as

@@ -469,7 +469,7 @@ parse_env(const struct jr_doc *doc, int root, struct job_request *jr,
 }
 
 /* 1 if image is one of the space- or comma-separated words of list. */
-static bool
+bool
 image_listed(const char *list, const char *image)
 {
 	size_t n = strlen(image);
@@ -534,11 +534,11 @@ parse_sandbox(const struct jr_doc *doc, int root,
 		return api_err_set(err, 400, "invalid_request",
 		    "field 'image' must be an image reference of 1 to %d "
 		    "characters [A-Za-z0-9._/:@-]", JC_MAX_IMAGE_BYTES);
-	if (lim->docker_images[0] && !image_listed(lim->docker_images,
-	    jr->image))
-		return api_err_set(err, 400, "invalid_request",
-		    "field 'image': '%s' is not one of the images this server "
-		    "allows", jr->image);
+	/* The caller's own images (issue 14) are looked up with the
+	 * database (images_resolve): the refusal waits until then. */
+	jr->image_given = true;
+	jr->image_unlisted = lim->docker_images[0] &&
+	    !image_listed(lim->docker_images, jr->image);
 	return 0;
 }
 
@@ -1018,10 +1018,41 @@ fail:
 	return r;
 }
 
+/* An image build's spec (images.c, issue 14): read by worker/job_build.c. */
+int
+images_spec_json(const struct job_request *jr, struct strbuf *out)
+{
+	const struct image_build *b = jr->build;
+	struct jw w;
+
+	jw_init(&w, out);
+	jw_obj_open(&w);
+	jw_key(&w, "build");
+	jw_obj_open(&w);
+	jw_kv_str(&w, "name", b->name);
+	jw_kv_str(&w, "image_tag", b->tag);
+	jw_kv_str(&w, "tag", b->daemon);
+	jw_kv_str(&w, "context", b->context);
+	jw_kv_str(&w, "dockerfile", b->dockerfile);
+	if (b->dockerfile_text) {
+		jw_key(&w, "dockerfile_text");
+		jw_strn(&w, b->dockerfile_text, b->dockerfile_len);
+	}
+	if (b->build_args)
+		jw_kv_str(&w, "build_args", b->build_args);
+	jw_obj_close(&w);
+	jw_kv_bool(&w, "network", jr->network);
+	jw_obj_close(&w);
+	return jw_finish(&w);
+}
+
 int
 job_request_spec_json(const struct job_request *jr, struct strbuf *out)
 {
 	struct jw w;
+
+	if (jr->build)
+		return images_spec_json(jr, out);
 
 	jw_init(&w, out);
 	jw_obj_open(&w);

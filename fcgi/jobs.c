@@ -145,6 +145,10 @@ job_write_fields(struct jw *w, sqlite3_stmt *st)
 		    (const char *) sqlite3_column_text(st, 0), time_now_ms());
 	}
 	job_write_code_fields(w, st, JOB_CODE_COLUMNS_AT);
+	if (sqlite3_column_type(st, JOB_KIND_COLUMN_AT) == SQLITE_TEXT &&
+	    strcmp((const char *) sqlite3_column_text(st, JOB_KIND_COLUMN_AT),
+		"command") != 0)
+		kv_text_or_null(w, "kind", st, JOB_KIND_COLUMN_AT);
 }
 
 void
@@ -236,7 +240,7 @@ not_found(struct api_err *err)
 	return api_err_set(err, 404, "not_found", "no such job");
 }
 
-static bool
+bool
 content_type_json(const char *ct)
 {
 	size_t n = strlen("application/json");
@@ -568,8 +572,12 @@ store_one(sqlite3 *db, struct submission *s, int64_t now)
 		return r < 0 ? r : -EINVAL;
 	if ((r = inputs_check(db, s->consumer_id, s->jr, s->err)) != 0)
 		return r < 0 ? r : -EINVAL;
+	if ((r = images_check(db, s->consumer_id, s->jr, s->err)) != 0)
+		return r < 0 ? r : -EINVAL;
 	if ((r = insert_job(db, s->consumer_id, s->id, s->jr, s->spec, s->idem,
 		 now)) < 0)
+		return r;
+	if ((r = images_store(db, s->consumer_id, s->id, s->jr, now)) < 0)
 		return r;
 	if ((r = insert_job_blobs(db, s->consumer_id, s->id, s->jr, now)) < 0)
 		return r;
@@ -694,6 +702,8 @@ jobs_store_request(struct req *rq, struct job_request *jr, const char *idem,
 	if (jr->runtime[0] && !jr->runtime_name[0] &&
 	    (r = runtime_resolve(rq, jr, err)) < 0)
 		return r;
+	if (!jr->build && (r = images_resolve(rq, jr, err)) < 0)
+		return r;
 	if ((r = job_request_spec_json(jr, &spec)) < 0 ||
 	    (r = id_generate(id)) < 0)
 		return api_err_internal(err, r);
@@ -751,6 +761,21 @@ job_submit(struct req *rq, struct api_err *err, char ret_id[JC_ID_LEN + 1])
 	r = jobs_store_request(rq, &jr, idem, err, ret_id);
 	job_request_release(&jr);
 	return r;
+}
+
+int
+jobs_reply_created(struct req *rq, const char *id, bool found,
+    struct api_err *err)
+{
+	_cleanup_strbuf_ struct strbuf out;
+	char hdr[128];
+	int r;
+
+	strbuf_init(&out, 64 * 1024);
+	if ((r = job_json_by_id(rq, id, &out)) < 0)
+		return api_err_internal(err, r);
+	(void) snprintf(hdr, sizeof(hdr), "Location: /v1/jobs/%s\r\n", id);
+	return reply_json(rq, found ? 200 : 201, hdr, &out);
 }
 
 int

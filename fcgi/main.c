@@ -151,6 +151,15 @@ dispatch(struct req *rq)
 	case ROUTE_RUNTIMES:
 		r = runtimes_handle(rq, &err);
 		break;
+	case ROUTE_IMAGES_CREATE:
+		r = images_create(rq, &err);
+		break;
+	case ROUTE_IMAGES_LIST:
+		r = images_list(rq, &err);
+		break;
+	case ROUTE_IMAGE_DELETE:
+		r = images_delete(rq, m.rest, &err);
+		break;
 	case ROUTE_PISTON_RUNTIMES:
 		r = piston_runtimes(rq, &err);
 		break;

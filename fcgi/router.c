@@ -27,6 +27,9 @@ static const struct route routes[] = {
 	{ "GET", "/v1/runtimes", ROUTE_RUNTIMES },
 	{ "GET", "/api/v2/runtimes", ROUTE_PISTON_RUNTIMES },
 	{ "POST", "/api/v2/execute", ROUTE_PISTON_EXECUTE },
+	{ "POST", "/v1/images", ROUTE_IMAGES_CREATE },
+	{ "GET", "/v1/images", ROUTE_IMAGES_LIST },
+	{ "DELETE", "/v1/images/{rest}", ROUTE_IMAGE_DELETE },
 	{ "GET", "/metrics", ROUTE_METRICS },
 	{ "PUT", "/v1/blobs/sha256:{id}", ROUTE_BLOB_PUT },
 	{ "HEAD", "/v1/blobs/sha256:{id}", ROUTE_BLOB_HEAD },
@@ -96,6 +99,9 @@ router_match(const char *method, const char *path, struct route_match *ret)
 		[ROUTE_RUNTIMES] = "GET",
 		[ROUTE_PISTON_RUNTIMES] = "GET",
 		[ROUTE_PISTON_EXECUTE] = "POST",
+		[ROUTE_IMAGES_CREATE] = "GET, POST",
+		[ROUTE_IMAGES_LIST] = "GET, POST",
+		[ROUTE_IMAGE_DELETE] = "DELETE",
 	};
 	char id[ROUTE_ID_MAX + 1];
 	const char *rest = NULL;

@@ -87,7 +87,8 @@ runtime_find(sqlite3 *db, const char *name, const char *version,
 		ret_have[0] = '\0';
 	if ((r = db_prepare_cached(db,
 		 "SELECT name, version, aliases, file, "
-		 "compile, run, compile_timeout_ms, compile_memory_mb FROM runtimes "
+		 "compile, run, compile_timeout_ms, compile_memory_mb, image "
+		 "FROM runtimes "
 		 "WHERE " LIVE " ORDER BY name, version DESC",
 		 &st)) < 0)
 		return r;
@@ -119,6 +120,12 @@ runtime_find(sqlite3 *db, const char *name, const char *version,
 		}
 		rt.compile_timeout_ms = sqlite3_column_int64(st, 6);
 		rt.compile_memory_mb = sqlite3_column_int64(st, 7);
+		if (sqlite3_column_type(st, 8) == SQLITE_TEXT &&
+		    str_copy(rt.image, sizeof(rt.image),
+			(const char *) sqlite3_column_text(st, 8)) < 0) {
+			runtime_info_release(&rt);
+			return -EIO;
+		}
 		*ret = rt;
 		return 0;
 	}
@@ -154,7 +161,16 @@ runtime_resolve(struct req *rq, struct job_request *jr, struct api_err *err)
 		    name, version, have);
 	if (r < 0)
 		return api_err_internal(err, r);
-	/* Runtimes run in namespace cells (the host's toolchain). */
+	/* A docker runtime runs in its image (issue 14), whatever the
+	 * request's sandbox; the others in namespace cells (the host's
+	 * toolchain). */
+	if (rt.image[0]) {
+		(void) str_copy(jr->sandbox, sizeof(jr->sandbox), "docker");
+		(void) str_copy(jr->image, sizeof(jr->image), rt.image);
+		jr->image_given = false;
+		jr->image_unlisted = false;
+		goto apply;
+	}
 	if (strcmp(jr->sandbox, "docker") == 0 &&
 	    strcmp(rq->srv->limits.sandbox, "docker") != 0) {
 		runtime_info_release(&rt);
@@ -165,6 +181,7 @@ runtime_resolve(struct req *rq, struct job_request *jr, struct api_err *err)
 	}
 	(void) str_copy(jr->sandbox, sizeof(jr->sandbox), "namespace");
 	jr->image[0] = '\0';
+apply:
 	if (jr->compile_memory_mb > rq->srv->limits.memory_max_mb) {
 		runtime_info_release(&rt);
 		return api_err_set(err, 400, "invalid_request",

@@ -104,6 +104,8 @@ static const struct key_def keys[] = {
 	    OFF(retention_artifacts_hours), 1, 876000 },
 	{ "retention", "blobs_hours", KEY_INT, OFF(retention_blobs_hours), 1,
 	    876000 },
+	{ "retention", "images_days", KEY_INT, OFF(retention_images_days), 1,
+	    36500 },
 	{ "retention", "gc_interval_s", KEY_INT, OFF(retention_gc_interval_s),
 	    1, 86400 },
 	{ "api", "log_level", KEY_STR, OFF(api_log_level), 0,
@@ -142,6 +144,7 @@ config_defaults(struct config *c)
 	c->retention_artifacts_hours = 168;
 	c->retention_blobs_hours = 24;
 	c->retention_gc_interval_s = 300;
+	c->retention_images_days = 30;
 }
 
 int

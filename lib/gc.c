@@ -717,6 +717,42 @@ give_back(sqlite3 *db, struct gc_stats *s)
 	return 0;
 }
 
+/* Images (issue 14): those unused for images_days are marked deleted
+ * (the supervisor removes them from the daemon, then their rows); rows of
+ * builds that ended without making an image (a lost worker) go. */
+static int
+gc_images(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int64_t before = p->now_ms - p->images_days * 86400000;
+	int r, rc;
+
+	if (p->images_days > 0) {
+		if ((r = db_prepare(db,
+			 p->dry_run ?
+			     "SELECT COUNT(*) FROM images WHERE deleted = 0 "
+			     "AND image_id IS NOT NULL AND last_used_at < ?" :
+			     "UPDATE images SET deleted = 1 WHERE deleted = 0 "
+			     "AND image_id IS NOT NULL AND last_used_at < ?",
+			 &st)) < 0)
+			return r;
+		if (sqlite3_bind_int64(st, 1, before) != SQLITE_OK)
+			return -EIO;
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			s->images += sqlite3_column_int64(st, 0);
+		else if (rc == SQLITE_DONE)
+			s->images += sqlite3_changes(db);
+		else
+			return db_errno(rc);
+	}
+	if (p->dry_run)
+		return 0;
+	return db_exec(db,
+	    "DELETE FROM images WHERE image_id IS NULL AND job_id NOT IN "
+	    "(SELECT id FROM jobs WHERE status IN ('queued', 'running'))");
+}
+
 int
 gc_run(sqlite3 *db, const struct gc_policy *p, struct gc_stats *ret)
 {
@@ -725,7 +761,7 @@ gc_run(sqlite3 *db, const struct gc_policy *p, struct gc_stats *ret)
 	*ret = (struct gc_stats){ 0 };
 	if ((r = gc_jobs(db, p, ret)) < 0 ||
 	    (r = gc_artifacts(db, p, ret)) < 0 ||
-	    (r = gc_blobs(db, p, ret)) < 0)
+	    (r = gc_blobs(db, p, ret)) < 0 || (r = gc_images(db, p, ret)) < 0)
 		return r;
 	if (have_data(p) && (r = gc_orphans(db, p, ret)) < 0)
 		return r;

@@ -6,6 +6,9 @@
  *   - artifacts past expires_at (row, then DATA/artifacts/<job>/<file>),
  *   - blobs unused for blobs_hours that no queued or running job names
  *     (job_blobs),
+ *   - images (issue 14) unused for images_days: marked deleted, for the
+ *     supervisor to remove from the daemon (gc_images_removable); rows of
+ *     builds that ended without an image,
  *   - orphan files: no row and older than GC_ORPHAN_AGE_MS (a crash
  *     between a file and its row; nginx leftovers in DATA/uploads),
  * then returns the database's free pages (PRAGMA incremental_vacuum, in
@@ -36,7 +39,8 @@ struct gc_policy {
 	const char *data_dir; /* NULL or "": rows only */
 	int64_t now_ms;	      /* wall clock, ms */
 	int64_t jobs_days, artifacts_hours, blobs_hours;
-	bool dry_run; /* count and list, delete nothing */
+	int64_t images_days; /* 0: images are not expired */
+	bool dry_run;	     /* count and list, delete nothing */
 	/* Called for each thing deleted (or, dry run, that would be): what
 	 * is a job id, "JOB/PATH", "CONSUMER/sha256:HEX" or a file path.
 	 * May be NULL. */
@@ -51,7 +55,8 @@ struct gc_stats {
 	int64_t blobs, blob_bytes;
 	int64_t orphans, orphan_bytes;
 	int64_t db_pages_freed;
-	int errors; /* files that could not be removed */
+	int64_t images; /* marked for removal from the daemon */
+	int errors;	/* files that could not be removed */
 };
 
 /* One pass. 0 with *ret filled, or -errno (-EBUSY: the database stayed

@@ -82,6 +82,8 @@ struct config {
 	int64_t retention_blobs_hours; /* blobs no live job references,
 					 * counted from their last use */
 	int64_t retention_gc_interval_s;
+	int64_t retention_images_days; /* consumers' images, from their last
+					* use (issue 14) */
 	/* [api] log_level, [worker] log_level: "err", "warn", "info" or
 	 * "debug" (log_level_from_name()); "": info. */
 	char api_log_level[8];

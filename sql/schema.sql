@@ -1,6 +1,6 @@
--- jobcell schema, version 5 (PRAGMA user_version = 5).
+-- jobcell schema, version 6 (PRAGMA user_version = 6).
 -- Applied by lib/db.c in one transaction when user_version is 0; an older
--- database is brought up to date by sql/migrate-N.sql, N = 2 ... 5.
+-- database is brought up to date by sql/migrate-N.sql, N = 2 ... 6.
 -- Times are integer milliseconds since the Unix epoch (UTC).
 
 CREATE TABLE consumers (
@@ -19,7 +19,8 @@ CREATE TABLE consumers (
 	day_count	INTEGER NOT NULL DEFAULT 0,	-- jobs submitted that day
 	max_storage_mb	INTEGER NOT NULL DEFAULT 10240,
 	-- logs + blobs + artifacts stored now, kept by the storage_* triggers:
-	storage_bytes	INTEGER NOT NULL DEFAULT 0
+	storage_bytes	INTEGER NOT NULL DEFAULT 0,
+	max_images	INTEGER NOT NULL DEFAULT 10	-- images it may keep
 );
 
 CREATE TABLE jobs (
@@ -61,7 +62,8 @@ CREATE TABLE jobs (
 	compile_exit_code INTEGER,
 	compile_signal	INTEGER,
 	compile_timed_out INTEGER,
-	compile_duration_ms INTEGER
+	compile_duration_ms INTEGER,
+	kind		TEXT NOT NULL DEFAULT 'command'	-- or 'image' (a build)
 );
 CREATE INDEX jobs_consumer ON jobs (consumer_id, id);
 CREATE INDEX jobs_consumer_day ON jobs (consumer_id, created_at);
@@ -186,7 +188,22 @@ CREATE TABLE runtimes (
 	run		TEXT NOT NULL,		-- JSON argv
 	compile_timeout_ms INTEGER NOT NULL,
 	compile_memory_mb INTEGER NOT NULL,
+	image		TEXT,			-- sandbox docker: the image
 	PRIMARY KEY (supervisor_pid, name)
 ) WITHOUT ROWID;
 
-PRAGMA user_version = 5;
+-- A consumer's images (sql/migrate-6.sql).
+CREATE TABLE images (
+	consumer_id	INTEGER NOT NULL REFERENCES consumers(id) ON DELETE CASCADE,
+	name		TEXT NOT NULL,
+	tag		TEXT NOT NULL,
+	job_id		TEXT NOT NULL,		-- the last build
+	image_id	TEXT,			-- "sha256:…" once built
+	size		INTEGER NOT NULL DEFAULT 0,
+	created_at	INTEGER NOT NULL,
+	last_used_at	INTEGER NOT NULL,
+	deleted		INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (consumer_id, name, tag)
+);
+CREATE INDEX images_job ON images(job_id);
+PRAGMA user_version = 6;

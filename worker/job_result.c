@@ -73,5 +73,14 @@ job_classify(const struct job_end *e, struct job_result *res, char *msg,
 		res->status = cr->outcome == CELL_EXITED && cr->exit_code == 0 ?
 		    JOB_SUCCEEDED : JOB_FAILED;
 		set_exit(cr, res);
+		/* An image build's failure: the builder's message. */
+		if (res->status == JOB_FAILED && cr->error[0]) {
+			(void) snprintf(msg, size, "%s", cr->error);
+			res->error = msg;
+		}
+		if (res->status == JOB_SUCCEEDED && cr->image_id[0]) {
+			res->image_id = cr->image_id;
+			res->image_size = cr->image_size;
+		}
 	}
 }

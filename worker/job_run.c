@@ -48,6 +48,7 @@ struct job_run {
 	int wal_fd;
 	struct cell cell;
 	struct cell_workspace *ws; /* the disk workspace, or NULL */
+	struct job_build *build;   /* an image build, or NULL */
 	struct job_end end;
 	sqlite3_stmt *cancel_st;	/* jobstore_cancel_requested's cache */
 	int64_t deadline;	/* the job's wall time ends (mono ms) */
@@ -90,9 +91,11 @@ job_store_result(sqlite3 *db, const char *id, struct logcap *lc,
 
 static void
 finish_error(sqlite3 *db, const char *id, struct logcap *lc, const char *msg,
-    struct claimed_job *next)
+    struct claimed_job *next, bool is_build)
 {
-	struct job_result res = { .status = JOB_ERROR, .error = msg };
+	struct job_result res = { .status = JOB_ERROR,
+		.error = msg,
+		.is_build = is_build };
 
 	log_warn("job=%s: %s", id, msg);
 	if (job_store_result(db, id, lc, &res, next) < 0)
@@ -242,6 +245,14 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 	struct cell_spec spec;
 	int r;
 
+	if (run->build) {
+		if ((r = job_build_spec(cfg, j, run->build, &spec, msg, size)) <
+		    0)
+			return r;
+		spec.keepalive = renew_lease;
+		spec.keepalive_arg = &lease;
+		return ops->start(&spec, &run->cell, msg, size);
+	}
 	if ((r = exec_args_build(j, ops->flags & CELL_OPS_IMAGE, &ea)) < 0) {
 		(void) snprintf(msg, size, "the stored job is unreadable: %s",
 		    strerror(-r));
@@ -625,6 +636,7 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		.trail = 2, .out_open = true, .err_open = true,
 	};
 	struct job_artifacts arts = { 0 };
+	struct job_build build;
 	struct job_result res;
 	char msg[400], amsg[WSGLOB_MAX + 200];
 	int64_t now;
@@ -632,6 +644,10 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 
 	if (!ops)
 		ops = &cell_ns_ops;	/* the schema's default sandbox */
+	if ((r = job_build_parse(j, &build)) > 0) {
+		ops = &cell_docker_build_ops;
+		run.build = &build;
+	}
 	lc->n = 0;
 	lc->last_flush_mono_ms = 0;
 	lc->stored = 0;
@@ -642,7 +658,9 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		lc->carry_len[i] = 0;
 	if (run_start(&run, ops, msg, sizeof(msg)) < 0) {
 		cell_workspace_destroy(run.ws);
-		finish_error(db, j->id, lc, msg, next);
+		finish_error(db, j->id, lc, msg, next, run.build != NULL);
+		if (run.build)
+			job_build_release(run.build);
 		return;
 	}
 	log_debug("job=%s: started in a %s cell", j->id, ops->name);
@@ -663,6 +681,7 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	ops->collect(&run.cell, &run.end.cell, &run.end.usage);
 	run.end.stopped = worker_draining && run.drain_at;
 	job_classify(&run.end, &res, msg, sizeof(msg));
+	res.is_build = run.build != NULL;
 	/* Every process of the cell is gone now; its workspace is not. */
 	run_artifacts(&run, &arts, &res, amsg, sizeof(amsg));
 	ops->release(&run.cell);
@@ -671,7 +690,7 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	(void) sqlite3_finalize(run.cancel_st);	/* NULL is a no-op */
 	run.cancel_st = NULL;
 	if (res.status == JOB_ERROR)
-		finish_error(db, j->id, lc, msg, next);
+		finish_error(db, j->id, lc, msg, next, run.build != NULL);
 	else if ((r = job_store_result(db, j->id, lc, &res, next)) < 0) {
 		log_err("job=%s: result lost: %s; the lease sweep will end it",
 		    j->id, strerror(-r));
@@ -681,4 +700,6 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		log_debug("job=%s: %s", j->id,
 		    job_status_to_string(res.status));
 	job_artifacts_release(&arts);
+	if (run.build)
+		job_build_release(run.build);
 }

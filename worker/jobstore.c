@@ -372,6 +372,34 @@ store_compile(sqlite3 *db, const char *job_id, const struct job_result *res)
 	return rc == SQLITE_DONE ? 0 : db_errno(rc);
 }
 
+/* An image build (issue 14), inside jobstore_finish's transaction: its
+ * images row gets the image (built), or goes if it never had one (a
+ * rebuild that failed keeps the image built before). */
+static int
+store_image(sqlite3 *db, const char *job_id, const struct job_result *res,
+    int64_t now)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare_cached(db,
+		 res->image_id ?
+		     "UPDATE images SET image_id = ?2, size = ?3, "
+		     "created_at = ?4, last_used_at = ?4 WHERE job_id = ?1" :
+		     "DELETE FROM images WHERE job_id = ?1 AND "
+		     "image_id IS NULL",
+		 &st)) < 0)
+		return r;
+	if (sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC) ||
+	    (res->image_id &&
+		(sqlite3_bind_text(st, 2, res->image_id, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_int64(st, 3, res->image_size) ||
+		    sqlite3_bind_int64(st, 4, now))))
+		return -EIO;
+	rc = sqlite3_step(st);
+	return rc == SQLITE_DONE ? 0 : db_errno(rc);
+}
+
 int
 jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
     const struct job_result *res, pid_t claim_pid, struct claimed_job *ret_next)
@@ -426,6 +454,8 @@ jobstore_finish(sqlite3 *db, const char *job_id, struct logcap *lc,
 	    (r = insert_artifacts(db, job_id, res, now)) < 0)
 		return rollback(db, r);
 	if (res->has_compile && (r = store_compile(db, job_id, res)) < 0)
+		return rollback(db, r);
+	if (res->is_build && (r = store_image(db, job_id, res, now)) < 0)
 		return rollback(db, r);
 	/* The next job rides on the same commit (one disk flush for both).
 	 * A claim that fails half-way (its UPDATE done, the copy of the job
@@ -670,8 +700,8 @@ jobstore_runtimes_publish(sqlite3 *db, pid_t pid,
 	    (r = db_prepare(db,
 		 "INSERT INTO runtimes (supervisor_pid, name, "
 		 "version, aliases, sandbox, file, compile, run, compile_timeout_ms, "
-		 "compile_memory_mb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-		 "?10)",
+		 "compile_memory_mb, image) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+		 "?8, ?9, ?10, ?11)",
 		 &ins)) < 0)
 		return rollback(db, r);
 	if (sqlite3_bind_int64(del, 1, pid) != SQLITE_OK)
@@ -696,7 +726,10 @@ jobstore_runtimes_publish(sqlite3 *db, pid_t pid,
 				      sqlite3_bind_null(ins, 7)) ||
 		    sqlite3_bind_text(ins, 8, run.buf, -1, SQLITE_STATIC) ||
 		    sqlite3_bind_int64(ins, 9, rt->compile_timeout_ms) ||
-		    sqlite3_bind_int64(ins, 10, rt->compile_memory_mb))
+		    sqlite3_bind_int64(ins, 10, rt->compile_memory_mb) ||
+		    (rt->image[0] ? sqlite3_bind_text(ins, 11, rt->image, -1,
+					SQLITE_STATIC) :
+				    sqlite3_bind_null(ins, 11)))
 			return rollback(db, -EIO);
 		if ((rc = sqlite3_step(ins)) != SQLITE_DONE)
 			return rollback(db, db_errno(rc));

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cell.h"
 #include "cleanup.h"
 #include "ini.h"
 #include "io.h"
@@ -67,6 +68,8 @@ runtime_set(struct runtime_def *rt, const char *key, const char *v,
 		r = set_str(rt->aliases, sizeof(rt->aliases), v);
 	else if (strcmp(key, "sandbox") == 0)
 		r = set_str(rt->sandbox, sizeof(rt->sandbox), v);
+	else if (strcmp(key, "image") == 0)
+		r = set_str(rt->image, sizeof(rt->image), v);
 	else if (strcmp(key, "file") == 0)
 		r = set_str(rt->file, sizeof(rt->file), v);
 	else if (strcmp(key, "compile") == 0)
@@ -112,12 +115,19 @@ runtime_check(const struct runtime_def *rt, char *errmsg, size_t size)
 		bad = "'file' must be a plain file name [A-Za-z0-9+._-]";
 	else if (!rt->run[0])
 		bad = "'run' is required";
-	else if (!rt->version_cmd[0])
+	else if (!rt->version_cmd[0] && strcmp(rt->sandbox, "docker") != 0)
 		bad = "'version' (the command that prints the version) is "
 		      "required";
-	else if (strcmp(rt->sandbox, "namespace") != 0)
-		bad = "'sandbox' must be namespace (docker runtimes are not "
-		      "supported yet)";
+	else if (strcmp(rt->sandbox, "namespace") != 0 &&
+	    strcmp(rt->sandbox, "docker") != 0)
+		bad = "'sandbox' must be namespace or docker";
+	else if (strcmp(rt->sandbox, "docker") == 0 && !image_ref_ok(rt->image))
+		bad = "a docker runtime needs 'image' (an image reference)";
+	else if (strcmp(rt->sandbox, "docker") == 0 && rt->compile[0])
+		bad = "a docker runtime cannot have 'compile' (the docker "
+		      "sandbox runs no compile steps yet)";
+	else if (strcmp(rt->sandbox, "namespace") == 0 && rt->image[0])
+		bad = "'image' is for sandbox = docker";
 	if (bad)
 		(void) snprintf(errmsg, size, "%s", bad);
 	return bad ? -EINVAL : 0;
@@ -422,18 +432,42 @@ runtime_probe(struct runtime_def *rt, uid_t uid)
 	return version_from(out, rt->version, sizeof(rt->version));
 }
 
+/* A docker runtime: its image is in the daemon; the version is its tag. */
+static int
+runtime_probe_docker(struct runtime_def *rt, const char *docker_socket)
+{
+	const char *slash = strrchr(rt->image, '/');
+	const char *colon = strrchr(slash ? slash : rt->image, ':');
+	int r;
+
+	if (!docker_socket)
+		return -ENOTSUP;
+	if ((r = cell_docker_image_exists(docker_socket, rt->image)) <= 0)
+		return r == 0 ? -ENOENT : r;
+	if (!colon || strchr(rt->image, '@'))
+		colon = ":latest";
+	if (str_copy(rt->version, sizeof(rt->version), colon + 1) < 0)
+		return -E2BIG;
+	return 0;
+}
+
 size_t
-runtimes_probe(struct runtime_def *list, size_t n, uid_t uid)
+runtimes_probe(struct runtime_def *list, size_t n, uid_t uid,
+    const char *docker_socket)
 {
 	size_t kept = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		int r = runtime_probe(&list[i], uid);
+		int r = strcmp(list[i].sandbox, "docker") == 0 ?
+		    runtime_probe_docker(&list[i], docker_socket) :
+		    runtime_probe(&list[i], uid);
 
 		if (r < 0) {
 			log_info("runtime '%s': not available ('%s' %s), not "
 				 "listed",
-			    list[i].name, list[i].version_cmd,
+			    list[i].name,
+			    list[i].image[0] ? list[i].image :
+					       list[i].version_cmd,
 			    r == -ENOENT ? "found no toolchain or no version" :
 					   strerror(-r));
 			continue;

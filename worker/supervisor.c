@@ -112,6 +112,7 @@ struct settings {
 	int64_t artifacts_max_mb;
 	int64_t artifacts_max_files;
 	int64_t jobs_days, artifacts_hours, blobs_hours; /* [retention] */
+	int64_t images_days;
 	int64_t gc_interval_ms;
 	char runtimes_dir[CONFIG_PATH_MAX];
 };
@@ -295,6 +296,7 @@ settings_load(struct settings *ret, char *errmsg, size_t size)
 	s.jobs_days = cfg->retention_jobs_days;
 	s.artifacts_hours = cfg->retention_artifacts_hours;
 	s.blobs_hours = cfg->retention_blobs_hours;
+	s.images_days = cfg->retention_images_days;
 	s.gc_interval_ms = cfg->retention_gc_interval_s * 1000;
 	if ((r = runtimes_dir_of(cfg, s.runtimes_dir, sizeof(s.runtimes_dir))) <
 	    0) {
@@ -410,7 +412,8 @@ do_runtimes(sqlite3 *db, void *arg)
 		n = 0;
 	}
 	if (n > 0)
-		n = runtimes_probe(list, n, (uid_t) cur.uid_base);
+		n = runtimes_probe(list, n, (uid_t) cur.uid_base,
+		    arg_docker_socket);
 	if ((r = jobstore_runtimes_publish(db, getpid(), list, n)) < 0)
 		return log_errno(r, "runtimes: cannot publish them");
 	log_info("runtimes: %zu available from '%s'", n, cur.runtimes_dir);
@@ -988,6 +991,8 @@ collect_garbage(const sigset_t *oldmask, int64_t now)
 		.jobs_days = cur.jobs_days,
 		.artifacts_hours = cur.artifacts_hours,
 		.blobs_hours = cur.blobs_hours,
+		.images_days = cur.images_days,
+		.docker_socket = arg_docker_socket,
 	};
 	pid_t pid;
 

@@ -97,6 +97,11 @@ struct job_result {
 	int compile_signal;
 	bool compile_timed_out;
 	int64_t compile_duration_ms;
+	/* An image build (issue 14): the job's images row gets the id and
+	 * size (built), or goes if the build made none. */
+	bool is_build;
+	const char *image_id; /* NULL: no image */
+	int64_t image_size;
 };
 
 /* logcap.c: output chunks waiting to be stored, in arrival order. */
@@ -153,7 +158,8 @@ int logcap_wait_ms(const struct logcap *lc, int64_t now_mono_ms, bool quiet);
 struct runtime_def {
 	char name[32];
 	char aliases[256];  /* space-separated */
-	char sandbox[16];   /* "namespace" */
+	char sandbox[16];   /* "namespace" or "docker" */
+	char image[256];    /* docker: the image (runtimes.d "image") */
 	char file[64];	    /* the code's file name in /work */
 	char compile[1024]; /* "": no compile step */
 	char run[1024];
@@ -166,7 +172,10 @@ struct runtime_def {
 int runtimes_load(const char *dir, struct runtime_def **ret, size_t *ret_n);
 /* Runs each version command as uid; keeps (moving them to the front) the
  * runtimes whose toolchain answered with a version. Returns how many. */
-size_t runtimes_probe(struct runtime_def *list, size_t n, uid_t uid);
+/* A docker runtime answers if docker_socket (NULL: none) has its image;
+ * its version is the image's tag (XXX(#14): not the toolchain's). */
+size_t runtimes_probe(struct runtime_def *list, size_t n, uid_t uid,
+    const char *docker_socket);
 
 /* jobstore.c: every SQLite statement the worker runs. */
 /* Replaces the runtimes rows of supervisor pid (and drops those of gone
@@ -294,6 +303,22 @@ struct job_end {
 void job_classify(const struct job_end *e, struct job_result *res,
     char *msg, size_t size);
 
+/* job_build.c: an image build's stored spec (issue 14). */
+struct job_build {
+	char *tag, *context, *dockerfile, *dockerfile_text, *build_args;
+	size_t dockerfile_len;
+	bool network;
+	int context_fd; /* the context blob, or -1 */
+	struct cell_build cb;
+};
+/* 1 and *ret if j is an image build, 0 if not, -errno (unreadable). */
+int job_build_parse(const struct claimed_job *j, struct job_build *ret);
+void job_build_release(struct job_build *b);
+/* Opens the context blob and fills *spec for cell_docker_build_ops (b
+ * must outlive it). 0, or -errno with the job's error in msg. */
+int job_build_spec(const struct worker_config *cfg, const struct claimed_job *j,
+    struct job_build *b, struct cell_spec *spec, char *msg, size_t size);
+
 /* job_run.c: runs j to its end in a cell of its backend and stores the
  * result; *next gets the job claimed with it, if any (next->id[0] is then
  * set). wal_fd: an inotify fd on the database's WAL, or -1. */
@@ -320,6 +345,8 @@ struct collector_config {
 	const char *db_path;
 	const char *data_dir; /* "": rows only */
 	int64_t jobs_days, artifacts_hours, blobs_hours;
+	int64_t images_days;
+	const char *docker_socket; /* NULL: no daemon, images stay marked */
 };
 /* Forks a child that runs one pass and exits (0 done, 1 failed, logged
  * there). The pid, or -errno. Called by the single-threaded supervisor;

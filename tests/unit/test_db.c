@@ -135,6 +135,8 @@ main(void)
 		"ALTER TABLE jobs DROP COLUMN compile_signal; "
 		"ALTER TABLE jobs DROP COLUMN compile_timed_out; "
 		"ALTER TABLE jobs DROP COLUMN compile_duration_ms; "
+		"DROP TABLE images; ALTER TABLE jobs DROP COLUMN kind; "
+		"ALTER TABLE consumers DROP COLUMN max_images; "
 		"DROP TABLE job_logs; CREATE TABLE job_logs (job_id TEXT NOT "
 		"NULL REFERENCES jobs(id) ON DELETE CASCADE, seq INTEGER NOT "
 		"NULL, stream INTEGER NOT NULL CHECK (stream IN (1, 2)), ts "
