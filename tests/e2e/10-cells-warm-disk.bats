@@ -53,7 +53,7 @@ warm_users() {
 # assert_ran_warm USERS NS: the job's user namespace NS was one of the
 # warm cells' (USERS, from warm_users before the job).
 assert_ran_warm() {
-	[[ $'\n'$1$'\n' == *$'\n'$2$'\n'* ]] ||
+	[[ $'\n'$1$'\n' == *$'\n'"$2"$'\n'* ]] ||
 		fail "the job's user namespace '$2' is not a warm cell's: $1"
 }
 
