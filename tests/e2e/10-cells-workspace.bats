@@ -167,20 +167,7 @@ _no_workspace_leftovers() {
 	[[ -z $(workspace_leftovers) ]]
 }
 
-assert# ws_with FILE: sets ws to the workspace under DATA/work holding FILE at
-# its root (a job's workspace is named by its job, or pool-<slot>-… when
-# the worker's pool made it ahead); fails if there is none.
-ws_with() {
-	local d
-	for d in "$WS_DATA"/work/*/; do
-		[[ -e $d$1 ]] || continue
-		ws=${d%/}
-		return 0
-	done
-	return 1
-}
-
-_no_workspace_leftovers() {
+assert_no_workspace_leftovers() {
 	wait_for 10 _no_workspace_leftovers ||
 		fail "workspaces left: $(workspace_leftovers)"
 }
