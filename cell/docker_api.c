@@ -48,15 +48,14 @@ static struct {
 	CURLcode (*easy_perform)(CURL *h);
 	void (*easy_cleanup)(CURL *h);
 	void (*easy_reset)(CURL *h);
-	struct curl_slist *(*slist_append)(struct curl_slist *l,
-	    const char *s);
+	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
 	void (*slist_free_all)(struct curl_slist *l);
 } cu;
 static bool curl_ready;
 
 /* The symbol name of libcurl, or NULL. A cast from dlsym's void * to a
  * function pointer: POSIX requires it to work (dlsym(3)). */
-#define CU_LOAD(lib, field, sym)                                      \
+#define CU_LOAD(lib, field, sym) \
 	((*(void **) (void *) &cu.field = dlsym((lib), (sym))) != NULL)
 
 static int
@@ -176,8 +175,8 @@ sink_write(char *data, size_t size, size_t nmemb, void *arg)
 
 	if (s->fn) {
 		if (!s->status &&
-		    cu.easy_getinfo(s->h, CURLINFO_RESPONSE_CODE,
-			&s->status) != CURLE_OK)
+		    cu.easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &s->status) !=
+			CURLE_OK)
 			s->status = 0;
 		/* An error answer is a message, not the stream. */
 		if (s->status >= 400 || s->status < 100)
@@ -270,8 +269,7 @@ take_message(struct docker *d, const struct strbuf *body)
 static int
 set_tcp(struct docker *d, CURL *h)
 {
-	if (cu.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") !=
-	    CURLE_OK)
+	if (cu.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK)
 		return -EINVAL;
 	if (d->tls_ca[0] &&
 	    cu.easy_setopt(h, CURLOPT_CAINFO, d->tls_ca) != CURLE_OK)
@@ -301,13 +299,13 @@ set_common(struct docker *d, CURL *h, const char *url, int timeout_ms)
 		    0;
 	if (cu.easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
 	    cu.easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, d->socket_path) !=
-	    CURLE_OK ||
+		CURLE_OK ||
 	    cu.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http") != CURLE_OK ||
 	    cu.easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    cu.easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) timeout_ms) !=
-	    CURLE_OK ||
+		CURLE_OK ||
 	    cu.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long) (timeout_ms < 5000 ? timeout_ms : 5000)) != CURLE_OK)
+		(long) (timeout_ms < 5000 ? timeout_ms : 5000)) != CURLE_OK)
 		return -EINVAL;
 	return 0;
 }
@@ -337,7 +335,7 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 	if (!d->curl && !(d->curl = cu.easy_init()))
 		return -ENOMEM;
 	h = d->curl;
-	cu.easy_reset(h);	/* keeps the connection cache */
+	cu.easy_reset(h); /* keeps the connection cache */
 	if ((r = strbuf_addf(&url, "%s%s",
 		 d->url_base[0] ? d->url_base : DOCKER_URL_HOST, abspath)) < 0)
 		return r;
@@ -358,7 +356,7 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 	hdrs = t;
 	if (body) {
 		if (!(t = cu.slist_append(hdrs,
-		    "Content-Type: application/json"))) {
+			  "Content-Type: application/json"))) {
 			cu.slist_free_all(hdrs);
 			return -ENOMEM;
 		}
@@ -368,16 +366,17 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 	    cu.easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write) != CURLE_OK ||
 	    cu.easy_setopt(h, CURLOPT_WRITEDATA, &s) != CURLE_OK ||
 	    cu.easy_setopt(h, CURLOPT_HEADERFUNCTION, header_line) !=
-	    CURLE_OK || cu.easy_setopt(h, CURLOPT_HEADERDATA, d) != CURLE_OK) {
+		CURLE_OK ||
+	    cu.easy_setopt(h, CURLOPT_HEADERDATA, d) != CURLE_OK) {
 		cu.slist_free_all(hdrs);
 		return -EINVAL;
 	}
 	if (strcmp(method, "POST") == 0) {
 		r = cu.easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK ||
-		    cu.easy_setopt(h, CURLOPT_POSTFIELDS, body ? body->buf : "")
-		    != CURLE_OK ||
+		    cu.easy_setopt(h, CURLOPT_POSTFIELDS,
+			body ? body->buf : "") != CURLE_OK ||
 		    cu.easy_setopt(h, CURLOPT_POSTFIELDSIZE,
-		    (long) (body ? body->len : 0)) != CURLE_OK;
+			(long) (body ? body->len : 0)) != CURLE_OK;
 	} else if (strcmp(method, "GET") == 0 && !body)
 		r = cu.easy_setopt(h, CURLOPT_HTTPGET, 1L) != CURLE_OK;
 	else if (strcmp(method, "DELETE") == 0 && !body)
@@ -643,7 +642,7 @@ docker_attach(struct docker *d, const char *id, bool with_stdin,
 		return r;
 	}
 	r = fd < 0 ? -errno : 0;
-	cu.easy_cleanup(h);	/* closes curl's fd; ours stays connected */
+	cu.easy_cleanup(h); /* closes curl's fd; ours stays connected */
 	if (r < 0)
 		return r;
 	/* The dup shares curl's O_NONBLOCK: we poll before every call. */
