@@ -272,7 +272,8 @@ int cell_workspace_fill(struct cell_workspace *ws, uid_t uid, gid_t gid,
  * cell_workspace_destroy: where artifacts are collected from. Open under
  * it with lib/wspath.h's openers only (the job wrote everything there). */
 int cell_workspace_dirfd(const struct cell_workspace *ws);
-/* Its host path (DATA/work/<job id>), where the worker mounted it. */
+/* Its host path (DATA/work/<job id>, or a pooled one's
+ * DATA/work/pool-<slot>-…), where the worker mounted it. */
 const char *cell_workspace_path(const struct cell_workspace *ws);
 /* Its block device ("/dev/loopN"): docker mounts the same file system at
  * /work itself, because the worker's mounts need not be visible to
@@ -280,11 +281,31 @@ const char *cell_workspace_path(const struct cell_workspace *ws);
  * its own, and nothing mounted in it propagates to the host). */
 const char *cell_workspace_device(const struct cell_workspace *ws);
 /* Unmounts (lazily if still held), removes the mount point; the loop
- * device clears itself and the image goes with it. NULL: nothing. */
+ * device clears itself and the image goes with it. With the pool's helper
+ * running, the helper unmounts it after this returns (the root fd is
+ * closed here). NULL: nothing. */
 void cell_workspace_destroy(struct cell_workspace *ws);
 /* At supervisor start, before any worker: removes what a crash left under
  * DATA/work (mounts, mount points, images). A count, or -errno. */
 int cell_workspace_sweep(const char *data_dir);
+
+/* The workspace pool (workspace_pool.c; a jobcell-worker process, single-
+ * threaded): a helper process, forked before SQLite is opened, makes the
+ * next disk workspace ahead of its job (from a template image: no mkfs on
+ * the job's path) and unmounts used ones after them. start: sweeps what a
+ * dead predecessor of this slot left, forks the helper; 0 or -errno.
+ * prepare: asks for the next one (never blocks; nothing if one of this
+ * size and ids is coming). take: that one, for a job of this size and
+ * ids (waits for it if it is still being made): 0 with *ret (destroyed
+ * with cell_workspace_destroy, which then unmounts through the helper),
+ * or -ENOENT (the caller makes one: cell_workspace_create). stop: drops
+ * the unused one, waits for the helper to finish its unmounts. */
+#define CELL_WORKSPACE_POOL_MAX_MB (64u * 1024)
+int cell_workspace_pool_start(const char *data_dir, int slot);
+void cell_workspace_pool_prepare(uint64_t disk_mb, uid_t uid, gid_t gid);
+int cell_workspace_pool_take(uint64_t disk_mb, uid_t uid, gid_t gid,
+    struct cell_workspace **ret);
+void cell_workspace_pool_stop(void);
 
 /* Warm cells (namespace backend, cell/ns_pool.c; issue 17): one cell per
  * worker process prepared ahead of its job (namespaces, root, init

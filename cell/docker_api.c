@@ -11,6 +11,7 @@
  * both ways, which libcurl's transfer API cannot express (the stdin half
  * must be shut down separately for the job to see EOF). */
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -33,17 +34,56 @@
 #define DOCKER_ERRBODY_MAX	(64u * 1024)	/* error bodies we read for a message */
 #define ATTACH_HEADER_MAX	8192		/* the attach answer's header */
 
+/* libcurl is loaded on first use (dlopen), not linked: only the
+ * processes that talk to a Docker daemon map it and its ~20 libraries
+ * (TLS, Kerberos, LDAP, SSH...: ~3.7 MiB of resident pages in every
+ * jobcell-worker process otherwise; bench/README.md, issue 17). */
+#define LIBCURL_SONAME "libcurl.so.4"
+
+static struct {
+	CURLcode (*global_init)(long flags);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *h, CURLoption opt, ...);
+	CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
+	CURLcode (*easy_perform)(CURL *h);
+	void (*easy_cleanup)(CURL *h);
+	void (*easy_reset)(CURL *h);
+	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+	void (*slist_free_all)(struct curl_slist *l);
+} cu;
 static bool curl_ready;
+
+/* The symbol name of libcurl, or NULL. A cast from dlsym's void * to a
+ * function pointer: POSIX requires it to work (dlsym(3)). */
+#define CU_LOAD(lib, field, sym) \
+	((*(void **) (void *) &cu.field = dlsym((lib), (sym))) != NULL)
 
 static int
 curl_setup(void)
 {
-	/* Single-threaded callers: the first use initialises libcurl. */
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_NOTHING) != CURLE_OK)
-			return -ENOMEM;
-		curl_ready = true;
+	void *lib;
+
+	/* Single-threaded callers: the first use loads and initialises
+	 * libcurl. The library stays loaded for the process's life. */
+	if (curl_ready)
+		return 0;
+	if (!(lib = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL)))
+		return -ELIBACC;
+	if (!CU_LOAD(lib, global_init, "curl_global_init") ||
+	    !CU_LOAD(lib, easy_init, "curl_easy_init") ||
+	    !CU_LOAD(lib, easy_setopt, "curl_easy_setopt") ||
+	    !CU_LOAD(lib, easy_getinfo, "curl_easy_getinfo") ||
+	    !CU_LOAD(lib, easy_perform, "curl_easy_perform") ||
+	    !CU_LOAD(lib, easy_cleanup, "curl_easy_cleanup") ||
+	    !CU_LOAD(lib, easy_reset, "curl_easy_reset") ||
+	    !CU_LOAD(lib, slist_append, "curl_slist_append") ||
+	    !CU_LOAD(lib, slist_free_all, "curl_slist_free_all")) {
+		(void) dlclose(lib);
+		return -ELIBBAD;
 	}
+	if (cu.global_init(CURL_GLOBAL_NOTHING) != CURLE_OK)
+		return -ENOMEM;
+	curl_ready = true;
 	return 0;
 }
 
@@ -106,7 +146,7 @@ void
 docker_release(struct docker *d)
 {
 	if (d->curl)
-		curl_easy_cleanup(d->curl);
+		cu.easy_cleanup(d->curl);
 	d->curl = NULL;
 	d->api_minor = 0;
 }
@@ -150,8 +190,8 @@ sink_write(char *data, size_t size, size_t nmemb, void *arg)
 
 	if (s->fn) {
 		if (!s->status &&
-		    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE,
-			&s->status) != CURLE_OK)
+		    cu.easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &s->status) !=
+			CURLE_OK)
 			s->status = 0;
 		/* An error answer is a message, not the stream: kept (its
 		 * head) for take_message. */
@@ -213,7 +253,7 @@ curl_errno(CURL *h, CURLcode rc, const struct sink *s)
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		return -ETIMEDOUT;
 	if (rc == CURLE_COULDNT_CONNECT) {
-		(void) curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os);
+		(void) cu.easy_getinfo(h, CURLINFO_OS_ERRNO, &os);
 		return os == ENOENT ? -ENOENT : -ECONNREFUSED;
 	}
 	if (rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR ||
@@ -251,17 +291,16 @@ take_message(struct docker *d, const struct strbuf *body)
 static int
 set_tcp(struct docker *d, CURL *h)
 {
-	if (curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") !=
-	    CURLE_OK)
+	if (cu.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK)
 		return -EINVAL;
 	if (d->tls_ca[0] &&
-	    curl_easy_setopt(h, CURLOPT_CAINFO, d->tls_ca) != CURLE_OK)
+	    cu.easy_setopt(h, CURLOPT_CAINFO, d->tls_ca) != CURLE_OK)
 		return -EINVAL;
 	if (d->tls_cert[0] &&
-	    curl_easy_setopt(h, CURLOPT_SSLCERT, d->tls_cert) != CURLE_OK)
+	    cu.easy_setopt(h, CURLOPT_SSLCERT, d->tls_cert) != CURLE_OK)
 		return -EINVAL;
 	if (d->tls_key[0] &&
-	    curl_easy_setopt(h, CURLOPT_SSLKEY, d->tls_key) != CURLE_OK)
+	    cu.easy_setopt(h, CURLOPT_SSLKEY, d->tls_key) != CURLE_OK)
 		return -EINVAL;
 	return 0;
 }
@@ -270,25 +309,25 @@ static int
 set_common(struct docker *d, CURL *h, const char *url, int timeout_ms)
 {
 	if (d->url_base[0])
-		return curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
+		return cu.easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
 			set_tcp(d, h) < 0 ||
-			curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+			cu.easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+			cu.easy_setopt(h, CURLOPT_TIMEOUT_MS,
 			    (long) timeout_ms) != CURLE_OK ||
-			curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+			cu.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 			    (long) (timeout_ms < 5000 ? timeout_ms : 5000)) !=
 			    CURLE_OK ?
 		    -EINVAL :
 		    0;
-	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, d->socket_path) !=
-	    CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http") != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) timeout_ms) !=
-	    CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long) (timeout_ms < 5000 ? timeout_ms : 5000)) != CURLE_OK)
+	if (cu.easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
+	    cu.easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, d->socket_path) !=
+		CURLE_OK ||
+	    cu.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http") != CURLE_OK ||
+	    cu.easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    cu.easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) timeout_ms) !=
+		CURLE_OK ||
+	    cu.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+		(long) (timeout_ms < 5000 ? timeout_ms : 5000)) != CURLE_OK)
 		return -EINVAL;
 	return 0;
 }
@@ -315,10 +354,10 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 		return -EINVAL;
 	if ((r = curl_setup()) < 0)
 		return r;
-	if (!d->curl && !(d->curl = curl_easy_init()))
+	if (!d->curl && !(d->curl = cu.easy_init()))
 		return -ENOMEM;
 	h = d->curl;
-	curl_easy_reset(h);	/* keeps the connection cache */
+	cu.easy_reset(h); /* keeps the connection cache */
 	if ((r = strbuf_addf(&url, "%s%s",
 		 d->url_base[0] ? d->url_base : DOCKER_URL_HOST, abspath)) < 0)
 		return r;
@@ -335,67 +374,68 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 	if ((r = set_common(d, h, url.buf, timeout_ms)) < 0)
 		return r;
 	/* "Expect:" off: curl would wait up to 1 s for 100-continue. */
-	if (!(t = curl_slist_append(hdrs, "Expect:")))
+	if (!(t = cu.slist_append(hdrs, "Expect:")))
 		return -ENOMEM;
 	hdrs = t;
 	if (body || s.upload_fd >= 0) {
-		if (!(t = curl_slist_append(hdrs,
+		if (!(t = cu.slist_append(hdrs,
 			  s.upload_fd >= 0 ?
 			      stream->upload_type :
 			      "Content-Type: application/json"))) {
-			curl_slist_free_all(hdrs);
+			cu.slist_free_all(hdrs);
 			return -ENOMEM;
 		}
 		hdrs = t;
 	}
-	if (curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_line) !=
-	    CURLE_OK || curl_easy_setopt(h, CURLOPT_HEADERDATA, d) != CURLE_OK) {
-		curl_slist_free_all(hdrs);
+	if (cu.easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
+	    cu.easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write) != CURLE_OK ||
+	    cu.easy_setopt(h, CURLOPT_WRITEDATA, &s) != CURLE_OK ||
+	    cu.easy_setopt(h, CURLOPT_HEADERFUNCTION, header_line) !=
+		CURLE_OK ||
+	    cu.easy_setopt(h, CURLOPT_HEADERDATA, d) != CURLE_OK) {
+		cu.slist_free_all(hdrs);
 		return -EINVAL;
 	}
 	if (strcmp(method, "POST") == 0 && s.upload_fd >= 0) {
 		/* Chunked: the length is not known ahead (a pipe works too). */
-		r = curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK ||
-		    curl_easy_setopt(h, CURLOPT_READFUNCTION, upload_read) !=
+		r = cu.easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK ||
+		    cu.easy_setopt(h, CURLOPT_READFUNCTION, upload_read) !=
 			CURLE_OK ||
-		    curl_easy_setopt(h, CURLOPT_READDATA, &s) != CURLE_OK;
+		    cu.easy_setopt(h, CURLOPT_READDATA, &s) != CURLE_OK;
 		if (!r &&
-		    !(t = curl_slist_append(hdrs,
+		    !(t = cu.slist_append(hdrs,
 			  "Transfer-Encoding: chunked")))
 			r = 1;
 		else if (!r) {
 			hdrs = t;
-			r = curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) !=
+			r = cu.easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) !=
 			    CURLE_OK;
 		}
 	} else if (strcmp(method, "POST") == 0) {
-		r = curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK ||
-		    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body->buf : "")
+		r = cu.easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK ||
+		    cu.easy_setopt(h, CURLOPT_POSTFIELDS, body ? body->buf : "")
 		    != CURLE_OK ||
-		    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE,
+		    cu.easy_setopt(h, CURLOPT_POSTFIELDSIZE,
 		    (long) (body ? body->len : 0)) != CURLE_OK;
 	} else if (strcmp(method, "GET") == 0 && !body)
-		r = curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+		r = cu.easy_setopt(h, CURLOPT_HTTPGET, 1L) != CURLE_OK;
 	else if (strcmp(method, "DELETE") == 0 && !body)
-		r = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE") !=
+		r = cu.easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE") !=
 		    CURLE_OK;
 	else
 		r = 1;
 	if (r) {
-		curl_slist_free_all(hdrs);
+		cu.slist_free_all(hdrs);
 		return -EINVAL;
 	}
-	rc = curl_easy_perform(h);
-	curl_slist_free_all(hdrs);
-	(void) curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	rc = cu.easy_perform(h);
+	cu.slist_free_all(hdrs);
+	(void) cu.easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	if (rc != CURLE_OK)
 		return curl_errno(h, rc, &s);
 	if (stream)
 		s.sb = &errbody; /* an error answer was not streamed */
-	if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
+	if (cu.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
 	    status < 100 || status > 599)
 		return -EPROTO;
 	if (status >= 400)
@@ -642,27 +682,27 @@ docker_attach(struct docker *d, const char *id, bool with_stdin,
 		return -EINVAL;
 	if ((r = curl_setup()) < 0)
 		return r;
-	if (!(h = curl_easy_init()))
+	if (!(h = cu.easy_init()))
 		return -ENOMEM;
 	if ((r = set_common(d, h, DOCKER_URL_HOST "/", timeout_ms)) < 0 ||
-	    curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L) != CURLE_OK) {
-		curl_easy_cleanup(h);
+	    cu.easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L) != CURLE_OK) {
+		cu.easy_cleanup(h);
 		return r < 0 ? r : -EINVAL;
 	}
-	rc = curl_easy_perform(h);
+	rc = cu.easy_perform(h);
 	if (rc == CURLE_OK &&
-	    curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &sock) == CURLE_OK &&
+	    cu.easy_getinfo(h, CURLINFO_ACTIVESOCKET, &sock) == CURLE_OK &&
 	    sock != CURL_SOCKET_BAD)
 		fd = fcntl(sock, F_DUPFD_CLOEXEC, 3);
 	if (rc != CURLE_OK) {
 		struct sink none = { 0 };
 
 		r = curl_errno(h, rc, &none);
-		curl_easy_cleanup(h);
+		cu.easy_cleanup(h);
 		return r;
 	}
 	r = fd < 0 ? -errno : 0;
-	curl_easy_cleanup(h);	/* closes curl's fd; ours stays connected */
+	cu.easy_cleanup(h); /* closes curl's fd; ours stays connected */
 	if (r < 0)
 		return r;
 	/* The dup shares curl's O_NONBLOCK: we poll before every call. */

@@ -170,8 +170,12 @@ int ns_workspace_tree(const struct cell_spec *spec);
 /* ns_workspace.c (the cell): moves the workspace clone onto
  * NEWROOT/work. 0 or -errno. */
 int ns_mount_workspace(int work_fd);
-/* After ns_build_root, in the cell: /work, /tmp, /dev/shm resized. */
-int ns_resize_scratch(uint64_t size_mb);
+/* After ns_build_root, in the cell: /work (if work_too), /tmp, /dev/shm
+ * resized. */
+int ns_resize_scratch(uint64_t size_mb, bool work_too);
+/* ns_workspace.c (a warm cell's init, after pivot_root): the tmpfs /work
+ * detached, the workspace clone moved onto /work, cwd /work. 0 or -errno. */
+int ns_swap_in_workspace(int work_fd);
 
 /* ns_files.c: spec->files under /work (our cwd); chdir into /work/cwd. */
 int ns_write_files(const struct cell_spec *spec);

@@ -60,8 +60,9 @@
 #define POOL_MAX_FAILS 3 /* warm cells that died idle: stop trying */
 
 /* The job, as the worker sends it to a warm cell; payload follows:
- * argv and env strings (NUL-terminated), cwd (if has_cwd), then per file
- * its path (NUL-terminated), an 8-byte length and its bytes. */
+ * argv, env and compile argv strings (NUL-terminated), cwd (if has_cwd),
+ * then per file its path (NUL-terminated), an 8-byte length and its
+ * bytes. The fds named in fds ride along (SCM_RIGHTS), in POOL_FD_* order. */
 struct pool_msg {
 	uint32_t magic;
 	uint32_t nargv;
@@ -70,8 +71,21 @@ struct pool_msg {
 	uint64_t disk_mb;
 	uint64_t len;
 	uint32_t has_cwd;
+	uint32_t fds;	   /* POOL_FD_* bits */
+	uint32_t ncompile; /* compile argv strings; 0: no compile step */
 	uint32_t pad;
+	int64_t compile_timeout_ms;
+	uint64_t compile_memory_mb;
+	uint64_t run_data_mb;
 };
+
+/* The fds a job message may carry, in this order. */
+enum {
+	POOL_FD_STDIN = 1u << 0,   /* the job's stdin */
+	POOL_FD_WORK = 1u << 1,	   /* its disk workspace (open_tree clone) */
+	POOL_FD_COMPILE = 1u << 2, /* the compile step's stdout + stderr */
+};
+#define POOL_MAX_FDS 4
 
 struct warm_cell {
 	pid_t pid; /* our child, waiting for its job; -1: none */
@@ -106,15 +120,40 @@ take_str(char *p, uint64_t len, uint64_t *off)
  * below 2^63 bytes: POOL_MSG_MAX bounds the whole message). */
 #define POOL_FILE_EXEC (UINT64_C(1) << 63)
 
-/* Reads the job message into a spec pointing into *ret_blob (never
- * freed: the init lives as long as the cell). 0, 1 on EOF (the pool
- * dropped us), -errno. */
+/* The fds of a job message, in POOL_FD_* order, into f (each moved
+ * above stdio: the cell closed 0-2). 0 or -errno. */
 static int
-read_job(int fd, struct cell_spec *spec, int *ret_stdin)
+take_fds(const struct pool_msg *m, const int *got, size_t ngot,
+    struct cell_fds *f)
+{
+	int *dst[POOL_MAX_FDS];
+	size_t n = 0;
+
+	if (m->fds & POOL_FD_STDIN)
+		dst[n++] = &f->stdin_fd;
+	if (m->fds & POOL_FD_WORK)
+		dst[n++] = &f->work_fd;
+	if (m->fds & POOL_FD_COMPILE) {
+		dst[n++] = &f->compile_out_w;
+		dst[n++] = &f->compile_err_w;
+	}
+	if (n != ngot)
+		return -EPROTO;
+	for (size_t i = 0; i < n; i++)
+		if ((*dst[i] = ns_fd_above_stdio(got[i])) < 0)
+			return *dst[i];
+	return 0;
+}
+
+/* Reads the job message into a spec pointing into a blob (never freed:
+ * the init lives as long as the cell), its fds into f. 0, 1 on EOF (the
+ * pool dropped us), -errno. */
+static int
+read_job(int fd, struct cell_spec *spec, struct cell_fds *f)
 {
 	union {
 		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(POOL_MAX_FDS * sizeof(int))];
 	} cm;
 	struct pool_msg m;
 	struct iovec iov = { &m, sizeof(m) };
@@ -125,12 +164,14 @@ read_job(int fd, struct cell_spec *spec, int *ret_stdin)
 		.msg_controllen = sizeof(cm.buf),
 	};
 	struct cmsghdr *c;
-	char *blob, **argv, **envp;
+	char *blob, **argv, **envp, **cargv = NULL;
 	struct cell_file *files = NULL;
+	int got[POOL_MAX_FDS];
+	size_t ngot = 0;
 	uint64_t off = 0;
 	ssize_t n;
+	int r;
 
-	*ret_stdin = -1;
 	do
 		n = recvmsg(fd, &mh, MSG_WAITALL | MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
@@ -140,19 +181,30 @@ read_job(int fd, struct cell_spec *spec, int *ret_stdin)
 		return -errno;
 	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(ret_stdin, CMSG_DATA(c), sizeof(int));
+		    c->cmsg_len >= CMSG_LEN(0) &&
+		    c->cmsg_len <= CMSG_LEN(sizeof(got))) {
+			ngot = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			memcpy(got, CMSG_DATA(c), ngot * sizeof(int));
+		}
 	if ((size_t) n != sizeof(m) || m.magic != POOL_MSG_MAGIC ||
 	    m.len > POOL_MSG_MAX || m.nargv < 1 || m.nargv > POOL_MAX_STRINGS ||
 	    m.nenv > POOL_MAX_STRINGS || m.nfiles > POOL_MAX_STRINGS ||
-	    m.disk_mb < 1 || m.disk_mb > CELL_DISK_MB_MAX)
+	    m.ncompile > POOL_MAX_STRINGS || m.disk_mb < 1 ||
+	    m.disk_mb > CELL_DISK_MB_MAX)
 		return -EPROTO;
+	if (mh.msg_flags & MSG_CTRUNC)
+		return -EPROTO;
+	if ((r = take_fds(&m, got, ngot, f)) < 0)
+		return r;
 	blob = malloc((size_t) m.len + 1);
 	argv = calloc((size_t) m.nargv + 1, sizeof(*argv));
 	envp = calloc((size_t) m.nenv + 1, sizeof(*envp));
+	if (m.ncompile)
+		cargv = calloc((size_t) m.ncompile + 1, sizeof(*cargv));
 	if (m.nfiles)
 		files = calloc(m.nfiles, sizeof(*files));
-	if (!blob || !argv || !envp || (m.nfiles && !files))
+	if (!blob || !argv || !envp || (m.nfiles && !files) ||
+	    (m.ncompile && !cargv))
 		return -ENOMEM;
 	if (read_full(fd, blob, (size_t) m.len) != (ssize_t) m.len)
 		return -EPROTO;
@@ -163,11 +215,18 @@ read_job(int fd, struct cell_spec *spec, int *ret_stdin)
 	for (uint32_t i = 0; i < m.nenv; i++)
 		if (!(envp[i] = take_str(blob, m.len, &off)))
 			return -EPROTO;
+	for (uint32_t i = 0; i < m.ncompile; i++)
+		if (!(cargv[i] = take_str(blob, m.len, &off)))
+			return -EPROTO;
 	*spec = (struct cell_spec){ .argv = argv,
 		.envp = envp,
 		.disk_mb = m.disk_mb,
 		.files = files,
-		.nfiles = m.nfiles };
+		.nfiles = m.nfiles,
+		.compile_argv = cargv,
+		.compile_timeout_ms = m.compile_timeout_ms,
+		.compile_memory_mb = m.compile_memory_mb,
+		.run_data_mb = m.run_data_mb };
 	if (m.has_cwd && !(spec->cwd = take_str(blob, m.len, &off)))
 		return -EPROTO;
 	for (uint32_t i = 0; i < m.nfiles; i++) {
@@ -194,22 +253,29 @@ static _Noreturn void
 warm_main(const struct cell_spec *tmpl, struct cell_fds *f)
 {
 	struct cell_spec spec;
-	int r, in_fd;
+	bool disk;
+	int r;
 
 	ns_init_setup(tmpl, f);
 	(void) prctl(PR_SET_NAME, (unsigned long) "cell-warm", 0L, 0L, 0L);
-	if ((r = read_job(f->job_r, &spec, &in_fd)) != 0) {
+	if ((r = read_job(f->job_r, &spec, f)) != 0) {
 		if (r > 0)
 			_exit(0); /* dropped before any job */
 		ns_die(f->report_w, CELL_STEP_SYNC, r);
 	}
 	(void) close(f->job_r);
 	f->job_r = -1;
-	if (in_fd >= 0 && (in_fd = ns_fd_above_stdio(in_fd)) < 0)
-		ns_die(f->report_w, CELL_STEP_STDIO, in_fd);
-	f->stdin_fd = in_fd;
+	/* A disk workspace replaces the tmpfs /work (ns_workspace.c); the
+	 * rest of the scratch space takes the job's size. */
+	disk = f->work_fd >= 0;
+	if (disk) {
+		if ((r = ns_swap_in_workspace(f->work_fd)) < 0)
+			ns_die(f->report_w, CELL_STEP_WORK, r);
+		(void) close(f->work_fd);
+		f->work_fd = -1;
+	}
 	if (spec.disk_mb != tmpl->disk_mb &&
-	    (r = ns_resize_scratch(spec.disk_mb)) < 0)
+	    (r = ns_resize_scratch(spec.disk_mb, !disk)) < 0)
 		ns_die(f->report_w, CELL_STEP_WORK, r);
 	ns_init_run(&spec, f);
 }
@@ -602,7 +668,10 @@ build_msg(const struct cell_spec *spec, struct pool_msg *ret_m,
 	struct pool_msg m = { .magic = POOL_MSG_MAGIC,
 		.disk_mb = spec->disk_mb,
 		.nfiles = (uint32_t) spec->nfiles,
-		.has_cwd = spec->cwd != NULL };
+		.has_cwd = spec->cwd != NULL,
+		.compile_timeout_ms = spec->compile_timeout_ms,
+		.compile_memory_mb = spec->compile_memory_mb,
+		.run_data_mb = spec->run_data_mb };
 	uint64_t len = 0;
 	char *buf, *p;
 
@@ -610,13 +679,17 @@ build_msg(const struct cell_spec *spec, struct pool_msg *ret_m,
 		len += strlen(spec->argv[m.nargv]) + 1;
 	for (; spec->envp[m.nenv]; m.nenv++)
 		len += strlen(spec->envp[m.nenv]) + 1;
+	for (; spec->compile_argv && spec->compile_argv[m.ncompile];
+	     m.ncompile++)
+		len += strlen(spec->compile_argv[m.ncompile]) + 1;
 	if (spec->cwd)
 		len += strlen(spec->cwd) + 1;
 	for (size_t i = 0; i < spec->nfiles; i++)
 		len += strlen(spec->files[i].path) + 1 + sizeof(uint64_t) +
 		    spec->files[i].len;
 	if (len > POOL_MSG_MAX || m.nargv > POOL_MAX_STRINGS ||
-	    m.nenv > POOL_MAX_STRINGS || spec->nfiles > POOL_MAX_STRINGS)
+	    m.nenv > POOL_MAX_STRINGS || m.ncompile > POOL_MAX_STRINGS ||
+	    spec->nfiles > POOL_MAX_STRINGS)
 		return -E2BIG;
 	m.len = len;
 	if (!(buf = malloc(len ? (size_t) len : 1)))
@@ -626,6 +699,9 @@ build_msg(const struct cell_spec *spec, struct pool_msg *ret_m,
 		put(&p, spec->argv[i], strlen(spec->argv[i]) + 1);
 	for (uint32_t i = 0; i < m.nenv; i++)
 		put(&p, spec->envp[i], strlen(spec->envp[i]) + 1);
+	for (uint32_t i = 0; i < m.ncompile; i++)
+		put(&p, spec->compile_argv[i],
+		    strlen(spec->compile_argv[i]) + 1);
 	if (spec->cwd)
 		put(&p, spec->cwd, strlen(spec->cwd) + 1);
 	for (size_t i = 0; i < spec->nfiles; i++) {
@@ -641,33 +717,49 @@ build_msg(const struct cell_spec *spec, struct pool_msg *ret_m,
 	return 0;
 }
 
-/* Sends the header (with the stdin fd, if any) and the payload; the cell
- * reads as we write (MSG_NOSIGNAL: a dead cell is -EPIPE, not a signal). */
+/* Sends the header (with the fds: stdin, the workspace's mount, the
+ * compile pipes; each if the job has it) and the payload; the cell reads
+ * as we write (MSG_NOSIGNAL: a dead cell is -EPIPE, not a signal). */
 static int
-send_job(int fd, const struct cell_spec *spec)
+send_job(int fd, const struct cell_spec *spec, int work_fd, int cout_w,
+    int cerr_w)
 {
 	_cleanup_free_ char *payload = NULL;
 	union {
 		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(POOL_MAX_FDS * sizeof(int))];
 	} cm;
 	struct pool_msg m;
 	struct iovec iov = { &m, sizeof(m) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	size_t done = 0;
+	int fds[POOL_MAX_FDS];
+	size_t done = 0, nfds = 0;
 	ssize_t n;
 	int r;
 
 	if ((r = build_msg(spec, &m, &payload)) < 0)
 		return r;
 	if (spec->stdin_fd >= 0) {
+		m.fds |= POOL_FD_STDIN;
+		fds[nfds++] = spec->stdin_fd;
+	}
+	if (work_fd >= 0) {
+		m.fds |= POOL_FD_WORK;
+		fds[nfds++] = work_fd;
+	}
+	if (cout_w >= 0 && cerr_w >= 0) {
+		m.fds |= POOL_FD_COMPILE;
+		fds[nfds++] = cout_w;
+		fds[nfds++] = cerr_w;
+	}
+	if (nfds) {
 		memset(&cm, 0, sizeof(cm));
 		mh.msg_control = cm.buf;
-		mh.msg_controllen = sizeof(cm.buf);
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
 		cm.h.cmsg_level = SOL_SOCKET;
 		cm.h.cmsg_type = SCM_RIGHTS;
-		cm.h.cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(&cm.h), &spec->stdin_fd, sizeof(int));
+		cm.h.cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(&cm.h), fds, nfds * sizeof(int));
 	}
 	do
 		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
@@ -690,11 +782,9 @@ send_job(int fd, const struct cell_spec *spec)
 static bool
 spec_fits(const struct cell_spec *spec, const struct warm_cell *w)
 {
-	/* A disk workspace is mounted into the cell as it is built
-	 * (ns_workspace.c): a warm cell has a tmpfs /work, so such a job
-	 * takes the cold path. */
+	/* A disk workspace's mount and a code job's compile pipes go with
+	 * the job message: only the network is fixed at clone time. */
 	return spec->argv && spec->argv[0] && spec->envp && !spec->network &&
-	    !spec->workspace && !spec->compile_argv &&
 	    spec->host_uid == w->uid && spec->host_gid == w->gid &&
 	    spec->disk_mb >= 1 && spec->disk_mb <= CELL_DISK_MB_MAX &&
 	    (spec->nfiles == 0 || spec->files);
@@ -703,11 +793,22 @@ spec_fits(const struct cell_spec *spec, const struct warm_cell *w)
 int
 ns_pool_take(const struct cell_spec *spec, struct ns_cell *nc)
 {
+	_cleanup_close_ int work_fd = -1, cout_r = -1, cout_w = -1;
+	_cleanup_close_ int cerr_r = -1, cerr_w = -1;
 	struct warm_cell w;
 	size_t i;
 	int r;
 
 	if (pool.pid <= 0 || !spec_fits(spec, &pool) || !warm_alive(&pool))
+		return -ENOENT;
+	/* As ns_cell_start: the workspace's detached clone and the compile
+	 * pipes; the cell gets its ends with the job. A failure here costs
+	 * nothing of the warm cell: it stays for the next job. */
+	if ((work_fd = ns_workspace_tree(spec)) < -1)
+		return -ENOENT;
+	if (spec->compile_argv &&
+	    (ns_make_pipe(&cout_r, &cout_w, true) < 0 ||
+		ns_make_pipe(&cerr_r, &cerr_w, true) < 0))
 		return -ENOENT;
 	w = pool; /* used once: the pool forgets it now */
 	pool = (struct warm_cell){ .pid = -1,
@@ -724,7 +825,7 @@ ns_pool_take(const struct cell_spec *spec, struct ns_cell *nc)
 		if ((r = cgroup_attach(&nc->cg, w.pid)) < 0)
 			goto fail;
 	}
-	if ((r = send_job(w.job_w, spec)) < 0)
+	if ((r = send_job(w.job_w, spec, work_fd, cout_w, cerr_w)) < 0)
 		goto fail;
 	close_fd(&w.job_w);
 	nc->pid = w.pid;
@@ -732,8 +833,8 @@ ns_pool_take(const struct cell_spec *spec, struct ns_cell *nc)
 	nc->slirp_exit_fd = -1;
 	nc->stdout_fd = w.out_r;
 	nc->stderr_fd = w.err_r;
-	nc->compile_out_fd = -1; /* no compile step: spec_fits */
-	nc->compile_err_fd = -1;
+	nc->compile_out_fd = steal_fd(&cout_r);
+	nc->compile_err_fd = steal_fd(&cerr_r);
 	nc->report_fd = w.report_r;
 	for (i = 0; i + 1 < sizeof(nc->argv0) && spec->argv[0][i]; i++)
 		nc->argv0[i] = (unsigned char) spec->argv[0][i] < 0x20 ||

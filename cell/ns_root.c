@@ -403,12 +403,13 @@ ns_build_root(const struct cell_spec *spec, int work_fd, int *step)
 	return 0;
 }
 
-/* A warm cell (ns_pool.c) was built for another size: /work, /tmp and
- * /dev/shm, still empty, are remounted at the job's (after pivot_root,
- * as the cell's init; tmpfs takes a new size and inode count on remount,
- * the flags stay those of the mount). */
+/* A warm cell (ns_pool.c) was built for another size: /work (unless a
+ * disk workspace replaced it), /tmp and /dev/shm, still empty, are
+ * remounted at the job's (after pivot_root, as the cell's init; tmpfs
+ * takes a new size and inode count on remount, the flags stay those of
+ * the mount). */
 int
-ns_resize_scratch(uint64_t size_mb)
+ns_resize_scratch(uint64_t size_mb, bool work_too)
 {
 	static const char *const dirs[] = { "/work", "/tmp", "/dev/shm" };
 	char opts[64];
@@ -419,7 +420,7 @@ ns_resize_scratch(uint64_t size_mb)
 	    (unsigned long long) (size_mb < 4 ? 1024 : size_mb * 256));
 	if (n < 0 || (size_t) n >= sizeof(opts))
 		return -E2BIG;
-	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+	for (size_t i = work_too ? 0 : 1; i < ARRAY_SIZE(dirs); i++)
 		if (mount(NULL, dirs[i], NULL,
 			MS_REMOUNT | MS_NOSUID | MS_NODEV, opts) < 0)
 			return -errno;

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <stdio.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -43,6 +44,24 @@ ns_mount_workspace(int work_fd)
 		return -errno;
 	if (syscall(SYS_move_mount, work_fd, "", AT_FDCWD, dst,
 		MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+ns_swap_in_workspace(int work_fd)
+{
+	/* The warm cell's tmpfs /work is empty and only our cwd holds it:
+	 * detached, it goes once we chdir away. The root is read-only, but
+	 * mounting over its /work directory writes nothing to it. */
+	if (chdir("/") < 0)
+		return -errno;
+	if (umount2("/work", MNT_DETACH) < 0)
+		return -errno;
+	if (syscall(SYS_move_mount, work_fd, "", AT_FDCWD, "/work",
+		MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return -errno;
+	if (chdir("/work") < 0)
 		return -errno;
 	return 0;
 }

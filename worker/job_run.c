@@ -194,7 +194,10 @@ run_workspace(struct job_run *run, struct exec_args *ea, uid_t uid, gid_t gid,
 	}
 	if (ea->ninputs > JC_MAX_INPUTS)
 		return -E2BIG;
-	if ((r = cell_workspace_create(cfg->data_dir, j->id, uid, gid,
+	/* One made ahead (workspace_pool.c), else one made now. */
+	if (cell_workspace_pool_take((uint64_t) j->disk_mb, uid, gid,
+		&run->ws) < 0 &&
+	    (r = cell_workspace_create(cfg->data_dir, j->id, uid, gid,
 		 (uint64_t) j->disk_mb, &run->ws, msg, size)) < 0)
 		return r;
 	for (n = 0; n < ea->ninputs; n++) {

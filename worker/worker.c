@@ -123,6 +123,10 @@ worker_warm_cell(const struct worker_config *cfg, uint64_t disk_mb)
 	if (disk_mb > 0)
 		last_disk_mb = disk_mb; /* most jobs take the default */
 	pc.disk_mb = last_disk_mb;
+	/* The workspace first: its helper works while we clone. */
+	if (cfg->data_dir)
+		cell_workspace_pool_prepare(last_disk_mb, pc.host_uid,
+		    pc.host_gid);
 	if ((r = cell_pool_prepare(&pc)) < 0 && r != -EHOSTDOWN)
 		log_warn("slot %d: cannot prepare a warm cell: %s, ignoring",
 		    cfg->slot, strerror(-r));
@@ -188,11 +192,17 @@ worker_setup(const struct worker_config *cfg, sqlite3 **ret_db,
 		log_warn("slot %d: no warm cell helper: %s; the worker clones "
 			 "them",
 		    cfg->slot, strerror(-r));
+	if (cfg->warm_cells && cfg->data_dir &&
+	    (r = cell_workspace_pool_start(cfg->data_dir, cfg->slot)) < 0)
+		log_warn("slot %d: no workspace pool: %s; workspaces are made "
+			 "on the job's path",
+		    cfg->slot, strerror(-r));
 	if ((r = db_open(cfg->db_path, 0, 0, &db, errmsg, sizeof(errmsg))) <
 	    0) {
 		log_err("slot %d: cannot open the database: %s", cfg->slot,
 		    errmsg);
 		cell_pool_drop();
+		cell_workspace_pool_stop();
 		return -1;
 	}
 	if ((r = logcap_init(lc, cfg->output_cap)) < 0) {
@@ -258,8 +268,10 @@ worker_main(const struct worker_config *cfg)
 		j = next;
 		idle_after_job = !j.id[0] && !worker_draining && !worker_retiring;
 	}
-	/* Reload (retire) and drain alike: nothing of a warm cell stays. */
+	/* Reload (retire) and drain alike: nothing of a warm cell stays,
+	 * nor of a pooled workspace (its helper's unmounts are waited for). */
 	cell_pool_drop();
+	cell_workspace_pool_stop();
 	logcap_release(&lc);
 	db = db_close(db);
 	return 0;

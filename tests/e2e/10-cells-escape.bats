@@ -11,10 +11,11 @@ load ../lib/common
 load ../lib/cells
 
 setup_file() {
-	# No data directory: namespace jobs run in warm cells (ns_pool.c), so
-	# this suite proves they isolate like cold ones (10-cells-warm.bats);
-	# the disk workspace's own escapes are 10-cells-workspace.bats's.
-	export JOBCELL_STACK_NO_DATA=1
+	# With the stack's data directory: namespace jobs run in warm cells
+	# (ns_pool.c) with a disk workspace moved onto /work, so this suite
+	# proves they isolate like cold ones; 10-cells-warm.bats runs warm
+	# cells without one (a tmpfs /work), and the disk workspace's own
+	# escapes are 10-cells-workspace.bats's.
 	cells_setup_file
 	MARK=jobcell-e2e-pwned-$$-$RANDOM
 	export MARK

@@ -2,11 +2,10 @@
 # Warm cells (issue 17, cell/ns_pool.c): each worker keeps one namespace
 # cell prepared before its job is claimed. Jobs really run in them, each
 # in its own, never two in one; dropping them (reload, drain) leaves
-# nothing. A warm cell has a tmpfs /work, so only jobs without a disk
-# workspace take one: this suite's stack has no [storage] data_dir. That
-# warm cells isolate exactly like cold ones is shown by 10-cells-escape,
-# whose stack has none either (the other 10-cells-* suites run with the
-# stack's data directory: disk workspaces, cold cells).
+# nothing. This suite's stack has no [storage] data_dir, so a warm cell
+# keeps its tmpfs /work; 10-cells-warm-disk.bats runs them with one (the
+# job's disk workspace moved onto /work). That warm cells isolate exactly
+# like cold ones is shown by 10-cells-escape, whose stack has one.
 
 bats_require_minimum_version 1.5.0
 

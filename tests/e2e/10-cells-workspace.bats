@@ -149,13 +149,26 @@ worker_mountinfo() {
 }
 
 # workspace_leftovers: what is left of finished jobs' workspaces: entries
-# under DATA/work, mounts there, loop devices backed by files there.
+# under DATA/work, mounts there, loop devices backed by files there. The
+# pool's spare (cell/workspace_pool.c: made ahead of the next job) is not
+# a leftover: at most one per slot, named pool-<slot>-…, and empty; a
+# second one of a slot, or one with anything in it, is.
 workspace_leftovers() {
-	local e
+	local e spares=()
 	for e in "$WS_DATA"/work/*; do
 		[[ -e $e ]] || continue
 		local id=${e##*/}
 		id=${id%.img}
+		if [[ $id == pool-* && -d $e ]]; then
+			local slot=${id#pool-}
+			slot=${slot%%-*}
+			if [[ " ${spares[*]##*/pool-} " != *" $slot-"* && -z $(ls -A "$e") ]]; then
+				spares+=("$e")
+				continue
+			fi
+			echo "entry $e (a pooled workspace: not empty, or a second spare of slot $slot)"
+			continue
+		fi
 		local st
 		st=$(sqlite3 -cmd '.timeout 10000' "$JOBCELL_DB" "SELECT status FROM jobs WHERE id = '$id'")
 		case $st in
@@ -163,9 +176,26 @@ workspace_leftovers() {
 		*) echo "entry $e (job ${st:-unknown})" ;;
 		esac
 	done
-	worker_mountinfo | grep -F " $WS_DATA/work/" | sed 's/^/mount /'
-	losetup -l -n -O NAME,BACK-FILE 2>/dev/null | grep -F "$WS_DATA/work/" | sed 's/^/loop /'
+	local spare_re='^$'
+	((${#spares[@]})) && spare_re=$(printf '%s(\.img)? |' "${spares[@]}") && spare_re=${spare_re%|}
+	worker_mountinfo | grep -F " $WS_DATA/work/" | grep -Ev -- "$spare_re" | sed 's/^/mount /'
+	losetup -l -n -O NAME,BACK-FILE 2>/dev/null | grep -F "$WS_DATA/work/" | sed 's/$/ /' | grep -Ev -- "$spare_re" | sed 's/^/loop /'
 	return 0
+}
+
+# ws_with FILE: sets ws to the workspace under DATA/work holding FILE at
+# its root (a job's workspace is named by its job, or pool-<slot>-… when
+# the worker's pool made it ahead); fails if there is none.
+ws_with() {
+	local d root
+	root=/proc/$(worker_pid)/root	# the worker's mounts (see worker_mountinfo)
+	for d in "$root$WS_DATA"/work/*/; do
+		[[ -e $d$1 ]] || continue
+		ws=${d%/}
+		ws=${ws#"$root"}
+		return 0
+	done
+	return 1
 }
 
 _no_workspace_leftovers() {
@@ -377,11 +407,11 @@ wrote" ]] || fail "unexpected: $out"
 
 @test "two jobs cannot see each other's workspace" {
 	submit "$(cell_body '{"command":"echo secret > /work/secret-a; sleep 30","timeout":60}')"
-	local a=$job_id
-	wait_for 30 test -d "$WS_DATA/work/$a" || fail "no workspace for job $a"
+	local a=$job_id ws
+	wait_for 30 ws_with secret-a || fail "no workspace for job $a"
 	# from the host (the worker's view: its mount namespace), the slot's
 	# own, 0700
-	run -0 stat -c '%a %u' "/proc/$(worker_pid)/root$WS_DATA/work/$a"
+	run -0 stat -c '%a %u' "/proc/$(worker_pid)/root$ws"
 	[[ $output == "700 $CELLS_UID_BASE" || $output == "700 $((CELLS_UID_BASE + 1))" ]] ||
 		fail "workspace of $a: $output"
 	hostile_cmd 'ls -A /work | wc -l; cat /work/secret-a 2>&1; find / -xdev -name secret-a 2>/dev/null | wc -l' '{"timeout":20}'
@@ -399,11 +429,11 @@ cat: /work/secret-a: No such file or directory
 
 @test "a workspace left by a killed supervisor is removed at its next start" {
 	# (the last test of the suite: it restarts the stack's worker)
-	submit "$(cell_body '{"command":"echo started; sleep 300","timeout":600}')"
-	local id=$job_id sup
+	submit "$(cell_body '{"command":"touch /work/started-18; sleep 300","timeout":600}')"
+	local id=$job_id sup ws
 	sup=$(worker_pid)
-	wait_for 30 test -d "$WS_DATA/work/$id" || fail "no workspace for job $id"
-	wait_for 30 grep -qF " $WS_DATA/work/$id " "/proc/$sup/mountinfo" ||
+	wait_for 30 ws_with started-18 || fail "no workspace for job $id"
+	wait_for 30 grep -qF " $ws " "/proc/$sup/mountinfo" ||
 		fail "the workspace of $id is not mounted"
 	kill -KILL "$sup"
 	# A namespace cell dies with its worker; a container is dockerd's and
@@ -415,10 +445,10 @@ cat: /work/secret-a: No such file or directory
 	# twin's worker mounted in a namespace that died with it, and left
 	# the mount point and the container's own mount of the device ...
 	if docker_cells; then
-		test -d "$WS_DATA/work/$id" ||
+		test -d "$ws" ||
 			fail "nothing left to sweep: the test did not test"
 	else
-		grep -qF " $WS_DATA/work/$id " /proc/self/mountinfo ||
+		grep -qF " $ws " /proc/self/mountinfo ||
 			fail "nothing left to sweep: the test did not test"
 	fi
 	# ... which the next start removes before any work.
@@ -431,7 +461,8 @@ cat: /work/secret-a: No such file or directory
 		wait_for 60 _no_cell_procs || fail "the restart's sweep left the container"
 	fi
 	assert_no_workspace_leftovers
-	run -0 grep -c "removed 1 workspace(s) left by a worker that died mid-job" \
+	# (its own, and the spares the pool had made ahead: workspace_pool.c)
+	run -0 grep -cE "removed [1-9][0-9]* workspace\(s\) left by a worker that died mid-job" \
 	    "$JOBCELL_STACK_DIR/worker.log"
 	# XXX(#13) docker: the killed job's cgroups (made by docker's runtime
 	# in every v1 hierarchy) outlive this restart; that is the docker
