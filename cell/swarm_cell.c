@@ -15,18 +15,23 @@
  *   GET /_ping (API version, up to 1.46)
  *   POST /services/create: labels
  *     jobcell.job, jobcell.worker
- *   pipes out, err, report; fork -------->  PDEATHSIG; every 100..500 ms
- *   return: the job runs                    GET /tasks?filters=service:
- *                                             running: every 1 s GET
- *   worker polls out/err like the             /nodes/{node}: down -> LOST
- *   other cells' pipes                          "node lost"
- *                                             complete/failed: GET
- *                                             /services/{id}/logs -> demux
- *   TERM/KILL: SIGUSR1 to the helper -----> -> out / err; report EXITED
- *                                           SIGUSR1: logs so far, stop the
- *                                             task (below), wait (bounded)
- *                                             for it to end, DELETE the
- *                                             service
+ *   pipes out, err, report; fork -------->  PDEATHSIG; forks the follower:
+ *   return: the job runs                      GET /services/{id}/logs?
+ *                                               follow=1 -> demux -> out/err
+ *   worker polls out/err like the           every 100..500 ms
+ *   other cells' pipes: output is             GET /tasks?filters=service:
+ *   live                                      running: every 1 s GET
+ *                                             /nodes/{node}: down -> LOST
+ *                                               "node lost"
+ *                                             complete/failed: follower
+ *                                               ended, the rest (follow=0,
+ *                                               its first n messages
+ *                                               skipped) -> out/err;
+ *   TERM/KILL: SIGUSR1 to the helper ----->     report EXITED
+ *                                           SIGUSR1: follower ended, the
+ *                                             rest, stop the task (below),
+ *                                             wait (bounded) for it to
+ *                                             end, DELETE the service
  *   sw_try_wait: reap, read the report <--- report, _exit(0)
  *   sw_collect/sw_release: DELETE
  *     /services/{id}, always
@@ -41,10 +46,16 @@
  * goes out when the task's node is lost, so a node that comes back stops
  * the task rather than finishing it.
  *
- * A service's output can be read back only through its log driver: the
- * helper fetches it when the task has ended, so a swarm job's output
- * appears at its end, not live (XXX(#16): follow=1 while it runs). The
- * task status has no OOMKilled: a task that died of SIGKILL (137) under a
+ * Output: a service's output can be read back only through its log
+ * driver, as the manager relays it from the task's node. A follow=1
+ * stream never ends by itself (the manager waits for more tasks), and the
+ * last lines can reach it after the task is reported complete; so the
+ * follower, a child of the helper, counts the messages it hands on in a
+ * shared page (SIGTERM blocked while it writes one and counts it), the
+ * helper ends it with SIGTERM once the task has ended and reads the logs
+ * once more without follow, skipping that many (swarm_int.h, "struct
+ * swarm_logs"): no line lost or doubled. The order of stdout and stderr
+ * lines is the node's log file's. The task status has no OOMKilled: a task that died of SIGKILL (137) under a
  * memory limit that we did not kill counts as OOM-killed. */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +65,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -156,20 +168,39 @@ on_stop(int sig)
 	helper_stop = 1;
 }
 
+/* Where the log follower is: messages handed on, and the time of the
+ * last one. In a page shared with the helper, written by the follower
+ * after each message with SIGTERM blocked, so a follower ended by SIGTERM
+ * has written exactly n messages. */
+struct follow_pos {
+	uint64_t n;
+	char ts[SWARM_TS_MAX + 1];
+};
+
 struct log_sink {
-	struct docker_demux dm;
+	struct swarm_logs logs;
 	int out_w, err_w;
-	int err;
+	struct follow_pos *pos; /* the follower's, or NULL */
 };
 
 static int
 emit(int stream, const char *data, size_t len, void *arg)
 {
 	struct log_sink *ls = arg;
+	sigset_t term, old;
 
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	if (ls->pos)
+		(void) sigprocmask(SIG_BLOCK, &term, &old);
 	/* A reader that went away (the worker gave up): keep going, drop. */
-	if (write_full(stream == 1 ? ls->out_w : ls->err_w, data, len) < 0)
-		ls->err = -EPIPE;
+	(void) write_full(stream == 1 ? ls->out_w : ls->err_w, data, len);
+	if (ls->pos) {
+		ls->pos->n = ls->logs.seen;
+		(void) str_copy(ls->pos->ts, sizeof(ls->pos->ts),
+		    ls->logs.last_ts);
+		(void) sigprocmask(SIG_SETMASK, &old, NULL);
+	}
 	return 0;
 }
 
@@ -178,27 +209,123 @@ log_bytes(const char *data, size_t len, void *arg)
 {
 	struct log_sink *ls = arg;
 
-	return docker_demux_feed(&ls->dm, data, len, emit, ls);
+	return swarm_logs_feed(&ls->logs, data, len);
 }
 
-/* The service's whole output so far, demultiplexed into the pipes. */
+/* The service's logs into the pipes, demultiplexed, but for the first
+ * skip messages (those the follower handed on; skip_ts the time of the
+ * last of them); with follow, until the call's bound or an error. */
 static int
-fetch_logs(struct docker *api, const char *id, int out_w, int err_w,
+read_logs(struct docker *api, const char *id, bool follow, uint64_t skip,
+    const char *skip_ts, struct follow_pos *pos, int out_w, int err_w,
     int timeout_ms)
 {
-	struct log_sink ls = { .out_w = out_w, .err_w = err_w };
+	struct log_sink ls = { .out_w = out_w, .err_w = err_w, .pos = pos };
 	char path[192];
 	int r;
 
-	docker_demux_init(&ls.dm);
+	swarm_logs_init(&ls.logs, skip, skip_ts, emit, &ls);
 	(void) snprintf(path, sizeof(path),
-	    "/services/%s/logs?stdout=1&"
-	    "stderr=1&follow=0&timestamps=0",
-	    id);
+	    "/services/%s/logs?stdout=1&stderr=1&follow=%d&timestamps=1", id,
+	    follow);
 	r = docker_get_stream(api, path, timeout_ms, log_bytes, &ls);
+	if (ls.logs.misaligned)
+		(void) fprintf(stderr,
+		    "job service %s: its logs read again differ at "
+		    "message %llu; output may be doubled or lost there\n",
+		    id, (unsigned long long) skip);
+	swarm_logs_release(&ls.logs);
 	if (r < 0)
 		return r;
 	return r == 200 ? 0 : -EIO;
+}
+
+/* ---- the log follower: a child of the helper ---- */
+
+struct follower {
+	pid_t pid;		/* -1: none */
+	struct follow_pos *pos; /* shared page */
+};
+
+/* Follows the service's logs into the pipes from the start, live, until
+ * SIGTERM; after a broken stream, again, skipping what it handed on. */
+__attribute__((noreturn)) static void
+follower_main(struct docker *api, const char *id, pid_t parent,
+    struct follow_pos *pos, int out_w, int err_w, int64_t max_run_ms)
+{
+	int64_t bound = max_run_ms + WAIT_MARGIN_MS;
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(1);
+	sigemptyset(&dfl.sa_mask);
+	(void) sigaction(SIGUSR1, &dfl, NULL);
+	(void) sigaction(SIGTERM, &dfl, NULL);
+	docker_forget_handle(api);
+	for (;;) {
+		(void) read_logs(api, id, true, pos->n, pos->ts, pos, out_w,
+		    err_w, bound > INT32_MAX ? INT32_MAX : (int) bound);
+		(void) poll(NULL, 0, SWARM_POLL_MAX_MS);
+	}
+}
+
+static void
+follower_start(struct follower *f, struct docker *api, const char *id,
+    int out_w, int err_w, int64_t max_run_ms)
+{
+	pid_t parent = getpid();
+
+	f->pid = -1;
+	f->pos = mmap(NULL, sizeof(*f->pos), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (f->pos == MAP_FAILED) {
+		f->pos = NULL;
+		return; /* no live output: the end's read has it all */
+	}
+	*f->pos = (struct follow_pos){ 0 };
+	if ((f->pid = fork()) == 0)
+		follower_main(api, id, parent, f->pos, out_w, err_w,
+		    max_run_ms);
+	if (f->pid < 0)
+		f->pid = -1;
+}
+
+/* Ends the follower at a message boundary; how many messages it handed
+ * on, into *ret_n and ret_ts. A follower stuck past SWARM_FOLLOW_STOP_MS
+ * (writing to a pipe nobody reads) is killed. */
+static void
+follower_stop(struct follower *f, uint64_t *ret_n, char *ret_ts, size_t size)
+{
+	int64_t until = time_mono_ms() + SWARM_FOLLOW_STOP_MS;
+	pid_t w;
+
+	if (f->pid > 0) {
+		(void) kill(f->pid, SIGTERM);
+		while ((w = waitpid(f->pid, NULL, WNOHANG)) == 0 &&
+		    time_mono_ms() < until)
+			(void) poll(NULL, 0, 20);
+		if (w == 0) {
+			(void) kill(f->pid, SIGKILL);
+			while (waitpid(f->pid, NULL, 0) < 0 && errno == EINTR)
+				;
+		}
+		f->pid = -1;
+	}
+	*ret_n = f->pos ? f->pos->n : 0;
+	if (str_copy(ret_ts, size, f->pos ? f->pos->ts : "") < 0)
+		ret_ts[0] = '\0';
+}
+
+/* The follower stopped, the rest of the output: what it did not hand on. */
+static int
+drain_logs(struct docker *api, const char *id, struct follower *f, int out_w,
+    int err_w, int timeout_ms)
+{
+	char ts[SWARM_TS_MAX + 1];
+	uint64_t n;
+
+	follower_stop(f, &n, ts, sizeof(ts));
+	return read_logs(api, id, false, n, ts, NULL, out_w, err_w, timeout_ms);
 }
 
 static int
@@ -288,14 +415,15 @@ update_to_stop(struct docker *api, const char *id, const struct strbuf *body)
  * has ended or is gone; then the service goes. */
 static void
 helper_stop_job(struct docker *api, const char *id, const char *task_id,
-    const struct strbuf *stop_body, int out_w, int err_w, int rep_w)
+    const struct strbuf *stop_body, struct follower *f, int out_w, int err_w,
+    int rep_w)
 {
 	int64_t until = time_mono_ms() + JC_KILL_GRACE_MS +
 	    SWARM_REMOVE_WAIT_MS;
 	struct swarm_task t;
 	int r;
 
-	(void) fetch_logs(api, id, out_w, err_w, SWARM_STEP_MS);
+	(void) drain_logs(api, id, f, out_w, err_w, SWARM_STEP_MS);
 	if ((r = update_to_stop(api, id, stop_body)) < 0)
 		(void) fprintf(stderr,
 		    "job service %s: cannot stop its task: "
@@ -309,6 +437,27 @@ helper_stop_job(struct docker *api, const char *id, const char *task_id,
 	report(rep_w, SWARM_REPORT_EXITED, 128 + SIGTERM, "stopped");
 }
 
+/* The helper's end: the follower stopped (what it handed on stays; the
+ * task did not end, so there is no rest to read), one report. */
+__attribute__((noreturn)) static void helper_end(struct follower *f, int rep_w,
+    int kind, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+helper_end(struct follower *f, int rep_w, int kind, const char *fmt, ...)
+{
+	struct docker_report rep = { .kind = kind };
+	char ts[SWARM_TS_MAX + 1];
+	uint64_t n;
+	va_list ap;
+
+	follower_stop(f, &n, ts, sizeof(ts));
+	va_start(ap, fmt);
+	(void) vsnprintf(rep.msg, sizeof(rep.msg), fmt, ap);
+	va_end(ap);
+	(void) write_full(rep_w, &rep, sizeof(rep));
+	_exit(0);
+}
+
 /* The helper's loop (see the top of the file); never returns. Gives up
  * on a manager that does not answer for SWARM_REMOVE_WAIT_MS. */
 __attribute__((noreturn)) static void
@@ -319,6 +468,7 @@ helper_main(struct docker *api, const char *id, const struct strbuf *stop_body,
 	struct sigaction sa = { .sa_handler = on_stop };
 	int64_t start = time_mono_ms(), next_node = start, silent_since = 0;
 	int wait_ms = SWARM_POLL_MS;
+	struct follower f;
 	sigset_t none;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
@@ -328,38 +478,39 @@ helper_main(struct docker *api, const char *id, const struct strbuf *stop_body,
 	sigemptyset(&none);
 	(void) sigaction(SIGUSR1, &sa, NULL);
 	(void) sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Live output: a child follows the logs while the task runs. */
+	follower_start(&f, api, id, out_w, err_w, max_run_ms);
 	for (;;) {
 		int64_t now = time_mono_ms();
 		struct swarm_task t;
 		int r;
 
 		if (helper_stop) {
-			helper_stop_job(api, id, task_id, stop_body, out_w,
+			helper_stop_job(api, id, task_id, stop_body, &f, out_w,
 			    err_w, rep_w);
 			_exit(0);
 		}
 		if (now - start > max_run_ms + WAIT_MARGIN_MS) {
-			report(rep_w, SWARM_REPORT_LOST, 0,
+			helper_end(&f, rep_w, SWARM_REPORT_LOST,
 			    "the swarm job ran "
 			    "past its time and its task did not stop");
-			_exit(0);
 		}
 		if ((r = get_task(api, id, task_id, &t)) < 0) {
 			if (!silent_since)
 				silent_since = now;
 			if (now - silent_since > SWARM_REMOVE_WAIT_MS) {
-				report(rep_w, SWARM_REPORT_LOST, 0,
+				helper_end(&f, rep_w, SWARM_REPORT_LOST,
 				    "the swarm "
 				    "manager stopped answering: %s",
 				    docker_daemon_failure(r));
-				_exit(0);
 			}
 		} else
 			silent_since = 0;
 		if (r == 0 && !task_id[0] && t.id[0]) /* follow this one */
 			(void) str_copy(task_id, sizeof(task_id), t.id);
 		if (r == 0 && t.state == SWARM_TASK_EXITED) {
-			r = fetch_logs(api, id, out_w, err_w, SWARM_LOGS_MS);
+			r = drain_logs(api, id, &f, out_w, err_w,
+			    SWARM_LOGS_MS);
 			if (r < 0)
 				(void) fprintf(stderr,
 				    "job service %s: cannot "
@@ -370,18 +521,16 @@ helper_main(struct docker *api, const char *id, const struct strbuf *stop_body,
 			_exit(0);
 		}
 		if (r == 0 && t.state == SWARM_TASK_REJECTED) {
-			report(rep_w, SWARM_REPORT_SETUP, 0,
+			helper_end(&f, rep_w, SWARM_REPORT_SETUP,
 			    "the swarm could not "
 			    "start the job: %s",
 			    t.err[0] ? t.err : "rejected");
-			_exit(0);
 		}
 		if (r == 0 && t.state == SWARM_TASK_LOST) {
-			report(rep_w, SWARM_REPORT_LOST, 0,
+			helper_end(&f, rep_w, SWARM_REPORT_LOST,
 			    "node lost: the "
 			    "swarm ended the job's task (%s)",
 			    t.err[0] ? t.err : "no reason");
-			_exit(0);
 		}
 		if (r == 0 && t.node_id[0] && now >= next_node) {
 			next_node = now + SWARM_NODE_CHECK_MS;
@@ -389,11 +538,10 @@ helper_main(struct docker *api, const char *id, const struct strbuf *stop_body,
 				/* Should the node come back, its task is
 				 * told to stop, never to finish late. */
 				(void) update_to_stop(api, id, stop_body);
-				report(rep_w, SWARM_REPORT_LOST, 0,
+				helper_end(&f, rep_w, SWARM_REPORT_LOST,
 				    "node lost: "
 				    "the swarm node %s running the job went down",
 				    t.node_id);
-				_exit(0);
 			}
 		}
 		(void) poll(NULL, 0, wait_ms); /* SIGUSR1 cuts it short */

@@ -15,6 +15,7 @@
 #include "docker_int.h"
 #include "json_reader.h"
 #include "json_writer.h"
+#include "parse.h"
 #include "strbuf.h"
 #include "swarm_int.h"
 #include "banned.h"
@@ -457,4 +458,61 @@ swarm_node_down(const char *buf, size_t len)
 		    strcmp(state, "disconnected") == 0;
 	doc = jr_free(doc);
 	return down;
+}
+
+void
+swarm_logs_init(struct swarm_logs *l, uint64_t skip, const char *skip_ts,
+    int (*emit)(int stream, const char *data, size_t len, void *arg), void *arg)
+{
+	*l = (struct swarm_logs){ .skip = skip, .emit = emit, .arg = arg };
+	docker_demux_init(&l->dm);
+	strbuf_init(&l->msg, SWARM_LOG_MSG_MAX);
+	if (skip_ts && str_copy(l->skip_ts, sizeof(l->skip_ts), skip_ts) < 0)
+		l->skip_ts[0] = '\0';
+}
+
+void
+swarm_logs_release(struct swarm_logs *l)
+{
+	strbuf_release(&l->msg);
+}
+
+/* A whole frame in l->msg: "<time> <bytes>". */
+static int
+logs_message(struct swarm_logs *l, int stream)
+{
+	const char *sp = memchr(l->msg.buf, ' ', l->msg.len);
+	size_t ts_len = sp ? (size_t) (sp - l->msg.buf) : 0;
+	int r = 0;
+
+	if (ts_len == 0 || ts_len > SWARM_TS_MAX)
+		return -EPROTO;
+	l->seen++;
+	if (l->seen > l->skip)
+		r = l->emit(stream, sp + 1, l->msg.len - ts_len - 1, l->arg);
+	memcpy(l->last_ts, l->msg.buf, ts_len);
+	l->last_ts[ts_len] = '\0';
+	if (l->seen == l->skip && l->skip_ts[0] &&
+	    strcmp(l->skip_ts, l->last_ts) != 0)
+		l->misaligned = true;
+	strbuf_reset(&l->msg);
+	return r;
+}
+
+static int
+logs_piece(int stream, const char *data, size_t len, void *arg)
+{
+	struct swarm_logs *l = arg;
+	bool last = l->dm.left == len; /* docker_demux: before it counts */
+	int r;
+
+	if ((r = strbuf_add(&l->msg, data, len)) < 0)
+		return r == -E2BIG ? -EPROTO : r;
+	return last ? logs_message(l, stream) : 0;
+}
+
+int
+swarm_logs_feed(struct swarm_logs *l, const char *buf, size_t len)
+{
+	return docker_demux_feed(&l->dm, buf, len, logs_piece, l);
 }

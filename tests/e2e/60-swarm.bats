@@ -144,6 +144,35 @@ task_state_running() {
 	assert_output to-err
 }
 
+# logs_hold JOB STREAM TEXT: GET /v1/jobs/JOB/logs has TEXT in STREAM.
+logs_hold() {
+	api GET "/v1/jobs/$1/logs?limit=1000" && [[ $api_status == 200 ]] &&
+	    [[ $(json_get "[.entries[] | select(.stream == \"$2\") | .data] | join(\"\")" "$api_body") == *"$3"* ]]
+}
+
+@test "swarm: output is live while the job runs, then whole and once" {
+	submit "$(swarm_job '{command: "echo live-out; echo live-err >&2; sleep 300", timeout: 240}')"
+	wait_for 120 logs_hold "$job_id" stdout live-out ||
+		fail "stdout never showed while the job ran: $api_body"
+	wait_for 30 logs_hold "$job_id" stderr live-err ||
+		fail "stderr never showed while the job ran: $api_body"
+	api GET "/v1/jobs/$job_id"
+	assert_equal "$(json_get .status "$api_body")" running
+	api POST "/v1/jobs/$job_id/cancel"
+	assert_api_status 200
+	wait_job "$job_id" 60
+	assert_equal "$(json_get .status "$job")" cancelled
+	# Followed, then the rest read at the stop: no line doubled.
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	job_output "$job_id" stderr "$BATS_TEST_TMPDIR/err"
+	printf 'live-out\n' >"$BATS_TEST_TMPDIR/want-out"
+	printf 'live-err\n' >"$BATS_TEST_TMPDIR/want-err"
+	cmp "$BATS_TEST_TMPDIR/want-out" "$BATS_TEST_TMPDIR/out" ||
+		fail "stdout: $(od -c "$BATS_TEST_TMPDIR/out" | head)"
+	cmp "$BATS_TEST_TMPDIR/want-err" "$BATS_TEST_TMPDIR/err" ||
+		fail "stderr: $(od -c "$BATS_TEST_TMPDIR/err" | head)"
+}
+
 @test "swarm: the exit code is the job's; the cell is locked down" {
 	run_job "$(swarm_job '{argv: ["sh", "-c", "exit 7"]}')" 120
 	assert_equal "$(json_get .status "$job")" failed

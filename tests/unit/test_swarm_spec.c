@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -266,6 +267,153 @@ test_nodes_and_ids(void)
 		is_int(swarm_id_ok(ids[i].id), ids[i].ok, "id '%s'", ids[i].id);
 }
 
+/* ---- the log stream reader ---- */
+
+static void
+room_out(void)
+{
+	diag("test stream: out of room");
+	exit(1);
+}
+
+static void
+frame(struct strbuf *sb, int stream, const char *payload, size_t len)
+{
+	char hdr[8] = { (char) stream, 0, 0, 0, (char) (len >> 24),
+		(char) (len >> 16), (char) (len >> 8), (char) len };
+
+	if (strbuf_add(sb, hdr, sizeof(hdr)) < 0 ||
+	    strbuf_add(sb, payload, len) < 0)
+		room_out();
+}
+
+struct got {
+	struct strbuf out, err;
+	int calls;
+};
+
+static int
+got_emit(int stream, const char *data, size_t len, void *arg)
+{
+	struct got *g = arg;
+
+	g->calls++;
+	return strbuf_add(stream == 1 ? &g->out : &g->err, data, len);
+}
+
+/* Feeds in pieces of step bytes (0: whole); the reader's result. */
+static int
+feed(const struct strbuf *in, size_t step, uint64_t skip, const char *skip_ts,
+    struct got *g, struct swarm_logs *l)
+{
+	int r = 0;
+
+	strbuf_init(&g->out, 1 << 20);
+	strbuf_init(&g->err, 1 << 20);
+	g->calls = 0;
+	swarm_logs_init(l, skip, skip_ts, got_emit, g);
+	for (size_t i = 0; i < in->len && r == 0; i += step ? step : in->len) {
+		size_t n = step && in->len - i > step ? step : in->len - i;
+
+		r = swarm_logs_feed(l, in->buf + i, n);
+	}
+	return r;
+}
+
+static void
+test_logs(void)
+{
+	static const char t1[] = "2026-12-06T15:00:00.000000001Z";
+	static const char t2[] = "2026-12-06T15:00:00.000000002Z";
+	_cleanup_strbuf_ struct strbuf in, bad;
+	struct swarm_logs l;
+	struct got g;
+	char big[17000];
+
+	strbuf_init(&in, 1 << 20);
+	strbuf_init(&bad, 2 << 20);
+	memset(big, 'x', sizeof(big));
+	memcpy(big, t2, sizeof(t2) - 1);
+	big[sizeof(t2) - 1] = ' ';
+	frame(&in, 1, "2026-12-06T15:00:00.000000001Z h\303\251llo\n", 38);
+	frame(&in, 2, "2026-12-06T15:00:00.000000001Z to-err\n", 38);
+	frame(&in, 1, "2026-12-06T15:00:00.000000002Z  two spaces\n", 43);
+	frame(&in, 1, big, sizeof(big));
+	frame(&in, 1, "2026-12-06T15:00:00.000000002Z no newline", 41);
+	for (size_t step = 0; step < 12; step = step ? step * 3 : 1) {
+		is_int(feed(&in, step, 0, NULL, &g, &l), 0,
+		    "whole read, by %zu", step);
+		is_int(g.calls, 5, "five messages, by %zu", step);
+		is_int((int) l.seen, 5, "five seen, by %zu", step);
+		is_str(l.last_ts, t2, "last time, by %zu", step);
+		is_int((int) g.out.len,
+		    7 + 12 + (int) (sizeof(big) - sizeof(t2)) + 10,
+		    "stdout bytes, by %zu", step);
+		ok(memcmp(g.out.buf, "h\303\251llo\n two spaces\n", 19) == 0,
+		    "stdout starts as written, by %zu", step);
+		ok(memcmp(g.out.buf + g.out.len - 10, "no newline", 10) == 0,
+		    "stdout ends as written, by %zu", step);
+		is_str(g.err.buf, "to-err\n", "stderr, by %zu", step);
+		ok(!l.misaligned, "aligned, by %zu", step);
+		swarm_logs_release(&l);
+		strbuf_release(&g.out);
+		strbuf_release(&g.err);
+	}
+	/* A second read skips what the first handed on, and checks it. */
+	is_int(feed(&in, 5, 2, t1, &g, &l), 0, "skip 2");
+	is_int(g.calls, 3, "skip 2: three handed on");
+	is_int((int) g.err.len, 0, "skip 2: stderr was the second");
+	ok(!l.misaligned, "skip 2: aligned");
+	swarm_logs_release(&l);
+	strbuf_release(&g.out);
+	strbuf_release(&g.err);
+	is_int(feed(&in, 0, 2, t2, &g, &l), 0, "skip 2, another time");
+	ok(l.misaligned, "skip 2, another time: misaligned");
+	swarm_logs_release(&l);
+	strbuf_release(&g.out);
+	strbuf_release(&g.err);
+	is_int(feed(&in, 0, 9, NULL, &g, &l), 0, "skip past the end");
+	is_int(g.calls, 0, "skip past the end: nothing");
+	swarm_logs_release(&l);
+	strbuf_release(&g.out);
+	strbuf_release(&g.err);
+	/* Hostile: no time, an empty time, a time too long, stream 3, a
+	 * message over the cap. */
+	frame(&bad, 1, "notime", 6);
+	is_int(feed(&bad, 0, 0, NULL, &g, &l), -EPROTO, "no time");
+	swarm_logs_release(&l);
+	strbuf_release(&g.out);
+	strbuf_release(&g.err);
+	strbuf_reset(&bad);
+	frame(&bad, 1, " x", 2);
+	is_int(feed(&bad, 0, 0, NULL, &g, &l), -EPROTO, "empty time");
+	swarm_logs_release(&l);
+	strbuf_release(&g.out);
+	strbuf_release(&g.err);
+	strbuf_reset(&bad);
+	frame(&bad, 3, "2026-12-06T15:00:00.000000002Z x", 32);
+	is_int(feed(&bad, 0, 0, NULL, &g, &l), -EPROTO, "stream 3");
+	swarm_logs_release(&l);
+	strbuf_release(&g.out);
+	strbuf_release(&g.err);
+	strbuf_reset(&bad);
+	{
+		char hdr[8] = { 1, 0, 0, 0, 0x00, 0x10, 0x00, 0x01 };
+
+		if (strbuf_add(&bad, hdr, sizeof(hdr)) < 0 ||
+		    strbuf_add(&bad, big, sizeof(big)) < 0)
+			room_out();
+		for (size_t i = 0; i < 70; i++)
+			if (strbuf_add(&bad, big, sizeof(big)) < 0)
+				room_out();
+		is_int(feed(&bad, 0, 0, NULL, &g, &l), -EPROTO,
+		    "a message over the cap");
+		swarm_logs_release(&l);
+		strbuf_release(&g.out);
+		strbuf_release(&g.err);
+	}
+}
+
 int
 main(void)
 {
@@ -274,5 +422,6 @@ main(void)
 	test_tasks();
 	test_task_pick_and_version();
 	test_nodes_and_ids();
+	test_logs();
 	return done_testing();
 }
