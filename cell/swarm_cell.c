@@ -46,6 +46,14 @@
  * goes out when the task's node is lost, so a node that comes back stops
  * the task rather than finishing it.
  *
+ * Files, stdin, cwd: no filesystem is shared with the nodes, and a
+ * service has no stdin; they travel as swarm configs made before the
+ * service (create_configs: jobcell-cell-unpack itself, its files stream,
+ * stdin), mounted read-only, and the job starts through the unpacker
+ * (cell_unpack.c, "--from"), which writes the files into the tmpfs /work,
+ * enters cwd and opens stdin. The configs go right after the service (a
+ * config in use cannot), or with the sweep.
+ *
  * Output: a service's output can be read back only through its log
  * driver, as the manager relays it from the task's node. A follow=1
  * stream never ends by itself (the manager waits for more tasks), and the
@@ -97,6 +105,11 @@ struct swarm_cell {
 	char job_id[JOB_ID_MAX + 1];
 	bool removed, stopped, memory_limited;
 	struct docker api;
+	/* The job's configs (files, stdin, the unpacker), made before the
+	 * service, removed after it. */
+	char cfg_id[SWARM_CONFIGS_MAX][SWARM_ID_MAX + 1];
+	char cfg_name[SWARM_CONFIGS_MAX][96];
+	size_t ncfg;
 };
 
 static int
@@ -146,6 +159,23 @@ remove_service(struct docker *api, const char *name)
 		return r;
 	return r == 200 || r == 204 || r == 404 ? 0 : -EIO;
 }
+
+/* DELETE /configs/{id or name}: 0 if gone (or never there). */
+static int
+remove_config(struct docker *api, const char *name)
+{
+	char path[160];
+	int r;
+
+	(void) snprintf(path, sizeof(path), "/configs/%s", name);
+	r = docker_call(api, "DELETE", path, NULL, REMOVE_TIMEOUT_MS, NULL);
+	if (r < 0)
+		return r;
+	return r == 200 || r == 204 || r == 404 ? 0 : -EIO;
+}
+
+static const char *const config_suffix[SWARM_CONFIGS_MAX] = { "unpack", "files",
+	"stdin" };
 
 static int
 fd_nonblock(int fd)
@@ -570,6 +600,137 @@ swarm_seccomp(void)
 	return sb.buf;
 }
 
+/* The whole of a file or fd (the unpacker, the job's stdin) into sb. */
+static int
+slurp(int fd, struct strbuf *sb)
+{
+	char buf[65536];
+	ssize_t n;
+	int r;
+
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if ((r = strbuf_add(sb, buf, (size_t) n)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* One config of the job: POST /configs/create; its id into c. */
+static int
+create_config(struct swarm_cell *c, int which, const struct strbuf *data,
+    char *msg, size_t size)
+{
+	_cleanup_strbuf_ struct strbuf body, reply;
+	struct jr_doc *doc = NULL;
+	char *id = c->cfg_id[c->ncfg], *name = c->cfg_name[c->ncfg];
+	int r, tok;
+
+	strbuf_init(&body, 2 * JC_SWARM_CONFIG_MAX);
+	strbuf_init(&reply, 64 * 1024);
+	(void) snprintf(name, sizeof(c->cfg_name[0]), "jobcell-%s-%s",
+	    c->job_id, config_suffix[which]);
+	if ((r = swarm_config_body(name, c->job_id, (long) getpid(), data->buf,
+		 data->len, &body)) < 0) {
+		docker_setmsg(msg, size, "cannot build the config %s: %s", name,
+		    strerror(-r));
+		return r;
+	}
+	r = docker_call(&c->api, "POST", "/configs/create", &body,
+	    STEP_TIMEOUT_MS, &reply);
+	if (r != 201 && r != 200) {
+		docker_setmsg(msg, size,
+		    "the swarm refused the job's config %s: %s", name,
+		    r < 0	      ? docker_daemon_failure(r) :
+			c->api.err[0] ? c->api.err :
+					"no reason");
+		return r < 0 ? r : -EIO;
+	}
+	r = -EPROTO;
+	if (jr_parse(reply.buf, reply.len, 64, &doc) == 0 &&
+	    jr_type(doc, jr_root(doc)) == JR_OBJECT &&
+	    (tok = jr_obj_get(doc, jr_root(doc), "ID")) >= 0 &&
+	    jr_str(doc, tok, id, SWARM_ID_MAX + 1, NULL) >= 0 &&
+	    swarm_id_ok(id))
+		r = 0;
+	doc = jr_free(doc);
+	if (r < 0) {
+		docker_setmsg(msg, size,
+		    "the swarm's answer held no config id");
+		(void) remove_config(&c->api, name);
+		return r;
+	}
+	c->ncfg++;
+	return 0;
+}
+
+/* Files, stdin, cwd: the unpacker, the files stream and stdin as configs
+ * (see cell_unpack.c), refs for the service into refs; how many. */
+static int
+create_configs(const struct cell_spec *spec, struct swarm_cell *c,
+    struct swarm_config_ref *refs, const char **ret_stdin_in, char *msg,
+    size_t size)
+{
+	static const char *const target[SWARM_CONFIGS_MAX] = {
+		SWARM_UNPACKER_IN, SWARM_STREAM_IN, SWARM_STDIN_IN
+	};
+	static const unsigned mode[SWARM_CONFIGS_MAX] = { 0555, 0444, 0444 };
+	_cleanup_strbuf_ struct strbuf data;
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	*ret_stdin_in = NULL;
+	if (spec->nfiles == 0 && !spec->cwd && spec->stdin_fd < 0)
+		return 0;
+	strbuf_init(&data, JC_SWARM_CONFIG_MAX);
+	if (!cell_host.docker_unpacker ||
+	    (fd = open(cell_host.docker_unpacker, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    (r = slurp(fd, &data)) < 0) {
+		docker_setmsg(msg, size,
+		    "the job has files, stdin or a cwd and this "
+		    "worker has no readable %s under %d bytes",
+		    CELL_UNPACKER_NAME, JC_SWARM_CONFIG_MAX);
+		return -ENOENT;
+	}
+	if ((r = create_config(c, 0, &data, msg, size)) < 0)
+		return r;
+	strbuf_reset(&data);
+	if ((r = docker_files_stream(spec, &data)) < 0) {
+		docker_setmsg(msg, size,
+		    "the job's files are over %d bytes, the most a swarm "
+		    "config holds",
+		    JC_SWARM_CONFIG_MAX);
+		return r;
+	}
+	if ((r = create_config(c, 1, &data, msg, size)) < 0)
+		return r;
+	strbuf_reset(&data);
+	if (spec->stdin_fd >= 0) {
+		if ((r = slurp(spec->stdin_fd, &data)) < 0) {
+			docker_setmsg(msg, size,
+			    "the job's stdin cannot be read or is over %d "
+			    "bytes: %s",
+			    JC_SWARM_CONFIG_MAX, strerror(-r));
+			return r;
+		}
+		/* An empty stdin is the container's own (/dev/null). */
+		if (data.len > 0 &&
+		    (r = create_config(c, 2, &data, msg, size)) < 0)
+			return r;
+		if (data.len > 0)
+			*ret_stdin_in = SWARM_STDIN_IN;
+	}
+	for (size_t i = 0; i < c->ncfg; i++) /* unpack, files[, stdin] */
+		refs[i] = (struct swarm_config_ref){ .id = c->cfg_id[i],
+			.name = c->cfg_name[i],
+			.target = target[i],
+			.mode = mode[i] };
+	return (int) c->ncfg;
+}
+
 static int
 create_service(const struct cell_spec *spec, struct swarm_cell *c,
     struct strbuf *stop_body, char *msg, size_t size)
@@ -584,6 +745,7 @@ create_service(const struct cell_spec *spec, struct swarm_cell *c,
 		.constraints = spec->constraints,
 		.nconstraints = spec->nconstraints,
 	};
+	struct swarm_config_ref refs[SWARM_CONFIGS_MAX];
 	struct jr_doc *doc = NULL;
 	int r, tok;
 
@@ -595,13 +757,17 @@ create_service(const struct cell_spec *spec, struct swarm_cell *c,
 		    "has no default image");
 		return -EINVAL;
 	}
+	if ((r = create_configs(spec, c, refs, &o.stdin_in, msg, size)) < 0)
+		return r;
+	o.configs = refs;
+	o.nconfigs = (size_t) r;
 	if ((r = swarm_service_body(spec, &o, &body)) < 0 ||
 	    (o.stopping = true, r = swarm_service_body(spec, &o, stop_body)) <
 		0) {
 		docker_setmsg(msg, size,
 		    "cannot build the service's settings: "
 		    "%s",
-		    r == -EINVAL ? "files, stdin, cwd and network are not "
+		    r == -EINVAL ? "network and inputs are not "
 				   "carried by swarm cells" :
 				   strerror(-r));
 		return r;
@@ -654,6 +820,19 @@ sw_free(struct swarm_cell *c)
 		while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		c->pid = -1;
+	}
+	/* After the service (a config in use cannot go); else the sweep. */
+	while (c->ncfg > 0 && (!c->id[0] || c->removed)) {
+		int r = remove_config(&c->api, c->cfg_id[c->ncfg - 1]);
+
+		if (r < 0) {
+			log_warn("job=%s: cannot remove its swarm config %s: "
+				 "%s; the supervisor's sweep will",
+			    c->job_id, c->cfg_name[c->ncfg - 1],
+			    docker_daemon_failure(r));
+			break;
+		}
+		c->ncfg--;
 	}
 	close_fd(&c->stdout_fd);
 	close_fd(&c->stderr_fd);
@@ -916,39 +1095,29 @@ sweep_labels(const struct jr_doc *doc, int obj, char *id, size_t id_size,
 	return true;
 }
 
-/* Removes each service labelled jobcell.job for which keep(job, worker)
- * is false: the services of jobs whose worker died (a worker restarted,
- * a supervisor killed). A count, or -errno. */
+/* Removes each service (or config: kind "services", "configs") labelled
+ * jobcell.job for which keep(job, worker) is false. A count, or -errno. */
 static int
-sw_sweep(bool (*keep)(const char *job_id, long worker_pid, void *arg),
-    void *arg)
+sweep_kind(struct docker *api, const char *kind,
+    bool (*keep)(const char *job_id, long worker_pid, void *arg), void *arg)
 {
 	_cleanup_strbuf_ struct strbuf path, reply;
 	struct jr_doc *doc = NULL;
-	struct docker api;
-	char msg[256];
 	int r, n, removed = 0;
 
-	if (!cell_host.swarm_endpoint)
-		return 0;
 	strbuf_init(&path, 512);
 	strbuf_init(&reply, 4u * DOCKER_REPLY_MAX);
-	if ((r = strbuf_addstr(&path, "/services?filters=")) < 0 ||
+	if ((r = strbuf_addf(&path, "/%s?filters=", kind)) < 0 ||
 	    (r = docker_query_escape(&path, "{\"label\":[\"jobcell.job\"]}")) <
 		0)
 		return r;
-	if ((r = swarm_api_open(&api, msg, sizeof(msg))) < 0)
-		return r;
-	if ((r = docker_call(&api, "GET", path.buf, NULL, DOCKER_SWEEP_MS,
+	if ((r = docker_call(api, "GET", path.buf, NULL, DOCKER_SWEEP_MS,
 		 &reply)) < 0 ||
-	    r != 200) {
-		docker_release(&api);
+	    r != 200)
 		return r < 0 ? r : -EIO;
-	}
 	if (jr_parse(reply.buf, reply.len, 16 * JC_MAX_JSON_TOKENS, &doc) < 0 ||
 	    jr_type(doc, jr_root(doc)) != JR_ARRAY) {
 		doc = jr_free(doc);
-		docker_release(&api);
 		return -EPROTO;
 	}
 	n = jr_len(doc, jr_root(doc));
@@ -961,20 +1130,44 @@ sw_sweep(bool (*keep)(const char *job_id, long worker_pid, void *arg),
 			continue;
 		if (job[0] && worker > 0 && keep(job, worker, arg))
 			continue;
-		if ((r = remove_service(&api, id)) < 0) {
-			log_warn(
-			    "swarm service %s of job %s: cannot remove it: "
-			    "%s, retrying later",
-			    id, job[0] ? job : "?", docker_daemon_failure(r));
+		r = kind[0] == 's' ? remove_service(api, id) :
+				     remove_config(api, id);
+		if (r < 0) {
+			log_warn("swarm %.*s %s of job %s: cannot remove it: "
+				 "%s, retrying later",
+			    (int) strlen(kind) - 1, kind, id,
+			    job[0] ? job : "?", docker_daemon_failure(r));
 			continue;
 		}
-		log_info("swarm service %s of job %s (worker %ld): removed", id,
-		    job[0] ? job : "?", worker);
+		log_info("swarm %.*s %s of job %s (worker %ld): removed",
+		    (int) strlen(kind) - 1, kind, id, job[0] ? job : "?",
+		    worker);
 		removed++;
 	}
 	doc = jr_free(doc);
-	docker_release(&api);
 	return removed;
+}
+
+/* Removes each service, then each config, labelled jobcell.job for which
+ * keep(job, worker) is false: those of jobs whose worker died (a worker
+ * restarted, a supervisor killed). A count, or -errno. */
+static int
+sw_sweep(bool (*keep)(const char *job_id, long worker_pid, void *arg),
+    void *arg)
+{
+	struct docker api;
+	char msg[256];
+	int r, n;
+
+	if (!cell_host.swarm_endpoint)
+		return 0;
+	if ((r = swarm_api_open(&api, msg, sizeof(msg))) < 0)
+		return r;
+	if ((n = sweep_kind(&api, "services", keep, arg)) >= 0 &&
+	    (r = sweep_kind(&api, "configs", keep, arg)) >= 0)
+		n += r;
+	docker_release(&api);
+	return n;
 }
 
 /* A job of a previous run: its service goes. */
@@ -992,12 +1185,20 @@ sw_reap(const char *job_id)
 		log_warn("job=%s: cannot remove its swarm service, the sweep "
 			 "will",
 		    job_id);
+	for (size_t i = 0; i < SWARM_CONFIGS_MAX; i++) {
+		(void) snprintf(name, sizeof(name), "jobcell-%s-%s", job_id,
+		    config_suffix[i]);
+		if (remove_config(&api, name) < 0)
+			log_warn("job=%s: cannot remove its swarm config %s, "
+				 "the sweep will",
+			    job_id, name);
+	}
 	docker_release(&api);
 }
 
 const struct cell_ops cell_swarm_ops = {
 	.name = "swarm",
-	.flags = CELL_OPS_IMAGE,
+	.flags = CELL_OPS_IMAGE | CELL_OPS_REMOTE,
 	.start = sw_start,
 	.signal = sw_signal,
 	.try_wait = sw_try_wait,

@@ -30,6 +30,20 @@
 #define SWARM_SWEEP_MAX 200		 /* services looked at per sweep */
 #define SWARM_CONSTRAINTS_MAX 8
 
+/* Files, stdin and cwd travel as swarm configs (read-only files in the
+ * container): jobcell-cell-unpack, the files stream it reads (cell_unpack.c)
+ * and stdin; the job starts as "unpack --from STREAM STDIN|- argv...". */
+#define SWARM_UNPACKER_IN "/.jobcell/unpack"
+#define SWARM_STREAM_IN "/.jobcell/files"
+#define SWARM_STDIN_IN "/.jobcell/stdin"
+#define SWARM_CONFIGS_MAX 3
+struct swarm_config_ref {
+	const char *id;	    /* the config's id (POST /configs/create) */
+	const char *name;   /* and name */
+	const char *target; /* its file in the container */
+	unsigned mode;	    /* its mode there */
+};
+
 /* What a service needs besides the job's spec: the host's side. */
 struct swarm_create {
 	const char *image;
@@ -39,6 +53,12 @@ struct swarm_create {
 	int64_t stop_grace_ms;		/* TERM -> KILL on the node */
 	const char *const *constraints; /* Placement.Constraints, or NULL */
 	size_t nconstraints;
+	/* The job's configs; with any, the unpacker's comes first and the
+	 * job starts through it; stdin_in: the stdin config's target, or
+	 * NULL. */
+	const struct swarm_config_ref *configs;
+	size_t nconfigs;
+	const char *stdin_in;
 	/* The body that stops the job (see swarm_cell.c, "Stopping"): the
 	 * same service, ForceUpdate 1 and a constraint no node meets. */
 	bool stopping;
@@ -52,6 +72,10 @@ struct swarm_create {
  * the swarm backend cannot carry: files, stdin, network), or -errno. */
 int swarm_service_body(const struct cell_spec *s, const struct swarm_create *o,
     struct strbuf *sb);
+/* POST /configs/create's body: name, the labels of the job's service, data
+ * (1..JC_SWARM_CONFIG_MAX bytes, else -E2BIG/-EINVAL). */
+int swarm_config_body(const char *name, const char *job_id, long worker_id,
+    const char *data, size_t len, struct strbuf *sb);
 /* A swarm object id as the manager makes them: 1..SWARM_ID_MAX of
  * [a-z0-9]. */
 bool swarm_id_ok(const char *s);

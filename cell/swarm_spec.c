@@ -168,6 +168,12 @@ container_spec(struct jw *w, const struct cell_spec *s,
 	jw_kv_str(w, "Image", o->image);
 	jw_key(w, "Command"); /* replaces the image's ENTRYPOINT and CMD */
 	jw_arr_open(w);
+	if (o->nconfigs > 0) { /* files, stdin, cwd: through the unpacker */
+		jw_str(w, SWARM_UNPACKER_IN);
+		jw_str(w, "--from");
+		jw_str(w, SWARM_STREAM_IN);
+		jw_str(w, o->stdin_in ? o->stdin_in : "-");
+	}
 	for (size_t i = 0; s->argv[i]; i++)
 		jw_str(w, s->argv[i]);
 	jw_arr_close(w);
@@ -204,6 +210,26 @@ container_spec(struct jw *w, const struct cell_spec *s,
 	if (s->disk_mb)
 		ulimit(w, "fsize", (int64_t) s->disk_mb << 20);
 	jw_arr_close(w);
+	if (o->nconfigs > 0) {
+		jw_key(w, "Configs");
+		jw_arr_open(w);
+		for (size_t i = 0; i < o->nconfigs; i++) {
+			const struct swarm_config_ref *c = &o->configs[i];
+
+			jw_obj_open(w);
+			jw_key(w, "File");
+			jw_obj_open(w);
+			jw_kv_str(w, "Name", c->target);
+			jw_kv_str(w, "UID", "0");
+			jw_kv_str(w, "GID", "0");
+			jw_kv_i64(w, "Mode", c->mode);
+			jw_obj_close(w);
+			jw_kv_str(w, "ConfigID", c->id);
+			jw_kv_str(w, "ConfigName", c->name);
+			jw_obj_close(w);
+		}
+		jw_arr_close(w);
+	}
 	jw_kv_str(w, "StopSignal", "SIGTERM");
 	jw_kv_i64(w, "StopGracePeriod", o->stop_grace_ms * 1000000);
 	jw_kv_str(w, "Isolation", "default");
@@ -276,9 +302,11 @@ swarm_service_body(const struct cell_spec *s, const struct swarm_create *o,
 	int r;
 
 	/* What a service cannot carry without a shared filesystem is
-	 * refused by the API (400 naming the field); here again. */
-	if (s->nfiles > 0 || s->cwd || s->stdin_fd >= 0 || s->network ||
-	    !s->argv || !s->argv[0] || !o->image || !s->job_id ||
+	 * refused by the API (400 naming the field); here again. Files,
+	 * stdin and cwd need the configs (swarm_cell.c made them). */
+	if (((s->nfiles > 0 || s->cwd || s->stdin_fd >= 0) &&
+		(o->nconfigs < 2 || o->nconfigs > SWARM_CONFIGS_MAX)) ||
+	    s->network || !s->argv || !s->argv[0] || !o->image || !s->job_id ||
 	    !docker_job_id_ok(s->job_id) || s->host_uid == 0 ||
 	    s->host_gid == 0)
 		return -EINVAL;
@@ -515,4 +543,34 @@ int
 swarm_logs_feed(struct swarm_logs *l, const char *buf, size_t len)
 {
 	return docker_demux_feed(&l->dm, buf, len, logs_piece, l);
+}
+
+int
+swarm_config_body(const char *name, const char *job_id, long worker_id,
+    const char *data, size_t len, struct strbuf *sb)
+{
+	_cleanup_strbuf_ struct strbuf b64;
+	char worker[32];
+	struct jw w;
+	int r;
+
+	if (len == 0 || !docker_job_id_ok(job_id))
+		return -EINVAL;
+	if (len > JC_SWARM_CONFIG_MAX)
+		return -E2BIG;
+	strbuf_init(&b64, (JC_SWARM_CONFIG_MAX / 3 + 1) * 4 + 1);
+	if ((r = base64(&b64, data, len)) < 0)
+		return r;
+	(void) snprintf(worker, sizeof(worker), "%ld", worker_id);
+	jw_init(&w, sb);
+	jw_obj_open(&w);
+	jw_kv_str(&w, "Name", name);
+	jw_key(&w, "Labels");
+	jw_obj_open(&w);
+	jw_kv_str(&w, "jobcell.job", job_id);
+	jw_kv_str(&w, "jobcell.worker", worker);
+	jw_obj_close(&w);
+	jw_kv_str(&w, "Data", b64.buf);
+	jw_obj_close(&w);
+	return jw_finish(&w);
 }

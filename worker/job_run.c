@@ -253,7 +253,15 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 		exec_args_release(&ea);
 		return r;
 	}
-	if ((r = run_workspace(run, &ea, cfg->uid_base + (uid_t) cfg->slot,
+	if (ops->flags & CELL_OPS_REMOTE && ea.ninputs > 0) {
+		(void) snprintf(msg, size, "the %s sandbox carries no inputs",
+		    ops->name);
+		exec_args_release(&ea);
+		return -ENOTSUP;
+	}
+	/* A remote cell's /work is on its node: no disk workspace here. */
+	if (!(ops->flags & CELL_OPS_REMOTE) &&
+	    (r = run_workspace(run, &ea, cfg->uid_base + (uid_t) cfg->slot,
 		 cfg->uid_base + (gid_t) cfg->slot, &lease, msg, size)) < 0) {
 		exec_args_release(&ea);
 		return r;

@@ -60,12 +60,24 @@ teardown() {
 	# Whatever the test did: no service of ours stays behind.
 	wait_for 30 no_services ||
 		fail "services left behind: $(swarm_services | tr '\n' ' ')"
+	wait_for 30 no_configs ||
+		fail "configs left behind: $(swarm_configs | tr '\n' ' ')"
 }
 
 teardown_file() {
 	[[ -z ${SWARM_SKIP:-} ]] || return 0
 	stack_stop
 	[[ -z ${SWARM_TEST_DIR:-} ]] || swarm_stop "$SWARM_TEST_DIR"
+}
+
+swarm_configs() {
+	swarm_docker 0 config ls -q
+}
+
+no_configs() {
+	local ids
+	ids=$(swarm_configs) || return 1
+	[[ -z $ids ]]
 }
 
 no_services() {
@@ -252,16 +264,55 @@ logs_hold() {
 
 @test "swarm: what a service cannot carry yet is refused, naming the field" {
 	local f
-	for f in '{stdin: "x"}' '{files: {"a": "b"}}' '{cwd: "a"}'; do
+	for f in '{inputs: []}' '{artifacts: ["a"]}' '{network: true}'; do
 		api POST /v1/jobs "$(swarm_job "{command: \"true\"} + $f")"
 		assert_api_error 400 invalid_request
 		run -0 json_get .error.message "$api_body"
-		assert_output --partial "$(jq -rn "$f | keys[0]")"
+		assert_output --partial "'$(jq -rn "$f | keys[0]")'"
 	done
-	api POST /v1/jobs "$(swarm_job '{command: "true", inputs: []}')"
+	# Over what one swarm config holds (1000 KiB): stdin, files.
+	head -c 1024000 /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/big"
+	api POST /v1/jobs "$(swarm_job '{command: "true", stdin: $s}' --rawfile s "$BATS_TEST_TMPDIR/big")"
 	assert_api_error 400 invalid_request
 	run -0 json_get .error.message "$api_body"
-	assert_output --partial "'inputs'"
+	assert_output --partial "'stdin'"
+	head -c 600000 "$BATS_TEST_TMPDIR/big" >"$BATS_TEST_TMPDIR/half"
+	api POST /v1/jobs "$(swarm_job '{command: "true", files: {a: $s, b: $s}}' --rawfile s "$BATS_TEST_TMPDIR/half")"
+	assert_api_error 400 invalid_request
+	run -0 json_get .error.message "$api_body"
+	assert_output --partial "'files'"
+}
+
+@test "swarm: files, an executable one, stdin and cwd reach the job; its configs go" {
+	local bin
+	# Bytes that are not UTF-8 (base64) and a program of the job's own.
+	head -c 70000 /dev/urandom >"$BATS_TEST_TMPDIR/blob"
+	bin=$(base64 -w0 "$BATS_TEST_TMPDIR/blob")
+	printf 'line one\nline \303\251 two\nno newline' >"$BATS_TEST_TMPDIR/stdin"
+	run_job "$(swarm_job '{command: "pwd; ./run.sh; cat; echo; sha256sum ../data.bin; ls -l run.sh | cut -c1-10; cat /work/top.txt",
+	    cwd: "sub", stdin: $in, timeout: 60,
+	    files: {"sub/run.sh": {content: "#!/bin/sh\necho ran as $(id -u)\n", executable: true},
+	            "data.bin": {content: $bin, encoding: "base64"},
+	            "top.txt": "top\n"}}' \
+	    --rawfile in "$BATS_TEST_TMPDIR/stdin" --arg bin "$bin")" 120
+	assert_equal "$(json_get .status "$job")" succeeded
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	run -0 cat "$BATS_TEST_TMPDIR/out"
+	assert_line --index 0 /work/sub
+	assert_line --index 1 --regexp '^ran as [0-9]+$'
+	assert_line --index 2 'line one'
+	assert_line --index 3 $'line \303\251 two'
+	assert_line --index 4 'no newline'
+	assert_line --index 5 "$(sha256sum "$BATS_TEST_TMPDIR/blob" | cut -d' ' -f1)  ../data.bin"
+	assert_line --index 6 -- -rwxr-xr-x
+	assert_line --index 7 top
+	# No stdin: the job's stdin is empty, and a job with only a cwd.
+	run_job "$(swarm_job '{command: "cat; pwd", files: {"d/x": "x"}, cwd: "d"}')" 120
+	assert_equal "$(json_get .status "$job")" succeeded
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	run -0 cat "$BATS_TEST_TMPDIR/out"
+	assert_output /work/d
+	wait_for 30 no_configs || fail "configs left behind: $(swarm_configs | tr '\n' ' ')"
 }
 
 @test "swarm: 20 jobs spread over the nodes, each runs once" {

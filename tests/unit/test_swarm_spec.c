@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "jc_limits.h"
 #include "swarm_int.h"
 #include "strbuf.h"
 #include "tap.h"
@@ -138,7 +139,59 @@ test_refusals(void)
 	is_int(swarm_service_body(&s, &o, &sb), -EINVAL, "network refused");
 	s = base;
 	s.cwd = "d";
-	is_int(swarm_service_body(&s, &o, &sb), -EINVAL, "cwd refused");
+	is_int(swarm_service_body(&s, &o, &sb), -EINVAL,
+	    "cwd refused without configs");
+	/* With the unpacker's and the stream's configs: carried, the job
+	 * starting through the unpacker; network still refused. */
+	{
+		static const struct swarm_config_ref refs[] = {
+			{ "c1", "n1", SWARM_UNPACKER_IN, 0555 },
+			{ "c2", "n2", SWARM_STREAM_IN, 0444 },
+			{ "c3", "n3", SWARM_STDIN_IN, 0444 },
+		};
+		struct swarm_create oc = o;
+
+		oc.configs = refs;
+		oc.nconfigs = 3;
+		oc.stdin_in = SWARM_STDIN_IN;
+		s.stdin_fd = 0;
+		strbuf_reset(&sb);
+		is_int(swarm_service_body(&s, &oc, &sb), 0,
+		    "cwd, stdin carried");
+		ok(strstr(sb.buf,
+		       "\"Command\":[\"/.jobcell/unpack\",\"--from\","
+		       "\"/.jobcell/files\",\"/.jobcell/stdin\",\"sh\"]") !=
+			NULL,
+		    "the job starts through the unpacker");
+		ok(strstr(sb.buf,
+		       "{\"File\":{\"Name\":\"/.jobcell/unpack\",\"UID\":"
+		       "\"0\",\"GID\":\"0\",\"Mode\":365},\"ConfigID\":"
+		       "\"c1\",\"ConfigName\":\"n1\"}") != NULL,
+		    "the unpacker's config, mode 0555");
+		oc.nconfigs = 1;
+		is_int(swarm_service_body(&s, &oc, &sb), -EINVAL,
+		    "one config is not enough");
+		oc.nconfigs = 3;
+		s.network = true;
+		is_int(swarm_service_body(&s, &oc, &sb), -EINVAL,
+		    "network refused with configs");
+	}
+	strbuf_reset(&sb);
+	is_int(swarm_config_body("n", "j", 7, "abcd", 4, &sb), 0, "a config");
+	is_str(sb.buf,
+	    "{\"Name\":\"n\",\"Labels\":{\"jobcell.job\":\"j\","
+	    "\"jobcell.worker\":\"7\"},\"Data\":\"YWJjZA==\"}",
+	    "a config's body: labels, base64");
+	is_int(swarm_config_body("n", "j", 7, "", 0, &sb), -EINVAL,
+	    "an empty config refused");
+	is_int(swarm_config_body("n", "a/b", 7, "x", 1, &sb), -EINVAL,
+	    "a config with a bad job id refused");
+	{
+		static char big[JC_SWARM_CONFIG_MAX + 1];
+
+		is_int(swarm_config_body("n", "j", 7, big, sizeof(big), &sb),
+		    -E2BIG, "a config over the cap refused");
+	}
 	s = base;
 	s.host_uid = 0;
 	is_int(swarm_service_body(&s, &o, &sb), -EINVAL, "root refused");
