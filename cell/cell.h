@@ -129,10 +129,9 @@ struct cell_usage {
 #define CELL_OPS_IMAGE	(1u << 0)	/* jobs name an image, whose own PATH
 					 * stays (docker) */
 #define CELL_OPS_COMPILE (1u << 1) /* runs spec->compile_argv (namespace) */
-#define CELL_OPS_REMOTE \
-	(1u << 2) /* runs on another host (swarm): no
-					 * disk workspace here; files and
-					 * stdin travel in the spec */
+/* Runs on another host (swarm): no disk workspace here; files, inputs and
+ * stdin travel in the spec. */
+#define CELL_OPS_REMOTE (1u << 2)
 
 struct cell_ops {
 	const char *name;	/* the jobs' "sandbox" value */
