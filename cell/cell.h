@@ -47,6 +47,10 @@ struct cell_spec {
 	const struct cell_file *files;	/* nfiles entries, or NULL */
 	size_t nfiles;
 	const char *cwd;		/* relative to /work; NULL: /work */
+	/* Backends with CELL_OPS_REMOTE only (the others get a filled disk
+	 * workspace): the job's inputs, their blobs open. */
+	const struct cell_input *inputs;
+	size_t ninputs;
 	const struct cell_workspace *workspace; /* /work: this disk
 					 * workspace (filled before start; files
 					 * then NULL); NULL: a tmpfs of disk_mb */

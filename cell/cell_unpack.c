@@ -122,7 +122,8 @@ main(int argc, char **argv)
 	const char *stdin_file = NULL;
 	char magic[4];
 	uint32_t len;
-	int dfd, files = 0;
+	int dfd;
+	unsigned files = 0;
 
 	if (argc >= 5 && strcmp(argv[1], "--from") == 0) {
 		step = "opening the file stream";
@@ -152,7 +153,8 @@ main(int argc, char **argv)
 		step = "reading the file stream";
 		if ((len = read_u32()) == 0)
 			break;
-		if (++files > JC_MAX_FILES)
+		/* a swarm job's stream holds its inputs' files too */
+		if (++files > JC_MAX_FILES + JC_MAX_INPUT_ENTRIES)
 			die(0);
 		uint32_t flags;
 

@@ -619,6 +619,49 @@ slurp(int fd, struct strbuf *sb)
 	return 0;
 }
 
+/* The files stream: the job's files and inputs (their blobs read here,
+ * each bounded by what a config holds), for the unpacker. */
+static int
+files_stream(const struct cell_spec *spec, struct strbuf *sb, char *msg,
+    size_t size)
+{
+	struct strbuf blob[JC_MAX_INPUTS];
+	struct swarm_blob b[JC_MAX_INPUTS];
+	size_t n = 0;
+	int r = 0;
+
+	if (spec->ninputs > JC_MAX_INPUTS)
+		return -E2BIG;
+	for (; n < spec->ninputs; n++) {
+		const struct cell_input *in = &spec->inputs[n];
+
+		strbuf_init(&blob[n], JC_SWARM_CONFIG_MAX);
+		if ((r = slurp(in->fd, &blob[n])) < 0) {
+			docker_setmsg(msg, size,
+			    "%s: cannot read its blob or it is over %d bytes, "
+			    "the most a swarm job carries: %s",
+			    in->name, JC_SWARM_CONFIG_MAX, strerror(-r));
+			n++;
+			break;
+		}
+		b[n] = (struct swarm_blob){ .name = in->name,
+			.path = in->path,
+			.tar = in->tar,
+			.executable = in->executable,
+			.data = blob[n].buf,
+			.len = blob[n].len };
+	}
+	if (r == 0 &&
+	    (r = swarm_files_stream(spec, b, n, sb, msg, size)) == -E2BIG)
+		docker_setmsg(msg, size,
+		    "the job's files and inputs are over %d bytes, the most "
+		    "a swarm job carries",
+		    JC_SWARM_CONFIG_MAX);
+	for (size_t i = 0; i < n; i++)
+		strbuf_release(&blob[i]);
+	return r;
+}
+
 /* One config of the job: POST /configs/create; its id into c. */
 static int
 create_config(struct swarm_cell *c, int which, const struct strbuf *data,
@@ -683,7 +726,8 @@ create_configs(const struct cell_spec *spec, struct swarm_cell *c,
 	int r;
 
 	*ret_stdin_in = NULL;
-	if (spec->nfiles == 0 && !spec->cwd && spec->stdin_fd < 0)
+	if (spec->nfiles == 0 && spec->ninputs == 0 && !spec->cwd &&
+	    spec->stdin_fd < 0)
 		return 0;
 	strbuf_init(&data, JC_SWARM_CONFIG_MAX);
 	if (!cell_host.docker_unpacker ||
@@ -698,13 +742,8 @@ create_configs(const struct cell_spec *spec, struct swarm_cell *c,
 	if ((r = create_config(c, 0, &data, msg, size)) < 0)
 		return r;
 	strbuf_reset(&data);
-	if ((r = docker_files_stream(spec, &data)) < 0) {
-		docker_setmsg(msg, size,
-		    "the job's files are over %d bytes, the most a swarm "
-		    "config holds",
-		    JC_SWARM_CONFIG_MAX);
+	if ((r = files_stream(spec, &data, msg, size)) < 0)
 		return r;
-	}
 	if ((r = create_config(c, 1, &data, msg, size)) < 0)
 		return r;
 	strbuf_reset(&data);

@@ -76,6 +76,23 @@ int swarm_service_body(const struct cell_spec *s, const struct swarm_create *o,
  * (1..JC_SWARM_CONFIG_MAX bytes, else -E2BIG/-EINVAL). */
 int swarm_config_body(const char *name, const char *job_id, long worker_id,
     const char *data, size_t len, struct strbuf *sb);
+/* An input's blob, read into memory, for the files stream. */
+struct swarm_blob {
+	const char *name; /* "inputs[N]", for the sentence */
+	const char *path; /* wspath; "" (tar): /work itself */
+	bool tar;	  /* an uncompressed ustar archive, else one file */
+	bool executable;  /* a file: mode 0755 */
+	const char *data;
+	size_t len;
+};
+/* jobcell-cell-unpack's files stream (cell_unpack.c) for a swarm job: the
+ * spec's files, then each blob (a file at its path; an archive's regular
+ * files under its path, directories made as their files need them), then
+ * the cwd. 0; -E2BIG past sb's max; -EINVAL with a sentence in msg naming
+ * the input for an archive that is not plain ustar (compressed, pax or GNU
+ * long names) or holds links, devices or a path out of place. */
+int swarm_files_stream(const struct cell_spec *s, const struct swarm_blob *b,
+    size_t nb, struct strbuf *sb, char *msg, size_t size);
 /* A swarm object id as the manager makes them: 1..SWARM_ID_MAX of
  * [a-z0-9]. */
 bool swarm_id_ok(const char *s);

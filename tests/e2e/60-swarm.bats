@@ -10,6 +10,7 @@ bats_require_minimum_version 1.5.0
 
 load ../lib/common
 load ../lib/swarm
+load ../lib/blobs
 
 setup_file() {
 	local missing="" t
@@ -264,7 +265,7 @@ logs_hold() {
 
 @test "swarm: what a service cannot carry yet is refused, naming the field" {
 	local f
-	for f in '{inputs: []}' '{artifacts: ["a"]}' '{network: true}'; do
+	for f in '{artifacts: ["a"]}' '{network: true}'; do
 		api POST /v1/jobs "$(swarm_job "{command: \"true\"} + $f")"
 		assert_api_error 400 invalid_request
 		run -0 json_get .error.message "$api_body"
@@ -485,4 +486,51 @@ worker_with_conf() {
 	run -0 cat "$BATS_TEST_TMPDIR/out"
 	assert_output over-tls
 	wait_for 30 health_has_swarm || fail "the swarm was not listed again"
+}
+
+@test "swarm: inputs, a file and a ustar archive, are placed at their paths" {
+	local t=$BATS_TEST_TMPDIR file_hex tar_hex gz_hex big_hex
+	printf 'input \303\251 bytes\nno newline' >"$t/in.txt"
+	mkdir -p "$t/tree/sub/deeper"
+	printf 'a\n' >"$t/tree/a.txt"
+	printf 'deep\n' >"$t/tree/sub/deeper/d.txt"
+	printf '#!/bin/sh\necho tool ran\n' >"$t/tree/sub/tool"
+	chmod 0755 "$t/tree/sub/tool"
+	tar --format=ustar -C "$t/tree" -cf "$t/tree.tar" .
+	gzip -c "$t/tree.tar" >"$t/tree.tar.gz"
+	for f in in.txt tree.tar tree.tar.gz; do
+		upload "$t/$f"
+		[[ $api_status == 20[01] ]] || fail "upload $f: $api_status $api_body"
+	done
+	file_hex=$(sha_of "$t/in.txt")
+	tar_hex=$(sha_of "$t/tree.tar")
+	gz_hex=$(sha_of "$t/tree.tar.gz")
+	run_job "$(swarm_job '{command: "cat data/in.txt; echo; cat t/a.txt t/sub/deeper/d.txt; t/sub/tool; ls -l t/a.txt | cut -c1-10",
+	    inputs: [{blob: $f, path: "data/in.txt", format: "file"}, {blob: $t, path: "t"}], timeout: 60}' \
+	    --arg f "sha256:$file_hex" --arg t "sha256:$tar_hex")" 120
+	assert_equal "$(json_get .status "$job")" succeeded
+	job_output "$job_id" stdout "$t/out"
+	run -0 cat "$t/out"
+	assert_line --index 0 $'input \303\251 bytes'
+	assert_line --index 1 'no newline'
+	assert_line --index 2 a
+	assert_line --index 3 deep
+	assert_line --index 4 'tool ran'
+	assert_line --index 5 -- -rw-r--r--
+	# A compressed archive is not unpacked on a swarm node: the job
+	# ends error, naming the input.
+	run_job "$(swarm_job '{command: "true", inputs: [{blob: $t}]}' --arg t "sha256:$gz_hex")" 120
+	assert_equal "$(json_get .status "$job")" error
+	run -0 json_get .error "$job"
+	assert_output --partial 'inputs[0]'
+	assert_output --partial ustar
+	# Over what one swarm config holds: refused at submit.
+	head -c 1024000 /dev/zero >"$t/big"
+	upload "$t/big"
+	[[ $api_status == 20[01] ]] || fail "upload big: $api_status $api_body"
+	big_hex=$(sha_of "$t/big")
+	api POST /v1/jobs "$(swarm_job '{command: "true", inputs: [{blob: $b, path: "big", format: "file"}]}' --arg b "sha256:$big_hex")"
+	assert_api_error 400 invalid_request
+	run -0 json_get .error.message "$api_body"
+	assert_output --partial "'inputs[0]'"
 }

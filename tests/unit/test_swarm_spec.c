@@ -467,6 +467,131 @@ test_logs(void)
 	}
 }
 
+/* ---- the files stream with inputs (ustar) ---- */
+
+static void
+tar_add(struct strbuf *sb, const char *name, char type, unsigned mode,
+    const char *data, size_t len, bool bad_sum)
+{
+	unsigned char h[512] = { 0 };
+	unsigned sum = 0;
+	static const char zero[512];
+
+	memcpy(h, name, strlen(name));
+	(void) snprintf((char *) h + 100, 8, "%07o", mode);
+	(void) snprintf((char *) h + 124, 12, "%011zo", len);
+	h[156] = (unsigned char) type;
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	memset(h + 148, ' ', 8);
+	for (size_t i = 0; i < 512; i++)
+		sum += h[i];
+	(void) snprintf((char *) h + 148, 8, "%06o", sum + (bad_sum ? 1 : 0));
+	if (strbuf_add(sb, h, 512) < 0 || strbuf_add(sb, data, len) < 0 ||
+	    strbuf_add(sb, zero, (512 - len % 512) % 512) < 0)
+		room_out();
+}
+
+static void
+tar_end(struct strbuf *sb)
+{
+	static const char zero[1024];
+
+	if (strbuf_add(sb, zero, sizeof(zero)) < 0)
+		room_out();
+}
+
+static void
+test_inputs_stream(void)
+{
+	char *argv[] = { a_sh, NULL };
+	struct cell_spec s = { .job_id = "j",
+		.argv = argv,
+		.stdin_fd = -1,
+		.cwd = "t" };
+	_cleanup_strbuf_ struct strbuf tar, out, want;
+	struct swarm_blob b[2] = {
+		{ "inputs[0]", "f.txt", false, true, "xyz", 3 },
+		{ "inputs[1]", "t", true, false, NULL, 0 },
+	};
+	char msg[256];
+	static const struct {
+		const char *name;
+		char type;
+		bool bad_sum;
+		const char *words;
+	} hostile[] = {
+		{ "link", '2', false, "a link" },
+		{ "hard", '1', false, "a link" },
+		{ "pax", 'x', false, "pax" },
+		{ "../up", '0', false, "a path a job cannot have" },
+		{ "/abs", '0', false, "a path a job cannot have" },
+		{ "sum", '0', true, "not an uncompressed ustar" },
+	};
+
+	strbuf_init(&tar, 1 << 20);
+	strbuf_init(&out, 1 << 20);
+	strbuf_init(&want, 1 << 20);
+	tar_add(&tar, "./", '5', 0755, "", 0, false);
+	tar_add(&tar, "./a.txt", '0', 0644, "a\n", 2, false);
+	tar_add(&tar, "./sub/", '5', 0755, "", 0, false);
+	tar_add(&tar, "./sub/tool", '0', 0755, "#!x", 3, false);
+	tar_end(&tar);
+	b[1].data = tar.buf;
+	b[1].len = tar.len;
+	is_int(swarm_files_stream(&s, b, 2, &out, msg, sizeof(msg)), 0,
+	    "a file and an archive");
+	/* JCF2, f.txt (exec), t/a.txt, t/sub/tool (exec), 0, cwd "t" */
+	if (strbuf_add(&want,
+		"JCF2"
+		"\0\0\0\5f.txt\0\0\0\1\0\0\0\3xyz"
+		"\0\0\0\7t/a.txt\0\0\0\0\0\0\0\2a\n"
+		"\0\0\0\12t/sub/tool\0\0\0\1\0\0\0\3#!x"
+		"\0\0\0\0\0\0\0\1t",
+		4 + 20 + 21 + 25 + 9) < 0)
+		room_out();
+	ok(out.len == want.len && memcmp(out.buf, want.buf, out.len) == 0,
+	    "the stream, byte for byte (%zu bytes)", out.len);
+	for (size_t i = 0; i < ARRAY_SIZE(hostile); i++) {
+		strbuf_reset(&tar);
+		strbuf_reset(&out);
+		tar_add(&tar, hostile[i].name, hostile[i].type, 0644, "x", 1,
+		    hostile[i].bad_sum);
+		tar_end(&tar);
+		b[1].data = tar.buf;
+		b[1].len = tar.len;
+		msg[0] = '\0';
+		is_int(swarm_files_stream(&s, b, 2, &out, msg, sizeof(msg)),
+		    -EINVAL, "archive entry '%s' refused", hostile[i].name);
+		ok(strstr(msg, "inputs[1]") && strstr(msg, hostile[i].words),
+		    "  saying so: %s", msg);
+	}
+	/* Not a tar at all (gzip), cut short, no end blocks. */
+	b[1].data = "\x1f\x8b\x08";
+	b[1].len = 3;
+	strbuf_reset(&out);
+	is_int(swarm_files_stream(&s, b, 2, &out, msg, sizeof(msg)), -EINVAL,
+	    "gzip refused");
+	ok(strstr(msg, "not an uncompressed ustar") != NULL, "  %s", msg);
+	strbuf_reset(&tar);
+	tar_add(&tar, "a", '0', 0644, "abc", 3, false);
+	b[1].data = tar.buf;
+	b[1].len = tar.len;
+	strbuf_reset(&out);
+	is_int(swarm_files_stream(&s, b, 2, &out, msg, sizeof(msg)), -EINVAL,
+	    "no end blocks refused");
+	b[1].len = 512 + 1;
+	strbuf_reset(&out);
+	is_int(swarm_files_stream(&s, b, 2, &out, msg, sizeof(msg)), -EINVAL,
+	    "data cut short refused");
+	/* Over the stream's max. */
+	strbuf_release(&out);
+	strbuf_init(&out, 16);
+	b[1].data = NULL;
+	is_int(swarm_files_stream(&s, b, 1, &out, msg, sizeof(msg)), -E2BIG,
+	    "over the max");
+}
+
 int
 main(void)
 {
@@ -476,5 +601,6 @@ main(void)
 	test_task_pick_and_version();
 	test_nodes_and_ids();
 	test_logs();
+	test_inputs_stream();
 	return done_testing();
 }
