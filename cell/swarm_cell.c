@@ -725,11 +725,11 @@ create_configs(const struct cell_spec *spec, struct swarm_cell *c,
 	_cleanup_close_ int fd = -1;
 	int r;
 
+	strbuf_init(&data, JC_SWARM_CONFIG_MAX); /* before any return */
 	*ret_stdin_in = NULL;
 	if (spec->nfiles == 0 && spec->ninputs == 0 && !spec->cwd &&
 	    spec->stdin_fd < 0)
 		return 0;
-	strbuf_init(&data, JC_SWARM_CONFIG_MAX);
 	if (!cell_host.docker_unpacker ||
 	    (fd = open(cell_host.docker_unpacker, O_RDONLY | O_CLOEXEC)) < 0 ||
 	    (r = slurp(fd, &data)) < 0) {
@@ -1076,9 +1076,9 @@ sw_available(void)
 	bool control = false;
 	int r, sw, tok;
 
+	strbuf_init(&reply, DOCKER_REPLY_MAX); /* before any return */
 	if (!cell_host.swarm_endpoint)
 		return -ENOTSUP;
-	strbuf_init(&reply, DOCKER_REPLY_MAX);
 	if ((r = swarm_api_open(&api, msg, sizeof(msg))) < 0)
 		return r;
 	r = docker_call(&api, "GET", "/info", NULL, DOCKER_PING_MS, &reply);

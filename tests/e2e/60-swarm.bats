@@ -4,7 +4,9 @@
 # UTS namespace, joined over addresses that exist only inside them): the
 # cell contract where a swarm service can keep it, placement over the
 # nodes, a node dying mid-job, the worker restarted mid-job, the manager
-# unreachable, and no service left behind after any test.
+# unreachable, output live while a job runs, files, inputs, stdin and cwd
+# carried as swarm configs, and no service nor config left behind after
+# any test.
 
 bats_require_minimum_version 1.5.0
 
@@ -387,8 +389,11 @@ node_ready() {
 
 @test "swarm: the worker restarted mid-job: the job ends cleanly, its service goes" {
 	local pid
-	submit "$(swarm_job '{command: "sleep 600", timeout: 900}')"
+	# With stdin: the job has configs, which must go too.
+	submit "$(swarm_job '{command: "sleep 600", stdin: "x", timeout: 900}')"
 	wait_for 120 task_state_running "$job_id" || fail "the job's task never ran"
+	run -0 swarm_configs
+	[[ -n $output ]] || fail "the job has no configs"
 	read -r pid <"$JOBCELL_STACK_DIR/worker.pid"
 	kill -KILL "$pid"
 	wait_for 10 pid_gone "$pid" || fail "the worker survived SIGKILL"
@@ -398,6 +403,7 @@ node_ready() {
 	assert_equal "$(json_get .status "$job")" error
 	run -0 json_get .error "$job"
 	assert_output --partial "worker lost"
+	wait_for 60 no_configs || fail "configs left behind: $(swarm_configs | tr '\n' ' ')"
 }
 
 @test "swarm: an unreachable manager: 503 on submit for swarm jobs" {
