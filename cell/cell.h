@@ -61,6 +61,10 @@ struct cell_spec {
 	const struct cell_file *files;	/* nfiles entries, or NULL */
 	size_t nfiles;
 	const char *cwd;		/* relative to /work; NULL: /work */
+	/* Backends with CELL_OPS_REMOTE only (the others get a filled disk
+	 * workspace): the job's inputs, their blobs open. */
+	const struct cell_input *inputs;
+	size_t ninputs;
 	const struct cell_workspace *workspace; /* /work: this disk
 					 * workspace (filled before start; files
 					 * then NULL); NULL: a tmpfs of disk_mb */
@@ -149,6 +153,9 @@ struct cell_usage {
 #define CELL_OPS_IMAGE	(1u << 0)	/* jobs name an image, whose own PATH
 					 * stays (docker) */
 #define CELL_OPS_COMPILE (1u << 1) /* runs spec->compile_argv (namespace) */
+/* Runs on another host (swarm): no disk workspace here; files, inputs and
+ * stdin travel in the spec. */
+#define CELL_OPS_REMOTE (1u << 2)
 
 struct cell_ops {
 	const char *name;	/* the jobs' "sandbox" value */

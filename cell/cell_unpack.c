@@ -16,6 +16,13 @@
  * length (0: none) and the cwd. It reads exactly that, never further, so
  * the job gets the rest of stdin untouched.
  *
+ * A swarm cell (swarm_cell.c) has no attach stream: there the worker ships
+ * this program, the stream and stdin as swarm configs (read-only files in
+ * the container) and the job starts as
+ *   jobcell-cell-unpack --from STREAM-FILE STDIN-FILE|- PROGRAM [ARG]...
+ * which reads the stream from STREAM-FILE and gives the job STDIN-FILE as
+ * its stdin ("-": the container's own).
+ *
  * Exit status 127 and one line on stderr if anything fails, like a shell
  * that cannot run a program. */
 #include <errno.h>
@@ -35,6 +42,7 @@
 #define UNPACK_EXIT 127
 
 static const char *step = "start";
+static int in_fd; /* the stream: stdin, or --from's file */
 
 static void __attribute__((noreturn))
 die(int err)
@@ -48,7 +56,7 @@ die(int err)
 static void
 read_exact(void *buf, size_t len)
 {
-	ssize_t n = read_full(0, buf, len);
+	ssize_t n = read_full(in_fd, buf, len);
 
 	if (n < 0)
 		die((int) -n);
@@ -111,13 +119,26 @@ unpack_file(int dfd, const char *path, uint32_t flags, uint32_t len)
 int
 main(int argc, char **argv)
 {
+	const char *stdin_file = NULL;
 	char magic[4];
 	uint32_t len;
-	int dfd, files = 0;
+	int dfd;
+	unsigned files = 0;
 
+	if (argc >= 5 && strcmp(argv[1], "--from") == 0) {
+		step = "opening the file stream";
+		if ((in_fd = open(argv[2], O_RDONLY | O_CLOEXEC)) < 0)
+			die(errno);
+		stdin_file = strcmp(argv[3], "-") == 0 ? NULL : argv[3];
+		argv += 3;
+		argc -= 3;
+	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: jobcell-cell-unpack PROGRAM [ARG]... "
-		    "< file stream + stdin\n");
+		fprintf(stderr,
+		    "usage: jobcell-cell-unpack PROGRAM [ARG]... "
+		    "< file stream + stdin\n"
+		    "       jobcell-cell-unpack --from STREAM STDIN|- "
+		    "PROGRAM [ARG]...\n");
 		return 2;
 	}
 	step = "reading the file stream";
@@ -132,7 +153,8 @@ main(int argc, char **argv)
 		step = "reading the file stream";
 		if ((len = read_u32()) == 0)
 			break;
-		if (++files > JC_MAX_FILES)
+		/* a swarm job's stream holds its inputs' files too */
+		if (++files > JC_MAX_FILES + JC_MAX_INPUT_ENTRIES)
 			die(0);
 		uint32_t flags;
 
@@ -158,6 +180,15 @@ main(int argc, char **argv)
 		free(cwd);
 	}
 	(void) close(dfd);
+	if (stdin_file) {
+		int fd;
+
+		step = "opening stdin";
+		if ((fd = open(stdin_file, O_RDONLY)) < 0)
+			die(errno);
+		if (fd != 0 && (dup2(fd, 0) < 0 || close(fd) < 0))
+			die(errno);
+	}
 	execvp(argv[1], argv + 1);
 	fprintf(stderr, "jobcell-cell-unpack: cannot run '%s': %s\n", argv[1],
 	    strerror(errno));

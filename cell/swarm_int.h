@@ -22,10 +22,27 @@
 #define SWARM_POLL_MAX_MS 500	   /* ... slowing to this */
 #define SWARM_NODE_CHECK_MS 1000   /* the task's node looked at */
 #define SWARM_REMOVE_WAIT_MS 30000 /* a removed service's task stops */
-#define SWARM_LOGS_MS 60000	   /* bound of the log fetch */
-#define SWARM_LOG_MAX "64m"	   /* json-file max-size on the node */
-#define SWARM_SWEEP_MAX 200	   /* services looked at per sweep */
+#define SWARM_LOGS_MS 60000	   /* bound of the final log fetch */
+#define SWARM_FOLLOW_STOP_MS 10000 /* the log follower ends at a message */
+#define SWARM_LOG_MSG_MAX (1024u * 1024) /* one log message (Docker: 16 KiB) */
+#define SWARM_TS_MAX 40			 /* "2026-12-06T15:00:00.123456789Z" */
+#define SWARM_LOG_MAX "64m"		 /* json-file max-size on the node */
+#define SWARM_SWEEP_MAX 200		 /* services looked at per sweep */
 #define SWARM_CONSTRAINTS_MAX 8
+
+/* Files, stdin and cwd travel as swarm configs (read-only files in the
+ * container): jobcell-cell-unpack, the files stream it reads (cell_unpack.c)
+ * and stdin; the job starts as "unpack --from STREAM STDIN|- argv...". */
+#define SWARM_UNPACKER_IN "/.jobcell/unpack"
+#define SWARM_STREAM_IN "/.jobcell/files"
+#define SWARM_STDIN_IN "/.jobcell/stdin"
+#define SWARM_CONFIGS_MAX 3
+struct swarm_config_ref {
+	const char *id;	    /* the config's id (POST /configs/create) */
+	const char *name;   /* and name */
+	const char *target; /* its file in the container */
+	unsigned mode;	    /* its mode there */
+};
 
 /* What a service needs besides the job's spec: the host's side. */
 struct swarm_create {
@@ -36,6 +53,12 @@ struct swarm_create {
 	int64_t stop_grace_ms;		/* TERM -> KILL on the node */
 	const char *const *constraints; /* Placement.Constraints, or NULL */
 	size_t nconstraints;
+	/* The job's configs; with any, the unpacker's comes first and the
+	 * job starts through it; stdin_in: the stdin config's target, or
+	 * NULL. */
+	const struct swarm_config_ref *configs;
+	size_t nconfigs;
+	const char *stdin_in;
 	/* The body that stops the job (see swarm_cell.c, "Stopping"): the
 	 * same service, ForceUpdate 1 and a constraint no node meets. */
 	bool stopping;
@@ -49,9 +72,62 @@ struct swarm_create {
  * the swarm backend cannot carry: files, stdin, network), or -errno. */
 int swarm_service_body(const struct cell_spec *s, const struct swarm_create *o,
     struct strbuf *sb);
+/* POST /configs/create's body: name, the labels of the job's service, data
+ * (1..JC_SWARM_CONFIG_MAX bytes, else -E2BIG/-EINVAL). */
+int swarm_config_body(const char *name, const char *job_id, long worker_id,
+    const char *data, size_t len, struct strbuf *sb);
+/* An input's blob, read into memory, for the files stream. */
+struct swarm_blob {
+	const char *name; /* "inputs[N]", for the sentence */
+	const char *path; /* wspath; "" (tar): /work itself */
+	bool tar;	  /* an uncompressed ustar archive, else one file */
+	bool executable;  /* a file: mode 0755 */
+	const char *data;
+	size_t len;
+};
+/* jobcell-cell-unpack's files stream (cell_unpack.c) for a swarm job: the
+ * spec's files, then each blob (a file at its path; an archive's regular
+ * files under its path, directories made as their files need them), then
+ * the cwd. 0; -E2BIG past sb's max; -EINVAL with a sentence in msg naming
+ * the input for an archive that is not plain ustar (compressed, pax or GNU
+ * long names) or holds links, devices or a path out of place. */
+int swarm_files_stream(const struct cell_spec *s, const struct swarm_blob *b,
+    size_t nb, struct strbuf *sb, char *msg, size_t size);
 /* A swarm object id as the manager makes them: 1..SWARM_ID_MAX of
  * [a-z0-9]. */
 bool swarm_id_ok(const char *s);
+
+/* The service's log stream (GET /services/{id}/logs, timestamps=1):
+ * Docker's multiplexed frames (docker_demux), one frame per log message,
+ * each "<RFC 3339 time> <message bytes>". The reader hands on whole
+ * messages without their time, in the stream's order, skipping the first
+ * skip ones: those an earlier read of the same stream handed on. Two reads
+ * of a service's logs list its messages in the same order (the node reads
+ * its one json-file log), so a count is the position; times are not, as
+ * the daemon stamps stdout and stderr in two goroutines, and the file's
+ * order need not be their order. The time of message number skip is kept
+ * to check that the second read lines up with the first. */
+struct swarm_logs {
+	struct docker_demux dm;
+	struct strbuf msg; /* the frame being read, max SWARM_LOG_MSG_MAX */
+	uint64_t seen;	   /* whole messages read */
+	uint64_t skip;	   /* the first skip are not handed on */
+	char skip_ts[SWARM_TS_MAX + 1]; /* expected time of number skip */
+	bool misaligned; /* message number skip had another time */
+	char last_ts[SWARM_TS_MAX + 1]; /* time of message number seen */
+	int (*emit)(int stream, const char *data, size_t len, void *arg);
+	void *arg;
+};
+/* skip_ts may be NULL or "" (not checked). */
+void swarm_logs_init(struct swarm_logs *l, uint64_t skip, const char *skip_ts,
+    int (*emit)(int stream, const char *data, size_t len, void *arg),
+    void *arg);
+void swarm_logs_release(struct swarm_logs *l);
+/* Any split of the stream. 0; -EPROTO on a bad frame, a message over
+ * SWARM_LOG_MSG_MAX or without a time; a negative return of emit (called
+ * once per message, stream 1 or 2, len >= 0) is passed on. After an error
+ * the reader is unusable. */
+int swarm_logs_feed(struct swarm_logs *l, const char *buf, size_t len);
 
 /* A task as the helper sees it. */
 enum swarm_task_state {

@@ -15,8 +15,10 @@
 #include "docker_int.h"
 #include "json_reader.h"
 #include "json_writer.h"
+#include "parse.h"
 #include "strbuf.h"
 #include "swarm_int.h"
+#include "wspath.h"
 #include "banned.h"
 
 bool
@@ -167,6 +169,12 @@ container_spec(struct jw *w, const struct cell_spec *s,
 	jw_kv_str(w, "Image", o->image);
 	jw_key(w, "Command"); /* replaces the image's ENTRYPOINT and CMD */
 	jw_arr_open(w);
+	if (o->nconfigs > 0) { /* files, stdin, cwd: through the unpacker */
+		jw_str(w, SWARM_UNPACKER_IN);
+		jw_str(w, "--from");
+		jw_str(w, SWARM_STREAM_IN);
+		jw_str(w, o->stdin_in ? o->stdin_in : "-");
+	}
 	for (size_t i = 0; s->argv[i]; i++)
 		jw_str(w, s->argv[i]);
 	jw_arr_close(w);
@@ -203,6 +211,26 @@ container_spec(struct jw *w, const struct cell_spec *s,
 	if (s->disk_mb)
 		ulimit(w, "fsize", (int64_t) s->disk_mb << 20);
 	jw_arr_close(w);
+	if (o->nconfigs > 0) {
+		jw_key(w, "Configs");
+		jw_arr_open(w);
+		for (size_t i = 0; i < o->nconfigs; i++) {
+			const struct swarm_config_ref *c = &o->configs[i];
+
+			jw_obj_open(w);
+			jw_key(w, "File");
+			jw_obj_open(w);
+			jw_kv_str(w, "Name", c->target);
+			jw_kv_str(w, "UID", "0");
+			jw_kv_str(w, "GID", "0");
+			jw_kv_i64(w, "Mode", c->mode);
+			jw_obj_close(w);
+			jw_kv_str(w, "ConfigID", c->id);
+			jw_kv_str(w, "ConfigName", c->name);
+			jw_obj_close(w);
+		}
+		jw_arr_close(w);
+	}
 	jw_kv_str(w, "StopSignal", "SIGTERM");
 	jw_kv_i64(w, "StopGracePeriod", o->stop_grace_ms * 1000000);
 	jw_kv_str(w, "Isolation", "default");
@@ -275,9 +303,11 @@ swarm_service_body(const struct cell_spec *s, const struct swarm_create *o,
 	int r;
 
 	/* What a service cannot carry without a shared filesystem is
-	 * refused by the API (400 naming the field); here again. */
-	if (s->nfiles > 0 || s->cwd || s->stdin_fd >= 0 || s->network ||
-	    !s->argv || !s->argv[0] || !o->image || !s->job_id ||
+	 * refused by the API (400 naming the field); here again. Files,
+	 * stdin and cwd need the configs (swarm_cell.c made them). */
+	if (((s->nfiles > 0 || s->ninputs > 0 || s->cwd || s->stdin_fd >= 0) &&
+		(o->nconfigs < 2 || o->nconfigs > SWARM_CONFIGS_MAX)) ||
+	    s->network || !s->argv || !s->argv[0] || !o->image || !s->job_id ||
 	    !docker_job_id_ok(s->job_id) || s->host_uid == 0 ||
 	    s->host_gid == 0)
 		return -EINVAL;
@@ -457,4 +487,269 @@ swarm_node_down(const char *buf, size_t len)
 		    strcmp(state, "disconnected") == 0;
 	doc = jr_free(doc);
 	return down;
+}
+
+void
+swarm_logs_init(struct swarm_logs *l, uint64_t skip, const char *skip_ts,
+    int (*emit)(int stream, const char *data, size_t len, void *arg), void *arg)
+{
+	*l = (struct swarm_logs){ .skip = skip, .emit = emit, .arg = arg };
+	docker_demux_init(&l->dm);
+	strbuf_init(&l->msg, SWARM_LOG_MSG_MAX);
+	if (skip_ts && str_copy(l->skip_ts, sizeof(l->skip_ts), skip_ts) < 0)
+		l->skip_ts[0] = '\0';
+}
+
+void
+swarm_logs_release(struct swarm_logs *l)
+{
+	strbuf_release(&l->msg);
+}
+
+/* A whole frame in l->msg: "<time> <bytes>". */
+static int
+logs_message(struct swarm_logs *l, int stream)
+{
+	const char *sp = memchr(l->msg.buf, ' ', l->msg.len);
+	size_t ts_len = sp ? (size_t) (sp - l->msg.buf) : 0;
+	int r = 0;
+
+	if (ts_len == 0 || ts_len > SWARM_TS_MAX)
+		return -EPROTO;
+	l->seen++;
+	if (l->seen > l->skip)
+		r = l->emit(stream, sp + 1, l->msg.len - ts_len - 1, l->arg);
+	memcpy(l->last_ts, l->msg.buf, ts_len);
+	l->last_ts[ts_len] = '\0';
+	if (l->seen == l->skip && l->skip_ts[0] &&
+	    strcmp(l->skip_ts, l->last_ts) != 0)
+		l->misaligned = true;
+	strbuf_reset(&l->msg);
+	return r;
+}
+
+static int
+logs_piece(int stream, const char *data, size_t len, void *arg)
+{
+	struct swarm_logs *l = arg;
+	bool last = l->dm.left == len; /* docker_demux: before it counts */
+	int r;
+
+	if ((r = strbuf_add(&l->msg, data, len)) < 0)
+		return r == -E2BIG ? -EPROTO : r;
+	return last ? logs_message(l, stream) : 0;
+}
+
+int
+swarm_logs_feed(struct swarm_logs *l, const char *buf, size_t len)
+{
+	return docker_demux_feed(&l->dm, buf, len, logs_piece, l);
+}
+
+int
+swarm_config_body(const char *name, const char *job_id, long worker_id,
+    const char *data, size_t len, struct strbuf *sb)
+{
+	_cleanup_strbuf_ struct strbuf b64;
+	char worker[32];
+	struct jw w;
+	int r;
+
+	if (len == 0 || !docker_job_id_ok(job_id))
+		return -EINVAL;
+	if (len > JC_SWARM_CONFIG_MAX)
+		return -E2BIG;
+	strbuf_init(&b64, (JC_SWARM_CONFIG_MAX / 3 + 1) * 4 + 1);
+	if ((r = base64(&b64, data, len)) < 0)
+		return r;
+	(void) snprintf(worker, sizeof(worker), "%ld", worker_id);
+	jw_init(&w, sb);
+	jw_obj_open(&w);
+	jw_kv_str(&w, "Name", name);
+	jw_key(&w, "Labels");
+	jw_obj_open(&w);
+	jw_kv_str(&w, "jobcell.job", job_id);
+	jw_kv_str(&w, "jobcell.worker", worker);
+	jw_obj_close(&w);
+	jw_kv_str(&w, "Data", b64.buf);
+	jw_obj_close(&w);
+	return jw_finish(&w);
+}
+
+static int
+put_u32(struct strbuf *sb, size_t v)
+{
+	unsigned char b[4] = { (unsigned char) (v >> 24),
+		(unsigned char) (v >> 16), (unsigned char) (v >> 8),
+		(unsigned char) v };
+
+	if (v > UINT32_MAX)
+		return -E2BIG;
+	return strbuf_add(sb, b, sizeof(b));
+}
+
+/* One entry of the stream: path, flags (1: executable), data. */
+static int
+stream_entry(struct strbuf *sb, const char *path, bool exec, const char *data,
+    size_t len)
+{
+	int r;
+
+	if ((r = put_u32(sb, strlen(path))) < 0 ||
+	    (r = strbuf_addstr(sb, path)) < 0 ||
+	    (r = put_u32(sb, exec ? 1 : 0)) < 0 || (r = put_u32(sb, len)) < 0)
+		return r;
+	return strbuf_add(sb, data, len);
+}
+
+/* An octal field of a tar header (NUL- or space-terminated, at least one
+ * digit); -EINVAL for base-256 or anything else. */
+static int
+tar_octal(const unsigned char *f, size_t n, uint64_t *ret)
+{
+	uint64_t v = 0;
+	size_t i = 0, digits = 0;
+
+	while (i < n && f[i] == ' ')
+		i++;
+	for (; i < n && f[i] >= '0' && f[i] <= '7'; i++, digits++) {
+		if (v >> 60)
+			return -EINVAL;
+		v = v << 3 | (uint64_t) (f[i] - '0');
+	}
+	if (digits == 0 || (i < n && f[i] != ' ' && f[i] != '\0'))
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* A NUL-padded field as a C string into buf (size > n). */
+static void
+tar_str(const unsigned char *f, size_t n, char *buf)
+{
+	size_t len = strnlen((const char *) f, n);
+
+	memcpy(buf, f, len);
+	buf[len] = '\0';
+}
+
+/* The archive b (uncompressed ustar) as stream entries under b->path. */
+static int
+tar_entries(struct strbuf *sb, const struct swarm_blob *b, char *msg,
+    size_t size)
+{
+	const unsigned char *p = (const unsigned char *) b->data;
+	size_t off = 0, entries = 0;
+	int r;
+
+	for (;;) {
+		const unsigned char *h = p + off;
+		char name[101], prefix[156], rel[WSPATH_MAX + 1],
+		    full[2 * WSPATH_MAX + 2];
+		uint64_t len, mode, sum, want = 0;
+		const char *e;
+		int n;
+
+		if (b->len - off < 512) {
+			(void) snprintf(msg, size,
+			    off == 0 ?
+				"%s: not an uncompressed ustar archive: a swarm "
+				"job unpacks no other" :
+				"%s: the archive ends without its end blocks",
+			    b->name);
+			return -EINVAL;
+		}
+		for (n = 0; n < 512 && !h[n]; n++)
+			;
+		if (n == 512)
+			return 0; /* the end block */
+		for (n = 0; n < 512; n++)
+			want += n >= 148 && n < 156 ? ' ' : h[n];
+		if (memcmp(h + 257, "ustar", 5) != 0 ||
+		    tar_octal(h + 148, 8, &sum) < 0 || sum != want) {
+			(void) snprintf(msg, size,
+			    "%s: not an uncompressed "
+			    "ustar archive: a swarm job unpacks no other",
+			    b->name);
+			return -EINVAL;
+		}
+		if (tar_octal(h + 124, 12, &len) < 0 ||
+		    tar_octal(h + 100, 8, &mode) < 0 ||
+		    len > b->len - off - 512) {
+			(void) snprintf(msg, size,
+			    "%s: an entry's header is "
+			    "malformed or its data cut short",
+			    b->name);
+			return -EINVAL;
+		}
+		tar_str(h, 100, name);
+		tar_str(h + 345, 155, prefix);
+		n = snprintf(rel, sizeof(rel), "%s%s%s", prefix,
+		    prefix[0] ? "/" : "", name);
+		e = rel;
+		while (e[0] == '.' && e[1] == '/')
+			e += 2;
+		if (n < 0 || (size_t) n >= sizeof(rel) ||
+		    ++entries > JC_MAX_INPUT_ENTRIES) {
+			(void) snprintf(msg, size,
+			    "%s: too many entries or a "
+			    "path too long",
+			    b->name);
+			return -EINVAL;
+		}
+		if (h[156] == '5' || strcmp(e, ".") == 0 || !e[0] ||
+		    e[strlen(e) - 1] == '/') {
+			/* a directory: made as its files need it */
+		} else if (h[156] == '0' || h[156] == '\0') {
+			n = snprintf(full, sizeof(full), "%s%s%s", b->path,
+			    b->path[0] ? "/" : "", e);
+			if (n < 0 || (size_t) n >= sizeof(full) ||
+			    wspath_check(full) < 0) {
+				(void) snprintf(msg, size,
+				    "%s: the entry '%.80s' "
+				    "has a path a job cannot have",
+				    b->name, e);
+				return -EINVAL;
+			}
+			if ((r = stream_entry(sb, full, mode & 0111,
+				 b->data + off + 512, (size_t) len)) < 0)
+				return r;
+		} else {
+			(void) snprintf(msg, size,
+			    "%s: the entry '%.80s' is "
+			    "a link, a device or a pax or GNU header: a swarm "
+			    "job unpacks only files and directories",
+			    b->name, e);
+			return -EINVAL;
+		}
+		off += 512 + ((size_t) len + 511) / 512 * 512;
+		if (off > b->len)
+			off = b->len;
+	}
+}
+
+int
+swarm_files_stream(const struct cell_spec *s, const struct swarm_blob *b,
+    size_t nb, struct strbuf *sb, char *msg, size_t size)
+{
+	int r;
+
+	if ((r = strbuf_add(sb, "JCF2", 4)) < 0)
+		return r;
+	for (size_t i = 0; i < s->nfiles; i++)
+		if ((r = stream_entry(sb, s->files[i].path,
+			 s->files[i].executable, s->files[i].data,
+			 s->files[i].len)) < 0)
+			return r;
+	for (size_t i = 0; i < nb; i++) {
+		r = b[i].tar ? tar_entries(sb, &b[i], msg, size) :
+			       stream_entry(sb, b[i].path, b[i].executable,
+				   b[i].data, b[i].len);
+		if (r < 0)
+			return r;
+	}
+	if ((r = put_u32(sb, 0)) < 0 ||
+	    (r = put_u32(sb, s->cwd ? strlen(s->cwd) : 0)) < 0)
+		return r;
+	return s->cwd ? strbuf_addstr(sb, s->cwd) : 0;
 }

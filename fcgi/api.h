@@ -202,6 +202,9 @@ struct runtime_info {
 int job_request_parse(const char *body, size_t len,
     const struct config_limits *lim, struct job_request *ret, struct api_err *err);
 void job_request_release(struct job_request *jr);
+/* The bytes of a swarm job's files stream (cell/swarm_spec.c) without its
+ * inputs: each input adds 12 + its path + its blob (at most). */
+size_t job_request_swarm_stream_bytes(const struct job_request *jr);
 /* job_request.c, code jobs: the fields of a request with "code" (called by
  * job_request_parse); frees them. */
 int job_request_parse_code(const struct jr_doc *doc, int root,

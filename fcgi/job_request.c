@@ -604,13 +604,26 @@ parse_constraints(const struct jr_doc *doc, int root,
 }
 
 /* What a swarm job cannot carry yet (no shared filesystem reaches its
- * node): refused, naming the field, rather than silently dropped. */
+ * node): refused, naming the field, rather than silently dropped. stdin,
+ * files, inputs and cwd travel as swarm configs (cell/swarm_cell.c), each
+ * at most JC_SWARM_CONFIG_MAX bytes: the files as jobcell-cell-unpack's
+ * stream, with the inputs (whose sizes jobs.c adds, from the store). */
+size_t
+job_request_swarm_stream_bytes(const struct job_request *jr)
+{
+	size_t stream = 4 + 4 + 4 + (jr->cwd ? strlen(jr->cwd) : 0);
+
+	for (size_t i = 0; i < jr->nfiles; i++)
+		stream += 12 + strlen(jr->files[i].path) + jr->files[i].len;
+	return stream;
+}
+
 static int
 swarm_refusals(const struct jr_doc *doc, int root, const struct job_request *jr,
     struct api_err *err)
 {
-	static const char *const unsupported[] = { "stdin", "files", "inputs",
-		"cwd", "artifacts", NULL };
+	static const char *const unsupported[] = { "artifacts", NULL };
+	size_t stream = job_request_swarm_stream_bytes(jr);
 
 	if (strcmp(jr->sandbox, "swarm") != 0)
 		return 0;
@@ -624,6 +637,16 @@ swarm_refusals(const struct jr_doc *doc, int root, const struct job_request *jr,
 		return api_err_set(err, 400, "invalid_request",
 		    "field 'network' is not supported by \"sandbox\": "
 		    "\"swarm\" yet");
+	if (jr->stdin_len > JC_SWARM_CONFIG_MAX)
+		return api_err_set(err, 400, "invalid_request",
+		    "field 'stdin': over %u bytes, the most a swarm job "
+		    "carries",
+		    JC_SWARM_CONFIG_MAX);
+	if (stream > JC_SWARM_CONFIG_MAX)
+		return api_err_set(err, 400, "invalid_request",
+		    "field 'files': over %u bytes with their paths, the "
+		    "most a swarm job carries",
+		    JC_SWARM_CONFIG_MAX);
 	return 0;
 }
 

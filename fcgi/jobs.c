@@ -413,18 +413,23 @@ insert_job(sqlite3 *db, int64_t consumer_id, const char *id,
 
 /* Inside the job's transaction, before its row: each input's blob must be
  * the caller's (another consumer's is the same as none: DESIGN section 1);
- * its last use is now, so the collector keeps it. 0, 1 with err set (a
- * refusal naming the input), or -errno. Writes nothing. */
+ * its last use is now, so the collector keeps it. A swarm job's inputs
+ * travel with its files in one swarm config: their blobs' sizes count. 0,
+ * 1 with err set (a refusal naming the input), or -errno. Writes
+ * nothing. */
 static int
 inputs_check(sqlite3 *db, int64_t consumer_id, const struct job_request *jr,
     struct api_err *err)
 {
+	bool swarm = strcmp(jr->sandbox, "swarm") == 0;
+	uint64_t stream = job_request_swarm_stream_bytes(jr);
+
 	for (size_t i = 0; i < jr->ninputs; i++) {
 		_cleanup_reset_ sqlite3_stmt *st = NULL;
 		int r, rc;
 
 		if ((r = db_prepare_cached(db,
-			 "SELECT 1 FROM blobs "
+			 "SELECT size FROM blobs "
 			 "WHERE consumer_id = ? AND digest = ?",
 			 &st)) < 0)
 			return r;
@@ -440,6 +445,16 @@ inputs_check(sqlite3 *db, int64_t consumer_id, const struct job_request *jr,
 			    "blob sha256:%s (upload it first: PUT "
 			    "/v1/blobs/sha256:%s)",
 			    i, jr->inputs[i].digest, jr->inputs[i].digest);
+			return 1;
+		}
+		stream += 12 + strlen(jr->inputs[i].path) +
+		    (uint64_t) sqlite3_column_int64(st, 0);
+		if (swarm && stream > JC_SWARM_CONFIG_MAX) {
+			(void) api_err_set(err, 400, "invalid_request",
+			    "field 'inputs[%zu]': with the job's files and the "
+			    "inputs before it, over %u bytes, the most a swarm "
+			    "job carries",
+			    i, JC_SWARM_CONFIG_MAX);
 			return 1;
 		}
 	}

@@ -19,7 +19,10 @@
 #define JC_MAX_FILE_PATH	1024		/* bytes of one path (and cwd) */
 #define JC_MAX_FILE_PART	255		/* bytes of one path component */
 #define JC_MAX_FILES_BYTES	(1024u * 1024)	/* all contents together */
-#define JC_MAX_INPUTS 16			/* entries of "inputs" */
+/* One swarm config (a swarm job's stdin, its files stream): swarmkit
+ * refuses Data of 1000 KiB or more (controlapi/config.go, Docker 20.10). */
+#define JC_SWARM_CONFIG_MAX (1000u * 1024 - 1)
+#define JC_MAX_INPUTS 16	     /* entries of "inputs" */
 #define JC_MAX_INPUT_ENTRIES 100000u /* entries of one input archive */
 #define JC_ID_LEN		26		/* job id characters */
 #define JC_CONSUMER_NAME_MAX	64		/* consumer name bytes */

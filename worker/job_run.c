@@ -167,6 +167,54 @@ renew_lease(void *arg)
 		    strerror(-r));
 }
 
+/* The blobs of the job's inputs (DATA/blobs/<consumer id>/<hex>), open
+ * into in[] (names[] their "inputs[N]"), *ret_n of them open even on
+ * failure (the caller closes them). 0, or -errno with the sentence. */
+static int
+run_open_inputs(struct job_run *run, const struct exec_args *ea,
+    struct cell_input *in, char (*names)[32], size_t *ret_n, char *msg,
+    size_t size)
+{
+	const struct worker_config *cfg = run->cfg;
+	const struct claimed_job *j = run->j;
+	size_t n;
+	int r = 0;
+
+	*ret_n = 0;
+	if (ea->ninputs > JC_MAX_INPUTS)
+		return -E2BIG;
+	for (n = 0; n < ea->ninputs; n++) {
+		char p[JC_PATH_MAX];
+
+		(void) snprintf(names[n], sizeof(names[n]), "inputs[%zu]", n);
+		in[n] = (struct cell_input){ .name = names[n],
+			.path = ea->inputs[n].path,
+			.tar = ea->inputs[n].tar,
+			.executable = ea->inputs[n].executable };
+		if (!cfg->data_dir ||
+		    (size_t) snprintf(p, sizeof(p), "%s/blobs/%lld/%s",
+			cfg->data_dir, (long long) j->consumer_id,
+			ea->inputs[n].digest) >= sizeof(p)) {
+			r = -ENAMETOOLONG;
+			(void) snprintf(msg, size,
+			    "the job has inputs but this worker has no "
+			    "usable [storage] data_dir");
+			break;
+		}
+		if ((in[n].fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) <
+		    0) {
+			r = -errno;
+			(void) snprintf(msg, size,
+			    "input %s: the blob "
+			    "sha256:%s is gone (%s)",
+			    names[n], ea->inputs[n].digest, strerror(-r));
+			break;
+		}
+	}
+	*ret_n = n;
+	return r;
+}
+
 /* With a data directory: the job's disk workspace (cell.h), its inputs
  * (blobs DATA/blobs/<consumer id>/<hex>, opened here, read by the
  * unpacker) and files put in before the cell starts; the files are then
@@ -200,30 +248,7 @@ run_workspace(struct job_run *run, struct exec_args *ea, uid_t uid, gid_t gid,
 	    (r = cell_workspace_create(cfg->data_dir, j->id, uid, gid,
 		 (uint64_t) j->disk_mb, &run->ws, msg, size)) < 0)
 		return r;
-	for (n = 0; n < ea->ninputs; n++) {
-		char p[JC_PATH_MAX];
-
-		(void) snprintf(names[n], sizeof(names[n]), "inputs[%zu]", n);
-		in[n] = (struct cell_input){ .name = names[n],
-			.path = ea->inputs[n].path,
-			.tar = ea->inputs[n].tar,
-			.executable = ea->inputs[n].executable };
-		if ((size_t) snprintf(p, sizeof(p), "%s/blobs/%lld/%s",
-			cfg->data_dir, (long long) j->consumer_id,
-			ea->inputs[n].digest) >= sizeof(p)) {
-			r = -ENAMETOOLONG;
-			break;
-		}
-		if ((in[n].fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) <
-		    0) {
-			r = -errno;
-			(void) snprintf(msg, size,
-			    "input %s: the blob "
-			    "sha256:%s is gone (%s)",
-			    names[n], ea->inputs[n].digest, strerror(-r));
-			break;
-		}
-	}
+	r = run_open_inputs(run, ea, in, names, &n, msg, size);
 	if (r == 0)
 		r = cell_workspace_fill(run->ws, uid, gid,
 		    (uint64_t) j->disk_mb, ea->files, ea->nfiles, in, n,
@@ -245,6 +270,9 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 	struct lease_arg lease = { run->db, j->id };
 	struct exec_args ea = { 0 };
 	_cleanup_close_ int in_fd = -1;
+	struct cell_input in[JC_MAX_INPUTS];
+	char names[JC_MAX_INPUTS][32]; /* "inputs[N]" of any size_t */
+	size_t nin = 0;
 	struct cell_spec spec;
 	int r;
 
@@ -267,7 +295,17 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 		exec_args_release(&ea);
 		return r;
 	}
-	if ((r = run_workspace(run, &ea, cfg->uid_base + (uid_t) cfg->slot,
+	/* A remote cell's /work is on its node: no disk workspace here; its
+	 * inputs' blobs go with the spec. */
+	if (ops->flags & CELL_OPS_REMOTE &&
+	    (r = run_open_inputs(run, &ea, in, names, &nin, msg, size)) < 0) {
+		for (size_t i = 0; i < nin; i++)
+			(void) close(in[i].fd);
+		exec_args_release(&ea);
+		return r;
+	}
+	if (!(ops->flags & CELL_OPS_REMOTE) &&
+	    (r = run_workspace(run, &ea, cfg->uid_base + (uid_t) cfg->slot,
 		 cfg->uid_base + (gid_t) cfg->slot, &lease, msg, size)) < 0) {
 		exec_args_release(&ea);
 		return r;
@@ -277,6 +315,8 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 		    "the %s sandbox runs no compile "
 		    "steps",
 		    ops->name);
+		for (size_t i = 0; i < nin; i++)
+			(void) close(in[i].fd);
 		exec_args_release(&ea);
 		return -ENOTSUP;
 	}
@@ -320,7 +360,11 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 	}
 	if (ea.compile_argv)
 		spec.max_run_ms += ea.compile_timeout_ms;
+	spec.inputs = nin ? in : NULL;
+	spec.ninputs = nin;
 	r = ops->start(&spec, &run->cell, msg, size);
+	for (size_t i = 0; i < nin; i++)
+		(void) close(in[i].fd);
 	run->cout_open = run->cerr_open = run->compiling = r >= 0 &&
 	    ea.compile_argv;
 	run->compile_ms = ea.compile_argv ? ea.compile_timeout_ms : 0;

@@ -914,11 +914,11 @@ startup(int *ret_bell_fd)
 	swarm_beat();
 	/* The row workers' claims read, before the first worker. */
 	(void) with_db(do_heartbeat, NULL);
-	if (arg_docker_socket && cell_unpacker_find(docker_unpacker,
-	    sizeof(docker_unpacker)) < 0) {
+	if ((arg_docker_socket || arg_swarm_endpoint) &&
+	    cell_unpacker_find(docker_unpacker, sizeof(docker_unpacker)) < 0) {
 		docker_unpacker[0] = '\0';
 		log_warn("docker: no usable %s next to this program nor in %s: "
-		    "docker jobs with files will end as error",
+			 "docker and swarm jobs with files will end as error",
 		    CELL_UNPACKER_NAME, PKGLIBEXECDIR);
 	}
 	if (cur.doorbell[0] && (bell_fd = bind_doorbell(cur.doorbell)) < 0) {

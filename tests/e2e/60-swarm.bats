@@ -4,12 +4,15 @@
 # UTS namespace, joined over addresses that exist only inside them): the
 # cell contract where a swarm service can keep it, placement over the
 # nodes, a node dying mid-job, the worker restarted mid-job, the manager
-# unreachable, and no service left behind after any test.
+# unreachable, output live while a job runs, files, inputs, stdin and cwd
+# carried as swarm configs, and no service nor config left behind after
+# any test.
 
 bats_require_minimum_version 1.5.0
 
 load ../lib/common
 load ../lib/swarm
+load ../lib/blobs
 
 setup_file() {
 	local missing="" t
@@ -60,12 +63,24 @@ teardown() {
 	# Whatever the test did: no service of ours stays behind.
 	wait_for 30 no_services ||
 		fail "services left behind: $(swarm_services | tr '\n' ' ')"
+	wait_for 30 no_configs ||
+		fail "configs left behind: $(swarm_configs | tr '\n' ' ')"
 }
 
 teardown_file() {
 	[[ -z ${SWARM_SKIP:-} ]] || return 0
 	stack_stop
 	[[ -z ${SWARM_TEST_DIR:-} ]] || swarm_stop "$SWARM_TEST_DIR"
+}
+
+swarm_configs() {
+	swarm_docker 0 config ls -q
+}
+
+no_configs() {
+	local ids
+	ids=$(swarm_configs) || return 1
+	[[ -z $ids ]]
 }
 
 no_services() {
@@ -142,6 +157,35 @@ task_state_running() {
 	job_output "$job_id" stderr "$BATS_TEST_TMPDIR/err"
 	run -0 cat "$BATS_TEST_TMPDIR/err"
 	assert_output to-err
+}
+
+# logs_hold JOB STREAM TEXT: GET /v1/jobs/JOB/logs has TEXT in STREAM.
+logs_hold() {
+	api GET "/v1/jobs/$1/logs?limit=1000" && [[ $api_status == 200 ]] &&
+	    [[ $(json_get "[.entries[] | select(.stream == \"$2\") | .data] | join(\"\")" "$api_body") == *"$3"* ]]
+}
+
+@test "swarm: output is live while the job runs, then whole and once" {
+	submit "$(swarm_job '{command: "echo live-out; echo live-err >&2; sleep 300", timeout: 240}')"
+	wait_for 120 logs_hold "$job_id" stdout live-out ||
+		fail "stdout never showed while the job ran: $api_body"
+	wait_for 30 logs_hold "$job_id" stderr live-err ||
+		fail "stderr never showed while the job ran: $api_body"
+	api GET "/v1/jobs/$job_id"
+	assert_equal "$(json_get .status "$api_body")" running
+	api POST "/v1/jobs/$job_id/cancel"
+	assert_api_status 200
+	wait_job "$job_id" 60
+	assert_equal "$(json_get .status "$job")" cancelled
+	# Followed, then the rest read at the stop: no line doubled.
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	job_output "$job_id" stderr "$BATS_TEST_TMPDIR/err"
+	printf 'live-out\n' >"$BATS_TEST_TMPDIR/want-out"
+	printf 'live-err\n' >"$BATS_TEST_TMPDIR/want-err"
+	cmp "$BATS_TEST_TMPDIR/want-out" "$BATS_TEST_TMPDIR/out" ||
+		fail "stdout: $(od -c "$BATS_TEST_TMPDIR/out" | head)"
+	cmp "$BATS_TEST_TMPDIR/want-err" "$BATS_TEST_TMPDIR/err" ||
+		fail "stderr: $(od -c "$BATS_TEST_TMPDIR/err" | head)"
 }
 
 @test "swarm: the exit code is the job's; the cell is locked down" {
@@ -223,16 +267,55 @@ task_state_running() {
 
 @test "swarm: what a service cannot carry yet is refused, naming the field" {
 	local f
-	for f in '{stdin: "x"}' '{files: {"a": "b"}}' '{cwd: "a"}'; do
+	for f in '{artifacts: ["a"]}' '{network: true}'; do
 		api POST /v1/jobs "$(swarm_job "{command: \"true\"} + $f")"
 		assert_api_error 400 invalid_request
 		run -0 json_get .error.message "$api_body"
-		assert_output --partial "$(jq -rn "$f | keys[0]")"
+		assert_output --partial "'$(jq -rn "$f | keys[0]")'"
 	done
-	api POST /v1/jobs "$(swarm_job '{command: "true", inputs: []}')"
+	# Over what one swarm config holds (1000 KiB): stdin, files.
+	head -c 1024000 /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/big"
+	api POST /v1/jobs "$(swarm_job '{command: "true", stdin: $s}' --rawfile s "$BATS_TEST_TMPDIR/big")"
 	assert_api_error 400 invalid_request
 	run -0 json_get .error.message "$api_body"
-	assert_output --partial "'inputs'"
+	assert_output --partial "'stdin'"
+	head -c 600000 "$BATS_TEST_TMPDIR/big" >"$BATS_TEST_TMPDIR/half"
+	api POST /v1/jobs "$(swarm_job '{command: "true", files: {a: $s, b: $s}}' --rawfile s "$BATS_TEST_TMPDIR/half")"
+	assert_api_error 400 invalid_request
+	run -0 json_get .error.message "$api_body"
+	assert_output --partial "'files'"
+}
+
+@test "swarm: files, an executable one, stdin and cwd reach the job; its configs go" {
+	local bin
+	# Bytes that are not UTF-8 (base64) and a program of the job's own.
+	head -c 70000 /dev/urandom >"$BATS_TEST_TMPDIR/blob"
+	bin=$(base64 -w0 "$BATS_TEST_TMPDIR/blob")
+	printf 'line one\nline \303\251 two\nno newline' >"$BATS_TEST_TMPDIR/stdin"
+	run_job "$(swarm_job '{command: "pwd; ./run.sh; cat; echo; sha256sum ../data.bin; ls -l run.sh | cut -c1-10; cat /work/top.txt",
+	    cwd: "sub", stdin: $in, timeout: 60,
+	    files: {"sub/run.sh": {content: "#!/bin/sh\necho ran as $(id -u)\n", executable: true},
+	            "data.bin": {content: $bin, encoding: "base64"},
+	            "top.txt": "top\n"}}' \
+	    --rawfile in "$BATS_TEST_TMPDIR/stdin" --arg bin "$bin")" 120
+	assert_equal "$(json_get .status "$job")" succeeded
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	run -0 cat "$BATS_TEST_TMPDIR/out"
+	assert_line --index 0 /work/sub
+	assert_line --index 1 --regexp '^ran as [0-9]+$'
+	assert_line --index 2 'line one'
+	assert_line --index 3 $'line \303\251 two'
+	assert_line --index 4 'no newline'
+	assert_line --index 5 "$(sha256sum "$BATS_TEST_TMPDIR/blob" | cut -d' ' -f1)  ../data.bin"
+	assert_line --index 6 -- -rwxr-xr-x
+	assert_line --index 7 top
+	# No stdin: the job's stdin is empty, and a job with only a cwd.
+	run_job "$(swarm_job '{command: "cat; pwd", files: {"d/x": "x"}, cwd: "d"}')" 120
+	assert_equal "$(json_get .status "$job")" succeeded
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	run -0 cat "$BATS_TEST_TMPDIR/out"
+	assert_output /work/d
+	wait_for 30 no_configs || fail "configs left behind: $(swarm_configs | tr '\n' ' ')"
 }
 
 @test "swarm: 20 jobs spread over the nodes, each runs once" {
@@ -306,8 +389,11 @@ node_ready() {
 
 @test "swarm: the worker restarted mid-job: the job ends cleanly, its service goes" {
 	local pid
-	submit "$(swarm_job '{command: "sleep 600", timeout: 900}')"
+	# With stdin: the job has configs, which must go too.
+	submit "$(swarm_job '{command: "sleep 600", stdin: "x", timeout: 900}')"
 	wait_for 120 task_state_running "$job_id" || fail "the job's task never ran"
+	run -0 swarm_configs
+	[[ -n $output ]] || fail "the job has no configs"
 	read -r pid <"$JOBCELL_STACK_DIR/worker.pid"
 	kill -KILL "$pid"
 	wait_for 10 pid_gone "$pid" || fail "the worker survived SIGKILL"
@@ -317,6 +403,7 @@ node_ready() {
 	assert_equal "$(json_get .status "$job")" error
 	run -0 json_get .error "$job"
 	assert_output --partial "worker lost"
+	wait_for 60 no_configs || fail "configs left behind: $(swarm_configs | tr '\n' ' ')"
 }
 
 @test "swarm: an unreachable manager: 503 on submit for swarm jobs" {
@@ -405,4 +492,51 @@ worker_with_conf() {
 	run -0 cat "$BATS_TEST_TMPDIR/out"
 	assert_output over-tls
 	wait_for 30 health_has_swarm || fail "the swarm was not listed again"
+}
+
+@test "swarm: inputs, a file and a ustar archive, are placed at their paths" {
+	local t=$BATS_TEST_TMPDIR file_hex tar_hex gz_hex big_hex
+	printf 'input \303\251 bytes\nno newline' >"$t/in.txt"
+	mkdir -p "$t/tree/sub/deeper"
+	printf 'a\n' >"$t/tree/a.txt"
+	printf 'deep\n' >"$t/tree/sub/deeper/d.txt"
+	printf '#!/bin/sh\necho tool ran\n' >"$t/tree/sub/tool"
+	chmod 0755 "$t/tree/sub/tool"
+	tar --format=ustar -C "$t/tree" -cf "$t/tree.tar" .
+	gzip -c "$t/tree.tar" >"$t/tree.tar.gz"
+	for f in in.txt tree.tar tree.tar.gz; do
+		upload "$t/$f"
+		[[ $api_status == 20[01] ]] || fail "upload $f: $api_status $api_body"
+	done
+	file_hex=$(sha_of "$t/in.txt")
+	tar_hex=$(sha_of "$t/tree.tar")
+	gz_hex=$(sha_of "$t/tree.tar.gz")
+	run_job "$(swarm_job '{command: "cat data/in.txt; echo; cat t/a.txt t/sub/deeper/d.txt; t/sub/tool; ls -l t/a.txt | cut -c1-10",
+	    inputs: [{blob: $f, path: "data/in.txt", format: "file"}, {blob: $t, path: "t"}], timeout: 60}' \
+	    --arg f "sha256:$file_hex" --arg t "sha256:$tar_hex")" 120
+	assert_equal "$(json_get .status "$job")" succeeded
+	job_output "$job_id" stdout "$t/out"
+	run -0 cat "$t/out"
+	assert_line --index 0 $'input \303\251 bytes'
+	assert_line --index 1 'no newline'
+	assert_line --index 2 a
+	assert_line --index 3 deep
+	assert_line --index 4 'tool ran'
+	assert_line --index 5 -- -rw-r--r--
+	# A compressed archive is not unpacked on a swarm node: the job
+	# ends error, naming the input.
+	run_job "$(swarm_job '{command: "true", inputs: [{blob: $t}]}' --arg t "sha256:$gz_hex")" 120
+	assert_equal "$(json_get .status "$job")" error
+	run -0 json_get .error "$job"
+	assert_output --partial 'inputs[0]'
+	assert_output --partial ustar
+	# Over what one swarm config holds: refused at submit.
+	head -c 1024000 /dev/zero >"$t/big"
+	upload "$t/big"
+	[[ $api_status == 20[01] ]] || fail "upload big: $api_status $api_body"
+	big_hex=$(sha_of "$t/big")
+	api POST /v1/jobs "$(swarm_job '{command: "true", inputs: [{blob: $b, path: "big", format: "file"}]}' --arg b "sha256:$big_hex")"
+	assert_api_error 400 invalid_request
+	run -0 json_get .error.message "$api_body"
+	assert_output --partial "'inputs[0]'"
 }

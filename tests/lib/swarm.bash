@@ -37,10 +37,24 @@ _sw_holder() {
 	local dir=$1 name=$2
 	# unshare without --fork execs sleep in the new namespaces: $! is
 	# the namespaces' holder itself.
+	local pid deadline
 	unshare --net --uts sleep infinity </dev/null >/dev/null 2>&1 &
-	echo $! >"$dir/$name.pid"
-	echo $!
-	disown $!	# ended by swarm_stop; no job-control notice
+	pid=$!
+	echo "$pid" >"$dir/$name.pid"
+	disown "$pid"	# ended by swarm_stop; no job-control notice
+	# $! exists before unshare(2) has run: entering it at once would
+	# enter the host's namespaces (seen on a busy machine: the node's
+	# eth0 "already existed"). Wait until its network namespace is new.
+	deadline=$(($(_dk_now_ms) + 10000))
+	until [[ $(readlink "/proc/$pid/ns/net" 2>/dev/null) != "$(readlink /proc/self/ns/net)" &&
+	    $(readlink "/proc/$pid/exe" 2>/dev/null) == */sleep ]]; do
+		if (($(_dk_now_ms) >= deadline)); then
+			echo "swarm_start: $name never entered its namespaces" >&2
+			return 1
+		fi
+		sleep 0.05	# poll interval, bounded by the deadline above
+	done
+	echo "$pid"
 }
 
 # _sw_in PID CMD...: CMD inside PID's network and UTS namespaces.
@@ -115,12 +129,12 @@ swarm_start() {
 	mkdir -p "$dir"
 	chmod 0700 "$dir"
 	export SWARM_DIR=$dir
-	hub=$(_sw_holder "$dir" hub)
+	hub=$(_sw_holder "$dir" hub) || return 1
 	_sw_in "$hub" ip link set lo up &&
 	_sw_in "$hub" ip link add br0 type bridge &&
 	_sw_in "$hub" ip link set br0 up || { echo "swarm_start: cannot make the hub's bridge" >&2; return 1; }
 	for ((n = 0; n < SWARM_NODES; n++)); do
-		holder=$(_sw_holder "$dir" "node$n")
+		holder=$(_sw_holder "$dir" "node$n") || return 1
 		_sw_in "$hub" ip link add "veth$n" type veth peer name eth0 netns "$holder" &&
 		_sw_in "$hub" ip link set "veth$n" master br0 up &&
 		_sw_in "$holder" hostname "node$n" &&

@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "jc_limits.h"
 #include "swarm_int.h"
 #include "strbuf.h"
 #include "tap.h"
@@ -137,7 +139,59 @@ test_refusals(void)
 	is_int(swarm_service_body(&s, &o, &sb), -EINVAL, "network refused");
 	s = base;
 	s.cwd = "d";
-	is_int(swarm_service_body(&s, &o, &sb), -EINVAL, "cwd refused");
+	is_int(swarm_service_body(&s, &o, &sb), -EINVAL,
+	    "cwd refused without configs");
+	/* With the unpacker's and the stream's configs: carried, the job
+	 * starting through the unpacker; network still refused. */
+	{
+		static const struct swarm_config_ref refs[] = {
+			{ "c1", "n1", SWARM_UNPACKER_IN, 0555 },
+			{ "c2", "n2", SWARM_STREAM_IN, 0444 },
+			{ "c3", "n3", SWARM_STDIN_IN, 0444 },
+		};
+		struct swarm_create oc = o;
+
+		oc.configs = refs;
+		oc.nconfigs = 3;
+		oc.stdin_in = SWARM_STDIN_IN;
+		s.stdin_fd = 0;
+		strbuf_reset(&sb);
+		is_int(swarm_service_body(&s, &oc, &sb), 0,
+		    "cwd, stdin carried");
+		ok(strstr(sb.buf,
+		       "\"Command\":[\"/.jobcell/unpack\",\"--from\","
+		       "\"/.jobcell/files\",\"/.jobcell/stdin\",\"sh\"]") !=
+			NULL,
+		    "the job starts through the unpacker");
+		ok(strstr(sb.buf,
+		       "{\"File\":{\"Name\":\"/.jobcell/unpack\",\"UID\":"
+		       "\"0\",\"GID\":\"0\",\"Mode\":365},\"ConfigID\":"
+		       "\"c1\",\"ConfigName\":\"n1\"}") != NULL,
+		    "the unpacker's config, mode 0555");
+		oc.nconfigs = 1;
+		is_int(swarm_service_body(&s, &oc, &sb), -EINVAL,
+		    "one config is not enough");
+		oc.nconfigs = 3;
+		s.network = true;
+		is_int(swarm_service_body(&s, &oc, &sb), -EINVAL,
+		    "network refused with configs");
+	}
+	strbuf_reset(&sb);
+	is_int(swarm_config_body("n", "j", 7, "abcd", 4, &sb), 0, "a config");
+	is_str(sb.buf,
+	    "{\"Name\":\"n\",\"Labels\":{\"jobcell.job\":\"j\","
+	    "\"jobcell.worker\":\"7\"},\"Data\":\"YWJjZA==\"}",
+	    "a config's body: labels, base64");
+	is_int(swarm_config_body("n", "j", 7, "", 0, &sb), -EINVAL,
+	    "an empty config refused");
+	is_int(swarm_config_body("n", "a/b", 7, "x", 1, &sb), -EINVAL,
+	    "a config with a bad job id refused");
+	{
+		static char big[JC_SWARM_CONFIG_MAX + 1];
+
+		is_int(swarm_config_body("n", "j", 7, big, sizeof(big), &sb),
+		    -E2BIG, "a config over the cap refused");
+	}
 	s = base;
 	s.host_uid = 0;
 	is_int(swarm_service_body(&s, &o, &sb), -EINVAL, "root refused");
@@ -266,6 +320,278 @@ test_nodes_and_ids(void)
 		is_int(swarm_id_ok(ids[i].id), ids[i].ok, "id '%s'", ids[i].id);
 }
 
+/* ---- the log stream reader ---- */
+
+static void
+room_out(void)
+{
+	diag("test stream: out of room");
+	exit(1);
+}
+
+static void
+frame(struct strbuf *sb, int stream, const char *payload, size_t len)
+{
+	char hdr[8] = { (char) stream, 0, 0, 0, (char) (len >> 24),
+		(char) (len >> 16), (char) (len >> 8), (char) len };
+
+	if (strbuf_add(sb, hdr, sizeof(hdr)) < 0 ||
+	    strbuf_add(sb, payload, len) < 0)
+		room_out();
+}
+
+struct got {
+	struct strbuf out, err;
+	int calls;
+};
+
+static int
+got_emit(int stream, const char *data, size_t len, void *arg)
+{
+	struct got *g = arg;
+
+	g->calls++;
+	return strbuf_add(stream == 1 ? &g->out : &g->err, data, len);
+}
+
+/* Feeds in pieces of step bytes (0: whole); the reader's result. */
+static int
+feed(const struct strbuf *in, size_t step, uint64_t skip, const char *skip_ts,
+    struct got *g, struct swarm_logs *l)
+{
+	int r = 0;
+
+	strbuf_init(&g->out, 1 << 20);
+	strbuf_init(&g->err, 1 << 20);
+	g->calls = 0;
+	swarm_logs_init(l, skip, skip_ts, got_emit, g);
+	for (size_t i = 0; i < in->len && r == 0; i += step ? step : in->len) {
+		size_t n = step && in->len - i > step ? step : in->len - i;
+
+		r = swarm_logs_feed(l, in->buf + i, n);
+	}
+	return r;
+}
+
+static void
+test_logs(void)
+{
+	static const char t1[] = "2026-12-06T15:00:00.000000001Z";
+	static const char t2[] = "2026-12-06T15:00:00.000000002Z";
+	_cleanup_strbuf_ struct strbuf in, bad;
+	struct swarm_logs l;
+	struct got g;
+	char big[17000];
+
+	strbuf_init(&in, 1 << 20);
+	strbuf_init(&bad, 2 << 20);
+	memset(big, 'x', sizeof(big));
+	memcpy(big, t2, sizeof(t2) - 1);
+	big[sizeof(t2) - 1] = ' ';
+	frame(&in, 1, "2026-12-06T15:00:00.000000001Z h\303\251llo\n", 38);
+	frame(&in, 2, "2026-12-06T15:00:00.000000001Z to-err\n", 38);
+	frame(&in, 1, "2026-12-06T15:00:00.000000002Z  two spaces\n", 43);
+	frame(&in, 1, big, sizeof(big));
+	frame(&in, 1, "2026-12-06T15:00:00.000000002Z no newline", 41);
+	for (size_t step = 0; step < 12; step = step ? step * 3 : 1) {
+		is_int(feed(&in, step, 0, NULL, &g, &l), 0,
+		    "whole read, by %zu", step);
+		is_int(g.calls, 5, "five messages, by %zu", step);
+		is_int((int) l.seen, 5, "five seen, by %zu", step);
+		is_str(l.last_ts, t2, "last time, by %zu", step);
+		is_int((int) g.out.len,
+		    7 + 12 + (int) (sizeof(big) - sizeof(t2)) + 10,
+		    "stdout bytes, by %zu", step);
+		ok(memcmp(g.out.buf, "h\303\251llo\n two spaces\n", 19) == 0,
+		    "stdout starts as written, by %zu", step);
+		ok(memcmp(g.out.buf + g.out.len - 10, "no newline", 10) == 0,
+		    "stdout ends as written, by %zu", step);
+		is_str(g.err.buf, "to-err\n", "stderr, by %zu", step);
+		ok(!l.misaligned, "aligned, by %zu", step);
+		swarm_logs_release(&l);
+		strbuf_release(&g.out);
+		strbuf_release(&g.err);
+	}
+	/* A second read skips what the first handed on, and checks it. */
+	is_int(feed(&in, 5, 2, t1, &g, &l), 0, "skip 2");
+	is_int(g.calls, 3, "skip 2: three handed on");
+	is_int((int) g.err.len, 0, "skip 2: stderr was the second");
+	ok(!l.misaligned, "skip 2: aligned");
+	swarm_logs_release(&l);
+	strbuf_release(&g.out);
+	strbuf_release(&g.err);
+	is_int(feed(&in, 0, 2, t2, &g, &l), 0, "skip 2, another time");
+	ok(l.misaligned, "skip 2, another time: misaligned");
+	swarm_logs_release(&l);
+	strbuf_release(&g.out);
+	strbuf_release(&g.err);
+	is_int(feed(&in, 0, 9, NULL, &g, &l), 0, "skip past the end");
+	is_int(g.calls, 0, "skip past the end: nothing");
+	swarm_logs_release(&l);
+	strbuf_release(&g.out);
+	strbuf_release(&g.err);
+	/* Hostile: no time, an empty time, a time too long, stream 3, a
+	 * message over the cap. */
+	frame(&bad, 1, "notime", 6);
+	is_int(feed(&bad, 0, 0, NULL, &g, &l), -EPROTO, "no time");
+	swarm_logs_release(&l);
+	strbuf_release(&g.out);
+	strbuf_release(&g.err);
+	strbuf_reset(&bad);
+	frame(&bad, 1, " x", 2);
+	is_int(feed(&bad, 0, 0, NULL, &g, &l), -EPROTO, "empty time");
+	swarm_logs_release(&l);
+	strbuf_release(&g.out);
+	strbuf_release(&g.err);
+	strbuf_reset(&bad);
+	frame(&bad, 3, "2026-12-06T15:00:00.000000002Z x", 32);
+	is_int(feed(&bad, 0, 0, NULL, &g, &l), -EPROTO, "stream 3");
+	swarm_logs_release(&l);
+	strbuf_release(&g.out);
+	strbuf_release(&g.err);
+	strbuf_reset(&bad);
+	{
+		char hdr[8] = { 1, 0, 0, 0, 0x00, 0x10, 0x00, 0x01 };
+
+		if (strbuf_add(&bad, hdr, sizeof(hdr)) < 0 ||
+		    strbuf_add(&bad, big, sizeof(big)) < 0)
+			room_out();
+		for (size_t i = 0; i < 70; i++)
+			if (strbuf_add(&bad, big, sizeof(big)) < 0)
+				room_out();
+		is_int(feed(&bad, 0, 0, NULL, &g, &l), -EPROTO,
+		    "a message over the cap");
+		swarm_logs_release(&l);
+		strbuf_release(&g.out);
+		strbuf_release(&g.err);
+	}
+}
+
+/* ---- the files stream with inputs (ustar) ---- */
+
+static void
+tar_add(struct strbuf *sb, const char *name, char type, unsigned mode,
+    const char *data, size_t len, bool bad_sum)
+{
+	unsigned char h[512] = { 0 };
+	unsigned sum = 0;
+	static const char zero[512];
+
+	memcpy(h, name, strlen(name));
+	(void) snprintf((char *) h + 100, 8, "%07o", mode);
+	(void) snprintf((char *) h + 124, 12, "%011zo", len);
+	h[156] = (unsigned char) type;
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	memset(h + 148, ' ', 8);
+	for (size_t i = 0; i < 512; i++)
+		sum += h[i];
+	(void) snprintf((char *) h + 148, 8, "%06o", sum + (bad_sum ? 1 : 0));
+	if (strbuf_add(sb, h, 512) < 0 || strbuf_add(sb, data, len) < 0 ||
+	    strbuf_add(sb, zero, (512 - len % 512) % 512) < 0)
+		room_out();
+}
+
+static void
+tar_end(struct strbuf *sb)
+{
+	static const char zero[1024];
+
+	if (strbuf_add(sb, zero, sizeof(zero)) < 0)
+		room_out();
+}
+
+static void
+test_inputs_stream(void)
+{
+	char *argv[] = { a_sh, NULL };
+	struct cell_spec s = { .job_id = "j",
+		.argv = argv,
+		.stdin_fd = -1,
+		.cwd = "t" };
+	_cleanup_strbuf_ struct strbuf tar, out, want;
+	struct swarm_blob b[2] = {
+		{ "inputs[0]", "f.txt", false, true, "xyz", 3 },
+		{ "inputs[1]", "t", true, false, NULL, 0 },
+	};
+	char msg[256];
+	static const struct {
+		const char *name;
+		char type;
+		bool bad_sum;
+		const char *words;
+	} hostile[] = {
+		{ "link", '2', false, "a link" },
+		{ "hard", '1', false, "a link" },
+		{ "pax", 'x', false, "pax" },
+		{ "../up", '0', false, "a path a job cannot have" },
+		{ "/abs", '0', false, "a path a job cannot have" },
+		{ "sum", '0', true, "not an uncompressed ustar" },
+	};
+
+	strbuf_init(&tar, 1 << 20);
+	strbuf_init(&out, 1 << 20);
+	strbuf_init(&want, 1 << 20);
+	tar_add(&tar, "./", '5', 0755, "", 0, false);
+	tar_add(&tar, "./a.txt", '0', 0644, "a\n", 2, false);
+	tar_add(&tar, "./sub/", '5', 0755, "", 0, false);
+	tar_add(&tar, "./sub/tool", '0', 0755, "#!x", 3, false);
+	tar_end(&tar);
+	b[1].data = tar.buf;
+	b[1].len = tar.len;
+	is_int(swarm_files_stream(&s, b, 2, &out, msg, sizeof(msg)), 0,
+	    "a file and an archive");
+	/* JCF2, f.txt (exec), t/a.txt, t/sub/tool (exec), 0, cwd "t" */
+	if (strbuf_add(&want,
+		"JCF2"
+		"\0\0\0\5f.txt\0\0\0\1\0\0\0\3xyz"
+		"\0\0\0\7t/a.txt\0\0\0\0\0\0\0\2a\n"
+		"\0\0\0\12t/sub/tool\0\0\0\1\0\0\0\3#!x"
+		"\0\0\0\0\0\0\0\1t",
+		4 + 20 + 21 + 25 + 9) < 0)
+		room_out();
+	ok(out.len == want.len && memcmp(out.buf, want.buf, out.len) == 0,
+	    "the stream, byte for byte (%zu bytes)", out.len);
+	for (size_t i = 0; i < ARRAY_SIZE(hostile); i++) {
+		strbuf_reset(&tar);
+		strbuf_reset(&out);
+		tar_add(&tar, hostile[i].name, hostile[i].type, 0644, "x", 1,
+		    hostile[i].bad_sum);
+		tar_end(&tar);
+		b[1].data = tar.buf;
+		b[1].len = tar.len;
+		msg[0] = '\0';
+		is_int(swarm_files_stream(&s, b, 2, &out, msg, sizeof(msg)),
+		    -EINVAL, "archive entry '%s' refused", hostile[i].name);
+		ok(strstr(msg, "inputs[1]") && strstr(msg, hostile[i].words),
+		    "  saying so: %s", msg);
+	}
+	/* Not a tar at all (gzip), cut short, no end blocks. */
+	b[1].data = "\x1f\x8b\x08";
+	b[1].len = 3;
+	strbuf_reset(&out);
+	is_int(swarm_files_stream(&s, b, 2, &out, msg, sizeof(msg)), -EINVAL,
+	    "gzip refused");
+	ok(strstr(msg, "not an uncompressed ustar") != NULL, "  %s", msg);
+	strbuf_reset(&tar);
+	tar_add(&tar, "a", '0', 0644, "abc", 3, false);
+	b[1].data = tar.buf;
+	b[1].len = tar.len;
+	strbuf_reset(&out);
+	is_int(swarm_files_stream(&s, b, 2, &out, msg, sizeof(msg)), -EINVAL,
+	    "no end blocks refused");
+	b[1].len = 512 + 1;
+	strbuf_reset(&out);
+	is_int(swarm_files_stream(&s, b, 2, &out, msg, sizeof(msg)), -EINVAL,
+	    "data cut short refused");
+	/* Over the stream's max. */
+	strbuf_release(&out);
+	strbuf_init(&out, 16);
+	b[1].data = NULL;
+	is_int(swarm_files_stream(&s, b, 1, &out, msg, sizeof(msg)), -E2BIG,
+	    "over the max");
+}
+
 int
 main(void)
 {
@@ -274,5 +600,7 @@ main(void)
 	test_tasks();
 	test_task_pick_and_version();
 	test_nodes_and_ids();
+	test_logs();
+	test_inputs_stream();
 	return done_testing();
 }
