@@ -436,7 +436,7 @@ build_body() {
 	run -0 json_get '[.entries[].stream] | unique | join(" ")' "$api_body"
 	assert_output compile_stderr
 	run -0 json_get '[.entries[].data] | join("")' "$api_body"
-	assert_output $'syntax error\n'
+	assert_output 'syntax error'
 }
 
 @test "a docker compile step that runs past compile_timeout is stopped: compile.timed_out" {
