@@ -205,7 +205,7 @@ int cell_docker_image_exists(const char *socket_path, const char *ref);
  * *ret_exit_code (docker-init's: 128 + N for a signal), or -errno with a
  * sentence in msg. The supervisor (runtime versions, issue 14);
  * single-threaded. */
-#define DOCKER_PROBE_MEMORY_MB	256
+#define DOCKER_PROBE_MEMORY_MB 256
 int cell_docker_probe(const char *socket_path, const char *image,
     char *const *argv, uid_t uid, gid_t gid, int64_t timeout_ms, char *out,
     size_t size, int *ret_exit_code, char *msg, size_t msg_size);

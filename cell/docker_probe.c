@@ -17,9 +17,9 @@
 #include "docker_int.h"
 #include "banned.h"
 
-#define PROBE_DISK_MB	16	/* /work and /tmp */
-#define PROBE_PIDS	64
-#define PROBE_END_MS	15000	/* after the kill: the helper's report */
+#define PROBE_DISK_MB 16 /* /work and /tmp */
+#define PROBE_PIDS 64
+#define PROBE_END_MS 15000 /* after the kill: the helper's report */
 
 /* Reads what fd holds into out (up to size - 1 bytes in all, *len so
  * far); the rest is dropped. false at EOF. */
@@ -30,9 +30,8 @@ probe_read(int fd, char *out, size_t size, size_t *len)
 	ssize_t n;
 
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		size_t room = size - 1 - *len, k = (size_t) n < room ?
-		    (size_t) n :
-		    room;
+		size_t room = size - 1 - *len,
+		       k = (size_t) n < room ? (size_t) n : room;
 
 		memcpy(out + *len, buf, k);
 		*len += k;
@@ -41,9 +40,9 @@ probe_read(int fd, char *out, size_t size, size_t *len)
 }
 
 int
-cell_docker_probe(const char *socket_path, const char *image,
-    char *const *argv, uid_t uid, gid_t gid, int64_t timeout_ms, char *out,
-    size_t size, int *ret_exit_code, char *msg, size_t msg_size)
+cell_docker_probe(const char *socket_path, const char *image, char *const *argv,
+    uid_t uid, gid_t gid, int64_t timeout_ms, char *out, size_t size,
+    int *ret_exit_code, char *msg, size_t msg_size)
 {
 	static unsigned seq;
 	static char *const no_env[] = { NULL };
@@ -79,8 +78,8 @@ cell_docker_probe(const char *socket_path, const char *image,
 	out[0] = '\0';
 	/* Labelled with the supervisor's pid: the sweep removes what a
 	 * crash left once that process is gone. */
-	(void) snprintf(job_id, sizeof(job_id), "probe-%ld-%u",
-	    (long) getpid(), seq++);
+	(void) snprintf(job_id, sizeof(job_id), "probe-%ld-%u", (long) getpid(),
+	    seq++);
 	if (!(o.seccomp_profile = docker_seccomp())) {
 		docker_setmsg(msg, msg_size, "cannot make the seccomp profile");
 		return -ENOMEM;
@@ -111,12 +110,13 @@ cell_docker_probe(const char *socket_path, const char *image,
 		killed = true;
 	}
 	end = time_mono_ms() + PROBE_END_MS;
-	while ((r = docker_cell_try_wait(&c, &res)) == 0 &&
-	    time_mono_ms() < end)
+	while (
+	    (r = docker_cell_try_wait(&c, &res)) == 0 && time_mono_ms() < end)
 		(void) poll(NULL, 0, 10);
 	docker_cell_release(&c);
 	if (r <= 0) {
-		docker_setmsg(msg, msg_size, "the probe's container did not "
+		docker_setmsg(msg, msg_size,
+		    "the probe's container did not "
 		    "end");
 		return r < 0 ? r : -ETIMEDOUT;
 	}

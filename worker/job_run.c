@@ -296,8 +296,7 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 	 * step's own bound is its RLIMIT_DATA (cell.h). Apart, each
 	 * container has its own. */
 	mem = (uint64_t) j->memory_mb;
-	if (ea.compile_argv && !apart &&
-	    (uint64_t) ea.compile_memory_mb > mem)
+	if (ea.compile_argv && !apart && (uint64_t) ea.compile_memory_mb > mem)
 		mem = (uint64_t) ea.compile_memory_mb;
 	spec = (struct cell_spec){
 		.job_id = j->id,
@@ -744,9 +743,16 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 {
 	const struct cell_ops *ops = cell_backend_find(j->sandbox);
 	struct job_run run = {
-		.cfg = cfg, .db = db, .j = j, .lc = lc, .wal_fd = wal_fd,
-		.trail = 2, .out_open = true, .err_open = true,
-		.out_stream = 1, .err_stream = 2,
+		.cfg = cfg,
+		.db = db,
+		.j = j,
+		.lc = lc,
+		.wal_fd = wal_fd,
+		.trail = 2,
+		.out_open = true,
+		.err_open = true,
+		.out_stream = 1,
+		.err_stream = 2,
 	};
 	struct job_artifacts arts = { 0 };
 	struct job_build build;
@@ -807,7 +813,7 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 		ops->release(&run.cell);
 	cell_workspace_destroy(run.ws); /* after the cell: docker's bind */
 	run.ws = NULL;
-	(void) sqlite3_finalize(run.cancel_st);	/* NULL is a no-op */
+	(void) sqlite3_finalize(run.cancel_st); /* NULL is a no-op */
 	run.cancel_st = NULL;
 	if (res.status == JOB_ERROR)
 		finish_error(db, j->id, lc, msg, next, run.build != NULL);
