@@ -467,12 +467,16 @@ runtime_probe_docker(struct runtime_def *rt, const char *docker_socket,
 
 size_t
 runtimes_probe(struct runtime_def *list, size_t n, uid_t uid,
-    const char *docker_socket)
+    const char *docker_socket, void (*keepalive)(void *arg), void *arg)
 {
 	size_t kept = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		int r = strcmp(list[i].sandbox, "docker") == 0 ?
+		int r;
+
+		if (keepalive)
+			keepalive(arg);
+		r = strcmp(list[i].sandbox, "docker") == 0 ?
 		    runtime_probe_docker(&list[i], docker_socket, uid) :
 		    runtime_probe(&list[i], uid);
 

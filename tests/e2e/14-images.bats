@@ -59,6 +59,9 @@ setup_file() {
 	ALICE_ID=$(consumer_id alice)
 	BOB_ID=$(consumer_id bob)
 	export ALICE_ID BOB_ID
+	# The supervisor's first heartbeat (docker offered) follows its
+	# runtimes' probes, a container each.
+	wait_for 120 runtimes_offered busybox-sh busybox-build || return 1
 }
 
 setup() {
@@ -460,4 +463,17 @@ build_body() {
 	assert_api_status 200
 	run -0 json_get '[.compile.code, .compile.stderr, (.run.stdout // "")] | @json' "$api_body"
 	assert_output '[3,"nope\n",""]'
+}
+
+@test "CLI: jobcell exec runs a docker runtime's compile step, then the program, and exits with its status" {
+	export JOBCELL_SERVER=$JOBCELL_URL
+	local jc
+	jc=$(jobcell_bin jobcell)
+	printf 'echo cli-compiled >&2\necho "cat; exit 5" >prog\n' >"$BATS_TEST_TMPDIR/b.sh"
+	run -5 --separate-stderr "$jc" exec --runtime busybox-build "$BATS_TEST_TMPDIR/b.sh" <<<"piped"
+	assert_output piped
+	printf 'echo cli-broken >&2\nexit 2\n' >"$BATS_TEST_TMPDIR/bad.sh"
+	run -1 --separate-stderr "$jc" exec --runtime busybox-build "$BATS_TEST_TMPDIR/bad.sh" </dev/null
+	assert_output ""
+	[[ $stderr == *cli-broken* ]] || fail "the compile step's error is not on stderr: $stderr"
 }
