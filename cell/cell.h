@@ -204,6 +204,19 @@ int cell_docker_image_remove(const char *socket_path, const char *ref);
 /* 1 if the daemon at socket_path has image ref, 0 if not, -errno. */
 int cell_docker_image_exists(const char *socket_path, const char *ref);
 
+/* Runs argv (words; argv[0] looked up in the image's PATH) in a
+ * throwaway docker cell of image at socket_path: as uid:gid, no network,
+ * no stdin, DOCKER_PROBE_MEMORY_MB, a few pids, killed after timeout_ms,
+ * removed at once. Its stdout and stderr, merged, into out (at most
+ * size - 1 bytes, NUL-terminated; the rest read and dropped). 0 with
+ * *ret_exit_code (docker-init's: 128 + N for a signal), or -errno with a
+ * sentence in msg. The supervisor (runtime versions, issue 14);
+ * single-threaded. */
+#define DOCKER_PROBE_MEMORY_MB 256
+int cell_docker_probe(const char *socket_path, const char *image,
+    char *const *argv, uid_t uid, gid_t gid, int64_t timeout_ms, char *out,
+    size_t size, int *ret_exit_code, char *msg, size_t msg_size);
+
 /* The node count of the swarm as its manager said at the last
  * cell_swarm_ops.available() that succeeded (0 before). */
 int cell_swarm_nodes(void);

@@ -611,7 +611,7 @@ cgroup_parent_ok(void)
 /* The docker cells' seccomp profile: the namespace cells' rules as
  * Docker's JSON, made once per worker process. NULL if it could not be
  * made (then docker jobs end as error rather than run with less). */
-static const char *
+const char *
 docker_seccomp(void)
 {
 	static struct strbuf sb;
@@ -681,8 +681,8 @@ dk_start(const struct cell_spec *spec, struct cell *ret, char *msg,
 	int r;
 
 	if (spec->compile_argv) {
-		/* XXX(#14): compile steps in docker cells. The API offers
-		 * only namespace runtimes. */
+		/* A container runs one command: the worker runs a compile
+		 * step as a container of its own (worker/job_run.c). */
 		free(dc);
 		(void) snprintf(msg, size,
 		    "the cell could not be built: the "

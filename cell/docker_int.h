@@ -113,6 +113,9 @@ int docker_cell_signal(struct docker_cell *c, int sig);
  * c->oom_killed once the helper has reported, 0 while it runs, -errno. */
 int docker_cell_try_wait(struct docker_cell *c, struct cell_result *ret);
 void docker_cell_release(struct docker_cell *c);
+/* The cells' seccomp profile as Docker's JSON, made once per process;
+ * NULL if it could not be made. */
+const char *docker_seccomp(void);
 /* GET /info: the cgroup driver is cgroupfs, and its cgroup version. */
 int docker_cgroup_info(const char *socket_path, int timeout_ms,
     bool *cgroupfs, int *version);

@@ -65,6 +65,12 @@ struct job_run {
 	bool compiling;		   /* its pipes were open at the last look */
 	bool busy;		/* a pipe may hold more: flush by size only */
 	bool db_changed;	/* the WAL was written since the last look */
+	int out_stream, err_stream; /* the cell's stdout and stderr in the
+				 * logs: 1 and 2; 3 and 4 while a docker
+				 * compile container runs */
+	struct cell_result compile; /* a docker compile container's result
+				 * (its compile_* fields), merged into the
+				 * job's at the end */
 };
 
 int
@@ -258,8 +264,12 @@ run_workspace(struct job_run *run, struct exec_args *ea, uid_t uid, gid_t gid,
 	return r;
 }
 
+static int run_compile_docker(struct job_run *run, const struct cell_ops *ops,
+    const struct cell_spec *spec, char *msg, size_t size);
+
 /* The cell's spec from the job and its translated argv; starts the cell.
- * 0, or -errno with the sentence for the job's error in msg. */
+ * 0, 1 (a docker compile container ended the job: run->end says how), or
+ * -errno with the sentence for the job's error in msg. */
 static int
 run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
     size_t size)
@@ -274,6 +284,7 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 	char names[JC_MAX_INPUTS][32]; /* "inputs[N]" of any size_t */
 	size_t nin = 0;
 	struct cell_spec spec;
+	bool apart;
 	int r;
 
 	if (run->build) {
@@ -310,7 +321,11 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 		exec_args_release(&ea);
 		return r;
 	}
-	if (ea.compile_argv && !(ops->flags & CELL_OPS_COMPILE)) {
+	/* The docker backend runs one command per container: a compile
+	 * step is a container of its own (run_compile_docker). */
+	apart = ea.compile_argv && !(ops->flags & CELL_OPS_COMPILE) &&
+	    ops == &cell_docker_ops;
+	if (ea.compile_argv && !(ops->flags & CELL_OPS_COMPILE) && !apart) {
 		(void) snprintf(msg, size,
 		    "the %s sandbox runs no compile "
 		    "steps",
@@ -321,9 +336,10 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 		return -ENOTSUP;
 	}
 	/* One memory cgroup for both steps: the larger of the two; each
-	 * step's own bound is its RLIMIT_DATA (cell.h). */
+	 * step's own bound is its RLIMIT_DATA (cell.h). Apart, each
+	 * container has its own. */
 	mem = (uint64_t) j->memory_mb;
-	if (ea.compile_argv && (uint64_t) ea.compile_memory_mb > mem)
+	if (ea.compile_argv && !apart && (uint64_t) ea.compile_memory_mb > mem)
 		mem = (uint64_t) ea.compile_memory_mb;
 	spec = (struct cell_spec){
 		.job_id = j->id,
@@ -357,6 +373,14 @@ run_start(struct job_run *run, const struct cell_ops *ops, char *msg,
 	if (run->ws) { /* filled already */
 		spec.files = NULL;
 		spec.nfiles = 0;
+	}
+	if (apart) {
+		r = run_compile_docker(run, ops, &spec, msg, size);
+		spec.compile_argv = NULL;
+		if (r == 0)
+			r = ops->start(&spec, &run->cell, msg, size);
+		exec_args_release(&ea);
+		return r;
 	}
 	if (ea.compile_argv)
 		spec.max_run_ms += ea.compile_timeout_ms;
@@ -628,11 +652,11 @@ read_ready(struct job_run *run, const struct pollfd *pfd, nfds_t n)
 			run->cerr_open = r != 0;
 		} else if (pfd[i].fd == run->cell.stdout_fd) {
 			r = pump(run->db, run->j->id, run->lc,
-			    run->cell.stdout_fd, 1);
+			    run->cell.stdout_fd, run->out_stream);
 			run->out_open = r != 0;
 		} else {
 			r = pump(run->db, run->j->id, run->lc,
-			    run->cell.stderr_fd, 2);
+			    run->cell.stderr_fd, run->err_stream);
 			run->err_open = r != 0;
 		}
 		run->busy = run->busy || r == 2;
@@ -673,21 +697,116 @@ run_loop(struct job_run *run)
 	}
 }
 
+/* A docker code job's compile step (issue 14). A container runs one
+ * command, so the step is a container of its own before the program's:
+ * the same image and the same disk workspace on /work (what it builds is
+ * there for the run), no stdin, compile_memory_mb, compile_timeout_ms of
+ * wall time, its stdout and stderr into log streams 3 and 4 as a
+ * namespace cell's compile step. Its result goes into run->compile. 0: it
+ * succeeded, the run follows (the loop's state is fresh again); 1: the job
+ * ended in it (run->end says how: the compile failed or timed out, a
+ * cancel, a lost cell); -errno with msg: it could not be started. */
+static int
+run_compile_docker(struct job_run *run, const struct cell_ops *ops,
+    const struct cell_spec *spec, char *msg, size_t size)
+{
+	struct cell_result *cr = &run->end.cell, *comp = &run->compile;
+	struct cell_spec cs = *spec;
+	int64_t started;
+	int r;
+
+	/* A tmpfs /work is the container's own: the run would not see
+	 * what the compile made. */
+	if (!run->ws) {
+		(void) snprintf(msg, size,
+		    "the %s sandbox compiles in the job's "
+		    "disk workspace, and this worker has no [storage] "
+		    "data_dir",
+		    ops->name);
+		return -ENOTSUP;
+	}
+	cs.argv = spec->compile_argv;
+	cs.stdin_fd = -1;
+	cs.memory_mb = spec->compile_memory_mb;
+	cs.max_run_ms = spec->compile_timeout_ms + run->cfg->kill_grace_ms;
+	cs.compile_argv = NULL;
+	cs.run_data_mb = 0;
+	if ((r = ops->start(&cs, &run->cell, msg, size)) < 0)
+		return r;
+	started = time_mono_ms();
+	run->out_stream = 3;
+	run->err_stream = 4;
+	run->deadline = started + spec->compile_timeout_ms;
+	run->check_min = run->check_max = started + WORKER_CANCEL_CHECK_MS;
+	run->next_renew = started + WORKER_RENEW_MS;
+	run_loop(run);
+	ops->collect(&run->cell, cr, &run->end.usage);
+	ops->release(&run->cell);
+	if (cr->outcome == CELL_SETUP_FAILED || cr->outcome == CELL_LOST)
+		return 1; /* error, as for the run's cell */
+	*comp = (struct cell_result){ .compiled = true,
+		.compile_timed_out = run->end.timed_out,
+		.compile_duration_ms = run->reaped_at - started };
+	if (cr->outcome == CELL_SIGNALED)
+		comp->compile_signal = cr->signal;
+	else
+		comp->compile_exit_code = cr->exit_code;
+	comp->compile_failed = comp->compile_timed_out ||
+	    comp->compile_signal || comp->compile_exit_code != 0;
+	/* Its time is the compile's, not the job's (job_classify: failed
+	 * with compile.timed_out, as in a namespace cell). */
+	run->end.timed_out = false;
+	if (run->end.cancelled || comp->compile_failed) {
+		*cr = (struct cell_result){ .outcome = CELL_EXITED };
+		return 1;
+	}
+	/* The run's loop starts afresh; usage is the run container's. */
+	run->end = (struct job_end){ 0 };
+	run->reaped = run->killed = false;
+	run->kill_at = run->reaped_at = 0;
+	run->out_open = run->err_open = true;
+	run->out_stream = 1;
+	run->err_stream = 2;
+	return 0;
+}
+
+/* A docker compile container's result into the job's (cell.h). */
+static void
+merge_compile(struct cell_result *cr, const struct cell_result *comp)
+{
+	if (!comp->compiled)
+		return;
+	cr->compiled = true;
+	cr->compile_failed = comp->compile_failed;
+	cr->compile_timed_out = comp->compile_timed_out;
+	cr->compile_exit_code = comp->compile_exit_code;
+	cr->compile_signal = comp->compile_signal;
+	cr->compile_duration_ms = comp->compile_duration_ms;
+}
+
 void
 job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
     struct logcap *lc, struct claimed_job *next, int wal_fd)
 {
 	const struct cell_ops *ops = cell_backend_find(j->sandbox);
 	struct job_run run = {
-		.cfg = cfg, .db = db, .j = j, .lc = lc, .wal_fd = wal_fd,
-		.trail = 2, .out_open = true, .err_open = true,
+		.cfg = cfg,
+		.db = db,
+		.j = j,
+		.lc = lc,
+		.wal_fd = wal_fd,
+		.trail = 2,
+		.out_open = true,
+		.err_open = true,
+		.out_stream = 1,
+		.err_stream = 2,
 	};
 	struct job_artifacts arts = { 0 };
 	struct job_build build;
 	struct job_result res;
 	char msg[400], amsg[WSGLOB_MAX + 200];
 	int64_t now;
-	int r;
+	int r, started;
 
 	if (!ops)
 		ops = &cell_ns_ops;	/* the schema's default sandbox */
@@ -703,38 +822,45 @@ job_run(const struct worker_config *cfg, sqlite3 *db, struct claimed_job *j,
 	lc->oldest_mono_ms = 0;
 	for (int i = 0; i <= LOG_STREAMS; i++)
 		lc->carry_len[i] = 0;
-	if (run_start(&run, ops, msg, sizeof(msg)) < 0) {
+	if ((started = run_start(&run, ops, msg, sizeof(msg))) < 0) {
 		cell_workspace_destroy(run.ws);
 		finish_error(db, j->id, lc, msg, next, run.build != NULL);
 		if (run.build)
 			job_build_release(run.build);
 		return;
 	}
-	log_debug("job=%s: started in a %s cell", j->id, ops->name);
-	/* The next job's cell is prepared while this one runs (the job has
-	 * a core of its own, or shares it anyway): with jobs claimed by the
-	 * previous result's commit the worker is never idle in between. */
-	if (ops == &cell_ns_ops)
-		worker_warm_cell(cfg, (uint64_t) j->disk_mb);
-	/* The wall time is the job's, counted from its start: a container
-	 * takes ~1 s to start (bench/README.md), a namespace cell a few ms.
-	 * The first look for a cancel 25 ms in: a cancel before the claim
-	 * was seen by the claim, and a short job is over by then. */
-	now = time_mono_ms();
-	run.deadline = now + j->timeout_ms + run.compile_ms;
-	run.check_min = run.check_max = now + WORKER_CANCEL_CHECK_MS;
-	run.next_renew = now + WORKER_RENEW_MS;
-	run_loop(&run);
-	ops->collect(&run.cell, &run.end.cell, &run.end.usage);
+	/* started == 1: a docker compile container ended the job. */
+	if (started == 0) {
+		log_debug("job=%s: started in a %s cell", j->id, ops->name);
+		/* The next job's cell is prepared while this one runs (the
+		 * job has a core of its own, or shares it anyway): with jobs
+		 * claimed by the previous result's commit the worker is never
+		 * idle in between. */
+		if (ops == &cell_ns_ops)
+			worker_warm_cell(cfg, (uint64_t) j->disk_mb);
+		/* The wall time is the job's, counted from its start: a
+		 * container takes ~1 s to start (bench/README.md), a
+		 * namespace cell a few ms. The first look for a cancel 25 ms
+		 * in: a cancel before the claim was seen by the claim, and a
+		 * short job is over by then. */
+		now = time_mono_ms();
+		run.deadline = now + j->timeout_ms + run.compile_ms;
+		run.check_min = run.check_max = now + WORKER_CANCEL_CHECK_MS;
+		run.next_renew = now + WORKER_RENEW_MS;
+		run_loop(&run);
+		ops->collect(&run.cell, &run.end.cell, &run.end.usage);
+	}
+	merge_compile(&run.end.cell, &run.compile);
 	run.end.stopped = worker_draining && run.drain_at;
 	job_classify(&run.end, &res, msg, sizeof(msg));
 	res.is_build = run.build != NULL;
 	/* Every process of the cell is gone now; its workspace is not. */
 	run_artifacts(&run, &arts, &res, amsg, sizeof(amsg));
-	ops->release(&run.cell);
+	if (started == 0)
+		ops->release(&run.cell);
 	cell_workspace_destroy(run.ws); /* after the cell: docker's bind */
 	run.ws = NULL;
-	(void) sqlite3_finalize(run.cancel_st);	/* NULL is a no-op */
+	(void) sqlite3_finalize(run.cancel_st); /* NULL is a no-op */
 	run.cancel_st = NULL;
 	if (res.status == JOB_ERROR)
 		finish_error(db, j->id, lc, msg, next, run.build != NULL);

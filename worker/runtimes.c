@@ -115,7 +115,7 @@ runtime_check(const struct runtime_def *rt, char *errmsg, size_t size)
 		bad = "'file' must be a plain file name [A-Za-z0-9+._-]";
 	else if (!rt->run[0])
 		bad = "'run' is required";
-	else if (!rt->version_cmd[0] && strcmp(rt->sandbox, "docker") != 0)
+	else if (!rt->version_cmd[0])
 		bad = "'version' (the command that prints the version) is "
 		      "required";
 	else if (strcmp(rt->sandbox, "namespace") != 0 &&
@@ -123,9 +123,6 @@ runtime_check(const struct runtime_def *rt, char *errmsg, size_t size)
 		bad = "'sandbox' must be namespace or docker";
 	else if (strcmp(rt->sandbox, "docker") == 0 && !image_ref_ok(rt->image))
 		bad = "a docker runtime needs 'image' (an image reference)";
-	else if (strcmp(rt->sandbox, "docker") == 0 && rt->compile[0])
-		bad = "a docker runtime cannot have 'compile' (the docker "
-		      "sandbox runs no compile steps yet)";
 	else if (strcmp(rt->sandbox, "namespace") == 0 && rt->image[0])
 		bad = "'image' is for sandbox = docker";
 	if (bad)
@@ -432,34 +429,55 @@ runtime_probe(struct runtime_def *rt, uid_t uid)
 	return version_from(out, rt->version, sizeof(rt->version));
 }
 
-/* A docker runtime: its image is in the daemon; the version is its tag. */
+/* A docker runtime: its image is in the daemon and its version command,
+ * run in a throwaway container of it (cell_docker_probe: as uid, no
+ * network, small limits, RUNTIME_PROBE_MS), exits 0 and prints a version.
+ * 0, or -errno (-ENOENT: no image, no toolchain or no version). */
 static int
-runtime_probe_docker(struct runtime_def *rt, const char *docker_socket)
+runtime_probe_docker(struct runtime_def *rt, const char *docker_socket,
+    uid_t uid)
 {
-	const char *slash = strrchr(rt->image, '/');
-	const char *colon = strrchr(slash ? slash : rt->image, ':');
-	int r;
+	char cmd[sizeof(rt->version_cmd)], *words[32];
+	char out[RUNTIME_PROBE_OUT + 1], msg[300];
+	int r, code = -1;
 
 	if (!docker_socket)
 		return -ENOTSUP;
 	if ((r = cell_docker_image_exists(docker_socket, rt->image)) <= 0)
 		return r == 0 ? -ENOENT : r;
-	if (!colon || strchr(rt->image, '@'))
-		colon = ":latest";
-	if (str_copy(rt->version, sizeof(rt->version), colon + 1) < 0)
-		return -E2BIG;
-	return 0;
+	memcpy(cmd, rt->version_cmd, sizeof(cmd));
+	if (split_words(cmd, words, ARRAY_SIZE(words)) == 0)
+		return -EINVAL;
+	if ((r = cell_docker_probe(docker_socket, rt->image, words, uid,
+		 (gid_t) uid, RUNTIME_PROBE_MS, out, sizeof(out), &code, msg,
+		 sizeof(msg))) < 0) {
+		log_info("runtime '%s': its version command in '%s' did not "
+			 "run: %s",
+		    rt->name, rt->image, msg);
+		return r;
+	}
+	if (code != 0) {
+		log_info("runtime '%s': its version command in '%s' exited "
+			 "with %d",
+		    rt->name, rt->image, code);
+		return -ENOENT;
+	}
+	return version_from(out, rt->version, sizeof(rt->version));
 }
 
 size_t
 runtimes_probe(struct runtime_def *list, size_t n, uid_t uid,
-    const char *docker_socket)
+    const char *docker_socket, void (*keepalive)(void *arg), void *arg)
 {
 	size_t kept = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		int r = strcmp(list[i].sandbox, "docker") == 0 ?
-		    runtime_probe_docker(&list[i], docker_socket) :
+		int r;
+
+		if (keepalive)
+			keepalive(arg);
+		r = strcmp(list[i].sandbox, "docker") == 0 ?
+		    runtime_probe_docker(&list[i], docker_socket, uid) :
 		    runtime_probe(&list[i], uid);
 
 		if (r < 0) {

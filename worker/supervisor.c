@@ -363,6 +363,8 @@ sandboxes_now(void)
 	return buf;
 }
 
+static int64_t last_beat_ms; /* mono ms of the last heartbeat, 0: none */
+
 static int
 do_heartbeat(sqlite3 *db, void *arg)
 {
@@ -373,6 +375,7 @@ do_heartbeat(sqlite3 *db, void *arg)
 	(void) arg;
 	if (!started_at)
 		started_at = time_now_ms();
+	last_beat_ms = time_mono_ms();
 	/* A worker that let its lease expire is hung (stopped, stuck in the
 	 * kernel): kill it first, so that its cell dies and it cannot store
 	 * a result over the error; it is replaced like any dead worker. */
@@ -389,6 +392,16 @@ do_heartbeat(sqlite3 *db, void *arg)
 		log_warn("%d job(s) with an expired lease ended as error", n);
 	return jobstore_heartbeat(db, getpid(), cur.slots + cur.swarm_slots,
 	    started_at, sandboxes_now());
+}
+
+/* Between runtime probes (a docker runtime's takes a container, up to
+ * 10 s): once a heartbeat is due, it goes on, so that the API does not
+ * take this supervisor for gone while it probes many. */
+static void
+runtimes_keepalive(void *arg)
+{
+	if (last_beat_ms && time_mono_ms() - last_beat_ms >= HEARTBEAT_MS)
+		(void) do_heartbeat(arg, NULL);
 }
 
 /* The runtimes of cur.runtimes_dir whose toolchain answers, published for
@@ -413,7 +426,7 @@ do_runtimes(sqlite3 *db, void *arg)
 	}
 	if (n > 0)
 		n = runtimes_probe(list, n, (uid_t) cur.uid_base,
-		    arg_docker_socket);
+		    arg_docker_socket, runtimes_keepalive, db);
 	if ((r = jobstore_runtimes_publish(db, getpid(), list, n)) < 0)
 		return log_errno(r, "runtimes: cannot publish them");
 	log_info("runtimes: %zu available from '%s'", n, cur.runtimes_dir);

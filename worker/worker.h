@@ -172,10 +172,12 @@ struct runtime_def {
 int runtimes_load(const char *dir, struct runtime_def **ret, size_t *ret_n);
 /* Runs each version command as uid; keeps (moving them to the front) the
  * runtimes whose toolchain answered with a version. Returns how many. */
-/* A docker runtime answers if docker_socket (NULL: none) has its image;
- * its version is the image's tag (XXX(#14): not the toolchain's). */
+/* A docker runtime answers if docker_socket (NULL: none) has its image
+ * and its version command, run as uid in a throwaway container of it
+ * (no network, small limits), exits 0 with a version. */
+/* keepalive (may be NULL) is called with arg before each probe. */
 size_t runtimes_probe(struct runtime_def *list, size_t n, uid_t uid,
-    const char *docker_socket);
+    const char *docker_socket, void (*keepalive)(void *arg), void *arg);
 
 /* jobstore.c: every SQLite statement the worker runs. */
 /* Replaces the runtimes rows of supervisor pid (and drops those of gone
