@@ -466,7 +466,7 @@ int
 docker_get_stream(struct docker *d, const char *path, int timeout_ms,
     int (*fn)(const char *data, size_t len, void *arg), void *arg)
 {
-	struct sink stream = { .fn = fn, .arg = arg };
+	struct sink stream = { .fn = fn, .arg = arg, .upload_fd = -1 };
 	char abspath[DOCKER_URL_MAX];
 	int n;
 
