@@ -657,7 +657,8 @@ swarm_compression(const char *data, size_t len)
 	return NULL;
 }
 
-/* The archive b (uncompressed ustar) as stream entries under b->path. */
+/* The archive b (ustar, decompressed if it was not plain) as stream
+ * entries under b->path. */
 static int
 tar_entries(struct strbuf *sb, const struct swarm_blob *b, char *msg,
     size_t size)
@@ -677,8 +678,9 @@ tar_entries(struct strbuf *sb, const struct swarm_blob *b, char *msg,
 		if (b->len - off < 512) {
 			(void) snprintf(msg, size,
 			    off == 0 ?
-				"%s: not an uncompressed ustar archive: a swarm "
-				"job unpacks no other" :
+				"%s: not a ustar archive (plain, or compressed "
+				"with gzip, xz, zstd or bzip2): a swarm job "
+				"unpacks no other" :
 				"%s: the archive ends without its end blocks",
 			    b->name);
 			return -EINVAL;
@@ -692,8 +694,9 @@ tar_entries(struct strbuf *sb, const struct swarm_blob *b, char *msg,
 		if (memcmp(h + 257, "ustar", 5) != 0 ||
 		    tar_octal(h + 148, 8, &sum) < 0 || sum != want) {
 			(void) snprintf(msg, size,
-			    "%s: not an uncompressed "
-			    "ustar archive: a swarm job unpacks no other",
+			    "%s: not a ustar archive (plain, or compressed "
+			    "with gzip, xz, zstd or bzip2): a swarm job "
+			    "unpacks no other",
 			    b->name);
 			return -EINVAL;
 		}

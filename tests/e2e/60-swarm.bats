@@ -537,25 +537,29 @@ sha_lines() {
 	(cd "$BATS_TEST_TMPDIR/tree" && sha256sum "$@")
 }
 
-@test "swarm: gzip and zstd tar inputs are decompressed and placed byte-exact" {
+@test "swarm: gzip, zstd, xz and bzip2 tar inputs are decompressed and placed byte-exact" {
 	local t=$BATS_TEST_TMPDIR
 	mkdir -p "$t/tree/sub"
-	head -c 150000 /dev/urandom >"$t/tree/sub/r.bin"
+	head -c 100000 /dev/urandom >"$t/tree/sub/r.bin"
 	printf 'plain\n' >"$t/tree/a.txt"
 	tar --format=ustar -C "$t/tree" -cf "$t/tree.tar" .
 	gzip -9 -c "$t/tree.tar" >"$t/tree.tar.gz"
 	zstd -q -c "$t/tree.tar" >"$t/tree.tar.zst"
-	for f in tree.tar.gz tree.tar.zst; do
+	xz -c "$t/tree.tar" >"$t/tree.tar.xz"
+	bzip2 -c "$t/tree.tar" >"$t/tree.tar.bz2"
+	for f in tree.tar.gz tree.tar.zst tree.tar.xz tree.tar.bz2; do
 		upload "$t/$f"
 		[[ $api_status == 20[01] ]] || fail "upload $f: $api_status $api_body"
 	done
-	run_job "$(swarm_job '{command: "cd g && sha256sum sub/r.bin a.txt && cd ../z && sha256sum sub/r.bin a.txt",
-	    inputs: [{blob: $g, path: "g"}, {blob: $z, path: "z"}], timeout: 60}' \
+	run_job "$(swarm_job '{command: "for d in g z x b; do (cd $d && sha256sum sub/r.bin a.txt) || exit 1; done",
+	    inputs: [{blob: $g, path: "g"}, {blob: $z, path: "z"}, {blob: $x, path: "x"}, {blob: $b, path: "b"}], timeout: 60}' \
 	    --arg g "sha256:$(sha_of "$t/tree.tar.gz")" \
-	    --arg z "sha256:$(sha_of "$t/tree.tar.zst")")" 120
+	    --arg z "sha256:$(sha_of "$t/tree.tar.zst")" \
+	    --arg x "sha256:$(sha_of "$t/tree.tar.xz")" \
+	    --arg b "sha256:$(sha_of "$t/tree.tar.bz2")")" 120
 	[[ $(json_get .status "$job") == succeeded ]] || fail "job: $job"
 	job_output "$job_id" stdout "$t/out"
-	{ sha_lines sub/r.bin a.txt; sha_lines sub/r.bin a.txt; } >"$t/want"
+	for d in g z x b; do sha_lines sub/r.bin a.txt; done >"$t/want"
 	run -0 cat "$t/out"
 	assert_output "$(cat "$t/want")"
 }
@@ -588,6 +592,15 @@ sha_lines() {
 	run -0 json_get .error "$job"
 	assert_output --partial 'inputs[1]'
 	assert_output --partial 'not a readable gzip'
+	# Decompressed, but not a tar: named too.
+	gzip -c "$t/small" >"$t/small.gz"
+	upload "$t/small.gz"
+	[[ $api_status == 20[01] ]] || fail "upload small.gz: $api_status $api_body"
+	run_job "$(swarm_job '{command: "true", inputs: [{blob: $s}]}' \
+	    --arg s "sha256:$(sha_of "$t/small.gz")")" 120
+	assert_equal "$(json_get .status "$job")" error
+	run -0 json_get .error "$job"
+	assert_output --partial 'inputs[0]: not a ustar archive'
 }
 
 @test "swarm: jobcell submit --sandbox swarm --input DIR (a zstd tar) reaches the job" {

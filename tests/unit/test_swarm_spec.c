@@ -526,7 +526,7 @@ test_inputs_stream(void)
 		{ "pax", 'x', false, "pax" },
 		{ "../up", '0', false, "a path a job cannot have" },
 		{ "/abs", '0', false, "a path a job cannot have" },
-		{ "sum", '0', true, "not an uncompressed ustar" },
+		{ "sum", '0', true, "not a ustar archive" },
 	};
 
 	strbuf_init(&tar, 1 << 20);
@@ -572,7 +572,7 @@ test_inputs_stream(void)
 	strbuf_reset(&out);
 	is_int(swarm_files_stream(&s, b, 2, &out, msg, sizeof(msg)), -EINVAL,
 	    "gzip refused");
-	ok(strstr(msg, "not an uncompressed ustar") != NULL, "  %s", msg);
+	ok(strstr(msg, "not a ustar archive") != NULL, "  %s", msg);
 	strbuf_reset(&tar);
 	tar_add(&tar, "a", '0', 0644, "abc", 3, false);
 	b[1].data = tar.buf;
