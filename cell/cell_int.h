@@ -5,6 +5,7 @@
 
 #include "cell.h"
 #include "cgroup.h"
+#include "strbuf.h"
 
 /* What a cell never sees of the host's /proc: entries that tell about the
  * host (its kernel config, every process's locks, the disks and their
@@ -35,5 +36,26 @@ void cell_cgroup_usage(const char *job_id, const struct cgroup *cg,
  * runtime makes them). Logs what fails. */
 void cell_cgroup_destroy(const char *job_id, struct cgroup *cg,
     bool everywhere);
+
+/* inflate.c: for forked children that parse untrusted archives; no stdio,
+ * no logging. cell_close_fds_except closes every fd but keep[0..n) (sorts
+ * keep; -1 entries ignored): 0 or -errno. cell_confine, as root: its own
+ * mount namespace, chrooted into root_fd (or, if root_fd < 0, an empty
+ * read-only tmpfs), uid:gid (never 0) with no supplementary groups, no
+ * capabilities and no_new_privs, RLIMIT_FSIZE fsize_bytes (SIGXFSZ
+ * ignored) and RLIMIT_DATA data_bytes, the ids read back. 0, or -errno with
+ * *step the sentence of the phase that failed. */
+int cell_close_fds_except(int *keep, size_t n);
+int cell_confine(int root_fd, uid_t uid, gid_t gid, uint64_t fsize_bytes,
+    uint64_t data_bytes, const char **step);
+/* Decompresses data[0..len) (gzip, xz, zstd or bzip2, possibly nested;
+ * libarchive's filters alone) in a forked child confined by cell_confine
+ * to uid:gid, appending the bytes to out. 0; -E2BIG past out's max,
+ * -ETIMEDOUT past max_ms (the child killed); -EINVAL for a corrupt or
+ * unknown stream; or -errno. On failure msg holds the reason as the end
+ * of a sentence whose subject is the input ("decompresses to more than
+ * N bytes"). */
+int cell_inflate(const char *data, size_t len, uid_t uid, gid_t gid,
+    int64_t max_ms, struct strbuf *out, char *msg, size_t size);
 
 #endif

@@ -619,6 +619,34 @@ slurp(int fd, struct strbuf *sb)
 	return 0;
 }
 
+/* A compressed tar input, decompressed by a confined child (inflate.c)
+ * to at most what a config holds: blob then holds the plain tar. The
+ * blob's bytes are the job's own; the limit is said in the sentence. */
+static int
+inflate_blob(const struct cell_spec *spec, const char *name,
+    struct strbuf *blob, char *msg, size_t size)
+{
+	struct strbuf out;
+	char why[240];
+	int r;
+
+	strbuf_init(&out, JC_SWARM_CONFIG_MAX);
+	r = cell_inflate(blob->buf, blob->len, spec->host_uid, spec->host_gid,
+	    SWARM_INFLATE_MS, &out, why, sizeof(why));
+	if (r < 0) {
+		docker_setmsg(msg, size,
+		    r == -E2BIG ? "%s: a %s tar archive that %s, the most a "
+				  "swarm job carries" :
+				  "%s: a %s tar archive that %s",
+		    name, swarm_compression(blob->buf, blob->len), why);
+		strbuf_release(&out);
+		return r;
+	}
+	strbuf_release(blob);
+	*blob = out; /* ownership moves */
+	return 0;
+}
+
 /* The files stream: the job's files and inputs (their blobs read here,
  * each bounded by what a config holds), for the unpacker. */
 static int
@@ -641,6 +669,12 @@ files_stream(const struct cell_spec *spec, struct strbuf *sb, char *msg,
 			    "%s: cannot read its blob or it is over %d bytes, "
 			    "the most a swarm job carries: %s",
 			    in->name, JC_SWARM_CONFIG_MAX, strerror(-r));
+			n++;
+			break;
+		}
+		if (in->tar && swarm_compression(blob[n].buf, blob[n].len) &&
+		    (r = inflate_blob(spec, in->name, &blob[n], msg, size)) <
+			0) {
 			n++;
 			break;
 		}

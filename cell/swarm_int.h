@@ -29,6 +29,7 @@
 #define SWARM_LOG_MAX "64m"		 /* json-file max-size on the node */
 #define SWARM_SWEEP_MAX 200		 /* services looked at per sweep */
 #define SWARM_CONSTRAINTS_MAX 8
+#define SWARM_INFLATE_MS 60000 /* bound of one input's decompression */
 
 /* Files, stdin and cwd travel as swarm configs (read-only files in the
  * container): jobcell-cell-unpack, the files stream it reads (cell_unpack.c)
@@ -89,10 +90,14 @@ struct swarm_blob {
  * spec's files, then each blob (a file at its path; an archive's regular
  * files under its path, directories made as their files need them), then
  * the cwd. 0; -E2BIG past sb's max; -EINVAL with a sentence in msg naming
- * the input for an archive that is not plain ustar (compressed, pax or GNU
- * long names) or holds links, devices or a path out of place. */
+ * the input for an archive that is not plain ustar (still compressed, pax
+ * or GNU long names) or holds links, devices or a path out of place. */
 int swarm_files_stream(const struct cell_spec *s, const struct swarm_blob *b,
     size_t nb, struct strbuf *sb, char *msg, size_t size);
+/* The compression data starts with, by its magic bytes: "gzip", "xz",
+ * "zstd", "bzip2", or NULL (none of these, or a ustar header: a plain tar,
+ * or not a tar). */
+const char *swarm_compression(const char *data, size_t len);
 /* A swarm object id as the manager makes them: 1..SWARM_ID_MAX of
  * [a-z0-9]. */
 bool swarm_id_ok(const char *s);

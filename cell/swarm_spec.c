@@ -633,7 +633,32 @@ tar_str(const unsigned char *f, size_t n, char *buf)
 	buf[len] = '\0';
 }
 
-/* The archive b (uncompressed ustar) as stream entries under b->path. */
+const char *
+swarm_compression(const char *data, size_t len)
+{
+	static const struct {
+		const char *magic;
+		size_t len;
+		const char *name;
+	} rows[] = {
+		{ "\x1f\x8b", 2, "gzip" },
+		{ "\xfd\x37zXZ\0", 6, "xz" },
+		{ "\x28\xb5\x2f\xfd", 4, "zstd" },
+		{ "BZh", 3, "bzip2" },
+	};
+
+	/* A plain tar whose first name starts like a magic ("BZh.txt") */
+	if (len >= 512 && memcmp(data + 257, "ustar", 5) == 0)
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+		if (len >= rows[i].len &&
+		    memcmp(data, rows[i].magic, rows[i].len) == 0)
+			return rows[i].name;
+	return NULL;
+}
+
+/* The archive b (ustar, decompressed if it was not plain) as stream
+ * entries under b->path. */
 static int
 tar_entries(struct strbuf *sb, const struct swarm_blob *b, char *msg,
     size_t size)
@@ -653,8 +678,9 @@ tar_entries(struct strbuf *sb, const struct swarm_blob *b, char *msg,
 		if (b->len - off < 512) {
 			(void) snprintf(msg, size,
 			    off == 0 ?
-				"%s: not an uncompressed ustar archive: a swarm "
-				"job unpacks no other" :
+				"%s: not a ustar archive (plain, or compressed "
+				"with gzip, xz, zstd or bzip2): a swarm job "
+				"unpacks no other" :
 				"%s: the archive ends without its end blocks",
 			    b->name);
 			return -EINVAL;
@@ -668,8 +694,9 @@ tar_entries(struct strbuf *sb, const struct swarm_blob *b, char *msg,
 		if (memcmp(h + 257, "ustar", 5) != 0 ||
 		    tar_octal(h + 148, 8, &sum) < 0 || sum != want) {
 			(void) snprintf(msg, size,
-			    "%s: not an uncompressed "
-			    "ustar archive: a swarm job unpacks no other",
+			    "%s: not a ustar archive (plain, or compressed "
+			    "with gzip, xz, zstd or bzip2): a swarm job "
+			    "unpacks no other",
 			    b->name);
 			return -EINVAL;
 		}

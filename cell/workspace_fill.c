@@ -36,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cell.h"
+#include "cell_int.h"
 #include "cleanup.h"
 #include "io.h"
 #include "jc_limits.h"
@@ -380,14 +380,6 @@ place_file(struct fill_ctx *c, int src_fd, const char *data, size_t len,
 	return 0;
 }
 
-static int
-cmp_int(const void *a, const void *b)
-{
-	int x = *(const int *) a, y = *(const int *) b;
-
-	return (x > y) - (x < y);
-}
-
 /* Closes every fd but the workspace's root, the report pipe and the
  * inputs: the worker's others (the database, the doorbell, other pipes)
  * must not be within reach of code that parses hostile archives. */
@@ -397,7 +389,6 @@ close_other_fds(int root_fd, int rep_w, const struct cell_input *inputs,
 {
 	int keep[2 + JC_MAX_INPUTS];
 	size_t n = 0;
-	unsigned lo = 0;
 
 	if (ninputs > JC_MAX_INPUTS)
 		return -E2BIG;
@@ -405,16 +396,7 @@ close_other_fds(int root_fd, int rep_w, const struct cell_input *inputs,
 	keep[n++] = rep_w;
 	for (size_t i = 0; i < ninputs; i++)
 		keep[n++] = inputs[i].fd;
-	qsort(keep, n, sizeof(*keep), cmp_int);
-	for (size_t i = 0; i < n; i++) {
-		if (keep[i] < 0)
-			continue;
-		if ((unsigned) keep[i] > lo &&
-		    close_range(lo, (unsigned) keep[i] - 1, 0) < 0)
-			return -errno;
-		lo = (unsigned) keep[i] + 1;
-	}
-	return close_range(lo, ~0U, 0) < 0 ? -errno : 0;
+	return cell_close_fds_except(keep, n);
 }
 
 /* The unpacker: never returns. */
@@ -424,31 +406,15 @@ fill_child(int root_fd, int rep_w, uid_t uid, gid_t gid, uint64_t disk_mb,
     const struct cell_input *inputs, size_t ninputs)
 {
 	struct fill_ctx c = { .disk_bytes = disk_mb << 20 };
-	struct rlimit fsz = { disk_mb << 20, disk_mb << 20 };
-	struct rlimit data = { FILL_DATA_MAX, FILL_DATA_MAX };
 	const char *step = "cannot enter the workspace";
 	int r = 0;
 
 	(void) prctl(PR_SET_PDEATHSIG, (unsigned long) SIGKILL, 0L, 0L, 0L);
 	if ((errno = -close_other_fds(root_fd, rep_w, inputs, ninputs)) != 0)
 		goto sys;
-	/* Its own mount namespace (nothing it could mount reaches the
-	 * host), chrooted into the workspace, then the slot's ids: setuid
-	 * from root clears every capability (capabilities(7)). */
-	if (unshare(CLONE_NEWNS) < 0 ||
-	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    fchdir(root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
-		goto sys;
-	step = "cannot drop privileges";
-	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
-	    setresuid(uid, uid, uid) < 0 ||
-	    prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0 ||
-	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0L, 0L, 0L) < 0 ||
-	    signal(SIGXFSZ, SIG_IGN) == SIG_ERR ||
-	    setrlimit(RLIMIT_FSIZE, &fsz) < 0 ||
-	    setrlimit(RLIMIT_DATA, &data) < 0)
-		goto sys;
-	if (geteuid() != uid || getegid() != gid)
+	/* cell_confine: chrooted into the workspace as the slot's ids */
+	if ((errno = -cell_confine(root_fd, uid, gid, disk_mb << 20,
+		 FILL_DATA_MAX, &step)) != 0)
 		goto sys;
 	(void) umask(022);
 	step = "cannot open the workspace";

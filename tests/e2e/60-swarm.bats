@@ -503,14 +503,12 @@ worker_with_conf() {
 	printf '#!/bin/sh\necho tool ran\n' >"$t/tree/sub/tool"
 	chmod 0755 "$t/tree/sub/tool"
 	tar --format=ustar -C "$t/tree" -cf "$t/tree.tar" .
-	gzip -c "$t/tree.tar" >"$t/tree.tar.gz"
-	for f in in.txt tree.tar tree.tar.gz; do
+	for f in in.txt tree.tar; do
 		upload "$t/$f"
 		[[ $api_status == 20[01] ]] || fail "upload $f: $api_status $api_body"
 	done
 	file_hex=$(sha_of "$t/in.txt")
 	tar_hex=$(sha_of "$t/tree.tar")
-	gz_hex=$(sha_of "$t/tree.tar.gz")
 	run_job "$(swarm_job '{command: "cat data/in.txt; echo; cat t/a.txt t/sub/deeper/d.txt; t/sub/tool; ls -l t/a.txt | cut -c1-10",
 	    inputs: [{blob: $f, path: "data/in.txt", format: "file"}, {blob: $t, path: "t"}], timeout: 60}' \
 	    --arg f "sha256:$file_hex" --arg t "sha256:$tar_hex")" 120
@@ -523,13 +521,6 @@ worker_with_conf() {
 	assert_line --index 3 deep
 	assert_line --index 4 'tool ran'
 	assert_line --index 5 -- -rw-r--r--
-	# A compressed archive is not unpacked on a swarm node: the job
-	# ends error, naming the input.
-	run_job "$(swarm_job '{command: "true", inputs: [{blob: $t}]}' --arg t "sha256:$gz_hex")" 120
-	assert_equal "$(json_get .status "$job")" error
-	run -0 json_get .error "$job"
-	assert_output --partial 'inputs[0]'
-	assert_output --partial ustar
 	# Over what one swarm config holds: refused at submit.
 	head -c 1024000 /dev/zero >"$t/big"
 	upload "$t/big"
@@ -539,4 +530,89 @@ worker_with_conf() {
 	assert_api_error 400 invalid_request
 	run -0 json_get .error.message "$api_body"
 	assert_output --partial "'inputs[0]'"
+}
+
+# sha_lines FILE...: "HEX  NAME" lines as sha256sum prints them.
+sha_lines() {
+	(cd "$BATS_TEST_TMPDIR/tree" && sha256sum "$@")
+}
+
+@test "swarm: gzip, zstd, xz and bzip2 tar inputs are decompressed and placed byte-exact" {
+	local t=$BATS_TEST_TMPDIR
+	mkdir -p "$t/tree/sub"
+	head -c 100000 /dev/urandom >"$t/tree/sub/r.bin"
+	printf 'plain\n' >"$t/tree/a.txt"
+	tar --format=ustar -C "$t/tree" -cf "$t/tree.tar" .
+	gzip -9 -c "$t/tree.tar" >"$t/tree.tar.gz"
+	zstd -q -c "$t/tree.tar" >"$t/tree.tar.zst"
+	xz -c "$t/tree.tar" >"$t/tree.tar.xz"
+	bzip2 -c "$t/tree.tar" >"$t/tree.tar.bz2"
+	for f in tree.tar.gz tree.tar.zst tree.tar.xz tree.tar.bz2; do
+		upload "$t/$f"
+		[[ $api_status == 20[01] ]] || fail "upload $f: $api_status $api_body"
+	done
+	run_job "$(swarm_job '{command: "for d in g z x b; do (cd $d && sha256sum sub/r.bin a.txt) || exit 1; done",
+	    inputs: [{blob: $g, path: "g"}, {blob: $z, path: "z"}, {blob: $x, path: "x"}, {blob: $b, path: "b"}], timeout: 60}' \
+	    --arg g "sha256:$(sha_of "$t/tree.tar.gz")" \
+	    --arg z "sha256:$(sha_of "$t/tree.tar.zst")" \
+	    --arg x "sha256:$(sha_of "$t/tree.tar.xz")" \
+	    --arg b "sha256:$(sha_of "$t/tree.tar.bz2")")" 120
+	[[ $(json_get .status "$job") == succeeded ]] || fail "job: $job"
+	job_output "$job_id" stdout "$t/out"
+	for d in g z x b; do sha_lines sub/r.bin a.txt; done >"$t/want"
+	run -0 cat "$t/out"
+	assert_output "$(cat "$t/want")"
+}
+
+@test "swarm: a gzip bomb and a corrupt stream end error naming the input" {
+	local t=$BATS_TEST_TMPDIR
+	# 8 MiB of zeros: a few KiB compressed, far past the cap unpacked
+	mkdir -p "$t/bomb"
+	head -c $((8 << 20)) /dev/zero >"$t/bomb/zeros"
+	tar --format=ustar -C "$t/bomb" -cf "$t/bomb.tar" .
+	gzip -9 -c "$t/bomb.tar" >"$t/bomb.tar.gz"
+	# a gzip header, then a deflate stream cut short
+	head -c 300 "$t/bomb.tar.gz" >"$t/cut.tar.gz"
+	printf 'not a tar' >"$t/small"
+	for f in bomb.tar.gz cut.tar.gz small; do
+		upload "$t/$f"
+		[[ $api_status == 20[01] ]] || fail "upload $f: $api_status $api_body"
+	done
+	run_job "$(swarm_job '{command: "true", inputs: [{blob: $b}]}' \
+	    --arg b "sha256:$(sha_of "$t/bomb.tar.gz")")" 120
+	assert_equal "$(json_get .status "$job")" error
+	run -0 json_get .error "$job"
+	assert_output --partial 'inputs[0]'
+	assert_output --partial 'gzip'
+	assert_output --partial 'decompresses to more than 1023999 bytes'
+	run_job "$(swarm_job '{command: "true", inputs: [{blob: $s, path: "s", format: "file"}, {blob: $c}]}' \
+	    --arg s "sha256:$(sha_of "$t/small")" \
+	    --arg c "sha256:$(sha_of "$t/cut.tar.gz")")" 120
+	assert_equal "$(json_get .status "$job")" error
+	run -0 json_get .error "$job"
+	assert_output --partial 'inputs[1]'
+	assert_output --partial 'not a readable gzip'
+	# Decompressed, but not a tar: named too.
+	gzip -c "$t/small" >"$t/small.gz"
+	upload "$t/small.gz"
+	[[ $api_status == 20[01] ]] || fail "upload small.gz: $api_status $api_body"
+	run_job "$(swarm_job '{command: "true", inputs: [{blob: $s}]}' \
+	    --arg s "sha256:$(sha_of "$t/small.gz")")" 120
+	assert_equal "$(json_get .status "$job")" error
+	run -0 json_get .error "$job"
+	assert_output --partial 'inputs[0]: not a ustar archive'
+}
+
+@test "swarm: jobcell submit --sandbox swarm --input DIR (a zstd tar) reaches the job" {
+	local jc t=$BATS_TEST_TMPDIR
+	jc=$(jobcell_bin jobcell)
+	export HOME=$t/home
+	mkdir -p "$HOME" "$t/src/lib"
+	printf 'hello from the tree\n' >"$t/src/lib/hello.txt"
+	"$jc" init --server "$JOBCELL_URL" --key "$JOBCELL_KEY" \
+	    --cacert "$JOBCELL_CACERT" >/dev/null
+	run --separate-stderr "$jc" run --sandbox swarm --input "$t/src:src" \
+	    --command 'cat src/lib/hello.txt'
+	[[ $status == 0 ]] || fail "status $status, stderr: $stderr"
+	assert_output 'hello from the tree'
 }

@@ -526,7 +526,7 @@ test_inputs_stream(void)
 		{ "pax", 'x', false, "pax" },
 		{ "../up", '0', false, "a path a job cannot have" },
 		{ "/abs", '0', false, "a path a job cannot have" },
-		{ "sum", '0', true, "not an uncompressed ustar" },
+		{ "sum", '0', true, "not a ustar archive" },
 	};
 
 	strbuf_init(&tar, 1 << 20);
@@ -572,7 +572,7 @@ test_inputs_stream(void)
 	strbuf_reset(&out);
 	is_int(swarm_files_stream(&s, b, 2, &out, msg, sizeof(msg)), -EINVAL,
 	    "gzip refused");
-	ok(strstr(msg, "not an uncompressed ustar") != NULL, "  %s", msg);
+	ok(strstr(msg, "not a ustar archive") != NULL, "  %s", msg);
 	strbuf_reset(&tar);
 	tar_add(&tar, "a", '0', 0644, "abc", 3, false);
 	b[1].data = tar.buf;
@@ -592,6 +592,49 @@ test_inputs_stream(void)
 	    "over the max");
 }
 
+/* Which inputs go to the decompressor: by magic bytes only. */
+static void
+test_compression(void)
+{
+	static const struct {
+		const char *data;
+		size_t len;
+		const char *want;
+	} rows[] = {
+		{ "\x1f\x8b\x08\x00", 4, "gzip" },
+		{ "\x1f\x8b", 2, "gzip" },
+		{ "\x1f", 1, NULL },
+		{ "\xfd\x37zXZ\0\0", 7, "xz" },
+		{ "\xfd\x37zXZ", 5, NULL },
+		{ "\x28\xb5\x2f\xfd\x00", 5, "zstd" },
+		{ "\x28\xb5\x2f", 3, NULL },
+		{ "BZh9", 4, "bzip2" },
+		{ "BZ", 2, NULL },
+		{ "", 0, NULL },
+		{ "./a.txt\0\0\0", 10, NULL }, /* a ustar header's name */
+		{ "\0\x1f\x8b", 3, NULL },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		const char *got = swarm_compression(rows[i].data, rows[i].len);
+
+		if (rows[i].want)
+			is_str(got ? got : "(null)", rows[i].want,
+			    "row %zu is %s", i, rows[i].want);
+		else
+			ok(got == NULL, "row %zu is none (%s)", i,
+			    got ? got : "none");
+	}
+	/* a plain tar whose first entry's name starts like bzip2 */
+	_cleanup_strbuf_ struct strbuf tar;
+
+	strbuf_init(&tar, 1 << 16);
+	tar_add(&tar, "BZh.txt", '0', 0644, "x", 1, false);
+	tar_end(&tar);
+	ok(swarm_compression(tar.buf, tar.len) == NULL,
+	    "a ustar archive named like a magic is plain");
+}
+
 int
 main(void)
 {
@@ -602,5 +645,6 @@ main(void)
 	test_nodes_and_ids();
 	test_logs();
 	test_inputs_stream();
+	test_compression();
 	return done_testing();
 }
