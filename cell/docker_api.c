@@ -403,8 +403,7 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 			CURLE_OK ||
 		    cu.easy_setopt(h, CURLOPT_READDATA, &s) != CURLE_OK;
 		if (!r &&
-		    !(t = cu.slist_append(hdrs,
-			  "Transfer-Encoding: chunked")))
+		    !(t = cu.slist_append(hdrs, "Transfer-Encoding: chunked")))
 			r = 1;
 		else if (!r) {
 			hdrs = t;
@@ -413,10 +412,10 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 		}
 	} else if (strcmp(method, "POST") == 0) {
 		r = cu.easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK ||
-		    cu.easy_setopt(h, CURLOPT_POSTFIELDS, body ? body->buf : "")
-		    != CURLE_OK ||
+		    cu.easy_setopt(h, CURLOPT_POSTFIELDS,
+			body ? body->buf : "") != CURLE_OK ||
 		    cu.easy_setopt(h, CURLOPT_POSTFIELDSIZE,
-		    (long) (body ? body->len : 0)) != CURLE_OK;
+			(long) (body ? body->len : 0)) != CURLE_OK;
 	} else if (strcmp(method, "GET") == 0 && !body)
 		r = cu.easy_setopt(h, CURLOPT_HTTPGET, 1L) != CURLE_OK;
 	else if (strcmp(method, "DELETE") == 0 && !body)
