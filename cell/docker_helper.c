@@ -68,7 +68,12 @@ helper_pump(int sock, const struct strbuf *prefix, int in_fd,
 				prefix_sent = true;
 				pend = prefix->buf;
 				pend_len = prefix->len;
-			} else if (!fd_eof) {
+			}
+			/* An empty prefix (no files stream) goes straight
+			 * on to stdin: waiting for the socket first would
+			 * wait for the job's output, which a job that reads
+			 * before it writes never makes. */
+			if (pend_len == 0 && !fd_eof) {
 				/* one read of what is there, not read_full:
 				 * a pipe's bytes go on as they come */
 				n = read(in_fd, inbuf, sizeof(inbuf));

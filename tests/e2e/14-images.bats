@@ -469,11 +469,10 @@ build_body() {
 	export JOBCELL_SERVER=$JOBCELL_URL
 	local jc
 	jc=$(jobcell_bin jobcell)
-	# XXX(#14): "echo" before "cat": a docker job whose first act is to
-	# read stdin waits forever today (also without a compile step).
-	printf 'echo cli-compiled >&2\necho "echo ran; cat; exit 5" >prog\n' >"$BATS_TEST_TMPDIR/b.sh"
+	# The program reads its stdin before it writes anything.
+	printf 'echo cli-compiled >&2\necho "cat; echo ran; exit 5" >prog\n' >"$BATS_TEST_TMPDIR/b.sh"
 	run -5 --separate-stderr "$jc" exec --runtime busybox-build "$BATS_TEST_TMPDIR/b.sh" <<<"piped"
-	assert_output $'ran\npiped'
+	assert_output $'piped\nran'
 	printf 'echo cli-broken >&2\nexit 2\n' >"$BATS_TEST_TMPDIR/bad.sh"
 	run -1 --separate-stderr "$jc" exec --runtime busybox-build "$BATS_TEST_TMPDIR/bad.sh" </dev/null
 	assert_output ""

@@ -150,6 +150,16 @@ body() {
 	assert_no_container_soon "$job_id"
 }
 
+@test "both backends: a job that reads stdin before it writes gets it, then EOF" {
+	local sb
+	for sb in namespace docker; do
+		run_job "$(body "$sb" '{command: "cat; echo after-eof; exit 5", stdin: "first\n", timeout: 60}')" 90
+		assert_equal "$(json_get '[.status, .exit_code] | join(",")' "$job")" "failed,5"
+		job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out-$sb"
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/out-$sb")" $'first\nafter-eof'
+	done
+}
+
 @test "both backends: files and cwd are in place before the job, stdin after them" {
 	local sb
 	printf '/work/src\nh\303\251llo\nlib\n1 2 3\nthe stdin\n' >"$BATS_TEST_TMPDIR/want"
