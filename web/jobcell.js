@@ -89,10 +89,14 @@ function flash(msg) {
 	$("flash").textContent = msg || "";
 }
 
-// One formatter for every timestamp: building an Intl.DateTimeFormat costs
-// about a millisecond, and Date.toLocaleString with options builds one per
-// call (20 rows took ~40 ms of the jobs list's first render; bench/web).
-let timeFormat = null;
+// Timestamps in the browser's local time as "YYYY-MM-DD HH:MM:SS": plain
+// Date getters, no Intl. The first Intl.DateTimeFormat of a page loads the
+// locale data, which cost the jobs list's first render ~90 ms in a fresh
+// browser context (bench/web); and one fixed shape sorts and reads the
+// same everywhere.
+function pad2(n) {
+	return n < 10 ? "0" + n : String(n);
+}
 
 function fmtTime(s) {
 	if (!s)
@@ -100,9 +104,8 @@ function fmtTime(s) {
 	const d = new Date(s);
 	if (isNaN(d))
 		return String(s);
-	if (!timeFormat)
-		timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium" });
-	return timeFormat.format(d);
+	return d.getFullYear() + "-" + pad2(d.getMonth() + 1) + "-" + pad2(d.getDate()) +
+		" " + pad2(d.getHours()) + ":" + pad2(d.getMinutes()) + ":" + pad2(d.getSeconds());
 }
 
 function fmtDuration(ms) {
