@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -142,22 +143,26 @@ strip_dot(const char *p)
 	return p;
 }
 
-/* The context with the Dockerfile member replaced, as a plain tar in a
- * memfd at offset 0: *ret_fd. 0 or -errno with msg. */
+/* The context with the Dockerfile member replaced, as a plain tar written
+ * to fd. In the confined child of rewrite_context. 0 or -errno with msg. */
 static int
-rewrite_context(const struct cell_build *b, int *ret_fd, char *msg, size_t size)
+rewrite_into(const struct cell_build *b, int fd, char *msg, size_t size)
 {
 	struct archive *in = archive_read_new(), *out = archive_write_new();
 	struct archive_entry *e;
 	_cleanup_free_ char *buf = malloc(COPY_BLOCK);
-	_cleanup_close_ int fd = memfd_create("context", MFD_CLOEXEC);
 	int r = 0, ar;
 
-	if (!in || !out || !buf || fd < 0) {
-		r = fd < 0 ? -errno : -ENOMEM;
+	if (!in || !out || !buf) {
+		r = -ENOMEM;
 		goto done;
 	}
-	if (archive_read_support_filter_all(in) != ARCHIVE_OK ||
+	/* The built-in decoders only: filter_all also runs outside programs
+	 * (lrzip, lzop, grzip). */
+	if (archive_read_support_filter_gzip(in) != ARCHIVE_OK ||
+	    archive_read_support_filter_xz(in) != ARCHIVE_OK ||
+	    archive_read_support_filter_zstd(in) != ARCHIVE_OK ||
+	    archive_read_support_filter_bzip2(in) != ARCHIVE_OK ||
 	    archive_read_support_format_tar(in) != ARCHIVE_OK ||
 	    archive_read_open_fd(in, b->context_fd, COPY_BLOCK) != ARCHIVE_OK ||
 	    archive_write_set_format_pax_restricted(out) != ARCHIVE_OK ||
@@ -210,11 +215,92 @@ done:
 		archive_read_free(in);
 	if (out)
 		archive_write_free(out);
-	if (r == 0 && lseek(fd, 0, SEEK_SET) < 0)
-		r = -errno;
-	if (r == 0)
-		*ret_fd = steal_fd(&fd);
 	return r;
+}
+
+struct rewrite_report {
+	int32_t err;   /* positive errno, 0: done */
+	char msg[240]; /* the reason, for the job's error */
+};
+
+/* Its heap and mappings (the worker's inherited ones included): room for
+ * zstd's default window, as the workspace unpacker has. */
+#define REWRITE_DATA_MAX (256ull << 20)
+
+/* The context with the Dockerfile member replaced, as a plain tar in a
+ * memfd at offset 0: *ret_fd. libarchive reads the consumer's bytes in a
+ * forked child confined as the workspace unpacker is (cell_confine: an
+ * empty root, the slot's ids, no capabilities), never in this root
+ * process; the child inherits only the context, the memfd and its report
+ * pipe. 0 or -errno with msg. */
+static int
+rewrite_context(const struct cell_build *b, uid_t uid, gid_t gid, int *ret_fd,
+    char *msg, size_t size)
+{
+	_cleanup_close_ int fd = memfd_create("context", MFD_CLOEXEC);
+	_cleanup_close_ int rep_r = -1, rep_w = -1;
+	struct rewrite_report rep = { 0 };
+	struct stat st;
+	int fds[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (fd < 0 || fstat(b->context_fd, &st) < 0 || pipe2(fds, O_CLOEXEC) < 0) {
+		(void) snprintf(msg, size,
+		    "cannot prepare the build context: %s", strerror(errno));
+		return -errno;
+	}
+	rep_r = fds[0];
+	rep_w = fds[1];
+	if ((pid = fork()) < 0) {
+		(void) snprintf(msg, size,
+		    "cannot prepare the build context: %s", strerror(errno));
+		return -errno;
+	}
+	if (pid == 0) {
+		int keep[3] = { b->context_fd, fd, rep_w };
+		const char *step = "cannot close the worker's fds";
+		/* The rewritten tar: the context's size, its headers again,
+		 * and the new Dockerfile. */
+		uint64_t fsize = (uint64_t) st.st_size * 2 + (64ull << 20);
+		int r;
+
+		(void) prctl(PR_SET_PDEATHSIG, (unsigned long) SIGKILL, 0L, 0L,
+		    0L);
+		if ((r = cell_close_fds_except(keep, 3)) < 0 ||
+		    (r = cell_confine(-1, uid, gid, fsize, REWRITE_DATA_MAX,
+			 &step)) < 0) {
+			(void) snprintf(rep.msg, sizeof(rep.msg),
+			    "cannot prepare the build context: %s: %s", step,
+			    strerror(-r));
+		} else
+			r = rewrite_into(b, fd, rep.msg, sizeof(rep.msg));
+		rep.err = r < 0 ? -r : 0;
+		(void) write_full(rep_w, &rep, sizeof(rep));
+		_exit(r < 0 ? 1 : 0);
+	}
+	close_fd(&rep_w);
+	n = read_full(rep_r, &rep, sizeof(rep));
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	rep.msg[sizeof(rep.msg) - 1] = '\0';
+	if (n != (ssize_t) sizeof(rep) || !WIFEXITED(status) ||
+	    (rep.err == 0 && WEXITSTATUS(status) != 0)) {
+		(void) snprintf(msg, size,
+		    "cannot prepare the build context: its reader ended "
+		    "without a report (status 0x%x)",
+		    (unsigned) status);
+		return -EIO;
+	}
+	if (rep.err != 0) {
+		(void) str_copy(msg, size, rep.msg);
+		return -rep.err;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
+	*ret_fd = steal_fd(&fd);
+	return 0;
 }
 
 static bool
@@ -304,8 +390,8 @@ helper_main(const struct cell_spec *s, int out_w, int err_w, int rep_w)
 	/* The daemon reads plain, gzip, bzip2 and xz contexts; a zstd one
 	 * (the CLI's packs) or a renamed base goes through libarchive. */
 	if ((s->build->dockerfile_text || is_zstd(ctx)) &&
-	    (r = rewrite_context(s->build, &ctx, rep.msg, sizeof(rep.msg))) <
-		0) {
+	    (r = rewrite_context(s->build, s->host_uid, s->host_gid, &ctx,
+		 rep.msg, sizeof(rep.msg))) < 0) {
 		rep.kind = REPORT_FAILED;
 		helper_report(rep_w, &rep);
 		_exit(1);
