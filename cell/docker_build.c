@@ -245,7 +245,8 @@ rewrite_context(const struct cell_build *b, uid_t uid, gid_t gid, int *ret_fd,
 	ssize_t n;
 	pid_t pid;
 
-	if (fd < 0 || fstat(b->context_fd, &st) < 0 || pipe2(fds, O_CLOEXEC) < 0) {
+	if (fd < 0 || fstat(b->context_fd, &st) < 0 ||
+	    pipe2(fds, O_CLOEXEC) < 0) {
 		(void) snprintf(msg, size,
 		    "cannot prepare the build context: %s", strerror(errno));
 		return -errno;
