@@ -198,7 +198,8 @@ static bool la_ok;
 
 /* dlsym's void * to a function pointer: POSIX requires it to work. */
 #define LA_LOAD(lib, name) \
-	((*(void **) (void *) &la.name = dlsym((lib), "archive_" #name)) != NULL)
+	((*(void **) (void *) &la.name = dlsym((lib), "archive_" #name)) != \
+	    NULL)
 
 static void
 la_load(void)
