@@ -34,6 +34,7 @@
 #include "cell_int.h"
 #include "cleanup.h"
 #include "docker_api.h"
+#include "dockerfile.h"
 #include "io.h"
 #include "json_reader.h"
 #include "parse.h"
@@ -135,14 +136,6 @@ on_data(const char *data, size_t len, void *arg)
 	return 0;
 }
 
-static const char *
-strip_dot(const char *p)
-{
-	while (p[0] == '.' && p[1] == '/')
-		p += 2;
-	return p;
-}
-
 /* The context with the Dockerfile member replaced, as a plain tar written
  * to fd. In the confined child of rewrite_context. 0 or -errno with msg. */
 static int
@@ -174,7 +167,7 @@ rewrite_into(const struct cell_build *b, int fd, char *msg, size_t size)
 		const char *p = archive_entry_pathname(e);
 		bool ours = p && b->dockerfile_text &&
 		    archive_entry_filetype(e) == AE_IFREG &&
-		    strcmp(strip_dot(p), b->dockerfile) == 0;
+		    strcmp(dockerfile_member_name(p), b->dockerfile) == 0;
 
 		if (ours)
 			archive_entry_set_size(e,
@@ -614,8 +607,11 @@ bd_release(struct cell *c)
 	c->priv = NULL;
 }
 
-int
-cell_docker_image_remove(const char *socket_path, const char *ref)
+/* One call about image ref on the daemon at socket_path: METHOD
+ * /images/REF{suffix}. The HTTP status, or -errno. */
+static int
+image_call(const char *socket_path, const char *method, const char *ref,
+    const char *suffix)
 {
 	_cleanup_strbuf_ struct strbuf path;
 	struct docker d;
@@ -626,13 +622,19 @@ cell_docker_image_remove(const char *socket_path, const char *ref)
 		return -EINVAL;
 	if ((r = docker_init(&d, socket_path)) < 0)
 		return r;
-	if ((r = docker_negotiate(&d, BUILD_PING_MS)) < 0 ||
-	    (r = strbuf_addf(&path, "/images/%s", ref)) < 0) {
-		docker_release(&d);
-		return r;
-	}
-	r = docker_call(&d, "DELETE", path.buf, NULL, BUILD_INSPECT_MS, NULL);
+	if ((r = docker_negotiate(&d, BUILD_PING_MS)) >= 0 &&
+	    (r = strbuf_addf(&path, "/images/%s%s", ref, suffix)) >= 0)
+		r = docker_call(&d, method, path.buf, NULL, BUILD_INSPECT_MS,
+		    NULL);
 	docker_release(&d);
+	return r;
+}
+
+int
+cell_docker_image_remove(const char *socket_path, const char *ref)
+{
+	int r = image_call(socket_path, "DELETE", ref, "");
+
 	if (r == 200 || r == 404)
 		return 0;
 	return r == 409 ? -EBUSY : r < 0 ? r : -EIO;
@@ -641,22 +643,8 @@ cell_docker_image_remove(const char *socket_path, const char *ref)
 int
 cell_docker_image_exists(const char *socket_path, const char *ref)
 {
-	_cleanup_strbuf_ struct strbuf path;
-	struct docker d;
-	int r;
+	int r = image_call(socket_path, "GET", ref, "/json");
 
-	strbuf_init(&path, BUILD_QUERY_MAX);
-	if (!image_ref_ok(ref) || strstr(ref, ".."))
-		return -EINVAL;
-	if ((r = docker_init(&d, socket_path)) < 0)
-		return r;
-	if ((r = docker_negotiate(&d, BUILD_PING_MS)) < 0 ||
-	    (r = strbuf_addf(&path, "/images/%s/json", ref)) < 0) {
-		docker_release(&d);
-		return r;
-	}
-	r = docker_call(&d, "GET", path.buf, NULL, BUILD_INSPECT_MS, NULL);
-	docker_release(&d);
 	if (r == 200)
 		return 1;
 	return r == 404 ? 0 : r < 0 ? r : -EIO;

@@ -159,14 +159,6 @@ member_ok(const char *p)
 	return true;
 }
 
-static const char *
-strip_dot(const char *p)
-{
-	while (p[0] == '.' && p[1] == '/')
-		p += 2;
-	return p;
-}
-
 /* Reads the context (fd) through: every member's path checked, the
  * Dockerfile's bytes into *ret (owned). 0, or an error in err. */
 /* libarchive is loaded on the first context to check (dlopen), not
@@ -265,7 +257,8 @@ context_scan(int fd, const char *dockerfile, char **ret, size_t *ret_len,
 			    p ? p : "?");
 			goto done;
 		}
-		if (text || strcmp(strip_dot(p), dockerfile) != 0 ||
+		if (text ||
+		    strcmp(dockerfile_member_name(p), dockerfile) != 0 ||
 		    la.entry_filetype(e) != AE_IFREG)
 			continue;
 		if (la.entry_size(e) > (la_int64_t) DOCKERFILE_MAX_BYTES) {
@@ -469,7 +462,8 @@ parse_body(struct req *rq, struct image_build *b, struct job_request *jr,
 	if ((tok = jr_obj_get(doc, root, "dockerfile")) >= 0 &&
 	    (jr_str(doc, tok, b->dockerfile, sizeof(b->dockerfile), NULL) < 0 ||
 		!b->dockerfile[0] || !member_ok(b->dockerfile) ||
-		strcmp(strip_dot(b->dockerfile), b->dockerfile) != 0)) {
+		strcmp(dockerfile_member_name(b->dockerfile), b->dockerfile) !=
+		    0)) {
 		r = api_err_set(err, 400, "invalid_request",
 		    "field 'dockerfile' must be a relative path in the "
 		    "context (no '..', at most 256 bytes)");

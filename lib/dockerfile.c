@@ -291,3 +291,11 @@ dockerfile_rewrite(const char *text, size_t len, const struct dockerfile *df,
 	}
 	return strbuf_add(out, text + at, len - at);
 }
+
+const char *
+dockerfile_member_name(const char *p)
+{
+	while (p[0] == '.' && p[1] == '/')
+		p += 2;
+	return p;
+}

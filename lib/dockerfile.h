@@ -42,5 +42,8 @@ int dockerfile_parse(const char *text, size_t len, struct dockerfile *ret,
  * df->nrefs. 0, -E2BIG (out's max) or -ENOMEM. */
 int dockerfile_rewrite(const char *text, size_t len,
     const struct dockerfile *df, const char *const *repl, struct strbuf *out);
+/* A build context member's name without its leading "./"s, as the
+ * Dockerfile's path is compared with it (by the API and the builder). */
+const char *dockerfile_member_name(const char *p);
 
 #endif
