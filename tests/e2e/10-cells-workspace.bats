@@ -140,7 +140,9 @@ worker_pid() {
 
 # worker_mountinfo: the mount table the worker mounts workspaces in: the
 # host's, and for the docker twin (whose worker has a mount namespace of
-# its own, as packaged) the worker's, while it runs.
+# its own, as packaged) the worker's, while it runs. After the stack has
+# stopped (teardown_file's check) the worker and its namespace are gone,
+# and so are the mounts it held: nothing to read, not a failure.
 worker_mountinfo() {
 	cat /proc/self/mountinfo
 	if docker_cells; then
