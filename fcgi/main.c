@@ -22,12 +22,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "api.h"
 #include "db.h"
 #include "log.h"
 #include "parse.h"
+#include "sdnotify.h"
 #include "banned.h"
 
 static const char *arg_config;
@@ -317,11 +316,11 @@ reload(void)
 	char errmsg[512];
 
 	/* sd_notify(3): a no-op outside systemd. */
-	(void) sd_notify(0, "RELOADING=1");
+	(void) sdnotify_send("RELOADING=1");
 	if (config_resolve(arg_config, &next, errmsg, sizeof(errmsg)) < 0) {
 		log_err("SIGHUP: cannot reload the config: %s; keeping the "
 		    "running one", errmsg);
-		(void) sd_notify(0, "READY=1");
+		(void) sdnotify_send("READY=1");
 		return;
 	}
 	if (strcmp(next.api_db, cfg.api_db) != 0 ||
@@ -345,7 +344,7 @@ reload(void)
 	    (long long) next.limits.memory_max_mb,
 	    (long long) next.limits.disk_max_mb,
 	    next.limits.network_allowed ? "true" : "false");
-	(void) sd_notify(0, "READY=1");
+	(void) sdnotify_send("READY=1");
 }
 
 static int
@@ -377,19 +376,18 @@ open_listen_socket(const char *path)
 static int
 listen_socket(const char *path)
 {
-	int n = sd_listen_fds(1);	/* 1: unset LISTEN_*, not for children */
+	int n = sdnotify_listen_fds(); /* unsets LISTEN_*: not for children */
 
 	if (n < 0)
 		return n;
 	if (n == 0)
 		return open_listen_socket(path);
-	if (n > 1 || sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1,
-	    NULL, 0) <= 0)
+	if (n > 1 || !sdnotify_is_unix_listener(SDNOTIFY_LISTEN_FDS_START))
 		return -EBADF;	/* a unit passing something else is wrong */
-	if (fcntl(SD_LISTEN_FDS_START, F_SETFD, FD_CLOEXEC) < 0)
+	if (fcntl(SDNOTIFY_LISTEN_FDS_START, F_SETFD, FD_CLOEXEC) < 0)
 		return -errno;
 	socket_activated = true;
-	return SD_LISTEN_FDS_START;
+	return SDNOTIFY_LISTEN_FDS_START;
 }
 
 int
@@ -563,7 +561,7 @@ main(int argc, char **argv)
 	log_info("serving on '%s'%s with %lld threads", arg_socket,
 	    socket_activated ? " (from systemd)" : "", (long long) arg_threads);
 	/* The database opened and the socket listens: ready for nginx. */
-	(void) sd_notifyf(0, "READY=1\nSTATUS=serving with %lld threads",
+	(void) sdnotify_sendf("READY=1\nSTATUS=serving with %lld threads",
 	    (long long) arg_threads);
 	for (;;) {
 		if ((r = sigwait(&set, &sig)) != 0)
@@ -575,7 +573,7 @@ main(int argc, char **argv)
 		break;
 	}
 	log_info("signal %d: stopping", sig);
-	(void) sd_notify(0, "STOPPING=1");
+	(void) sdnotify_send("STOPPING=1");
 	if (!socket_activated)
 		(void) unlink(arg_socket);
 	/* Threads may sit in accept or mid-request; their transactions are

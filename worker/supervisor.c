@@ -50,14 +50,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "cell.h"
 #include "cleanup.h"
 #include "jc_config.h"
 #include "db.h"
 #include "log.h"
 #include "parse.h"
+#include "sdnotify.h"
 #include "timefmt.h"
 #include "worker.h"
 #include "banned.h"
@@ -1084,7 +1083,7 @@ main(int argc, char **argv)
 	next_gc = time_mono_ms() + cur.gc_interval_ms;
 	/* The database is open and migrated, stale jobs ended, the doorbell
 	 * bound: ready (sd_notify(3), a no-op outside systemd). */
-	(void) sd_notifyf(0, "READY=1\nSTATUS=running %d slot(s)", cur.slots);
+	(void) sdnotify_sendf("READY=1\nSTATUS=running %d slot(s)", cur.slots);
 	for (;;) {
 		int64_t now = time_mono_ms(), wake;
 		struct timespec ts;
@@ -1125,13 +1124,13 @@ main(int argc, char **argv)
 		ts.tv_nsec = (wake % 1000) * 1000000;
 		sig = sigtimedwait(&set, &si, &ts);
 		if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
-			(void) sd_notify(0, "STOPPING=1");
+			(void) sdnotify_send("STOPPING=1");
 			stop_deadline = start_drain(sig);
 			stopping = true;
 		} else if (sig == SIGHUP && !stopping) {
-			(void) sd_notify(0, "RELOADING=1");
+			(void) sdnotify_send("RELOADING=1");
 			reload();
-			(void) sd_notify(0, "READY=1");
+			(void) sdnotify_send("READY=1");
 		}
 		reap_all(stopping);
 	}
