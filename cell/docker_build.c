@@ -16,8 +16,6 @@
  * a pipe, then exits. signal() kills the helper: the daemon sees the
  * connection close and cancels the build, removing its containers
  * (forcerm); no tag is made. exit_fd is the helper's pidfd. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -31,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "archive_dl.h"
 #include "cell_int.h"
 #include "cleanup.h"
 #include "docker_api.h"
@@ -39,6 +38,10 @@
 #include "json_reader.h"
 #include "parse.h"
 #include "banned.h"
+
+/* libarchive's functions: loaded by the entry point below, before it
+ * forks the confined child that reads (archive_dl.h). */
+static const struct archive_dl *la;
 
 #define BUILD_LINE_MAX (256u * 1024) /* one JSON line of the builder */
 #define BUILD_PING_MS 5000
@@ -141,7 +144,7 @@ on_data(const char *data, size_t len, void *arg)
 static int
 rewrite_into(const struct cell_build *b, int fd, char *msg, size_t size)
 {
-	struct archive *in = archive_read_new(), *out = archive_write_new();
+	struct archive *in = la->read_new(), *out = la->write_new();
 	struct archive_entry *e;
 	_cleanup_free_ char *buf = malloc(COPY_BLOCK);
 	int r = 0, ar;
@@ -152,32 +155,31 @@ rewrite_into(const struct cell_build *b, int fd, char *msg, size_t size)
 	}
 	/* The built-in decoders only: filter_all also runs outside programs
 	 * (lrzip, lzop, grzip). */
-	if (archive_read_support_filter_gzip(in) != ARCHIVE_OK ||
-	    archive_read_support_filter_xz(in) != ARCHIVE_OK ||
-	    archive_read_support_filter_zstd(in) != ARCHIVE_OK ||
-	    archive_read_support_filter_bzip2(in) != ARCHIVE_OK ||
-	    archive_read_support_format_tar(in) != ARCHIVE_OK ||
-	    archive_read_open_fd(in, b->context_fd, COPY_BLOCK) != ARCHIVE_OK ||
-	    archive_write_set_format_pax_restricted(out) != ARCHIVE_OK ||
-	    archive_write_open_fd(out, fd) != ARCHIVE_OK) {
+	if (la->read_support_filter_gzip(in) != ARCHIVE_OK ||
+	    la->read_support_filter_xz(in) != ARCHIVE_OK ||
+	    la->read_support_filter_zstd(in) != ARCHIVE_OK ||
+	    la->read_support_filter_bzip2(in) != ARCHIVE_OK ||
+	    la->read_support_format_tar(in) != ARCHIVE_OK ||
+	    la->read_open_fd(in, b->context_fd, COPY_BLOCK) != ARCHIVE_OK ||
+	    la->write_set_format_pax_restricted(out) != ARCHIVE_OK ||
+	    la->write_open_fd(out, fd) != ARCHIVE_OK) {
 		r = -EIO;
 		goto done;
 	}
-	while ((ar = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
-		const char *p = archive_entry_pathname(e);
+	while ((ar = la->read_next_header(in, &e)) == ARCHIVE_OK) {
+		const char *p = la->entry_pathname(e);
 		bool ours = p && b->dockerfile_text &&
-		    archive_entry_filetype(e) == AE_IFREG &&
+		    la->entry_filetype(e) == AE_IFREG &&
 		    strcmp(dockerfile_member_name(p), b->dockerfile) == 0;
 
 		if (ours)
-			archive_entry_set_size(e,
-			    (la_int64_t) b->dockerfile_len);
-		if (archive_write_header(out, e) != ARCHIVE_OK) {
+			la->entry_set_size(e, (la_int64_t) b->dockerfile_len);
+		if (la->write_header(out, e) != ARCHIVE_OK) {
 			r = -EIO;
 			goto done;
 		}
 		if (ours) {
-			if (archive_write_data(out, b->dockerfile_text,
+			if (la->write_data(out, b->dockerfile_text,
 				b->dockerfile_len) < 0) {
 				r = -EIO;
 				goto done;
@@ -185,29 +187,29 @@ rewrite_into(const struct cell_build *b, int fd, char *msg, size_t size)
 			continue;
 		}
 		for (;;) {
-			la_ssize_t n = archive_read_data(in, buf, COPY_BLOCK);
+			la_ssize_t n = la->read_data(in, buf, COPY_BLOCK);
 
 			if (n == 0)
 				break;
 			if (n < 0 ||
-			    archive_write_data(out, buf, (size_t) n) != n) {
+			    la->write_data(out, buf, (size_t) n) != n) {
 				r = -EIO;
 				goto done;
 			}
 		}
 	}
-	if (ar != ARCHIVE_EOF || archive_write_close(out) != ARCHIVE_OK)
+	if (ar != ARCHIVE_EOF || la->write_close(out) != ARCHIVE_OK)
 		r = -EIO;
 done:
 	if (r < 0)
 		(void) snprintf(msg, size,
 		    "cannot prepare the build context: %s",
-		    in && archive_error_string(in) ? archive_error_string(in) :
-						     strerror(-r));
+		    in && la->error_string(in) ? la->error_string(in) :
+						 strerror(-r));
 	if (in)
-		archive_read_free(in);
+		la->read_free(in);
 	if (out)
-		archive_write_free(out);
+		la->write_free(out);
 	return r;
 }
 
@@ -235,9 +237,15 @@ rewrite_context(const struct cell_build *b, uid_t uid, gid_t gid, int *ret_fd,
 	struct rewrite_report rep = { 0 };
 	struct stat st;
 	int fds[2], status;
+	const char *why;
 	ssize_t n;
 	pid_t pid;
 
+	if (!la && !(la = archive_dl_load(&why))) {
+		(void) snprintf(msg, size,
+		    "cannot prepare the build context: %s", why);
+		return -ELIBACC;
+	}
 	if (fd < 0 || fstat(b->context_fd, &st) < 0 ||
 	    pipe2(fds, O_CLOEXEC) < 0) {
 		(void) snprintf(msg, size,

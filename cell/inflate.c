@@ -12,8 +12,6 @@
  * exits. The worker reads the data pipe until EOF under a deadline; past
  * the cap or the deadline it kills the child. No stdio, no logging in the
  * child. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -31,10 +29,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archive_dl.h"
 #include "cell_int.h"
 #include "cleanup.h"
 #include "io.h"
 #include "banned.h"
+
+/* libarchive's functions: loaded by the entry point below, before it
+ * forks the confined child that reads (archive_dl.h). */
+static const struct archive_dl *la;
 
 static int
 cmp_int(const void *a, const void *b)
@@ -127,7 +130,7 @@ inflate_child(const char *data, size_t len, int data_w, int rep_w, uid_t uid,
 	    (r = cell_confine(-1, uid, gid, 0, INFLATE_DATA_MAX, &step)) < 0)
 		goto sys;
 	step = "cannot start libarchive";
-	if (!(a = archive_read_new())) {
+	if (!(a = la->read_new())) {
 		r = -ENOMEM;
 		goto sys;
 	}
@@ -135,20 +138,20 @@ inflate_child(const char *data, size_t len, int data_w, int rep_w, uid_t uid,
 	 * format hands on the decompressed bytes, whatever they are (the
 	 * worker parses them); never a filter that runs an outside program
 	 * (lrzip, lzop, grzip in archive_read_support_filter_all). */
-	if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
-	    archive_read_support_filter_xz(a) != ARCHIVE_OK ||
-	    archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
-	    archive_read_support_filter_bzip2(a) != ARCHIVE_OK ||
-	    archive_read_support_format_raw(a) != ARCHIVE_OK ||
-	    archive_read_open_memory(a, data, len) != ARCHIVE_OK ||
-	    archive_read_next_header(a, &e) != ARCHIVE_OK)
+	if (la->read_support_filter_gzip(a) != ARCHIVE_OK ||
+	    la->read_support_filter_xz(a) != ARCHIVE_OK ||
+	    la->read_support_filter_zstd(a) != ARCHIVE_OK ||
+	    la->read_support_filter_bzip2(a) != ARCHIVE_OK ||
+	    la->read_support_format_raw(a) != ARCHIVE_OK ||
+	    la->read_open_memory(a, data, len) != ARCHIVE_OK ||
+	    la->read_next_header(a, &e) != ARCHIVE_OK)
 		goto bad;
 	step = "cannot hand on the bytes";
 	for (;;) {
 		const void *blk;
 		size_t n;
 		la_int64_t off;
-		int ar = archive_read_data_block(a, &blk, &n, &off);
+		int ar = la->read_data_block(a, &blk, &n, &off);
 
 		if (ar == ARCHIVE_EOF)
 			break;
@@ -164,7 +167,7 @@ inflate_child(const char *data, size_t len, int data_w, int rep_w, uid_t uid,
 bad:
 	rep.err = EINVAL;
 	(void) snprintf(rep.msg, sizeof(rep.msg), "%.180s",
-	    archive_error_string(a) ? archive_error_string(a) : "unreadable");
+	    la->error_string(a) ? la->error_string(a) : "unreadable");
 	(void) write_full(rep_w, &rep, sizeof(rep));
 	_exit(1);
 sys:
@@ -222,9 +225,14 @@ cell_inflate(const char *data, size_t len, uid_t uid, gid_t gid, int64_t max_ms,
 	_cleanup_close_ int data_r = -1, data_w = -1, rep_r = -1, rep_w = -1;
 	struct inflate_report rep = { 0 };
 	int fds[2], st, r;
+	const char *why;
 	ssize_t n = 0;
 	pid_t pid;
 
+	if (!la && !(la = archive_dl_load(&why))) {
+		(void) snprintf(msg, size, "cannot be decompressed: %s", why);
+		return -ELIBACC;
+	}
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return -errno;
 	data_r = fds[0];

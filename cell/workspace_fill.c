@@ -17,8 +17,6 @@
  *
  * The child reports one fixed-size record on a pipe ({err, message}) and
  * exits; no stdio, no logging in it. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -36,12 +34,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archive_dl.h"
 #include "cell_int.h"
 #include "cleanup.h"
 #include "io.h"
 #include "jc_limits.h"
 #include "wspath.h"
 #include "banned.h"
+
+/* libarchive's functions: loaded by the entry point below, before it
+ * forks the confined child that reads (archive_dl.h). */
+static const struct archive_dl *la;
 
 /* The unpacker's heap and mappings, the worker's inherited ones included
  * (a few MiB): room for zstd's default 128 MiB window, not for an xz
@@ -156,7 +159,7 @@ extract_data(struct fill_ctx *c, struct archive *a, int fd, const char *path,
 		const void *blk;
 		size_t len;
 		la_int64_t off;
-		int r = archive_read_data_block(a, &blk, &len, &off);
+		int r = la->read_data_block(a, &blk, &len, &off);
 
 		if (r == ARCHIVE_EOF)
 			return 0;
@@ -184,10 +187,10 @@ extract_entry(struct fill_ctx *c, struct archive *a, struct archive_entry *e,
     const char *base)
 {
 	char pbuf[JC_PATH_MAX], full[JC_PATH_MAX], tbuf[JC_PATH_MAX];
-	const char *rel, *leaf, *src = archive_entry_pathname(e);
+	const char *rel, *leaf, *src = la->entry_pathname(e);
 	_cleanup_close_ int pfd = -1, fd = -1;
-	mode_t type = archive_entry_filetype(e);
-	mode_t mode = archive_entry_perm(e) & 0777;
+	mode_t type = la->entry_filetype(e);
+	mode_t mode = la->entry_perm(e) & 0777;
 	int r;
 
 	if (!src || !(rel = archive_rel(src, pbuf, sizeof(pbuf))))
@@ -202,8 +205,8 @@ extract_entry(struct fill_ctx *c, struct archive *a, struct archive_entry *e,
 		    JC_MAX_INPUT_ENTRIES);
 		return fail(c, EFBIG, m, src);
 	}
-	if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0) {
-		c->declared += (uint64_t) archive_entry_size(e);
+	if (la->entry_size_is_set(e) && la->entry_size(e) > 0) {
+		c->declared += (uint64_t) la->entry_size(e);
 		if (c->declared > c->disk_bytes)
 			return fail(c, ENOSPC,
 			    "unpacks to more bytes than the "
@@ -219,8 +222,8 @@ extract_entry(struct fill_ctx *c, struct archive *a, struct archive_entry *e,
 		    "has an unsafe path (absolute, '..', "
 		    "or too long):",
 		    src);
-	if (archive_entry_hardlink(e)) {
-		const char *t = archive_entry_hardlink(e), *tleaf;
+	if (la->entry_hardlink(e)) {
+		const char *t = la->entry_hardlink(e), *tleaf;
 		char tfull[JC_PATH_MAX];
 		_cleanup_close_ int tfd = -1;
 
@@ -231,13 +234,13 @@ extract_entry(struct fill_ctx *c, struct archive *a, struct archive_entry *e,
 			return fail(c, EINVAL,
 			    "has a hardlink to outside "
 			    "the workspace:",
-			    archive_entry_hardlink(e));
+			    la->entry_hardlink(e));
 		if ((tfd = wspath_open_parent(c->root, tfull, 0, &tleaf)) < 0 ||
 		    (pfd = open_leaf(c, full, false, &leaf)) < 0)
 			return fail(c, tfd < 0 ? -tfd : -pfd,
 			    "has a hardlink "
 			    "to a path it did not make:",
-			    archive_entry_hardlink(e));
+			    la->entry_hardlink(e));
 		if (linkat(tfd, tleaf, pfd, leaf, 0) < 0)
 			return fail(c, errno,
 			    "has a hardlink that cannot be "
@@ -264,9 +267,7 @@ extract_entry(struct fill_ctx *c, struct archive *a, struct archive_entry *e,
 			    src);
 		/* The target may say anything: nothing here ever follows a
 		 * link, and the job sees only its own file system. */
-		if (symlinkat(archive_entry_symlink(e) ?
-			    archive_entry_symlink(e) :
-			    "",
+		if (symlinkat(la->entry_symlink(e) ? la->entry_symlink(e) : "",
 			pfd, leaf) < 0)
 			return fail_write(c, -errno, full);
 		return 0;
@@ -282,8 +283,8 @@ extract_entry(struct fill_ctx *c, struct archive *a, struct archive_entry *e,
 			return fail_write(c, -errno, full);
 		if ((r = extract_data(c, a, fd, full, src)) < 0)
 			return r;
-		if (archive_entry_size_is_set(e) &&
-		    ftruncate(fd, (off_t) archive_entry_size(e)) < 0)
+		if (la->entry_size_is_set(e) &&
+		    ftruncate(fd, (off_t) la->entry_size(e)) < 0)
 			return fail_write(c, -errno, full);
 		if (fchmod(fd, mode) < 0)
 			return fail_write(c, -errno, full);
@@ -299,7 +300,7 @@ extract_entry(struct fill_ctx *c, struct archive *a, struct archive_entry *e,
 static int
 extract_tar(struct fill_ctx *c, int blob_fd, const char *base)
 {
-	struct archive *a = archive_read_new();
+	struct archive *a = la->read_new();
 	struct archive_entry *e;
 	int r = 0, ar;
 
@@ -307,19 +308,19 @@ extract_tar(struct fill_ctx *c, int blob_fd, const char *base)
 		return fail(c, ENOMEM, "cannot start libarchive", NULL);
 	/* Only the filters built into libarchive: never one that runs an
 	 * outside program. */
-	if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
-	    archive_read_support_filter_xz(a) != ARCHIVE_OK ||
-	    archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
-	    archive_read_support_filter_bzip2(a) != ARCHIVE_OK ||
-	    archive_read_support_format_tar(a) != ARCHIVE_OK ||
-	    archive_read_open_fd(a, blob_fd, 1 << 17) != ARCHIVE_OK) {
+	if (la->read_support_filter_gzip(a) != ARCHIVE_OK ||
+	    la->read_support_filter_xz(a) != ARCHIVE_OK ||
+	    la->read_support_filter_zstd(a) != ARCHIVE_OK ||
+	    la->read_support_filter_bzip2(a) != ARCHIVE_OK ||
+	    la->read_support_format_tar(a) != ARCHIVE_OK ||
+	    la->read_open_fd(a, blob_fd, 1 << 17) != ARCHIVE_OK) {
 		r = fail(c, EINVAL,
 		    "is not a readable tar archive (plain, gzip, "
 		    "xz, zstd or bzip2):",
-		    archive_error_string(a));
+		    la->error_string(a));
 		goto out;
 	}
-	while ((ar = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
+	while ((ar = la->read_next_header(a, &e)) != ARCHIVE_EOF) {
 		if (ar < ARCHIVE_WARN) {
 			r = fail(c, EINVAL,
 			    c->entries ?
@@ -328,14 +329,14 @@ extract_tar(struct fill_ctx *c, int blob_fd, const char *base)
 				"is not a "
 				"readable tar archive (plain, gzip, xz, zstd or "
 				"bzip2):",
-			    archive_error_string(a));
+			    la->error_string(a));
 			goto out;
 		}
 		if ((r = extract_entry(c, a, e, base)) < 0)
 			goto out;
 	}
 out:
-	(void) archive_read_free(a);
+	(void) la->read_free(a);
 	return r;
 }
 
@@ -497,6 +498,15 @@ cell_workspace_fill(struct cell_workspace *ws, uid_t uid, gid_t gid,
 
 	if (nfiles == 0 && ninputs == 0)
 		return 0;
+	for (size_t i = 0; i < ninputs && !la; i++) {
+		const char *why;
+
+		if (inputs[i].tar && !(la = archive_dl_load(&why))) {
+			(void) snprintf(msg, size, "cannot read %s: %s",
+			    inputs[i].name, why);
+			return -ELIBACC;
+		}
+	}
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return -errno;
 	rep_r = fds[0];

@@ -8,11 +8,7 @@
  * each the caller's own image (renamed to the daemon's name) or a base
  * the server allows; another consumer's is refused by name. The daemon is
  * the supervisor's: DELETE marks the row, the collector removes it. */
-#include <archive.h>
-#include <archive_entry.h>
-#include <dlfcn.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,6 +17,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "archive_dl.h"
 #include "cleanup.h"
 #include "db.h"
 #include "dockerfile.h"
@@ -161,93 +158,42 @@ member_ok(const char *p)
 
 /* Reads the context (fd) through: every member's path checked, the
  * Dockerfile's bytes into *ret (owned). 0, or an error in err. */
-/* libarchive is loaded on the first context to check (dlopen), not
- * linked: with it the API mapped libarchive's own dependencies (libxml2,
- * ICU, libstdc++, nettle, …) at start, 2.6 MiB of its idle RSS
- * (bench/memory; issue 17's goal is 16 MiB). The types come from the
- * headers (__typeof__), so a call cannot disagree with the library. */
-#define LIBARCHIVE_SONAME "libarchive.so.13"
-#define LA_FN(name) __typeof__(archive_##name) *name
-
-static struct {
-	LA_FN(read_new);
-	LA_FN(read_support_filter_gzip);
-	LA_FN(read_support_filter_xz);
-	LA_FN(read_support_filter_zstd);
-	LA_FN(read_support_filter_bzip2);
-	LA_FN(read_support_format_tar);
-	LA_FN(read_open_fd);
-	LA_FN(read_next_header);
-	LA_FN(read_data);
-	LA_FN(read_free);
-	LA_FN(entry_pathname);
-	LA_FN(entry_hardlink);
-	LA_FN(entry_filetype);
-	LA_FN(entry_size);
-} la;
-static pthread_once_t la_once = PTHREAD_ONCE_INIT;
-static bool la_ok;
-
-/* dlsym's void * to a function pointer: POSIX requires it to work. */
-#define LA_LOAD(lib, name) \
-	((*(void **) (void *) &la.name = dlsym((lib), "archive_" #name)) != \
-	    NULL)
-
-static void
-la_load(void)
-{
-	void *lib = dlopen(LIBARCHIVE_SONAME, RTLD_NOW | RTLD_LOCAL);
-
-	la_ok = lib && LA_LOAD(lib, read_new) &&
-	    LA_LOAD(lib, read_support_filter_gzip) &&
-	    LA_LOAD(lib, read_support_filter_xz) &&
-	    LA_LOAD(lib, read_support_filter_zstd) &&
-	    LA_LOAD(lib, read_support_filter_bzip2) &&
-	    LA_LOAD(lib, read_support_format_tar) &&
-	    LA_LOAD(lib, read_open_fd) && LA_LOAD(lib, read_next_header) &&
-	    LA_LOAD(lib, read_data) && LA_LOAD(lib, read_free) &&
-	    LA_LOAD(lib, entry_pathname) && LA_LOAD(lib, entry_hardlink) &&
-	    LA_LOAD(lib, entry_filetype) && LA_LOAD(lib, entry_size);
-	if (!lib)
-		log_warn("images: cannot load %s: %s", LIBARCHIVE_SONAME,
-		    dlerror());
-	else if (!la_ok)
-		log_warn("images: %s lacks a function it should have",
-		    LIBARCHIVE_SONAME);
-}
-
 static int
 context_scan(int fd, const char *dockerfile, char **ret, size_t *ret_len,
     struct api_err *err)
 {
+	const char *why = NULL;
+	const struct archive_dl *la = archive_dl_load(&why);
 	struct archive *a;
 	struct archive_entry *e;
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
 	int ar, n = 0, r = 0;
 
-	if (pthread_once(&la_once, la_load) != 0 || !la_ok)
+	if (!la) {
+		log_warn("images: %s", why);
 		return api_err_set(err, 503, "unavailable",
 		    "image builds are not available: %s cannot be loaded",
-		    LIBARCHIVE_SONAME);
-	if (!(a = la.read_new()))
+		    ARCHIVE_DL_SONAME);
+	}
+	if (!(a = la->read_new()))
 		return api_err_internal(err, -ENOMEM);
 	/* The built-in decoders only: filter_all also runs outside programs
 	 * (lrzip, lzop, grzip) on a stream this consumer wrote. */
-	if (la.read_support_filter_gzip(a) != ARCHIVE_OK ||
-	    la.read_support_filter_xz(a) != ARCHIVE_OK ||
-	    la.read_support_filter_zstd(a) != ARCHIVE_OK ||
-	    la.read_support_filter_bzip2(a) != ARCHIVE_OK ||
-	    la.read_support_format_tar(a) != ARCHIVE_OK ||
-	    la.read_open_fd(a, fd, CONTEXT_BLOCK) != ARCHIVE_OK) {
+	if (la->read_support_filter_gzip(a) != ARCHIVE_OK ||
+	    la->read_support_filter_xz(a) != ARCHIVE_OK ||
+	    la->read_support_filter_zstd(a) != ARCHIVE_OK ||
+	    la->read_support_filter_bzip2(a) != ARCHIVE_OK ||
+	    la->read_support_format_tar(a) != ARCHIVE_OK ||
+	    la->read_open_fd(a, fd, CONTEXT_BLOCK) != ARCHIVE_OK) {
 		r = api_err_set(err, 400, "invalid_request",
 		    "field 'context': the blob is not a tar archive (plain or "
 		    "gzip, xz, zstd or bzip2-compressed)");
 		goto done;
 	}
-	while ((ar = la.read_next_header(a, &e)) == ARCHIVE_OK) {
-		const char *p = la.entry_pathname(e);
-		const char *h = la.entry_hardlink(e);
+	while ((ar = la->read_next_header(a, &e)) == ARCHIVE_OK) {
+		const char *p = la->entry_pathname(e);
+		const char *h = la->entry_hardlink(e);
 
 		n++;
 		if (!member_ok(p) || (h && !member_ok(h))) {
@@ -259,20 +205,20 @@ context_scan(int fd, const char *dockerfile, char **ret, size_t *ret_len,
 		}
 		if (text ||
 		    strcmp(dockerfile_member_name(p), dockerfile) != 0 ||
-		    la.entry_filetype(e) != AE_IFREG)
+		    la->entry_filetype(e) != AE_IFREG)
 			continue;
-		if (la.entry_size(e) > (la_int64_t) DOCKERFILE_MAX_BYTES) {
+		if (la->entry_size(e) > (la_int64_t) DOCKERFILE_MAX_BYTES) {
 			r = api_err_set(err, 400, "invalid_request",
 			    "field 'context': '%s' is over %u KiB", dockerfile,
 			    DOCKERFILE_MAX_BYTES / 1024);
 			goto done;
 		}
-		len = (size_t) la.entry_size(e);
+		len = (size_t) la->entry_size(e);
 		if (!(text = malloc(len + 1))) {
 			r = api_err_internal(err, -ENOMEM);
 			goto done;
 		}
-		if (la.read_data(a, text, len) != (la_ssize_t) len) {
+		if (la->read_data(a, text, len) != (la_ssize_t) len) {
 			r = api_err_set(err, 400, "invalid_request",
 			    "field 'context': cannot read '%s' from the tar",
 			    dockerfile);
@@ -289,7 +235,7 @@ context_scan(int fd, const char *dockerfile, char **ret, size_t *ret_len,
 		r = api_err_set(err, 400, "invalid_request",
 		    "field 'context': the tar has no '%s'", dockerfile);
 done:
-	la.read_free(a);
+	la->read_free(a);
 	if (r == 0) {
 		*ret = steal_ptr(&text);
 		*ret_len = len;
