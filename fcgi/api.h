@@ -316,9 +316,11 @@ int jobs_run(struct req *rq, struct api_err *err);
 /* "runtime" and "compile" of a code job from JOB_CODE_COLUMNS at col. */
 void job_write_code_fields(struct jw *w, sqlite3_stmt *st, int col);
 /* Stores a validated request (resolving its runtime first): as
- * job_submit, 0 or 1 with ret_id, else err. jr stays the caller's. */
+ * job_submit, 0 or 1 with ret_id, else err. jr stays the caller's. With
+ * ret_json (may be NULL), the job object as stored, or empty if it could
+ * not be rendered. */
 int jobs_store_request(struct req *rq, struct job_request *jr, const char *idem,
-    struct api_err *err, char ret_id[JC_ID_LEN + 1]);
+    struct api_err *err, char ret_id[JC_ID_LEN + 1], struct strbuf *ret_json);
 /* Writes ,"<name>":"<output>","<name>_truncated":bool of a job's stream
  * into the sink's open object (1 MiB at most). */
 struct sink;

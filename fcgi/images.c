@@ -495,7 +495,7 @@ images_create(struct req *rq, struct api_err *err)
 	jr.ninputs = 1;
 	memcpy(jr.inputs[0].digest, b.context, sizeof(jr.inputs[0].digest));
 	jr.inputs[0].tar = true;
-	if ((r = jobs_store_request(rq, &jr, NULL, err, id)) < 0)
+	if ((r = jobs_store_request(rq, &jr, NULL, err, id, NULL)) < 0)
 		goto out;
 	r = jobs_reply_created(rq, id, false, err);
 out:

@@ -382,7 +382,7 @@ piston_execute(struct req *rq, struct api_err *err)
 	if ((r = parse_execute(rq, doc, &jr, err)) < 0)
 		goto fail;
 	doc = jr_free(doc);
-	r = jobs_store_request(rq, &jr, NULL, err, id);
+	r = jobs_store_request(rq, &jr, NULL, err, id, NULL);
 	if (r == -EINVAL && strstr(err->message, "field 'runtime'")) {
 		/* Piston's words for an unknown language or version. */
 		char *at = strchr(jr.runtime, '@');
