@@ -86,7 +86,6 @@
 #include "json_reader.h"
 #include "log.h"
 #include "parse.h"
-#include "seccomp.h"
 #include "swarm_int.h"
 #include "timefmt.h"
 #include "banned.h"
@@ -404,24 +403,6 @@ helper_main(struct docker *api, const char *id, const struct strbuf *stop_body,
 
 /* ---- the worker's side ---- */
 
-/* The swarm cells' seccomp profile (as the docker cells'), made once. */
-static const char *
-swarm_seccomp(void)
-{
-	static struct strbuf sb;
-	static bool made;
-
-	if (!made) {
-		strbuf_init(&sb, 64 * 1024);
-		if (seccomp_docker_profile(EPERM, &sb) < 0) {
-			strbuf_release(&sb);
-			return NULL;
-		}
-		made = true;
-	}
-	return sb.buf;
-}
-
 static int
 create_service(const struct cell_spec *spec, struct swarm_cell *c,
     struct strbuf *stop_body, char *msg, size_t size)
@@ -431,7 +412,7 @@ create_service(const struct cell_spec *spec, struct swarm_cell *c,
 		.image = spec->image ? spec->image : cell_host.docker_image,
 		.worker_id = (long) getpid(),
 		.api_minor = c->api.api_minor,
-		.seccomp_profile = swarm_seccomp(),
+		.seccomp_profile = docker_seccomp(), /* as docker cells' */
 		.stop_grace_ms = JC_KILL_GRACE_MS,
 		.constraints = spec->constraints,
 		.nconstraints = spec->nconstraints,
@@ -639,21 +620,10 @@ sw_try_wait(struct cell *cell, struct cell_result *ret)
 	struct swarm_cell *c = cell->priv;
 	struct cell_result res = { 0 };
 	struct docker_report rep;
-	ssize_t n;
-	pid_t w;
-	int st;
+	int r;
 
-	if (c->pid <= 0)
-		return -ECHILD;
-	if ((w = waitpid(c->pid, &st, WNOHANG)) < 0)
-		return -errno;
-	if (w == 0)
-		return 0;
-	c->pid = -1;
-	n = read_full(c->report_fd, &rep, sizeof(rep));
-	if (n != (ssize_t) sizeof(rep))
-		return -EIO; /* the helper died without a word */
-	rep.msg[sizeof(rep.msg) - 1] = '\0';
+	if ((r = docker_helper_reap(&c->pid, c->report_fd, &rep)) <= 0)
+		return r;
 	switch (rep.kind) {
 	case SWARM_REPORT_EXITED:
 		res.outcome = CELL_EXITED;
