@@ -164,8 +164,11 @@ struct sink {
 	void *arg;
 	long status; /* of a streamed answer, once known */
 	CURL *h;
-	int upload_fd;		 /* a POST's body read from this fd, or -1 */
-	const char *upload_type; /* its Content-Type */
+	/* An upload only if upload_type is set (so a zeroed sink never
+	 * reads fd 0): a POST's body read from upload_fd, sent with the
+	 * header upload_type ("Content-Type: ..."). */
+	int upload_fd;
+	const char *upload_type;
 };
 
 /* CURLOPT_READFUNCTION of an upload from an fd. */
@@ -340,7 +343,7 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 {
 	_cleanup_strbuf_ struct strbuf url, errbody;
 	struct curl_slist *hdrs = NULL, *t;
-	struct sink s = { .sb = reply, .upload_fd = -1 };
+	struct sink s = { .sb = reply };
 	CURLcode rc;
 	CURL *h;
 	long status = 0;
@@ -370,6 +373,7 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 		s.arg = stream->arg;
 		s.h = h;
 		s.upload_fd = stream->upload_fd;
+		s.upload_type = stream->upload_type;
 	}
 	if ((r = set_common(d, h, url.buf, timeout_ms)) < 0)
 		return r;
@@ -377,11 +381,10 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 	if (!(t = cu.slist_append(hdrs, "Expect:")))
 		return -ENOMEM;
 	hdrs = t;
-	if (body || s.upload_fd >= 0) {
+	if (body || s.upload_type) {
 		if (!(t = cu.slist_append(hdrs,
-			  s.upload_fd >= 0 ?
-			      stream->upload_type :
-			      "Content-Type: application/json"))) {
+			  s.upload_type ? s.upload_type :
+					  "Content-Type: application/json"))) {
 			cu.slist_free_all(hdrs);
 			return -ENOMEM;
 		}
@@ -396,7 +399,7 @@ call_raw(struct docker *d, const char *method, const char *abspath,
 		cu.slist_free_all(hdrs);
 		return -EINVAL;
 	}
-	if (strcmp(method, "POST") == 0 && s.upload_fd >= 0) {
+	if (strcmp(method, "POST") == 0 && s.upload_type) {
 		/* Chunked: the length is not known ahead (a pipe works too). */
 		r = cu.easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK ||
 		    cu.easy_setopt(h, CURLOPT_READFUNCTION, upload_read) !=
@@ -465,7 +468,7 @@ int
 docker_get_stream(struct docker *d, const char *path, int timeout_ms,
     int (*fn)(const char *data, size_t len, void *arg), void *arg)
 {
-	struct sink stream = { .fn = fn, .arg = arg, .upload_fd = -1 };
+	struct sink stream = { .fn = fn, .arg = arg };
 	char abspath[DOCKER_URL_MAX];
 	int n;
 
@@ -489,7 +492,7 @@ docker_post_stream(struct docker *d, const char *path, int body_fd,
 	char abspath[DOCKER_URL_MAX];
 	int n;
 
-	if (path[0] != '/' || d->api_minor <= 0 || body_fd < 0)
+	if (path[0] != '/' || d->api_minor <= 0 || body_fd < 0 || !content_type)
 		return -EINVAL;
 	n = snprintf(abspath, sizeof(abspath), "/v1.%d%s", d->api_minor, path);
 	if (n < 0 || (size_t) n >= sizeof(abspath))

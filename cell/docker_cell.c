@@ -525,26 +525,36 @@ docker_cell_signal(struct docker_cell *c, int sig)
 }
 
 int
+docker_helper_reap(pid_t *pid, int report_fd, struct docker_report *ret_rep)
+{
+	struct docker_report rep;
+	ssize_t n;
+	pid_t w;
+
+	if (*pid <= 0)
+		return -ECHILD;
+	if ((w = waitpid(*pid, NULL, WNOHANG)) < 0)
+		return -errno;
+	if (w == 0)
+		return 0;
+	*pid = -1;
+	n = read_full(report_fd, &rep, sizeof(rep));
+	if (n != (ssize_t) sizeof(rep))
+		return -EIO; /* the helper died without a word */
+	rep.msg[sizeof(rep.msg) - 1] = '\0';
+	*ret_rep = rep;
+	return 1;
+}
+
+int
 docker_cell_try_wait(struct docker_cell *c, struct cell_result *ret)
 {
 	struct docker_report rep;
 	struct cell_result res = { 0 };
-	ssize_t n;
-	pid_t w;
-	int st;
+	int r;
 
-	if (c->pid <= 0)
-		return -ECHILD;
-	w = waitpid(c->pid, &st, WNOHANG);
-	if (w < 0)
-		return -errno;
-	if (w == 0)
-		return 0;
-	c->pid = -1;
-	n = read_full(c->report_fd, &rep, sizeof(rep));
-	if (n != (ssize_t) sizeof(rep))
-		return -EIO;	/* the helper died without a word */
-	rep.msg[sizeof(rep.msg) - 1] = '\0';
+	if ((r = docker_helper_reap(&c->pid, c->report_fd, &rep)) <= 0)
+		return r;
 	switch (rep.kind) {
 	case DOCKER_REPORT_EXITED:
 		res.outcome = CELL_EXITED;

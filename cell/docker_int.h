@@ -112,6 +112,12 @@ int docker_cell_signal(struct docker_cell *c, int sig);
 /* 1 with *ret (EXITED with exit_code, or LOST with error) and
  * c->oom_killed once the helper has reported, 0 while it runs, -errno. */
 int docker_cell_try_wait(struct docker_cell *c, struct cell_result *ret);
+/* A docker or swarm cell's helper, without blocking: 0 while it runs;
+ * once it has exited, *pid = -1 and 1 with its report in *ret_rep (msg
+ * NUL-terminated); -ECHILD no helper, -EIO it ended without a report,
+ * other -errno. */
+int docker_helper_reap(pid_t *pid, int report_fd,
+    struct docker_report *ret_rep);
 void docker_cell_release(struct docker_cell *c);
 /* The cells' seccomp profile as Docker's JSON, made once per process;
  * NULL if it could not be made. */

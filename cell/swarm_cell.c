@@ -48,7 +48,7 @@
  *
  * Files, stdin, cwd: no filesystem is shared with the nodes, and a
  * service has no stdin; they travel as swarm configs made before the
- * service (create_configs: jobcell-cell-unpack itself, its files stream,
+ * service (swarm_configs.c: jobcell-cell-unpack itself, its files stream,
  * stdin), mounted read-only, and the job starts through the unpacker
  * (cell_unpack.c, "--from"), which writes the files into the tmpfs /work,
  * enters cwd and opens stdin. The configs go right after the service (a
@@ -58,13 +58,14 @@
  * driver, as the manager relays it from the task's node. A follow=1
  * stream never ends by itself (the manager waits for more tasks), and the
  * last lines can reach it after the task is reported complete; so the
- * follower, a child of the helper, counts the messages it hands on in a
- * shared page (SIGTERM blocked while it writes one and counts it), the
- * helper ends it with SIGTERM once the task has ended and reads the logs
- * once more without follow, skipping that many (swarm_int.h, "struct
- * swarm_logs"): no line lost or doubled. The order of stdout and stderr
- * lines is the node's log file's. The task status has no OOMKilled: a task that died of SIGKILL (137) under a
- * memory limit that we did not kill counts as OOM-killed. */
+ * follower (swarm_logs.c), a child of the helper, counts the messages it
+ * hands on in a shared page (SIGTERM blocked while it writes one and
+ * counts it), the helper ends it with SIGTERM once the task has ended and
+ * reads the logs once more without follow, skipping that many
+ * (swarm_int.h, "struct swarm_logs"): no line lost or doubled. The order
+ * of stdout and stderr lines is the node's log file's. The task status
+ * has no OOMKilled: a task that died of SIGKILL (137) under a memory
+ * limit that we did not kill counts as OOM-killed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -73,7 +74,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -86,7 +86,6 @@
 #include "json_reader.h"
 #include "log.h"
 #include "parse.h"
-#include "seccomp.h"
 #include "swarm_int.h"
 #include "timefmt.h"
 #include "banned.h"
@@ -107,9 +106,7 @@ struct swarm_cell {
 	struct docker api;
 	/* The job's configs (files, stdin, the unpacker), made before the
 	 * service, removed after it. */
-	char cfg_id[SWARM_CONFIGS_MAX][SWARM_ID_MAX + 1];
-	char cfg_name[SWARM_CONFIGS_MAX][96];
-	size_t ncfg;
+	struct swarm_configs cfg;
 };
 
 static int
@@ -160,23 +157,6 @@ remove_service(struct docker *api, const char *name)
 	return r == 200 || r == 204 || r == 404 ? 0 : -EIO;
 }
 
-/* DELETE /configs/{id or name}: 0 if gone (or never there). */
-static int
-remove_config(struct docker *api, const char *name)
-{
-	char path[160];
-	int r;
-
-	(void) snprintf(path, sizeof(path), "/configs/%s", name);
-	r = docker_call(api, "DELETE", path, NULL, REMOVE_TIMEOUT_MS, NULL);
-	if (r < 0)
-		return r;
-	return r == 200 || r == 204 || r == 404 ? 0 : -EIO;
-}
-
-static const char *const config_suffix[SWARM_CONFIGS_MAX] = { "unpack", "files",
-	"stdin" };
-
 static int
 fd_nonblock(int fd)
 {
@@ -196,166 +176,6 @@ on_stop(int sig)
 {
 	(void) sig;
 	helper_stop = 1;
-}
-
-/* Where the log follower is: messages handed on, and the time of the
- * last one. In a page shared with the helper, written by the follower
- * after each message with SIGTERM blocked, so a follower ended by SIGTERM
- * has written exactly n messages. */
-struct follow_pos {
-	uint64_t n;
-	char ts[SWARM_TS_MAX + 1];
-};
-
-struct log_sink {
-	struct swarm_logs logs;
-	int out_w, err_w;
-	struct follow_pos *pos; /* the follower's, or NULL */
-};
-
-static int
-emit(int stream, const char *data, size_t len, void *arg)
-{
-	struct log_sink *ls = arg;
-	sigset_t term, old;
-
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	if (ls->pos)
-		(void) sigprocmask(SIG_BLOCK, &term, &old);
-	/* A reader that went away (the worker gave up): keep going, drop. */
-	(void) write_full(stream == 1 ? ls->out_w : ls->err_w, data, len);
-	if (ls->pos) {
-		ls->pos->n = ls->logs.seen;
-		(void) str_copy(ls->pos->ts, sizeof(ls->pos->ts),
-		    ls->logs.last_ts);
-		(void) sigprocmask(SIG_SETMASK, &old, NULL);
-	}
-	return 0;
-}
-
-static int
-log_bytes(const char *data, size_t len, void *arg)
-{
-	struct log_sink *ls = arg;
-
-	return swarm_logs_feed(&ls->logs, data, len);
-}
-
-/* The service's logs into the pipes, demultiplexed, but for the first
- * skip messages (those the follower handed on; skip_ts the time of the
- * last of them); with follow, until the call's bound or an error. */
-static int
-read_logs(struct docker *api, const char *id, bool follow, uint64_t skip,
-    const char *skip_ts, struct follow_pos *pos, int out_w, int err_w,
-    int timeout_ms)
-{
-	struct log_sink ls = { .out_w = out_w, .err_w = err_w, .pos = pos };
-	char path[192];
-	int r;
-
-	swarm_logs_init(&ls.logs, skip, skip_ts, emit, &ls);
-	(void) snprintf(path, sizeof(path),
-	    "/services/%s/logs?stdout=1&stderr=1&follow=%d&timestamps=1", id,
-	    follow);
-	r = docker_get_stream(api, path, timeout_ms, log_bytes, &ls);
-	if (ls.logs.misaligned)
-		(void) fprintf(stderr,
-		    "job service %s: its logs read again differ at "
-		    "message %llu; output may be doubled or lost there\n",
-		    id, (unsigned long long) skip);
-	swarm_logs_release(&ls.logs);
-	if (r < 0)
-		return r;
-	return r == 200 ? 0 : -EIO;
-}
-
-/* ---- the log follower: a child of the helper ---- */
-
-struct follower {
-	pid_t pid;		/* -1: none */
-	struct follow_pos *pos; /* shared page */
-};
-
-/* Follows the service's logs into the pipes from the start, live, until
- * SIGTERM; after a broken stream, again, skipping what it handed on. */
-__attribute__((noreturn)) static void
-follower_main(struct docker *api, const char *id, pid_t parent,
-    struct follow_pos *pos, int out_w, int err_w, int64_t max_run_ms)
-{
-	int64_t bound = max_run_ms + WAIT_MARGIN_MS;
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
-
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		_exit(1);
-	sigemptyset(&dfl.sa_mask);
-	(void) sigaction(SIGUSR1, &dfl, NULL);
-	(void) sigaction(SIGTERM, &dfl, NULL);
-	docker_forget_handle(api);
-	for (;;) {
-		(void) read_logs(api, id, true, pos->n, pos->ts, pos, out_w,
-		    err_w, bound > INT32_MAX ? INT32_MAX : (int) bound);
-		(void) poll(NULL, 0, SWARM_POLL_MAX_MS);
-	}
-}
-
-static void
-follower_start(struct follower *f, struct docker *api, const char *id,
-    int out_w, int err_w, int64_t max_run_ms)
-{
-	pid_t parent = getpid();
-
-	f->pid = -1;
-	f->pos = mmap(NULL, sizeof(*f->pos), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (f->pos == MAP_FAILED) {
-		f->pos = NULL;
-		return; /* no live output: the end's read has it all */
-	}
-	*f->pos = (struct follow_pos){ 0 };
-	if ((f->pid = fork()) == 0)
-		follower_main(api, id, parent, f->pos, out_w, err_w,
-		    max_run_ms);
-	if (f->pid < 0)
-		f->pid = -1;
-}
-
-/* Ends the follower at a message boundary; how many messages it handed
- * on, into *ret_n and ret_ts. A follower stuck past SWARM_FOLLOW_STOP_MS
- * (writing to a pipe nobody reads) is killed. */
-static void
-follower_stop(struct follower *f, uint64_t *ret_n, char *ret_ts, size_t size)
-{
-	int64_t until = time_mono_ms() + SWARM_FOLLOW_STOP_MS;
-	pid_t w;
-
-	if (f->pid > 0) {
-		(void) kill(f->pid, SIGTERM);
-		while ((w = waitpid(f->pid, NULL, WNOHANG)) == 0 &&
-		    time_mono_ms() < until)
-			(void) poll(NULL, 0, 20);
-		if (w == 0) {
-			(void) kill(f->pid, SIGKILL);
-			while (waitpid(f->pid, NULL, 0) < 0 && errno == EINTR)
-				;
-		}
-		f->pid = -1;
-	}
-	*ret_n = f->pos ? f->pos->n : 0;
-	if (str_copy(ret_ts, size, f->pos ? f->pos->ts : "") < 0)
-		ret_ts[0] = '\0';
-}
-
-/* The follower stopped, the rest of the output: what it did not hand on. */
-static int
-drain_logs(struct docker *api, const char *id, struct follower *f, int out_w,
-    int err_w, int timeout_ms)
-{
-	char ts[SWARM_TS_MAX + 1];
-	uint64_t n;
-
-	follower_stop(f, &n, ts, sizeof(ts));
-	return read_logs(api, id, false, n, ts, NULL, out_w, err_w, timeout_ms);
 }
 
 static int
@@ -445,15 +265,15 @@ update_to_stop(struct docker *api, const char *id, const struct strbuf *body)
  * has ended or is gone; then the service goes. */
 static void
 helper_stop_job(struct docker *api, const char *id, const char *task_id,
-    const struct strbuf *stop_body, struct follower *f, int out_w, int err_w,
-    int rep_w)
+    const struct strbuf *stop_body, struct swarm_follower *f, int out_w,
+    int err_w, int rep_w)
 {
 	int64_t until = time_mono_ms() + JC_KILL_GRACE_MS +
 	    SWARM_REMOVE_WAIT_MS;
 	struct swarm_task t;
 	int r;
 
-	(void) drain_logs(api, id, f, out_w, err_w, SWARM_STEP_MS);
+	(void) swarm_follower_drain(api, id, f, out_w, err_w, SWARM_STEP_MS);
 	if ((r = update_to_stop(api, id, stop_body)) < 0)
 		(void) fprintf(stderr,
 		    "job service %s: cannot stop its task: "
@@ -469,18 +289,19 @@ helper_stop_job(struct docker *api, const char *id, const char *task_id,
 
 /* The helper's end: the follower stopped (what it handed on stays; the
  * task did not end, so there is no rest to read), one report. */
-__attribute__((noreturn)) static void helper_end(struct follower *f, int rep_w,
-    int kind, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+__attribute__((noreturn)) static void helper_end(struct swarm_follower *f,
+    int rep_w, int kind, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
-helper_end(struct follower *f, int rep_w, int kind, const char *fmt, ...)
+helper_end(struct swarm_follower *f, int rep_w, int kind, const char *fmt, ...)
 {
 	struct docker_report rep = { .kind = kind };
 	char ts[SWARM_TS_MAX + 1];
 	uint64_t n;
 	va_list ap;
 
-	follower_stop(f, &n, ts, sizeof(ts));
+	swarm_follower_stop(f, &n, ts, sizeof(ts));
 	va_start(ap, fmt);
 	(void) vsnprintf(rep.msg, sizeof(rep.msg), fmt, ap);
 	va_end(ap);
@@ -498,7 +319,7 @@ helper_main(struct docker *api, const char *id, const struct strbuf *stop_body,
 	struct sigaction sa = { .sa_handler = on_stop };
 	int64_t start = time_mono_ms(), next_node = start, silent_since = 0;
 	int wait_ms = SWARM_POLL_MS;
-	struct follower f;
+	struct swarm_follower f;
 	sigset_t none;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
@@ -509,7 +330,7 @@ helper_main(struct docker *api, const char *id, const struct strbuf *stop_body,
 	(void) sigaction(SIGUSR1, &sa, NULL);
 	(void) sigprocmask(SIG_SETMASK, &none, NULL);
 	/* Live output: a child follows the logs while the task runs. */
-	follower_start(&f, api, id, out_w, err_w, max_run_ms);
+	swarm_follower_start(&f, api, id, out_w, err_w, max_run_ms);
 	for (;;) {
 		int64_t now = time_mono_ms();
 		struct swarm_task t;
@@ -539,7 +360,7 @@ helper_main(struct docker *api, const char *id, const struct strbuf *stop_body,
 		if (r == 0 && !task_id[0] && t.id[0]) /* follow this one */
 			(void) str_copy(task_id, sizeof(task_id), t.id);
 		if (r == 0 && t.state == SWARM_TASK_EXITED) {
-			r = drain_logs(api, id, &f, out_w, err_w,
+			r = swarm_follower_drain(api, id, &f, out_w, err_w,
 			    SWARM_LOGS_MS);
 			if (r < 0)
 				(void) fprintf(stderr,
@@ -582,228 +403,6 @@ helper_main(struct docker *api, const char *id, const struct strbuf *stop_body,
 
 /* ---- the worker's side ---- */
 
-/* The swarm cells' seccomp profile (as the docker cells'), made once. */
-static const char *
-swarm_seccomp(void)
-{
-	static struct strbuf sb;
-	static bool made;
-
-	if (!made) {
-		strbuf_init(&sb, 64 * 1024);
-		if (seccomp_docker_profile(EPERM, &sb) < 0) {
-			strbuf_release(&sb);
-			return NULL;
-		}
-		made = true;
-	}
-	return sb.buf;
-}
-
-/* The whole of a file or fd (the unpacker, the job's stdin) into sb. */
-static int
-slurp(int fd, struct strbuf *sb)
-{
-	char buf[65536];
-	ssize_t n;
-	int r;
-
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if ((r = strbuf_add(sb, buf, (size_t) n)) < 0)
-			return r;
-	}
-	return 0;
-}
-
-/* A compressed tar input, decompressed by a confined child (inflate.c)
- * to at most what a config holds: blob then holds the plain tar. The
- * blob's bytes are the job's own; the limit is said in the sentence. */
-static int
-inflate_blob(const struct cell_spec *spec, const char *name,
-    struct strbuf *blob, char *msg, size_t size)
-{
-	struct strbuf out;
-	char why[240];
-	int r;
-
-	strbuf_init(&out, JC_SWARM_CONFIG_MAX);
-	r = cell_inflate(blob->buf, blob->len, spec->host_uid, spec->host_gid,
-	    SWARM_INFLATE_MS, &out, why, sizeof(why));
-	if (r < 0) {
-		docker_setmsg(msg, size,
-		    r == -E2BIG ? "%s: a %s tar archive that %s, the most a "
-				  "swarm job carries" :
-				  "%s: a %s tar archive that %s",
-		    name, swarm_compression(blob->buf, blob->len), why);
-		strbuf_release(&out);
-		return r;
-	}
-	strbuf_release(blob);
-	*blob = out; /* ownership moves */
-	return 0;
-}
-
-/* The files stream: the job's files and inputs (their blobs read here,
- * each bounded by what a config holds), for the unpacker. */
-static int
-files_stream(const struct cell_spec *spec, struct strbuf *sb, char *msg,
-    size_t size)
-{
-	struct strbuf blob[JC_MAX_INPUTS];
-	struct swarm_blob b[JC_MAX_INPUTS];
-	size_t n = 0;
-	int r = 0;
-
-	if (spec->ninputs > JC_MAX_INPUTS)
-		return -E2BIG;
-	for (; n < spec->ninputs; n++) {
-		const struct cell_input *in = &spec->inputs[n];
-
-		strbuf_init(&blob[n], JC_SWARM_CONFIG_MAX);
-		if ((r = slurp(in->fd, &blob[n])) < 0) {
-			docker_setmsg(msg, size,
-			    "%s: cannot read its blob or it is over %d bytes, "
-			    "the most a swarm job carries: %s",
-			    in->name, JC_SWARM_CONFIG_MAX, strerror(-r));
-			n++;
-			break;
-		}
-		if (in->tar && swarm_compression(blob[n].buf, blob[n].len) &&
-		    (r = inflate_blob(spec, in->name, &blob[n], msg, size)) <
-			0) {
-			n++;
-			break;
-		}
-		b[n] = (struct swarm_blob){ .name = in->name,
-			.path = in->path,
-			.tar = in->tar,
-			.executable = in->executable,
-			.data = blob[n].buf,
-			.len = blob[n].len };
-	}
-	if (r == 0 &&
-	    (r = swarm_files_stream(spec, b, n, sb, msg, size)) == -E2BIG)
-		docker_setmsg(msg, size,
-		    "the job's files and inputs are over %d bytes, the most "
-		    "a swarm job carries",
-		    JC_SWARM_CONFIG_MAX);
-	for (size_t i = 0; i < n; i++)
-		strbuf_release(&blob[i]);
-	return r;
-}
-
-/* One config of the job: POST /configs/create; its id into c. */
-static int
-create_config(struct swarm_cell *c, int which, const struct strbuf *data,
-    char *msg, size_t size)
-{
-	_cleanup_strbuf_ struct strbuf body, reply;
-	struct jr_doc *doc = NULL;
-	char *id = c->cfg_id[c->ncfg], *name = c->cfg_name[c->ncfg];
-	int r, tok;
-
-	strbuf_init(&body, 2 * JC_SWARM_CONFIG_MAX);
-	strbuf_init(&reply, 64 * 1024);
-	(void) snprintf(name, sizeof(c->cfg_name[0]), "jobcell-%s-%s",
-	    c->job_id, config_suffix[which]);
-	if ((r = swarm_config_body(name, c->job_id, (long) getpid(), data->buf,
-		 data->len, &body)) < 0) {
-		docker_setmsg(msg, size, "cannot build the config %s: %s", name,
-		    strerror(-r));
-		return r;
-	}
-	r = docker_call(&c->api, "POST", "/configs/create", &body,
-	    STEP_TIMEOUT_MS, &reply);
-	if (r != 201 && r != 200) {
-		docker_setmsg(msg, size,
-		    "the swarm refused the job's config %s: %s", name,
-		    r < 0	      ? docker_daemon_failure(r) :
-			c->api.err[0] ? c->api.err :
-					"no reason");
-		return r < 0 ? r : -EIO;
-	}
-	r = -EPROTO;
-	if (jr_parse(reply.buf, reply.len, 64, &doc) == 0 &&
-	    jr_type(doc, jr_root(doc)) == JR_OBJECT &&
-	    (tok = jr_obj_get(doc, jr_root(doc), "ID")) >= 0 &&
-	    jr_str(doc, tok, id, SWARM_ID_MAX + 1, NULL) >= 0 &&
-	    swarm_id_ok(id))
-		r = 0;
-	doc = jr_free(doc);
-	if (r < 0) {
-		docker_setmsg(msg, size,
-		    "the swarm's answer held no config id");
-		(void) remove_config(&c->api, name);
-		return r;
-	}
-	c->ncfg++;
-	return 0;
-}
-
-/* Files, stdin, cwd: the unpacker, the files stream and stdin as configs
- * (see cell_unpack.c), refs for the service into refs; how many. */
-static int
-create_configs(const struct cell_spec *spec, struct swarm_cell *c,
-    struct swarm_config_ref *refs, const char **ret_stdin_in, char *msg,
-    size_t size)
-{
-	static const char *const target[SWARM_CONFIGS_MAX] = {
-		SWARM_UNPACKER_IN, SWARM_STREAM_IN, SWARM_STDIN_IN
-	};
-	static const unsigned mode[SWARM_CONFIGS_MAX] = { 0555, 0444, 0444 };
-	_cleanup_strbuf_ struct strbuf data;
-	_cleanup_close_ int fd = -1;
-	int r;
-
-	strbuf_init(&data, JC_SWARM_CONFIG_MAX); /* before any return */
-	*ret_stdin_in = NULL;
-	if (spec->nfiles == 0 && spec->ninputs == 0 && !spec->cwd &&
-	    spec->stdin_fd < 0)
-		return 0;
-	if (!cell_host.docker_unpacker ||
-	    (fd = open(cell_host.docker_unpacker, O_RDONLY | O_CLOEXEC)) < 0 ||
-	    (r = slurp(fd, &data)) < 0) {
-		docker_setmsg(msg, size,
-		    "the job has files, stdin or a cwd and this "
-		    "worker has no readable %s under %d bytes",
-		    CELL_UNPACKER_NAME, JC_SWARM_CONFIG_MAX);
-		return -ENOENT;
-	}
-	if ((r = create_config(c, 0, &data, msg, size)) < 0)
-		return r;
-	strbuf_reset(&data);
-	if ((r = files_stream(spec, &data, msg, size)) < 0)
-		return r;
-	if ((r = create_config(c, 1, &data, msg, size)) < 0)
-		return r;
-	strbuf_reset(&data);
-	if (spec->stdin_fd >= 0) {
-		if ((r = slurp(spec->stdin_fd, &data)) < 0) {
-			docker_setmsg(msg, size,
-			    "the job's stdin cannot be read or is over %d "
-			    "bytes: %s",
-			    JC_SWARM_CONFIG_MAX, strerror(-r));
-			return r;
-		}
-		/* An empty stdin is the container's own (/dev/null). */
-		if (data.len > 0 &&
-		    (r = create_config(c, 2, &data, msg, size)) < 0)
-			return r;
-		if (data.len > 0)
-			*ret_stdin_in = SWARM_STDIN_IN;
-	}
-	for (size_t i = 0; i < c->ncfg; i++) /* unpack, files[, stdin] */
-		refs[i] = (struct swarm_config_ref){ .id = c->cfg_id[i],
-			.name = c->cfg_name[i],
-			.target = target[i],
-			.mode = mode[i] };
-	return (int) c->ncfg;
-}
-
 static int
 create_service(const struct cell_spec *spec, struct swarm_cell *c,
     struct strbuf *stop_body, char *msg, size_t size)
@@ -813,7 +412,7 @@ create_service(const struct cell_spec *spec, struct swarm_cell *c,
 		.image = spec->image ? spec->image : cell_host.docker_image,
 		.worker_id = (long) getpid(),
 		.api_minor = c->api.api_minor,
-		.seccomp_profile = swarm_seccomp(),
+		.seccomp_profile = docker_seccomp(), /* as docker cells' */
 		.stop_grace_ms = JC_KILL_GRACE_MS,
 		.constraints = spec->constraints,
 		.nconstraints = spec->nconstraints,
@@ -830,7 +429,8 @@ create_service(const struct cell_spec *spec, struct swarm_cell *c,
 		    "has no default image");
 		return -EINVAL;
 	}
-	if ((r = create_configs(spec, c, refs, &o.stdin_in, msg, size)) < 0)
+	if ((r = swarm_configs_create(&c->cfg, &c->api, c->job_id, spec, refs,
+		 &o.stdin_in, msg, size)) < 0)
 		return r;
 	o.configs = refs;
 	o.nconfigs = (size_t) r;
@@ -895,17 +495,17 @@ sw_free(struct swarm_cell *c)
 		c->pid = -1;
 	}
 	/* After the service (a config in use cannot go); else the sweep. */
-	while (c->ncfg > 0 && (!c->id[0] || c->removed)) {
-		int r = remove_config(&c->api, c->cfg_id[c->ncfg - 1]);
+	while (c->cfg.n > 0 && (!c->id[0] || c->removed)) {
+		int r = swarm_config_remove(&c->api, c->cfg.id[c->cfg.n - 1]);
 
 		if (r < 0) {
 			log_warn("job=%s: cannot remove its swarm config %s: "
 				 "%s; the supervisor's sweep will",
-			    c->job_id, c->cfg_name[c->ncfg - 1],
+			    c->job_id, c->cfg.name[c->cfg.n - 1],
 			    docker_daemon_failure(r));
 			break;
 		}
-		c->ncfg--;
+		c->cfg.n--;
 	}
 	close_fd(&c->stdout_fd);
 	close_fd(&c->stderr_fd);
@@ -1020,21 +620,10 @@ sw_try_wait(struct cell *cell, struct cell_result *ret)
 	struct swarm_cell *c = cell->priv;
 	struct cell_result res = { 0 };
 	struct docker_report rep;
-	ssize_t n;
-	pid_t w;
-	int st;
+	int r;
 
-	if (c->pid <= 0)
-		return -ECHILD;
-	if ((w = waitpid(c->pid, &st, WNOHANG)) < 0)
-		return -errno;
-	if (w == 0)
-		return 0;
-	c->pid = -1;
-	n = read_full(c->report_fd, &rep, sizeof(rep));
-	if (n != (ssize_t) sizeof(rep))
-		return -EIO; /* the helper died without a word */
-	rep.msg[sizeof(rep.msg) - 1] = '\0';
+	if ((r = docker_helper_reap(&c->pid, c->report_fd, &rep)) <= 0)
+		return r;
 	switch (rep.kind) {
 	case SWARM_REPORT_EXITED:
 		res.outcome = CELL_EXITED;
@@ -1204,7 +793,7 @@ sweep_kind(struct docker *api, const char *kind,
 		if (job[0] && worker > 0 && keep(job, worker, arg))
 			continue;
 		r = kind[0] == 's' ? remove_service(api, id) :
-				     remove_config(api, id);
+				     swarm_config_remove(api, id);
 		if (r < 0) {
 			log_warn("swarm %.*s %s of job %s: cannot remove it: "
 				 "%s, retrying later",
@@ -1259,9 +848,8 @@ sw_reap(const char *job_id)
 			 "will",
 		    job_id);
 	for (size_t i = 0; i < SWARM_CONFIGS_MAX; i++) {
-		(void) snprintf(name, sizeof(name), "jobcell-%s-%s", job_id,
-		    config_suffix[i]);
-		if (remove_config(&api, name) < 0)
+		swarm_config_name(name, sizeof(name), job_id, i);
+		if (swarm_config_remove(&api, name) < 0)
 			log_warn("job=%s: cannot remove its swarm config %s, "
 				 "the sweep will",
 			    job_id, name);

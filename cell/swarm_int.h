@@ -160,4 +160,51 @@ int swarm_service_version(const char *buf, size_t len, int64_t *ret);
 /* Whether a GET /nodes/{id} answer says the node is down or gone. */
 bool swarm_node_down(const char *buf, size_t len);
 
+/* swarm_configs.c: a job's configs, made before its service and removed
+ * after it (a config in use cannot go). */
+#define SWARM_CONFIG_NAME_MAX 96
+struct swarm_configs {
+	char id[SWARM_CONFIGS_MAX][SWARM_ID_MAX + 1];
+	char name[SWARM_CONFIGS_MAX][SWARM_CONFIG_NAME_MAX];
+	size_t n; /* made: the first n */
+};
+/* Files, stdin, cwd: jobcell-cell-unpack, the files stream and stdin as
+ * configs of job_id (see cell_unpack.c), each recorded in cfg as it is
+ * made; the refs for the service into refs (SWARM_CONFIGS_MAX of them);
+ * *ret_stdin_in the stdin config's target or NULL. How many (0: the job
+ * needs none), or -errno with a sentence in msg. */
+int swarm_configs_create(struct swarm_configs *cfg, struct docker *api,
+    const char *job_id, const struct cell_spec *spec,
+    struct swarm_config_ref *refs, const char **ret_stdin_in, char *msg,
+    size_t size);
+/* DELETE /configs/{id or name}: 0 if gone (or never there), -errno. */
+int swarm_config_remove(struct docker *api, const char *name);
+/* The name of job_id's config number which (0 the unpacker, 1 the files
+ * stream, 2 stdin) into buf: "jobcell-<job_id>-<unpack|files|stdin>". */
+void swarm_config_name(char *buf, size_t size, const char *job_id,
+    size_t which);
+
+/* swarm_logs.c: the log follower, a child of the cell's helper (see
+ * swarm_cell.c, "Output"). Its position sits in a shared page. */
+struct swarm_follow_pos;
+struct swarm_follower {
+	pid_t pid;		      /* -1: none */
+	struct swarm_follow_pos *pos; /* shared page */
+};
+/* Forks the follower: the service id's logs from the start into out_w
+ * and err_w, live, until swarm_follower_stop (bounded by max_run_ms and a
+ * margin). Without a shared page or a fork there is no live output (f
+ * says so) and the drain's read has it all. For the helper only. */
+void swarm_follower_start(struct swarm_follower *f, struct docker *api,
+    const char *id, int out_w, int err_w, int64_t max_run_ms);
+/* Ends the follower at a message boundary; how many messages it handed
+ * on, into *ret_n and ret_ts (size bytes). A follower stuck past
+ * SWARM_FOLLOW_STOP_MS (writing to a pipe nobody reads) is killed. */
+void swarm_follower_stop(struct swarm_follower *f, uint64_t *ret_n,
+    char *ret_ts, size_t size);
+/* Stops the follower, then the rest of the output, what it did not hand
+ * on, into out_w and err_w. 0, or -errno (-EIO: not HTTP 200). */
+int swarm_follower_drain(struct docker *api, const char *id,
+    struct swarm_follower *f, int out_w, int err_w, int timeout_ms);
+
 #endif

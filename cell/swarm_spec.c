@@ -304,7 +304,7 @@ swarm_service_body(const struct cell_spec *s, const struct swarm_create *o,
 
 	/* What a service cannot carry without a shared filesystem is
 	 * refused by the API (400 naming the field); here again. Files,
-	 * stdin and cwd need the configs (swarm_cell.c made them). */
+	 * stdin and cwd need the configs (swarm_configs.c made them). */
 	if (((s->nfiles > 0 || s->ninputs > 0 || s->cwd || s->stdin_fd >= 0) &&
 		(o->nconfigs < 2 || o->nconfigs > SWARM_CONFIGS_MAX)) ||
 	    s->network || !s->argv || !s->argv[0] || !o->image || !s->job_id ||

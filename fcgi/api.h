@@ -221,6 +221,22 @@ int job_request_apply_runtime(struct job_request *jr,
 int job_request_spec_json(const struct job_request *jr, struct strbuf *out);
 /* 1 if image is one of the words of list (job_request.c). */
 bool image_listed(const char *list, const char *image);
+/* job_request.c: a string field (type, UTF-8 without NUL, at most max
+ * bytes) into a malloc'd *ret and *ret_len; 0, or err naming field. */
+int job_request_get_string(const struct jr_doc *doc, int tok, const char *field,
+    size_t max, char **ret, size_t *ret_len, struct api_err *err);
+
+/* job_inputs.c: a submission's workspace fields, for job_request_parse.
+ * "files", "inputs" and "cwd" into jr (what was parsed stays in jr, for
+ * job_request_release, also on failure); 0, or err naming the field. */
+int job_inputs_parse(const struct jr_doc *doc, int root, struct job_request *jr,
+    struct api_err *err);
+/* "artifacts" (globs, wsglob.h) and "artifacts_required" into jr, as
+ * job_inputs_parse. Whether the server keeps artifacts is jobs.c's. */
+int job_inputs_parse_artifacts(const struct jr_doc *doc, int root,
+    struct job_request *jr, struct api_err *err);
+/* True if dir names a directory above path ("a/b" above "a/b/c"). */
+bool job_inputs_path_above(const char *dir, const char *path);
 
 /* images.c: POST/GET /v1/images, DELETE /v1/images/{name}:{tag}. */
 int images_create(struct req *rq, struct api_err *err);

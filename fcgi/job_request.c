@@ -9,7 +9,6 @@
 #include "base64.h"
 #include "parse.h"
 #include "utf8.h"
-#include "wsglob.h"
 #include "wspath.h"
 #include "banned.h"
 
@@ -40,26 +39,10 @@ static const char *const allowed_keys[] = {
 	"constraints",
 	NULL,
 };
-static const char *const file_keys[] = {
-	"content",
-	"encoding",
-	"executable",
-	NULL,
-};
-static const char *const input_keys[] = {
-	"blob",
-	"path",
-	"format",
-	"executable",
-	NULL,
-};
-
 /* Names the cell sets itself; a job may not override them. */
 static const char *const reserved_env[] = {
 	"HOME", "USER", "LOGNAME", "PWD", "HOSTNAME", "SHELL", NULL,
 };
-
-static bool path_above(const char *dir, const char *path);
 
 void
 api_limits_default(struct config_limits *lim)
@@ -101,9 +84,9 @@ job_request_release(struct job_request *jr)
 }
 
 /* A string field: type, UTF-8, NUL and byte length. */
-static int
-get_string(const struct jr_doc *doc, int tok, const char *field, size_t max,
-    char **ret, size_t *ret_len, struct api_err *err)
+int
+job_request_get_string(const struct jr_doc *doc, int tok, const char *field,
+    size_t max, char **ret, size_t *ret_len, struct api_err *err)
 {
 	int r;
 
@@ -222,8 +205,8 @@ job_request_parse_code(const struct jr_doc *doc, int root,
 		    "field 'runtime' must be a runtime name, alias or "
 		    "name@version of 1 to %zu bytes",
 		    sizeof(jr->runtime) - 1);
-	if ((r = get_string(doc, code, "code", JC_MAX_CODE_BYTES, &jr->code,
-		 &jr->code_len, err)) < 0)
+	if ((r = job_request_get_string(doc, code, "code", JC_MAX_CODE_BYTES,
+		 &jr->code, &jr->code_len, err)) < 0)
 		return r;
 	if (args >= 0) {
 		if (jr_type(doc, args) != JR_ARRAY ||
@@ -237,7 +220,8 @@ job_request_parse_code(const struct jr_doc *doc, int root,
 		if (!jr->args)
 			return api_err_internal(err, -ENOMEM);
 		for (int i = 0; i < jr_len(doc, args); i++) {
-			if ((r = get_string(doc, jr_child(doc, args, i), "args",
+			if ((r = job_request_get_string(doc,
+				 jr_child(doc, args, i), "args",
 				 JC_MAX_ARG_BYTES, &jr->args[i], &len, err)) <
 			    0)
 				return r;
@@ -309,7 +293,7 @@ job_request_apply_runtime(struct job_request *jr, const struct runtime_info *rt,
 
 	for (size_t i = 0; i < jr->nfiles; i++)
 		if (strcmp(jr->files[i].path, rt->file) == 0 ||
-		    path_above(rt->file, jr->files[i].path))
+		    job_inputs_path_above(rt->file, jr->files[i].path))
 			return api_err_set(err, 400, "invalid_request",
 			    "field 'files' names '%s', the file runtime '%s' "
 			    "writes 'code' to",
@@ -373,8 +357,8 @@ parse_argv(const struct jr_doc *doc, int root, struct job_request *jr,
 		char *s = NULL;
 		size_t len;
 
-		if ((r = get_string(doc, cmd, "command", JC_MAX_COMMAND_BYTES, &s,
-		    &len, err)) < 0)
+		if ((r = job_request_get_string(doc, cmd, "command",
+			 JC_MAX_COMMAND_BYTES, &s, &len, err)) < 0)
 			return r;
 		if (len == 0) {
 			free(s);
@@ -405,8 +389,8 @@ parse_argv(const struct jr_doc *doc, int root, struct job_request *jr,
 		int el = jr_child(doc, argv, i);
 		size_t len;
 
-		if ((r = get_string(doc, el, "argv", JC_MAX_ARG_BYTES,
-		    &jr->argv[i], &len, err)) < 0)
+		if ((r = job_request_get_string(doc, el, "argv",
+			 JC_MAX_ARG_BYTES, &jr->argv[i], &len, err)) < 0)
 			return r;
 		jr->argc++;
 		if (i == 0 && len == 0)
@@ -461,8 +445,8 @@ parse_env(const struct jr_doc *doc, int root, struct job_request *jr,
 			if (strcmp(jr->env[j].name, e->name) == 0)
 				return api_err_set(err, 400, "invalid_request",
 				    "field 'env' names '%s' twice", e->name);
-		if ((r = get_string(doc, k + 1, "env", JC_MAX_ENV_VALUE,
-		    &e->value, &len, err)) < 0)
+		if ((r = job_request_get_string(doc, k + 1, "env",
+			 JC_MAX_ENV_VALUE, &e->value, &len, err)) < 0)
 			return r;
 	}
 	return 0;
@@ -605,7 +589,7 @@ parse_constraints(const struct jr_doc *doc, int root,
 
 /* What a swarm job cannot carry yet (no shared filesystem reaches its
  * node): refused, naming the field, rather than silently dropped. stdin,
- * files, inputs and cwd travel as swarm configs (cell/swarm_cell.c), each
+ * files, inputs and cwd travel as swarm configs (cell/swarm_configs.c), each
  * at most JC_SWARM_CONFIG_MAX bytes: the files as jobcell-cell-unpack's
  * stream, with the inputs (whose sizes jobs.c adds, from the store). */
 size_t
@@ -650,295 +634,6 @@ swarm_refusals(const struct jr_doc *doc, int root, const struct job_request *jr,
 	return 0;
 }
 
-/* True if dir names a directory above path ("a/b" above "a/b/c"). */
-static bool
-path_above(const char *dir, const char *path)
-{
-	size_t n = strlen(dir);
-
-	return strncmp(dir, path, n) == 0 && path[n] == '/';
-}
-
-/* A "files" value: a UTF-8 string, or {"content": ..., "encoding":
- * "utf-8" | "base64", "executable": bool} (DESIGN section 4). */
-static int
-parse_file_value(const struct jr_doc *doc, int v, struct job_file *f,
-    struct api_err *err)
-{
-	_cleanup_free_ char *raw = NULL;
-	char bad[80];
-	int c, e, x, r;
-	size_t len;
-
-	if (jr_type(doc, v) == JR_STRING)
-		return get_string(doc, v, "files", JC_MAX_FILES_BYTES, &f->data,
-		    &f->len, err);
-	if (jr_type(doc, v) != JR_OBJECT)
-		return api_err_set(err, 400, "invalid_request",
-		    "field 'files' must map each path to a string or to "
-		    "{\"content\", \"encoding\", \"executable\"}");
-	r = jr_obj_check_keys(doc, v, file_keys, bad, sizeof(bad));
-	if (r < 0)
-		return api_err_set(err, 400, "invalid_request",
-		    "field 'files': %s key '%s' in a file object",
-		    r == -EEXIST ? "a repeated" : "an unknown", bad);
-	c = jr_obj_get(doc, v, "content");
-	e = jr_obj_get(doc, v, "encoding");
-	x = jr_obj_get(doc, v, "executable");
-	if (c < 0)
-		return api_err_set(err, 400, "invalid_request",
-		    "field 'files': a file object needs 'content'");
-	if (x >= 0 && jr_bool(doc, x, &f->executable) < 0)
-		return api_err_set(err, 400, "invalid_request",
-		    "field 'files': 'executable' must be true or false");
-	if (e >= 0 && !jr_str_eq(doc, e, "utf-8") &&
-	    !jr_str_eq(doc, e, "base64"))
-		return api_err_set(err, 400, "invalid_request",
-		    "field 'files': 'encoding' must be \"utf-8\" or \"base64\"");
-	if (e < 0 || jr_str_eq(doc, e, "utf-8"))
-		return get_string(doc, c, "files", JC_MAX_FILES_BYTES, &f->data,
-		    &f->len, err);
-	/* base64: ASCII text of at most 4/3 of the bound, then decoded */
-	if ((r = get_string(doc, c, "files", JC_MAX_FILES_BYTES / 3 * 4 + 4,
-		 &raw, &len, err)) < 0)
-		return r;
-	r = base64_decode(raw, len, JC_MAX_FILES_BYTES, &f->data, &f->len);
-	if (r == -ENOMEM)
-		return api_err_internal(err, r);
-	if (r == -E2BIG)
-		return api_err_set(err, 400, "invalid_request",
-		    "field 'files' holds more than %u bytes",
-		    JC_MAX_FILES_BYTES);
-	if (r < 0)
-		return api_err_set(err, 400, "invalid_request",
-		    "field 'files': 'content' is not valid base64 (RFC 4648, "
-		    "with padding)");
-	f->binary = true;
-	return 0;
-}
-
-static int
-parse_files(const struct jr_doc *doc, int root, struct job_request *jr,
-    struct api_err *err)
-{
-	int files = jr_obj_get(doc, root, "files");
-	size_t total = 0;
-	int r, n;
-
-	if (files == -ENOENT)
-		return 0;
-	if (jr_type(doc, files) != JR_OBJECT)
-		return api_err_set(err, 400, "invalid_request",
-		    "field 'files' must be an object of path: content");
-	n = jr_len(doc, files);
-	if (n > JC_MAX_FILES)
-		return api_err_set(err, 400, "invalid_request",
-		    "field 'files' has more than %d entries", JC_MAX_FILES);
-	if (!(jr->files = calloc((size_t) n + 1, sizeof(*jr->files))))
-		return api_err_internal(err, -ENOMEM);
-	for (int i = 0; i < n; i++) {
-		int k = jr_child(doc, files, i);
-		struct job_file *f = &jr->files[i];
-		size_t len;
-
-		r = jr_str_dup(doc, k, WSPATH_MAX, &f->path, &len);
-		jr->nfiles = (size_t) i + (r >= 0);
-		if (r == -ENOMEM)
-			return api_err_internal(err, r);
-		if (r < 0 || wspath_check_len(f->path, len) < 0)
-			return api_err_set(err, 400, "invalid_request",
-			    "field 'files' has a path that is not relative to "
-			    "the workspace (absolute, empty part, '.' or '..', "
-			    "a control byte, or longer than %u bytes)",
-			    WSPATH_MAX);
-		for (int j = 0; j < i; j++) {
-			if (strcmp(jr->files[j].path, f->path) == 0)
-				return api_err_set(err, 400, "invalid_request",
-				    "field 'files' names a path twice");
-			if (path_above(jr->files[j].path, f->path) ||
-			    path_above(f->path, jr->files[j].path))
-				return api_err_set(err, 400, "invalid_request",
-				    "field 'files' uses a path both as a file "
-				    "and as a directory");
-		}
-		if ((r = parse_file_value(doc, k + 1, f, err)) < 0)
-			return r;
-		total += f->len;
-		if (total > JC_MAX_FILES_BYTES)
-			return api_err_set(err, 400, "invalid_request",
-			    "field 'files' holds more than %u bytes",
-			    JC_MAX_FILES_BYTES);
-	}
-	return 0;
-}
-
-static bool
-digest_ok(const char *s)
-{
-	if (strncmp(s, "sha256:", 7) != 0 || strlen(s) != 7 + 64)
-		return false;
-	for (s += 7; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return false;
-	return true;
-}
-
-/* "inputs": [{"blob": "sha256:<hex>", "path": ..., "format": "tar" |
- * "file", "executable": bool}], at most JC_MAX_INPUTS. Whose blob it is,
- * is the store's question (jobs.c), asked in the job's transaction. */
-static int
-parse_inputs(const struct jr_doc *doc, int root, struct job_request *jr,
-    struct api_err *err)
-{
-	int arr = jr_obj_get(doc, root, "inputs");
-	char bad[80];
-	int n, r;
-
-	if (arr == -ENOENT)
-		return 0;
-	if (jr_type(doc, arr) != JR_ARRAY ||
-	    (n = jr_len(doc, arr)) > JC_MAX_INPUTS)
-		return api_err_set(err, 400, "invalid_request",
-		    "field 'inputs' must be an array of at most %d objects",
-		    JC_MAX_INPUTS);
-	if (n == 0)
-		return 0;
-	if (!(jr->inputs = calloc((size_t) n, sizeof(*jr->inputs))))
-		return api_err_internal(err, -ENOMEM);
-	for (int i = 0; i < n; i++) {
-		int o = jr_child(doc, arr, i), b, p, fm, x;
-		struct job_input *in = &jr->inputs[i];
-		char digest[80];
-		size_t len = 0;
-
-		jr->ninputs = (size_t) i + 1;
-		if (jr_type(doc, o) != JR_OBJECT)
-			return api_err_set(err, 400, "invalid_request",
-			    "field 'inputs[%d]' must be an object", i);
-		r = jr_obj_check_keys(doc, o, input_keys, bad, sizeof(bad));
-		if (r < 0)
-			return api_err_set(err, 400, "invalid_request",
-			    "field 'inputs[%d]': %s key '%s'", i,
-			    r == -EEXIST ? "a repeated" : "an unknown", bad);
-		b = jr_obj_get(doc, o, "blob");
-		p = jr_obj_get(doc, o, "path");
-		fm = jr_obj_get(doc, o, "format");
-		x = jr_obj_get(doc, o, "executable");
-		if (b < 0 || jr_str(doc, b, digest, sizeof(digest), NULL) < 0 ||
-		    !digest_ok(digest))
-			return api_err_set(err, 400, "invalid_request",
-			    "field 'inputs[%d].blob' must be \"sha256:\" and 64 "
-			    "lowercase hex digits",
-			    i);
-		memcpy(in->digest, digest + 7, 65);
-		in->tar = true;
-		if (fm >= 0) {
-			if (jr_str_eq(doc, fm, "file"))
-				in->tar = false;
-			else if (!jr_str_eq(doc, fm, "tar"))
-				return api_err_set(err, 400, "invalid_request",
-				    "field 'inputs[%d].format' must be \"tar\" "
-				    "or \"file\"",
-				    i);
-		}
-		if (x >= 0 &&
-		    (jr_bool(doc, x, &in->executable) < 0 ||
-			(in->executable && in->tar)))
-			return api_err_set(err, 400, "invalid_request",
-			    "field 'inputs[%d].executable' must be true or "
-			    "false, and true only with \"format\": \"file\"",
-			    i);
-		if (p < 0 && in->tar) {
-			if (!(in->path = strdup("")))
-				return api_err_internal(err, -ENOMEM);
-			continue;
-		}
-		if (p < 0 ||
-		    jr_str_dup(doc, p, WSPATH_MAX, &in->path, &len) < 0 ||
-		    wspath_check_len(in->path, len) < 0)
-			return api_err_set(err, 400, "invalid_request",
-			    "field 'inputs[%d].path' must be a path relative to "
-			    "the workspace (no '..', not absolute, at most %u "
-			    "bytes)%s",
-			    i, WSPATH_MAX,
-			    in->tar ? "" : "; a \"file\" input needs one");
-	}
-	return 0;
-}
-
-static int
-parse_cwd(const struct jr_doc *doc, int root, struct job_request *jr,
-    struct api_err *err)
-{
-	int tok = jr_obj_get(doc, root, "cwd");
-	size_t len;
-	int r;
-
-	if (tok == -ENOENT)
-		return 0;
-	if ((r = get_string(doc, tok, "cwd", WSPATH_MAX, &jr->cwd, &len,
-	    err)) < 0)
-		return r;
-	if (wspath_check_len(jr->cwd, len) < 0)
-		return api_err_set(err, 400, "invalid_request",
-		    "field 'cwd' must be a relative path inside the workspace");
-	/* The workspace starts empty but for "files" and "inputs": the
-	 * directory must be one of theirs, or the job could not start there.
-	 * What an archive holds is known only when it is unpacked: a cwd
-	 * that is not there then ends the job as "error". */
-	if (jr->ninputs > 0)
-		return 0;
-	for (size_t i = 0; i < jr->nfiles; i++)
-		if (path_above(jr->cwd, jr->files[i].path))
-			return 0;
-	return api_err_set(err, 400, "invalid_request",
-	    "field 'cwd' must name a directory that 'files' creates");
-}
-
-/* "artifacts" (globs, wsglob.h) and "artifacts_required". Whether the
- * server keeps artifacts at all is the caller's question (jobs.c). */
-static int
-parse_artifacts(const struct jr_doc *doc, int root, struct job_request *jr,
-    struct api_err *err)
-{
-	int arr = jr_obj_get(doc, root, "artifacts");
-	int req = jr_obj_get(doc, root, "artifacts_required");
-	int r, n;
-
-	if (req >= 0 && jr_bool(doc, req, &jr->artifacts_required) < 0)
-		return api_err_set(err, 400, "invalid_request",
-		    "field 'artifacts_required' must be true or false");
-	if (arr == -ENOENT)
-		return 0;
-	if (jr_type(doc, arr) != JR_ARRAY ||
-	    (n = jr_len(doc, arr)) > WSGLOB_MAX_PATTERNS)
-		return api_err_set(err, 400, "invalid_request",
-		    "field 'artifacts' must be an array of at most %d globs",
-		    WSGLOB_MAX_PATTERNS);
-	if (!(jr->artifacts = calloc((size_t) n + 1, sizeof(char *))))
-		return api_err_internal(err, -ENOMEM);
-	for (int i = 0; i < n; i++) {
-		size_t len;
-
-		if ((r = get_string(doc, jr_child(doc, arr, i), "artifacts",
-			 WSGLOB_MAX, &jr->artifacts[i], &len, err)) < 0)
-			return r;
-		jr->nartifacts++;
-		if (wsglob_check_len(jr->artifacts[i], len) < 0)
-			return api_err_set(err, 400, "invalid_request",
-			    "field 'artifacts' has a glob that is not relative "
-			    "to the workspace (absolute, empty part, '.' or "
-			    "'..', a control byte, a part over 255 bytes, or "
-			    "more than %d parts)",
-			    WSGLOB_MAX_PARTS);
-		for (int j = 0; j < i; j++)
-			if (strcmp(jr->artifacts[j], jr->artifacts[i]) == 0)
-				return api_err_set(err, 400, "invalid_request",
-				    "field 'artifacts' names a glob twice");
-	}
-	return 0;
-}
-
 int
 job_request_parse(const char *body, size_t len, const struct config_limits *lim,
     struct job_request *ret, struct api_err *err)
@@ -978,8 +673,8 @@ job_request_parse(const char *body, size_t len, const struct config_limits *lim,
 	if ((tok = jr_obj_get(doc, root, "name")) >= 0) {
 		size_t nlen;
 
-		if ((r = get_string(doc, tok, "name", JC_MAX_NAME_CHARS * 4,
-		    &jr.name, &nlen, err)) < 0)
+		if ((r = job_request_get_string(doc, tok, "name",
+			 JC_MAX_NAME_CHARS * 4, &jr.name, &nlen, err)) < 0)
 			goto fail;
 		size_t chars = 0;
 		for (size_t i = 0; i < nlen; i++)
@@ -993,14 +688,12 @@ job_request_parse(const char *body, size_t len, const struct config_limits *lim,
 		}
 	}
 	if ((tok = jr_obj_get(doc, root, "stdin")) >= 0 &&
-	    (r = get_string(doc, tok, "stdin", JC_MAX_STDIN_BYTES,
-	    &jr.stdin_data, &jr.stdin_len, err)) < 0)
+	    (r = job_request_get_string(doc, tok, "stdin", JC_MAX_STDIN_BYTES,
+		 &jr.stdin_data, &jr.stdin_len, err)) < 0)
 		goto fail;
 	if ((r = parse_env(doc, root, &jr, err)) < 0)
 		goto fail;
-	if ((r = parse_files(doc, root, &jr, err)) < 0 ||
-	    (r = parse_inputs(doc, root, &jr, err)) < 0 ||
-	    (r = parse_cwd(doc, root, &jr, err)) < 0)
+	if ((r = job_inputs_parse(doc, root, &jr, err)) < 0)
 		goto fail;
 	if ((r = get_limit(doc, root, "timeout", lim->timeout_default_s,
 	    lim->timeout_max_s, &jr.timeout_s, err)) < 0 ||
@@ -1030,7 +723,7 @@ job_request_parse(const char *body, size_t len, const struct config_limits *lim,
 	    (r = swarm_refusals(doc, root, &jr, err)) < 0 ||
 	    (r = parse_constraints(doc, root, lim, &jr, err)) < 0)
 		goto fail;
-	if ((r = parse_artifacts(doc, root, &jr, err)) < 0)
+	if ((r = job_inputs_parse_artifacts(doc, root, &jr, err)) < 0)
 		goto fail;
 	doc = jr_free(doc);
 	*ret = jr;

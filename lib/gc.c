@@ -131,6 +131,32 @@ rollback(sqlite3 *db, int r)
 	return r;
 }
 
+/* The start of one batch of gc_artifacts or gc_blobs: BEGIN IMMEDIATE,
+ * then sel_sql (?1 cutoff, ?2 the limit: a batch, or every row on a dry
+ * run) and del_sql prepared into *ret_sel and *ret_del. On failure the
+ * transaction is rolled back. */
+static int
+batch_begin(sqlite3 *db, const struct gc_policy *p, const char *sel_sql,
+    int64_t cutoff, const char *del_sql, sqlite3_stmt **ret_sel,
+    sqlite3_stmt **ret_del)
+{
+	_cleanup_stmt_ sqlite3_stmt *sel = NULL, *del = NULL;
+	int r;
+
+	if ((r = db_exec(db, "BEGIN IMMEDIATE")) < 0)
+		return r;
+	if ((r = db_prepare(db, sel_sql, &sel)) < 0 ||
+	    (r = db_prepare(db, del_sql, &del)) < 0)
+		return rollback(db, r);
+	if (sqlite3_bind_int64(sel, 1, cutoff) != SQLITE_OK ||
+	    sqlite3_bind_int(sel, 2, p->dry_run ? -1 : GC_BATCH_ROWS) !=
+		SQLITE_OK)
+		return rollback(db, -EIO);
+	*ret_sel = steal_ptr(&sel);
+	*ret_del = steal_ptr(&del);
+	return 0;
+}
+
 /* ---- finished jobs ---- */
 
 /* Deletes up to a batch of old finished jobs; 1 if there may be more.
@@ -282,22 +308,15 @@ gc_artifacts(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s)
 		_cleanup_stmt_ sqlite3_stmt *sel = NULL, *del = NULL;
 
 		n = 0;
-		if ((r = db_exec(db, "BEGIN IMMEDIATE")) < 0)
-			return r;
-		if ((r = db_prepare(db,
+		if ((r = batch_begin(db, p,
 			 "SELECT job_id, path, file, size FROM "
 			 "artifacts WHERE expires_at < ? ORDER BY expires_at "
 			 "LIMIT ?",
-			 &sel)) < 0 ||
-		    (r = db_prepare(db,
+			 p->now_ms,
 			 "DELETE FROM artifacts WHERE job_id = ? "
 			 "AND path = ?",
-			 &del)) < 0)
-			return rollback(db, r);
-		if (sqlite3_bind_int64(sel, 1, p->now_ms) != SQLITE_OK ||
-		    sqlite3_bind_int(sel, 2, p->dry_run ? -1 : GC_BATCH_ROWS) !=
-			SQLITE_OK)
-			return rollback(db, -EIO);
+			 &sel, &del)) < 0)
+			return r;
 		while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
 			const char *job = (const char *)
 			    sqlite3_column_text(sel, 0);
@@ -389,24 +408,17 @@ gc_blobs(sqlite3 *db, const struct gc_policy *p, struct gc_stats *s)
 		_cleanup_stmt_ sqlite3_stmt *sel = NULL, *del = NULL;
 
 		n = 0;
-		if ((r = db_exec(db, "BEGIN IMMEDIATE")) < 0)
-			return r;
-		if ((r = db_prepare(db,
+		if ((r = batch_begin(db, p,
 			 "SELECT consumer_id, digest, size FROM "
 			 "blobs b WHERE last_used_at < ? AND NOT EXISTS (SELECT 1 "
 			 "FROM job_blobs jb JOIN jobs j ON j.id = jb.job_id WHERE "
 			 "jb.consumer_id = b.consumer_id AND jb.digest = b.digest "
 			 "AND j.status IN " LIVE_SQL ") LIMIT ?",
-			 &sel)) < 0 ||
-		    (r = db_prepare(db,
+			 cutoff,
 			 "DELETE FROM blobs WHERE consumer_id = ? "
 			 "AND digest = ?",
-			 &del)) < 0)
-			return rollback(db, r);
-		if (sqlite3_bind_int64(sel, 1, cutoff) != SQLITE_OK ||
-		    sqlite3_bind_int(sel, 2, p->dry_run ? -1 : GC_BATCH_ROWS) !=
-			SQLITE_OK)
-			return rollback(db, -EIO);
+			 &sel, &del)) < 0)
+			return r;
 		while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
 			struct gone_blob *b = &gone[n];
 			const char *hex = (const char *)

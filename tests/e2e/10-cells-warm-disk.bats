@@ -12,6 +12,7 @@ bats_require_minimum_version 1.5.0
 
 load ../lib/common
 load ../lib/cells
+load ../lib/warm
 load ../lib/blobs
 
 setup_file() {
@@ -26,37 +27,6 @@ teardown_file() {
 	cells_teardown_file
 }
 
-# warm_pids: the pids of the stack's warm cells, one a line.
-warm_pids() {
-	local sup w
-	sup=$(cat "$JOBCELL_STACK_DIR/worker.pid")
-	for w in $(cat /proc/"$sup"/task/*/children 2>/dev/null); do
-		for c in $(cat /proc/"$w"/task/*/children 2>/dev/null); do
-			[[ $(cat /proc/"$c"/comm 2>/dev/null) == cell-warm ]] && echo "$c"
-		done
-	done
-	return 0
-}
-
-_two_warm_cells() {
-	[[ $(warm_pids | wc -l) == 2 ]]
-}
-
-# warm_users: the user namespaces of the waiting warm cells, one a line.
-warm_users() {
-	local p
-	for p in $(warm_pids); do
-		readlink /proc/"$p"/ns/user
-	done
-}
-
-# assert_ran_warm USERS NS: the job's user namespace NS was one of the
-# warm cells' (USERS, from warm_users before the job).
-assert_ran_warm() {
-	[[ $'\n'$1$'\n' == *$'\n'"$2"$'\n'* ]] ||
-		fail "the job's user namespace '$2' is not a warm cell's: $1"
-}
-
 @test "a job with files and an input runs in a warm cell, its /work the disk workspace" {
 	local users ns tar=$BATS_TEST_TMPDIR/in.tar
 	mkdir -p "$BATS_TEST_TMPDIR/src"
@@ -64,7 +34,7 @@ assert_ran_warm() {
 	tar -C "$BATS_TEST_TMPDIR/src" -cf "$tar" t.txt
 	upload "$tar"
 	[[ $api_status == 20[01] ]] || fail "upload: $api_status"
-	wait_for 20 _two_warm_cells || fail "no warm cells: $(warm_pids)"
+	wait_for 20 warm_cells_ready || fail "no warm cells: $(warm_pids)"
 	users=$(warm_users)
 	hostile "$(jq -cn --arg b "sha256:$(sha_of "$tar")" '{
 	    command: "readlink /proc/self/ns/user; stat -f -c %T /work; cat in/t.txt f.txt; pwd",
@@ -81,7 +51,7 @@ a file
 
 @test "a C code job is compiled and run in a warm cell" {
 	local users ns
-	wait_for 20 _two_warm_cells || fail "no warm cells: $(warm_pids)"
+	wait_for 20 warm_cells_ready || fail "no warm cells: $(warm_pids)"
 	users=$(warm_users)
 	printf '%s' $'#include <stdio.h>\n#include <unistd.h>\nint main(void) { char b[256]; ssize_t n = readlink("/proc/self/ns/user", b, sizeof b - 1); if (n < 0) return 9; b[n] = 0; puts(b); return 3; }' >"$BATS_TEST_TMPDIR/code"
 	hostile "$(jq -cn --rawfile code "$BATS_TEST_TMPDIR/code" '{runtime: "c", code: $code, timeout: 30}')" 90
@@ -95,7 +65,7 @@ a file
 
 @test "disk_mb holds in a warm cell: writing past it fails with ENOSPC" {
 	local users ns
-	wait_for 20 _two_warm_cells || fail "no warm cells: $(warm_pids)"
+	wait_for 20 warm_cells_ready || fail "no warm cells: $(warm_pids)"
 	users=$(warm_users)
 	hostile_cmd 'readlink /proc/self/ns/user
 dd if=/dev/zero of=/work/big bs=1M count=64 2>&1 | grep -o "No space left on device" | head -1
@@ -113,7 +83,7 @@ echo size=$(df -m /work | awk "NR > 1 { print \$2 }")' '{"disk_mb":16,"timeout":
 @test "nothing of one job's workspace reaches the next (warm cells, pooled workspaces)" {
 	local i users ns
 	for i in 1 2 3 4 5 6; do
-		wait_for 20 _two_warm_cells || fail "no warm cells: $(warm_pids)"
+		wait_for 20 warm_cells_ready || fail "no warm cells: $(warm_pids)"
 		users=$(warm_users)
 		hostile_cmd 'readlink /proc/self/ns/user
 ls -A /work
@@ -133,7 +103,7 @@ _stopped() {
 
 @test "a drain leaves no workspace, mount or loop device behind" {
 	local sup
-	wait_for 20 _two_warm_cells || fail "no warm cells: $(warm_pids)"
+	wait_for 20 warm_cells_ready || fail "no warm cells: $(warm_pids)"
 	# A spare workspace is made ahead of the next job: it is there now.
 	wait_for 20 grep -q -F " $(data_dir)/work/pool-" /proc/self/mountinfo ||
 		fail "no pooled workspace: $(ls "$(data_dir)/work")"

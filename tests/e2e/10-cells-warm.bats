@@ -11,6 +11,7 @@ bats_require_minimum_version 1.5.0
 
 load ../lib/common
 load ../lib/cells
+load ../lib/warm
 
 setup_file() {
 	export JOBCELL_STACK_NO_DATA=1
@@ -19,23 +20,6 @@ setup_file() {
 
 teardown_file() {
 	cells_teardown_file
-}
-
-# warm_pids: the pids of the stack's warm cells (cell-warm children of its
-# workers), one a line.
-warm_pids() {
-	local sup w
-	sup=$(cat "$JOBCELL_STACK_DIR/worker.pid")
-	for w in $(cat /proc/"$sup"/task/*/children 2>/dev/null); do
-		for c in $(cat /proc/"$w"/task/*/children 2>/dev/null); do
-			[[ $(cat /proc/"$c"/comm 2>/dev/null) == cell-warm ]] && echo "$c"
-		done
-	done
-	return 0
-}
-
-_two_warm_cells() {
-	[[ $(warm_pids | wc -l) == 2 ]]
 }
 
 _gone() {
@@ -56,16 +40,13 @@ _no_procs_at_all() {
 }
 
 @test "a job runs in the warm cell prepared for it, which is then used up" {
-	local p users=() ns
-	wait_for 20 _two_warm_cells || fail "no warm cells: $(warm_pids)"
-	for p in $(warm_pids); do
-		users+=("$(readlink /proc/"$p"/ns/user)")
-	done
+	local p users ns
+	wait_for 20 warm_cells_ready || fail "no warm cells: $(warm_pids)"
+	users=$(warm_users)
 	hostile_cmd 'readlink /proc/self/ns/user'
 	assert_job .status succeeded
 	ns=$out
-	[[ " ${users[*]} " == *" $ns "* ]] ||
-		fail "the job's user namespace $ns is not a warm cell's (${users[*]})"
+	assert_ran_warm "$users" "$ns"
 	# The cell that served it is gone; a new one waits in its place.
 	for p in $(warm_pids); do
 		[[ $(readlink /proc/"$p"/ns/user) != "$ns" ]] ||
@@ -116,13 +97,13 @@ echo "fresh sleeps=$n"'
 
 @test "reload and drain drop the warm cells and leave nothing" {
 	local old new sup
-	wait_for 20 _two_warm_cells || fail "no warm cells: $(warm_pids)"
+	wait_for 20 warm_cells_ready || fail "no warm cells: $(warm_pids)"
 	old=$(warm_pids)
 	sup=$(cat "$JOBCELL_STACK_DIR/worker.pid")
 	kill -HUP "$sup"
 	# shellcheck disable=SC2086 # a list of pids
 	wait_for 20 _gone $old || fail "warm cells left after a reload: $old"
-	wait_for 20 _two_warm_cells || fail "no warm cells after the reload"
+	wait_for 20 warm_cells_ready || fail "no warm cells after the reload"
 	new=$(warm_pids)
 	kill -TERM "$sup"
 	# shellcheck disable=SC2086

@@ -17,21 +17,8 @@ load ../lib/blobs
 BASE=jobcell-test:busybox
 
 setup_file() {
-	local missing=""
-	dockerd_bin >/dev/null || missing+=" dockerd (docker.io)"
-	docker_bin >/dev/null || missing+=" docker (docker.io)"
-	[[ -x /bin/busybox ]] || missing+=" /bin/busybox (busybox-static)"
-	if [[ -n $missing ]]; then
-		strict && { echo "missing:$missing" >&2; return 1; }
-		export DOCKER_SKIP="needs:$missing"
-		return 0
-	fi
-	DOCKER_DIR=$(mktemp -d /tmp/jobcell-dockerd.XXXXXX)
-	export DOCKER_DIR
-	dockerd_start "$DOCKER_DIR"
-	docker_test_image
-	export JOBCELL_STACK_DOCKER_SOCKET=$JOBCELL_DOCKER_SOCKET
-	export JOBCELL_STACK_DOCKER_IMAGE=$JOBCELL_DOCKER_IMAGE
+	docker_suite_setup || return 1
+	[[ -z ${DOCKER_SKIP:-} ]] || return 0
 	UID_BASE=$((300000 + (RANDOM % 4096) * 64))
 	export UID_BASE
 	# The base image is the server's allowed list; the collector runs
@@ -65,13 +52,11 @@ setup_file() {
 }
 
 setup() {
-	[[ -z ${DOCKER_SKIP:-} ]] || skip "$DOCKER_SKIP"
+	docker_suite_skip
 }
 
 teardown_file() {
-	[[ -z ${DOCKER_SKIP:-} ]] || return 0
-	stack_stop
-	[[ -z ${DOCKER_DIR:-} ]] || dockerd_remove "$DOCKER_DIR"
+	docker_suite_teardown
 }
 
 # context NAME DOCKERFILE [FILE CONTENT]...: a tar of a directory holding

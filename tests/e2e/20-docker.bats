@@ -11,22 +11,8 @@ load ../lib/common
 load ../lib/docker
 
 setup_file() {
-	local missing=""
-	dockerd_bin >/dev/null || missing+=" dockerd (docker.io)"
-	docker_bin >/dev/null || missing+=" docker (docker.io)"
-	[[ -x /bin/busybox ]] || missing+=" /bin/busybox (busybox-static)"
-	if [[ -n $missing ]]; then
-		strict && { echo "missing:$missing" >&2; return 1; }
-		# bats 1.8 cannot skip from setup_file: each test skips.
-		export DOCKER_SKIP="needs:$missing"
-		return 0
-	fi
-	DOCKER_DIR=$(mktemp -d /tmp/jobcell-dockerd.XXXXXX)
-	export DOCKER_DIR
-	dockerd_start "$DOCKER_DIR"
-	docker_test_image
-	export JOBCELL_STACK_DOCKER_SOCKET=$JOBCELL_DOCKER_SOCKET
-	export JOBCELL_STACK_DOCKER_IMAGE=$JOBCELL_DOCKER_IMAGE
+	docker_suite_setup || return 1
+	[[ -z ${DOCKER_SKIP:-} ]] || return 0
 	# Cells' uids of this stack only; networked jobs allowed.
 	UID_BASE=$((300000 + (RANDOM % 4096) * 64))
 	export UID_BASE
@@ -41,13 +27,11 @@ setup_file() {
 }
 
 setup() {
-	[[ -z ${DOCKER_SKIP:-} ]] || skip "$DOCKER_SKIP"
+	docker_suite_skip
 }
 
 teardown_file() {
-	[[ -z ${DOCKER_SKIP:-} ]] || return 0
-	stack_stop
-	[[ -z ${DOCKER_DIR:-} ]] || dockerd_remove "$DOCKER_DIR"
+	docker_suite_teardown
 }
 
 # containers_of JOB [ARGS...]: ids of the containers labelled with JOB.

@@ -37,24 +37,12 @@ cell_body() {
 # CELLS_SKIP (setup_file then stops there, and every test skips).
 cells_stack_start() {
 	if docker_cells; then
-		local missing=""
-		dockerd_bin >/dev/null || missing+=" dockerd (docker.io)"
-		docker_bin >/dev/null || missing+=" docker (docker.io)"
-		[[ -x /bin/busybox ]] || missing+=" /bin/busybox (busybox-static)"
-		[[ -x /usr/bin/perl ]] || missing+=" /usr/bin/perl (perl-base)"
-		if [[ -n $missing ]]; then
-			strict && { echo "missing:$missing" >&2; return 1; }
-			# bats 1.8 cannot skip from setup_file: each test
-			# skips in setup (cells_setup).
-			export CELLS_SKIP="needs:$missing"
+		docker_suite_setup || return 1
+		if [[ -n ${DOCKER_SKIP:-} ]]; then
+			# Every test skips in setup (cells_setup).
+			export CELLS_SKIP=$DOCKER_SKIP
 			return 0
 		fi
-		DOCKER_DIR=$(mktemp -d /tmp/jobcell-dockerd.XXXXXX)
-		export DOCKER_DIR
-		dockerd_start "$DOCKER_DIR" || return 1
-		docker_test_image || return 1
-		export JOBCELL_STACK_DOCKER_SOCKET=$JOBCELL_DOCKER_SOCKET
-		export JOBCELL_STACK_DOCKER_IMAGE=$JOBCELL_DOCKER_IMAGE
 	fi
 	stack_start
 }

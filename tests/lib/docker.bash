@@ -13,6 +13,16 @@
 #                     a busybox-static rootfs plus Debian's perl-base (the
 #                     cell suites' hostile jobs use perl) and the shared
 #                     libraries ldd lists for it (no registry is reachable)
+# docker_suite_setup  for a suite's setup_file: check for dockerd, the
+#                     docker client, busybox and perl (one missing fails
+#                     under JOBCELL_TEST_STRICT=1, else exports DOCKER_SKIP
+#                     naming it and returns 0: the suite stops there), start
+#                     a private dockerd in a new DOCKER_DIR, build the test
+#                     image, export JOBCELL_STACK_DOCKER_SOCKET and _IMAGE
+#                     for stack_start
+# docker_suite_skip   for setup: skip the test if DOCKER_SKIP is set
+# docker_suite_teardown  for teardown_file: stack_stop, then dockerd_remove
+#                     (nothing if the suite was skipped)
 #
 # The daemon runs without a bridge, iptables or ip_forward changes, so it
 # touches nothing of the host's network; its socket is DIR/docker.sock, so
@@ -214,4 +224,37 @@ docker_test_image() {
 		return 1
 	fi
 	rm -rf -- "$root"
+}
+
+# docker_suite_setup: see the top of this file. Every step is checked by
+# hand: a caller's `docker_suite_setup || return 1` turns set -e off here.
+docker_suite_setup() {
+	local missing=""
+	dockerd_bin >/dev/null || missing+=" dockerd (docker.io)"
+	docker_bin >/dev/null || missing+=" docker (docker.io)"
+	[[ -x /bin/busybox ]] || missing+=" /bin/busybox (busybox-static)"
+	[[ -x /usr/bin/perl ]] || missing+=" /usr/bin/perl (perl-base)"
+	if [[ -n $missing ]]; then
+		strict && { echo "missing:$missing" >&2; return 1; }
+		# bats 1.8 cannot skip from setup_file: each test skips
+		# (docker_suite_skip).
+		export DOCKER_SKIP="needs:$missing"
+		return 0
+	fi
+	DOCKER_DIR=$(mktemp -d /tmp/jobcell-dockerd.XXXXXX) || return 1
+	export DOCKER_DIR
+	dockerd_start "$DOCKER_DIR" || return 1
+	docker_test_image || return 1
+	export JOBCELL_STACK_DOCKER_SOCKET=$JOBCELL_DOCKER_SOCKET
+	export JOBCELL_STACK_DOCKER_IMAGE=$JOBCELL_DOCKER_IMAGE
+}
+
+docker_suite_skip() {
+	[[ -z ${DOCKER_SKIP:-} ]] || skip "$DOCKER_SKIP"
+}
+
+docker_suite_teardown() {
+	[[ -z ${DOCKER_SKIP:-} ]] || return 0
+	stack_stop
+	[[ -z ${DOCKER_DIR:-} ]] || dockerd_remove "$DOCKER_DIR"
 }

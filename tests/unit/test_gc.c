@@ -254,7 +254,7 @@ file_bytes(const char *path)
 int
 main(void)
 {
-	char dbpath[128], errmsg[256];
+	char dbpath[128], errmsg[256] = "";
 	sqlite3 *db = NULL;
 	struct gc_stats s;
 	struct gc_policy p = { .jobs_days = 30,
