@@ -347,9 +347,14 @@ int cell_pool_prepare(const struct cell_pool_config *cfg);
  * the caller clones them itself. 0 or -errno. */
 int cell_pool_start_helper(void);
 /* Ends the warm cell, if any: nothing of it is left (processes, mounts,
- * namespaces; it has no cgroup), and the helper. On reload and drain, and
- * before exit. */
+ * namespaces, its cgroup "warm-<pid>"), and the helper. On reload and
+ * drain, and before exit. */
 void cell_pool_drop(void);
+/* After a worker's death: kills what is left in its warm cell's cgroup
+ * ("warm-<worker_pid>") and removes it. */
+void cell_pool_reap_orphan(pid_t worker_pid);
+/* The prefix of a warm cell's cgroup name, before its worker's pid. */
+#define CELL_POOL_CGROUP_PREFIX "warm-"
 /* The host pid of the waiting warm cell's init, or -1 (benches, logs). */
 pid_t cell_pool_pid(void);
 #define CELL_UNPACKER_NAME	"jobcell-cell-unpack"

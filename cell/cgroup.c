@@ -383,6 +383,55 @@ cgroup_attach(const struct cgroup *cg, pid_t pid)
 }
 
 int
+cgroup_set_limits(const struct cgroup *cg, const struct cgroup_limits *lim)
+{
+	if (cg->ndirs == 0)
+		return -EINVAL;
+	if (lim->memory_mb > UINT64_MAX / (1024 * 1024) ||
+	    lim->cpus > UINT64_MAX / CGROUP_CPU_PERIOD_US)
+		return -ERANGE;
+	return cg->version == CGROUP_V2 ? write_limits_v2(cg, lim) :
+					  write_limits_v1(cg, lim);
+}
+
+int
+cgroup_rename(struct cgroup *cg, const char *name)
+{
+	char to[CG__MAX][CGROUP_PATH_MAX];
+	size_t i;
+	int r = 0;
+
+	if (!cgroup_name_ok(name) || cg->ndirs == 0)
+		return -EINVAL;
+	for (i = 0; i < cg->ndirs; i++) {
+		const char *slash = strrchr(cg->dir[i], '/');
+		int n;
+
+		if (!slash)
+			return -EINVAL;
+		n = snprintf(to[i], sizeof(to[i]), "%.*s/%s",
+		    (int) (slash - cg->dir[i]), cg->dir[i], name);
+		if (n < 0 || (size_t) n >= sizeof(to[i]))
+			return -ENAMETOOLONG;
+	}
+	/* kernfs refuses rename flags (RENAME_NOREPLACE: -EINVAL) but never
+	 * replaces an existing directory (-EEXIST): never another job's. */
+	for (i = 0; i < cg->ndirs; i++)
+		if (rename(cg->dir[i], to[i]) < 0) {
+			r = -errno;
+			break;
+		}
+	if (r < 0) {
+		while (i-- > 0) /* back, so the struct stays true */
+			(void) rename(to[i], cg->dir[i]);
+		return r;
+	}
+	for (i = 0; i < cg->ndirs; i++)
+		memcpy(cg->dir[i], to[i], sizeof(to[i]));
+	return 0;
+}
+
+int
 cgroup_read_usage(const struct cgroup *cg, struct cgroup_usage *ret)
 {
 	struct cgroup_usage u = { 0 };

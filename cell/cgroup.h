@@ -113,6 +113,14 @@ int cgroup_open(const struct cgroup_root *root, const char *name,
     struct cgroup *ret);
 /* Moves pid into every hierarchy's leaf. 0 or -errno. */
 int cgroup_attach(const struct cgroup *cg, pid_t pid);
+/* Writes the limits (those not 0) into a cgroup made with none: v1's
+ * memsw is still unlimited, so RAM can be set first. 0 or -errno. */
+int cgroup_set_limits(const struct cgroup *cg, const struct cgroup_limits *lim);
+/* Renames the leaf to name in every hierarchy (a warm cell's cgroup,
+ * made ahead, becomes its job's). v1 only: cgroup2 cannot rename (-EPERM).
+ * Never replaces an existing cgroup (-EEXIST); on failure the leaves keep
+ * their old name. 0 or -errno. */
+int cgroup_rename(struct cgroup *cg, const char *name);
 /* Reads usage; fields it cannot read stay 0. 0 or -errno (first error). */
 int cgroup_read_usage(const struct cgroup *cg, struct cgroup_usage *ret);
 /* Number of processes in the cgroup (memory's, or the first hierarchy's),

@@ -474,9 +474,19 @@ do_startup(sqlite3 *db, void *arg)
 	return n < 0 ? n : 0;
 }
 
+static bool worker_alive(long pid, bool worker_only);
+
+/* A job's cgroup goes once the job is final; a warm cell's ("warm-<pid>",
+ * ns_pool.c) once its worker is gone. Only empty ones are removed. */
 static bool
 job_gone(const char *name, void *arg)
 {
+	size_t n = strlen(CELL_POOL_CGROUP_PREFIX);
+	int64_t pid;
+
+	if (strncmp(name, CELL_POOL_CGROUP_PREFIX, n) == 0 &&
+	    parse_i64(name + n, 1, INT32_MAX, &pid) == 0)
+		return !worker_alive((long) pid, true);
 	return jobstore_job_final(arg, name) == 1;
 }
 
@@ -731,6 +741,7 @@ reaped(pid_t pid, int status, bool stopping)
 			    "exited with", WIFSIGNALED(status) ?
 			    WTERMSIG(status) : WEXITSTATUS(status));
 		(void) with_db(do_fail_lost, &pid);
+		cell_pool_reap_orphan(pid); /* its warm cell's cgroup */
 		(void) with_db(do_sweep_cgroups, NULL);
 		if (clean && sl->retiring) {
 			sl->restart_at = now;	/* a reload: replace it now */

@@ -95,6 +95,54 @@ echo "fresh sleeps=$n"'
 	assert_host_healthy
 }
 
+# warm_cgroup_of PID: the memory (v1) cgroup path of a process.
+warm_cgroup_of() {
+	awk -F: '$2 == "memory" { print $3 }' /proc/"$1"/cgroup
+}
+
+# _has_procs DIR: the cgroup holds a process (its files show size 0).
+_has_procs() {
+	[[ -n $(cat "$1/cgroup.procs" 2>/dev/null) ]]
+}
+
+_warm_cgroup_gone() {
+	[[ -z $(find /sys/fs/cgroup -maxdepth 3 -type d -path "*/jobcell/$1" 2>/dev/null) ]]
+}
+
+@test "a warm cell waits in a cgroup of its own (v1), which its job gets and its worker's death removes" {
+	local p w job cg
+	wait_for 20 warm_cells_ready || fail "no warm cells: $(warm_pids)"
+	if [[ ! -d /sys/fs/cgroup/memory/jobcell ]]; then
+		# cgroup v2 cannot rename a cgroup: the job's is made when it
+		# comes, and an idle warm cell is in none of ours.
+		for p in $(warm_pids); do
+			run -0 cat /proc/"$p"/cgroup
+			[[ $output != *"/jobcell/warm-"* ]] || fail "v2: $output"
+		done
+		return 0
+	fi
+	for p in $(warm_pids); do
+		w=$(awk '$1 == "PPid:" { print $2 }' /proc/"$p"/status)
+		assert_equal "$(warm_cgroup_of "$p")" "/jobcell/warm-$w"
+	done
+	# A job gets the cell's cgroup under its own name, with its limits.
+	submit '{"command":"sleep 30","memory_mb":48,"timeout":40}'
+	job=$job_id
+	cg=/sys/fs/cgroup/memory/jobcell/$job
+	wait_for 20 _has_procs "$cg" || fail "no process in $cg"
+	assert_equal "$(cat "$cg/memory.limit_in_bytes")" $((48 * 1024 * 1024))
+	api POST "/v1/jobs/$job/cancel"
+	wait_job "$job" 40
+	# A worker killed with its warm cell waiting: its cgroup goes too.
+	wait_for 20 warm_cells_ready || fail "no warm cells after the job"
+	p=$(warm_pids | head -1)
+	w=$(awk '$1 == "PPid:" { print $2 }' /proc/"$p"/status)
+	kill -KILL "$w"
+	wait_for 20 _warm_cgroup_gone "warm-$w" ||
+		fail "the killed worker's warm cgroup is left: $(find /sys/fs/cgroup -path "*/jobcell/warm-$w")"
+	wait_for 20 warm_cells_ready || fail "no warm cells after the restart"
+}
+
 @test "reload and drain drop the warm cells and leave nothing" {
 	local old new sup
 	wait_for 20 warm_cells_ready || fail "no warm cells: $(warm_pids)"
