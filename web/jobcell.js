@@ -35,8 +35,13 @@ class ApiError extends Error {
 
 async function api(method, path, { body, key, signal, raw } = {}) {
 	const headers = { Authorization: "Bearer " + (key ?? getKey() ?? "") };
+	// credentials "same-origin", not "omit": this origin sets no cookie
+	// (nginx sets none, the page none) and the API reads only the Bearer
+	// header, so nothing more is sent; but chromium keeps uncredentialed
+	// requests on connections of their own, and "omit" cost the first
+	// call of a fresh load a second TLS handshake (bench/web).
 	const init = { method, headers, signal, cache: "no-store",
-		credentials: "omit", referrerPolicy: "no-referrer" };
+		credentials: "same-origin", referrerPolicy: "no-referrer" };
 	if (body !== undefined) {
 		headers["Content-Type"] = "application/json";
 		init.body = JSON.stringify(body);
@@ -165,11 +170,26 @@ function route() {
 		current = meView();
 	else
 		current = jobsView();
+	if (m || h === "submit")
+		showWho();
+}
+
+// The consumer's name in the header, from GET /v1/me: asked for once, after
+// the view's own first request has been answered, not beside it (on a
+// reload of the list, two API calls at once delayed the list).
+let whoAsked = false;
+function showWho() {
+	if (whoAsked || !getKey())
+		return;
+	whoAsked = true;
+	api("GET", "/v1/me").then((me) => { $("who").textContent = String(me.name); })
+		.catch(() => { whoAsked = false; });
 }
 
 function signOut(msg) {
 	sessionStorage.removeItem(KEY_NAME);
 	$("who").textContent = "";
+	whoAsked = false;
 	if (location.hash !== "" && location.hash !== "#/jobs")
 		history.replaceState(null, "", location.pathname);
 	route();
@@ -193,6 +213,7 @@ async function onLogin(ev) {
 		sessionStorage.setItem(KEY_NAME, key);
 		input.value = "";
 		$("who").textContent = String(me.name);
+		whoAsked = true;
 		route();
 		$("main").focus();
 	} catch (e) {
@@ -238,6 +259,7 @@ function jobsView() {
 			if (!stopped)
 				flash("Cannot load the jobs: " + e.message);
 		}
+		showWho();
 		if (!stopped)
 			timer = setTimeout(tick, LIST_REFRESH_MS);
 	}
@@ -735,10 +757,10 @@ function meView() {
 
 // ---- start -----------------------------------------------------------------
 
+// The view first: on a reload of the list its GET /v1/jobs is the first
+// thing the module does (the header's name follows it, see showWho).
+route();
 $("login-form").addEventListener("submit", onLogin);
 $("submit-form").addEventListener("submit", onSubmit);
 $("logout").addEventListener("click", () => signOut(""));
 window.addEventListener("hashchange", route);
-if (getKey())
-	api("GET", "/v1/me").then((me) => { $("who").textContent = String(me.name); }).catch(() => {});
-route();

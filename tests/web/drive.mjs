@@ -403,7 +403,7 @@ const scenarios = {
 				return e ? e.responseEnd : null;
 			};
 			return {
-				css_end: file(/jobcell\.css$/), js_end: file(/jobcell\.js$/),
+				css_end: file(/\/jobcell\.css(\?|$)/), js_end: file(/\/jobcell\.js(\?|$)/),
 				mark: performance.getEntriesByName(name)[0].startTime,
 				html: nav.responseEnd, dcl: nav.domContentLoadedEventEnd,
 				api_start: api ? api.startTime : null, api_end: api ? api.responseEnd : null,
