@@ -210,9 +210,17 @@ const scenarios = {
 			...(await common(page)),
 		};
 		// A reload in the same tab keeps the session; "Forget key" ends it.
+		// The style sheet and script come from the browser's cache
+		// (transferSize 0: not even a revalidation); the header's name
+		// is shown again.
 		await page.reload({ waitUntil: "domcontentloaded" });
 		await page.waitForSelector("#view-jobs:not([hidden])");
 		r.afterReload = "jobs";
+		await page.waitForFunction(() => document.getElementById("who").textContent !== "");
+		r.whoAfterReload = await page.$eval("#who", (e) => e.textContent);
+		r.reloadFiles = await page.evaluate(() => performance.getEntriesByType("resource")
+			.filter((e) => /\/jobcell\.(css|js)(\?|$)/.test(e.name))
+			.map((e) => ({ name: new URL(e.name).pathname, transferSize: e.transferSize })));
 		await page.click("#logout");
 		await page.waitForSelector("#view-login:not([hidden])");
 		r.afterLogout = await page.evaluate(() => sessionStorage.length);
