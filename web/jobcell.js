@@ -237,6 +237,7 @@ function jobsView() {
 	const pages = []; // the `before` of each page shown (null: newest)
 	let before = null;
 	let next = null;
+	let shownJson = null; // the jobs the list shows now, as JSON
 
 	async function load() {
 		clearTimeout(timer);
@@ -269,7 +270,17 @@ function jobsView() {
 		else
 			load();
 	}
+	// A refresh that changes nothing leaves the rows alone; one that does
+	// rebuilds them and keeps the keyboard focus on the same job (a
+	// removed link would drop it to <body> every few seconds).
 	function render(jobs) {
+		const json = JSON.stringify(jobs);
+		if (json === shownJson)
+			return;
+		shownJson = json;
+		const body = $("jobs-body");
+		const focused = body.contains(document.activeElement) ?
+			document.activeElement.getAttribute("href") : null;
 		const rows = jobs.map((j) => {
 			const tr = el("tr");
 			const a = el("a", { href: "#/job/" + String(j.id) }, j.name ? String(j.name) : String(j.id));
@@ -287,7 +298,13 @@ function jobsView() {
 					j.exit_code === null || j.exit_code === undefined ? "—" : String(j.exit_code)));
 			return tr;
 		});
-		$("jobs-body").replaceChildren(...rows);
+		body.replaceChildren(...rows);
+		if (focused !== null)
+			for (const a of body.querySelectorAll("a"))
+				if (a.getAttribute("href") === focused) {
+					a.focus({ preventScroll: true });
+					break;
+				}
 		$("jobs-empty").hidden = jobs.length !== 0;
 		if (!performance.getEntriesByName("jobcell-jobs-rendered").length)
 			performance.mark("jobcell-jobs-rendered");

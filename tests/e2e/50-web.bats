@@ -208,6 +208,8 @@ teardown_file() {
 	assert_equal "$(wj '.a11y.unlabelled | join(",")')" ""
 	assert_equal "$(wj .a11y.unnamed)" 0
 	assert_equal "$(wj .a11y.lang)" en
+	# A refresh of the list that moves the rows keeps the keyboard focus.
+	assert_equal "$(wj .focus.got)" "$(wj .focus.want)"
 	# Nothing is wider than a phone's screen.
 	(($(wj .phoneOverflow) <= 0)) || fail "$(wj .phoneOverflow) px wider than the screen"
 	web_clean

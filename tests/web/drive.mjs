@@ -355,7 +355,20 @@ const scenarios = {
 			await page.waitForFunction((h) => document.querySelector("#jobs-body a")?.getAttribute("href") !== h, {}, first[0]);
 			second = await page.$$eval("#jobs-body a", (a) => a.map((x) => x.getAttribute("href")));
 		}
-		const phone = await newPage(browser, 390, 844);
+		// The keyboard focus on a job's link survives the list's own
+		// refresh, also when a new job moves the rows down (in this
+		// tab, while it is in front: a hidden tab does not refresh).
+		if (olderEnabled) {
+			await page.click("#newest");
+			await page.waitForFunction((h) => document.querySelector("#jobs-body a")?.getAttribute("href") === h, {}, first[0]);
+		}
+		await page.focus(`#jobs-body a[href="${first[3]}"]`);
+		const added = await apiInPage(page, "POST", "/v1/jobs", { command: "true", name: "moves the rows" });
+		await page.waitForFunction((h) => document.querySelector("#jobs-body a")?.getAttribute("href") === h,
+			{}, "#/job/" + added.body.id);
+		const focus = { want: first[3], got: await page.evaluate(() =>
+			document.activeElement.getAttribute("href") ?? document.activeElement.tagName) };
+		const phone = await newPage(browser, 375, 812);
 		await phone.goto(URL_BASE + "/");
 		await phone.evaluate((k) => sessionStorage.setItem("jobcell.key", k), KEY);
 		await phone.goto(URL_BASE + "/#/job/" + first[0].replace("#/job/", ""));
@@ -373,7 +386,7 @@ const scenarios = {
 				.filter((b) => !b.textContent.trim()).length,
 			lang: document.documentElement.lang,
 		}));
-		return { me, first, second, olderEnabled, phoneOverflow: overflow, a11y, ...(await common(page)) };
+		return { me, first, second, olderEnabled, phoneOverflow: overflow, focus, a11y, ...(await common(page)) };
 	},
 
 	// The screenshot in docs/web.png (README): a job with colours, stderr
