@@ -35,8 +35,13 @@ class ApiError extends Error {
 
 async function api(method, path, { body, key, signal, raw } = {}) {
 	const headers = { Authorization: "Bearer " + (key ?? getKey() ?? "") };
+	// credentials "same-origin", not "omit": this origin sets no cookie
+	// (nginx sets none, the page none) and the API reads only the Bearer
+	// header, so nothing more is sent; but chromium keeps uncredentialed
+	// requests on connections of their own, and "omit" cost the first
+	// call of a fresh load a second TLS handshake (bench/web).
 	const init = { method, headers, signal, cache: "no-store",
-		credentials: "omit", referrerPolicy: "no-referrer" };
+		credentials: "same-origin", referrerPolicy: "no-referrer" };
 	if (body !== undefined) {
 		headers["Content-Type"] = "application/json";
 		init.body = JSON.stringify(body);
@@ -165,11 +170,26 @@ function route() {
 		current = meView();
 	else
 		current = jobsView();
+	if (m || h === "submit")
+		showWho();
+}
+
+// The consumer's name in the header, from GET /v1/me: asked for once, after
+// the view's own first request has been answered, not beside it (on a
+// reload of the list, two API calls at once delayed the list).
+let whoAsked = false;
+function showWho() {
+	if (whoAsked || !getKey())
+		return;
+	whoAsked = true;
+	api("GET", "/v1/me").then((me) => { $("who").textContent = String(me.name); })
+		.catch(() => { whoAsked = false; });
 }
 
 function signOut(msg) {
 	sessionStorage.removeItem(KEY_NAME);
 	$("who").textContent = "";
+	whoAsked = false;
 	if (location.hash !== "" && location.hash !== "#/jobs")
 		history.replaceState(null, "", location.pathname);
 	route();
@@ -193,6 +213,7 @@ async function onLogin(ev) {
 		sessionStorage.setItem(KEY_NAME, key);
 		input.value = "";
 		$("who").textContent = String(me.name);
+		whoAsked = true;
 		route();
 		$("main").focus();
 	} catch (e) {
@@ -216,6 +237,7 @@ function jobsView() {
 	const pages = []; // the `before` of each page shown (null: newest)
 	let before = null;
 	let next = null;
+	let shownJson = null; // the jobs the list shows now, as JSON
 
 	async function load() {
 		clearTimeout(timer);
@@ -238,6 +260,7 @@ function jobsView() {
 			if (!stopped)
 				flash("Cannot load the jobs: " + e.message);
 		}
+		showWho();
 		if (!stopped)
 			timer = setTimeout(tick, LIST_REFRESH_MS);
 	}
@@ -247,7 +270,17 @@ function jobsView() {
 		else
 			load();
 	}
+	// A refresh that changes nothing leaves the rows alone; one that does
+	// rebuilds them and keeps the keyboard focus on the same job (a
+	// removed link would drop it to <body> every few seconds).
 	function render(jobs) {
+		const json = JSON.stringify(jobs);
+		if (json === shownJson)
+			return;
+		shownJson = json;
+		const body = $("jobs-body");
+		const focused = body.contains(document.activeElement) ?
+			document.activeElement.getAttribute("href") : null;
 		const rows = jobs.map((j) => {
 			const tr = el("tr");
 			const a = el("a", { href: "#/job/" + String(j.id) }, j.name ? String(j.name) : String(j.id));
@@ -265,7 +298,13 @@ function jobsView() {
 					j.exit_code === null || j.exit_code === undefined ? "—" : String(j.exit_code)));
 			return tr;
 		});
-		$("jobs-body").replaceChildren(...rows);
+		body.replaceChildren(...rows);
+		if (focused !== null)
+			for (const a of body.querySelectorAll("a"))
+				if (a.getAttribute("href") === focused) {
+					a.focus({ preventScroll: true });
+					break;
+				}
 		$("jobs-empty").hidden = jobs.length !== 0;
 		if (!performance.getEntriesByName("jobcell-jobs-rendered").length)
 			performance.mark("jobcell-jobs-rendered");
@@ -735,10 +774,10 @@ function meView() {
 
 // ---- start -----------------------------------------------------------------
 
+// The view first: on a reload of the list its GET /v1/jobs is the first
+// thing the module does (the header's name follows it, see showWho).
+route();
 $("login-form").addEventListener("submit", onLogin);
 $("submit-form").addEventListener("submit", onSubmit);
 $("logout").addEventListener("click", () => signOut(""));
 window.addEventListener("hashchange", route);
-if (getKey())
-	api("GET", "/v1/me").then((me) => { $("who").textContent = String(me.name); }).catch(() => {});
-route();

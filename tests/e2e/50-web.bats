@@ -55,6 +55,32 @@ teardown_file() {
 	assert_equal "$api_status" 200
 }
 
+@test "the style sheet and script are named by their content and kept for good; the page is revalidated" {
+	local f url hash
+	api --no-key GET /
+	assert_equal "$api_status" 200
+	run -0 api_header Cache-Control
+	assert_output no-cache
+	cp "$api_body_file" "$BATS_TEST_TMPDIR/index.html"
+	for f in jobcell.css jobcell.js; do
+		run -0 grep -Eo "\"$f\\?v=[0-9a-f]{12}\"" "$BATS_TEST_TMPDIR/index.html"
+		url=${output//\"/}
+		api --no-key GET "/$url"
+		assert_equal "$api_status" 200
+		# The hash is the served file's: a stale one would let a
+		# browser keep an old file under the new page.
+		hash=$(sha256sum <"$api_body_file")
+		assert_equal "${url#*\?v=}" "${hash:0:12}"
+		run -0 api_header Cache-Control
+		assert_output "public, max-age=31536000, immutable"
+		# Asked for without its hash, a file is revalidated.
+		api --no-key GET "/$f"
+		assert_equal "$api_status" 200
+		run -0 api_header Cache-Control
+		assert_output no-cache
+	done
+}
+
 @test "a wrong key gets a clear message and is not kept" {
 	web_drive wrong-key
 	assert_equal "$(wj .message)" \
@@ -70,6 +96,11 @@ teardown_file() {
 	assert_equal "$(wj .local)" 0
 	assert_equal "$(wj .who)" alice
 	assert_equal "$(wj .afterReload)" jobs
+	assert_equal "$(wj .whoAfterReload)" alice
+	# The reload took the style sheet and script from the browser's
+	# cache, without asking the server (their URLs name their content).
+	assert_equal "$(wj '[.reloadFiles[].name] | sort | join(" ")')" "/jobcell.css /jobcell.js"
+	assert_equal "$(wj '[.reloadFiles[] | select(.transferSize != 0)] | length')" 0
 	assert_equal "$(wj .afterLogout)" 0
 	[[ $(wj .url) != *"$JOBCELL_KEY"* ]] || fail "the key is in the URL"
 	web_clean
@@ -177,6 +208,8 @@ teardown_file() {
 	assert_equal "$(wj '.a11y.unlabelled | join(",")')" ""
 	assert_equal "$(wj .a11y.unnamed)" 0
 	assert_equal "$(wj .a11y.lang)" en
+	# A refresh of the list that moves the rows keeps the keyboard focus.
+	assert_equal "$(wj .focus.got)" "$(wj .focus.want)"
 	# Nothing is wider than a phone's screen.
 	(($(wj .phoneOverflow) <= 0)) || fail "$(wj .phoneOverflow) px wider than the screen"
 	web_clean

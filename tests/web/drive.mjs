@@ -210,9 +210,17 @@ const scenarios = {
 			...(await common(page)),
 		};
 		// A reload in the same tab keeps the session; "Forget key" ends it.
+		// The style sheet and script come from the browser's cache
+		// (transferSize 0: not even a revalidation); the header's name
+		// is shown again.
 		await page.reload({ waitUntil: "domcontentloaded" });
 		await page.waitForSelector("#view-jobs:not([hidden])");
 		r.afterReload = "jobs";
+		await page.waitForFunction(() => document.getElementById("who").textContent !== "");
+		r.whoAfterReload = await page.$eval("#who", (e) => e.textContent);
+		r.reloadFiles = await page.evaluate(() => performance.getEntriesByType("resource")
+			.filter((e) => /\/jobcell\.(css|js)(\?|$)/.test(e.name))
+			.map((e) => ({ name: new URL(e.name).pathname, transferSize: e.transferSize })));
 		await page.click("#logout");
 		await page.waitForSelector("#view-login:not([hidden])");
 		r.afterLogout = await page.evaluate(() => sessionStorage.length);
@@ -347,7 +355,20 @@ const scenarios = {
 			await page.waitForFunction((h) => document.querySelector("#jobs-body a")?.getAttribute("href") !== h, {}, first[0]);
 			second = await page.$$eval("#jobs-body a", (a) => a.map((x) => x.getAttribute("href")));
 		}
-		const phone = await newPage(browser, 390, 844);
+		// The keyboard focus on a job's link survives the list's own
+		// refresh, also when a new job moves the rows down (in this
+		// tab, while it is in front: a hidden tab does not refresh).
+		if (olderEnabled) {
+			await page.click("#newest");
+			await page.waitForFunction((h) => document.querySelector("#jobs-body a")?.getAttribute("href") === h, {}, first[0]);
+		}
+		await page.focus(`#jobs-body a[href="${first[3]}"]`);
+		const added = await apiInPage(page, "POST", "/v1/jobs", { command: "true", name: "moves the rows" });
+		await page.waitForFunction((h) => document.querySelector("#jobs-body a")?.getAttribute("href") === h,
+			{}, "#/job/" + added.body.id);
+		const focus = { want: first[3], got: await page.evaluate(() =>
+			document.activeElement.getAttribute("href") ?? document.activeElement.tagName) };
+		const phone = await newPage(browser, 375, 812);
 		await phone.goto(URL_BASE + "/");
 		await phone.evaluate((k) => sessionStorage.setItem("jobcell.key", k), KEY);
 		await phone.goto(URL_BASE + "/#/job/" + first[0].replace("#/job/", ""));
@@ -365,7 +386,7 @@ const scenarios = {
 				.filter((b) => !b.textContent.trim()).length,
 			lang: document.documentElement.lang,
 		}));
-		return { me, first, second, olderEnabled, phoneOverflow: overflow, a11y, ...(await common(page)) };
+		return { me, first, second, olderEnabled, phoneOverflow: overflow, focus, a11y, ...(await common(page)) };
 	},
 
 	// The screenshot in docs/web.png (README): a job with colours, stderr
@@ -389,7 +410,11 @@ const scenarios = {
 	// bench/web: navigation start -> the jobs list rendered (the page's
 	// own performance mark), and -> the login view (static files only,
 	// the reference), in fresh browser contexts (cold: new connection,
-	// empty cache) and by reloads of one page (warm).
+	// empty cache) and by reloads of one page (warm). "Painted": the
+	// end of the first frame after the mark (a task posted from the
+	// next requestAnimationFrame runs once that frame's style, layout
+	// and paint are done), marked by a hook injected here, outside the
+	// page, the same for the page and the floor.
 	async bench(browser) {
 		const runs = Number(env.JOBCELL_WEB_BENCH_RUNS || 20);
 		// The page's mark, and where the time went: the HTML's response
@@ -403,21 +428,34 @@ const scenarios = {
 				return e ? e.responseEnd : null;
 			};
 			return {
-				css_end: file(/jobcell\.css$/), js_end: file(/jobcell\.js$/),
+				css_end: file(/\/jobcell\.css(\?|$)/), js_end: file(/\/jobcell\.js(\?|$)/),
 				mark: performance.getEntriesByName(name)[0].startTime,
+				painted: performance.getEntriesByName(name.replace(/-rendered$/, "-painted"))[0].startTime,
 				html: nav.responseEnd, dcl: nav.domContentLoadedEventEnd,
 				api_start: api ? api.startTime : null, api_end: api ? api.responseEnd : null,
 			};
 		}, name);
 		const res = { cold_jobs: [], warm_jobs: [], cold_login: [], warm_login: [], rows: 0 };
-		const withKey = async (ctx) => {
+		const newPage = async (ctx, key) => {
 			const page = await ctx.newPage();
 			page.setDefaultTimeout(DEADLINE_MS);
-			await page.evaluateOnNewDocument((k) => sessionStorage.setItem("jobcell.key", k), KEY);
+			if (key)
+				await page.evaluateOnNewDocument((k) => sessionStorage.setItem("jobcell.key", k), key);
+			await page.evaluateOnNewDocument(() => {
+				const mark = performance.mark.bind(performance);
+				performance.mark = (name, ...rest) => {
+					const r = mark(name, ...rest);
+					if (/-rendered$/.test(name))
+						requestAnimationFrame(() => setTimeout(() =>
+							mark(name.replace(/-rendered$/, "-painted"))));
+					return r;
+				};
+			});
 			return page;
 		};
+		const withKey = (ctx) => newPage(ctx, KEY);
 		const waitMark = (page, name) => page.waitForFunction((name) =>
-			performance.getEntriesByName(name).length > 0, {}, name);
+			performance.getEntriesByName(name.replace(/-rendered$/, "-painted")).length > 0, {}, name);
 		const J = "jobcell-jobs-rendered", L = "jobcell-login-rendered";
 		for (let i = 0; i < runs; i++) {
 			let ctx = await browser.createBrowserContext();
@@ -431,7 +469,7 @@ const scenarios = {
 			res.warm_jobs.push(await timings(page, J));
 			await ctx.close();
 			ctx = await browser.createBrowserContext();
-			page = await ctx.newPage();
+			page = await newPage(ctx, "");
 			await page.goto(URL_BASE + "/", { waitUntil: "domcontentloaded" });
 			await waitMark(page, L);
 			res.cold_login.push(await timings(page, L));
