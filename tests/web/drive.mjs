@@ -456,6 +456,40 @@ const scenarios = {
 		const withKey = (ctx) => newPage(ctx, KEY);
 		const waitMark = (page, name) => page.waitForFunction((name) =>
 			performance.getEntriesByName(name.replace(/-rendered$/, "-painted")).length > 0, {}, name);
+		// The renderer's main-thread CPU time from navigation start to the
+		// mark, from a trace of that one load: the thread time of its
+		// top-level tasks. Unlike the wall times it hardly moves when the
+		// machine is busy (on two cores chromium's own processes, nginx and
+		// the API wait for each other), so page minus floor here is what
+		// our HTML, CSS and JS cost, measured where the noise is not.
+		const traceFile = path.join(os.tmpdir(), `jobcell-bench-trace-${process.pid}.json`);
+		const cpuOf = async (page, name, load) => {
+			await page.tracing.start({ path: traceFile, categories: ["toplevel", "blink.user_timing"] });
+			await load();
+			await waitMark(page, name);
+			await page.tracing.stop();
+			const t = JSON.parse(fs.readFileSync(traceFile, "utf8"));
+			fs.rmSync(traceFile, { force: true });
+			const ev = Array.isArray(t) ? t : t.traceEvents;
+			// The mark of this load (the last one); its startTime is
+			// milliseconds from this navigation's start.
+			const mk = ev.filter((e) => e.name === name && e.args && e.args.data &&
+				typeof e.args.data.startTime === "number").sort((a, b) => a.ts - b.ts).pop();
+			if (!mk)
+				throw new Error(`bench: no '${name}' in the trace`);
+			const from = mk.ts - mk.args.data.startTime * 1000;
+			const tasks = ev.filter((e) => e.pid === mk.pid && e.tid === mk.tid && e.ph === "X" &&
+				e.name === "ThreadControllerImpl::RunTask" && e.ts >= from && e.ts <= mk.ts)
+				.sort((a, b) => a.ts - b.ts);
+			let cpu = 0, end = -Infinity;
+			for (const e of tasks) {
+				if (e.ts < end)
+					continue; // nested in the task counted before
+				end = e.ts + e.dur;
+				cpu += e.tdur || 0;
+			}
+			return cpu / 1000;
+		};
 		const J = "jobcell-jobs-rendered", L = "jobcell-login-rendered";
 		for (let i = 0; i < runs; i++) {
 			let ctx = await browser.createBrowserContext();
@@ -477,6 +511,20 @@ const scenarios = {
 			await waitMark(page, L);
 			res.warm_login.push(await timings(page, L));
 			await ctx.close();
+		}
+		// The same loads again, each traced (tracing slows the wall
+		// times, so these loads give the CPU column only).
+		res.cpu = { cold_jobs: [], warm_jobs: [], cold_login: [], warm_login: [] };
+		for (let i = 0; i < runs; i++) {
+			for (const [key, name, kind] of [[KEY, J, "jobs"], ["", L, "login"]]) {
+				const ctx = await browser.createBrowserContext();
+				const page = await newPage(ctx, key);
+				res.cpu["cold_" + kind].push(await cpuOf(page, name,
+					() => page.goto(URL_BASE + "/", { waitUntil: "domcontentloaded" })));
+				res.cpu["warm_" + kind].push(await cpuOf(page, name,
+					() => page.reload({ waitUntil: "domcontentloaded" })));
+				await ctx.close();
+			}
 		}
 		return res;
 	},
