@@ -390,8 +390,10 @@ listen_socket(const char *path)
 	return SDNOTIFY_LISTEN_FDS_START;
 }
 
-int
-main(int argc, char **argv)
+/* The command line into the arg_* globals. Returns -1 to go on, else the
+ * exit status (0 after --help or --version). */
+static int
+parse_args(int argc, char **argv, bool *verbose)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -405,14 +407,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	enum log_level level = LOG_LEVEL_INFO;
-	bool verbose = false;
-	pthread_t *threads;
-	pthread_attr_t attr;
-	sigset_t set;
-	sqlite3 *db = NULL;
-	char errmsg[256];
-	int c, sig, r;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -420,7 +415,9 @@ main(int argc, char **argv)
 		case 'd': arg_db = optarg; break;
 		case 's': arg_socket = optarg; break;
 		case 'b': arg_doorbell = optarg; break;
-		case 'v': verbose = true; break;
+		case 'v':
+			*verbose = true;
+			break;
 		case 't':
 			if (parse_i64(optarg, 1, JC_MAX_THREADS, &arg_threads) < 0) {
 				fprintf(stderr, "jobcell-api: --threads must be "
@@ -447,11 +444,21 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+/* The config file under the flags (flags win), the log, and the server
+ * every request copies. Returns -1 to go on, else the exit status. */
+static int
+settings_load(bool verbose)
+{
+	enum log_level level = LOG_LEVEL_INFO;
+	char errmsg[256];
+
 	if (config_resolve(arg_config, &cfg, errmsg, sizeof(errmsg)) < 0) {
 		fprintf(stderr, "jobcell-api: %s\n", errmsg);
 		return 1;
 	}
-	/* Flags override the file. */
 	if (!arg_db && cfg.api_db[0])
 		arg_db = cfg.api_db;
 	if (!arg_socket && cfg.api_socket[0])
@@ -480,18 +487,95 @@ main(int argc, char **argv)
 	server.data_dir = cfg.storage_data_dir;
 	server.has_data_dir = cfg.storage_data_dir[0] != '\0';
 	set_shares(&server, &cfg);
+	return -1;
+}
 
-	/* Check the database once before serving, to fail loudly. */
-	/* One connection a thread, and each one allocates at open a lookaside
-	 * (120 KiB by default) and a bulk page cache (20 pages, ~86 KiB):
-	 * x 64 threads that was most of the idle RSS (issue 17). 8 KiB of
-	 * lookaside, pages one by one (as the worker: supervisor.c). Before
-	 * SQLite initialises, i.e. before the first connection. */
+/* Memory: SQLite's per-connection caches and glibc's arenas, sized for
+ * many threads that each allocate little. Before the first connection. */
+static void
+tune_memory(void)
+{
+	/* One connection a thread, and each one allocates at open a
+	 * lookaside (120 KiB by default) and a bulk page cache (20 pages,
+	 * ~86 KiB): x 64 threads that was most of the idle RSS (issue 17).
+	 * 8 KiB of lookaside, pages one by one (as the worker:
+	 * supervisor.c). Before SQLite initialises. */
 	if (sqlite3_config(SQLITE_CONFIG_LOOKASIDE, 128, 64) != SQLITE_OK ||
 	    sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *) NULL, 0, 0) !=
 		SQLITE_OK)
 		log_warn(
 		    "cannot size SQLite's per-connection memory, ignoring");
+	/* glibc gives each thread that allocates an arena of its own (up to
+	 * 8 x cores), each keeping freed memory: with 64 threads that was
+	 * most of the idle RSS (issue 17). Requests allocate little; two
+	 * arenas are plenty for two cores. */
+	(void) mallopt(M_ARENA_MAX, 2);
+	/* A fixed threshold (glibc raises it after each big free, up to
+	 * 32 MiB, and keeps what it frees in the arena): buffers of a log
+	 * page or a reply over 256 KiB are mapped and given back at free, so
+	 * 8 clients paging a big log leave nothing behind. */
+	(void) mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+}
+
+/* The writer, the waiters' loop and the request threads. */
+static int
+start_threads(void)
+{
+	pthread_t thread;
+	pthread_attr_t attr;
+	char errmsg[256];
+	int r;
+
+	if (FCGX_Init() != 0) {
+		log_err("cannot initialise libfcgi");
+		return -EIO;
+	}
+	if ((r = jobs_writer_start(&server, errmsg, sizeof(errmsg))) < 0) {
+		log_err("cannot start the writer: %s", errmsg);
+		return r;
+	}
+	if ((r = park_start(arg_db, errmsg, sizeof(errmsg))) < 0) {
+		log_err("cannot start the waiters' loop: %s", errmsg);
+		return r;
+	}
+	/* Sized stacks (the default is 8 MiB of address space a thread,
+	 * RLIMIT_STACK): a request needs a few tens of KiB (its largest
+	 * frame is request.c's 16 KiB read buffer, then SQLite's own). */
+	if ((r = pthread_attr_init(&attr)) != 0 ||
+	    (r = pthread_attr_setstacksize(&attr, API_THREAD_STACK_BYTES)) !=
+		0) {
+		log_errno(-r, "cannot size the threads' stacks");
+		return -r;
+	}
+	/* Detached: they run until the process exits. */
+	if ((r = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED)) !=
+	    0) {
+		log_errno(-r, "cannot detach the threads");
+		return -r;
+	}
+	for (int64_t i = 0; i < arg_threads; i++)
+		if ((r = pthread_create(&thread, &attr, thread_main, NULL))) {
+			log_errno(-r, "cannot start a thread");
+			return -r;
+		}
+	(void) pthread_attr_destroy(&attr);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	bool verbose = false;
+	sigset_t set;
+	sqlite3 *db = NULL;
+	char errmsg[256];
+	int sig, r;
+
+	if ((r = parse_args(argc, argv, &verbose)) >= 0 ||
+	    (r = settings_load(verbose)) >= 0)
+		return r;
+	tune_memory();
+	/* Check the database once before serving, to fail loudly. */
 	if ((r = db_open(arg_db, 0, 0, &db, errmsg, sizeof(errmsg))) < 0) {
 		log_err("cannot open the database: %s", errmsg);
 		return 1;
@@ -511,53 +595,14 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	/* Before any thread starts, so that every one inherits the mask and
+	 * only sigwait below takes these signals. */
 	if ((r = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0) {
 		log_errno(-r, "cannot block signals");
 		return 1;
 	}
-	/* glibc gives each thread that allocates an arena of its own (up to
-	 * 8 x cores), each keeping freed memory: with 64 threads that was
-	 * most of the idle RSS (issue 17). Requests allocate little; two
-	 * arenas are plenty for two cores. */
-	(void) mallopt(M_ARENA_MAX, 2);
-	/* A fixed threshold (glibc raises it after each big free, up to
-	 * 32 MiB, and keeps what it frees in the arena): buffers of a log
-	 * page or a reply over 256 KiB are mapped and given back at free, so
-	 * 8 clients paging a big log leave nothing behind. */
-	(void) mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-	if (FCGX_Init() != 0) {
-		log_err("cannot initialise libfcgi");
+	if (start_threads() < 0)
 		return 1;
-	}
-	threads = calloc((size_t) arg_threads, sizeof(*threads));
-	if (!threads) {
-		log_err("out of memory");
-		return 1;
-	}
-	if ((r = jobs_writer_start(&server, errmsg, sizeof(errmsg))) < 0) {
-		log_err("cannot start the writer: %s", errmsg);
-		return 1;
-	}
-	if ((r = park_start(arg_db, errmsg, sizeof(errmsg))) < 0) {
-		log_err("cannot start the waiters' loop: %s", errmsg);
-		return 1;
-	}
-	/* Sized stacks (the default is 8 MiB of address space a thread,
-	 * RLIMIT_STACK): a request needs a few tens of KiB (its largest
-	 * frame is request.c's 16 KiB read buffer, then SQLite's own). */
-	if ((r = pthread_attr_init(&attr)) != 0 ||
-	    (r = pthread_attr_setstacksize(&attr, API_THREAD_STACK_BYTES)) !=
-		0) {
-		log_errno(-r, "cannot size the threads' stacks");
-		return 1;
-	}
-	for (int64_t i = 0; i < arg_threads; i++)
-		if ((r = pthread_create(&threads[i], &attr, thread_main,
-			 NULL))) {
-			log_errno(-r, "cannot start a thread");
-			return 1;
-		}
-	(void) pthread_attr_destroy(&attr);
 	log_info("serving on '%s'%s with %lld threads", arg_socket,
 	    socket_activated ? " (from systemd)" : "", (long long) arg_threads);
 	/* The database opened and the socket listens: ready for nginx. */
