@@ -3,10 +3,10 @@
 # here (tests/lib/swarm.bash: three dockerds, each in its own network and
 # UTS namespace, joined over addresses that exist only inside them): the
 # cell contract where a swarm service can keep it, placement over the
-# nodes, a node dying mid-job, the worker restarted mid-job, the manager
-# unreachable, output live while a job runs, files, inputs, stdin and cwd
-# carried as swarm configs, and no service nor config left behind after
-# any test.
+# nodes, a node dying mid-job, the worker and the manager restarted
+# mid-job, the manager unreachable, output live while a job runs, files,
+# inputs, stdin and cwd carried as swarm configs, and no service nor
+# config left behind after any test.
 
 bats_require_minimum_version 1.5.0
 
@@ -404,6 +404,32 @@ node_ready() {
 	run -0 json_get .error "$job"
 	assert_output --partial "worker lost"
 	wait_for 60 no_configs || fail "configs left behind: $(swarm_configs | tr '\n' ' ')"
+}
+
+@test "swarm: the manager's dockerd restarted mid-job: the job goes on and ends with all its output, once" {
+	local stopped_at
+	# On a worker node, so that only the manager stops (as for an
+	# upgrade: TERM, then started again). The job's task keeps running
+	# on node1; the worker's helper waits for the manager (up to 30 s of
+	# silence) and its log follower reconnects, skipping what it handed
+	# on already.
+	submit "$(swarm_job '{command: "echo before; sleep 25; echo after; exit 3", constraints: ["node.hostname==node1"], timeout: 300}')"
+	wait_for 120 logs_hold "$job_id" stdout before ||
+		fail "stdout never showed while the job ran: $api_body"
+	stopped_at=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+	dockerd_stop "$SWARM_DIR/n0"
+	swarm_node_restart 0
+	wait_job "$job_id" 120
+	# It ended after the manager stopped: the stop came mid-job.
+	[[ $(json_get .finished_at "$job") > $stopped_at ]] ||
+		fail "the job ended before the manager stopped: $job"
+	assert_equal "$(json_get .status "$job")" failed
+	assert_equal "$(json_get .exit_code "$job")" 3
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	printf 'before\nafter\n' >"$BATS_TEST_TMPDIR/want"
+	cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/out" ||
+		fail "stdout: $(od -c "$BATS_TEST_TMPDIR/out" | head)"
+	wait_for 60 health_has_swarm || fail "the swarm never came back: $api_body"
 }
 
 @test "swarm: an unreachable manager: 503 on submit for swarm jobs" {
