@@ -87,6 +87,12 @@ teardown_file() {
 	    "The server did not accept this key. Check that you pasted all of it."
 	assert_equal "$(wj .stored)" 0
 	assert_equal "$(wj .jobsVisible)" false
+	# A first load asks for the style sheet, the script and the API, and
+	# nothing else: no /favicon.ico, which only the API would answer, 404.
+	assert_equal "$(wj '[.resources[] | select(. != "/jobcell.css" and
+	    . != "/jobcell.js" and (startswith("/v1/") | not))]')" "[]"
+	assert_equal "$(wj '.resources | index("/v1/me") != null')" true
+	run -1 grep -F '"GET /favicon.ico' "$JOBCELL_STACK_DIR/nginx-access.log"
 	web_clean
 }
 

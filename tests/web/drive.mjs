@@ -159,6 +159,8 @@ async function common(page) {
 		images: document.images.length,
 		scripts: document.scripts.length,
 		pwned: window.__pwned ?? null,
+		// What the page asked the server for, by path.
+		resources: performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname),
 	})).then((c) => ({ ...c, dialogs: page.__dialogs, errors: page.__errors }));
 }
 
