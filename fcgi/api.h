@@ -357,6 +357,15 @@ int jobs_status_column(sqlite3_stmt *st, int col, enum job_status *ret);
  * it: _cleanup_reset_); -ENOENT no such job of this consumer; -errno. */
 int job_row(sqlite3 *db, const char *sql, const char *id, int64_t consumer_id,
     sqlite3_stmt **ret_st);
+/* job_row of JOB_COLUMNS: the one query of a whole job, for its object. */
+int job_row_by_id(sqlite3 *db, const char *id, int64_t consumer_id,
+    sqlite3_stmt **ret_st);
+/* Appends the job object of id (of this consumer) to sb, read on db (any
+ * thread's own connection, inside the caller's transaction if it has
+ * one). 0; -ENOENT if the consumer has no such job; another -errno (sb may
+ * hold part of the object). */
+int job_json_by_id(sqlite3 *db, const char *id, int64_t consumer_id,
+    struct strbuf *sb);
 /* The reply of a POST /v1/run whose wait is over (park.c, on a finisher
  * thread with its own db): the job object plus its capped output, written
  * as it is read. found: 200 (an Idempotency-Key repeat), else 201. 0 or

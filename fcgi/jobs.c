@@ -202,18 +202,25 @@ job_row(sqlite3 *db, const char *sql, const char *id, int64_t consumer_id,
 	return r;
 }
 
-/* Writes the job object of id (of this consumer) into sb. -ENOENT if the
- * consumer has no such job. */
-static int
-job_json_by_id(struct req *rq, const char *id, struct strbuf *sb)
+int
+job_row_by_id(sqlite3 *db, const char *id, int64_t consumer_id,
+    sqlite3_stmt **ret_st)
+{
+	return job_row(db,
+	    "SELECT " JOB_COLUMNS " FROM jobs "
+	    "WHERE id = ?1 AND consumer_id = ?2",
+	    id, consumer_id, ret_st);
+}
+
+int
+job_json_by_id(sqlite3 *db, const char *id, int64_t consumer_id,
+    struct strbuf *sb)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	struct jw w;
 	int r;
 
-	if ((r = job_row(rq->db, "SELECT " JOB_COLUMNS " FROM jobs "
-	    "WHERE id = ?1 AND consumer_id = ?2", id, rq->consumer_id,
-	    &st)) < 0)
+	if ((r = job_row_by_id(db, id, consumer_id, &st)) < 0)
 		return r;
 	jw_init(&w, sb);
 	job_write_json(&w, st);
@@ -606,22 +613,12 @@ store_one(sqlite3 *db, struct submission *s, int64_t now)
  * connection would have to start a read transaction and re-read pages
  * every other commit invalidated, which was 18% of the API's CPU under
  * 64 connections (bench/all). A failure leaves json empty: the submitter
- * then reads the row itself. */
+ * then reads the row itself. The object is job_json_by_id's, as GET
+ * renders it. */
 static void
 render_one(sqlite3 *db, struct submission *s)
 {
-	_cleanup_reset_ sqlite3_stmt *st = NULL;
-	struct jw w;
-
-	if (!s->json ||
-	    job_row(db,
-		"SELECT " JOB_COLUMNS " FROM jobs "
-		"WHERE id = ?1 AND consumer_id = ?2",
-		s->id, s->consumer_id, &st) < 0)
-		return;
-	jw_init(&w, s->json);
-	job_write_json(&w, st);
-	if (jw_finish(&w) < 0)
+	if (s->json && job_json_by_id(db, s->id, s->consumer_id, s->json) < 0)
 		strbuf_reset(s->json);
 }
 
@@ -836,7 +833,7 @@ jobs_reply_created(struct req *rq, const char *id, bool found,
 	int r;
 
 	strbuf_init(&out, 64 * 1024);
-	if ((r = job_json_by_id(rq, id, &out)) < 0)
+	if ((r = job_json_by_id(rq->db, id, rq->consumer_id, &out)) < 0)
 		return api_err_internal(err, r);
 	(void) snprintf(hdr, sizeof(hdr), "Location: /v1/jobs/%s\r\n", id);
 	return reply_json(rq, found ? 200 : 201, hdr, &out);
@@ -852,7 +849,8 @@ jobs_create(struct req *rq, struct api_err *err)
 	strbuf_init(&out, 64 * 1024);
 	if ((found = job_submit(rq, err, id, &out)) < 0)
 		return found;
-	if (out.len == 0 && (r = job_json_by_id(rq, id, &out)) < 0)
+	if (out.len == 0 &&
+	    (r = job_json_by_id(rq->db, id, rq->consumer_id, &out)) < 0)
 		return api_err_internal(err, r);
 	(void) snprintf(hdr, sizeof(hdr), "Location: /v1/jobs/%s\r\n", id);
 	return reply_json(rq, found ? 200 : 201, hdr, &out);
@@ -976,8 +974,7 @@ jobs_run_reply(sqlite3 *db, FCGX_Request *fr, int64_t consumer_id,
 	    .headers = hdr };
 	if ((r = db_exec_cached(db, "BEGIN")) < 0)
 		goto fail;
-	r = job_row(db, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1 AND "
-	    "consumer_id = ?2", id, consumer_id, &st);
+	r = job_row_by_id(db, id, consumer_id, &st);
 	if (r >= 0) {
 		jw_init(&w, &buf);
 		jw_obj_open(&w);
@@ -1045,7 +1042,7 @@ jobs_get(struct req *rq, const char *id, struct api_err *err)
 	strbuf_init(&out, 64 * 1024);
 	if (!id_valid(id))
 		return not_found(err);
-	r = job_json_by_id(rq, id, &out);
+	r = job_json_by_id(rq->db, id, rq->consumer_id, &out);
 	if (r == -ENOENT)
 		return not_found(err);
 	if (r < 0)
@@ -1167,7 +1164,7 @@ jobs_cancel(struct req *rq, const char *id, struct api_err *err)
 		return api_err_internal(err, r);
 	/* Wake the workers: the one running the job checks for cancels. */
 	ring_doorbell(rq->srv);
-	if ((r = job_json_by_id(rq, id, &out)) < 0)
+	if ((r = job_json_by_id(rq->db, id, rq->consumer_id, &out)) < 0)
 		return api_err_internal(err, r);
 	return reply_json(rq, 200, NULL, &out);
 fail:
