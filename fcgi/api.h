@@ -263,6 +263,11 @@ int jobs_reply_created(struct req *rq, const char *id, bool found,
 
 /* The built-in limits of config_defaults(). */
 void api_limits_default(struct config_limits *lim);
+/* main.c: starts a detached thread running fn with its own connection to
+ * db_path (fn's argument; fn owns it). 0, or -errno with errmsg ("cannot
+ * start <what>: ..." if the thread could not start). */
+int api_thread_start(void *(*fn)(void *), const char *db_path, const char *what,
+    char *errmsg, size_t size);
 
 /* request.c: reading the request and writing responses. */
 int req_read_body(struct req *rq, struct api_err *err);

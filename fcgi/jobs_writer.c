@@ -7,7 +7,6 @@
  * requests (job_request.c). */
 #include <errno.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -519,25 +518,9 @@ submission_store(struct submission *s)
 int
 jobs_writer_start(const struct api_server *srv, char *errmsg, size_t size)
 {
-	pthread_t t;
-	sqlite3 *db = NULL;
-	int r;
-
 	writer_srv = srv;
-	if ((r = db_open(srv->db_path, 0, 0, &db, errmsg, size)) < 0)
-		return r;
-	if ((r = pthread_create(&t, NULL, writer_main, db)) != 0) {
-		char ebuf[128];
-
-		/* GNU strerror_r (_GNU_SOURCE via config.h) returns the text. */
-		(void) snprintf(errmsg, size,
-		    "cannot start the writer thread: %s",
-		    strerror_r(r, ebuf, sizeof(ebuf)));
-		db = db_close(db);
-		return -r;
-	}
-	(void) pthread_detach(t);
-	return 0;
+	return api_thread_start(writer_main, srv->db_path, "the writer thread",
+	    errmsg, size);
 }
 
 int
