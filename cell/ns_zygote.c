@@ -140,6 +140,12 @@ cell_pool_start_helper(void)
 	return 0;
 }
 
+bool
+ns_zygote_running(void)
+{
+	return zygote_fd >= 0;
+}
+
 void
 ns_zygote_stop(void)
 {
@@ -197,9 +203,4 @@ ns_zygote_prepare(const struct cell_pool_config *cfg, struct warm_cell *w)
 	w->gid = cfg->host_gid;
 	w->disk_mb = cfg->disk_mb;
 	return 0;
-}
-bool
-ns_zygote_running(void)
-{
-	return zygote_fd >= 0;
 }

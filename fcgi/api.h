@@ -373,7 +373,7 @@ int jobs_store_request(struct req *rq, struct job_request *jr, const char *idem,
     struct api_err *err, char ret_id[JC_ID_LEN + 1], struct strbuf *ret_json);
 /* BEGIN IMMEDIATE on db, API threads of this process taking turns (one
  * process-wide lock; the worker still meets busy_timeout). 0 or -errno,
- * the lock released on failure. Every write transaction of the API. */
+ * the lock released on failure. The writer's batches and cancels. */
 int jobs_write_begin(sqlite3 *db);
 /* Ends it: COMMIT if commit, else ROLLBACK; releases the lock. Returns
  * the COMMIT's result (after a failed one, rolled back). */
