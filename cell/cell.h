@@ -341,7 +341,7 @@ struct cell_pool_config {
 /* Makes sure a warm cell for cfg waits (builds one if none does): 0, or
  * -errno (-EHOSTDOWN once warm cells kept failing: cold from then on). */
 int cell_pool_prepare(const struct cell_pool_config *cfg);
-/* Forks the helper that clones warm cells (ns_pool.c: they then share
+/* Forks the helper that clones warm cells (ns_zygote.c: they then share
  * none of the caller's later pages); call it early, before the caller's
  * memory grows (before SQLite). Optional: without it, or once it is gone,
  * the caller clones them itself. 0 or -errno. */

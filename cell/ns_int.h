@@ -148,6 +148,41 @@ _Noreturn void ns_init_run(const struct cell_spec *spec, struct cell_fds *f);
  * -ENOENT (none fits, or it was lost: nothing is left of it) -> the cold
  * path. Never used twice: the pool forgets it either way. */
 int ns_pool_take(const struct cell_spec *spec, struct ns_cell *nc);
+/* One warm cell, as the worker holds it (ns_pool.c), and as the helper
+ * holds it while it clones one (ns_zygote.c). */
+struct warm_cell {
+	pid_t pid; /* our child, waiting for its job; -1: none */
+	int out_r, err_r, report_r, job_w;
+	uid_t uid;
+	gid_t gid;
+	uint64_t disk_mb;
+	struct cgroup cg; /* "warm-<worker pid>", if have_cg */
+	bool have_cg;
+};
+#define WARM_CELL_INIT \
+	{ \
+		.pid = -1, .out_r = -1, .err_r = -1, .report_r = -1, \
+		.job_w = -1 \
+	}
+/* Clones a warm cell for cfg into *w (its pid and fds; CLONE_PARENT in
+ * extra_flags makes it the caller's parent's child) and lets it build
+ * itself. 0, or -errno with what was made left in *w for
+ * ns_pool_warm_end. */
+int ns_pool_warm_clone(const struct cell_pool_config *cfg, struct warm_cell *w,
+    unsigned long extra_flags);
+/* Kills and reaps w's cell (if w->pid > 0), removes its cgroup, closes
+ * its fds; *w is then empty. */
+void ns_pool_warm_end(struct warm_cell *w);
+
+/* ns_zygote.c (worker side; cell_pool_start_helper forks the helper) */
+/* True while the helper runs. */
+bool ns_zygote_running(void);
+/* A warm cell for cfg, cloned by the helper: 0 with *w filled (the cell
+ * is our child); -EPIPE if the helper is gone (stopped here: the caller
+ * clones itself); another -errno, nothing left of the cell. */
+int ns_zygote_prepare(const struct cell_pool_config *cfg, struct warm_cell *w);
+/* Ends the helper (closes our end, kills and reaps it), if it runs. */
+void ns_zygote_stop(void);
 
 /* ns_job.c (the job's process) */
 pid_t ns_job_clone(const struct cell_spec *spec, const struct cell_fds *f);

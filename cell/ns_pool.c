@@ -26,6 +26,10 @@
  *                                     cgroup ns, files, cwd, privileges
  *                                     dropped, the job, reaping
  *
+ * The clone is made by the worker's helper (ns_zygote.c, CLONE_PARENT:
+ * the cell is the worker's child all the same) while it runs, else by
+ * the worker itself.
+ *
  * From there the cell is the cold path's: the same struct ns_cell, the
  * same report pipe, try_wait, collect, release. A warm cell is taken once
  * and forgotten by the pool whatever happens; a job it cannot serve
@@ -95,21 +99,7 @@ enum {
 };
 #define POOL_MAX_FDS 4
 
-struct warm_cell {
-	pid_t pid; /* our child, waiting for its job; -1: none */
-	int out_r, err_r, report_r, job_w;
-	uid_t uid;
-	gid_t gid;
-	uint64_t disk_mb;
-	struct cgroup cg; /* "warm-<worker pid>", if have_cg */
-	bool have_cg;
-};
-
-static struct warm_cell pool = { .pid = -1,
-	.out_r = -1,
-	.err_r = -1,
-	.report_r = -1,
-	.job_w = -1 };
+static struct warm_cell pool = WARM_CELL_INIT;
 static int pool_fails;
 
 /* ---- the warm cell's side ---- */
@@ -292,8 +282,8 @@ warm_main(const struct cell_spec *tmpl, struct cell_fds *f)
 
 /* ---- the worker's side ---- */
 
-static void
-warm_end(struct warm_cell *w)
+void
+ns_pool_warm_end(struct warm_cell *w)
 {
 	if (w->pid > 0)
 		ns_kill_and_reap(w->pid);
@@ -340,12 +330,12 @@ warm_alive(struct warm_cell *w)
 		w->pid = -1; /* reaped: nothing to kill */
 	log_lost(w);
 	pool_fails++;
-	warm_end(w);
+	ns_pool_warm_end(w);
 	return false;
 }
 
-static int
-warm_clone(const struct cell_pool_config *cfg, struct warm_cell *w,
+int
+ns_pool_warm_clone(const struct cell_pool_config *cfg, struct warm_cell *w,
     unsigned long extra_flags)
 {
 	_cleanup_close_ int out_w = -1, err_w = -1, rep_w = -1, sync_r = -1;
@@ -429,185 +419,6 @@ warm_clone(const struct cell_pool_config *cfg, struct warm_cell *w,
 	return 0;
 }
 
-/* ---- the helper (a "zygote") ----
- *
- * A cell cloned from the worker shares the worker's pages copy-on-write
- * for as long as it lives, and a warm cell lives through the worker's
- * whole next transaction: every page the worker then writes (SQLite's
- * cache, malloc) was copied, each with a TLB shootdown (perf: the largest
- * item of the worker's profile). So warm cells are cloned by a helper
- * forked before the worker opens SQLite: its memory is small and the
- * worker never forks again for them. CLONE_PARENT makes each cell the
- * worker's child all the same (waitpid, pidfd, PDEATHSIG as before). */
-
-struct zyg_req {
-	uint32_t uid;
-	uint32_t gid;
-	uint64_t disk_mb;
-};
-
-struct zyg_rep {
-	int32_t err; /* 0, or -errno */
-	int32_t pid; /* the cell (the worker's child), or -1 */
-};
-
-#define ZYG_NFDS 4 /* out_r, err_r, report_r, job_w */
-
-static int zygote_fd = -1; /* the worker's end, SOCK_SEQPACKET */
-static pid_t zygote_pid = -1;
-
-static _Noreturn void
-zygote_main(int fd, pid_t parent)
-{
-	struct zyg_req q;
-	ssize_t n;
-
-	if (prctl(PR_SET_PDEATHSIG, (unsigned long) SIGKILL, 0L, 0L, 0L) < 0 ||
-	    getppid() != parent)
-		_exit(0);
-	(void) prctl(PR_SET_NAME, (unsigned long) "cell-zygote", 0L, 0L, 0L);
-	for (;;) {
-		struct warm_cell w = { .pid = -1,
-			.out_r = -1,
-			.err_r = -1,
-			.report_r = -1,
-			.job_w = -1 };
-		struct cell_pool_config c;
-		struct zyg_rep rep;
-		union {
-			struct cmsghdr h;
-			char buf[CMSG_SPACE(ZYG_NFDS * sizeof(int))];
-		} cm;
-		struct iovec iov = { &rep, sizeof(rep) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-		int r = 0;
-
-		n = recv(fd, &q, sizeof(q), 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n != (ssize_t) sizeof(q))
-			_exit(0); /* the worker closed its end */
-		c = (struct cell_pool_config){ .host_uid = q.uid,
-			.host_gid = q.gid,
-			.disk_mb = q.disk_mb };
-		if (!ns_cell_filter.insns)
-			r = seccomp_prog_build(EPERM, &ns_cell_filter);
-		if (r == 0)
-			r = warm_clone(&c, &w, CLONE_PARENT);
-		rep = (struct zyg_rep){ .err = r, .pid = w.pid };
-		if (r == 0) {
-			int fds[ZYG_NFDS] = { w.out_r, w.err_r, w.report_r,
-				w.job_w };
-
-			memset(&cm, 0, sizeof(cm));
-			mh.msg_control = cm.buf;
-			mh.msg_controllen = sizeof(cm.buf);
-			cm.h.cmsg_level = SOL_SOCKET;
-			cm.h.cmsg_type = SCM_RIGHTS;
-			cm.h.cmsg_len = CMSG_LEN(sizeof(fds));
-			memcpy(CMSG_DATA(&cm.h), fds, sizeof(fds));
-		} else if (w.pid > 0) {
-			(void) kill(w.pid, SIGKILL); /* the worker reaps */
-		}
-		if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t) sizeof(rep))
-			_exit(0);
-		/* Ours are copies now; the cell is the worker's child. */
-		w.pid = -1;
-		warm_end(&w);
-	}
-}
-
-int
-cell_pool_start_helper(void)
-{
-	int sv[2];
-	pid_t parent = getpid(), pid;
-
-	if (zygote_fd >= 0)
-		return 0;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	if ((pid = fork()) < 0) {
-		int r = -errno;
-
-		(void) close(sv[0]);
-		(void) close(sv[1]);
-		return r;
-	}
-	if (pid == 0) {
-		(void) close(sv[0]);
-		zygote_main(sv[1], parent);
-	}
-	(void) close(sv[1]);
-	zygote_fd = sv[0];
-	zygote_pid = pid;
-	return 0;
-}
-
-static void
-zygote_stop(void)
-{
-	close_fd(&zygote_fd); /* it exits on EOF */
-	if (zygote_pid > 0)
-		ns_kill_and_reap(zygote_pid);
-	zygote_pid = -1;
-}
-
-/* A warm cell from the helper: 0 with *w filled; -EPIPE if the helper is
- * gone (stopped here: the caller clones itself); another -errno. */
-static int
-zygote_prepare(const struct cell_pool_config *cfg, struct warm_cell *w)
-{
-	struct zyg_req q = { .uid = cfg->host_uid,
-		.gid = cfg->host_gid,
-		.disk_mb = cfg->disk_mb };
-	struct zyg_rep rep;
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(ZYG_NFDS * sizeof(int))];
-	} cm;
-	struct iovec iov = { &rep, sizeof(rep) };
-	struct msghdr mh = { .msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = cm.buf,
-		.msg_controllen = sizeof(cm.buf) };
-	struct cmsghdr *c;
-	int fds[ZYG_NFDS] = { -1, -1, -1, -1 };
-	ssize_t n;
-
-	do
-		n = send(zygote_fd, &q, sizeof(q), MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n == (ssize_t) sizeof(q)) {
-		do
-			n = recvmsg(zygote_fd, &mh, MSG_CMSG_CLOEXEC);
-		while (n < 0 && errno == EINTR);
-	}
-	if (n != (ssize_t) sizeof(rep)) {
-		log_warn("warm cell: the helper is gone, cloning from the "
-			 "worker");
-		zygote_stop();
-		return -EPIPE;
-	}
-	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(fds)))
-			memcpy(fds, CMSG_DATA(c), sizeof(fds));
-	w->pid = rep.pid > 0 ? (pid_t) rep.pid : -1;
-	w->out_r = fds[0];
-	w->err_r = fds[1];
-	w->report_r = fds[2];
-	w->job_w = fds[3];
-	if (rep.err < 0 || fds[3] < 0) {
-		warm_end(w); /* kills and reaps our child, closes */
-		return rep.err < 0 ? rep.err : -EIO;
-	}
-	w->uid = cfg->host_uid;
-	w->gid = cfg->host_gid;
-	w->disk_mb = cfg->disk_mb;
-	return 0;
-}
-
 /* The warm cell's cgroup, made and joined now rather than when its job
  * comes; without limits until then. On failure the cell has none and
  * ns_pool_take makes the job's as the cold path does. */
@@ -647,11 +458,7 @@ warm_cgroup(struct warm_cell *w)
 int
 cell_pool_prepare(const struct cell_pool_config *cfg)
 {
-	struct warm_cell w = { .pid = -1,
-		.out_r = -1,
-		.err_r = -1,
-		.report_r = -1,
-		.job_w = -1 };
+	struct warm_cell w = WARM_CELL_INIT;
 	int r;
 
 	if (!cfg || cfg->host_uid == 0 || cfg->host_gid == 0 ||
@@ -660,7 +467,7 @@ cell_pool_prepare(const struct cell_pool_config *cfg)
 	if (warm_alive(&pool)) {
 		if (pool.uid == cfg->host_uid && pool.gid == cfg->host_gid)
 			return 0;
-		warm_end(&pool);
+		ns_pool_warm_end(&pool);
 	}
 	if (pool_fails >= POOL_MAX_FAILS)
 		return -EHOSTDOWN;
@@ -668,8 +475,8 @@ cell_pool_prepare(const struct cell_pool_config *cfg)
 	if (!ns_cell_filter.insns &&
 	    (r = seccomp_prog_build(EPERM, &ns_cell_filter)) < 0)
 		return r;
-	if (zygote_fd >= 0) {
-		if ((r = zygote_prepare(cfg, &w)) == 0) {
+	if (ns_zygote_running()) {
+		if ((r = ns_zygote_prepare(cfg, &w)) == 0) {
 			warm_cgroup(&w);
 			pool = w;
 			return 0;
@@ -680,8 +487,8 @@ cell_pool_prepare(const struct cell_pool_config *cfg)
 		}
 		/* the helper is gone: clone from here from now on */
 	}
-	if ((r = warm_clone(cfg, &w, 0)) < 0) {
-		warm_end(&w);
+	if ((r = ns_pool_warm_clone(cfg, &w, 0)) < 0) {
+		ns_pool_warm_end(&w);
 		pool_fails++;
 		return r;
 	}
@@ -706,8 +513,8 @@ cell_pool_reap_orphan(pid_t worker_pid)
 void
 cell_pool_drop(void)
 {
-	warm_end(&pool);
-	zygote_stop();
+	ns_pool_warm_end(&pool);
+	ns_zygote_stop();
 }
 
 pid_t
@@ -843,12 +650,15 @@ send_job(int fd, const struct cell_spec *spec, int work_fd, int cout_w,
 	return 0;
 }
 
+/* Whether warm cell w can serve spec. Only what was fixed when it was
+ * cloned can refuse a job: the network (a warm cell has none), the slot's
+ * host ids, and its cgroup: one of its own, if it has one, which a job
+ * without a cgroup (CELL_NO_CGROUP) must not get. The disk size is
+ * resized to the job's, and a disk workspace's mount and a code job's
+ * compile pipes go with the job message. The rest checks spec is whole. */
 static bool
 spec_fits(const struct cell_spec *spec, const struct warm_cell *w)
 {
-	/* A disk workspace's mount and a code job's compile pipes go with
-	 * the job message: only the network is fixed at clone time. */
-	/* A warm cell is in a cgroup of its own: not for a job without. */
 	if (w->have_cg && (spec->flags & CELL_NO_CGROUP))
 		return false;
 	return spec->argv && spec->argv[0] && spec->envp && !spec->network &&
@@ -878,11 +688,7 @@ ns_pool_take(const struct cell_spec *spec, struct ns_cell *nc)
 		ns_make_pipe(&cerr_r, &cerr_w, true) < 0))
 		return -ENOENT;
 	w = pool; /* used once: the pool forgets it now */
-	pool = (struct warm_cell){ .pid = -1,
-		.out_r = -1,
-		.err_r = -1,
-		.report_r = -1,
-		.job_w = -1 };
+	pool = (struct warm_cell) WARM_CELL_INIT;
 	/* The job's cgroup, with its limits, before anything of the job
 	 * runs: init is in it, and unshares its cgroup namespace there. The
 	 * warm cell's own becomes the job's (named after it, for the sweeps
@@ -927,7 +733,7 @@ ns_pool_take(const struct cell_spec *spec, struct ns_cell *nc)
 fail:
 	log_warn("job=%s: warm cell unusable: %s, using a cold one", nc->job_id,
 	    strerror(-r));
-	warm_end(&w);
+	ns_pool_warm_end(&w);
 	if (nc->have_cg)
 		cell_cgroup_destroy(nc->job_id, &nc->cg, false);
 	nc->have_cg = false;

@@ -123,7 +123,7 @@ struct job_file {
 	bool executable; /* mode 0755 */
 };
 /* One of "inputs": a blob of the caller's, checked against the blobs
- * table when the job is stored (jobs.c). */
+ * table when the job is stored (jobs_writer.c). */
 struct job_input {
 	char digest[65]; /* 64 lowercase hex */
 	char *path;	 /* wspath; "" (tar): the workspace */
@@ -248,8 +248,8 @@ int images_spec_json(const struct job_request *jr, struct strbuf *out);
  * name; another consumer's (jobcell/...) or an unlisted one is refused.
  * 0, or -EINVAL with err. Reads rq->db. */
 int images_resolve(struct req *rq, struct job_request *jr, struct api_err *err);
-/* In the submission's transaction (jobs.c), before and after the job's
- * row: the image quota and a build already running (0, 1 with err set,
+/* In the submission's transaction (jobs_writer.c), before and after the
+ * job's row: the image quota and a build already running (0, 1 with err set,
  * -errno); then the images row and the job's kind (0 or -errno). */
 int images_check(sqlite3 *db, int64_t consumer_id, const struct job_request *jr,
     struct api_err *err);
@@ -263,6 +263,11 @@ int jobs_reply_created(struct req *rq, const char *id, bool found,
 
 /* The built-in limits of config_defaults(). */
 void api_limits_default(struct config_limits *lim);
+/* main.c: starts a detached thread running fn with its own connection to
+ * db_path (fn's argument; fn owns it). 0, or -errno with errmsg ("cannot
+ * start <what>: ..." if the thread could not start). */
+int api_thread_start(void *(*fn)(void *), const char *db_path, const char *what,
+    char *errmsg, size_t size);
 
 /* request.c: reading the request and writing responses. */
 int req_read_body(struct req *rq, struct api_err *err);
@@ -305,16 +310,15 @@ int me_handle(struct req *rq, struct api_err *err);
 
 /* jobs.c */
 int jobs_create(struct req *rq, struct api_err *err);
-/* Starts the thread that stores submissions in batches (group commit),
- * with its own connection to srv->db_path; srv must outlive it. 0, or
- * -errno with errmsg. Before the API threads serve. */
-int jobs_writer_start(const struct api_server *srv, char *errmsg,
-    size_t size);
+/* Validates and stores a submission (POST /v1/jobs, /v1/run). 0 and
+ * ret_id (a new job, 201) or 1 and ret_id (an earlier job with the same
+ * Idempotency-Key, 200); else err. With ret_json (may be NULL), the job
+ * object as stored (empty if it could not be rendered). */
+int jobs_submit(struct req *rq, struct api_err *err, char ret_id[JC_ID_LEN + 1],
+    struct strbuf *ret_json);
 int jobs_list(struct req *rq, struct api_err *err);
 int jobs_get(struct req *rq, const char *id, struct api_err *err);
 int jobs_cancel(struct req *rq, const char *id, struct api_err *err);
-/* POST /v1/run: submit, wait for the end (bounded), job + capped output. */
-int jobs_run(struct req *rq, struct api_err *err);
 /* Writes the job object for a row of JOB_COLUMNS. */
 #define JOB_COLUMNS \
 	"id, name, status, exit_code, signal, timed_out, " \
@@ -331,17 +335,6 @@ int jobs_run(struct req *rq, struct api_err *err);
 #define JOB_KIND_COLUMN_AT 28 /* "kind": shown for image builds only */
 /* "runtime" and "compile" of a code job from JOB_CODE_COLUMNS at col. */
 void job_write_code_fields(struct jw *w, sqlite3_stmt *st, int col);
-/* Stores a validated request (resolving its runtime first): as
- * job_submit, 0 or 1 with ret_id, else err. jr stays the caller's. With
- * ret_json (may be NULL), the job object as stored, or empty if it could
- * not be rendered. */
-int jobs_store_request(struct req *rq, struct job_request *jr, const char *idem,
-    struct api_err *err, char ret_id[JC_ID_LEN + 1], struct strbuf *ret_json);
-/* Writes ,"<name>":"<output>","<name>_truncated":bool of a job's stream
- * into the sink's open object (1 MiB at most). */
-struct sink;
-int run_output(sqlite3 *db, const char *id, int stream, const char *name,
-    struct sink *k);
 void job_write_json(struct jw *w, sqlite3_stmt *st);
 /* The members only, inside an object the caller opened. */
 void job_write_fields(struct jw *w, sqlite3_stmt *st);
@@ -357,6 +350,42 @@ int jobs_status_column(sqlite3_stmt *st, int col, enum job_status *ret);
  * it: _cleanup_reset_); -ENOENT no such job of this consumer; -errno. */
 int job_row(sqlite3 *db, const char *sql, const char *id, int64_t consumer_id,
     sqlite3_stmt **ret_st);
+/* job_row of JOB_COLUMNS: the one query of a whole job, for its object. */
+int job_row_by_id(sqlite3 *db, const char *id, int64_t consumer_id,
+    sqlite3_stmt **ret_st);
+/* Appends the job object of id (of this consumer) to sb, read on db (any
+ * thread's own connection, inside the caller's transaction if it has
+ * one). 0; -ENOENT if the consumer has no such job; another -errno (sb may
+ * hold part of the object). */
+int job_json_by_id(sqlite3 *db, const char *id, int64_t consumer_id,
+    struct strbuf *sb);
+
+/* jobs_writer.c: storing submissions, on one writer thread. */
+/* Starts the thread that stores submissions in batches (group commit),
+ * with its own connection to srv->db_path; srv must outlive it. 0, or
+ * -errno with errmsg. Before the API threads serve. */
+int jobs_writer_start(const struct api_server *srv, char *errmsg, size_t size);
+/* Stores a validated request (resolving its runtime first) through the
+ * writer thread, waiting for its batch: as jobs_submit, 0 or 1 with
+ * ret_id, else err. jr stays the caller's. With ret_json (may be NULL),
+ * the job object as stored, or empty if it could not be rendered. */
+int jobs_store_request(struct req *rq, struct job_request *jr, const char *idem,
+    struct api_err *err, char ret_id[JC_ID_LEN + 1], struct strbuf *ret_json);
+/* BEGIN IMMEDIATE on db, API threads of this process taking turns (one
+ * process-wide lock; the worker still meets busy_timeout). 0 or -errno,
+ * the lock released on failure. The writer's batches and cancels. */
+int jobs_write_begin(sqlite3 *db);
+/* Ends it: COMMIT if commit, else ROLLBACK; releases the lock. Returns
+ * the COMMIT's result (after a failed one, rolled back). */
+int jobs_write_end(sqlite3 *db, bool commit);
+/* Wakes the workers (srv's doorbell datagram), best effort: without it
+ * they find the job at their fallback poll. Thread-safe. */
+void jobs_doorbell_ring(const struct api_server *srv);
+
+/* run.c: POST /v1/run. */
+/* Submits, parks the request until the job ends (bounded): job + capped
+ * output. */
+int jobs_run(struct req *rq, struct api_err *err);
 /* The reply of a POST /v1/run whose wait is over (park.c, on a finisher
  * thread with its own db): the job object plus its capped output, written
  * as it is read. found: 200 (an Idempotency-Key repeat), else 201. 0 or

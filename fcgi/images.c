@@ -505,7 +505,7 @@ out:
 	return r;
 }
 
-/* ---- the submission's transaction (jobs.c) ---- */
+/* ---- the submission's transaction (jobs_writer.c) ---- */
 
 int
 images_check(sqlite3 *db, int64_t consumer_id, const struct job_request *jr,

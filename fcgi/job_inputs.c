@@ -3,7 +3,8 @@
  * "artifacts", called by job_request_parse. Pure: JSON tokens in, a
  * job_request's fields or an api_err out. Trusts nothing: every path is
  * checked relative to the workspace, every size bounded, unknown and
- * duplicate keys refused; whose blob an input names is jobs.c's question. */
+ * duplicate keys refused; whose blob an input names is jobs_writer.c's
+ * question. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,7 +164,7 @@ digest_ok(const char *s)
 
 /* "inputs": [{"blob": "sha256:<hex>", "path": ..., "format": "tar" |
  * "file", "executable": bool}], at most JC_MAX_INPUTS. Whose blob it is,
- * is the store's question (jobs.c), asked in the job's transaction. */
+ * is the store's question (jobs_writer.c), asked in the job's transaction. */
 static int
 parse_inputs(const struct jr_doc *doc, int root, struct job_request *jr,
     struct api_err *err)

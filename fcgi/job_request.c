@@ -478,7 +478,8 @@ image_sandbox(const char *sandbox)
 }
 
 /* "sandbox" and "image". Whether a docker daemon answers now is the
- * caller's question (jobs.c: 503); here only what the request says. */
+ * caller's question (jobs_writer.c: 503); here only what the request
+ * says. */
 static int
 parse_sandbox(const struct jr_doc *doc, int root,
     const struct config_limits *lim, struct job_request *jr,
@@ -591,7 +592,8 @@ parse_constraints(const struct jr_doc *doc, int root,
  * node): refused, naming the field, rather than silently dropped. stdin,
  * files, inputs and cwd travel as swarm configs (cell/swarm_configs.c), each
  * at most JC_SWARM_CONFIG_MAX bytes: the files as jobcell-cell-unpack's
- * stream, with the inputs (whose sizes jobs.c adds, from the store). */
+ * stream, with the inputs (whose sizes jobs_writer.c adds, from the
+ * store). */
 size_t
 job_request_swarm_stream_bytes(const struct job_request *jr)
 {

@@ -220,6 +220,29 @@ request_new(void)
 	}
 }
 
+int
+api_thread_start(void *(*fn)(void *), const char *db_path, const char *what,
+    char *errmsg, size_t size)
+{
+	pthread_t t;
+	sqlite3 *db = NULL;
+	int r;
+
+	if ((r = db_open(db_path, 0, 0, &db, errmsg, size)) < 0)
+		return r;
+	if ((r = pthread_create(&t, NULL, fn, db)) != 0) {
+		char ebuf[128];
+
+		/* GNU strerror_r (_GNU_SOURCE via config.h) returns the text. */
+		(void) snprintf(errmsg, size, "cannot start %s: %s", what,
+		    strerror_r(r, ebuf, sizeof(ebuf)));
+		db = db_close(db);
+		return -r;
+	}
+	(void) pthread_detach(t);
+	return 0;
+}
+
 static void *
 thread_main(void *arg)
 {

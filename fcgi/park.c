@@ -537,28 +537,6 @@ loop_main(void *arg)
 	return NULL;
 }
 
-static int
-start_thread(void *(*fn)(void *), const char *db_path, char *errmsg,
-    size_t size)
-{
-	pthread_t t;
-	sqlite3 *db = NULL;
-	int r;
-
-	if ((r = db_open(db_path, 0, 0, &db, errmsg, size)) < 0)
-		return r;
-	if ((r = pthread_create(&t, NULL, fn, db)) != 0) {
-		char ebuf[128];
-
-		(void) snprintf(errmsg, size, "cannot start a park thread: %s",
-		    strerror_r(r, ebuf, sizeof(ebuf)));
-		db = db_close(db);
-		return -r;
-	}
-	(void) pthread_detach(t);
-	return 0;
-}
-
 int
 park_start(const char *db_path, char *errmsg, size_t size)
 {
@@ -570,10 +548,12 @@ park_start(const char *db_path, char *errmsg, size_t size)
 		(void) snprintf(errmsg, size, "cannot create an eventfd");
 		return r;
 	}
-	if ((r = start_thread(loop_main, db_path, errmsg, size)) < 0)
+	if ((r = api_thread_start(loop_main, db_path, "a park thread", errmsg,
+		 size)) < 0)
 		return r;
 	for (int i = 0; i < PARK_FINISHERS; i++)
-		if ((r = start_thread(finisher_main, db_path, errmsg, size)) < 0)
+		if ((r = api_thread_start(finisher_main, db_path,
+			 "a park thread", errmsg, size)) < 0)
 			return r;
 	return 0;
 }

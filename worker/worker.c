@@ -187,7 +187,7 @@ worker_setup(const struct worker_config *cfg, sqlite3 **ret_db,
 		return -1;
 	}
 	/* Before SQLite: the helper that clones warm cells keeps only this
-	 * small memory (ns_pool.c). */
+	 * small memory (cell/ns_zygote.c). */
 	if (cfg->warm_cells && (r = cell_pool_start_helper()) < 0)
 		log_warn("slot %d: no warm cell helper: %s; the worker clones "
 			 "them",
