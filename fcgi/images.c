@@ -518,8 +518,11 @@ images_check(sqlite3 *db, int64_t consumer_id, const struct job_request *jr,
 
 	if (!b)
 		return 0;
+	/* A row without an image whose job has ended (a lost worker; the
+	 * collector removes it later) is no build: this one takes it. */
 	if ((r = db_prepare_cached(db,
-		 "SELECT deleted, image_id IS NULL FROM images "
+		 "SELECT deleted, image_id IS NULL AND job_id IN (SELECT id "
+		 "FROM jobs WHERE status IN ('queued', 'running')) FROM images "
 		 "WHERE consumer_id = ? AND name = ? AND tag = ?",
 		 &st)) < 0)
 		return r;
@@ -604,6 +607,22 @@ images_store(sqlite3 *db, int64_t consumer_id, const char *job_id,
 	if (sqlite3_bind_text(k, 1, job_id, -1, SQLITE_STATIC) != SQLITE_OK)
 		return -EIO;
 	rc = sqlite3_step(k);
+	return rc == SQLITE_DONE ? 0 : db_errno(rc);
+}
+
+int
+images_cancel_queued(sqlite3 *db, const char *job_id)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare_cached(db,
+		 "DELETE FROM images WHERE job_id = ? AND image_id IS NULL",
+		 &st)) < 0)
+		return r;
+	if (sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC) != SQLITE_OK)
+		return -EIO;
+	rc = sqlite3_step(st);
 	return rc == SQLITE_DONE ? 0 : db_errno(rc);
 }
 
