@@ -15,6 +15,7 @@ bats_require_minimum_version 1.5.0
 load ../lib/common
 load ../lib/docker
 load ../lib/blobs
+load ../lib/lifecycle
 
 BASE=jobcell-test:busybox
 
@@ -244,11 +245,7 @@ RUN echo sleeping; sleep 120"
 	build slow:1 "$ctx"
 	assert_api_status 201
 	job_id=$(json_get .id "$api_body")
-	output_has() {
-		api GET "/v1/jobs/$job_id/output?stream=stdout"
-		[[ $api_body == *sleeping* ]]
-	}
-	wait_for 60 output_has || fail "the build never started its RUN: $api_body"
+	wait_output "$job_id" sleeping 60
 	dockerd_stop "$DOCKER_DIR"
 	wait_job "$job_id" 60
 	case $(json_get .status "$job") in
@@ -265,6 +262,37 @@ RUN echo sleeping; sleep 120"
 	assert_api_status 201
 	wait_job "$(json_get .id "$api_body")" 120
 	[[ $(json_get .status "$job") == succeeded ]] || fail "$job"
+}
+
+@test "a build whose worker dies ends error, and leaves its name neither being built nor taken" {
+	context lost "FROM $BASE
+RUN echo sleeping; sleep 120"
+	build lost:1 "$ctx"
+	assert_api_status 201
+	job_id=$(json_get .id "$api_body")
+	wait_output "$job_id" sleeping 60
+	local wpid ppid
+	wpid=$(job_worker "$job_id")
+	[[ $wpid =~ ^[0-9]+$ ]] || fail "no worker recorded for $job_id: '$wpid'"
+	# This stack's worker: a child of its supervisor.
+	ppid=$(awk '{ print $4 }' "/proc/$wpid/stat")
+	[[ $ppid == "$(svc_pid worker)" ]] || fail "pid $wpid is not this stack's worker"
+	kill9 "$wpid"
+	wait_job "$job_id" 30
+	run -0 json_get '[.status, .error] | join(",")' "$job"
+	assert_output "error,worker lost"
+	api GET /v1/images
+	[[ $(json_get '[.images[] | select(.name == "lost")] | length' "$api_body") == 0 ]] || fail "$api_body"
+	# Neither a build in progress (409) nor an image.
+	api DELETE /v1/images/lost:1
+	assert_api_error 404 not_found
+	context lost2 "FROM $BASE"
+	build lost:1 "$ctx"
+	assert_api_status 201
+	wait_job "$(json_get .id "$api_body")" 120
+	[[ $(json_get .status "$job") == succeeded ]] || fail "$job"
+	api GET /v1/images
+	[[ $(json_get '[.images[] | select(.name == "lost")] | length' "$api_body") == 1 ]] || fail "$api_body"
 }
 
 @test "DELETE while the daemon is away: 204, the image is gone from the API at once, left for the collector" {
