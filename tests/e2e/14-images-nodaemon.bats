@@ -173,6 +173,17 @@ RUN cat /built"
 	assert_unavailable
 	api POST /v1/jobs '{"sandbox":"docker","image":"tool:1","command":"cat /built"}'
 	assert_unavailable
+	api POST /v1/run '{"sandbox":"docker","image":"tool:1","command":"cat /built"}'
+	assert_unavailable
+	# The CLI says so and fails; its list still works.
+	local jc d=$BATS_TEST_TMPDIR/clictx
+	jc=$(jobcell_bin jobcell)
+	mkdir -p "$d"
+	printf 'FROM %s\n' "$BASE" >"$d/Dockerfile"
+	run -1 --separate-stderr env JOBCELL_SERVER="$JOBCELL_URL" "$jc" images build clitool:1 "$d"
+	[[ $stderr == *"not available"* ]] || fail "$stderr"
+	run -0 --separate-stderr env JOBCELL_SERVER="$JOBCELL_URL" "$jc" images list
+	[[ $output == *tool*1* ]] || fail "$output $stderr"
 	# Not the consumer's image: that is the request's fault, 400.
 	api POST /v1/jobs '{"sandbox":"docker","image":"nosuch:1","command":"true"}'
 	assert_api_error 400 invalid_request
