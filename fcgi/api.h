@@ -189,6 +189,13 @@ struct job_request {
 /* Writes "aliases":[…] from the runtimes table's space-separated list
  * (NULL: none); shared by /v1/runtimes and Piston's /api/v2/runtimes. */
 void runtime_write_aliases(struct jw *w, const char *list);
+/* The runtimes those two list: published by a supervisor that beat since
+ * ?1 (ms) and runs the runtime's sandbox now (a docker runtime only while
+ * its daemon answers; a job naming one meanwhile gets 503, jobs.c). */
+#define RUNTIMES_RUNNABLE \
+	"supervisor_pid IN (SELECT pid FROM supervisors WHERE " \
+	"heartbeat_at > ?1 AND instr(' ' || sandboxes || ' ', " \
+	"' ' || runtimes.sandbox || ' ') > 0)"
 /* A runtime as the runtimes table holds it (fcgi/runtimes.c). */
 struct runtime_info {
 	char name[32];
@@ -255,6 +262,9 @@ int images_check(sqlite3 *db, int64_t consumer_id, const struct job_request *jr,
     struct api_err *err);
 int images_store(sqlite3 *db, int64_t consumer_id, const char *job_id,
     const struct job_request *jr, int64_t now);
+/* In the transaction that cancels queued job job_id (jobs.c): the row of
+ * the build it was goes, so its name is free at once. 0 or -errno. */
+int images_cancel_queued(sqlite3 *db, const char *job_id);
 /* jobs.c: 1 if ct is application/json (parameters allowed). */
 bool content_type_json(const char *ct);
 /* jobs.c: 201 (found: 200) with job id's object and a Location. */

@@ -32,6 +32,12 @@
 #define IMAGE_TAG_MAX 128
 #define BUILD_ARGS_MAX 64
 #define CONTEXT_BLOCK (64u * 1024)
+/* An images row's build has not ended. A row without an image whose job
+ * has (a lost worker; the collector removes it later) is no image and no
+ * build: a new build takes its name, DELETE does not find it. */
+#define BUILD_PENDING \
+	"job_id IN (SELECT id FROM jobs WHERE status IN ('queued', " \
+	"'running'))"
 
 static bool
 name_char(char c, bool first)
@@ -519,8 +525,8 @@ images_check(sqlite3 *db, int64_t consumer_id, const struct job_request *jr,
 	if (!b)
 		return 0;
 	if ((r = db_prepare_cached(db,
-		 "SELECT deleted, image_id IS NULL FROM images "
-		 "WHERE consumer_id = ? AND name = ? AND tag = ?",
+		 "SELECT deleted, image_id IS NULL AND " BUILD_PENDING
+		 " FROM images WHERE consumer_id = ? AND name = ? AND tag = ?",
 		 &st)) < 0)
 		return r;
 	if (sqlite3_bind_int64(st, 1, consumer_id) != SQLITE_OK ||
@@ -607,6 +613,22 @@ images_store(sqlite3 *db, int64_t consumer_id, const char *job_id,
 	return rc == SQLITE_DONE ? 0 : db_errno(rc);
 }
 
+int
+images_cancel_queued(sqlite3 *db, const char *job_id)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare_cached(db,
+		 "DELETE FROM images WHERE job_id = ? AND image_id IS NULL",
+		 &st)) < 0)
+		return r;
+	if (sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC) != SQLITE_OK)
+		return -EIO;
+	rc = sqlite3_step(st);
+	return rc == SQLITE_DONE ? 0 : db_errno(rc);
+}
+
 /* ---- GET and DELETE ---- */
 
 int
@@ -667,8 +689,8 @@ images_delete(struct req *rq, const char *ref, struct api_err *err)
 	if (!ref || split_ref(ref, name, tag) < 0)
 		return api_err_set(err, 404, "not_found", "no such image");
 	if ((r = db_prepare_cached(rq->db,
-		 "SELECT image_id IS NULL FROM images WHERE consumer_id = ? "
-		 "AND name = ? AND tag = ? AND deleted = 0",
+		 "SELECT image_id IS NULL, " BUILD_PENDING " FROM images "
+		 "WHERE consumer_id = ? AND name = ? AND tag = ? AND deleted = 0",
 		 &st)) < 0)
 		return api_err_internal(err, r);
 	if (sqlite3_bind_int64(st, 1, rq->consumer_id) != SQLITE_OK ||
@@ -680,6 +702,8 @@ images_delete(struct req *rq, const char *ref, struct api_err *err)
 		return api_err_set(err, 404, "not_found", "no such image");
 	if (rc != SQLITE_ROW)
 		return api_err_internal(err, db_errno(rc));
+	if (sqlite3_column_int(st, 0) && !sqlite3_column_int(st, 1))
+		return api_err_set(err, 404, "not_found", "no such image");
 	if (sqlite3_column_int(st, 0))
 		return api_err_set(err, 409, "conflict",
 		    "the image %s:%s is being built; cancel its job first",

@@ -427,6 +427,10 @@ jobs_cancel(struct req *rq, const char *id, struct api_err *err)
 		r = db_errno(rc);
 		goto fail;
 	}
+	/* A queued build never ran: its name is free now. A running one
+	 * frees it when its worker ends it (jobstore.c). */
+	if (status == JOB_QUEUED && (r = images_cancel_queued(rq->db, id)) < 0)
+		goto fail;
 	(void) sqlite3_finalize(st);
 	st = NULL;
 	if ((r = jobs_write_end(rq->db, true)) < 0)

@@ -90,10 +90,9 @@ piston_runtimes(struct req *rq, struct api_err *err)
 
 	strbuf_init(&out, 256 * 1024);
 	if ((r = db_prepare_cached(rq->db,
-		 "SELECT name, version, aliases "
-		 "FROM runtimes WHERE supervisor_pid IN (SELECT pid FROM supervisors "
-		 "WHERE heartbeat_at > ?1) GROUP BY name, version ORDER BY name, "
-		 "version DESC",
+		 "SELECT name, version, aliases FROM runtimes "
+		 "WHERE " RUNTIMES_RUNNABLE " GROUP BY name, version "
+		 "ORDER BY name, version DESC",
 		 &st)) < 0)
 		return api_err_internal(err, r);
 	if (sqlite3_bind_int64(st, 1, time_now_ms() - 15000) != SQLITE_OK)

@@ -14,7 +14,9 @@
 #include "banned.h"
 
 /* A supervisor counts as alive if it wrote a heartbeat this recently
- * (as for /v1/health). */
+ * (as for /v1/health). A job finds the runtimes of any live one (LIVE),
+ * so that one whose sandbox is away now gets 503 (jobs.c), not 400; the
+ * lists show only those it can run now (RUNTIMES_RUNNABLE, api.h). */
 #define RUNTIME_HEARTBEAT_MS 15000
 #define LIVE \
 	"supervisor_pid IN (SELECT pid FROM supervisors WHERE " \
@@ -230,7 +232,7 @@ runtimes_handle(struct req *rq, struct api_err *err)
 	strbuf_init(&out, 256 * 1024);
 	if ((r = db_prepare_cached(rq->db,
 		 "SELECT name, version, aliases, "
-		 "sandbox, compile IS NOT NULL FROM runtimes WHERE " LIVE
+		 "sandbox, compile IS NOT NULL FROM runtimes WHERE " RUNTIMES_RUNNABLE
 		 " GROUP BY name, version ORDER BY name, version DESC",
 		 &st)) < 0)
 		return api_err_internal(err, r);

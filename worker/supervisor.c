@@ -85,6 +85,9 @@ static unsigned run_sandboxes;	/* SANDBOX_* this supervisor runs */
 static char docker_socket_buf[CONFIG_PATH_MAX];
 static char docker_image_buf[256];
 static bool docker_up;		/* the daemon answered the last ping */
+/* The last runtimes probe had docker runtimes and no daemon to run their
+ * probes: they were left out, and are probed again once it answers. */
+static bool runtimes_need_docker;
 static char docker_unpacker[JC_PATH_MAX];	/* "": not found */
 static const char *arg_swarm_endpoint;
 static int64_t arg_swarm_slots = -1;
@@ -404,8 +407,9 @@ runtimes_keepalive(void *arg)
 }
 
 /* The runtimes of cur.runtimes_dir whose toolchain answers, published for
- * the API (issue 14). At start and on SIGHUP; a missing directory is no
- * runtimes. */
+ * the API (issue 14). At start, on SIGHUP, and when the docker daemon
+ * first answers after a probe it missed (docker_beat: a worker started
+ * before its daemon); a missing directory is no runtimes. */
 static int
 do_runtimes(sqlite3 *db, void *arg)
 {
@@ -423,6 +427,10 @@ do_runtimes(sqlite3 *db, void *arg)
 			    cur.runtimes_dir);
 		n = 0;
 	}
+	runtimes_need_docker = false;
+	for (size_t i = 0; i < n && arg_docker_socket && !docker_up; i++)
+		if (strcmp(list[i].sandbox, "docker") == 0)
+			runtimes_need_docker = true;
 	if (n > 0)
 		n = runtimes_probe(list, n, (uid_t) cur.uid_base,
 		    arg_docker_socket, runtimes_keepalive, db);
@@ -568,10 +576,12 @@ docker_beat(void)
 		return;
 	r = cell_docker_ops.available();
 	docker_up = r == 0;
-	if (docker_up && !was)
+	if (docker_up && !was) {
 		log_info("docker: the daemon at '%s' answers: docker jobs run",
 		    arg_docker_socket);
-	else if (!docker_up && was)
+		if (runtimes_need_docker)
+			(void) with_db(do_runtimes, NULL);
+	} else if (!docker_up && was)
 		log_warn("docker: the daemon at '%s' does not answer (%s): "
 		    "docker jobs are refused", arg_docker_socket, strerror(-r));
 	if (docker_up)

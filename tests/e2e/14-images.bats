@@ -437,6 +437,36 @@ build_body() {
 	[[ ! -s $BATS_TEST_TMPDIR/out ]]
 }
 
+@test "a docker compile step that allocates past compile_memory_mb is stopped by it, and the program never runs" {
+	# The program is written first, then perl builds a 256 MiB string
+	# (touching every page) in a step held to 64 MiB, in a job whose own
+	# memory (1 GiB) would hold it. The fields are those 14-runtimes'
+	# "compile bomb in memory" asserts for a namespace cell (failed, no
+	# exit code, compile not timed out, compile failed), plus how it was
+	# stopped: the compile container's memory cgroup killed it
+	# (compile.signal 9, oom_killed), where a namespace cell's
+	# RLIMIT_DATA fails the allocation (compile.exit_code, its message).
+	local step=$'echo "echo ran" >prog\necho allocating\nperl -e \'$x = "a" x (256 * 1024 * 1024); print length($x), "\\n"\''
+	run_job "$(build_body "$step" '{compile_memory_mb: 64, memory_mb: 1024}')" 90
+	run -0 json_get '[.status, .exit_code, .compile.timed_out, (.compile.exit_code != 0)] | @json' "$job"
+	[[ $output == '["failed",null,false,true]' ]] || fail "$output: $job"
+	run -0 json_get '[.signal, .timed_out, .oom_killed, .compile.exit_code, .compile.signal] | @json' "$job"
+	[[ $output == '[null,false,true,null,9]' ]] || fail "$output: $job"
+	job_output "$job_id" compile_stdout "$BATS_TEST_TMPDIR/cout"
+	[[ $(<"$BATS_TEST_TMPDIR/cout") == allocating ]]
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	[[ ! -s $BATS_TEST_TMPDIR/out ]] || fail "the program ran: $(<"$BATS_TEST_TMPDIR/out")"
+	# The same step with compile_memory_mb of 1 GiB gets there, and the
+	# program runs: 64 MiB stopped it, nothing else.
+	run_job "$(build_body "$step" '{compile_memory_mb: 1024, memory_mb: 1024}')" 90
+	run -0 json_get '[.status, .oom_killed, .compile.exit_code] | @json' "$job"
+	[[ $output == '["succeeded",false,0]' ]] || fail "$output: $job"
+	job_output "$job_id" compile_stdout "$BATS_TEST_TMPDIR/cout"
+	[[ $(<"$BATS_TEST_TMPDIR/cout") == $'allocating\n268435456' ]]
+	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
+	[[ $(<"$BATS_TEST_TMPDIR/out") == ran ]]
+}
+
 @test "Piston's execute runs a docker runtime with a compile step: compile{} and run{}" {
 	api POST /api/v2/execute "$(jq -cn '{language: "busybox-build", version: "*",
 	    files: [{content: "echo compiled\necho \"echo hello \\$1\" >prog"}], args: ["p"]}')"
