@@ -7,7 +7,7 @@
 
 #include <sqlite3.h>
 
-#define DB_SCHEMA_VERSION 6
+#define DB_SCHEMA_VERSION 7
 #define DB_BUSY_TIMEOUT_MS 5000
 
 /* Opens path (creating it if create is true), applies the pragmas and, if

@@ -1,6 +1,6 @@
--- jobcell schema, version 6 (PRAGMA user_version = 6).
+-- jobcell schema, version 7 (PRAGMA user_version = 7).
 -- Applied by lib/db.c in one transaction when user_version is 0; an older
--- database is brought up to date by sql/migrate-N.sql, N = 2 ... 6.
+-- database is brought up to date by sql/migrate-N.sql, N = 2 ... 7.
 -- Times are integer milliseconds since the Unix epoch (UTC).
 
 CREATE TABLE consumers (
@@ -189,6 +189,9 @@ CREATE TABLE runtimes (
 	compile_timeout_ms INTEGER NOT NULL,
 	compile_memory_mb INTEGER NOT NULL,
 	image		TEXT,			-- sandbox docker: the image
+	-- 0: a docker runtime not probed yet, its daemon has not answered;
+	-- version '' (sql/migrate-7.sql)
+	probed		INTEGER NOT NULL DEFAULT 1,
 	PRIMARY KEY (supervisor_pid, name)
 ) WITHOUT ROWID;
 
@@ -206,4 +209,4 @@ CREATE TABLE images (
 	PRIMARY KEY (consumer_id, name, tag)
 );
 CREATE INDEX images_job ON images(job_id);
-PRAGMA user_version = 6;
+PRAGMA user_version = 7;

@@ -215,6 +215,14 @@ main(void)
 	    "storage_bytes");
 	is_int(v, 100, "and subtract them again, cascaded artifacts too");
 	test_counters(db);
+	is_int(db_exec(db,
+		   "INSERT INTO runtimes (supervisor_pid, name, version, file, "
+		   "run, compile_timeout_ms, compile_memory_mb, image) VALUES "
+		   "(7, 'sh', '5', 'main.sh', '[]', 1, 1, 'img')"),
+	    0, "migrations 5 and 6 make the runtimes table, with image");
+	is_int(scalar(db, "SELECT probed FROM runtimes WHERE name = 'sh'", &v),
+	    0, "read probed");
+	is_int(v, 1, "migration 7: a runtime is probed unless it says not");
 	db = db_close(db);
 
 	/* Newer than this program: refused, untouched. */
