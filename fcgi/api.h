@@ -189,11 +189,13 @@ struct job_request {
 /* Writes "aliases":[…] from the runtimes table's space-separated list
  * (NULL: none); shared by /v1/runtimes and Piston's /api/v2/runtimes. */
 void runtime_write_aliases(struct jw *w, const char *list);
-/* The runtimes those two list: published by a supervisor that beat since
- * ?1 (ms) and runs the runtime's sandbox now (a docker runtime only while
- * its daemon answers; a job naming one meanwhile gets 503, jobs.c). */
+/* The runtimes those two list: probed (not a docker runtime whose daemon
+ * never answered) and published by a supervisor that beat since ?1 (ms)
+ * and runs the runtime's sandbox now (a docker runtime only while its
+ * daemon answers); a job naming one of the others gets 503 (jobs.c,
+ * runtime_resolve). */
 #define RUNTIMES_RUNNABLE \
-	"supervisor_pid IN (SELECT pid FROM supervisors WHERE " \
+	"probed = 1 AND supervisor_pid IN (SELECT pid FROM supervisors WHERE " \
 	"heartbeat_at > ?1 AND instr(' ' || sandboxes || ' ', " \
 	"' ' || runtimes.sandbox || ' ') > 0)"
 /* A runtime as the runtimes table holds it (fcgi/runtimes.c). */
@@ -429,12 +431,15 @@ int runtimes_handle(struct req *rq, struct api_err *err);
 /* The live runtime whose name or alias is name and whose version matches
  * version ("", "*", equal, or a dotted prefix), the newest first. 0 with
  * *ret (runtime_info_release it); -ENOENT no such name; -ESRCH the name
- * but no such version (ret_have gets a version it has); -errno. */
+ * but no such version (ret_have gets a version it has); -EAGAIN none
+ * matches but one of that name is not probed yet (its docker daemon has
+ * not answered: it may have the version); -errno. */
 int runtime_find(sqlite3 *db, const char *name, const char *version,
     struct runtime_info *ret, char *ret_have, size_t have_size);
 void runtime_info_release(struct runtime_info *rt);
 /* jr->runtime ("name", "alias", "name@version") resolved and applied
- * (job_request_apply_runtime); 0, or err (400 naming it). */
+ * (job_request_apply_runtime); 0, or err (400 naming it; 503 if it is not
+ * probed yet). */
 int runtime_resolve(struct req *rq, struct job_request *jr,
     struct api_err *err);
 

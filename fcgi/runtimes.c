@@ -15,8 +15,9 @@
 
 /* A supervisor counts as alive if it wrote a heartbeat this recently
  * (as for /v1/health). A job finds the runtimes of any live one (LIVE),
- * so that one whose sandbox is away now gets 503 (jobs.c), not 400; the
- * lists show only those it can run now (RUNTIMES_RUNNABLE, api.h). */
+ * so that one whose sandbox is away now gets 503 (jobs.c), not 400, as
+ * does one not probed yet (its docker daemon never answered); the lists
+ * show only those it can run now (RUNTIMES_RUNNABLE, api.h). */
 #define RUNTIME_HEARTBEAT_MS 15000
 #define LIVE \
 	"supervisor_pid IN (SELECT pid FROM supervisors WHERE " \
@@ -82,15 +83,15 @@ runtime_find(sqlite3 *db, const char *name, const char *version,
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	struct runtime_info rt = { 0 };
-	bool named = false;
+	bool named = false, unprobed = false;
 	int r, rc;
 
 	if (ret_have && have_size)
 		ret_have[0] = '\0';
 	if ((r = db_prepare_cached(db,
 		 "SELECT name, version, aliases, file, "
-		 "compile, run, compile_timeout_ms, compile_memory_mb, image "
-		 "FROM runtimes "
+		 "compile, run, compile_timeout_ms, compile_memory_mb, image, "
+		 "probed FROM runtimes "
 		 "WHERE " LIVE " ORDER BY name, version DESC",
 		 &st)) < 0)
 		return r;
@@ -106,6 +107,11 @@ runtime_find(sqlite3 *db, const char *name, const char *version,
 		if (!n || !v || !f ||
 		    (strcmp(n, name) != 0 && !(a && word_in(a, name))))
 			continue;
+		/* No version yet: it may have the one asked for. */
+		if (sqlite3_column_int(st, 9) == 0) {
+			unprobed = true;
+			continue;
+		}
 		if (!named && ret_have && have_size)
 			(void) str_copy(ret_have, have_size, v);
 		named = true;
@@ -133,6 +139,8 @@ runtime_find(sqlite3 *db, const char *name, const char *version,
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_errno(rc);
+	if (unprobed)
+		return -EAGAIN;
 	return named ? -ESRCH : -ENOENT;
 }
 
@@ -151,6 +159,13 @@ runtime_resolve(struct req *rq, struct job_request *jr, struct api_err *err)
 		version = at + 1;
 	}
 	r = runtime_find(rq->db, name, version, &rt, have, sizeof(have));
+	/* It exists; its daemon is what is away (DESIGN section 4). Not
+	 * "field 'runtime'": Piston's execute would call it unknown. */
+	if (r == -EAGAIN)
+		return api_err_set(err, 503, "unavailable",
+		    "runtime '%s' is not available now: no worker has reached "
+		    "the docker daemon it runs in yet",
+		    name);
 	if (r == -ENOENT)
 		return api_err_set(err, 400, "invalid_request",
 		    "field 'runtime': this server has no runtime '%s' (see GET "
