@@ -700,8 +700,8 @@ jobstore_runtimes_publish(sqlite3 *db, pid_t pid,
 	    (r = db_prepare(db,
 		 "INSERT INTO runtimes (supervisor_pid, name, "
 		 "version, aliases, sandbox, file, compile, run, compile_timeout_ms, "
-		 "compile_memory_mb, image) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-		 "?8, ?9, ?10, ?11)",
+		 "compile_memory_mb, image, probed) VALUES (?1, ?2, ?3, ?4, ?5, "
+		 "?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 		 &ins)) < 0)
 		return rollback(db, r);
 	if (sqlite3_bind_int64(del, 1, pid) != SQLITE_OK)
@@ -729,7 +729,8 @@ jobstore_runtimes_publish(sqlite3 *db, pid_t pid,
 		    sqlite3_bind_int64(ins, 10, rt->compile_memory_mb) ||
 		    (rt->image[0] ? sqlite3_bind_text(ins, 11, rt->image, -1,
 					SQLITE_STATIC) :
-				    sqlite3_bind_null(ins, 11)))
+				    sqlite3_bind_null(ins, 11)) ||
+		    sqlite3_bind_int(ins, 12, !rt->unprobed))
 			return rollback(db, -EIO);
 		if ((rc = sqlite3_step(ins)) != SQLITE_DONE)
 			return rollback(db, db_errno(rc));

@@ -3,7 +3,9 @@
  * toolchain's version by running its version command (as the slots' base
  * uid, with the cells' PATH, bounded in time and output), and publishes
  * what answered in the runtimes table (jobstore_runtimes_publish), so the
- * API lists and accepts only what a live worker can run. Trusts its
+ * API lists and accepts only what a live worker can run; a docker runtime
+ * whose daemon does not answer yet is published unprobed, so that a job
+ * naming it is told to come back later, not that it does not exist. Trusts its
  * runtimes directory like its config file; not the toolchains' output. */
 #include <dirent.h>
 #include <errno.h>
@@ -467,16 +469,28 @@ runtime_probe_docker(struct runtime_def *rt, const char *docker_socket,
 
 size_t
 runtimes_probe(struct runtime_def *list, size_t n, uid_t uid,
-    const char *docker_socket, void (*keepalive)(void *arg), void *arg)
+    const char *docker_socket, bool docker_away, void (*keepalive)(void *arg),
+    void *arg)
 {
 	size_t kept = 0;
 
 	for (size_t i = 0; i < n; i++) {
+		bool docker = strcmp(list[i].sandbox, "docker") == 0;
 		int r;
 
+		list[i].unprobed = false;
+		list[i].version[0] = '\0';
+		if (docker && docker_socket && docker_away) {
+			log_info("runtime '%s': the docker daemon does not "
+				 "answer: not listed until it does",
+			    list[i].name);
+			list[i].unprobed = true;
+			list[kept++] = list[i];
+			continue;
+		}
 		if (keepalive)
 			keepalive(arg);
-		r = strcmp(list[i].sandbox, "docker") == 0 ?
+		r = docker ?
 		    runtime_probe_docker(&list[i], docker_socket, uid) :
 		    runtime_probe(&list[i], uid);
 

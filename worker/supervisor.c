@@ -86,7 +86,8 @@ static char docker_socket_buf[CONFIG_PATH_MAX];
 static char docker_image_buf[256];
 static bool docker_up;		/* the daemon answered the last ping */
 /* The last runtimes probe had docker runtimes and no daemon to run their
- * probes: they were left out, and are probed again once it answers. */
+ * probes: they were published unprobed (a job naming one gets 503, the
+ * lists leave it out), and are probed once it answers. */
 static bool runtimes_need_docker;
 static char docker_unpacker[JC_PATH_MAX];	/* "": not found */
 static const char *arg_swarm_endpoint;
@@ -433,10 +434,10 @@ do_runtimes(sqlite3 *db, void *arg)
 			runtimes_need_docker = true;
 	if (n > 0)
 		n = runtimes_probe(list, n, (uid_t) cur.uid_base,
-		    arg_docker_socket, runtimes_keepalive, db);
+		    arg_docker_socket, !docker_up, runtimes_keepalive, db);
 	if ((r = jobstore_runtimes_publish(db, getpid(), list, n)) < 0)
 		return log_errno(r, "runtimes: cannot publish them");
-	log_info("runtimes: %zu available from '%s'", n, cur.runtimes_dir);
+	log_info("runtimes: %zu published from '%s'", n, cur.runtimes_dir);
 	return 0;
 }
 

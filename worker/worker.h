@@ -166,6 +166,8 @@ struct runtime_def {
 	char version_cmd[512];
 	int64_t compile_timeout_ms, compile_memory_mb;
 	char version[64]; /* found by runtimes_probe */
+	bool unprobed;	  /* kept without a probe nor a version: its
+			   * docker daemon did not answer (runtimes_probe) */
 };
 /* Reads dir/\*.ini into *ret (calloc'd, JC_MAX_RUNTIMES at most, sorted by
  * name; a bad file is logged and skipped). 0 or -errno (dir unreadable). */
@@ -175,13 +177,18 @@ int runtimes_load(const char *dir, struct runtime_def **ret, size_t *ret_n);
 /* A docker runtime answers if docker_socket (NULL: none) has its image
  * and its version command, run as uid in a throwaway container of it
  * (no network, small limits), exits 0 with a version. */
+/* If docker_away (the daemon at docker_socket does not answer now), the
+ * docker runtimes are not probed but kept, marked unprobed and without a
+ * version: they exist, and are probed once the daemon answers. */
 /* keepalive (may be NULL) is called with arg before each probe. */
 size_t runtimes_probe(struct runtime_def *list, size_t n, uid_t uid,
-    const char *docker_socket, void (*keepalive)(void *arg), void *arg);
+    const char *docker_socket, bool docker_away, void (*keepalive)(void *arg),
+    void *arg);
 
 /* jobstore.c: every SQLite statement the worker runs. */
 /* Replaces the runtimes rows of supervisor pid (and drops those of gone
- * supervisors) with list, in one transaction. */
+ * supervisors) with list, in one transaction; an unprobed one's row says
+ * so (probed = 0), and the API neither lists it nor runs it. */
 int jobstore_runtimes_publish(sqlite3 *db, pid_t pid,
     const struct runtime_def *list, size_t n);
 int jobstore_claim(sqlite3 *db, pid_t worker_pid, struct claimed_job *ret);
