@@ -2,7 +2,9 @@
 # Images and docker runtimes while the docker daemon does not answer
 # (issue 14, DESIGN.md section 4: "unavailable" 503): a build, a job in
 # the consumer's own image and a docker runtime's code job are refused
-# with 503 and store nothing; bad requests still get their 400; the
+# with 503 and store nothing (a docker runtime too when the daemon never
+# answered since the worker started: not listed, but not "no such
+# runtime" either); bad requests still get their 400; the
 # images already built stay listed; a build queued or running when the
 # daemon goes away ends in a state the user can act on, and its name is
 # free again. Against a real private dockerd (tests/lib/docker.bash) that
@@ -123,10 +125,6 @@ RUN echo built > /built"
 	assert_api_error 400 invalid_request
 	api POST /v1/jobs '{"sandbox":"docker","command":"true"}'
 	assert_unavailable
-	api POST /v1/jobs '{"runtime":"busybox-sh","code":"echo hi"}'
-	# Never probed (no daemon since the worker started): not offered.
-	assert_api_error 400 invalid_request
-	[[ $(json_get .error.message "$api_body") == *"'busybox-sh'"* ]]
 	api GET /v1/images
 	assert_api_status 200
 	[[ $(json_get '.images | length' "$api_body") == 0 ]]
@@ -143,10 +141,47 @@ RUN echo built > /built"
 	[[ $(json_get .status "$job") == succeeded ]] || fail "$job"
 }
 
+@test "a docker runtime never probed (no daemon since the worker started): not listed, and a job naming it gets 503, not 400, storing nothing" {
+	local jobs_before
+	jobs_before=$(rows "SELECT COUNT(*) FROM jobs")
+	api GET /v1/runtimes
+	assert_api_status 200
+	[[ $(json_get '[.runtimes[] | select(.name == "busybox-sh")] | length' "$api_body") == 0 ]] ||
+	    fail "busybox-sh is listed without a daemon: $api_body"
+	api GET /api/v2/runtimes
+	assert_api_status 200
+	[[ $(json_get '[.[] | select(.language == "busybox-sh")] | length' "$api_body") == 0 ]] ||
+	    fail "Piston lists busybox-sh without a daemon: $api_body"
+	# It exists, its daemon is away: come back later, by name, alias,
+	# or name@version (its version is not known yet).
+	api POST /v1/jobs '{"runtime":"busybox-sh","code":"echo hi"}'
+	assert_unavailable
+	[[ $(json_get .error.message "$api_body") == *"'busybox-sh'"* ]] || fail "$api_body"
+	api POST /v1/jobs '{"runtime":"bbsh@1.2","code":"echo hi"}'
+	assert_unavailable
+	api POST /v1/run '{"runtime":"bbsh","code":"echo hi"}'
+	assert_unavailable
+	api POST /api/v2/execute '{"language":"busybox-sh","version":"*","files":[{"content":"echo hi"}]}'
+	assert_api_status 503
+	[[ $(json_get .message "$api_body") == *docker* ]] || fail "$api_body"
+	# A runtime that is not configured at all is still the request's
+	# fault.
+	api POST /v1/jobs '{"runtime":"nosuch","code":"echo hi"}'
+	assert_api_error 400 invalid_request
+	api POST /api/v2/execute '{"language":"nosuch","version":"*","files":[{"content":"echo hi"}]}'
+	assert_api_status 400
+	# None of these was stored.
+	[[ $(rows "SELECT COUNT(*) FROM jobs") == "$jobs_before" ]] ||
+	    fail "a refused request stored a job"
+}
+
 @test "once the daemon answers, the worker offers docker and its docker runtimes, without a restart or a reload" {
 	daemon_up
 	wait_for 60 runtimes_offered busybox-sh || fail "busybox-sh is not offered: $api_body"
 	[[ $(json_get '.runtimes[] | select(.name == "busybox-sh") | .sandbox' "$api_body") == docker ]]
+	# Probed now: it has the version its image reported.
+	[[ -n $(json_get '.runtimes[] | select(.name == "busybox-sh") | .version' "$api_body") ]] ||
+	    fail "no version: $api_body"
 	run_job '{"runtime":"bbsh","code":"echo from-the-runtime"}' 60
 	[[ $(json_get .status "$job") == succeeded ]] || fail "$job"
 	job_output "$job_id" stdout "$BATS_TEST_TMPDIR/out"
