@@ -603,16 +603,6 @@ parse_args(int argc, char **argv, const char **ret_cmd)
 	return -1;
 }
 
-/* The command named cmd, or NULL. */
-static const struct command *
-command_find(const char *cmd)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		if (strcmp(commands[i].name, cmd) == 0)
-			return &commands[i];
-	return NULL;
-}
-
 /* Options, config, command; then the command on the open database. */
 int
 main(int argc, char **argv)
@@ -635,7 +625,10 @@ main(int argc, char **argv)
 		fail("--db PATH is required (or db in [api] of the config file)");
 		return 2;
 	}
-	if (!(c = command_find(cmd))) {
+	for (c = commands; c < commands + ARRAY_SIZE(commands); c++)
+		if (strcmp(c->name, cmd) == 0)
+			break;
+	if (c == commands + ARRAY_SIZE(commands)) {
 		fail("unknown command '%s'", cmd);
 		usage(stderr);
 		return 2;

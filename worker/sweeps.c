@@ -22,8 +22,20 @@
 #include "supervisor.h"
 #include "banned.h"
 
-static bool docker_up; /* the daemon answered the last ping */
-static bool swarm_up;  /* the manager answered the last beat */
+/* A backend with a daemon to ask: docker's daemon, the swarm's manager. */
+struct backend {
+	const char *name;   /* "docker": its jobs' sandbox */
+	const char *server; /* what answers: "daemon" */
+	const char *things; /* what its sweep removes */
+	const struct cell_ops *ops;
+	const char *const *endpoint; /* NULL behind it: not run */
+	bool up;		     /* it answered the last beat */
+};
+
+static struct backend docker = { "docker", "daemon", "containers",
+	&cell_docker_ops, &arg_docker_socket, false };
+static struct backend swarm = { "swarm", "manager", "services", &cell_swarm_ops,
+	&arg_swarm_endpoint, false };
 
 static int
 with_db(int (*fn)(sqlite3 *db, void *arg), void *arg)
@@ -60,8 +72,8 @@ sandboxes_now(void)
 {
 	static char buf[128];
 	bool ns = sup_sandboxes & SANDBOX_NAMESPACE;
-	bool dk = (sup_sandboxes & SANDBOX_DOCKER) && docker_up;
-	bool sw = (sup_sandboxes & SANDBOX_SWARM) && swarm_up;
+	bool dk = (sup_sandboxes & SANDBOX_DOCKER) && docker.up;
+	bool sw = (sup_sandboxes & SANDBOX_SWARM) && swarm.up;
 
 	/* The swarm's node count and slots ride along as words that no
 	 * job's sandbox matches (health.c reads them). */
@@ -254,72 +266,55 @@ keep_container(const char *job_id, long worker, void *arg)
 }
 
 static int
-do_docker_sweep(sqlite3 *db, void *arg)
+do_backend_sweep(sqlite3 *db, void *arg)
 {
+	const struct backend *b = arg;
 	int r;
 
-	(void) arg;
-	r = cell_docker_ops.sweep(keep_container, db);
+	r = b->ops->sweep(keep_container, db);
 	if (r < 0)
-		log_warn("docker: cannot sweep containers: %s, retrying",
-		    strerror(-r));
+		log_warn("%s: cannot sweep %s: %s, retrying", b->name,
+		    b->things, strerror(-r));
 	return r;
+}
+
+/* Asks the backend's daemon (logging each change) and, if it answers,
+ * sweeps what jobs whose worker is gone left there. */
+static void
+backend_beat(struct backend *b)
+{
+	bool was = b->up;
+	char nodes[32] = "";
+	int r;
+
+	if (!*b->endpoint)
+		return;
+	r = b->ops->available();
+	b->up = r == 0;
+	if (b->up && !was) {
+		if (b == &swarm)
+			(void) snprintf(nodes, sizeof(nodes), " (%d nodes)",
+			    cell_swarm_nodes());
+		log_info("%s: the %s at '%s' answers%s: %s jobs run", b->name,
+		    b->server, *b->endpoint, nodes, b->name);
+	} else if (!b->up && was)
+		log_warn("%s: the %s at '%s' does not answer (%s): %s jobs "
+			 "are refused",
+		    b->name, b->server, *b->endpoint, strerror(-r), b->name);
+	if (b->up)
+		(void) with_db(do_backend_sweep, b);
 }
 
 void
 sweeps_docker_beat(void)
 {
-	bool was = docker_up;
-	int r;
-
-	if (!arg_docker_socket)
-		return;
-	r = cell_docker_ops.available();
-	docker_up = r == 0;
-	if (docker_up && !was)
-		log_info("docker: the daemon at '%s' answers: docker jobs run",
-		    arg_docker_socket);
-	else if (!docker_up && was)
-		log_warn("docker: the daemon at '%s' does not answer (%s): "
-			 "docker jobs are refused",
-		    arg_docker_socket, strerror(-r));
-	if (docker_up)
-		(void) with_db(do_docker_sweep, NULL);
-}
-
-static int
-do_swarm_sweep(sqlite3 *db, void *arg)
-{
-	int r;
-
-	(void) arg;
-	r = cell_swarm_ops.sweep(keep_container, db);
-	if (r < 0)
-		log_warn("swarm: cannot sweep services: %s, retrying",
-		    strerror(-r));
-	return r;
+	backend_beat(&docker);
 }
 
 void
 sweeps_swarm_beat(void)
 {
-	bool was = swarm_up;
-	int r;
-
-	if (!arg_swarm_endpoint)
-		return;
-	r = cell_swarm_ops.available();
-	swarm_up = r == 0;
-	if (swarm_up && !was)
-		log_info("swarm: the manager at '%s' answers (%d nodes): swarm "
-			 "jobs run",
-		    arg_swarm_endpoint, cell_swarm_nodes());
-	else if (!swarm_up && was)
-		log_warn("swarm: the manager at '%s' does not answer (%s): "
-			 "swarm jobs are refused",
-		    arg_swarm_endpoint, strerror(-r));
-	if (swarm_up)
-		(void) with_db(do_swarm_sweep, NULL);
+	backend_beat(&swarm);
 }
 
 void
