@@ -108,7 +108,7 @@ int cgroup_create(const struct cgroup_root *root, const char *name,
     const struct cgroup_limits *lim, struct cgroup *ret);
 /* Opens the existing leaf cgroup "name" (a previous run's, to destroy it
  * with cgroup_destroy), in the hierarchies that have it. 0, -ENOENT (in
- * none), or -errno. Added for the supervisor's start (supervisor.c). */
+ * none), or -errno. Added for the supervisor's start (sweeps.c). */
 int cgroup_open(const struct cgroup_root *root, const char *name,
     struct cgroup *ret);
 /* Moves pid into every hierarchy's leaf. 0 or -errno. */

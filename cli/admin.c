@@ -98,6 +98,49 @@ name_ok(const char *s)
 	return true;
 }
 
+/* Ends the document and prints it on a line; 0, or 1 after saying why. */
+static int
+print_json(struct jw *w, const struct strbuf *sb)
+{
+	if (jw_finish(w) < 0)
+		return fail("cannot write JSON");
+	printf("%s\n", sb->buf);
+	return 0;
+}
+
+/* A command's outcome for --name: "NAME: DONE" or its JSON. */
+static int
+print_result(const char *done)
+{
+	if (arg_json)
+		printf("{\"name\":\"%s\",\"result\":\"%s\"}\n", arg_name, done);
+	else
+		printf("%s: %s\n", arg_name, done);
+	return 0;
+}
+
+/* After an UPDATE/DELETE by --name: 0 if it found the consumer, else 1
+ * after saying so. */
+static int
+name_found(sqlite3 *db)
+{
+	if (sqlite3_changes(db) == 0)
+		return fail("no consumer named '%s'", arg_name);
+	return 0;
+}
+
+/* A new key and its hash; 0, or 1 after saying why. */
+static int
+new_key(struct api_key *ret_k, unsigned char ret_hash[KEY_HASH_LEN])
+{
+	int r;
+
+	if ((r = key_generate(ret_k)) < 0 ||
+	    (r = key_hash(ret_k->secret, ret_hash)) < 0)
+		return fail("cannot generate a key: %s", strerror(-r));
+	return 0;
+}
+
 static int
 print_key(const char *name, const struct api_key *k)
 {
@@ -115,9 +158,8 @@ print_key(const char *name, const struct api_key *k)
 		jw_kv_str(&w, "name", name);
 		jw_kv_str(&w, "key", text);
 		jw_obj_close(&w);
-		if (jw_finish(&w) < 0)
-			return fail("cannot write JSON");
-		printf("%s\n", sb.buf);
+		if (print_json(&w, &sb) != 0)
+			return 1;
 	} else {
 		printf("consumer: %s\nkey: %s\n", name, text);
 		fprintf(stderr, "jobcell-admin: the key is shown only now; "
@@ -161,8 +203,8 @@ cmd_create(sqlite3 *db)
 	if (!arg_name || !name_ok(arg_name))
 		return fail("create-consumer needs --name of 1..%d characters "
 		    "[A-Za-z0-9._-]", JC_CONSUMER_NAME_MAX);
-	if ((r = key_generate(&k)) < 0 || (r = key_hash(k.secret, hash)) < 0)
-		return fail("cannot generate a key: %s", strerror(-r));
+	if (new_key(&k, hash) != 0)
+		return 1;
 	if (db_prepare(db,
 		"INSERT INTO consumers (name, key_id, key_hash, "
 		"max_concurrent, max_per_day, max_queued, created_at, "
@@ -203,8 +245,8 @@ cmd_rotate(sqlite3 *db)
 
 	if (!arg_name)
 		return fail("rotate-key needs --name");
-	if ((r = key_generate(&k)) < 0 || (r = key_hash(k.secret, hash)) < 0)
-		return fail("cannot generate a key: %s", strerror(-r));
+	if (new_key(&k, hash) != 0)
+		return 1;
 	if (db_prepare(db, "UPDATE consumers SET key_id = ?, key_hash = ? "
 	    "WHERE name = ?", &st) < 0 ||
 	    sqlite3_bind_text(st, 1, k.id, -1, SQLITE_TRANSIENT) ||
@@ -212,8 +254,8 @@ cmd_rotate(sqlite3 *db)
 	    sqlite3_bind_text(st, 3, arg_name, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_step(st) != SQLITE_DONE)
 		return fail("cannot rotate the key: %s", sqlite3_errmsg(db));
-	if (sqlite3_changes(db) == 0)
-		return fail("no consumer named '%s'", arg_name);
+	if (name_found(db) != 0)
+		return 1;
 	r = print_key(arg_name, &k);
 	key_wipe(&k);
 	return r;
@@ -231,13 +273,7 @@ update_by_name(sqlite3 *db, const char *sql, const char *done)
 	    sqlite3_bind_text(st, 1, arg_name, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_step(st) != SQLITE_DONE)
 		return fail("%s", sqlite3_errmsg(db));
-	if (sqlite3_changes(db) == 0)
-		return fail("no consumer named '%s'", arg_name);
-	if (arg_json)
-		printf("{\"name\":\"%s\",\"result\":\"%s\"}\n", arg_name, done);
-	else
-		printf("%s: %s\n", arg_name, done);
-	return 0;
+	return name_found(db) != 0 ? 1 : print_result(done);
 }
 
 static int
@@ -268,13 +304,7 @@ cmd_set_quota(sqlite3 *db)
 	    sqlite3_bind_text(st, 4, arg_name, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_step(st) != SQLITE_DONE)
 		return fail("%s", sqlite3_errmsg(db));
-	if (sqlite3_changes(db) == 0)
-		return fail("no consumer named '%s'", arg_name);
-	if (arg_json)
-		printf("{\"name\":\"%s\",\"result\":\"quota set\"}\n", arg_name);
-	else
-		printf("%s: quota set\n", arg_name);
-	return 0;
+	return name_found(db) != 0 ? 1 : print_result("quota set");
 }
 
 static int
@@ -328,12 +358,7 @@ cmd_list(sqlite3 *db)
 		return fail("%s", sqlite3_errmsg(db));
 	jw_arr_close(&w);
 	jw_obj_close(&w);
-	if (arg_json) {
-		if (jw_finish(&w) < 0)
-			return fail("cannot write JSON");
-		printf("%s\n", sb.buf);
-	}
-	return 0;
+	return arg_json ? print_json(&w, &sb) : 0;
 }
 
 static int64_t
@@ -382,12 +407,7 @@ cmd_db_info(sqlite3 *db)
 	}
 	jw_obj_close(&w);
 	jw_obj_close(&w);
-	if (arg_json) {
-		if (jw_finish(&w) < 0)
-			return fail("cannot write JSON");
-		printf("%s\n", sb.buf);
-	}
-	return 0;
+	return arg_json ? print_json(&w, &sb) : 0;
 }
 
 static void
@@ -453,9 +473,8 @@ cmd_gc(sqlite3 *db)
 	jw_kv_i64(&w, "db_pages_freed", s.db_pages_freed);
 	jw_kv_i64(&w, "errors", s.errors);
 	jw_obj_close(&w);
-	if (jw_finish(&w) < 0)
-		return fail("cannot write JSON");
-	printf("%s\n", sb.buf);
+	if (print_json(&w, &sb) != 0)
+		return 1;
 	return s.errors ? 1 : 0;
 }
 
@@ -469,8 +488,47 @@ parse_quota(const char *opt, const char *val, int64_t *ret)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+static int
+cmd_disable(sqlite3 *db)
+{
+	return update_by_name(db,
+	    "UPDATE consumers SET disabled = 1 WHERE name = ?", "disabled");
+}
+
+static int
+cmd_enable(sqlite3 *db)
+{
+	return update_by_name(db,
+	    "UPDATE consumers SET disabled = 0 WHERE name = ?", "enabled");
+}
+
+static int
+cmd_delete(sqlite3 *db)
+{
+	return update_by_name(db, "DELETE FROM consumers WHERE name = ?",
+	    "deleted");
+}
+
+static const struct command {
+	const char *name;
+	int (*fn)(sqlite3 *db);
+} commands[] = {
+	{ "init", cmd_init },
+	{ "create-consumer", cmd_create },
+	{ "list-consumers", cmd_list },
+	{ "disable-consumer", cmd_disable },
+	{ "enable-consumer", cmd_enable },
+	{ "set-quota", cmd_set_quota },
+	{ "rotate-key", cmd_rotate },
+	{ "delete-consumer", cmd_delete },
+	{ "db-info", cmd_db_info },
+	{ "gc", cmd_gc },
+};
+
+/* One case per option: a flat table. -1 to go on with *ret_cmd set, else
+ * main's exit status. */
+static int
+parse_args(int argc, char **argv, const char **ret_cmd)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'C' },
@@ -488,10 +546,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *cmd;
-	sqlite3 *db = NULL;
-	char errmsg[512];
-	int c, r;
+	int c;
 
 	/* "+": options may come before and after the command word. */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -544,62 +599,49 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	cmd = argv[optind];
-	{
-		/* Read (and so check) the config even when --db is given:
-		 * flags override it, they do not skip it. */
-		if (config_resolve(arg_config, &cfg, errmsg, sizeof(errmsg)) < 0)
-			return fail("%s", errmsg);
-		if (!arg_db && cfg.api_db[0])
-			arg_db = cfg.api_db;
-	}
+	*ret_cmd = argv[optind];
+	return -1;
+}
+
+/* Options, config, command; then the command on the open database. */
+int
+main(int argc, char **argv)
+{
+	const struct command *c;
+	const char *cmd = NULL;
+	sqlite3 *db = NULL;
+	char errmsg[512];
+	int r;
+
+	if ((r = parse_args(argc, argv, &cmd)) >= 0)
+		return r;
+	/* Read (and so check) the config even when --db is given: flags
+	 * override it, they do not skip it. */
+	if (config_resolve(arg_config, &cfg, errmsg, sizeof(errmsg)) < 0)
+		return fail("%s", errmsg);
+	if (!arg_db && cfg.api_db[0])
+		arg_db = cfg.api_db;
 	if (!arg_db) {
 		fail("--db PATH is required (or db in [api] of the config file)");
 		return 2;
 	}
-	if (strcmp(cmd, "init") != 0 && strcmp(cmd, "create-consumer") != 0 &&
-	    strcmp(cmd, "list-consumers") != 0 &&
-	    strcmp(cmd, "disable-consumer") != 0 &&
-	    strcmp(cmd, "enable-consumer") != 0 &&
-	    strcmp(cmd, "set-quota") != 0 && strcmp(cmd, "rotate-key") != 0 &&
-	    strcmp(cmd, "delete-consumer") != 0 &&
-	    strcmp(cmd, "db-info") != 0 && strcmp(cmd, "gc") != 0) {
+	for (c = commands; c < commands + ARRAY_SIZE(commands); c++)
+		if (strcmp(c->name, cmd) == 0)
+			break;
+	if (c == commands + ARRAY_SIZE(commands)) {
 		fail("unknown command '%s'", cmd);
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(cmd, "delete-consumer") == 0 && !arg_yes) {
+	if (c->fn == cmd_delete && !arg_yes) {
 		fail("delete-consumer deletes the consumer and all its jobs; "
 		    "add --yes to confirm");
 		return 2;
 	}
-	r = db_open(arg_db, strcmp(cmd, "init") == 0, 1, &db, errmsg,
-	    sizeof(errmsg));
+	r = db_open(arg_db, c->fn == cmd_init, 1, &db, errmsg, sizeof(errmsg));
 	if (r < 0)
 		return fail("cannot open the database: %s", errmsg);
-	if (strcmp(cmd, "init") == 0)
-		r = cmd_init(db);
-	else if (strcmp(cmd, "create-consumer") == 0)
-		r = cmd_create(db);
-	else if (strcmp(cmd, "list-consumers") == 0)
-		r = cmd_list(db);
-	else if (strcmp(cmd, "disable-consumer") == 0)
-		r = update_by_name(db, "UPDATE consumers SET disabled = 1 "
-		    "WHERE name = ?", "disabled");
-	else if (strcmp(cmd, "enable-consumer") == 0)
-		r = update_by_name(db, "UPDATE consumers SET disabled = 0 "
-		    "WHERE name = ?", "enabled");
-	else if (strcmp(cmd, "set-quota") == 0)
-		r = cmd_set_quota(db);
-	else if (strcmp(cmd, "rotate-key") == 0)
-		r = cmd_rotate(db);
-	else if (strcmp(cmd, "delete-consumer") == 0)
-		r = update_by_name(db, "DELETE FROM consumers WHERE name = ?",
-		    "deleted");
-	else if (strcmp(cmd, "gc") == 0)
-		r = cmd_gc(db);
-	else
-		r = cmd_db_info(db);
+	r = c->fn(db);
 	db = db_close(db);
 	return r;
 }

@@ -404,6 +404,8 @@ int cmd_config(struct cli_global *g, int argc, char **argv);
 /* cmd_submit.c */
 int cmd_submit(struct cli_global *g, int argc, char **argv);
 int cmd_run(struct cli_global *g, int argc, char **argv);
+
+/* interrupt.c */
 /* After Ctrl-C while following job id: leaves it running and prints how to
  * reattach, or (cancel) cancels it and waits briefly for its end. Returns
  * EXIT_INTERRUPTED. */
