@@ -478,7 +478,7 @@ const scenarios = {
 			const mk = ev.filter((e) => e.name === name && e.args && e.args.data &&
 				typeof e.args.data.startTime === "number").sort((a, b) => a.ts - b.ts).pop();
 			if (!mk)
-				throw new Error(`bench: no '${name}' in the trace`);
+				return null; // the trace missed it now and then: the caller tries again
 			const from = mk.ts - mk.args.data.startTime * 1000;
 			const tasks = ev.filter((e) => e.pid === mk.pid && e.tid === mk.tid && e.ph === "X" &&
 				e.name === "ThreadControllerImpl::RunTask" && e.ts >= from && e.ts <= mk.ts)
@@ -519,13 +519,24 @@ const scenarios = {
 		res.cpu = { cold_jobs: [], warm_jobs: [], cold_login: [], warm_login: [] };
 		for (let i = 0; i < runs; i++) {
 			for (const [key, name, kind] of [[KEY, J, "jobs"], ["", L, "login"]]) {
-				const ctx = await browser.createBrowserContext();
-				const page = await newPage(ctx, key);
-				res.cpu["cold_" + kind].push(await cpuOf(page, name,
-					() => page.goto(URL_BASE + "/", { waitUntil: "domcontentloaded" })));
-				res.cpu["warm_" + kind].push(await cpuOf(page, name,
-					() => page.reload({ waitUntil: "domcontentloaded" })));
-				await ctx.close();
+				// A pair whose trace lacks the mark is loaded again, three
+				// times at most; then the bench fails rather than guess.
+				for (let attempt = 1; ; attempt++) {
+					const ctx = await browser.createBrowserContext();
+					const page = await newPage(ctx, key);
+					const cold = await cpuOf(page, name,
+						() => page.goto(URL_BASE + "/", { waitUntil: "domcontentloaded" }));
+					const warm = await cpuOf(page, name,
+						() => page.reload({ waitUntil: "domcontentloaded" }));
+					await ctx.close();
+					if (cold !== null && warm !== null) {
+						res.cpu["cold_" + kind].push(cold);
+						res.cpu["warm_" + kind].push(warm);
+						break;
+					}
+					if (attempt === 3)
+						throw new Error(`bench: no '${name}' in three traces`);
+				}
 			}
 		}
 		return res;
