@@ -27,8 +27,7 @@ setup_file() {
 	UID_BASE=$((300000 + (RANDOM % 4096) * 64))
 	export UID_BASE
 	mkdir -p "$BATS_FILE_TMPDIR/runtimes.d"
-	printf '[runtime]\nname = busybox-sh\naliases = bbsh\nsandbox = docker\nimage = %s\nfile = main.sh\nrun = sh {file}\nversion = busybox\n' \
-	    "$BASE" >"$BATS_FILE_TMPDIR/runtimes.d/busybox-sh.ini"
+	docker_runtime_busybox_sh "$BATS_FILE_TMPDIR/runtimes.d" "$BASE"
 	# The collector at its default interval (300 s): nothing here may
 	# depend on it tidying up.
 	printf '[worker]\nuid_base = %d\ndocker_images = %s\nruntimes_dir = %s\n' \
@@ -103,6 +102,19 @@ job_running() {
 }
 
 # assert_unavailable: the last answer is 503 "unavailable" naming docker.
+# assert_runtime_unlisted NAME: neither GET /v1/runtimes nor Piston's
+# /api/v2/runtimes lists NAME (no daemon runs it now).
+assert_runtime_unlisted() {
+	api GET /v1/runtimes
+	assert_api_status 200
+	[[ $(jq -r --arg n "$1" '[.runtimes[] | select(.name == $n)] | length' <<<"$api_body") == 0 ]] ||
+	    fail "$1 is listed without a daemon: $api_body"
+	api GET /api/v2/runtimes
+	assert_api_status 200
+	[[ $(jq -r --arg n "$1" '[.[] | select(.language == $n)] | length' <<<"$api_body") == 0 ]] ||
+	    fail "Piston lists $1 without a daemon: $api_body"
+}
+
 assert_unavailable() {
 	assert_api_error 503 unavailable
 	[[ $(json_get .error.message "$api_body") == *docker* ]] ||
@@ -144,14 +156,7 @@ RUN echo built > /built"
 @test "a docker runtime never probed (no daemon since the worker started): not listed, and a job naming it gets 503, not 400, storing nothing" {
 	local jobs_before
 	jobs_before=$(rows "SELECT COUNT(*) FROM jobs")
-	api GET /v1/runtimes
-	assert_api_status 200
-	[[ $(json_get '[.runtimes[] | select(.name == "busybox-sh")] | length' "$api_body") == 0 ]] ||
-	    fail "busybox-sh is listed without a daemon: $api_body"
-	api GET /api/v2/runtimes
-	assert_api_status 200
-	[[ $(json_get '[.[] | select(.language == "busybox-sh")] | length' "$api_body") == 0 ]] ||
-	    fail "Piston lists busybox-sh without a daemon: $api_body"
+	assert_runtime_unlisted busybox-sh
 	# It exists, its daemon is away: come back later, by name, alias,
 	# or name@version (its version is not known yet).
 	api POST /v1/jobs '{"runtime":"busybox-sh","code":"echo hi"}'
@@ -224,14 +229,7 @@ RUN cat /built"
 	assert_api_error 400 invalid_request
 	# The runtime was probed: it is withdrawn from the list, and a job
 	# naming it is told to come back later, not that it does not exist.
-	api GET /v1/runtimes
-	assert_api_status 200
-	[[ $(json_get '[.runtimes[] | select(.name == "busybox-sh")] | length' "$api_body") == 0 ]] ||
-	    fail "busybox-sh is listed without a daemon: $api_body"
-	api GET /api/v2/runtimes
-	assert_api_status 200
-	[[ $(json_get '[.[] | select(.language == "busybox-sh")] | length' "$api_body") == 0 ]] ||
-	    fail "Piston lists busybox-sh without a daemon: $api_body"
+	assert_runtime_unlisted busybox-sh
 	api POST /v1/jobs '{"runtime":"bbsh","code":"echo hi"}'
 	assert_unavailable
 	api POST /api/v2/execute '{"language":"busybox-sh","version":"*","files":[{"content":"echo hi"}]}'

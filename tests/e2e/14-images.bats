@@ -26,8 +26,7 @@ setup_file() {
 	# A docker runtime in the base image, and one whose image the
 	# daemon does not have.
 	mkdir -p "$BATS_FILE_TMPDIR/runtimes.d"
-	printf '[runtime]\nname = busybox-sh\naliases = bbsh\nsandbox = docker\nimage = %s\nfile = main.sh\nrun = sh {file}\nversion = busybox\n' \
-	    "$BASE" >"$BATS_FILE_TMPDIR/runtimes.d/busybox-sh.ini"
+	docker_runtime_busybox_sh "$BATS_FILE_TMPDIR/runtimes.d" "$BASE"
 	printf '[runtime]\nname = ghost\nsandbox = docker\nimage = jobcell-test:nowhere\nfile = main.sh\nrun = sh {file}\nversion = busybox\n' \
 	    >"$BATS_FILE_TMPDIR/runtimes.d/ghost.ini"
 	# A docker runtime with a compile step (busybox has no compiler:

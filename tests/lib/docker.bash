@@ -226,6 +226,13 @@ docker_test_image() {
 	rm -rf -- "$root"
 }
 
+# docker_runtime_busybox_sh DIR IMAGE: DIR/busybox-sh.ini, a docker runtime
+# (alias bbsh) that runs main.sh with IMAGE's sh, version "busybox".
+docker_runtime_busybox_sh() {
+	printf '[runtime]\nname = busybox-sh\naliases = bbsh\nsandbox = docker\nimage = %s\nfile = main.sh\nrun = sh {file}\nversion = busybox\n' \
+	    "$2" >"$1/busybox-sh.ini"
+}
+
 # docker_suite_setup: see the top of this file. Every step is checked by
 # hand: a caller's `docker_suite_setup || return 1` turns set -e off here.
 docker_suite_setup() {
